@@ -1,0 +1,174 @@
+//! Configuration: defaults, then a TOML file, then `CLAIMFLOW_*` environment variables.
+//! `Config::load` refuses invalid settings with a message that names the setting.
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://PATH` (or a bare path) or `postgres://…`. Empty: `DATA_DIR/claimflow.db`.
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub bind: String,
+    /// HS256 secret, at least 32 bytes. Empty: generated once and kept in `DATA_DIR/jwt_secret`.
+    pub jwt_secret: String,
+    pub jwt_ttl_minutes: i64,
+    /// When set, every demo user gets this password instead of a printed random one.
+    pub demo_password: Option<String>,
+    pub run_migrations: bool,
+    pub workflows_dir: PathBuf,
+    pub pool_size: u32,
+    pub sqlite_busy_timeout_ms: u32,
+    pub upload_max_bytes: usize,
+    /// `text` or `json` request and application logs.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: String::new(),
+            data_dir: PathBuf::from("data"),
+            bind: "127.0.0.1:8080".into(),
+            jwt_secret: String::new(),
+            jwt_ttl_minutes: 480,
+            demo_password: None,
+            run_migrations: true,
+            workflows_dir: PathBuf::from("workflows"),
+            pool_size: 8,
+            sqlite_busy_timeout_ms: 5000,
+            upload_max_bytes: 10 * 1024 * 1024,
+            log_format: "text".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Defaults < config file (if given, or `claimflow.toml` if present) < environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+                figment = figment.merge(Toml::file(path));
+            }
+            None if Path::new("claimflow.toml").exists() => {
+                figment = figment.merge(Toml::file("claimflow.toml"));
+            }
+            None => {}
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("CLAIMFLOW_").ignore(&["CONFIG", "TEST_POSTGRES_URL"]))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.finish()
+    }
+
+    /// Validates settings and fills the derived defaults (database URL, JWT secret).
+    pub fn finish(mut self) -> anyhow::Result<Config> {
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| {
+            anyhow::anyhow!("data_dir {}: cannot be created: {e}", self.data_dir.display())
+        })?;
+        let probe = self.data_dir.join(".write-probe");
+        std::fs::write(&probe, b"ok")
+            .and_then(|_| std::fs::remove_file(&probe))
+            .map_err(|e| anyhow::anyhow!("data_dir {}: is not writable: {e}", self.data_dir.display()))?;
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}", self.data_dir.join("claimflow.db").display());
+        }
+        self.backend()?;
+        if self.jwt_secret.is_empty() {
+            self.jwt_secret = persistent_secret(&self.data_dir)?;
+        }
+        anyhow::ensure!(
+            self.jwt_secret.len() >= MIN_JWT_SECRET_BYTES,
+            "jwt_secret (CLAIMFLOW_JWT_SECRET) is {} bytes; it must be at least {MIN_JWT_SECRET_BYTES}",
+            self.jwt_secret.len()
+        );
+        anyhow::ensure!(self.jwt_ttl_minutes > 0, "jwt_ttl_minutes must be positive");
+        anyhow::ensure!(self.pool_size > 0, "pool_size must be at least 1");
+        anyhow::ensure!(
+            matches!(self.log_format.as_str(), "text" | "json"),
+            "log_format must be `text` or `json`, not `{}`",
+            self.log_format
+        );
+        self.bind
+            .parse::<std::net::SocketAddr>()
+            .map_err(|e| anyhow::anyhow!("bind `{}` is not host:port: {e}", self.bind))?;
+        Ok(self)
+    }
+
+    pub fn backend(&self) -> anyhow::Result<Backend> {
+        let url = self.database_url.as_str();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite://") || !url.contains("://") {
+            Ok(Backend::Sqlite)
+        } else {
+            anyhow::bail!(
+                "database_url `{}`: unknown backend; expected sqlite://PATH or postgres://…",
+                url.split("://").next().unwrap_or(url)
+            )
+        }
+    }
+}
+
+/// A random secret kept in the data directory, so that tokens survive a restart of a single
+/// instance. Several instances must share an explicit `CLAIMFLOW_JWT_SECRET`.
+fn persistent_secret(data_dir: &Path) -> anyhow::Result<String> {
+    use rand::distr::{Alphanumeric, SampleString};
+    let path = data_dir.join("jwt_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s.trim().to_string());
+    }
+    let secret = Alphanumeric.sample_string(&mut rand::rng(), 48);
+    std::fs::write(&path, &secret)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path) -> Config {
+        Config { data_dir: dir.to_path_buf(), ..Config::default() }
+    }
+
+    #[test]
+    fn refuses_invalid_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = Config { jwt_secret: "short".into(), ..config(dir.path()) }.finish();
+        assert!(short.unwrap_err().to_string().contains("at least 32"));
+        let mysql = Config { database_url: "mysql://x".into(), ..config(dir.path()) }.finish();
+        assert!(mysql.unwrap_err().to_string().contains("unknown backend"));
+        let file = dir.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        let not_dir = config(&file.join("sub")).finish();
+        assert!(not_dir.unwrap_err().to_string().contains("data_dir"));
+    }
+
+    #[test]
+    fn fills_defaults_and_keeps_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = config(dir.path()).finish().unwrap();
+        let b = config(dir.path()).finish().unwrap();
+        assert!(a.database_url.starts_with("sqlite://"));
+        assert_eq!(a.jwt_secret, b.jwt_secret);
+        assert!(a.jwt_secret.len() >= MIN_JWT_SECRET_BYTES);
+    }
+}

@@ -1,0 +1,8 @@
+//! The pure core: plain data and functions, no database, no clock, no I/O.
+//! Time is always passed in; files are read by the shell and handed over as text.
+
+pub mod audit;
+pub mod documents;
+pub mod money;
+pub mod roles;
+pub mod workflow;

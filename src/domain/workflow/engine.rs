@@ -1,0 +1,152 @@
+//! The transition function. Given a definition, where a case stands, who is acting and the
+//! case's facts, it either names the next stage or outcome, or says precisely why not.
+use super::guard::CaseFacts;
+use super::model::{Action, OutcomeKind, Stage, Target, Workflow};
+use crate::domain::roles::Role;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub id: i64,
+    pub roles: &'a [Role],
+}
+
+/// Someone who took an action in a stage of this case (from the audit trail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageActor {
+    pub stage: String,
+    pub actor_id: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Stage(String),
+    Outcome(OutcomeKind),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub action: String,
+    /// The role the actor acted in: the first of their roles the action allows.
+    pub role: Role,
+    pub from: String,
+    pub to: Next,
+    /// Set when the case leaves for documents; cleared when it comes back.
+    pub returned_from: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the case is closed")]
+    Closed,
+    #[error("the case is in stage `{0}`, which this workflow version does not define")]
+    UnknownStage(String),
+    #[error("action `{action}` is not available in stage `{stage}`")]
+    UnknownAction { stage: String, action: String },
+    #[error("action `{action}` needs one of the roles {allowed:?}")]
+    RoleNotAllowed { action: String, allowed: Vec<Role> },
+    #[error("four-eyes rule: you acted in stage `{earlier}` of this case, so you may not act in `{stage}`")]
+    FourEyes { stage: String, earlier: String },
+    #[error("action `{action}` is not allowed now: its condition `{guard}` does not hold")]
+    GuardFailed { action: String, guard: String },
+    #[error("action `{0}` requires a comment")]
+    CommentRequired(String),
+    #[error("the case has no stage to return to")]
+    NoReturnStage,
+}
+
+impl Workflow {
+    /// The actions this actor may take now, in file order.
+    pub fn available_actions<'w>(
+        &'w self,
+        stage_id: &str,
+        actor: Actor<'_>,
+        facts: &CaseFacts,
+        history: &[StageActor],
+    ) -> Vec<&'w Action> {
+        let Some(stage) = self.stage(stage_id) else { return Vec::new() };
+        if self.four_eyes_conflict(stage, actor, history).is_some() {
+            return Vec::new();
+        }
+        stage
+            .actions
+            .iter()
+            .filter(|a| acting_role(a, actor).is_some())
+            .filter(|a| a.guard.as_ref().is_none_or(|g| g.eval(facts)))
+            .collect()
+    }
+
+    /// Whether the four-eyes rule keeps this actor out of the stage at all.
+    pub fn excludes(&self, stage_id: &str, actor_id: i64, history: &[StageActor]) -> bool {
+        let Some(stage) = self.stage(stage_id) else { return true };
+        self.four_eyes_conflict(stage, Actor { id: actor_id, roles: &[] }, history).is_some()
+    }
+
+    fn four_eyes_conflict<'w>(
+        &'w self,
+        stage: &Stage,
+        actor: Actor<'_>,
+        history: &[StageActor],
+    ) -> Option<&'w str> {
+        stage.distinct_from.iter().map(|&i| self.stages[i].id.as_str()).find(|earlier| {
+            history.iter().any(|h| h.actor_id == actor.id && h.stage == *earlier)
+        })
+    }
+
+    /// Decides one action. `stage_id` is `None` for a closed case.
+    #[allow(clippy::too_many_arguments)]
+    pub fn decide(
+        &self,
+        stage_id: Option<&str>,
+        returned_from: Option<&str>,
+        action_name: &str,
+        actor: Actor<'_>,
+        comment: &str,
+        facts: &CaseFacts,
+        history: &[StageActor],
+    ) -> Result<Transition, Refusal> {
+        let stage_id = stage_id.ok_or(Refusal::Closed)?;
+        let stage = self.stage(stage_id).ok_or_else(|| Refusal::UnknownStage(stage_id.into()))?;
+        let action = stage.actions.iter().find(|a| a.name == action_name).ok_or_else(|| {
+            Refusal::UnknownAction { stage: stage_id.into(), action: action_name.into() }
+        })?;
+        let role = acting_role(action, actor).ok_or_else(|| Refusal::RoleNotAllowed {
+            action: action_name.into(),
+            allowed: action.roles.clone(),
+        })?;
+        if let Some(earlier) = self.four_eyes_conflict(stage, actor, history) {
+            return Err(Refusal::FourEyes { stage: stage_id.into(), earlier: earlier.into() });
+        }
+        if let (Some(guard), Some(text)) = (&action.guard, &action.guard_text) {
+            if !guard.eval(facts) {
+                return Err(Refusal::GuardFailed { action: action_name.into(), guard: text.clone() });
+            }
+        }
+        if action.comment_required && comment.trim().is_empty() {
+            return Err(Refusal::CommentRequired(action_name.into()));
+        }
+        let target = action.routes.iter().find(|r| r.when.eval(facts)).map_or(action.to, |r| r.to);
+        let to = match target {
+            Target::Stage(i) => Next::Stage(self.stages[i].id.clone()),
+            Target::Outcome(kind) => Next::Outcome(kind),
+            Target::Returner => {
+                let back = returned_from.ok_or(Refusal::NoReturnStage)?;
+                if self.stage(back).is_none() {
+                    return Err(Refusal::UnknownStage(back.into()));
+                }
+                Next::Stage(back.into())
+            }
+        };
+        let returned_from = if action.returns {
+            Some(stage_id.to_string())
+        } else if target == Target::Returner {
+            None
+        } else {
+            returned_from.map(str::to_string)
+        };
+        Ok(Transition { action: action.name.clone(), role, from: stage_id.into(), to, returned_from })
+    }
+}
+
+fn acting_role(action: &Action, actor: Actor<'_>) -> Option<Role> {
+    action.roles.iter().copied().find(|r| actor.roles.contains(r))
+}

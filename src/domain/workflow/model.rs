@@ -1,0 +1,170 @@
+//! The validated workflow model. Only `check::load_workflow` builds one, so every index and
+//! name in it is known to be consistent.
+use super::guard::Guard;
+use crate::domain::roles::Role;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Title {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Title {
+    pub fn get(&self, lang: &str) -> &str {
+        if lang.starts_with("en") {
+            &self.en
+        } else {
+            &self.zh
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Approved,
+    PartiallyApproved,
+    Rejected,
+    Withdrawn,
+    /// Supervision cases (violations, reports) end closed rather than approved.
+    Closed,
+}
+
+impl OutcomeKind {
+    pub const ALL: [OutcomeKind; 5] = [
+        OutcomeKind::Approved,
+        OutcomeKind::PartiallyApproved,
+        OutcomeKind::Rejected,
+        OutcomeKind::Withdrawn,
+        OutcomeKind::Closed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Approved => "approved",
+            OutcomeKind::PartiallyApproved => "partially_approved",
+            OutcomeKind::Rejected => "rejected",
+            OutcomeKind::Withdrawn => "withdrawn",
+            OutcomeKind::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OutcomeKind> {
+        OutcomeKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Stage(usize),
+    Outcome(OutcomeKind),
+    /// Back to the stage that returned the case for documents.
+    Returner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreachPolicy {
+    /// Move the case to the stage's escalation role.
+    Escalate,
+    /// Keep it where it is, flag it and notify the escalation role.
+    Flag,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub when_text: String,
+    pub when: Guard,
+    pub to: Target,
+}
+
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub name: String,
+    pub title: Title,
+    pub roles: Vec<Role>,
+    pub guard_text: Option<String>,
+    pub guard: Option<Guard>,
+    pub routes: Vec<Route>,
+    pub to: Target,
+    /// A return-for-documents action: the case remembers this stage to come back to.
+    pub returns: bool,
+    pub comment_required: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub id: String,
+    pub title: Title,
+    pub role: Role,
+    /// Working hours allowed in this stage; `None` means no SLA.
+    pub sla_hours: Option<u32>,
+    pub escalation_role: Option<Role>,
+    pub on_breach: BreachPolicy,
+    /// Four-eyes: whoever acted in these stages may not act here.
+    pub distinct_from: Vec<usize>,
+    /// The case waits on the resident; the SLA clock is paused.
+    pub waiting: bool,
+    pub auto_assign: bool,
+    pub actions: Vec<Action>,
+}
+
+/// Documents required only when a condition on the case's facts holds.
+#[derive(Debug, Clone)]
+pub struct ConditionalDocuments {
+    pub when_text: String,
+    pub when: Guard,
+    pub required: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub name: String,
+    pub version: u32,
+    pub subject: String,
+    pub family: Option<String>,
+    pub title: Title,
+    pub initial: usize,
+    pub required_documents: Vec<String>,
+    pub conditional_documents: Vec<ConditionalDocuments>,
+    pub outcomes: Vec<(OutcomeKind, Title)>,
+    pub stages: Vec<Stage>,
+}
+
+impl Workflow {
+    pub fn stage(&self, id: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.id == id)
+    }
+
+    pub fn stage_index(&self, id: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.id == id)
+    }
+
+    /// The document checklist for a case with these facts: the fixed list, then whatever
+    /// conditional lists apply.
+    pub fn required_documents(&self, facts: &super::guard::CaseFacts) -> Vec<&str> {
+        let mut kinds: Vec<&str> = self.required_documents.iter().map(String::as_str).collect();
+        for c in self.conditional_documents.iter().filter(|c| c.when.eval(facts)) {
+            for k in &c.required {
+                if !kinds.contains(&k.as_str()) {
+                    kinds.push(k);
+                }
+            }
+        }
+        kinds
+    }
+
+    pub fn initial_stage(&self) -> &Stage {
+        &self.stages[self.initial]
+    }
+
+    pub fn outcome_title(&self, kind: OutcomeKind) -> Option<&Title> {
+        self.outcomes.iter().find(|(k, _)| *k == kind).map(|(_, t)| t)
+    }
+
+    /// Every target an action can lead to, for graph checks and diagrams.
+    pub fn action_targets(action: &Action) -> impl Iterator<Item = Target> + '_ {
+        action.routes.iter().map(|r| r.to).chain(std::iter::once(action.to))
+    }
+}

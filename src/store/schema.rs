@@ -1,0 +1,141 @@
+//! Table definitions shared by both backends. Only portable types are used: times are
+//! BIGINT milliseconds since the epoch, money is BIGINT fen, structured values are JSON text.
+diesel::table! {
+    regions (code) {
+        code -> Text,
+        name_zh -> Text,
+        name_en -> Text,
+        parent_code -> Nullable<Text>,
+        level -> Text,
+        path -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        password_hash -> Text,
+        display_name -> Text,
+        region_code -> Text,
+        org -> Text,
+        email -> Nullable<Text>,
+        lang -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role) {
+        user_id -> BigInt,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    workflow_versions (name, version) {
+        name -> Text,
+        version -> Integer,
+        sha256 -> Text,
+        source -> Text,
+        published_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    claims (id) {
+        id -> BigInt,
+        resident_user_id -> BigInt,
+        submitted_by -> BigInt,
+        family -> Text,
+        encounter_kind -> Text,
+        facility_code -> Text,
+        admission_date -> Text,
+        discharge_date -> Text,
+        diagnosis_code -> Text,
+        invoice_numbers -> Text,
+        total_fen -> BigInt,
+        policy_scope_fen -> BigInt,
+        self_paid_fen -> BigInt,
+        family_facts -> Text,
+        region_code -> Text,
+        payable_fen -> Nullable<BigInt>,
+        decided_fen -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    claim_documents (id) {
+        id -> BigInt,
+        claim_id -> BigInt,
+        kind -> Text,
+        sha256 -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        filename -> Text,
+        status -> Text,
+        reject_reason -> Nullable<Text>,
+        uploaded_by -> BigInt,
+        uploaded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> BigInt,
+        subject_kind -> Text,
+        subject_id -> BigInt,
+        workflow -> Text,
+        workflow_version -> Integer,
+        stage -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        assignee_id -> Nullable<BigInt>,
+        region_code -> Text,
+        region_path -> Text,
+        org -> Text,
+        owner_user_id -> Nullable<BigInt>,
+        returned_from -> Nullable<Text>,
+        due_at -> Nullable<BigInt>,
+        stage_entered_at -> BigInt,
+        facts -> Text,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        seq -> BigInt,
+        at_ms -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_name -> Text,
+        role -> Text,
+        action -> Text,
+        from_stage -> Nullable<Text>,
+        to_stage -> Nullable<Text>,
+        old_value -> Text,
+        new_value -> Text,
+        comment -> Text,
+        public -> Bool,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(claim_documents -> claims (claim_id));
+diesel::joinable!(audit_events -> cases (case_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    users,
+    user_roles,
+    workflow_versions,
+    claims,
+    claim_documents,
+    cases,
+    audit_events,
+);
