@@ -2,7 +2,9 @@
 //! which callers pass in as `now`.
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -17,7 +19,11 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// Who is calling: what the token says, checked.
@@ -41,10 +47,14 @@ impl Principal {
 
     /// The first of `allowed` this user holds, or 403.
     pub fn require_any(&self, allowed: &[Role]) -> Result<Role, AppError> {
-        allowed.iter().copied().find(|r| self.has(*r)).ok_or_else(|| {
-            let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-            AppError::Forbidden(format!("this needs one of the roles: {}", names.join(", ")))
-        })
+        allowed
+            .iter()
+            .copied()
+            .find(|r| self.has(*r))
+            .ok_or_else(|| {
+                let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+                AppError::Forbidden(format!("this needs one of the roles: {}", names.join(", ")))
+            })
     }
 
     pub fn is_staff(&self) -> bool {
@@ -103,7 +113,8 @@ impl JwtKeys {
         };
         let now = chrono::Utc::now().timestamp();
         let token = keys.issue(&probe, now)?;
-        keys.verify(&token).map_err(|e| anyhow::anyhow!("JWT self-test failed: {e}"))?;
+        keys.verify(&token)
+            .map_err(|e| anyhow::anyhow!("JWT self-test failed: {e}"))?;
         Ok(keys)
     }
 
@@ -137,7 +148,10 @@ impl JwtKeys {
         let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &self.validation)
             .map_err(|e| AppError::Unauthorized(format!("invalid token: {e}")))?;
         let c = data.claims;
-        let user_id = c.sub.parse().map_err(|_| AppError::Unauthorized("invalid token subject".into()))?;
+        let user_id = c
+            .sub
+            .parse()
+            .map_err(|_| AppError::Unauthorized("invalid token subject".into()))?;
         Ok(Principal {
             user_id,
             username: c.name,
@@ -183,14 +197,17 @@ mod tests {
         let now = chrono::Utc::now().timestamp();
         let good = keys.issue(&principal(), now).unwrap();
         assert_eq!(keys.verify(&good).unwrap().user_id, 5);
-        let expired = keys.issue_with_expiry(&principal(), now - 100, now - 1).unwrap();
+        let expired = keys
+            .issue_with_expiry(&principal(), now - 100, now - 1)
+            .unwrap();
         assert!(keys.verify(&expired).is_err());
         let mut parts: Vec<String> = good.split('.').map(String::from).collect();
         parts[2] = parts[2].chars().rev().collect();
         assert!(keys.verify(&parts.join(".")).is_err());
         // alg: none, with the same claims and no signature.
         use base64::Engine;
-        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"alg":"none","typ":"JWT"}"#);
         let none = format!("{header}.{}.", good.split('.').nth(1).unwrap());
         assert!(keys.verify(&none).is_err());
         let other = JwtKeys::new("another-secret-another-secret-0000", 60).unwrap();

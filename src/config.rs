@@ -59,7 +59,11 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) => {
-                anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+                anyhow::ensure!(
+                    path.exists(),
+                    "config file {} does not exist",
+                    path.display()
+                );
                 figment = figment.merge(Toml::file(path));
             }
             None if Path::new("claimflow.toml").exists() => {
@@ -77,14 +81,20 @@ impl Config {
     /// Validates settings and fills the derived defaults (database URL, JWT secret).
     pub fn finish(mut self) -> anyhow::Result<Config> {
         std::fs::create_dir_all(&self.data_dir).map_err(|e| {
-            anyhow::anyhow!("data_dir {}: cannot be created: {e}", self.data_dir.display())
+            anyhow::anyhow!(
+                "data_dir {}: cannot be created: {e}",
+                self.data_dir.display()
+            )
         })?;
         let probe = self.data_dir.join(".write-probe");
         std::fs::write(&probe, b"ok")
             .and_then(|_| std::fs::remove_file(&probe))
-            .map_err(|e| anyhow::anyhow!("data_dir {}: is not writable: {e}", self.data_dir.display()))?;
+            .map_err(|e| {
+                anyhow::anyhow!("data_dir {}: is not writable: {e}", self.data_dir.display())
+            })?;
         if self.database_url.is_empty() {
-            self.database_url = format!("sqlite://{}", self.data_dir.join("claimflow.db").display());
+            self.database_url =
+                format!("sqlite://{}", self.data_dir.join("claimflow.db").display());
         }
         self.backend()?;
         if self.jwt_secret.is_empty() {
@@ -146,15 +156,26 @@ mod tests {
     use super::*;
 
     fn config(dir: &Path) -> Config {
-        Config { data_dir: dir.to_path_buf(), ..Config::default() }
+        Config {
+            data_dir: dir.to_path_buf(),
+            ..Config::default()
+        }
     }
 
     #[test]
     fn refuses_invalid_settings() {
         let dir = tempfile::tempdir().unwrap();
-        let short = Config { jwt_secret: "short".into(), ..config(dir.path()) }.finish();
+        let short = Config {
+            jwt_secret: "short".into(),
+            ..config(dir.path())
+        }
+        .finish();
         assert!(short.unwrap_err().to_string().contains("at least 32"));
-        let mysql = Config { database_url: "mysql://x".into(), ..config(dir.path()) }.finish();
+        let mysql = Config {
+            database_url: "mysql://x".into(),
+            ..config(dir.path())
+        }
+        .finish();
         assert!(mysql.unwrap_err().to_string().contains("unknown backend"));
         let file = dir.path().join("f");
         std::fs::write(&file, "").unwrap();

@@ -41,7 +41,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn field(field: &str, message: impl Into<String>) -> AppError {
-        AppError::Validation(vec![FieldError { field: field.into(), message: message.into() }])
+        AppError::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
     }
 
     pub fn code(&self) -> &'static str {
@@ -127,7 +130,10 @@ impl ResponseError for AppError {
         let fields = match self {
             AppError::Validation(f) => f.clone(),
             AppError::Refused(Refusal::CommentRequired(_)) => {
-                vec![FieldError { field: "comment".into(), message: "a comment is required for this action".into() }]
+                vec![FieldError {
+                    field: "comment".into(),
+                    message: "a comment is required for this action".into(),
+                }]
             }
             _ => Vec::new(),
         };

@@ -1,6 +1,13 @@
+//! claimflow: workflow and case management for resident medical-insurance claims review and
+//! fund supervision. See README.md for the architecture map.
+pub mod app;
 pub mod auth;
+pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod registry;
+pub mod service;
 pub mod store;

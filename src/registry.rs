@@ -17,16 +17,19 @@ pub struct LoadedFile {
 /// Reads and checks every `*.toml` in `dir`. All errors of all files are returned together.
 pub fn load_dir(dir: &Path) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect(),
-        Err(e) => {
-            return Err(vec![CheckError {
-                file: dir.display().to_string(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read the workflows directory: {e}"),
-                hint: "set workflows_dir (CLAIMFLOW_WORKFLOWS_DIR) to the folder with the workflow files".into(),
-            }])
-        }
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) => return Err(vec![CheckError {
+            file: dir.display().to_string(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the workflows directory: {e}"),
+            hint:
+                "set workflows_dir (CLAIMFLOW_WORKFLOWS_DIR) to the folder with the workflow files"
+                    .into(),
+        }]),
     };
     paths.sort();
     load_files(&paths)
@@ -39,19 +42,35 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Vec<LoadedFile>, Vec<CheckError>>
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
             Ok(source) => match load_workflow(&name, &source) {
-                Ok(workflow) => loaded.push(LoadedFile { path: path.clone(), source, workflow }),
+                Ok(workflow) => loaded.push(LoadedFile {
+                    path: path.clone(),
+                    source,
+                    workflow,
+                }),
                 Err(mut e) => errors.append(&mut e),
             },
-            Err(e) => errors.push(CheckError { file: name, line: 0, column: 0, message: format!("cannot read: {e}"), hint: String::new() }),
+            Err(e) => errors.push(CheckError {
+                file: name,
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+                hint: String::new(),
+            }),
         }
     }
     for (i, a) in loaded.iter().enumerate() {
-        if loaded[..i].iter().any(|b| b.workflow.name == a.workflow.name) {
+        if loaded[..i]
+            .iter()
+            .any(|b| b.workflow.name == a.workflow.name)
+        {
             errors.push(CheckError {
                 file: a.path.display().to_string(),
                 line: 1,
                 column: 1,
-                message: format!("workflow `{}` is defined by more than one file", a.workflow.name),
+                message: format!(
+                    "workflow `{}` is defined by more than one file",
+                    a.workflow.name
+                ),
                 hint: "keep one file per workflow; bump `version` to publish a change".into(),
             });
         }
@@ -112,7 +131,10 @@ impl WorkflowRegistry {
         let name = wf.name.clone();
         let version = wf.version;
         let wf = Arc::new(wf);
-        self.versions.write().expect("registry lock").insert((name.clone(), version), wf.clone());
+        self.versions
+            .write()
+            .expect("registry lock")
+            .insert((name.clone(), version), wf.clone());
         let mut latest = self.latest.write().expect("registry lock");
         let entry = latest.entry(name).or_insert(version);
         *entry = (*entry).max(version);
@@ -122,31 +144,56 @@ impl WorkflowRegistry {
     /// The newest version this instance publishes, for new cases.
     pub fn latest(&self, name: &str) -> Option<Arc<Workflow>> {
         let version = *self.latest.read().expect("registry lock").get(name)?;
-        self.versions.read().expect("registry lock").get(&(name.to_string(), version)).cloned()
+        self.versions
+            .read()
+            .expect("registry lock")
+            .get(&(name.to_string(), version))
+            .cloned()
     }
 
     pub fn latest_all(&self) -> Vec<Arc<Workflow>> {
         let latest = self.latest.read().expect("registry lock");
         let versions = self.versions.read().expect("registry lock");
-        let mut all: Vec<_> = latest.iter().filter_map(|(n, v)| versions.get(&(n.clone(), *v)).cloned()).collect();
+        let mut all: Vec<_> = latest
+            .iter()
+            .filter_map(|(n, v)| versions.get(&(n.clone(), *v)).cloned())
+            .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
 
     /// A specific version, from memory or from the database (published by another instance
     /// or by an earlier deployment).
-    pub fn get(&self, conn: &mut DbConn, name: &str, version: i32) -> anyhow::Result<Arc<Workflow>> {
-        if let Some(wf) = self.versions.read().expect("registry lock").get(&(name.to_string(), version as u32)) {
+    pub fn get(
+        &self,
+        conn: &mut DbConn,
+        name: &str,
+        version: i32,
+    ) -> anyhow::Result<Arc<Workflow>> {
+        if let Some(wf) = self
+            .versions
+            .read()
+            .expect("registry lock")
+            .get(&(name.to_string(), version as u32))
+        {
             return Ok(wf.clone());
         }
         let row = store::workflows::get(conn, name, version)?
             .ok_or_else(|| anyhow::anyhow!("workflow {name} v{version} is not published"))?;
-        let wf = load_workflow(&format!("{name} v{version} (stored)"), &row.source).map_err(|errors| {
-            anyhow::anyhow!("stored workflow {name} v{version} no longer loads: {}", errors[0])
-        })?;
+        let wf = load_workflow(&format!("{name} v{version} (stored)"), &row.source).map_err(
+            |errors| {
+                anyhow::anyhow!(
+                    "stored workflow {name} v{version} no longer loads: {}",
+                    errors[0]
+                )
+            },
+        )?;
         // Stored versions are kept in memory but do not change which version is latest here.
         let wf = Arc::new(wf);
-        self.versions.write().expect("registry lock").insert((name.to_string(), version as u32), wf.clone());
+        self.versions
+            .write()
+            .expect("registry lock")
+            .insert((name.to_string(), version as u32), wf.clone());
         Ok(wf)
     }
 }

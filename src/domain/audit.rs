@@ -51,12 +51,19 @@ pub struct ChainBreak {
 }
 
 /// Verifies one case's events, given in `seq` order. Returns the first broken event.
-pub fn verify_chain<'a>(events: impl IntoIterator<Item = StoredEvent<'a>>) -> Result<usize, ChainBreak> {
+pub fn verify_chain<'a>(
+    events: impl IntoIterator<Item = StoredEvent<'a>>,
+) -> Result<usize, ChainBreak> {
     let mut prev = GENESIS.to_string();
     let mut expected_seq = 1;
     let mut count = 0;
     for e in events {
-        let brk = |reason| ChainBreak { case_id: e.content.case_id, event_id: e.id, seq: e.content.seq, reason };
+        let brk = |reason| ChainBreak {
+            case_id: e.content.case_id,
+            event_id: e.id,
+            seq: e.content.seq,
+            reason,
+        };
         if e.content.seq != expected_seq {
             return Err(brk("sequence gap: an event is missing or reordered"));
         }
@@ -101,8 +108,18 @@ mod tests {
         let h2 = event_hash(&h1, &content(2, "b"));
         let good = || {
             vec![
-                StoredEvent { id: 1, content: content(1, "a"), prev_hash: GENESIS, hash: &h1 },
-                StoredEvent { id: 2, content: content(2, "b"), prev_hash: &h1, hash: &h2 },
+                StoredEvent {
+                    id: 1,
+                    content: content(1, "a"),
+                    prev_hash: GENESIS,
+                    hash: &h1,
+                },
+                StoredEvent {
+                    id: 2,
+                    content: content(2, "b"),
+                    prev_hash: &h1,
+                    hash: &h2,
+                },
             ]
         };
         assert_eq!(verify_chain(good()), Ok(2));
@@ -111,6 +128,9 @@ mod tests {
         assert_eq!(verify_chain(bad).unwrap_err().event_id, 1);
         let mut gap = good();
         gap.remove(0);
-        assert_eq!(verify_chain(gap).unwrap_err().reason, "sequence gap: an event is missing or reordered");
+        assert_eq!(
+            verify_chain(gap).unwrap_err().reason,
+            "sequence gap: an event is missing or reordered"
+        );
     }
 }

@@ -3,7 +3,9 @@
 use super::schema::audit_events;
 use super::DbConn;
 use crate::db_run;
-use crate::domain::audit::{event_hash, verify_chain, ChainBreak, EventContent, StoredEvent, GENESIS};
+use crate::domain::audit::{
+    event_hash, verify_chain, ChainBreak, EventContent, StoredEvent, GENESIS,
+};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -131,7 +133,11 @@ pub struct VerifyReport {
 /// Checks every case's chain, reading in pages ordered by (case, seq) so memory stays flat.
 pub fn verify_all(conn: &mut DbConn, mut progress: impl FnMut(usize)) -> QueryResult<VerifyReport> {
     const PAGE: i64 = 5_000;
-    let mut report = VerifyReport { cases: 0, events: 0, breaks: Vec::new() };
+    let mut report = VerifyReport {
+        cases: 0,
+        events: 0,
+        breaks: Vec::new(),
+    };
     let mut pending: Vec<AuditEvent> = Vec::new();
     let mut after: (i64, i64) = (i64::MIN, 0);
     loop {
@@ -165,7 +171,12 @@ fn finish_case(events: &mut Vec<AuditEvent>, report: &mut VerifyReport) {
         return;
     }
     report.cases += 1;
-    let chain = events.iter().map(|e| StoredEvent { id: e.id, content: e.content(), prev_hash: &e.prev_hash, hash: &e.hash });
+    let chain = events.iter().map(|e| StoredEvent {
+        id: e.id,
+        content: e.content(),
+        prev_hash: &e.prev_hash,
+        hash: &e.hash,
+    });
     if let Err(b) = verify_chain(chain) {
         report.breaks.push(b);
     }

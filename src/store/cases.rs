@@ -80,7 +80,12 @@ pub fn for_subject(conn: &mut DbConn, kind: &str, subject_id: i64) -> QueryResul
 }
 
 /// Optimistic update: returns false when someone else changed the case first.
-pub fn update_state(conn: &mut DbConn, id: i64, expected_version: i64, state: &CaseState<'_>) -> QueryResult<bool> {
+pub fn update_state(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i64,
+    state: &CaseState<'_>,
+) -> QueryResult<bool> {
     let n = db_run!(conn, c => diesel::update(cases::table.filter(cases::id.eq(id).and(cases::version.eq(expected_version))))
         .set(state)
         .execute(c))?;
@@ -96,7 +101,12 @@ pub fn stage_actors(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<StageAct
         .load(c))?;
     Ok(rows
         .into_iter()
-        .filter_map(|(stage, actor)| Some(StageActor { stage: stage?, actor_id: actor? }))
+        .filter_map(|(stage, actor)| {
+            Some(StageActor {
+                stage: stage?,
+                actor_id: actor?,
+            })
+        })
         .collect())
 }
 

@@ -4,7 +4,7 @@ use crate::db_run;
 use diesel::prelude::*;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = claims)]
 pub struct ClaimRow {
     pub id: i64,

@@ -52,7 +52,9 @@ impl DbConn {
         E: From<diesel::result::Error>,
     {
         match self {
-            DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+            DbConn::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
             DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
         }
         match f(self) {
@@ -98,10 +100,17 @@ impl DbManager {
     pub fn new(config: &Config) -> anyhow::Result<DbManager> {
         let backend = config.backend()?;
         let url = match backend {
-            Backend::Sqlite => config.database_url.trim_start_matches("sqlite://").to_string(),
+            Backend::Sqlite => config
+                .database_url
+                .trim_start_matches("sqlite://")
+                .to_string(),
             Backend::Postgres => config.database_url.clone(),
         };
-        Ok(DbManager { url, backend, busy_timeout_ms: config.sqlite_busy_timeout_ms })
+        Ok(DbManager {
+            url,
+            backend,
+            busy_timeout_ms: config.sqlite_busy_timeout_ms,
+        })
     }
 
     pub fn connect(&self) -> Result<DbConn, diesel::ConnectionError> {
@@ -110,9 +119,10 @@ impl DbManager {
                 let mut c = SqliteConnection::establish(&self.url)?;
                 // WAL lets readers proceed during a write; NORMAL is durable across
                 // application crashes and ~5x faster than FULL on commit.
+                // busy_timeout first, so that the statements after it wait instead of failing.
                 c.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -145,6 +155,11 @@ pub type PooledConn = r2d2::PooledConnection<DbManager>;
 
 pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
     let manager = DbManager::new(config)?;
+    // One connection first: switching a new SQLite file to WAL takes a lock that the pool's
+    // parallel connects would otherwise contend for.
+    manager
+        .connect()
+        .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
     r2d2::Pool::builder()
         .max_size(config.pool_size)
         .connection_timeout(std::time::Duration::from_secs(10))

@@ -43,9 +43,12 @@ pub fn add(
     let (level, path) = match parent {
         None => ("province", code.to_string()),
         Some(p) => {
-            let parent = get(conn, p)?.ok_or_else(|| anyhow::anyhow!("parent region `{p}` does not exist"))?;
+            let parent = get(conn, p)?
+                .ok_or_else(|| anyhow::anyhow!("parent region `{p}` does not exist"))?;
             let depth = LEVELS.iter().position(|l| *l == parent.level).unwrap_or(2);
-            let level = LEVELS.get(depth + 1).ok_or_else(|| anyhow::anyhow!("a county cannot have sub-regions"))?;
+            let level = LEVELS
+                .get(depth + 1)
+                .ok_or_else(|| anyhow::anyhow!("a county cannot have sub-regions"))?;
             (*level, format!("{}/{code}", parent.path))
         }
     };

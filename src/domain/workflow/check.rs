@@ -1,7 +1,9 @@
 //! Loading and checking workflow files. A file either becomes a fully validated [`Workflow`]
 //! or a list of errors, each with file:line:column, what is wrong and how to fix it.
 use super::guard::Guard;
-use super::model::{Action, BreachPolicy, ConditionalDocuments, OutcomeKind, Route, Stage, Target, Title, Workflow};
+use super::model::{
+    Action, BreachPolicy, ConditionalDocuments, OutcomeKind, Route, Stage, Target, Title, Workflow,
+};
 use crate::domain::documents::{document_kind, DOCUMENT_KINDS};
 use crate::domain::roles::Role;
 use serde::Deserialize;
@@ -24,7 +26,11 @@ pub struct CheckError {
 
 impl fmt::Display for CheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: error: {}", self.file, self.line, self.column, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: error: {}",
+            self.file, self.line, self.column, self.message
+        )?;
         if !self.hint.is_empty() {
             write!(f, "\n  hint: {}", self.hint)?;
         }
@@ -130,7 +136,11 @@ impl Checker<'_> {
         match raw.get_ref().parse::<Role>() {
             Ok(r) => Some(r),
             Err(e) => {
-                self.error(raw.span(), e.to_string(), "use one of the roles of handbook §2");
+                self.error(
+                    raw.span(),
+                    e.to_string(),
+                    "use one of the roles of handbook §2",
+                );
                 None
             }
         }
@@ -141,13 +151,19 @@ impl Checker<'_> {
 fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.chars().count(), |nl| before[nl + 1..].chars().count()) + 1;
+    let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
+        before[nl + 1..].chars().count()
+    }) + 1;
     (line, column)
 }
 
 /// Parses and checks one workflow file. `file` is only used in error messages.
 pub fn load_workflow(file: &str, source: &str) -> Result<Workflow, Vec<CheckError>> {
-    let mut ck = Checker { file, source, errors: Vec::new() };
+    let mut ck = Checker {
+        file,
+        source,
+        errors: Vec::new(),
+    };
     let raw: RawWorkflow = match toml::from_str(source) {
         Ok(raw) => raw,
         Err(e) => {
@@ -174,27 +190,51 @@ pub fn load_workflow(file: &str, source: &str) -> Result<Workflow, Vec<CheckErro
 }
 
 fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
-    if raw.name.get_ref().is_empty() || !raw.name.get_ref().chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()) {
-        ck.error(raw.name.span(), "workflow name must be lower_snake_case", "e.g. name = \"trauma\"");
+    if raw.name.get_ref().is_empty()
+        || !raw
+            .name
+            .get_ref()
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+    {
+        ck.error(
+            raw.name.span(),
+            "workflow name must be lower_snake_case",
+            "e.g. name = \"trauma\"",
+        );
     }
     if *raw.version.get_ref() == 0 {
-        ck.error(raw.version.span(), "version must be 1 or more", "bump the version on every published change");
+        ck.error(
+            raw.version.span(),
+            "version must be 1 or more",
+            "bump the version on every published change",
+        );
     }
     if !SUBJECTS.contains(&raw.subject.get_ref().as_str()) {
-        ck.error(raw.subject.span(), format!("unknown subject `{}`", raw.subject.get_ref()), format!("expected one of {SUBJECTS:?}"));
+        ck.error(
+            raw.subject.span(),
+            format!("unknown subject `{}`", raw.subject.get_ref()),
+            format!("expected one of {SUBJECTS:?}"),
+        );
     }
     if let Some(family) = &raw.family {
         if !FAMILIES.contains(&family.as_str()) {
-            ck.error(raw.name.span(), format!("unknown family `{family}`"), format!("expected one of {FAMILIES:?}"));
+            ck.error(
+                raw.name.span(),
+                format!("unknown family `{family}`"),
+                format!("expected one of {FAMILIES:?}"),
+            );
         }
     }
     let required_documents = document_list(ck, &raw.required_documents);
     let mut outcomes = Vec::new();
     for o in &raw.outcomes {
         match OutcomeKind::parse(o.id.get_ref()) {
-            Some(kind) if outcomes.iter().any(|(k, _)| *k == kind) => {
-                ck.error(o.id.span(), format!("outcome `{}` declared twice", o.id.get_ref()), "remove the repeat")
-            }
+            Some(kind) if outcomes.iter().any(|(k, _)| *k == kind) => ck.error(
+                o.id.span(),
+                format!("outcome `{}` declared twice", o.id.get_ref()),
+                "remove the repeat",
+            ),
             Some(kind) => outcomes.push((kind, o.title.clone())),
             None => ck.error(
                 o.id.span(),
@@ -208,9 +248,17 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
     for s in &raw.stages {
         let id = s.id.get_ref().as_str();
         if stage_ids.contains(&id) {
-            ck.error(s.id.span(), format!("stage `{id}` declared twice"), "stage ids must be unique");
+            ck.error(
+                s.id.span(),
+                format!("stage `{id}` declared twice"),
+                "stage ids must be unique",
+            );
         } else if OutcomeKind::parse(id).is_some() || id == RETURN_TARGET {
-            ck.error(s.id.span(), format!("`{id}` is reserved for an outcome or target"), "rename the stage");
+            ck.error(
+                s.id.span(),
+                format!("`{id}` is reserved for an outcome or target"),
+                "rename the stage",
+            );
         }
         stage_ids.push(id);
     }
@@ -226,25 +274,46 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
             if outcomes.iter().any(|(k, _)| *k == kind) {
                 return Some(Target::Outcome(kind));
             }
-            ck.error(to.span(), format!("outcome `{name}` is not declared in [[outcomes]]"), "declare it, or target another stage");
+            ck.error(
+                to.span(),
+                format!("outcome `{name}` is not declared in [[outcomes]]"),
+                "declare it, or target another stage",
+            );
             return None;
         }
-        ck.error(to.span(), format!("unknown stage `{name}`"), format!("known stages: {}; outcomes; or \"{RETURN_TARGET}\"", stage_ids.join(", ")));
+        ck.error(
+            to.span(),
+            format!("unknown stage `{name}`"),
+            format!(
+                "known stages: {}; outcomes; or \"{RETURN_TARGET}\"",
+                stage_ids.join(", ")
+            ),
+        );
         None
     };
     let parse_guard = |ck: &mut Checker<'_>, g: &Spanned<String>| -> Option<Guard> {
-        Guard::parse(g.get_ref()).map_err(|e| {
-            // +1 skips the opening quote of the TOML string.
-            let at = g.span().start + 1 + e.offset;
-            ck.error(at..at, format!("guard `{}`: {}", g.get_ref(), e.message), "guards compare facts with literals, joined by and/or/not");
-        }).ok()
+        Guard::parse(g.get_ref())
+            .map_err(|e| {
+                // +1 skips the opening quote of the TOML string.
+                let at = g.span().start + 1 + e.offset;
+                ck.error(
+                    at..at,
+                    format!("guard `{}`: {}", g.get_ref(), e.message),
+                    "guards compare facts with literals, joined by and/or/not",
+                );
+            })
+            .ok()
     };
 
     let mut conditional_documents = Vec::new();
     for c in &raw.conditional_documents {
         let kinds = document_list(ck, &c.required);
         if let Some(when) = parse_guard(ck, &c.when) {
-            conditional_documents.push(ConditionalDocuments { when_text: c.when.get_ref().clone(), when, required: kinds });
+            conditional_documents.push(ConditionalDocuments {
+                when_text: c.when.get_ref().clone(),
+                when,
+                required: kinds,
+            });
         }
     }
     let mut stages = Vec::new();
@@ -255,29 +324,56 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
         for d in &s.distinct_from {
             match stage_ids.iter().position(|id| *id == d.get_ref()) {
                 Some(i) => distinct_from.push(i),
-                None => ck.error(d.span(), format!("four-eyes rule names unknown stage `{}`", d.get_ref()), format!("known stages: {}", stage_ids.join(", "))),
+                None => ck.error(
+                    d.span(),
+                    format!("four-eyes rule names unknown stage `{}`", d.get_ref()),
+                    format!("known stages: {}", stage_ids.join(", ")),
+                ),
             }
         }
         let mut actions: Vec<Action> = Vec::new();
         for a in &s.actions {
             if actions.iter().any(|x| x.name == *a.name.get_ref()) {
-                ck.error(a.name.span(), format!("duplicate action `{}` in stage `{}`", a.name.get_ref(), s.id.get_ref()), "action names must be unique within a stage");
+                ck.error(
+                    a.name.span(),
+                    format!(
+                        "duplicate action `{}` in stage `{}`",
+                        a.name.get_ref(),
+                        s.id.get_ref()
+                    ),
+                    "action names must be unique within a stage",
+                );
                 continue;
             }
             let roles: Vec<Role> = a.roles.iter().filter_map(|r| ck.role(r)).collect();
             if a.roles.is_empty() {
-                ck.error(a.name.span(), format!("action `{}` allows no role", a.name.get_ref()), "add roles = [\"reviewer\"] or similar");
+                ck.error(
+                    a.name.span(),
+                    format!("action `{}` allows no role", a.name.get_ref()),
+                    "add roles = [\"reviewer\"] or similar",
+                );
             }
             let guard = a.guard.as_ref().and_then(|g| parse_guard(ck, g));
             let mut routes = Vec::new();
             for r in &a.routes {
                 if let (Some(when), Some(to)) = (parse_guard(ck, &r.when), resolve(ck, &r.to)) {
-                    routes.push(Route { when_text: r.when.get_ref().clone(), when, to });
+                    routes.push(Route {
+                        when_text: r.when.get_ref().clone(),
+                        when,
+                        to,
+                    });
                 }
             }
             let to = resolve(ck, &a.to);
             if a.returns && !matches!(to, Some(Target::Stage(i)) if raw.stages[i].waiting) {
-                ck.error(a.to.span(), format!("return action `{}` must target a waiting stage", a.name.get_ref()), "set waiting = true on the stage it targets");
+                ck.error(
+                    a.to.span(),
+                    format!(
+                        "return action `{}` must target a waiting stage",
+                        a.name.get_ref()
+                    ),
+                    "set waiting = true on the stage it targets",
+                );
             }
             if let Some(to) = to {
                 actions.push(Action {
@@ -294,7 +390,11 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
             }
         }
         if s.actions.is_empty() {
-            ck.error(s.id.span(), format!("stage `{}` has no actions", s.id.get_ref()), "every stage needs a way out");
+            ck.error(
+                s.id.span(),
+                format!("stage `{}` has no actions", s.id.get_ref()),
+                "every stage needs a way out",
+            );
         }
         stages.push(Stage {
             id: s.id.get_ref().clone(),
@@ -309,12 +409,25 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
             actions,
         });
     }
-    let initial = stage_ids.iter().position(|s| *s == raw.initial_stage.get_ref());
+    let initial = stage_ids
+        .iter()
+        .position(|s| *s == raw.initial_stage.get_ref());
     if initial.is_none() {
-        ck.error(raw.initial_stage.span(), format!("initial stage `{}` is not declared", raw.initial_stage.get_ref()), format!("known stages: {}", stage_ids.join(", ")));
+        ck.error(
+            raw.initial_stage.span(),
+            format!(
+                "initial stage `{}` is not declared",
+                raw.initial_stage.get_ref()
+            ),
+            format!("known stages: {}", stage_ids.join(", ")),
+        );
     }
     if raw.stages.is_empty() {
-        ck.error(raw.name.span(), "the workflow declares no stages", "add [[stages]] tables");
+        ck.error(
+            raw.name.span(),
+            "the workflow declares no stages",
+            "add [[stages]] tables",
+        );
     }
     Some(Workflow {
         name: raw.name.get_ref().clone(),
@@ -335,9 +448,17 @@ fn document_list(ck: &mut Checker<'_>, raw: &[Spanned<String>]) -> Vec<String> {
     for doc in raw {
         if document_kind(doc.get_ref()).is_none() {
             let known: Vec<&str> = DOCUMENT_KINDS.iter().map(|k| k.code).collect();
-            ck.error(doc.span(), format!("unknown document kind `{}`", doc.get_ref()), format!("known kinds: {}", known.join(", ")));
+            ck.error(
+                doc.span(),
+                format!("unknown document kind `{}`", doc.get_ref()),
+                format!("known kinds: {}", known.join(", ")),
+            );
         } else if kinds.contains(doc.get_ref()) {
-            ck.error(doc.span(), format!("document kind `{}` listed twice", doc.get_ref()), "remove the repeat");
+            ck.error(
+                doc.span(),
+                format!("document kind `{}` listed twice", doc.get_ref()),
+                "remove the repeat",
+            );
         } else {
             kinds.push(doc.get_ref().clone());
         }
@@ -386,7 +507,11 @@ fn check_graph(ck: &mut Checker<'_>, raw: &RawWorkflow, wf: &Workflow) {
     let mut can_end: Vec<bool> = wf
         .stages
         .iter()
-        .map(|s| s.actions.iter().any(|a| Workflow::action_targets(a).any(|t| matches!(t, Target::Outcome(_)))))
+        .map(|s| {
+            s.actions
+                .iter()
+                .any(|a| Workflow::action_targets(a).any(|t| matches!(t, Target::Outcome(_))))
+        })
         .collect();
     loop {
         let mut changed = false;
@@ -402,19 +527,49 @@ fn check_graph(ck: &mut Checker<'_>, raw: &RawWorkflow, wf: &Workflow) {
     }
     for (i, s) in raw.stages.iter().enumerate() {
         if !reached[i] {
-            ck.error(s.id.span(), format!("stage `{}` cannot be reached from the initial stage `{}`", s.id.get_ref(), raw.initial_stage.get_ref()), "add an action that leads here, or remove the stage");
+            ck.error(
+                s.id.span(),
+                format!(
+                    "stage `{}` cannot be reached from the initial stage `{}`",
+                    s.id.get_ref(),
+                    raw.initial_stage.get_ref()
+                ),
+                "add an action that leads here, or remove the stage",
+            );
         } else if !can_end[i] {
-            ck.error(s.id.span(), format!("no terminal outcome can be reached from stage `{}`", s.id.get_ref()), "add an action towards an outcome or a stage that ends");
+            ck.error(
+                s.id.span(),
+                format!(
+                    "no terminal outcome can be reached from stage `{}`",
+                    s.id.get_ref()
+                ),
+                "add an action towards an outcome or a stage that ends",
+            );
         }
         for (d, &earlier) in s.distinct_from.iter().zip(&wf.stages[i].distinct_from) {
             if earlier == i || !reachable_from(&next, earlier)[i] {
-                ck.error(d.span(), format!("four-eyes rule in `{}` names `{}`, which does not precede it", s.id.get_ref(), d.get_ref()), "name a stage on a path leading to this one");
+                ck.error(
+                    d.span(),
+                    format!(
+                        "four-eyes rule in `{}` names `{}`, which does not precede it",
+                        s.id.get_ref(),
+                        d.get_ref()
+                    ),
+                    "name a stage on a path leading to this one",
+                );
             }
         }
     }
     for (i, stage) in wf.stages.iter().enumerate() {
-        let returned_into = wf.stages.iter().any(|s| s.actions.iter().any(|a| a.returns && a.to == Target::Stage(i)));
-        let uses_return = stage.actions.iter().any(|a| Workflow::action_targets(a).any(|t| t == Target::Returner));
+        let returned_into = wf.stages.iter().any(|s| {
+            s.actions
+                .iter()
+                .any(|a| a.returns && a.to == Target::Stage(i))
+        });
+        let uses_return = stage
+            .actions
+            .iter()
+            .any(|a| Workflow::action_targets(a).any(|t| t == Target::Returner));
         if uses_return && !returned_into {
             ck.error(raw.stages[i].id.span(), format!("stage `{}` sends cases to \"{RETURN_TARGET}\" but no action returns cases into it", stage.id), "mark the action that sends cases here with returns = true");
         }
@@ -482,32 +637,61 @@ distinct_from = ["intake"]
     #[test]
     fn reports_unknown_names() {
         let e = errors(&GOOD.replace("to = \"review\"", "to = \"revue\""));
-        assert!(e[0].message.contains("unknown stage `revue`") && e[0].line == 22, "{e:?}");
+        assert!(
+            e[0].message.contains("unknown stage `revue`") && e[0].line == 22,
+            "{e:?}"
+        );
         let e = errors(&GOOD.replace("roles = [\"reviewer\"]", "roles = [\"boss\"]"));
         assert!(e[0].message.contains("unknown role `boss`"), "{e:?}");
         let e = errors(&GOOD.replace("[\"invoice\"]", "[\"receipt\"]"));
-        assert!(e[0].message.contains("unknown document kind `receipt`") && e[0].line == 7, "{e:?}");
+        assert!(
+            e[0].message.contains("unknown document kind `receipt`") && e[0].line == 7,
+            "{e:?}"
+        );
     }
 
     #[test]
     fn reports_bad_guards_at_their_column() {
-        let e = errors(&GOOD.replace("to = \"approved\"", "to = \"approved\"\n  guard = \"amount > 3\""));
-        assert!(e[0].message.contains("unknown fact `amount`") && e[0].line == 35 && e[0].column == 12, "{e:?}");
+        let e = errors(&GOOD.replace(
+            "to = \"approved\"",
+            "to = \"approved\"\n  guard = \"amount > 3\"",
+        ));
+        assert!(
+            e[0].message.contains("unknown fact `amount`") && e[0].line == 35 && e[0].column == 12,
+            "{e:?}"
+        );
     }
 
     #[test]
     fn reports_graph_errors() {
         let orphan = format!("{GOOD}\n[[stages]]\nid = \"orphan\"\ntitle = {{ zh = \"孤\", en = \"Orphan\" }}\nrole = \"clerk\"\n  [[stages.actions]]\n  name = \"x\"\n  title = {{ zh = \"x\", en = \"x\" }}\n  roles = [\"clerk\"]\n  to = \"approved\"\n");
         let e = errors(&orphan);
-        assert!(e.iter().any(|e| e.message.contains("`orphan` cannot be reached")), "{e:?}");
+        assert!(
+            e.iter()
+                .any(|e| e.message.contains("`orphan` cannot be reached")),
+            "{e:?}"
+        );
         let dead = GOOD.replace("to = \"approved\"", "to = \"review\"");
         let e = errors(&dead);
-        assert!(e.iter().any(|e| e.message.contains("no terminal outcome")), "{e:?}");
+        assert!(
+            e.iter().any(|e| e.message.contains("no terminal outcome")),
+            "{e:?}"
+        );
         let dup = GOOD.replace("  to = \"approved\"\n", "  to = \"approved\"\n\n  [[stages.actions]]\n  name = \"approve\"\n  title = { zh = \"a\", en = \"a\" }\n  roles = [\"reviewer\"]\n  to = \"approved\"\n");
         let e = errors(&dup);
-        assert!(e.iter().any(|e| e.message.contains("duplicate action `approve`")), "{e:?}");
-        let late = GOOD.replace("distinct_from = [\"intake\"]", "distinct_from = [\"review\"]");
+        assert!(
+            e.iter()
+                .any(|e| e.message.contains("duplicate action `approve`")),
+            "{e:?}"
+        );
+        let late = GOOD.replace(
+            "distinct_from = [\"intake\"]",
+            "distinct_from = [\"review\"]",
+        );
         let e = errors(&late);
-        assert!(e.iter().any(|e| e.message.contains("does not precede")), "{e:?}");
+        assert!(
+            e.iter().any(|e| e.message.contains("does not precede")),
+            "{e:?}"
+        );
     }
 }

@@ -63,7 +63,9 @@ impl Workflow {
         facts: &CaseFacts,
         history: &[StageActor],
     ) -> Vec<&'w Action> {
-        let Some(stage) = self.stage(stage_id) else { return Vec::new() };
+        let Some(stage) = self.stage(stage_id) else {
+            return Vec::new();
+        };
         if self.four_eyes_conflict(stage, actor, history).is_some() {
             return Vec::new();
         }
@@ -77,8 +79,18 @@ impl Workflow {
 
     /// Whether the four-eyes rule keeps this actor out of the stage at all.
     pub fn excludes(&self, stage_id: &str, actor_id: i64, history: &[StageActor]) -> bool {
-        let Some(stage) = self.stage(stage_id) else { return true };
-        self.four_eyes_conflict(stage, Actor { id: actor_id, roles: &[] }, history).is_some()
+        let Some(stage) = self.stage(stage_id) else {
+            return true;
+        };
+        self.four_eyes_conflict(
+            stage,
+            Actor {
+                id: actor_id,
+                roles: &[],
+            },
+            history,
+        )
+        .is_some()
     }
 
     fn four_eyes_conflict<'w>(
@@ -87,9 +99,15 @@ impl Workflow {
         actor: Actor<'_>,
         history: &[StageActor],
     ) -> Option<&'w str> {
-        stage.distinct_from.iter().map(|&i| self.stages[i].id.as_str()).find(|earlier| {
-            history.iter().any(|h| h.actor_id == actor.id && h.stage == *earlier)
-        })
+        stage
+            .distinct_from
+            .iter()
+            .map(|&i| self.stages[i].id.as_str())
+            .find(|earlier| {
+                history
+                    .iter()
+                    .any(|h| h.actor_id == actor.id && h.stage == *earlier)
+            })
     }
 
     /// Decides one action. `stage_id` is `None` for a closed case.
@@ -105,26 +123,43 @@ impl Workflow {
         history: &[StageActor],
     ) -> Result<Transition, Refusal> {
         let stage_id = stage_id.ok_or(Refusal::Closed)?;
-        let stage = self.stage(stage_id).ok_or_else(|| Refusal::UnknownStage(stage_id.into()))?;
-        let action = stage.actions.iter().find(|a| a.name == action_name).ok_or_else(|| {
-            Refusal::UnknownAction { stage: stage_id.into(), action: action_name.into() }
-        })?;
+        let stage = self
+            .stage(stage_id)
+            .ok_or_else(|| Refusal::UnknownStage(stage_id.into()))?;
+        let action = stage
+            .actions
+            .iter()
+            .find(|a| a.name == action_name)
+            .ok_or_else(|| Refusal::UnknownAction {
+                stage: stage_id.into(),
+                action: action_name.into(),
+            })?;
         let role = acting_role(action, actor).ok_or_else(|| Refusal::RoleNotAllowed {
             action: action_name.into(),
             allowed: action.roles.clone(),
         })?;
         if let Some(earlier) = self.four_eyes_conflict(stage, actor, history) {
-            return Err(Refusal::FourEyes { stage: stage_id.into(), earlier: earlier.into() });
+            return Err(Refusal::FourEyes {
+                stage: stage_id.into(),
+                earlier: earlier.into(),
+            });
         }
         if let (Some(guard), Some(text)) = (&action.guard, &action.guard_text) {
             if !guard.eval(facts) {
-                return Err(Refusal::GuardFailed { action: action_name.into(), guard: text.clone() });
+                return Err(Refusal::GuardFailed {
+                    action: action_name.into(),
+                    guard: text.clone(),
+                });
             }
         }
         if action.comment_required && comment.trim().is_empty() {
             return Err(Refusal::CommentRequired(action_name.into()));
         }
-        let target = action.routes.iter().find(|r| r.when.eval(facts)).map_or(action.to, |r| r.to);
+        let target = action
+            .routes
+            .iter()
+            .find(|r| r.when.eval(facts))
+            .map_or(action.to, |r| r.to);
         let to = match target {
             Target::Stage(i) => Next::Stage(self.stages[i].id.clone()),
             Target::Outcome(kind) => Next::Outcome(kind),
@@ -143,10 +178,20 @@ impl Workflow {
         } else {
             returned_from.map(str::to_string)
         };
-        Ok(Transition { action: action.name.clone(), role, from: stage_id.into(), to, returned_from })
+        Ok(Transition {
+            action: action.name.clone(),
+            role,
+            from: stage_id.into(),
+            to,
+            returned_from,
+        })
     }
 }
 
 fn acting_role(action: &Action, actor: Actor<'_>) -> Option<Role> {
-    action.roles.iter().copied().find(|r| actor.roles.contains(r))
+    action
+        .roles
+        .iter()
+        .copied()
+        .find(|r| actor.roles.contains(r))
 }

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The facts a guard may read. The shell fills them from the case's subject.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CaseFacts {
     /// Total cost claimed, in fen.
@@ -68,19 +68,33 @@ type Getter = for<'a> fn(&'a CaseFacts) -> Value<'a>;
 /// Every fact with its type and accessor: the only names a guard may use.
 pub const FACTS: &[(&str, FactType, Getter)] = &[
     ("claimed_fen", FactType::Int, |f| Value::Int(f.claimed_fen)),
-    ("policy_scope_fen", FactType::Int, |f| Value::Int(f.policy_scope_fen)),
+    ("policy_scope_fen", FactType::Int, |f| {
+        Value::Int(f.policy_scope_fen)
+    }),
     ("payable_fen", FactType::Int, |f| Value::Int(f.payable_fen)),
     ("decided_fen", FactType::Int, |f| Value::Int(f.decided_fen)),
-    ("documents_complete", FactType::Bool, |f| Value::Bool(f.documents_complete)),
+    ("documents_complete", FactType::Bool, |f| {
+        Value::Bool(f.documents_complete)
+    }),
     ("family", FactType::Str, |f| Value::Str(&f.family)),
-    ("encounter_kind", FactType::Str, |f| Value::Str(&f.encounter_kind)),
+    ("encounter_kind", FactType::Str, |f| {
+        Value::Str(&f.encounter_kind)
+    }),
     ("emergency", FactType::Bool, |f| Value::Bool(f.emergency)),
     ("filed", FactType::Bool, |f| Value::Bool(f.filed)),
     ("referral", FactType::Bool, |f| Value::Bool(f.referral)),
-    ("third_party_liable", FactType::Bool, |f| Value::Bool(f.third_party_liable)),
-    ("screening_hits", FactType::Int, |f| Value::Int(f.screening_hits)),
-    ("findings_open", FactType::Int, |f| Value::Int(f.findings_open)),
-    ("violation_fen", FactType::Int, |f| Value::Int(f.violation_fen)),
+    ("third_party_liable", FactType::Bool, |f| {
+        Value::Bool(f.third_party_liable)
+    }),
+    ("screening_hits", FactType::Int, |f| {
+        Value::Int(f.screening_hits)
+    }),
+    ("findings_open", FactType::Int, |f| {
+        Value::Int(f.findings_open)
+    }),
+    ("violation_fen", FactType::Int, |f| {
+        Value::Int(f.violation_fen)
+    }),
     ("article", FactType::Str, |f| Value::Str(&f.article)),
 ];
 
@@ -121,7 +135,11 @@ pub struct GuardError {
 impl Guard {
     pub fn parse(text: &str) -> Result<Guard, GuardError> {
         let tokens = tokenize(text)?;
-        let mut parser = Parser { tokens: &tokens, pos: 0, len: text.len() };
+        let mut parser = Parser {
+            tokens: &tokens,
+            pos: 0,
+            len: text.len(),
+        };
         let guard = parser.or()?;
         match parser.tokens.get(parser.pos) {
             None => Ok(guard),
@@ -257,11 +275,17 @@ fn tokenize(text: &str) -> Result<Vec<Token>, GuardError> {
             _ => {
                 return Err(GuardError {
                     offset: i,
-                    message: format!("unexpected character `{}`", &text[i..].chars().next().unwrap_or('?')),
+                    message: format!(
+                        "unexpected character `{}`",
+                        &text[i..].chars().next().unwrap_or('?')
+                    ),
                 })
             }
         };
-        tokens.push(Token { kind, offset: start });
+        tokens.push(Token {
+            kind,
+            offset: start,
+        });
     }
     Ok(tokens)
 }
@@ -287,7 +311,11 @@ impl Parser<'_> {
             self.pos += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.pop().expect("one part") } else { Guard::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.pop().expect("one part")
+        } else {
+            Guard::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Guard, GuardError> {
@@ -296,13 +324,20 @@ impl Parser<'_> {
             self.pos += 1;
             parts.push(self.unary()?);
         }
-        Ok(if parts.len() == 1 { parts.pop().expect("one part") } else { Guard::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.pop().expect("one part")
+        } else {
+            Guard::And(parts)
+        })
     }
 
     fn unary(&mut self) -> Result<Guard, GuardError> {
         let offset = self.offset();
         let Some(token) = self.tokens.get(self.pos) else {
-            return Err(GuardError { offset, message: "expected a condition, found the end".into() });
+            return Err(GuardError {
+                offset,
+                message: "expected a condition, found the end".into(),
+            });
         };
         self.pos += 1;
         match &token.kind {
@@ -310,11 +345,17 @@ impl Parser<'_> {
             TokKind::LParen => {
                 let inner = self.or()?;
                 match self.tokens.get(self.pos) {
-                    Some(Token { kind: TokKind::RParen, .. }) => {
+                    Some(Token {
+                        kind: TokKind::RParen,
+                        ..
+                    }) => {
                         self.pos += 1;
                         Ok(inner)
                     }
-                    _ => Err(GuardError { offset: self.offset(), message: "expected `)`".into() }),
+                    _ => Err(GuardError {
+                        offset: self.offset(),
+                        message: "expected `)`".into(),
+                    }),
                 }
             }
             TokKind::Ident(name) => self.fact(name, offset),
@@ -334,7 +375,11 @@ impl Parser<'_> {
             });
         };
         let ty = FACTS[index].1;
-        let Some(Token { kind: TokKind::Op(op), .. }) = self.tokens.get(self.pos) else {
+        let Some(Token {
+            kind: TokKind::Op(op),
+            ..
+        }) = self.tokens.get(self.pos)
+        else {
             return if ty == FactType::Bool {
                 Ok(Guard::Fact(index))
             } else {
@@ -352,7 +397,10 @@ impl Parser<'_> {
             Some(TokKind::Str(s)) => Literal::Str(s.clone()),
             Some(TokKind::Ident(w)) if w == "true" || w == "false" => Literal::Bool(w == "true"),
             _ => {
-                return Err(GuardError { offset: lit_offset, message: "expected a literal value".into() })
+                return Err(GuardError {
+                    offset: lit_offset,
+                    message: "expected a literal value".into(),
+                })
             }
         };
         self.pos += 1;
@@ -364,7 +412,11 @@ impl Parser<'_> {
         if lit_ty != ty {
             return Err(GuardError {
                 offset: lit_offset,
-                message: format!("`{name}` is {} but is compared with {}", ty.name(), lit_ty.name()),
+                message: format!(
+                    "`{name}` is {} but is compared with {}",
+                    ty.name(),
+                    lit_ty.name()
+                ),
             });
         }
         if ty != FactType::Int && !matches!(op, CmpOp::Eq | CmpOp::Ne) {

@@ -8,4 +8,6 @@ mod model;
 pub use check::{load_workflow, CheckError};
 pub use engine::{Actor, Next, Refusal, StageActor, Transition};
 pub use guard::{CaseFacts, Guard};
-pub use model::{Action, BreachPolicy, ConditionalDocuments, OutcomeKind, Route, Stage, Target, Title, Workflow};
+pub use model::{
+    Action, BreachPolicy, ConditionalDocuments, OutcomeKind, Route, Stage, Target, Title, Workflow,
+};

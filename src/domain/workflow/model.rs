@@ -145,7 +145,11 @@ impl Workflow {
     /// conditional lists apply.
     pub fn required_documents(&self, facts: &super::guard::CaseFacts) -> Vec<&str> {
         let mut kinds: Vec<&str> = self.required_documents.iter().map(String::as_str).collect();
-        for c in self.conditional_documents.iter().filter(|c| c.when.eval(facts)) {
+        for c in self
+            .conditional_documents
+            .iter()
+            .filter(|c| c.when.eval(facts))
+        {
             for k in &c.required {
                 if !kinds.contains(&k.as_str()) {
                     kinds.push(k);
@@ -160,11 +164,18 @@ impl Workflow {
     }
 
     pub fn outcome_title(&self, kind: OutcomeKind) -> Option<&Title> {
-        self.outcomes.iter().find(|(k, _)| *k == kind).map(|(_, t)| t)
+        self.outcomes
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, t)| t)
     }
 
     /// Every target an action can lead to, for graph checks and diagrams.
     pub fn action_targets(action: &Action) -> impl Iterator<Item = Target> + '_ {
-        action.routes.iter().map(|r| r.to).chain(std::iter::once(action.to))
+        action
+            .routes
+            .iter()
+            .map(|r| r.to)
+            .chain(std::iter::once(action.to))
     }
 }

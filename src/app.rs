@@ -1,0 +1,146 @@
+//! Wiring: `Application::build` prepares everything (pool, migrations, workflows, keys) and
+//! binds; `run` serves until stopped. Tests build the same application on port 0.
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::http::{self, metrics::Metrics, AppState};
+use crate::registry::{self, WorkflowRegistry};
+use crate::store;
+use actix_web::dev::{Server, Service};
+use actix_web::{error::JsonPayloadError, web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing_actix_web::TracingLogger;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+}
+
+/// Everything the service needs besides the HTTP server; also used by CLI commands.
+pub struct Core {
+    pub config: Arc<Config>,
+    pub pool: store::Pool,
+    pub registry: Arc<WorkflowRegistry>,
+}
+
+impl Core {
+    pub fn open(config: Config) -> anyhow::Result<Core> {
+        let pool = store::build_pool(&config)?;
+        let mut conn = pool.get()?;
+        if config.run_migrations {
+            let applied = conn.run_migrations()?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied migrations");
+            }
+        } else if conn.migrations_pending()? {
+            anyhow::bail!("database migrations are pending and run_migrations is off; run `claimflow migrate`");
+        }
+        let files = registry::load_dir(&config.workflows_dir).map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!(
+                "workflow files have errors (run `claimflow check`):\n{}",
+                list.join("\n")
+            )
+        })?;
+        let registry = WorkflowRegistry::publish(&mut conn, files)?;
+        drop(conn);
+        Ok(Core {
+            config: Arc::new(config),
+            pool,
+            registry: Arc::new(registry),
+        })
+    }
+}
+
+fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    match err {
+        JsonPayloadError::ContentType => {
+            AppError::UnsupportedMedia("send the body as application/json".into())
+        }
+        JsonPayloadError::Deserialize(e) => AppError::Validation(vec![crate::error::FieldError {
+            field: "body".into(),
+            message: e.to_string(),
+        }]),
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            AppError::PayloadTooLarge(format!("JSON bodies are limited to {limit} bytes"))
+        }
+        other => AppError::BadRequest(format!("malformed JSON body: {other}")),
+    }
+    .into()
+}
+
+impl Application {
+    pub fn build(core: Core) -> anyhow::Result<Application> {
+        let keys = Arc::new(JwtKeys::new(
+            &core.config.jwt_secret,
+            core.config.jwt_ttl_minutes,
+        )?);
+        let state = web::Data::new(AppState {
+            pool: core.pool,
+            registry: core.registry,
+            keys,
+            config: core.config.clone(),
+            metrics: Arc::new(Metrics::new()?),
+        });
+        let listener = TcpListener::bind(&core.config.bind)?;
+        let port = listener.local_addr()?.port();
+        let data = state.clone();
+        let server = HttpServer::new(move || {
+            let metrics = data.metrics.clone();
+            App::new()
+                .app_data(data.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(1 << 20)
+                        .error_handler(json_error),
+                )
+                .app_data(web::PathConfig::default().error_handler(|e, _| {
+                    AppError::NotFound(format!("no such resource ({e})")).into()
+                }))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    AppError::BadRequest(format!("bad query string: {e}")).into()
+                }))
+                .wrap_fn(move |req, srv| {
+                    let started = Instant::now();
+                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                    let method = req.method().to_string();
+                    let metrics = metrics.clone();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        metrics.observe(
+                            &route,
+                            &method,
+                            res.status().as_u16(),
+                            started.elapsed().as_secs_f64(),
+                        );
+                        Ok(res)
+                    }
+                })
+                .wrap(TracingLogger::default())
+                .configure(http::routes)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(AppError::NotFound("route".into()))
+                }))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

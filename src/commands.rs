@@ -1,0 +1,303 @@
+//! The CLI. Each command is a thin call into the library.
+use crate::app::{Application, Core};
+use crate::auth::hash_password;
+use crate::config::Config;
+use crate::domain::roles::Role;
+use crate::store::{self, audit, regions, users};
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "claimflow",
+    version,
+    about = "Manual medical-insurance claims review and fund supervision"
+)]
+pub struct Cli {
+    /// Config file (TOML). Default: ./claimflow.toml if present. CLAIMFLOW_* variables override it.
+    #[arg(long, global = true, env = "CLAIMFLOW_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (migrates first unless run_migrations = false).
+    Serve {
+        /// Seed demo data first when the database has no users.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Check workflow files; print each error with file:line and a hint.
+    Check {
+        /// Files to check. Default: every *.toml in the workflows directory.
+        paths: Vec<PathBuf>,
+    },
+    /// Create demo regions, users (one per role) and cases in every stage.
+    SeedDemo,
+    #[command(subcommand)]
+    User(UserCommand),
+    #[command(subcommand)]
+    Region(RegionCommand),
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from standard input (or prompted for on a terminal).
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long, default_value = "agency")]
+        org: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, default_value = "zh-CN")]
+        lang: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum RegionCommand {
+    /// Add a region (province without --parent; prefecture or county under one).
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name_zh: String,
+        #[arg(long)]
+        name_en: String,
+        #[arg(long)]
+        parent: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Verify every case's audit hash chain; name the first broken event of each bad case.
+    Verify,
+}
+
+pub fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Check { paths } = &cli.command {
+        // `check` needs no database and tolerates a config without one.
+        let config = Config::load(cli.config.as_deref());
+        let dir = config
+            .as_ref()
+            .map_or_else(|_| PathBuf::from("workflows"), |c| c.workflows_dir.clone());
+        return Ok(check(paths, &dir));
+    }
+    let config = Config::load(cli.config.as_deref())?;
+    init_tracing(&config.log_format);
+    match cli.command {
+        Command::Serve { demo } => serve(config, demo),
+        Command::Migrate => {
+            let pool = store::build_pool(&config)?;
+            let applied = pool.get()?.run_migrations()?;
+            println!("{} migration(s) applied", applied.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SeedDemo => {
+            let core = Core::open(config)?;
+            seed_demo(&core)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Add {
+            username,
+            roles,
+            region,
+            display_name,
+            org,
+            email,
+            lang,
+        }) => {
+            let roles: Vec<Role> = roles.iter().map(|r| r.parse()).collect::<Result<_, _>>()?;
+            let password = read_password()?;
+            anyhow::ensure!(
+                password.chars().count() >= 8,
+                "the password must be at least 8 characters"
+            );
+            let core = Core::open(config)?;
+            let mut conn = core.pool.get()?;
+            anyhow::ensure!(
+                regions::get(&mut conn, &region)?.is_some(),
+                "region `{region}` does not exist; add it with `claimflow region add`"
+            );
+            anyhow::ensure!(
+                users::find_by_username(&mut conn, &username)?.is_none(),
+                "user `{username}` already exists"
+            );
+            let hash = hash_password(&password)?;
+            let id = users::insert(
+                &mut conn,
+                &users::NewUser {
+                    username: &username,
+                    password_hash: &hash,
+                    display_name: display_name.as_deref().unwrap_or(&username),
+                    region_code: &region,
+                    org: &org,
+                    email: email.as_deref(),
+                    lang: &lang,
+                    created_at: store::now_ms(),
+                },
+                &roles,
+            )?;
+            println!("user {username} created with id {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Region(RegionCommand::Add {
+            code,
+            name_zh,
+            name_en,
+            parent,
+        }) => {
+            let core = Core::open(config)?;
+            let region = regions::add(
+                &mut *core.pool.get()?,
+                &code,
+                &name_zh,
+                &name_en,
+                parent.as_deref(),
+            )?;
+            println!(
+                "region {} ({}) added at {}",
+                region.code, region.level, region.path
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let core = Core::open(config)?;
+            let report = audit::verify_all(&mut *core.pool.get()?, |_| {})?;
+            for b in &report.breaks {
+                println!(
+                    "BROKEN case {}: event id {} (seq {}): {}",
+                    b.case_id, b.event_id, b.seq, b.reason
+                );
+            }
+            println!(
+                "{} case(s), {} event(s) checked, {} broken chain(s)",
+                report.cases,
+                report.events,
+                report.breaks.len()
+            );
+            Ok(if report.breaks.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Check { .. } => unreachable!("handled above"),
+    }
+}
+
+fn check(paths: &[PathBuf], dir: &std::path::Path) -> ExitCode {
+    let result = if paths.is_empty() {
+        crate::registry::load_dir(dir)
+    } else {
+        crate::registry::load_files(paths)
+    };
+    match result {
+        Ok(files) => {
+            for f in &files {
+                println!(
+                    "ok  {} ({} v{}, {} stages)",
+                    f.path.display(),
+                    f.workflow.name,
+                    f.workflow.version,
+                    f.workflow.stages.len()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{} error(s)", errors.len());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        return Ok(rpassword::prompt_password("Password: ")?);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn seed_demo(core: &Core) -> anyhow::Result<()> {
+    let mut conn = core.pool.get()?;
+    let logins = crate::demo::seed(
+        &mut conn,
+        &core.registry,
+        &core.config.data_dir,
+        core.config.demo_password.as_deref(),
+    )?;
+    println!("Demo data created. Sign in as:");
+    for l in logins {
+        println!(
+            "  {:<16} {:<16} password: {}",
+            l.username,
+            l.role.as_str(),
+            l.password
+        );
+    }
+    Ok(())
+}
+
+fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let core = Core::open(config)?;
+    if demo && users::count(&mut *core.pool.get()?)? == 0 {
+        seed_demo(&core)?;
+    }
+    let bind = core.config.bind.clone();
+    runtime.block_on(async move {
+        let app = Application::build(core)?;
+        tracing::info!(bind, port = app.port(), "claimflow is serving");
+        app.run().await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

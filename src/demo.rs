@@ -1,0 +1,223 @@
+//! Demo data: a region tree, one user per role, and cases spread over every stage of the
+//! three claim workflows, all created through the same service functions as real use.
+use crate::auth::{hash_password, Principal};
+use crate::domain::roles::Role;
+use crate::error::AppResult;
+use crate::registry::WorkflowRegistry;
+use crate::service::cases::{act, ActionRequest};
+use crate::service::claims::{
+    add_document, submit, ClaimInput, EmergencyExplanation, FamilyFacts, Upload,
+};
+use crate::store::{regions, users, DbConn};
+use rand::distr::{Alphanumeric, SampleString};
+use std::path::Path;
+
+pub const DEMO_USERS: [(&str, Role, &str, &str); 9] = [
+    ("resident", Role::Resident, "330326", "张伟"),
+    ("resident2", Role::Resident, "330327", "李娜"),
+    ("clerk", Role::Clerk, "330326", "王芳（平阳窗口）"),
+    ("reviewer", Role::Reviewer, "330300", "刘洋（初审）"),
+    (
+        "senior_reviewer",
+        Role::SeniorReviewer,
+        "330300",
+        "陈静（复审）",
+    ),
+    ("supervisor", Role::Supervisor, "330300", "赵强（科长）"),
+    ("inspector", Role::Inspector, "330300", "孙磊（稽核）"),
+    ("auditor", Role::Auditor, "330000", "周敏（审计）"),
+    ("admin", Role::Admin, "330000", "系统管理员"),
+];
+
+/// A minimal valid PDF, standing in for a scanned document.
+pub const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/MediaBox[0 0 200 200]/Parent 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+pub struct DemoLogin {
+    pub username: String,
+    pub role: Role,
+    pub password: String,
+}
+
+pub fn seed_regions(conn: &mut DbConn) -> anyhow::Result<()> {
+    for (code, zh, en, parent) in [
+        ("330000", "浙江省", "Zhejiang", None),
+        ("330300", "温州市", "Wenzhou", Some("330000")),
+        ("330326", "平阳县", "Pingyang County", Some("330300")),
+        ("330327", "苍南县", "Cangnan County", Some("330300")),
+    ] {
+        if regions::get(conn, code)?.is_none() {
+            regions::add(conn, code, zh, en, parent)?;
+        }
+    }
+    Ok(())
+}
+
+/// Seeds everything; refuses when users already exist so that it never mixes with real data.
+pub fn seed(
+    conn: &mut DbConn,
+    registry: &WorkflowRegistry,
+    data_dir: &Path,
+    password: Option<&str>,
+) -> anyhow::Result<Vec<DemoLogin>> {
+    anyhow::ensure!(
+        users::count(conn)? == 0,
+        "the database already has users; seed-demo only runs on an empty database"
+    );
+    seed_regions(conn)?;
+    let now = crate::store::now_ms();
+    let mut logins = Vec::new();
+    for (username, role, region, name) in DEMO_USERS {
+        let password = password.map_or_else(
+            || Alphanumeric.sample_string(&mut rand::rng(), 12),
+            str::to_string,
+        );
+        let hash = hash_password(&password)?;
+        let email = format!("{username}@demo.claimflow.local");
+        users::insert(
+            conn,
+            &users::NewUser {
+                username,
+                password_hash: &hash,
+                display_name: name,
+                region_code: region,
+                org: "温州市医疗保障局",
+                email: Some(&email),
+                lang: "zh-CN",
+                created_at: now,
+            },
+            &[role],
+        )?;
+        logins.push(DemoLogin {
+            username: username.into(),
+            role,
+            password,
+        });
+    }
+    seed_cases(conn, registry, data_dir).map_err(|e| anyhow::anyhow!("seeding demo cases: {e}"))?;
+    Ok(logins)
+}
+
+fn who(conn: &mut DbConn, username: &str) -> AppResult<Principal> {
+    let user = users::find_by_username(conn, username)?
+        .ok_or_else(|| crate::error::AppError::NotFound(username.into()))?;
+    crate::service::principal(conn, user)
+}
+
+fn demo_claim(family: &str, n: i64) -> ClaimInput {
+    let total = 800_000 + n * 137_050;
+    ClaimInput {
+        family: family.into(),
+        resident_id: None,
+        encounter_kind: "inpatient".into(),
+        facility_code: ["H330326001", "H330300002", "H310000003"][(n % 3) as usize].into(),
+        admission_date: format!("2026-{:02}-03", 1 + n % 9),
+        discharge_date: format!("2026-{:02}-11", 1 + n % 9),
+        diagnosis_code: match family {
+            "trauma" => "S72.001",
+            "out_of_region" => "I21.9",
+            _ => "K35.8",
+        }
+        .into(),
+        invoice_numbers: vec![format!("DEMO-{family}-{n:04}")],
+        total_fen: total,
+        policy_scope_fen: total * 4 / 5,
+        self_paid_fen: total / 10,
+        facts: FamilyFacts {
+            filed: family == "out_of_region" && n % 2 == 0,
+            filing_number: (family == "out_of_region" && n % 2 == 0)
+                .then(|| format!("BA2026{n:05}")),
+            emergency: (family != "trauma" && n % 2 == 1).then(|| EmergencyExplanation {
+                time: "2026-03-02 22:10".into(),
+                place: "上海市浦东新区".into(),
+                cause: "突发胸痛，就近急诊".into(),
+                witness: "张敏".into(),
+                witness_contact: "13800000000，平阳县昆阳镇".into(),
+            }),
+            ..FamilyFacts::default()
+        },
+    }
+}
+
+/// Walks each family's cases to a spread of stages: intake, awaiting documents, initial and
+/// second review, sign-off, and each outcome.
+fn seed_cases(conn: &mut DbConn, registry: &WorkflowRegistry, data_dir: &Path) -> AppResult<()> {
+    let resident = who(conn, "resident")?;
+    let clerk = who(conn, "clerk")?;
+    let reviewer = who(conn, "reviewer")?;
+    let senior = who(conn, "senior_reviewer")?;
+    let supervisor = who(conn, "supervisor")?;
+    let paths: [&[(&Principal, &str)]; 7] = [
+        &[],
+        &[(&clerk, "return_for_documents")],
+        &[(&clerk, "accept")],
+        &[(&clerk, "accept"), (&reviewer, "recommend_approve")],
+        &[
+            (&clerk, "accept"),
+            (&reviewer, "recommend_approve"),
+            (&senior, "approve"),
+        ],
+        &[
+            (&clerk, "accept"),
+            (&reviewer, "recommend_approve"),
+            (&senior, "approve"),
+            (&supervisor, "approve"),
+        ],
+        &[
+            (&clerk, "accept"),
+            (&reviewer, "recommend_reject"),
+            (&senior, "reject"),
+        ],
+    ];
+    let mut n = 0;
+    for family in ["trauma", "out_of_region", "unreferred_transfer"] {
+        for path in paths {
+            n += 1;
+            let now = crate::store::now_ms();
+            let submitted = submit(conn, registry, &resident, &demo_claim(family, n), now)?;
+            let wf = registry
+                .latest(family)
+                .ok_or_else(|| crate::error::AppError::NotFound(family.into()))?;
+            let facts = crate::service::claims::facts(
+                &crate::store::claims::get(conn, submitted.claim_id)?
+                    .ok_or_else(|| crate::error::AppError::NotFound("claim".into()))?,
+                &[],
+                &wf,
+            );
+            // Leave the first case of each family with its documents missing.
+            if !path.is_empty() {
+                for kind in wf.required_documents(&facts) {
+                    add_document(
+                        conn,
+                        data_dir,
+                        &resident,
+                        &Upload {
+                            claim_id: submitted.claim_id,
+                            kind,
+                            filename: "scan.pdf",
+                            bytes: DEMO_PDF,
+                            now_ms: now,
+                        },
+                    )?;
+                }
+            }
+            let mut version =
+                crate::store::cases::get(conn, submitted.case_id)?.map_or(1, |c| c.version);
+            for (actor, action) in path {
+                let comment = if action.contains("reject") || action.contains("return") {
+                    "演示：材料或金额需核实"
+                } else {
+                    ""
+                };
+                let req = ActionRequest {
+                    case_id: submitted.case_id,
+                    action,
+                    comment,
+                    expected_version: version,
+                    now_ms: crate::store::now_ms(),
+                };
+                version = act(conn, registry, actor, &req)?.version;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+use crate::auth::{hash_password, verify_password, Principal};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::AuthUser;
+use crate::http::{db, State};
+use crate::store::users;
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    /// Seconds since the epoch.
+    pub expires_at: i64,
+    pub user: Principal,
+}
+
+/// Checks a password; on success builds the principal the token will carry.
+pub fn check_login(
+    conn: &mut crate::store::DbConn,
+    username: &str,
+    password: &str,
+) -> AppResult<Principal> {
+    // Verify against a fixed hash when the user is unknown, so timing does not reveal names.
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let user = users::find_by_username(conn, username)?;
+    let hash = match &user {
+        Some(u) => u.password_hash.as_str(),
+        None => DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default()),
+    };
+    let ok = verify_password(hash, password);
+    let user = match (user, ok) {
+        (Some(u), true) => u,
+        _ => {
+            return Err(AppError::Unauthorized(
+                "invalid username or password".into(),
+            ))
+        }
+    };
+    crate::service::principal(conn, user)
+}
+
+/// Exchanges a username and password for a signed token.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
+#[post("/api/auth/login")]
+pub async fn login(state: State, body: web::Json<LoginRequest>) -> AppResult<HttpResponse> {
+    let LoginRequest { username, password } = body.into_inner();
+    let principal = db(&state, move |conn, _| {
+        check_login(conn, &username, &password)
+    })
+    .await?;
+    let now = chrono::Utc::now().timestamp();
+    let token = state.keys.issue(&principal, now)?;
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        token,
+        expires_at: now + state.keys.ttl_seconds(),
+        user: principal,
+    }))
+}
+
+/// Who the token belongs to.
+#[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Principal), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/api/me")]
+pub async fn me(user: AuthUser) -> HttpResponse {
+    HttpResponse::Ok().json(user.0)
+}

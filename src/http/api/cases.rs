@@ -1,0 +1,171 @@
+use crate::auth::Principal;
+use crate::domain::roles::Role;
+use crate::domain::workflow::{CaseFacts, OutcomeKind, Title};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::AuthUser;
+use crate::http::{db, State};
+use crate::registry::WorkflowRegistry;
+use crate::service::cases::{self, ActionRequest, AvailableAction};
+use crate::service::claims as claim_service;
+use crate::store::audit::{self, AuditEvent};
+use crate::store::cases::CaseRow;
+use crate::store::{claims as claim_store, DbConn};
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    pub id: i64,
+    pub subject_kind: String,
+    pub subject_id: i64,
+    pub workflow: String,
+    pub workflow_version: i32,
+    pub workflow_title: Title,
+    /// Current stage; absent once the case has an outcome.
+    pub stage: Option<String>,
+    pub stage_title: Option<Title>,
+    pub outcome: Option<String>,
+    pub outcome_title: Option<Title>,
+    pub assignee_id: Option<i64>,
+    pub region_code: String,
+    /// SLA due time, ms since the epoch; absent while waiting on the resident.
+    pub due_at: Option<i64>,
+    /// Send this back as `expected_version` when acting.
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub facts: CaseFacts,
+    /// The actions you may take now.
+    pub actions: Vec<AvailableAction>,
+    pub checklist: Vec<claim_service::ChecklistItem>,
+}
+
+pub fn case_view(
+    conn: &mut DbConn,
+    registry: &WorkflowRegistry,
+    p: &Principal,
+    case: CaseRow,
+) -> AppResult<CaseView> {
+    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let facts = cases::current_facts(conn, &case, &wf)?;
+    let actions = cases::available_actions(conn, registry, p, &case)?;
+    let checklist = if case.subject_kind == "claim" {
+        let docs = claim_store::documents(conn, case.subject_id)?;
+        claim_service::checklist(&wf, &facts, &docs)
+    } else {
+        Vec::new()
+    };
+    let stage_title = case
+        .stage
+        .as_deref()
+        .and_then(|s| wf.stage(s))
+        .map(|s| s.title.clone());
+    let outcome_title = case
+        .outcome
+        .as_deref()
+        .and_then(OutcomeKind::parse)
+        .and_then(|o| wf.outcome_title(o).cloned());
+    Ok(CaseView {
+        id: case.id,
+        subject_kind: case.subject_kind,
+        subject_id: case.subject_id,
+        workflow: case.workflow,
+        workflow_version: case.workflow_version,
+        workflow_title: wf.title.clone(),
+        stage: case.stage,
+        stage_title,
+        outcome: case.outcome,
+        outcome_title,
+        assignee_id: case.assignee_id,
+        region_code: case.region_code,
+        due_at: case.due_at,
+        version: case.version,
+        created_at: case.created_at,
+        updated_at: case.updated_at,
+        facts,
+        actions,
+        checklist,
+    })
+}
+
+/// One case with what you may do on it now.
+#[utoipa::path(get, path = "/api/cases/{id}", tag = "cases", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "case id")),
+    responses((status = 200, body = CaseView), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/cases/{id}")]
+pub async fn get_case(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let view = db(&state, move |conn, registry| {
+        let case = cases::load(conn, id)?;
+        cases::ensure_can_see(&user.0, &case)?;
+        case_view(conn, registry, &user.0, case)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    pub action: String,
+    #[serde(default)]
+    pub comment: String,
+    /// The case version you looked at; a newer one means someone else acted first (409).
+    pub expected_version: i64,
+}
+
+/// Takes a workflow action on a case.
+#[utoipa::path(post, path = "/api/cases/{id}/actions", tag = "cases", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "case id")), request_body = ActionBody,
+    responses((status = 200, body = CaseView), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, description = "wrong role, wrong region or four-eyes", body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, description = "stale expected_version or closed case", body = crate::error::ErrorBody),
+        (status = 422, description = "unknown action, guard not met or comment missing", body = crate::error::ErrorBody)))]
+#[post("/api/cases/{id}/actions")]
+pub async fn take_action(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<ActionBody>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    if body.comment.len() > 4000 {
+        return Err(AppError::field("comment", "at most 4000 bytes"));
+    }
+    let view = db(&state, move |conn, registry| {
+        let req = ActionRequest {
+            case_id: id,
+            action: &body.action,
+            comment: &body.comment,
+            expected_version: body.expected_version,
+            now_ms: crate::store::now_ms(),
+        };
+        let case = cases::act(conn, registry, &user.0, &req)?;
+        case_view(conn, registry, &user.0, case)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The full audit trail of a case (staff only).
+#[utoipa::path(get, path = "/api/cases/{id}/events", tag = "cases", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "case id")),
+    responses((status = 200, body = Vec<AuditEvent>), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/cases/{id}/events")]
+pub async fn case_events(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let staff: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
+    user.0.require_any(&staff)?;
+    let events = db(&state, move |conn, _| {
+        let case = cases::load(conn, id)?;
+        cases::ensure_can_see(&user.0, &case)?;
+        Ok(audit::for_case(conn, id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(events))
+}

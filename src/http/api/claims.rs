@@ -1,0 +1,210 @@
+use super::cases::{case_view, CaseView};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::AuthUser;
+use crate::http::{db, State};
+use crate::service::cases;
+use crate::service::claims::{self as claim_service, ClaimInput, Upload};
+use crate::store::cases as case_store;
+use crate::store::claims::{self as claim_store, ClaimRow, DocumentRow};
+use actix_multipart::Multipart;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SubmittedClaim {
+    pub claim_id: i64,
+    pub case_id: i64,
+}
+
+/// Submits a manual claim, by the resident or by a clerk on their behalf.
+#[utoipa::path(post, path = "/api/claims", tag = "claims", security(("bearer" = [])), request_body = ClaimInput,
+    responses((status = 201, body = SubmittedClaim), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 422, description = "field errors", body = crate::error::ErrorBody)))]
+#[post("/api/claims")]
+pub async fn submit(
+    state: State,
+    user: AuthUser,
+    body: web::Json<ClaimInput>,
+) -> AppResult<HttpResponse> {
+    let input = body.into_inner();
+    let done = db(&state, move |conn, registry| {
+        claim_service::submit(conn, registry, &user.0, &input, crate::store::now_ms())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(SubmittedClaim {
+        claim_id: done.claim_id,
+        case_id: done.case_id,
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ClaimDetail {
+    pub claim: ClaimRow,
+    pub case: CaseView,
+    pub documents: Vec<DocumentRow>,
+}
+
+/// A claim with its case. Residents see only their own claims: any other id is 404.
+#[utoipa::path(get, path = "/api/claims/{id}", tag = "claims", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "claim id")),
+    responses((status = 200, body = ClaimDetail), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/claims/{id}")]
+pub async fn get_claim(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let detail = db(&state, move |conn, registry| {
+        let case = case_store::for_subject(conn, "claim", id)?
+            .ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
+        cases::ensure_can_see(&user.0, &case)?;
+        let claim =
+            claim_store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
+        let documents = claim_store::documents(conn, id)?;
+        Ok(ClaimDetail {
+            claim,
+            case: case_view(conn, registry, &user.0, case)?,
+            documents,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// Reads a multipart body with a `kind` text field and a `file` field, enforcing the size
+/// limit while streaming.
+async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<(String, String, Vec<u8>)> {
+    let mut kind = None;
+    let mut file = None;
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .unwrap_or("upload")
+            .to_string();
+        let cap = if name == "file" { limit } else { 256 };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
+            if bytes.len() + chunk.len() > cap {
+                return Err(if name == "file" {
+                    AppError::PayloadTooLarge(format!(
+                        "the file is larger than the {limit}-byte limit"
+                    ))
+                } else {
+                    AppError::field(&name, "field too long")
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "kind" => {
+                kind = Some(
+                    String::from_utf8(bytes)
+                        .map_err(|_| AppError::field("kind", "must be UTF-8 text"))?,
+                )
+            }
+            "file" => file = Some((filename, bytes)),
+            other => {
+                return Err(AppError::field(
+                    other,
+                    "unexpected field; send `kind` and `file`",
+                ))
+            }
+        }
+    }
+    let kind = kind.ok_or_else(|| AppError::field("kind", "missing: name the document kind"))?;
+    let (filename, bytes) =
+        file.ok_or_else(|| AppError::field("file", "missing: attach the file"))?;
+    if bytes.is_empty() {
+        return Err(AppError::field("file", "the file is empty"));
+    }
+    Ok((kind, filename, bytes))
+}
+
+/// Uploads one document for a claim (multipart: `kind`, `file`). PDF, JPEG or PNG, checked
+/// by content; size-limited.
+#[utoipa::path(post, path = "/api/claims/{id}/documents", tag = "claims", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "claim id")),
+    request_body(content_type = "multipart/form-data", description = "fields `kind` (document kind) and `file`"),
+    responses((status = 201, body = DocumentRow), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+        (status = 415, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/api/claims/{id}/documents")]
+pub async fn upload_document(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    req: HttpRequest,
+    form: Multipart,
+) -> AppResult<HttpResponse> {
+    let limit = state.config.upload_max_bytes;
+    // Refuse an oversized body before reading it; the streaming check covers chunked bodies.
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit + 16 * 1024) {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the upload is larger than the {limit}-byte limit"
+        )));
+    }
+    let (kind, filename, bytes) = read_upload(form, limit).await?;
+    let data_dir = state.config.data_dir.clone();
+    let claim_id = id.into_inner();
+    let doc = db(&state, move |conn, _| {
+        claim_service::add_document(
+            conn,
+            &data_dir,
+            &user.0,
+            &Upload {
+                claim_id,
+                kind: &kind,
+                filename: &filename,
+                bytes: &bytes,
+                now_ms: crate::store::now_ms(),
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(doc))
+}
+
+/// Downloads a document of a claim you may see.
+#[utoipa::path(get, path = "/api/claims/{id}/documents/{doc_id}", tag = "claims", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "claim id"), ("doc_id" = i64, Path, description = "document id")),
+    responses((status = 200, description = "the file"), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/claims/{id}/documents/{doc_id}")]
+pub async fn download_document(
+    state: State,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (claim_id, doc_id) = path.into_inner();
+    let doc = db(&state, move |conn, _| {
+        let case = case_store::for_subject(conn, "claim", claim_id)?
+            .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
+        cases::ensure_can_see(&user.0, &case)?;
+        claim_store::document(conn, claim_id, doc_id)?
+            .ok_or_else(|| AppError::NotFound(format!("document {doc_id}")))
+    })
+    .await?;
+    let path = claim_service::blob_path(&state.config.data_dir, &doc.sha256)
+        .ok_or_else(|| AppError::NotFound("document file".into()))?;
+    let bytes = web::block(move || std::fs::read(path))
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot read stored document: {e}"))?;
+    Ok(HttpResponse::Ok()
+        .content_type(doc.content_type.as_str())
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"document-{}\"", doc.id),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
+}

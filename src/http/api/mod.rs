@@ -1,0 +1,5 @@
+pub mod auth;
+pub mod cases;
+pub mod claims;
+pub mod health;
+pub mod workflows;

@@ -1,0 +1,56 @@
+//! The HTTP shell: JSON API, health and metrics, OpenAPI. Handlers authenticate, call a
+//! service function on a blocking thread with a pooled connection, and map errors.
+pub mod api;
+pub mod auth;
+pub mod metrics;
+pub mod openapi;
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::registry::WorkflowRegistry;
+use crate::store::{DbConn, Pool};
+use actix_web::web;
+use std::sync::Arc;
+
+pub struct AppState {
+    pub pool: Pool,
+    pub registry: Arc<WorkflowRegistry>,
+    pub keys: Arc<JwtKeys>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+pub type State = web::Data<AppState>;
+
+/// Runs store or service code on the blocking pool with a pooled connection.
+pub async fn db<T, F>(state: &State, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, &WorkflowRegistry) -> AppResult<T> + Send + 'static,
+{
+    let pool = state.pool.clone();
+    let registry = state.registry.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn, &registry)
+    })
+    .await?
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(api::health::healthz)
+        .service(api::health::readyz)
+        .service(metrics::metrics_endpoint)
+        .service(openapi::openapi_json)
+        .service(api::auth::login)
+        .service(api::auth::me)
+        .service(api::claims::submit)
+        .service(api::claims::get_claim)
+        .service(api::claims::upload_document)
+        .service(api::claims::download_document)
+        .service(api::cases::get_case)
+        .service(api::cases::take_action)
+        .service(api::cases::case_events)
+        .service(api::workflows::list_workflows);
+}

@@ -1,0 +1,51 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations.
+use actix_web::{get, HttpResponse};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "claimflow API", description = "Manual medical-insurance claims review and fund supervision. Money is integer fen; times are ms since the epoch."),
+    paths(
+        super::api::health::healthz,
+        super::api::health::readyz,
+        super::metrics::metrics_endpoint,
+        openapi_json,
+        super::api::auth::login,
+        super::api::auth::me,
+        super::api::claims::submit,
+        super::api::claims::get_claim,
+        super::api::claims::upload_document,
+        super::api::claims::download_document,
+        super::api::cases::get_case,
+        super::api::cases::take_action,
+        super::api::cases::case_events,
+        super::api::workflows::list_workflows,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "ops", responses((status = 200, description = "OpenAPI 3 document")))]
+#[get("/api/openapi.json")]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,237 @@
+use crate::auth::Principal;
+use crate::domain::roles::Role;
+use crate::domain::workflow::{Actor, CaseFacts, Next, Workflow};
+use crate::error::{AppError, AppResult};
+use crate::registry::WorkflowRegistry;
+use crate::store::audit::{self, EventDraft};
+use crate::store::cases::{self as case_store, CaseRow, CaseState, NewCase};
+use crate::store::regions::Region;
+use crate::store::{claims as claim_store, DbConn};
+use serde::Serialize;
+use serde_json::json;
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// When a stage's SLA runs out, counted from `now`. Waiting stages have no clock.
+pub fn due_at(workflow: &Workflow, stage: &str, now_ms: i64) -> Option<i64> {
+    let stage = workflow.stage(stage)?;
+    if stage.waiting {
+        return None;
+    }
+    stage.sla_hours.map(|h| now_ms + i64::from(h) * HOUR_MS)
+}
+
+pub struct OpenCase<'a> {
+    pub subject_kind: &'a str,
+    pub subject_id: i64,
+    pub workflow: &'a Workflow,
+    pub region: &'a Region,
+    pub org: &'a str,
+    pub owner_user_id: Option<i64>,
+    pub facts: &'a CaseFacts,
+    pub actor: &'a Principal,
+    pub actor_role: Role,
+    pub now_ms: i64,
+}
+
+/// Opens a case at the workflow's initial stage with its first audit event. Call inside the
+/// transaction that created the subject.
+pub fn open(conn: &mut DbConn, o: &OpenCase<'_>) -> AppResult<i64> {
+    let stage = o.workflow.initial_stage().id.as_str();
+    let facts = serde_json::to_string(o.facts).map_err(anyhow::Error::from)?;
+    let id = case_store::insert(
+        conn,
+        &NewCase {
+            subject_kind: o.subject_kind,
+            subject_id: o.subject_id,
+            workflow: &o.workflow.name,
+            workflow_version: o.workflow.version as i32,
+            stage: Some(stage),
+            region_code: &o.region.code,
+            region_path: &o.region.path,
+            org: o.org,
+            owner_user_id: o.owner_user_id,
+            due_at: due_at(o.workflow, stage, o.now_ms),
+            stage_entered_at: o.now_ms,
+            facts: &facts,
+            version: 1,
+            created_at: o.now_ms,
+            updated_at: o.now_ms,
+        },
+    )?;
+    let new_value = json!({ "stage": stage, "workflow": o.workflow.name, "workflow_version": o.workflow.version }).to_string();
+    audit::append(
+        conn,
+        id,
+        &EventDraft {
+            at_ms: o.now_ms,
+            actor_id: Some(o.actor.user_id),
+            actor_name: &o.actor.username,
+            role: o.actor_role.as_str(),
+            action: "opened",
+            from_stage: None,
+            to_stage: Some(stage),
+            old_value: "{}",
+            new_value: &new_value,
+            comment: "",
+            public: true,
+        },
+    )?;
+    Ok(id)
+}
+
+/// Read access: staff inside the case's region, or the resident who owns it. Anything else
+/// is "not found", so that case numbers cannot be probed.
+pub fn ensure_can_see(p: &Principal, case: &CaseRow) -> AppResult<()> {
+    let staff_ok = p.is_staff() && p.covers_region(&case.region_path);
+    let owner_ok = p.has(Role::Resident) && case.owner_user_id == Some(p.user_id);
+    if staff_ok || owner_ok {
+        Ok(())
+    } else if p.is_staff() {
+        Err(AppError::Forbidden(format!(
+            "case {} is outside your region",
+            case.id
+        )))
+    } else {
+        Err(AppError::NotFound(format!("case {}", case.id)))
+    }
+}
+
+/// The facts guards read, computed fresh from the case's subject.
+pub fn current_facts(
+    conn: &mut DbConn,
+    case: &CaseRow,
+    workflow: &Workflow,
+) -> AppResult<CaseFacts> {
+    match case.subject_kind.as_str() {
+        "claim" => {
+            let claim = claim_store::get(conn, case.subject_id)?
+                .ok_or_else(|| AppError::NotFound(format!("claim {}", case.subject_id)))?;
+            let docs = claim_store::documents(conn, claim.id)?;
+            Ok(super::claims::facts(&claim, &docs, workflow))
+        }
+        _ => Ok(serde_json::from_str(&case.facts).unwrap_or_default()),
+    }
+}
+
+pub fn load(conn: &mut DbConn, case_id: i64) -> AppResult<CaseRow> {
+    case_store::get(conn, case_id)?.ok_or_else(|| AppError::NotFound(format!("case {case_id}")))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AvailableAction {
+    pub name: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub comment_required: bool,
+}
+
+/// What this user may do on the case now.
+pub fn available_actions(
+    conn: &mut DbConn,
+    registry: &WorkflowRegistry,
+    p: &Principal,
+    case: &CaseRow,
+) -> AppResult<Vec<AvailableAction>> {
+    let Some(stage) = case.stage.as_deref() else {
+        return Ok(Vec::new());
+    };
+    if p.has(Role::Resident) && case.owner_user_id != Some(p.user_id) && !p.is_staff() {
+        return Ok(Vec::new());
+    }
+    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let facts = current_facts(conn, case, &wf)?;
+    let history = case_store::stage_actors(conn, case.id)?;
+    let actor = Actor {
+        id: p.user_id,
+        roles: &p.roles,
+    };
+    Ok(wf
+        .available_actions(stage, actor, &facts, &history)
+        .into_iter()
+        .map(|a| AvailableAction {
+            name: a.name.clone(),
+            title_zh: a.title.zh.clone(),
+            title_en: a.title.en.clone(),
+            comment_required: a.comment_required,
+        })
+        .collect())
+}
+
+pub struct ActionRequest<'a> {
+    pub case_id: i64,
+    pub action: &'a str,
+    pub comment: &'a str,
+    pub expected_version: i64,
+    pub now_ms: i64,
+}
+
+/// Takes one workflow action: checks access, version, role, four-eyes and guards, then
+/// writes the new state and its audit event in one transaction.
+pub fn act(
+    conn: &mut DbConn,
+    registry: &WorkflowRegistry,
+    p: &Principal,
+    req: &ActionRequest<'_>,
+) -> AppResult<CaseRow> {
+    conn.write_tx(|conn| {
+        let case = load(conn, req.case_id)?;
+        ensure_can_see(p, &case)?;
+        if case.version != req.expected_version {
+            return Err(AppError::Conflict(format!(
+                "case {} is at version {}, not {}: someone changed it; reload and try again",
+                case.id, case.version, req.expected_version
+            )));
+        }
+        let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+        let facts = current_facts(conn, &case, &wf)?;
+        let history = case_store::stage_actors(conn, case.id)?;
+        // A resident acts only on their own case and only as a resident.
+        let roles: Vec<Role> = if case.owner_user_id == Some(p.user_id) {
+            p.roles.clone()
+        } else {
+            p.roles.iter().copied().filter(|r| r.is_staff()).collect()
+        };
+        let actor = Actor { id: p.user_id, roles: &roles };
+        let t = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history)?;
+        let (stage, outcome) = match &t.to {
+            Next::Stage(s) => (Some(s.as_str()), None),
+            Next::Outcome(o) => (None, Some(o.as_str())),
+        };
+        let facts_json = serde_json::to_string(&facts).map_err(anyhow::Error::from)?;
+        let state = CaseState {
+            stage,
+            outcome,
+            assignee_id: None,
+            returned_from: t.returned_from.as_deref(),
+            due_at: stage.and_then(|s| due_at(&wf, s, req.now_ms)),
+            stage_entered_at: req.now_ms,
+            facts: &facts_json,
+            version: case.version + 1,
+            updated_at: req.now_ms,
+        };
+        if !case_store::update_state(conn, case.id, case.version, &state)? {
+            return Err(AppError::Conflict(format!("case {} changed while you acted; reload and try again", case.id)));
+        }
+        let old_value = json!({ "stage": case.stage, "outcome": case.outcome, "version": case.version, "assignee_id": case.assignee_id }).to_string();
+        let new_value = json!({ "stage": stage, "outcome": outcome, "version": case.version + 1, "returned_from": t.returned_from }).to_string();
+        audit::append(
+            conn,
+            case.id,
+            &EventDraft {
+                at_ms: req.now_ms,
+                actor_id: Some(p.user_id),
+                actor_name: &p.username,
+                role: t.role.as_str(),
+                action: &t.action,
+                from_stage: Some(&t.from),
+                to_stage: stage,
+                old_value: &old_value,
+                new_value: &new_value,
+                comment: req.comment,
+                public: true,
+            },
+        )?;
+        load(conn, case.id)
+    })
+}

@@ -1,0 +1,25 @@
+//! Use cases: each loads what the pure core needs, asks it, and writes the result and its
+//! audit event in one transaction. HTTP handlers, CLI commands and jobs all go through here.
+pub mod cases;
+pub mod claims;
+
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::store::{regions, users, DbConn};
+
+/// The principal a user acts as, read from the database (for logins, CLI work and jobs).
+pub fn principal(conn: &mut DbConn, user: users::User) -> AppResult<Principal> {
+    let roles = users::roles_of(conn, user.id)?;
+    let region = regions::get(conn, &user.region_code)?
+        .ok_or_else(|| AppError::NotFound(format!("region {}", user.region_code)))?;
+    Ok(Principal {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        roles,
+        region: region.code,
+        region_path: region.path,
+        org: user.org,
+        lang: user.lang,
+    })
+}

@@ -1,0 +1,467 @@
+//! End-to-end over HTTP, on SQLite and (with CLAIMFLOW_TEST_POSTGRES_URL) PostgreSQL.
+mod common;
+
+use claimflow::domain::roles::Role;
+use common::{pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    trauma_case_runs_from_intake_to_signoff,
+    four_eyes_refuses_the_initial_reviewer_at_second_review,
+    stale_version_is_a_conflict,
+    tokens_roles_and_regions_are_enforced,
+    residents_see_only_their_own_claims,
+    bad_input_is_refused_precisely,
+    audit_chain_detects_a_row_changed_by_hand,
+    ops_endpoints_answer,
+);
+
+async fn submit_trauma(app: &TestApp, resident: &str) -> (i64, i64) {
+    let (status, body) = app.post(resident, "/api/claims", trauma_claim()).await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["claim_id"].as_i64().unwrap(),
+        body["case_id"].as_i64().unwrap(),
+    )
+}
+
+async fn upload_all(app: &TestApp, token: &str, claim_id: i64) {
+    for kind in TRAUMA_DOCUMENTS {
+        let (status, body) = app
+            .upload(token, claim_id, kind, &format!("{kind}.pdf"), pdf())
+            .await;
+        assert_eq!(status, 201, "{kind}: {body}");
+    }
+}
+
+async fn trauma_case_runs_from_intake_to_signoff(app: TestApp) {
+    let resident = app.login("resident").await;
+    let (claim_id, case_id) = submit_trauma(&app, &resident).await;
+
+    let clerk = app.login("clerk").await;
+    // Documents missing: the clerk cannot accept, only return.
+    let (status, body) = app.act(&clerk, case_id, "accept", "").await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"], "guard_failed");
+    let (_, case) = app.get(&clerk, &format!("/api/cases/{case_id}")).await;
+    let missing: Vec<&str> = case["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["status"] == "missing")
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        missing,
+        TRAUMA_DOCUMENTS.to_vec(),
+        "all seven trauma documents are required"
+    );
+
+    let (status, body) = app
+        .act(&clerk, case_id, "return_for_documents", "请补充全部材料")
+        .await;
+    assert_eq!(
+        (status, body["stage"].as_str()),
+        (200, Some("awaiting_documents")),
+        "{body}"
+    );
+    upload_all(&app, &resident, claim_id).await;
+    // Resubmitting returns the case to the stage that returned it.
+    let (status, body) = app.act(&resident, case_id, "resubmit", "").await;
+    assert_eq!(
+        (status, body["stage"].as_str()),
+        (200, Some("intake")),
+        "{body}"
+    );
+
+    for (user, action, stage) in [
+        ("clerk", "accept", Some("initial_review")),
+        ("reviewer", "recommend_approve", Some("second_review")),
+        ("senior_reviewer", "approve", Some("signoff")),
+        ("supervisor", "approve", None),
+    ] {
+        let token = app.login(user).await;
+        let (status, body) = app.act(&token, case_id, action, "").await;
+        assert_eq!(status, 200, "{user} {action}: {body}");
+        assert_eq!(body["stage"].as_str(), stage, "{body}");
+    }
+
+    let (status, claim) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(claim["case"]["outcome"], "approved");
+    assert_eq!(claim["case"]["outcome_title"]["zh"], "核准支付");
+
+    let supervisor = app.login("supervisor").await;
+    let (_, events) = app
+        .get(&supervisor, &format!("/api/cases/{case_id}/events"))
+        .await;
+    let actions: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions.first(), Some(&"opened"));
+    assert_eq!(actions.last(), Some(&"approve"));
+    assert_eq!(
+        actions.iter().filter(|a| **a == "document_added").count(),
+        7
+    );
+    let last = events.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (last["role"].as_str(), last["actor_name"].as_str()),
+        (Some("supervisor"), Some("supervisor"))
+    );
+    assert!(last["old_value"].as_str().unwrap().contains("signoff"));
+}
+
+async fn accepted_trauma_case(app: &TestApp) -> i64 {
+    let resident = app.login("resident").await;
+    let (claim_id, case_id) = submit_trauma(app, &resident).await;
+    upload_all(app, &resident, claim_id).await;
+    let clerk = app.login("clerk").await;
+    assert_eq!(app.act(&clerk, case_id, "accept", "").await.0, 200);
+    case_id
+}
+
+async fn four_eyes_refuses_the_initial_reviewer_at_second_review(app: TestApp) {
+    app.add_user("dual", &[Role::Reviewer, Role::SeniorReviewer], "330300");
+    let case_id = accepted_trauma_case(&app).await;
+    let dual = app.login("dual").await;
+    assert_eq!(
+        app.act(&dual, case_id, "recommend_approve", "").await.0,
+        200
+    );
+    let (_, case) = app.get(&dual, &format!("/api/cases/{case_id}")).await;
+    assert_eq!(
+        case["actions"],
+        json!([]),
+        "no actions are offered to the initial reviewer"
+    );
+    let (status, body) = app.act(&dual, case_id, "approve", "").await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"], "four_eyes");
+    assert!(
+        body["message"].as_str().unwrap().contains("initial_review"),
+        "{body}"
+    );
+    let senior = app.login("senior_reviewer").await;
+    assert_eq!(app.act(&senior, case_id, "approve", "").await.0, 200);
+}
+
+async fn stale_version_is_a_conflict(app: TestApp) {
+    let case_id = accepted_trauma_case(&app).await;
+    let reviewer = app.login("reviewer").await;
+    let (_, case) = app.get(&reviewer, &format!("/api/cases/{case_id}")).await;
+    let seen = case["version"].as_i64().unwrap();
+    let body = json!({"action": "recommend_approve", "comment": "", "expected_version": seen});
+    assert_eq!(
+        app.post(
+            &reviewer,
+            &format!("/api/cases/{case_id}/actions"),
+            body.clone()
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, err) = app
+        .post(&reviewer, &format!("/api/cases/{case_id}/actions"), body)
+        .await;
+    assert_eq!(status, 409, "{err}");
+    assert_eq!(err["error"], "conflict");
+}
+
+async fn tokens_roles_and_regions_are_enforced(app: TestApp) {
+    let case_id = accepted_trauma_case(&app).await;
+    let path = format!("/api/cases/{case_id}");
+    // No token, garbage, tampered signature, alg none, expired.
+    let res = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+    assert!(body["message"].is_string());
+    assert_eq!(app.get("not-a-jwt", &path).await.0, 401);
+    let reviewer = app.login("reviewer").await;
+    let mut parts: Vec<String> = reviewer.split('.').map(String::from).collect();
+    let sig = parts[2].clone();
+    parts[2] = format!(
+        "{}{}",
+        if sig.starts_with('A') { "B" } else { "A" },
+        &sig[1..]
+    );
+    assert_eq!(
+        app.get(&parts.join("."), &path).await.0,
+        401,
+        "tampered signature"
+    );
+    use base64::Engine;
+    let none_header =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    assert_eq!(
+        app.get(&format!("{none_header}.{}.", parts[1]), &path)
+            .await
+            .0,
+        401,
+        "alg none"
+    );
+    let keys = claimflow::auth::JwtKeys::new(common::SECRET, 60).unwrap();
+    let me: Value = app.get(&reviewer, "/api/me").await.1;
+    let principal: claimflow::auth::Principal = serde_json::from_value(me).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let expired = keys
+        .issue_with_expiry(&principal, now - 7200, now - 60)
+        .unwrap();
+    assert_eq!(app.get(&expired, &path).await.0, 401, "expired");
+    assert_eq!(
+        app.get(&keys.issue(&principal, now).unwrap(), &path)
+            .await
+            .0,
+        200,
+        "a fresh token with the same key works"
+    );
+
+    // Wrong role: the auditor reads but cannot act; a clerk cannot act in initial review.
+    let auditor = app.login("auditor").await;
+    assert_eq!(app.get(&auditor, &path).await.0, 200);
+    let (status, body) = app.act(&auditor, case_id, "recommend_approve", "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    // Wrong region: a reviewer scoped to 苍南县 cannot see a 平阳县 case.
+    app.add_user("cangnan_reviewer", &[Role::Reviewer], "330327");
+    let other = app.login("cangnan_reviewer").await;
+    let (status, body) = app.get(&other, &path).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    assert_eq!(
+        app.act(&other, case_id, "recommend_approve", "").await.0,
+        403
+    );
+    // A resident cannot read the staff audit trail.
+    let resident = app.login("resident").await;
+    assert_eq!(app.get(&resident, &format!("{path}/events")).await.0, 403);
+    // Bad login.
+    let res = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"username": "reviewer", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+async fn residents_see_only_their_own_claims(app: TestApp) {
+    let resident = app.login("resident").await;
+    let (claim_id, case_id) = submit_trauma(&app, &resident).await;
+    let other = app.login("resident2").await;
+    for path in [
+        format!("/api/claims/{claim_id}"),
+        format!("/api/cases/{case_id}"),
+    ] {
+        let (status, body) = app.get(&other, &path).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("not_found")),
+            "{path}: {body}"
+        );
+    }
+    assert_eq!(
+        app.upload(&other, claim_id, "invoice", "x.pdf", pdf())
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.get(&resident, &format!("/api/claims/{claim_id}"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(app.get(&resident, "/api/claims/999999").await.0, 404);
+}
+
+async fn bad_input_is_refused_precisely(app: TestApp) {
+    let resident = app.login("resident").await;
+    let mut claim = trauma_claim();
+    claim["total_fen"] = json!(-5);
+    claim["discharge_date"] = json!("2026-04-01");
+    let (status, body) = app.post(&resident, "/api/claims", claim).await;
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"total_fen") && fields.contains(&"discharge_date"),
+        "{body}"
+    );
+    let (status, body) = app
+        .post(&resident, "/api/claims", json!({"family": "trauma"}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("missing field"),
+        "{body}"
+    );
+    let res = app
+        .client
+        .post(app.url("/api/claims"))
+        .bearer_auth(&resident)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.status() == 400 || res.status() == 422,
+        "{}",
+        res.status()
+    );
+
+    let (claim_id, _) = submit_trauma(&app, &resident).await;
+    let exe = [b"MZ\x90\x00\x03".as_slice(), &[0u8; 2048]].concat();
+    let (status, body) = app
+        .upload(&resident, claim_id, "invoice", "invoice.pdf", exe)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (415, Some("unsupported_media_type")),
+        "{body}"
+    );
+    let big = [b"%PDF-1.7\n".as_slice(), &vec![b'0'; 20 * 1024 * 1024]].concat();
+    let (status, body) = app
+        .upload(&resident, claim_id, "invoice", "big.pdf", big)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("payload_too_large")),
+        "{body}"
+    );
+    let (status, body) = app
+        .upload(&resident, claim_id, "selfie", "a.pdf", pdf())
+        .await;
+    assert_eq!(status, 422, "{body}");
+    // Nothing was stored by the refused uploads.
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    assert_eq!(detail["documents"], json!([]));
+    let (status, _) = app.get(&resident, "/api/cases/not-a-number").await;
+    assert_eq!(status, 404);
+}
+
+async fn audit_chain_detects_a_row_changed_by_hand(app: TestApp) {
+    let case_id = accepted_trauma_case(&app).await;
+    let report = claimflow::store::audit::verify_all(&mut app.conn(), |_| {}).unwrap();
+    assert!(
+        report.breaks.is_empty() && report.cases > 1,
+        "demo and test cases verify"
+    );
+    // The database refuses to change the trail…
+    let tamper =
+        format!("UPDATE audit_events SET comment = 'edited' WHERE case_id = {case_id} AND seq = 2");
+    assert!(
+        app.raw_sql(&tamper).is_err(),
+        "the append-only trigger refuses updates"
+    );
+    assert!(app
+        .raw_sql(&format!(
+            "DELETE FROM audit_events WHERE case_id = {case_id}"
+        ))
+        .is_err());
+    // …so tampering takes removing the guard by hand first, which verify then detects.
+    let drop = match app.backend {
+        common::Backend::Sqlite => "DROP TRIGGER audit_events_no_update",
+        common::Backend::Postgres => {
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"
+        }
+    };
+    app.raw_sql(drop).unwrap();
+    app.raw_sql(&tamper).unwrap();
+    let report = claimflow::store::audit::verify_all(&mut app.conn(), |_| {}).unwrap();
+    assert_eq!(
+        report.breaks.len(),
+        1,
+        "exactly the altered case is reported"
+    );
+    assert_eq!(
+        (report.breaks[0].case_id, report.breaks[0].seq),
+        (case_id, 2)
+    );
+}
+
+async fn ops_endpoints_answer(app: TestApp) {
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let token = app.login("reviewer").await;
+    assert_eq!(app.get(&token, "/api/workflows").await.0, 200);
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "claimflow_http_requests_total{method=\"GET\",route=\"/api/workflows\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("claimflow_cases{stage=\"initial_review\",workflow=\"trauma\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("claimflow_http_request_duration_seconds_bucket"));
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in [
+        ("post", "/api/auth/login"),
+        ("get", "/api/me"),
+        ("post", "/api/claims"),
+        ("get", "/api/claims/{id}"),
+        ("post", "/api/claims/{id}/documents"),
+        ("get", "/api/claims/{id}/documents/{doc_id}"),
+        ("get", "/api/cases/{id}"),
+        ("post", "/api/cases/{id}/actions"),
+        ("get", "/api/cases/{id}/events"),
+        ("get", "/api/workflows"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
+        ("get", "/api/openapi.json"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from OpenAPI"
+        );
+    }
+    assert_eq!(app.get(&token, "/api/nope").await.0, 404);
+}

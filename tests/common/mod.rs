@@ -1,0 +1,286 @@
+//! Test harness: `spawn_app` starts the real application on a random port with a fresh
+//! database: a temporary SQLite file, or a new PostgreSQL database on the server named by
+//! `CLAIMFLOW_TEST_POSTGRES_URL`.
+#![allow(dead_code)]
+use claimflow::app::{Application, Core};
+use claimflow::config::Config;
+use claimflow::domain::roles::Role;
+use claimflow::store::{self, users, DbConn};
+use diesel::Connection;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+pub const PASSWORD: &str = "demo-pass-1";
+pub const SECRET: &str = "test-secret-test-secret-test-secret-42";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub config: Config,
+    pub backend: Backend,
+    pub pool: store::Pool,
+    _dir: tempfile::TempDir,
+}
+
+pub fn postgres_server() -> Option<String> {
+    match std::env::var("CLAIMFLOW_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok() => panic!("CLAIMFLOW_TEST_POSTGRES_URL must be set in CI"),
+        _ => None,
+    }
+}
+
+/// A new, empty PostgreSQL database on the test server; returns its URL.
+pub fn fresh_postgres_database(server: &str) -> String {
+    let name = format!("cf_test_{}_{}", std::process::id(), rand_suffix());
+    let mut admin =
+        diesel::pg::PgConnection::establish(server).expect("connect to the PostgreSQL test server");
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut admin,
+        &format!("CREATE DATABASE {name}"),
+    )
+    .expect("create test database");
+    let (base, _) = server.rsplit_once('/').expect("URL with a database name");
+    format!("{base}/{name}")
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}{}",
+        N.fetch_add(1, Ordering::SeqCst),
+        chrono::Utc::now().timestamp_micros() % 1_000_000
+    )
+}
+
+pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
+    let database_url = match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("test.db").display()),
+        Backend::Postgres => fresh_postgres_database(&postgres_server()?),
+    };
+    let config = Config {
+        database_url,
+        data_dir: dir.to_path_buf(),
+        bind: "127.0.0.1:0".into(),
+        jwt_secret: SECRET.into(),
+        demo_password: Some(PASSWORD.into()),
+        workflows_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows"),
+        pool_size: 6,
+        ..Config::default()
+    };
+    Some(config.finish().expect("valid test config"))
+}
+
+/// Starts the app with demo data. `None` when the backend is not available here.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = test_config(backend, dir.path())?;
+    Some(spawn_with(backend, config, dir).await)
+}
+
+pub async fn spawn_with(backend: Backend, config: Config, dir: tempfile::TempDir) -> TestApp {
+    let core = Core::open(config.clone()).expect("open core");
+    let pool = core.pool.clone();
+    {
+        let registry = core.registry.clone();
+        let data_dir = config.data_dir.clone();
+        let pool = pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get().unwrap();
+            claimflow::demo::seed(&mut conn, &registry, &data_dir, Some(PASSWORD))
+                .expect("seed demo");
+        })
+        .await
+        .unwrap();
+    }
+    let app = Application::build(core).expect("build app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run());
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        config,
+        backend,
+        pool,
+        _dir: dir,
+    }
+}
+
+/// Defines `sqlite` and `postgres` tests that run one async scenario on each backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use super::common::{spawn_app, Backend};
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = spawn_app(Backend::Sqlite).await.expect("sqlite is always available");
+                super::$scenario(app).await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                match spawn_app(Backend::Postgres).await {
+                    Some(app) => super::$scenario(app).await,
+                    None => eprintln!("skipped: set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL"),
+                }
+            }
+        }
+    )*};
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn conn(&self) -> store::PooledConn {
+        self.pool.get().expect("db connection")
+    }
+
+    pub async fn login(&self, username: &str) -> String {
+        let res = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "login as {username}");
+        res.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Takes an action at the case's current version.
+    pub async fn act(
+        &self,
+        token: &str,
+        case_id: i64,
+        action: &str,
+        comment: &str,
+    ) -> (u16, Value) {
+        let (_, case) = self.get(token, &format!("/api/cases/{case_id}")).await;
+        let version = case["version"].as_i64().unwrap_or(0);
+        self.post(
+            token,
+            &format!("/api/cases/{case_id}/actions"),
+            json!({"action": action, "comment": comment, "expected_version": version}),
+        )
+        .await
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        claim_id: i64,
+        kind: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> (u16, Value) {
+        let form = reqwest::multipart::Form::new()
+            .text("kind", kind.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()),
+            );
+        let res = self
+            .client
+            .post(self.url(&format!("/api/claims/{claim_id}/documents")))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Adds a user directly (as `claimflow user add` does).
+    pub fn add_user(&self, username: &str, roles: &[Role], region: &str) {
+        let hash = claimflow::auth::hash_password(PASSWORD).unwrap();
+        users::insert(
+            &mut self.conn(),
+            &users::NewUser {
+                username,
+                password_hash: &hash,
+                display_name: username,
+                region_code: region,
+                org: "test",
+                email: None,
+                lang: "zh-CN",
+                created_at: store::now_ms(),
+            },
+            roles,
+        )
+        .unwrap();
+    }
+
+    pub fn raw_sql(&self, sql: &str) -> diesel::QueryResult<()> {
+        let mut conn = self.conn();
+        let conn: &mut DbConn = &mut conn;
+        claimflow::db_run!(conn, c => diesel::connection::SimpleConnection::batch_execute(c, sql))
+    }
+}
+
+pub fn trauma_claim() -> Value {
+    json!({
+        "family": "trauma",
+        "encounter_kind": "inpatient",
+        "facility_code": "H330326001",
+        "admission_date": "2026-05-02",
+        "discharge_date": "2026-05-10",
+        "diagnosis_code": "S52.501",
+        "invoice_numbers": ["PY2026-000123"],
+        "total_fen": 1_250_000,
+        "policy_scope_fen": 1_000_000,
+        "self_paid_fen": 150_000,
+        "facts": { "third_party_declaration": "在家中跌倒，无第三方责任" }
+    })
+}
+
+pub const TRAUMA_DOCUMENTS: [&str; 7] = [
+    "invoice",
+    "diagnosis_certificate",
+    "discharge_summary",
+    "medical_record",
+    "itemised_bill",
+    "no_third_party_certificate",
+    "identity_confirmation",
+];
+
+pub fn pdf() -> Vec<u8> {
+    claimflow::demo::DEMO_PDF.to_vec()
+}
