@@ -21,7 +21,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect(),
-        Err(e) => return Err(vec![CheckError {
+        Err(e) => {
+            return Err(vec![CheckError {
             file: dir.display().to_string(),
             line: 0,
             column: 0,
@@ -29,7 +30,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
             hint:
                 "set workflows_dir (CLAIMFLOW_WORKFLOWS_DIR) to the folder with the workflow files"
                     .into(),
-        }]),
+        }])
+        }
     };
     paths.sort();
     load_files(&paths)

@@ -55,9 +55,8 @@ pub fn verify_chain<'a>(
     events: impl IntoIterator<Item = StoredEvent<'a>>,
 ) -> Result<usize, ChainBreak> {
     let mut prev = GENESIS.to_string();
-    let mut expected_seq = 1;
     let mut count = 0;
-    for e in events {
+    for (expected_seq, e) in (1..).zip(events) {
         let brk = |reason| ChainBreak {
             case_id: e.content.case_id,
             event_id: e.id,
@@ -74,7 +73,6 @@ pub fn verify_chain<'a>(
             return Err(brk("content does not match its hash: the row was altered"));
         }
         prev = e.hash.to_string();
-        expected_seq += 1;
         count += 1;
     }
     Ok(count)

@@ -1,0 +1,267 @@
+//! The command line: check, seed-demo, audit verify, user add, config refusal, and
+//! workflow versions.
+mod common;
+
+use claimflow::app::Core;
+use claimflow::db_run;
+use claimflow::store::DbConn;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn claimflow(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claimflow"))
+        .args(args)
+        .current_dir(manifest())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CLAIMFLOW_DATA_DIR", data_dir)
+        .env("CLAIMFLOW_DEMO_PASSWORD", common::PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run claimflow");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn check_passes_shipped_workflows_and_rejects_a_broken_file_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = claimflow(dir.path(), &["check"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    for name in ["trauma", "out_of_region", "unreferred_transfer"] {
+        assert!(
+            text(&out).contains(&format!("{name}.toml")),
+            "{}",
+            text(&out)
+        );
+    }
+    let good = std::fs::read_to_string(manifest().join("workflows/trauma.toml")).unwrap();
+    let line = good
+        .lines()
+        .position(|l| l.contains("to = \"second_review\""))
+        .unwrap()
+        + 1;
+    let broken = good.replacen("to = \"second_review\"", "to = \"second_reveiw\"", 1);
+    let file = dir.path().join("broken.toml");
+    std::fs::write(&file, broken).unwrap();
+    let out = claimflow(dir.path(), &["check", file.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let msg = text(&out);
+    assert!(msg.contains(&format!("broken.toml:{line}:")), "{msg}");
+    assert!(
+        msg.contains("unknown stage `second_reveiw`") && msg.contains("hint:"),
+        "{msg}"
+    );
+    std::fs::write(&file, "name = \"x\"\nversion = \"one\"\n").unwrap();
+    let out = claimflow(dir.path(), &["check", file.to_str().unwrap()], None);
+    assert!(text(&out).contains("broken.toml:2:"), "{}", text(&out));
+}
+
+#[test]
+fn audit_verify_passes_on_demo_data_and_names_a_tampered_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = claimflow(dir.path(), &["seed-demo"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("reviewer") && text(&out).contains(common::PASSWORD));
+    let out = claimflow(dir.path(), &["audit", "verify"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("0 broken chain(s)"), "{}", text(&out));
+
+    let config = claimflow::config::Config {
+        data_dir: dir.path().into(),
+        ..Default::default()
+    }
+    .finish()
+    .unwrap();
+    let pool = claimflow::store::build_pool(&config).unwrap();
+    let mut conn = pool.get().unwrap();
+    let conn: &mut DbConn = &mut conn;
+    db_run!(conn, c => diesel::connection::SimpleConnection::batch_execute(c,
+        "DROP TRIGGER audit_events_no_update; UPDATE audit_events SET new_value = '{\"stage\":\"approved\"}' WHERE case_id = 4 AND seq = 3;")).unwrap();
+    let out = claimflow(dir.path(), &["audit", "verify"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("BROKEN case 4:") && text(&out).contains("(seq 3)"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(claimflow(dir.path(), &["seed-demo"], None).status.success());
+    let out = claimflow(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "li",
+            "--role",
+            "reviewer",
+            "--role",
+            "senior_reviewer",
+            "--region",
+            "330326",
+        ],
+        Some("correct horse\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let config = claimflow::config::Config {
+        data_dir: dir.path().into(),
+        ..Default::default()
+    }
+    .finish()
+    .unwrap();
+    let pool = claimflow::store::build_pool(&config).unwrap();
+    let p =
+        claimflow::http::api::auth::check_login(&mut pool.get().unwrap(), "li", "correct horse")
+            .unwrap();
+    assert_eq!(p.roles.len(), 2);
+    assert_eq!(p.region_path, "330000/330300/330326");
+    let out = claimflow(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "x",
+            "--role",
+            "boss",
+            "--region",
+            "330326",
+        ],
+        Some("password1\n"),
+    );
+    assert!(
+        !out.status.success() && text(&out).contains("unknown role `boss`"),
+        "{}",
+        text(&out)
+    );
+    let out = claimflow(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--username",
+            "y",
+            "--role",
+            "clerk",
+            "--region",
+            "999999",
+        ],
+        Some("password1\n"),
+    );
+    assert!(
+        !out.status.success() && text(&out).contains("region `999999` does not exist"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn invalid_settings_refuse_to_start_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |key: &str, value: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_claimflow"))
+            .args(["migrate"])
+            .current_dir(manifest())
+            .env("CLAIMFLOW_DATA_DIR", dir.path())
+            .env(key, value)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(run("CLAIMFLOW_JWT_SECRET", "too-short").contains("must be at least 32"));
+    assert!(run("CLAIMFLOW_DATABASE_URL", "mysql://db/x").contains("unknown backend"));
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_claimflow"))
+        .args(["migrate"])
+        .env("CLAIMFLOW_DATA_DIR", file.join("sub"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("data_dir"),
+        "{out:?}"
+    );
+    assert!(run("CLAIMFLOW_BIND", "nowhere").contains("bind"));
+}
+
+#[test]
+fn cases_keep_their_workflow_version_when_a_newer_one_is_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::test_config(common::Backend::Sqlite, dir.path()).unwrap();
+    let core = Core::open(config.clone()).unwrap();
+    let mut conn = core.pool.get().unwrap();
+    claimflow::demo::seed(
+        &mut conn,
+        &core.registry,
+        dir.path(),
+        Some(common::PASSWORD),
+    )
+    .unwrap();
+    let old_case = claimflow::store::cases::get(&mut conn, 1).unwrap().unwrap();
+    assert_eq!(
+        (old_case.workflow.as_str(), old_case.workflow_version),
+        ("trauma", 1)
+    );
+    drop(conn);
+
+    // Publish trauma v2 from another directory.
+    let v2_dir = dir.path().join("wf2");
+    std::fs::create_dir(&v2_dir).unwrap();
+    let v1 = std::fs::read_to_string(manifest().join("workflows/trauma.toml")).unwrap();
+    let v2 = v1.replacen("version = 1", "version = 2", 1).replacen(
+        "外伤无第三方责任报销",
+        "外伤无第三方责任报销（新版）",
+        1,
+    );
+    std::fs::write(v2_dir.join("trauma.toml"), &v2).unwrap();
+    let core2 = Core::open(claimflow::config::Config {
+        workflows_dir: v2_dir.clone(),
+        ..config.clone()
+    })
+    .unwrap();
+    assert_eq!(core2.registry.latest("trauma").unwrap().version, 2);
+    let mut conn = core2.pool.get().unwrap();
+    let still = claimflow::store::cases::get(&mut conn, 1).unwrap().unwrap();
+    assert_eq!(
+        still.workflow_version, 1,
+        "an open case keeps the version it started under"
+    );
+    let wf = core2.registry.get(&mut conn, "trauma", 1).unwrap();
+    assert_eq!(wf.title.zh, "外伤无第三方责任报销");
+    drop(conn);
+
+    // Changing a published version without bumping it is refused.
+    std::fs::write(v2_dir.join("trauma.toml"), v2.replace("（新版）", "（改）")).unwrap();
+    let err = Core::open(claimflow::config::Config {
+        workflows_dir: v2_dir,
+        ..config
+    })
+    .err()
+    .expect("must refuse");
+    assert!(err.to_string().contains("bump `version`"), "{err}");
+}
