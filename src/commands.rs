@@ -33,10 +33,19 @@ pub enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
-    /// Check workflow files; print each error with file:line and a hint.
+    /// Check workflow and policy files; print each error with file:line and a hint.
     Check {
-        /// Files to check. Default: every *.toml in the workflows directory.
+        /// Files to check. Default: every *.toml in the workflows and policies directories.
         paths: Vec<PathBuf>,
+    },
+    /// Compute a benefit breakdown for one request, as JSON.
+    Calc {
+        /// A policy file (policies/*.toml).
+        #[arg(long)]
+        policy: PathBuf,
+        /// A request file (JSON; see README "Benefit calculator").
+        #[arg(long)]
+        request: PathBuf,
     },
     /// Create demo regions, users (one per role) and cases in every stage.
     SeedDemo,
@@ -115,13 +124,14 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Check { paths } = &cli.command {
-        // `check` needs no database and tolerates a config without one.
-        let config = Config::load(cli.config.as_deref());
-        let dir = config
-            .as_ref()
-            .map_or_else(|_| PathBuf::from("workflows"), |c| c.workflows_dir.clone());
-        return Ok(check(paths, &dir));
+    match &cli.command {
+        // `check` and `calc` need no database and tolerate a config without one.
+        Command::Check { paths } => {
+            let config = Config::load(cli.config.as_deref()).unwrap_or_default();
+            return Ok(check(paths, &config.workflows_dir, &config.policies_dir));
+        }
+        Command::Calc { policy, request } => return calc(policy, request),
+        _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
     init_tracing(&config.log_format);
@@ -222,37 +232,82 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
-        Command::Check { .. } => unreachable!("handled above"),
+        Command::Check { .. } | Command::Calc { .. } => unreachable!("handled above"),
     }
 }
 
-fn check(paths: &[PathBuf], dir: &std::path::Path) -> ExitCode {
-    let result = if paths.is_empty() {
-        crate::registry::load_dir(dir)
+fn check(
+    paths: &[PathBuf],
+    workflows_dir: &std::path::Path,
+    policies_dir: &std::path::Path,
+) -> ExitCode {
+    let (workflows, policies) = if paths.is_empty() {
+        (
+            crate::registry::load_dir(workflows_dir),
+            crate::registry::load_policy_dir(policies_dir),
+        )
     } else {
-        crate::registry::load_files(paths)
+        let (p, w): (Vec<PathBuf>, Vec<PathBuf>) = paths
+            .iter()
+            .cloned()
+            .partition(|p| crate::registry::is_policy_file(p));
+        (
+            crate::registry::load_files(&w),
+            crate::registry::load_policy_files(&p),
+        )
     };
-    match result {
+    let mut errors = Vec::new();
+    match workflows {
         Ok(files) => {
             for f in &files {
                 println!(
-                    "ok  {} ({} v{}, {} stages)",
+                    "ok  {} (workflow {} v{}, {} stages)",
                     f.path.display(),
                     f.workflow.name,
                     f.workflow.version,
                     f.workflow.stages.len()
                 );
             }
-            ExitCode::SUCCESS
         }
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("{e}");
-            }
-            eprintln!("{} error(s)", errors.len());
-            ExitCode::from(1)
-        }
+        Err(mut e) => errors.append(&mut e),
     }
+    match policies {
+        Ok(files) => {
+            for f in &files {
+                println!(
+                    "ok  {} (policy {}, {} to {})",
+                    f.path.display(),
+                    f.policy.name,
+                    f.policy.valid_from,
+                    f.policy.valid_to
+                );
+            }
+        }
+        Err(mut e) => errors.append(&mut e),
+    }
+    if errors.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    eprintln!("{} error(s)", errors.len());
+    ExitCode::from(1)
+}
+
+fn calc(policy: &std::path::Path, request: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let policy = crate::registry::load_policy_files(&[policy.to_path_buf()]).map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        anyhow::anyhow!("{}", list.join("\n"))
+    })?;
+    let text = std::fs::read_to_string(request)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", request.display()))?;
+    let req: crate::domain::policy::CalcRequest = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", request.display(), e.line(), e.column()))?;
+    let breakdown = crate::domain::policy::calculate(&policy[0].policy, &req)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", request.display()))?;
+    println!("{}", serde_json::to_string_pretty(&breakdown)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -1,6 +1,7 @@
 //! Workflow definitions in use. Files from `workflows/` are checked and published to the
 //! database as (name, version, source); every case runs on the version it started under,
 //! which is read back from the database if this instance has not seen it.
+use crate::domain::policy::{load_policy, Policy};
 use crate::domain::workflow::{load_workflow, CheckError, Workflow};
 use crate::store::{self, DbConn};
 use sha2::{Digest, Sha256};
@@ -14,41 +15,45 @@ pub struct LoadedFile {
     pub workflow: Workflow,
 }
 
-/// Reads and checks every `*.toml` in `dir`. All errors of all files are returned together.
-pub fn load_dir(dir: &Path) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect(),
-        Err(e) => {
-            return Err(vec![CheckError {
+pub struct LoadedPolicy {
+    pub path: PathBuf,
+    pub policy: Policy,
+}
+
+/// The `*.toml` files in `dir`, sorted.
+fn toml_files(dir: &Path, what: &str) -> Result<Vec<PathBuf>, Vec<CheckError>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        vec![CheckError {
             file: dir.display().to_string(),
             line: 0,
             column: 0,
-            message: format!("cannot read the workflows directory: {e}"),
-            hint:
-                "set workflows_dir (CLAIMFLOW_WORKFLOWS_DIR) to the folder with the workflow files"
-                    .into(),
-        }])
-        }
-    };
+            message: format!("cannot read the {what} directory: {e}"),
+            hint: format!(
+                "set {what}_dir (CLAIMFLOW_{}_DIR) to the folder with the files",
+                what.to_uppercase()
+            ),
+        }]
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     paths.sort();
-    load_files(&paths)
+    Ok(paths)
 }
 
-pub fn load_files(paths: &[PathBuf]) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
+/// Reads and checks files with `load`; all errors of all files come back together.
+fn load_all<T>(
+    paths: &[PathBuf],
+    load: impl Fn(&str, &str) -> Result<T, Vec<CheckError>>,
+) -> Result<Vec<(PathBuf, String, T)>, Vec<CheckError>> {
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(source) => match load_workflow(&name, &source) {
-                Ok(workflow) => loaded.push(LoadedFile {
-                    path: path.clone(),
-                    source,
-                    workflow,
-                }),
+            Ok(source) => match load(&name, &source) {
+                Ok(value) => loaded.push((path.clone(), source, value)),
                 Err(mut e) => errors.append(&mut e),
             },
             Err(e) => errors.push(CheckError {
@@ -60,28 +65,90 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Vec<LoadedFile>, Vec<CheckError>>
             }),
         }
     }
-    for (i, a) in loaded.iter().enumerate() {
-        if loaded[..i]
-            .iter()
-            .any(|b| b.workflow.name == a.workflow.name)
-        {
-            errors.push(CheckError {
-                file: a.path.display().to_string(),
-                line: 1,
-                column: 1,
-                message: format!(
-                    "workflow `{}` is defined by more than one file",
-                    a.workflow.name
-                ),
-                hint: "keep one file per workflow; bump `version` to publish a change".into(),
-            });
-        }
-    }
     if errors.is_empty() {
         Ok(loaded)
     } else {
         Err(errors)
     }
+}
+
+fn duplicate_names<'a>(
+    items: impl Iterator<Item = (&'a Path, &'a str)>,
+    what: &str,
+) -> Vec<CheckError> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut errors = Vec::new();
+    for (path, name) in items {
+        if seen.contains(&name) {
+            errors.push(CheckError {
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!("{what} `{name}` is defined by more than one file"),
+                hint: "keep one file per name".into(),
+            });
+        }
+        seen.push(name);
+    }
+    errors
+}
+
+/// Reads and checks every workflow file in `dir`.
+pub fn load_dir(dir: &Path) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
+    load_files(&toml_files(dir, "workflows")?)
+}
+
+pub fn load_files(paths: &[PathBuf]) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
+    let loaded: Vec<LoadedFile> = load_all(paths, load_workflow)?
+        .into_iter()
+        .map(|(path, source, workflow)| LoadedFile {
+            path,
+            source,
+            workflow,
+        })
+        .collect();
+    let errors = duplicate_names(
+        loaded
+            .iter()
+            .map(|f| (f.path.as_path(), f.workflow.name.as_str())),
+        "workflow",
+    );
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads and checks every policy file in `dir`.
+pub fn load_policy_dir(dir: &Path) -> Result<Vec<LoadedPolicy>, Vec<CheckError>> {
+    load_policy_files(&toml_files(dir, "policies")?)
+}
+
+pub fn load_policy_files(paths: &[PathBuf]) -> Result<Vec<LoadedPolicy>, Vec<CheckError>> {
+    let loaded: Vec<LoadedPolicy> = load_all(paths, load_policy)?
+        .into_iter()
+        .map(|(path, _, policy)| LoadedPolicy { path, policy })
+        .collect();
+    let errors = duplicate_names(
+        loaded
+            .iter()
+            .map(|f| (f.path.as_path(), f.policy.name.as_str())),
+        "policy",
+    );
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Whether a TOML file is a benefit policy (it has an `[inpatient]` table) or a workflow.
+pub fn is_policy_file(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| s.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key("inpatient"))
 }
 
 fn sha256_hex(text: &str) -> String {

@@ -56,7 +56,7 @@ fn facts_strategy() -> impl Strategy<Value = CaseFacts> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn random_action_sequences_stay_inside_the_definition(

@@ -2,7 +2,9 @@
 //! Time is always passed in; files are read by the shell and handed over as text.
 
 pub mod audit;
+pub mod checked_file;
 pub mod documents;
 pub mod money;
+pub mod policy;
 pub mod roles;
 pub mod workflow;

@@ -4,39 +4,16 @@ use super::guard::Guard;
 use super::model::{
     Action, BreachPolicy, ConditionalDocuments, OutcomeKind, Route, Stage, Target, Title, Workflow,
 };
+pub use crate::domain::checked_file::CheckError;
+use crate::domain::checked_file::FileChecker;
 use crate::domain::documents::{document_kind, DOCUMENT_KINDS};
 use crate::domain::roles::Role;
 use serde::Deserialize;
 use std::collections::{BTreeSet, VecDeque};
-use std::fmt;
-use std::ops::Range;
 use toml::Spanned;
 
 /// The target that sends a case back to the stage that returned it for documents.
 pub const RETURN_TARGET: &str = "@return";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-    pub hint: String,
-}
-
-impl fmt::Display for CheckError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: error: {}",
-            self.file, self.line, self.column, self.message
-        )?;
-        if !self.hint.is_empty() {
-            write!(f, "\n  hint: {}", self.hint)?;
-        }
-        Ok(())
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,47 +91,20 @@ struct RawRoute {
 const SUBJECTS: [&str; 3] = ["claim", "violation", "report"];
 const FAMILIES: [&str; 4] = ["out_of_region", "trauma", "unreferred_transfer", "suspect"];
 
-struct Checker<'a> {
-    file: &'a str,
-    source: &'a str,
-    errors: Vec<CheckError>,
-}
+type Checker<'a> = FileChecker<'a>;
 
-impl Checker<'_> {
-    fn error(&mut self, span: Range<usize>, message: impl Into<String>, hint: impl Into<String>) {
-        let (line, column) = line_col(self.source, span.start);
-        self.errors.push(CheckError {
-            file: self.file.to_string(),
-            line,
-            column,
-            message: message.into(),
-            hint: hint.into(),
-        });
-    }
-
-    fn role(&mut self, raw: &Spanned<String>) -> Option<Role> {
-        match raw.get_ref().parse::<Role>() {
-            Ok(r) => Some(r),
-            Err(e) => {
-                self.error(
-                    raw.span(),
-                    e.to_string(),
-                    "use one of the roles of handbook §2",
-                );
-                None
-            }
+fn check_role(ck: &mut Checker<'_>, raw: &Spanned<String>) -> Option<Role> {
+    match raw.get_ref().parse::<Role>() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            ck.error(
+                raw.span(),
+                e.to_string(),
+                "use one of the roles of handbook §2",
+            );
+            None
         }
     }
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.chars().count(), |nl| {
-        before[nl + 1..].chars().count()
-    }) + 1;
-    (line, column)
 }
 
 /// Parses and checks one workflow file. `file` is only used in error messages.
@@ -318,8 +268,8 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
     }
     let mut stages = Vec::new();
     for s in &raw.stages {
-        let role = ck.role(&s.role);
-        let escalation_role = s.escalation_role.as_ref().and_then(|r| ck.role(r));
+        let role = check_role(ck, &s.role);
+        let escalation_role = s.escalation_role.as_ref().and_then(|r| check_role(ck, r));
         let mut distinct_from = Vec::new();
         for d in &s.distinct_from {
             match stage_ids.iter().position(|id| *id == d.get_ref()) {
@@ -345,7 +295,7 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
                 );
                 continue;
             }
-            let roles: Vec<Role> = a.roles.iter().filter_map(|r| ck.role(r)).collect();
+            let roles: Vec<Role> = a.roles.iter().filter_map(|r| check_role(ck, r)).collect();
             if a.roles.is_empty() {
                 ck.error(
                     a.name.span(),
