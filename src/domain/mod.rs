@@ -4,7 +4,10 @@
 pub mod audit;
 pub mod checked_file;
 pub mod documents;
+pub mod eligibility;
+pub mod facility;
 pub mod money;
+pub mod person;
 pub mod policy;
 pub mod roles;
 pub mod workflow;

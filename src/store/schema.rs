@@ -62,6 +62,11 @@ diesel::table! {
         payable_fen -> Nullable<BigInt>,
         decided_fen -> Nullable<BigInt>,
         created_at -> BigInt,
+        person_id -> Nullable<BigInt>,
+        policy_name -> Nullable<Text>,
+        breakdown -> Nullable<Text>,
+        decision -> Nullable<Text>,
+        itemised_lines -> Text,
     }
 }
 
@@ -138,4 +143,108 @@ diesel::allow_tables_to_appear_in_same_query!(
     claim_documents,
     cases,
     audit_events,
+    facilities,
+    facility_status,
+    persons,
+    enrolments,
+    claim_invoices,
+    case_findings,
+    ytd_totals,
+    idempotency_keys,
 );
+
+diesel::table! {
+    facilities (code) {
+        code -> Text,
+        name -> Text,
+        level -> Text,
+        region_code -> Text,
+        ownership -> Text,
+    }
+}
+
+diesel::table! {
+    facility_status (id) {
+        id -> BigInt,
+        facility_code -> Text,
+        status -> Text,
+        effective_from -> Text,
+        reason -> Text,
+        recorded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    persons (id) {
+        id -> BigInt,
+        id_number -> Text,
+        name -> Text,
+        sex -> Text,
+        birth_date -> Text,
+        household -> Text,
+        region_code -> Text,
+        email -> Nullable<Text>,
+        death_date -> Nullable<Text>,
+        user_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    enrolments (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        coverage_year -> Integer,
+        period_start -> Text,
+        period_end -> Text,
+        tier -> Integer,
+        enrolled_on -> Text,
+        channel -> Text,
+        special_groups -> Text,
+        disabled_grade -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    claim_invoices (invoice_number, facility_code, claim_id) {
+        invoice_number -> Text,
+        facility_code -> Text,
+        claim_id -> BigInt,
+        person_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    case_findings (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        code -> Text,
+        severity -> Text,
+        message_zh -> Text,
+        message_en -> Text,
+        evidence -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    ytd_totals (person_id, policy_name, year) {
+        person_id -> BigInt,
+        policy_name -> Text,
+        year -> Integer,
+        scope_fen -> BigInt,
+        over_limit_paid_fen -> BigInt,
+        outpatient_paid_fen -> BigInt,
+        paid_fen -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        claim_id -> BigInt,
+        case_id -> BigInt,
+        created_at -> BigInt,
+    }
+}

@@ -1,0 +1,14 @@
+DROP TABLE idempotency_keys;
+DROP TABLE ytd_totals;
+DROP TABLE case_findings;
+DROP TABLE claim_invoices;
+DROP INDEX claims_person;
+ALTER TABLE claims DROP COLUMN itemised_lines;
+ALTER TABLE claims DROP COLUMN decision;
+ALTER TABLE claims DROP COLUMN breakdown;
+ALTER TABLE claims DROP COLUMN policy_name;
+ALTER TABLE claims DROP COLUMN person_id;
+DROP TABLE enrolments;
+DROP TABLE persons;
+DROP TABLE facility_status;
+DROP TABLE facilities;
