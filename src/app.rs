@@ -4,7 +4,7 @@ use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::http::{self, metrics::Metrics, AppState};
-use crate::registry::{self, WorkflowRegistry};
+use crate::registry::{self, Registry};
 use crate::store;
 use actix_web::dev::{Server, Service};
 use actix_web::{error::JsonPayloadError, web, App, HttpServer};
@@ -23,7 +23,7 @@ pub struct Application {
 pub struct Core {
     pub config: Arc<Config>,
     pub pool: store::Pool,
-    pub registry: Arc<WorkflowRegistry>,
+    pub registry: Arc<Registry>,
 }
 
 impl Core {
@@ -45,7 +45,14 @@ impl Core {
                 list.join("\n")
             )
         })?;
-        let registry = WorkflowRegistry::publish(&mut conn, files)?;
+        let policies = registry::load_policy_dir(&config.policies_dir).map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!(
+                "policy files have errors (run `claimflow check`):\n{}",
+                list.join("\n")
+            )
+        })?;
+        let registry = Registry::publish(&mut conn, files, policies)?;
         drop(conn);
         Ok(Core {
             config: Arc::new(config),

@@ -3,7 +3,7 @@
 use crate::auth::{hash_password, Principal};
 use crate::domain::roles::Role;
 use crate::error::AppResult;
-use crate::registry::WorkflowRegistry;
+use crate::registry::Registry;
 use crate::service::cases::{act, ActionRequest};
 use crate::service::claims::{
     add_document, submit, ClaimInput, EmergencyExplanation, FamilyFacts, Upload,
@@ -44,6 +44,13 @@ pub fn seed_regions(conn: &mut DbConn) -> anyhow::Result<()> {
         ("330300", "温州市", "Wenzhou", Some("330000")),
         ("330326", "平阳县", "Pingyang County", Some("330300")),
         ("330327", "苍南县", "Cangnan County", Some("330300")),
+        ("310000", "上海市", "Shanghai", None),
+        (
+            "310100",
+            "上海市市辖区",
+            "Shanghai urban districts",
+            Some("310000"),
+        ),
     ] {
         if regions::get(conn, code)?.is_none() {
             regions::add(conn, code, zh, en, parent)?;
@@ -55,7 +62,7 @@ pub fn seed_regions(conn: &mut DbConn) -> anyhow::Result<()> {
 /// Seeds everything; refuses when users already exist so that it never mixes with real data.
 pub fn seed(
     conn: &mut DbConn,
-    registry: &WorkflowRegistry,
+    registry: &Registry,
     data_dir: &Path,
     password: Option<&str>,
 ) -> anyhow::Result<Vec<DemoLogin>> {
@@ -93,8 +100,125 @@ pub fn seed(
             password,
         });
     }
+    seed_registries(conn)?;
     seed_cases(conn, registry, data_dir).map_err(|e| anyhow::anyhow!("seeding demo cases: {e}"))?;
     Ok(logins)
+}
+
+/// Demo facilities: (code, name, level, region, ownership).
+pub const DEMO_FACILITIES: [(&str, &str, &str, &str, &str); 5] = [
+    (
+        "H330326001",
+        "平阳县昆阳镇卫生院",
+        "township",
+        "330326",
+        "public",
+    ),
+    ("H330326010", "平阳县人民医院", "county", "330326", "public"),
+    (
+        "H330326020",
+        "平阳康宁民营医院",
+        "county",
+        "330326",
+        "private",
+    ),
+    (
+        "H330300002",
+        "温州医科大学附属第二医院",
+        "city",
+        "330300",
+        "public",
+    ),
+    (
+        "H310000003",
+        "复旦大学附属中山医院",
+        "city",
+        "310100",
+        "public",
+    ),
+];
+
+/// Insured persons behind the demo residents, with 2019 and 2026 enrolments.
+pub const DEMO_PERSONS: [(&str, &str, &str, &str); 2] = [
+    ("resident", "33032619800505001", "张伟", "330326"),
+    ("resident2", "33032719850612002", "李娜", "330327"),
+];
+
+fn seed_registries(conn: &mut DbConn) -> anyhow::Result<()> {
+    use crate::domain::person::IdNumber;
+    use crate::store::{facilities, persons};
+    for (code, name, level, region, ownership) in DEMO_FACILITIES {
+        facilities::insert(
+            conn,
+            &facilities::Facility {
+                code: code.into(),
+                name: name.into(),
+                level: level.into(),
+                region_code: region.into(),
+                ownership: ownership.into(),
+            },
+        )?;
+        facilities::add_status(
+            conn,
+            code,
+            "designated",
+            "2010-01-01",
+            "协议定点",
+            crate::store::now_ms(),
+        )?;
+    }
+    facilities::add_status(
+        conn,
+        "H330326020",
+        "suspended",
+        "2019-06-01",
+        "挂床住院，暂停医保服务6个月",
+        crate::store::now_ms(),
+    )?;
+    facilities::add_status(
+        conn,
+        "H330326020",
+        "designated",
+        "2019-12-01",
+        "整改完成，恢复",
+        crate::store::now_ms(),
+    )?;
+    for (username, first17, name, region) in DEMO_PERSONS {
+        let id = IdNumber::parse(&IdNumber::with_check_digit(&first17[..17]))
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let user = users::find_by_username(conn, username)?;
+        let person_id = persons::insert(
+            conn,
+            &persons::NewPerson {
+                id_number: id.as_str().into(),
+                name: name.into(),
+                sex: id.sex().to_string(),
+                birth_date: id.birth_date().to_string(),
+                household: format!("{region}-户{}", &first17[14..17]),
+                region_code: region.into(),
+                email: Some(format!("{username}@demo.claimflow.local")),
+                death_date: None,
+                user_id: user.map(|u| u.id),
+            },
+        )?;
+        for year in [2019, 2026] {
+            persons::insert_enrolment(
+                conn,
+                &persons::NewEnrolment {
+                    person_id,
+                    coverage_year: year,
+                    period_start: format!("{year}-01-01"),
+                    period_end: format!("{year}-12-31"),
+                    tier: 1,
+                    enrolled_on: format!("{}-11-15", year - 1),
+                    channel: "central".into(),
+                    special_groups: "[]".into(),
+                    disabled_grade: None,
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn who(conn: &mut DbConn, username: &str) -> AppResult<Principal> {
@@ -107,11 +231,11 @@ fn demo_claim(family: &str, n: i64) -> ClaimInput {
     let total = 800_000 + n * 137_050;
     ClaimInput {
         family: family.into(),
-        resident_id: None,
+        id_number: None,
         encounter_kind: "inpatient".into(),
         facility_code: ["H330326001", "H330300002", "H310000003"][(n % 3) as usize].into(),
-        admission_date: format!("2026-{:02}-03", 1 + n % 9),
-        discharge_date: format!("2026-{:02}-11", 1 + n % 9),
+        admission_date: format!("2019-{:02}-03", 1 + n % 9),
+        discharge_date: format!("2019-{:02}-11", 1 + n % 9),
         diagnosis_code: match family {
             "trauma" => "S72.001",
             "out_of_region" => "I21.9",
@@ -135,12 +259,13 @@ fn demo_claim(family: &str, n: i64) -> ClaimInput {
             }),
             ..FamilyFacts::default()
         },
+        itemised_lines: vec![],
     }
 }
 
 /// Walks each family's cases to a spread of stages: intake, awaiting documents, initial and
 /// second review, sign-off, and each outcome.
-fn seed_cases(conn: &mut DbConn, registry: &WorkflowRegistry, data_dir: &Path) -> AppResult<()> {
+fn seed_cases(conn: &mut DbConn, registry: &Registry, data_dir: &Path) -> AppResult<()> {
     let resident = who(conn, "resident")?;
     let clerk = who(conn, "clerk")?;
     let reviewer = who(conn, "reviewer")?;
@@ -173,7 +298,7 @@ fn seed_cases(conn: &mut DbConn, registry: &WorkflowRegistry, data_dir: &Path) -
         for path in paths {
             n += 1;
             let now = crate::store::now_ms();
-            let submitted = submit(conn, registry, &resident, &demo_claim(family, n), now)?;
+            let submitted = submit(conn, registry, &resident, &demo_claim(family, n), None, now)?;
             let wf = registry
                 .latest(family)
                 .ok_or_else(|| crate::error::AppError::NotFound(family.into()))?;
@@ -208,13 +333,16 @@ fn seed_cases(conn: &mut DbConn, registry: &WorkflowRegistry, data_dir: &Path) -
                 } else {
                     ""
                 };
-                let req = ActionRequest {
-                    case_id: submitted.case_id,
+                let mut req = ActionRequest::simple(
+                    submitted.case_id,
                     action,
                     comment,
-                    expected_version: version,
-                    now_ms: crate::store::now_ms(),
-                };
+                    version,
+                    crate::store::now_ms(),
+                );
+                if action.contains("reject") {
+                    req.reason_code = Some("documents_insufficient");
+                }
                 version = act(conn, registry, actor, &req)?.version;
             }
         }

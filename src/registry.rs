@@ -155,17 +155,26 @@ fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+/// The checked rules an instance runs on: workflow versions and benefit policies.
 #[derive(Default)]
-pub struct WorkflowRegistry {
+pub struct Registry {
     versions: RwLock<HashMap<(String, u32), Arc<Workflow>>>,
     latest: RwLock<HashMap<String, u32>>,
+    policies: Vec<Policy>,
 }
 
-impl WorkflowRegistry {
+impl Registry {
     /// Publishes the loaded files: a new (name, version) is stored; a known one must have the
     /// same text, or start-up is refused (a changed file needs a new version number).
-    pub fn publish(conn: &mut DbConn, files: Vec<LoadedFile>) -> anyhow::Result<WorkflowRegistry> {
-        let registry = WorkflowRegistry::default();
+    pub fn publish(
+        conn: &mut DbConn,
+        files: Vec<LoadedFile>,
+        policies: Vec<LoadedPolicy>,
+    ) -> anyhow::Result<Registry> {
+        let registry = Registry {
+            policies: policies.into_iter().map(|p| p.policy).collect(),
+            ..Registry::default()
+        };
         for f in files {
             let wf = &f.workflow;
             let sha = sha256_hex(&f.source);
@@ -194,6 +203,20 @@ impl WorkflowRegistry {
             registry.insert(f.workflow);
         }
         Ok(registry)
+    }
+
+    /// The policy for a patient's region on a service date: valid on the date, its region on
+    /// the patient's region path, the most specific region first.
+    pub fn policy_for(&self, region_path: &str, date: chrono::NaiveDate) -> Option<&Policy> {
+        self.policies
+            .iter()
+            .filter(|p| p.valid_from <= date && date <= p.valid_to)
+            .filter(|p| region_path.split('/').any(|code| code == p.region))
+            .max_by_key(|p| region_path.split('/').position(|code| code == p.region))
+    }
+
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
     }
 
     fn insert(&self, wf: Workflow) -> Arc<Workflow> {

@@ -291,7 +291,7 @@ async fn bad_input_is_refused_precisely(app: TestApp) {
     let resident = app.login("resident").await;
     let mut claim = trauma_claim();
     claim["total_fen"] = json!(-5);
-    claim["discharge_date"] = json!("2026-04-01");
+    claim["discharge_date"] = json!("2019-04-01");
     let (status, body) = app.post(&resident, "/api/claims", claim).await;
     assert_eq!(status, 422, "{body}");
     let fields: Vec<&str> = body["fields"]
@@ -327,6 +327,12 @@ async fn bad_input_is_refused_precisely(app: TestApp) {
         res.status()
     );
 
+    let (_, mine) = app.get(&resident, "/api/me/claims").await;
+    assert_eq!(
+        mine.as_array().unwrap().len(),
+        before,
+        "refused submissions wrote nothing"
+    );
     let (claim_id, _) = submit_trauma(&app, &resident).await;
     let exe = [b"MZ\x90\x00\x03".as_slice(), &[0u8; 2048]].concat();
     let (status, body) = app

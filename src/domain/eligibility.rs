@@ -55,59 +55,139 @@ pub struct Eligibility {
 const WAITING_DAYS: u64 = 90;
 
 fn first_of_next_month(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
     NaiveDate::from_ymd_opt(y, m, 1).expect("valid first of month")
 }
 
 /// When an enrolment starts to pay, and why.
 pub fn coverage_start(e: &Enrolment, birth: NaiveDate) -> (NaiveDate, &'static str) {
-    let exempt = e.special_groups.iter().any(|g| WAITING_EXEMPT.contains(&g.as_str()));
+    let exempt = e
+        .special_groups
+        .iter()
+        .any(|g| WAITING_EXEMPT.contains(&g.as_str()));
     match e.channel {
         Channel::Central => (e.period_start, "central"),
         Channel::FromEmployee => (e.enrolled_on.max(e.period_start), "from_employee"),
-        Channel::Newborn if e.enrolled_on <= birth + Days::new(WAITING_DAYS) => (birth.max(e.period_start), "newborn_in_time"),
+        Channel::Newborn if e.enrolled_on <= birth + Days::new(WAITING_DAYS) => {
+            (birth.max(e.period_start), "newborn_in_time")
+        }
         Channel::Newborn => (first_of_next_month(e.enrolled_on), "newborn_late"),
         Channel::MidYear if exempt => (e.enrolled_on.max(e.period_start), "waiting_exempt"),
         Channel::MidYear => (e.enrolled_on + Days::new(WAITING_DAYS), "waiting_period"),
     }
 }
 
-pub fn check(enrolments: &[Enrolment], birth: NaiveDate, death: Option<NaiveDate>, date: NaiveDate) -> Eligibility {
-    let no = |code, zh: String, en: String| Eligibility { covered: false, code, zh, en, enrolment_id: None, tier: 1, covered_from: None };
+pub fn check(
+    enrolments: &[Enrolment],
+    birth: NaiveDate,
+    death: Option<NaiveDate>,
+    date: NaiveDate,
+) -> Eligibility {
+    let no = |code, zh: String, en: String| Eligibility {
+        covered: false,
+        code,
+        zh,
+        en,
+        enrolment_id: None,
+        tier: 1,
+        covered_from: None,
+    };
     if let Some(d) = death {
         if date > d {
-            return no("after_death", format!("就诊日期 {date} 晚于死亡日期 {d}"), format!("Service date {date} is after the date of death {d}"));
+            return no(
+                "after_death",
+                format!("就诊日期 {date} 晚于死亡日期 {d}"),
+                format!("Service date {date} is after the date of death {d}"),
+            );
         }
     }
-    let active: Vec<&Enrolment> = enrolments.iter().filter(|e| e.period_start <= date && date <= e.period_end).collect();
+    let active: Vec<&Enrolment> = enrolments
+        .iter()
+        .filter(|e| e.period_start <= date && date <= e.period_end)
+        .collect();
     let e = match active.as_slice() {
-        [] => return no("not_enrolled", format!("{date} 不在任何参保期内"), format!("No enrolment covers {date}")),
+        [] => {
+            return no(
+                "not_enrolled",
+                format!("{date} 不在任何参保期内"),
+                format!("No enrolment covers {date}"),
+            )
+        }
         [one] => *one,
         [a, b, ..] => {
             return no(
                 "double_coverage",
-                format!("同一期间重复参保（登记 {} 与 {}），不得重复享受待遇", a.id, b.id),
-                format!("Enrolments {} and {} cover the same period: no double coverage", a.id, b.id),
+                format!(
+                    "同一期间重复参保（登记 {} 与 {}），不得重复享受待遇",
+                    a.id, b.id
+                ),
+                format!(
+                    "Enrolments {} and {} cover the same period: no double coverage",
+                    a.id, b.id
+                ),
             )
         }
     };
     let (from, why) = coverage_start(e, birth);
     if date < from {
         let (zh, en) = match why {
-            "waiting_period" => (format!("年中参保，缴费后90天等待期，{from} 起享受待遇"), format!("Mid-year enrolment: 90-day waiting period, covered from {from}")),
-            "newborn_late" => (format!("新生儿出生90天后参保，缴费次月 {from} 起享受待遇"), format!("Newborn enrolled after 90 days: covered from the month after payment, {from}")),
+            "waiting_period" => (
+                format!("年中参保，缴费后90天等待期，{from} 起享受待遇"),
+                format!("Mid-year enrolment: 90-day waiting period, covered from {from}"),
+            ),
+            "newborn_late" => (
+                format!("新生儿出生90天后参保，缴费次月 {from} 起享受待遇"),
+                format!(
+                    "Newborn enrolled after 90 days: covered from the month after payment, {from}"
+                ),
+            ),
             _ => (format!("{from} 起享受待遇"), format!("Covered from {from}")),
         };
-        return Eligibility { covered: false, code: why, zh, en, enrolment_id: Some(e.id), tier: e.tier, covered_from: Some(from) };
+        return Eligibility {
+            covered: false,
+            code: why,
+            zh,
+            en,
+            enrolment_id: Some(e.id),
+            tier: e.tier,
+            covered_from: Some(from),
+        };
     }
     let (zh, en) = match why {
-        "central" => ("集中参保期参保，自参保年度起享受待遇".to_string(), "Central enrolment: covered from the start of the year".to_string()),
-        "newborn_in_time" => ("新生儿出生90天内参保，自出生之日起享受待遇".into(), "Newborn enrolled within 90 days: covered from birth".into()),
-        "from_employee" => ("职工医保转入，无等待期".into(), "Joined from employee insurance: no waiting period".into()),
-        "waiting_exempt" => ("困难群体免等待期".into(), "Low-income group: exempt from the waiting period".into()),
-        _ => (format!("等待期已满，{from} 起享受待遇"), format!("Waiting period over: covered from {from}")),
+        "central" => (
+            "集中参保期参保，自参保年度起享受待遇".to_string(),
+            "Central enrolment: covered from the start of the year".to_string(),
+        ),
+        "newborn_in_time" => (
+            "新生儿出生90天内参保，自出生之日起享受待遇".into(),
+            "Newborn enrolled within 90 days: covered from birth".into(),
+        ),
+        "from_employee" => (
+            "职工医保转入，无等待期".into(),
+            "Joined from employee insurance: no waiting period".into(),
+        ),
+        "waiting_exempt" => (
+            "困难群体免等待期".into(),
+            "Low-income group: exempt from the waiting period".into(),
+        ),
+        _ => (
+            format!("等待期已满，{from} 起享受待遇"),
+            format!("Waiting period over: covered from {from}"),
+        ),
     };
-    Eligibility { covered: true, code: why, zh, en, enrolment_id: Some(e.id), tier: e.tier, covered_from: Some(from) }
+    Eligibility {
+        covered: true,
+        code: why,
+        zh,
+        en,
+        enrolment_id: Some(e.id),
+        tier: e.tier,
+        covered_from: Some(from),
+    }
 }
 
 #[cfg(test)]
@@ -134,19 +214,129 @@ mod tests {
     #[test]
     fn handbook_table() {
         let birth = d("1980-05-05");
-        let rows: Vec<(&str, Vec<Enrolment>, NaiveDate, Option<&str>, &str, bool, &str)> = vec![
-            ("central period: covered from Jan 1", vec![enrolment(Channel::Central, "2025-11-20", &[])], birth, None, "2026-01-02", true, "central"),
-            ("mid-year: inside the 90 days", vec![enrolment(Channel::MidYear, "2026-03-01", &[])], birth, None, "2026-05-29", false, "waiting_period"),
-            ("mid-year: day 90 after payment", vec![enrolment(Channel::MidYear, "2026-03-01", &[])], birth, None, "2026-05-30", true, "waiting_period"),
-            ("mid-year 低保: no waiting", vec![enrolment(Channel::MidYear, "2026-03-01", &["dibao"])], birth, None, "2026-03-02", true, "waiting_exempt"),
-            ("mid-year disabled only: waits", vec![enrolment(Channel::MidYear, "2026-03-01", &["disabled"])], birth, None, "2026-03-02", false, "waiting_period"),
-            ("from employee insurance: no waiting", vec![enrolment(Channel::FromEmployee, "2026-04-10", &[])], birth, None, "2026-04-11", true, "from_employee"),
-            ("newborn within 90 days: from birth", vec![enrolment(Channel::Newborn, "2026-04-20", &[])], d("2026-02-01"), None, "2026-02-01", true, "newborn_in_time"),
-            ("newborn after 90 days: month after payment", vec![enrolment(Channel::Newborn, "2026-06-15", &[])], d("2026-02-01"), None, "2026-06-30", false, "newborn_late"),
-            ("newborn after 90 days: from the 1st", vec![enrolment(Channel::Newborn, "2026-06-15", &[])], d("2026-02-01"), None, "2026-07-01", true, "newborn_late"),
-            ("outside the coverage year", vec![enrolment(Channel::Central, "2025-11-20", &[])], birth, None, "2027-01-01", false, "not_enrolled"),
-            ("after death", vec![enrolment(Channel::Central, "2025-11-20", &[])], birth, Some("2026-06-01"), "2026-06-02", false, "after_death"),
-            ("double coverage", vec![enrolment(Channel::Central, "2025-11-20", &[]), Enrolment { id: 2, ..enrolment(Channel::MidYear, "2026-02-01", &[]) }], birth, None, "2026-08-01", false, "double_coverage"),
+        let rows: Vec<(
+            &str,
+            Vec<Enrolment>,
+            NaiveDate,
+            Option<&str>,
+            &str,
+            bool,
+            &str,
+        )> = vec![
+            (
+                "central period: covered from Jan 1",
+                vec![enrolment(Channel::Central, "2025-11-20", &[])],
+                birth,
+                None,
+                "2026-01-02",
+                true,
+                "central",
+            ),
+            (
+                "mid-year: inside the 90 days",
+                vec![enrolment(Channel::MidYear, "2026-03-01", &[])],
+                birth,
+                None,
+                "2026-05-29",
+                false,
+                "waiting_period",
+            ),
+            (
+                "mid-year: day 90 after payment",
+                vec![enrolment(Channel::MidYear, "2026-03-01", &[])],
+                birth,
+                None,
+                "2026-05-30",
+                true,
+                "waiting_period",
+            ),
+            (
+                "mid-year 低保: no waiting",
+                vec![enrolment(Channel::MidYear, "2026-03-01", &["dibao"])],
+                birth,
+                None,
+                "2026-03-02",
+                true,
+                "waiting_exempt",
+            ),
+            (
+                "mid-year disabled only: waits",
+                vec![enrolment(Channel::MidYear, "2026-03-01", &["disabled"])],
+                birth,
+                None,
+                "2026-03-02",
+                false,
+                "waiting_period",
+            ),
+            (
+                "from employee insurance: no waiting",
+                vec![enrolment(Channel::FromEmployee, "2026-04-10", &[])],
+                birth,
+                None,
+                "2026-04-11",
+                true,
+                "from_employee",
+            ),
+            (
+                "newborn within 90 days: from birth",
+                vec![enrolment(Channel::Newborn, "2026-04-20", &[])],
+                d("2026-02-01"),
+                None,
+                "2026-02-01",
+                true,
+                "newborn_in_time",
+            ),
+            (
+                "newborn after 90 days: month after payment",
+                vec![enrolment(Channel::Newborn, "2026-06-15", &[])],
+                d("2026-02-01"),
+                None,
+                "2026-06-30",
+                false,
+                "newborn_late",
+            ),
+            (
+                "newborn after 90 days: from the 1st",
+                vec![enrolment(Channel::Newborn, "2026-06-15", &[])],
+                d("2026-02-01"),
+                None,
+                "2026-07-01",
+                true,
+                "newborn_late",
+            ),
+            (
+                "outside the coverage year",
+                vec![enrolment(Channel::Central, "2025-11-20", &[])],
+                birth,
+                None,
+                "2027-01-01",
+                false,
+                "not_enrolled",
+            ),
+            (
+                "after death",
+                vec![enrolment(Channel::Central, "2025-11-20", &[])],
+                birth,
+                Some("2026-06-01"),
+                "2026-06-02",
+                false,
+                "after_death",
+            ),
+            (
+                "double coverage",
+                vec![
+                    enrolment(Channel::Central, "2025-11-20", &[]),
+                    Enrolment {
+                        id: 2,
+                        ..enrolment(Channel::MidYear, "2026-02-01", &[])
+                    },
+                ],
+                birth,
+                None,
+                "2026-08-01",
+                false,
+                "double_coverage",
+            ),
         ];
         for (case, enrolments, birth, death, date, covered, code) in rows {
             let got = check(&enrolments, birth, death.map(d), d(date));
@@ -157,7 +347,11 @@ mod tests {
 
     #[test]
     fn student_year_runs_september_to_august() {
-        let e = Enrolment { period_start: d("2026-09-01"), period_end: d("2027-08-31"), ..enrolment(Channel::Central, "2026-08-15", &[]) };
+        let e = Enrolment {
+            period_start: d("2026-09-01"),
+            period_end: d("2027-08-31"),
+            ..enrolment(Channel::Central, "2026-08-15", &[])
+        };
         assert!(check(&[e.clone()], d("2010-01-01"), None, d("2027-08-31")).covered);
         assert!(!check(&[e], d("2010-01-01"), None, d("2026-08-31")).covered);
     }

@@ -18,12 +18,20 @@ impl IdNumber {
         if !b[..17].iter().all(u8::is_ascii_digit) {
             return Err("the first 17 characters must be digits".into());
         }
-        let sum: u32 = b[..17].iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+        let sum: u32 = b[..17]
+            .iter()
+            .zip(WEIGHTS)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
         let expected = CHECK[(sum % 11) as usize];
         if b[17] != expected {
-            return Err(format!("check digit is `{}`, expected `{}` (GB 11643)", b[17] as char, expected as char));
+            return Err(format!(
+                "check digit is `{}`, expected `{}` (GB 11643)",
+                b[17] as char, expected as char
+            ));
         }
-        NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map_err(|_| format!("`{}` is not a valid birth date", &s[6..14]))?;
+        NaiveDate::parse_from_str(&s[6..14], "%Y%m%d")
+            .map_err(|_| format!("`{}` is not a valid birth date", &s[6..14]))?;
         Ok(IdNumber(s))
     }
 
@@ -51,7 +59,11 @@ impl IdNumber {
 
     /// Appends the right check digit to 17 digits (for generators and tests).
     pub fn with_check_digit(first17: &str) -> String {
-        let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+        let sum: u32 = first17
+            .bytes()
+            .zip(WEIGHTS)
+            .map(|(d, w)| u32::from(d - b'0') * w)
+            .sum();
         format!("{first17}{}", CHECK[(sum % 11) as usize] as char)
     }
 }
@@ -63,13 +75,21 @@ mod tests {
     #[test]
     fn validates_the_check_digit_and_birth_date() {
         let id = IdNumber::parse("11010519491231002X").unwrap();
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
         assert_eq!(id.sex(), 'F');
-        assert!(IdNumber::parse("110105194912310021").unwrap_err().contains("check digit"));
+        assert!(IdNumber::parse("110105194912310021")
+            .unwrap_err()
+            .contains("check digit"));
         assert!(IdNumber::parse("11010519491331002X").is_err(), "month 13");
         assert!(IdNumber::parse("1101051949").is_err());
         let made = IdNumber::with_check_digit("33032619850612001");
         assert!(IdNumber::parse(&made).is_ok(), "{made}");
-        assert_eq!(IdNumber::parse(&made).unwrap().masked(), format!("3303************{}", &made[16..]));
+        assert_eq!(
+            IdNumber::parse(&made).unwrap().masked(),
+            format!("3303************{}", &made[16..])
+        );
     }
 }

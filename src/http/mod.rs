@@ -8,14 +8,14 @@ pub mod openapi;
 use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::error::AppResult;
-use crate::registry::WorkflowRegistry;
+use crate::registry::Registry;
 use crate::store::{DbConn, Pool};
 use actix_web::web;
 use std::sync::Arc;
 
 pub struct AppState {
     pub pool: Pool,
-    pub registry: Arc<WorkflowRegistry>,
+    pub registry: Arc<Registry>,
     pub keys: Arc<JwtKeys>,
     pub config: Arc<Config>,
     pub metrics: Arc<metrics::Metrics>,
@@ -27,7 +27,7 @@ pub type State = web::Data<AppState>;
 pub async fn db<T, F>(state: &State, f: F) -> AppResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn, &WorkflowRegistry) -> AppResult<T> + Send + 'static,
+    F: FnOnce(&mut DbConn, &Registry) -> AppResult<T> + Send + 'static,
 {
     let pool = state.pool.clone();
     let registry = state.registry.clone();
@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::auth::login)
         .service(api::auth::me)
         .service(api::claims::submit)
+        .service(api::claims::my_claims)
         .service(api::claims::get_claim)
         .service(api::claims::upload_document)
         .service(api::claims::download_document)

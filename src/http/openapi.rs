@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         super::api::auth::login,
         super::api::auth::me,
         super::api::claims::submit,
+        super::api::claims::my_claims,
         super::api::claims::get_claim,
         super::api::claims::upload_document,
         super::api::claims::download_document,

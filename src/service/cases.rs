@@ -1,8 +1,10 @@
 use crate::auth::Principal;
+use crate::domain::policy::YearToDate;
 use crate::domain::roles::Role;
-use crate::domain::workflow::{Actor, CaseFacts, Next, Workflow};
+use crate::domain::workflow::{Actor, CaseFacts, Next, OutcomeKind, Workflow};
 use crate::error::{AppError, AppResult};
-use crate::registry::WorkflowRegistry;
+use crate::registry::Registry;
+use crate::service::claims;
 use crate::store::audit::{self, EventDraft};
 use crate::store::cases::{self as case_store, CaseRow, CaseState, NewCase};
 use crate::store::regions::Region;
@@ -129,7 +131,7 @@ pub struct AvailableAction {
 /// What this user may do on the case now.
 pub fn available_actions(
     conn: &mut DbConn,
-    registry: &WorkflowRegistry,
+    registry: &Registry,
     p: &Principal,
     case: &CaseRow,
 ) -> AppResult<Vec<AvailableAction>> {
@@ -164,13 +166,213 @@ pub struct ActionRequest<'a> {
     pub comment: &'a str,
     pub expected_version: i64,
     pub now_ms: i64,
+    /// A decided amount other than the computed one (approve with override, partial).
+    pub amount_fen: Option<i64>,
+    /// Required when rejecting a claim: one of [`REJECT_REASONS`].
+    pub reason_code: Option<&'a str>,
+    /// What a return for documents asks for; default: whatever the checklist lacks.
+    pub missing_documents: &'a [String],
+}
+
+impl<'a> ActionRequest<'a> {
+    pub fn simple(
+        case_id: i64,
+        action: &'a str,
+        comment: &'a str,
+        expected_version: i64,
+        now_ms: i64,
+    ) -> Self {
+        ActionRequest {
+            case_id,
+            action,
+            comment,
+            expected_version,
+            now_ms,
+            amount_fen: None,
+            reason_code: None,
+            missing_documents: &[],
+        }
+    }
+}
+
+/// Coded rejection reasons (README "Decisions").
+pub const REJECT_REASONS: [(&str, &str, &str); 9] = [
+    (
+        "not_eligible",
+        "就诊时不符合参保待遇条件",
+        "Not covered on the service date",
+    ),
+    (
+        "facility_not_designated",
+        "就诊机构非定点或已暂停",
+        "The facility was not designated",
+    ),
+    ("duplicate_claim", "重复报销", "Already claimed"),
+    (
+        "third_party_liable",
+        "存在第三方责任",
+        "A liable third party exists",
+    ),
+    (
+        "outside_policy_scope",
+        "费用不在政策范围内",
+        "Costs outside the policy scope",
+    ),
+    (
+        "documents_insufficient",
+        "材料不足或不实",
+        "Documents insufficient or untrue",
+    ),
+    ("fraud_suspected", "涉嫌欺诈骗保", "Suspected fraud"),
+    ("late_submission", "超过申报期限", "Submitted too late"),
+    ("other", "其他原因（见说明）", "Other (see the explanation)"),
+];
+
+/// Records a claim decision: recomputes the benefit against the person's year-to-date
+/// totals, locked for the rest of the transaction, checks the decided amount, and adds it
+/// to the totals. Returns the decision record for the audit event.
+fn decide_claim(
+    conn: &mut DbConn,
+    registry: &Registry,
+    case: &CaseRow,
+    outcome: OutcomeKind,
+    req: &ActionRequest<'_>,
+) -> AppResult<serde_json::Value> {
+    let claim = claim_store::get(conn, case.subject_id)?
+        .ok_or_else(|| AppError::NotFound(format!("claim {}", case.subject_id)))?;
+    if outcome == OutcomeKind::Rejected {
+        let code = req
+            .reason_code
+            .ok_or_else(|| AppError::field("reason_code", "a rejection needs a reason code"))?;
+        let (_, zh, en) = REJECT_REASONS
+            .iter()
+            .find(|(c, _, _)| *c == code)
+            .ok_or_else(|| {
+                let codes: Vec<&str> = REJECT_REASONS.iter().map(|r| r.0).collect();
+                AppError::field(
+                    "reason_code",
+                    format!(
+                        "unknown reason `{code}`; expected one of {}",
+                        codes.join(", ")
+                    ),
+                )
+            })?;
+        let decision = json!({ "outcome": "rejected", "decided_fen": 0, "reason_code": code, "reason_zh": zh, "reason_en": en });
+        claim_store::set_decision(
+            conn,
+            claim.id,
+            0,
+            claim.breakdown.as_deref().unwrap_or("null"),
+            &decision.to_string(),
+        )?;
+        return Ok(decision);
+    }
+    let ctx = claims::context(conn, &claim)?;
+    let docs = claim_store::documents(conn, claim.id)?;
+    let priced = match &ctx {
+        Some(ctx) => claims::price(conn, registry, &claim, ctx, &docs, true)?,
+        None => None,
+    };
+    let computed = priced.as_ref().map_or(0, |(_, b)| b.payable_fen);
+    let decided = match (outcome, req.amount_fen) {
+        (OutcomeKind::PartiallyApproved, None) => {
+            return Err(AppError::field(
+                "amount_fen",
+                "a partial approval needs the amount granted",
+            ))
+        }
+        (OutcomeKind::PartiallyApproved, Some(a)) if a >= computed => {
+            return Err(AppError::field(
+                "amount_fen",
+                format!("a partial approval must grant less than the computed {computed} fen"),
+            ))
+        }
+        (_, Some(a)) if a < 0 => return Err(AppError::field("amount_fen", "must not be negative")),
+        (_, Some(a)) if a > computed => {
+            return Err(AppError::field(
+                "amount_fen",
+                format!("{a} fen exceeds what the policy allows now ({computed} fen)"),
+            ))
+        }
+        (_, Some(a)) if a != computed && req.comment.trim().is_empty() => {
+            return Err(AppError::field(
+                "comment",
+                "overriding the computed amount needs a reason",
+            ))
+        }
+        (_, Some(a)) => a,
+        (_, None) => computed,
+    };
+    let mut decision = json!({ "outcome": outcome.as_str(), "computed_fen": computed, "decided_fen": decided, "override": decided != computed, "reason": req.comment });
+    let breakdown_text = match (&priced, &ctx) {
+        (Some((pricing, b)), Some(ctx)) => {
+            let before = claim_store::ytd_read(conn, ctx.person.id, &pricing.policy, pricing.year)?;
+            let after = YearToDate {
+                scope_fen: b.ytd_after.scope_fen,
+                over_limit_paid_fen: b
+                    .ytd_after
+                    .over_limit_paid_fen
+                    .min(before.over_limit_paid_fen + decided),
+                outpatient_paid_fen: b
+                    .ytd_after
+                    .outpatient_paid_fen
+                    .min(before.outpatient_paid_fen + decided),
+                paid_fen: before.paid_fen + decided,
+            };
+            claim_store::ytd_write(conn, ctx.person.id, &pricing.policy, pricing.year, &after)?;
+            decision["policy"] = json!(pricing.policy);
+            decision["year"] = json!(pricing.year);
+            serde_json::to_string(b).map_err(anyhow::Error::from)?
+        }
+        _ => "null".to_string(),
+    };
+    claim_store::set_decision(
+        conn,
+        claim.id,
+        decided,
+        &breakdown_text,
+        &decision.to_string(),
+    )?;
+    Ok(decision)
+}
+
+/// The documents a return asks for: the ones named, each a known kind, or else whatever
+/// the checklist lacks.
+fn missing_for_return(
+    conn: &mut DbConn,
+    wf: &Workflow,
+    case: &CaseRow,
+    facts: &CaseFacts,
+    named: &[String],
+) -> AppResult<Vec<String>> {
+    if let Some(bad) = named
+        .iter()
+        .find(|k| crate::domain::documents::document_kind(k).is_none())
+    {
+        return Err(AppError::field(
+            "missing_documents",
+            format!("unknown document kind `{bad}`"),
+        ));
+    }
+    if !named.is_empty() {
+        return Ok(named.to_vec());
+    }
+    if case.subject_kind != "claim" {
+        return Ok(Vec::new());
+    }
+    let docs = claim_store::documents(conn, case.subject_id)?;
+    Ok(claims::checklist(wf, facts, &docs)
+        .into_iter()
+        .filter(|i| i.status != "present")
+        .map(|i| i.kind)
+        .collect())
 }
 
 /// Takes one workflow action: checks access, version, role, four-eyes and guards, then
 /// writes the new state and its audit event in one transaction.
 pub fn act(
     conn: &mut DbConn,
-    registry: &WorkflowRegistry,
+    registry: &Registry,
     p: &Principal,
     req: &ActionRequest<'_>,
 ) -> AppResult<CaseRow> {
@@ -198,6 +400,16 @@ pub fn act(
             Next::Stage(s) => (Some(s.as_str()), None),
             Next::Outcome(o) => (None, Some(o.as_str())),
         };
+        let mut details = serde_json::Map::new();
+        if case.subject_kind == "claim" {
+            if let Next::Outcome(o @ (OutcomeKind::Approved | OutcomeKind::PartiallyApproved | OutcomeKind::Rejected)) = &t.to {
+                details.insert("decision".into(), decide_claim(conn, registry, &case, *o, req)?);
+            }
+        }
+        let is_return = matches!(t.to, Next::Stage(_)) && t.returned_from.as_deref() == Some(t.from.as_str());
+        if is_return {
+            details.insert("missing".into(), json!(missing_for_return(conn, &wf, &case, &facts, req.missing_documents)?));
+        }
         let facts_json = serde_json::to_string(&facts).map_err(anyhow::Error::from)?;
         let state = CaseState {
             stage,
@@ -214,7 +426,11 @@ pub fn act(
             return Err(AppError::Conflict(format!("case {} changed while you acted; reload and try again", case.id)));
         }
         let old_value = json!({ "stage": case.stage, "outcome": case.outcome, "version": case.version, "assignee_id": case.assignee_id }).to_string();
-        let new_value = json!({ "stage": stage, "outcome": outcome, "version": case.version + 1, "returned_from": t.returned_from }).to_string();
+        let mut new_value = json!({ "stage": stage, "outcome": outcome, "version": case.version + 1, "returned_from": t.returned_from });
+        if let Some(map) = new_value.as_object_mut() {
+            map.extend(details);
+        }
+        let new_value = new_value.to_string();
         audit::append(
             conn,
             case.id,

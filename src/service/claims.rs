@@ -3,15 +3,24 @@
 use super::cases::{self, OpenCase};
 use crate::auth::Principal;
 use crate::domain::documents::document_kind;
+use crate::domain::eligibility::{self, Eligibility};
+use crate::domain::facility;
+use crate::domain::person::IdNumber;
+use crate::domain::policy::{calculate, Breakdown, CalcRequest, YearToDate};
 use crate::domain::roles::Role;
 use crate::domain::workflow::{CaseFacts, Workflow};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::registry::WorkflowRegistry;
+use crate::registry::Registry;
 use crate::store::audit::{self, EventDraft};
 use crate::store::claims::{self as claim_store, ClaimRow, DocumentRow, NewClaim, NewDocument};
-use crate::store::{cases as case_store, regions, users, DbConn};
+use crate::store::facilities::{self, Facility};
+use crate::store::findings::{self as findings_store, NewFinding};
+use crate::store::persons::{self, Person};
+use crate::store::{cases as case_store, regions, DbConn};
+use chrono::Datelike;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
@@ -32,6 +41,24 @@ pub struct FamilyFacts {
     pub third_party_declaration: Option<String>,
     pub referral: bool,
     pub referral_certificate: Option<String>,
+    /// Special outpatient disease code (e.g. `dialysis`), paid as inpatient where listed.
+    pub special_disease: Option<String>,
+    pub maternity_high_risk: bool,
+    /// Outpatient costs settled in real time at the facility.
+    pub settled_in_real_time: bool,
+    /// Outpatient at a county hospital on a primary-care referral.
+    pub primary_referral: bool,
+}
+
+/// One line of an itemised bill.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemLine {
+    pub code: String,
+    pub name: String,
+    pub quantity: u32,
+    pub total_fen: i64,
+    pub in_policy_scope: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -49,8 +76,10 @@ pub struct EmergencyExplanation {
 pub struct ClaimInput {
     /// out_of_region, trauma or unreferred_transfer.
     pub family: String,
-    /// Required when a clerk files on a resident's behalf; ignored for residents.
-    pub resident_id: Option<i64>,
+    /// The insured person's ID number (GB 11643). Required when a clerk files on a
+    /// resident's behalf; residents file for the person linked to their account.
+    #[serde(default)]
+    pub id_number: Option<String>,
     /// inpatient, outpatient, special_outpatient or maternity.
     pub encounter_kind: String,
     pub facility_code: String,
@@ -67,6 +96,8 @@ pub struct ClaimInput {
     pub self_paid_fen: i64,
     #[serde(default)]
     pub facts: FamilyFacts,
+    #[serde(default)]
+    pub itemised_lines: Vec<ItemLine>,
 }
 
 fn is_icd10(code: &str) -> bool {
@@ -173,6 +204,31 @@ pub fn validate(input: &ClaimInput) -> Result<(NaiveDate, NaiveDate), Vec<FieldE
     if input.self_paid_fen > input.total_fen {
         bad("self_paid_fen", "cannot exceed total_fen".into());
     }
+    if let Some(id) = &input.id_number {
+        if let Err(e) = IdNumber::parse(id) {
+            bad("id_number", e);
+        }
+    }
+    for (i, line) in input.itemised_lines.iter().enumerate() {
+        if line.total_fen < 0 {
+            bad(
+                &format!("itemised_lines[{i}].total_fen"),
+                "must not be negative".into(),
+            );
+        }
+    }
+    if !input.itemised_lines.is_empty() {
+        let sum: i64 = input.itemised_lines.iter().map(|l| l.total_fen).sum();
+        if sum != input.total_fen {
+            bad(
+                "itemised_lines",
+                format!(
+                    "lines add up to {sum} fen but total_fen is {}",
+                    input.total_fen
+                ),
+            );
+        }
+    }
     if let Some(e) = &input.facts.emergency {
         for (field, v) in [
             ("time", &e.time),
@@ -258,17 +314,287 @@ pub fn checklist(
 pub struct Submitted {
     pub claim_id: i64,
     pub case_id: i64,
+    /// True when an earlier request with the same Idempotency-Key created it.
+    pub replayed: bool,
+}
+
+fn request_hash(input: &ClaimInput) -> AppResult<String> {
+    let body = serde_json::to_vec(input).map_err(anyhow::Error::from)?;
+    Ok(hex::encode(Sha256::digest(&body)))
+}
+
+/// Everything intake and decisions need to price and check a claim.
+pub struct ClaimContext {
+    pub person: Person,
+    pub person_region_path: String,
+    pub facility: Facility,
+    pub facility_region_path: String,
+}
+
+pub fn context(conn: &mut DbConn, claim: &ClaimRow) -> AppResult<Option<ClaimContext>> {
+    let Some(person_id) = claim.person_id else {
+        return Ok(None);
+    };
+    let person = persons::get(conn, person_id)?
+        .ok_or_else(|| AppError::NotFound(format!("person {person_id}")))?;
+    let facility = facilities::get(conn, &claim.facility_code)?
+        .ok_or_else(|| AppError::NotFound(format!("facility {}", claim.facility_code)))?;
+    let path = |conn: &mut DbConn, code: &str| -> AppResult<String> {
+        Ok(regions::get(conn, code)?
+            .ok_or_else(|| AppError::NotFound(format!("region {code}")))?
+            .path)
+    };
+    let person_region_path = path(conn, &person.region_code)?;
+    let facility_region_path = path(conn, &facility.region_code)?;
+    Ok(Some(ClaimContext {
+        person,
+        person_region_path,
+        facility,
+        facility_region_path,
+    }))
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// The calculator's request for a claim, given what was paid this year.
+pub fn calc_request(
+    claim: &ClaimRow,
+    ctx: &ClaimContext,
+    docs: &[DocumentRow],
+    tier: u8,
+    ytd: YearToDate,
+) -> CalcRequest {
+    let facts: FamilyFacts = serde_json::from_str(&claim.family_facts).unwrap_or_default();
+    let admission = date(&claim.admission_date);
+    let age = match (admission, date(&ctx.person.birth_date)) {
+        (Some(a), Some(b)) => a.years_since(b),
+        _ => None,
+    };
+    CalcRequest {
+        family: Some(claim.family.clone()),
+        encounter_kind: claim.encounter_kind.clone(),
+        facility_category: facility::category(
+            &ctx.facility.level,
+            &ctx.facility_region_path,
+            &ctx.person_region_path,
+        )
+        .into(),
+        facility_code: Some(claim.facility_code.clone()),
+        tier,
+        total_fen: claim.total_fen,
+        policy_scope_fen: claim.policy_scope_fen,
+        filed: facts.filed,
+        referral: facts.referral,
+        emergency: facts.emergency.is_some(),
+        special_disease: facts.special_disease,
+        maternity_high_risk: facts.maternity_high_risk,
+        settled_in_real_time: facts.settled_in_real_time,
+        primary_referral: facts.primary_referral,
+        trauma_approval_form: docs
+            .iter()
+            .any(|d| d.kind == "accident_injury_approval" && d.status == "present"),
+        item: None,
+        units: 1,
+        age,
+        ytd,
+    }
+}
+
+/// How a claim is priced: which policy and year, and the person's eligibility.
+pub struct Pricing {
+    pub policy: String,
+    pub year: i32,
+    pub eligibility: Eligibility,
+}
+
+pub fn pricing(
+    conn: &mut DbConn,
+    registry: &Registry,
+    claim: &ClaimRow,
+    ctx: &ClaimContext,
+) -> AppResult<Option<(Pricing, &'static str)>> {
+    let (Some(service_date), Some(birth)) =
+        (date(&claim.admission_date), date(&ctx.person.birth_date))
+    else {
+        return Ok(None);
+    };
+    let enrolments: Vec<_> = persons::enrolments_of(conn, ctx.person.id)?
+        .iter()
+        .filter_map(|e| e.to_domain())
+        .collect();
+    let eligibility = eligibility::check(
+        &enrolments,
+        birth,
+        ctx.person.death_date.as_deref().and_then(date),
+        service_date,
+    );
+    let discharge = date(&claim.discharge_date).unwrap_or(service_date);
+    Ok(registry
+        .policy_for(&ctx.person_region_path, discharge)
+        .map(|p| {
+            (
+                Pricing {
+                    policy: p.name.clone(),
+                    year: discharge.year(),
+                    eligibility,
+                },
+                "",
+            )
+        }))
+}
+
+/// Intake checks (handbook §3-6), each recorded as a finding on the case.
+pub fn intake_findings(
+    conn: &mut DbConn,
+    registry: &Registry,
+    claim: &ClaimRow,
+    ctx: &ClaimContext,
+    workflow: &Workflow,
+) -> AppResult<Vec<NewFinding>> {
+    let mut findings = Vec::new();
+    if let (Some(service_date), Some(birth)) =
+        (date(&claim.admission_date), date(&ctx.person.birth_date))
+    {
+        let enrolments: Vec<_> = persons::enrolments_of(conn, ctx.person.id)?
+            .iter()
+            .filter_map(|e| e.to_domain())
+            .collect();
+        let e = eligibility::check(
+            &enrolments,
+            birth,
+            ctx.person.death_date.as_deref().and_then(date),
+            service_date,
+        );
+        if !e.covered {
+            findings.push(NewFinding { code: "not_eligible", severity: "error", zh: e.zh.clone(), en: e.en.clone(), evidence: json!({ "reason": e.code, "service_date": claim.admission_date, "covered_from": e.covered_from }) });
+        }
+    }
+    let history = facilities::to_changes(&facilities::history(conn, &claim.facility_code)?);
+    if let (Some(from), Some(to)) = (date(&claim.admission_date), date(&claim.discharge_date)) {
+        if let Some((day, status)) = facility::first_undesignated_day(&history, from, to) {
+            findings.push(NewFinding {
+                code: "facility_not_designated",
+                severity: "error",
+                zh: format!("{} 在 {day} 的定点状态为「{status}」", ctx.facility.name),
+                en: format!("{} was `{status}` on {day}", ctx.facility.name),
+                evidence: json!({ "facility": claim.facility_code, "date": day, "status": status }),
+            });
+        }
+    }
+    let invoices: Vec<String> = serde_json::from_str(&claim.invoice_numbers).unwrap_or_default();
+    for invoice in &invoices {
+        let others = claim_store::claims_with_invoice(conn, invoice, claim.id)?;
+        if !others.is_empty() {
+            let other_person = others.iter().any(|(_, _, p)| *p != claim.person_id);
+            findings.push(NewFinding {
+                code: "duplicate_invoice",
+                severity: "error",
+                zh: format!("发票号 {invoice} 已在其他申请中使用{}", if other_person { "（含其他参保人）" } else { "" }),
+                en: format!("Invoice {invoice} is already claimed{}", if other_person { " (including under another person)" } else { "" }),
+                evidence: json!({ "invoice": invoice, "claims": others.iter().map(|(c, f, p)| json!({"claim_id": c, "facility": f, "person_id": p})).collect::<Vec<_>>() }),
+            });
+        }
+    }
+    let facts = super::claims::facts(claim, &[], workflow);
+    let missing: Vec<&str> = workflow.required_documents(&facts);
+    if !missing.is_empty() {
+        findings.push(NewFinding {
+            code: "documents_missing",
+            severity: "info",
+            zh: format!("受理时缺少材料 {} 项，补齐前不能通过受理", missing.len()),
+            en: format!(
+                "{} required documents were missing at submission; intake waits for them",
+                missing.len()
+            ),
+            evidence: json!({ "missing": missing }),
+        });
+    }
+    let family: FamilyFacts = serde_json::from_str(&claim.family_facts).unwrap_or_default();
+    if claim.encounter_kind == "outpatient" && !family.settled_in_real_time {
+        if let Some(p) = date(&claim.discharge_date)
+            .and_then(|d| registry.policy_for(&ctx.person_region_path, d))
+        {
+            if p.outpatient.as_ref().is_some_and(|o| o.real_time_only) {
+                findings.push(NewFinding {
+                    code: "outpatient_not_real_time",
+                    severity: "warning",
+                    zh: "未实时结算的门诊费用原则上不予支付".into(),
+                    en: "Outpatient costs not settled in real time are in principle not paid"
+                        .into(),
+                    evidence: json!({ "policy": p.name }),
+                });
+            }
+        }
+    }
+    if registry
+        .policy_for(
+            &ctx.person_region_path,
+            date(&claim.discharge_date).unwrap_or_default(),
+        )
+        .is_none()
+    {
+        findings.push(NewFinding {
+            code: "no_policy",
+            severity: "warning",
+            zh: "参保地在就诊日期没有适用的待遇政策".into(),
+            en: "No benefit policy applies to the insured's region on the service date".into(),
+            evidence: json!({ "region": ctx.person.region_code, "date": claim.discharge_date }),
+        });
+    }
+    Ok(findings)
+}
+
+/// Prices a claim against the person's year-to-date totals (read, or locked for update).
+pub fn price(
+    conn: &mut DbConn,
+    registry: &Registry,
+    claim: &ClaimRow,
+    ctx: &ClaimContext,
+    docs: &[DocumentRow],
+    lock: bool,
+) -> AppResult<Option<(Pricing, Breakdown)>> {
+    let Some((pricing, _)) = pricing(conn, registry, claim, ctx)? else {
+        return Ok(None);
+    };
+    let Some(policy) = registry
+        .policies()
+        .iter()
+        .find(|p| p.name == pricing.policy)
+    else {
+        return Ok(None);
+    };
+    let ytd = if lock {
+        claim_store::ytd_for_update(conn, ctx.person.id, &pricing.policy, pricing.year)?
+    } else {
+        claim_store::ytd_read(conn, ctx.person.id, &pricing.policy, pricing.year)?
+    };
+    let req = calc_request(claim, ctx, docs, pricing.eligibility.tier, ytd);
+    let breakdown = calculate(policy, &req)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("pricing claim {}: {e}", claim.id)))?;
+    Ok(Some((pricing, breakdown)))
 }
 
 pub fn submit(
     conn: &mut DbConn,
-    registry: &WorkflowRegistry,
+    registry: &Registry,
     p: &Principal,
     input: &ClaimInput,
+    idempotency_key: Option<&str>,
     now_ms: i64,
 ) -> AppResult<Submitted> {
     let role = p.require_any(&[Role::Resident, Role::Clerk])?;
-    let (_, _) = validate(input).map_err(AppError::Validation)?;
+    validate(input).map_err(AppError::Validation)?;
+    if let Some(key) = idempotency_key {
+        if key.is_empty() || key.len() > 200 {
+            return Err(AppError::field(
+                "Idempotency-Key",
+                "must be 1 to 200 characters",
+            ));
+        }
+    }
+    let hash = request_hash(input)?;
     let workflow = registry.latest(&input.family).ok_or_else(|| {
         AppError::field(
             "family",
@@ -276,41 +602,69 @@ pub fn submit(
         )
     })?;
     conn.write_tx(|conn| {
-        let resident_id = match role {
-            Role::Resident => p.user_id,
-            _ => input.resident_id.ok_or_else(|| {
+        if let Some(key) = idempotency_key {
+            if let Some((seen_hash, claim_id, case_id)) =
+                claim_store::idempotent(conn, p.user_id, key)?
+            {
+                return if seen_hash == hash {
+                    Ok(Submitted {
+                        claim_id,
+                        case_id,
+                        replayed: true,
+                    })
+                } else {
+                    Err(AppError::Conflict(
+                        "this Idempotency-Key was used with a different request body".into(),
+                    ))
+                };
+            }
+        }
+        let person = match role {
+            Role::Resident => persons::by_user(conn, p.user_id)?.ok_or_else(|| {
                 AppError::field(
-                    "resident_id",
-                    "a clerk must name the resident the claim is for",
+                    "id_number",
+                    "your account is not linked to an insured person; ask the service counter",
                 )
             })?,
+            _ => {
+                let id = input.id_number.as_deref().ok_or_else(|| {
+                    AppError::field(
+                        "id_number",
+                        "a clerk must give the insured person's ID number",
+                    )
+                })?;
+                let id = IdNumber::parse(id).map_err(|e| AppError::field("id_number", e))?;
+                persons::by_id_number(conn, id.as_str())?.ok_or_else(|| {
+                    AppError::field("id_number", "no insured person has this ID number")
+                })?
+            }
         };
-        let resident = users::get(conn, resident_id)?
-            .ok_or_else(|| AppError::field("resident_id", format!("no user {resident_id}")))?;
-        if !users::roles_of(conn, resident.id)?.contains(&Role::Resident) {
-            return Err(AppError::field(
-                "resident_id",
-                format!("user {resident_id} is not a resident"),
+        let region = regions::get(conn, &person.region_code)?
+            .ok_or_else(|| AppError::NotFound(format!("region {}", person.region_code)))?;
+        if role == Role::Clerk && !p.covers_region(&region.path) {
+            return Err(AppError::Forbidden(
+                "the insured person is registered outside your region".into(),
             ));
         }
-        let region = regions::get(conn, &resident.region_code)?
-            .ok_or_else(|| AppError::NotFound(format!("region {}", resident.region_code)))?;
-        if role == Role::Clerk && !p.covers_region(&region.path) {
-            return Err(AppError::Forbidden(format!(
-                "resident {resident_id} lives outside your region"
-            )));
+        let facility_code = input.facility_code.trim();
+        if facilities::get(conn, facility_code)?.is_none() {
+            return Err(AppError::field(
+                "facility_code",
+                format!("unknown facility `{facility_code}`"),
+            ));
         }
         let family_facts = serde_json::to_string(&input.facts).map_err(anyhow::Error::from)?;
         let invoices =
             serde_json::to_string(&input.invoice_numbers).map_err(anyhow::Error::from)?;
+        let lines = serde_json::to_string(&input.itemised_lines).map_err(anyhow::Error::from)?;
         let claim_id = claim_store::insert(
             conn,
             &NewClaim {
-                resident_user_id: resident.id,
+                resident_user_id: person.user_id,
                 submitted_by: p.user_id,
                 family: &input.family,
                 encounter_kind: &input.encounter_kind,
-                facility_code: input.facility_code.trim(),
+                facility_code,
                 admission_date: &input.admission_date,
                 discharge_date: &input.discharge_date,
                 diagnosis_code: &input.diagnosis_code,
@@ -321,10 +675,34 @@ pub fn submit(
                 family_facts: &family_facts,
                 region_code: &region.code,
                 created_at: now_ms,
+                person_id: Some(person.id),
+                policy_name: None,
+                breakdown: None,
+                itemised_lines: &lines,
             },
         )?;
-        let claim = claim_store::get(conn, claim_id)?
+        claim_store::insert_invoices(
+            conn,
+            claim_id,
+            facility_code,
+            Some(person.id),
+            &input.invoice_numbers,
+        )?;
+        let mut claim = claim_store::get(conn, claim_id)?
             .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
+        let ctx =
+            context(conn, &claim)?.ok_or_else(|| AppError::NotFound("claim context".into()))?;
+        if let Some((pricing, breakdown)) = price(conn, registry, &claim, &ctx, &[], false)? {
+            let text = serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?;
+            claim_store::set_assessment(
+                conn,
+                claim_id,
+                Some(&pricing.policy),
+                Some(breakdown.payable_fen),
+                Some(&text),
+            )?;
+            claim.payable_fen = Some(breakdown.payable_fen);
+        }
         let facts = facts(&claim, &[], &workflow);
         let case_id = cases::open(
             conn,
@@ -334,14 +712,25 @@ pub fn submit(
                 workflow: &workflow,
                 region: &region,
                 org: &p.org,
-                owner_user_id: Some(resident.id),
+                owner_user_id: person.user_id,
                 facts: &facts,
                 actor: p,
                 actor_role: role,
                 now_ms,
             },
         )?;
-        Ok(Submitted { claim_id, case_id })
+        let findings = intake_findings(conn, registry, &claim, &ctx, &workflow)?;
+        findings_store::insert_all(conn, case_id, &findings, now_ms)?;
+        if let Some(key) = idempotency_key {
+            claim_store::remember_idempotent(
+                conn, p.user_id, key, &hash, claim_id, case_id, now_ms,
+            )?;
+        }
+        Ok(Submitted {
+            claim_id,
+            case_id,
+            replayed: false,
+        })
     })
 }
 
@@ -468,7 +857,7 @@ mod tests {
     fn input() -> ClaimInput {
         ClaimInput {
             family: "trauma".into(),
-            resident_id: None,
+            id_number: None,
             encounter_kind: "inpatient".into(),
             facility_code: "H330326001".into(),
             admission_date: "2026-03-01".into(),
@@ -479,6 +868,7 @@ mod tests {
             policy_scope_fen: 800_000,
             self_paid_fen: 200_000,
             facts: FamilyFacts::default(),
+            itemised_lines: vec![],
         }
     }
 

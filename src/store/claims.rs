@@ -1,6 +1,7 @@
-use super::schema::{claim_documents, claims};
+use super::schema::{claim_documents, claim_invoices, claims, idempotency_keys, ytd_totals};
 use super::DbConn;
 use crate::db_run;
+use crate::domain::policy::YearToDate;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -8,7 +9,7 @@ use serde::Serialize;
 #[diesel(table_name = claims)]
 pub struct ClaimRow {
     pub id: i64,
-    pub resident_user_id: i64,
+    pub resident_user_id: Option<i64>,
     pub submitted_by: i64,
     pub family: String,
     pub encounter_kind: String,
@@ -25,12 +26,19 @@ pub struct ClaimRow {
     pub payable_fen: Option<i64>,
     pub decided_fen: Option<i64>,
     pub created_at: i64,
+    pub person_id: Option<i64>,
+    pub policy_name: Option<String>,
+    /// JSON breakdown of the benefit calculation at intake (recomputed at decision).
+    pub breakdown: Option<String>,
+    /// JSON decision record: computed and decided amounts, reason, codes.
+    pub decision: Option<String>,
+    pub itemised_lines: String,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = claims)]
 pub struct NewClaim<'a> {
-    pub resident_user_id: i64,
+    pub resident_user_id: Option<i64>,
     pub submitted_by: i64,
     pub family: &'a str,
     pub encounter_kind: &'a str,
@@ -45,6 +53,10 @@ pub struct NewClaim<'a> {
     pub family_facts: &'a str,
     pub region_code: &'a str,
     pub created_at: i64,
+    pub person_id: Option<i64>,
+    pub policy_name: Option<&'a str>,
+    pub breakdown: Option<&'a str>,
+    pub itemised_lines: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -103,4 +115,191 @@ pub fn document(conn: &mut DbConn, claim_id: i64, doc_id: i64) -> QueryResult<Op
         .select(DocumentRow::as_select())
         .first(c)
         .optional())
+}
+
+/// Claims (other than `except`) that carry this invoice number, at any facility or person.
+pub fn claims_with_invoice(
+    conn: &mut DbConn,
+    invoice: &str,
+    except: i64,
+) -> QueryResult<Vec<(i64, String, Option<i64>)>> {
+    db_run!(conn, c => claim_invoices::table
+        .filter(claim_invoices::invoice_number.eq(invoice).and(claim_invoices::claim_id.ne(except)))
+        .select((claim_invoices::claim_id, claim_invoices::facility_code, claim_invoices::person_id))
+        .load(c))
+}
+
+pub fn invoice_exists(conn: &mut DbConn, invoice: &str, facility: &str) -> QueryResult<bool> {
+    let n: i64 = db_run!(conn, c => claim_invoices::table
+        .filter(claim_invoices::invoice_number.eq(invoice).and(claim_invoices::facility_code.eq(facility)))
+        .count()
+        .get_result(c))?;
+    Ok(n > 0)
+}
+
+pub fn insert_invoices(
+    conn: &mut DbConn,
+    claim_id: i64,
+    facility: &str,
+    person_id: Option<i64>,
+    invoices: &[String],
+) -> QueryResult<usize> {
+    let rows: Vec<_> = invoices
+        .iter()
+        .map(|n| {
+            (
+                claim_invoices::invoice_number.eq(n),
+                claim_invoices::facility_code.eq(facility),
+                claim_invoices::claim_id.eq(claim_id),
+                claim_invoices::person_id.eq(person_id),
+            )
+        })
+        .collect();
+    db_run!(conn, c => diesel::insert_into(claim_invoices::table).values(&rows).execute(c))
+}
+
+pub fn set_assessment(
+    conn: &mut DbConn,
+    claim_id: i64,
+    policy: Option<&str>,
+    payable: Option<i64>,
+    breakdown: Option<&str>,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(claims::table.find(claim_id))
+        .set((claims::policy_name.eq(policy), claims::payable_fen.eq(payable), claims::breakdown.eq(breakdown)))
+        .execute(c))
+}
+
+pub fn set_decision(
+    conn: &mut DbConn,
+    claim_id: i64,
+    decided: i64,
+    breakdown: &str,
+    decision: &str,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(claims::table.find(claim_id))
+        .set((claims::decided_fen.eq(decided), claims::breakdown.eq(breakdown), claims::decision.eq(decision)))
+        .execute(c))
+}
+
+pub fn for_resident(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<ClaimRow>> {
+    db_run!(conn, c => claims::table.filter(claims::resident_user_id.eq(user_id)).order(claims::id.desc()).select(ClaimRow::as_select()).load(c))
+}
+
+/// Reads a person's year-to-date totals for update: on PostgreSQL the row is locked until
+/// the transaction ends (SQLite's write transaction already excludes other writers), so two
+/// concurrent decisions cannot both spend the same room under a cap.
+pub fn ytd_for_update(
+    conn: &mut DbConn,
+    person_id: i64,
+    policy: &str,
+    year: i32,
+) -> QueryResult<YearToDate> {
+    let blank = (
+        ytd_totals::person_id.eq(person_id),
+        ytd_totals::policy_name.eq(policy),
+        ytd_totals::year.eq(year),
+        ytd_totals::scope_fen.eq(0i64),
+        ytd_totals::over_limit_paid_fen.eq(0i64),
+        ytd_totals::outpatient_paid_fen.eq(0i64),
+        ytd_totals::paid_fen.eq(0i64),
+    );
+    let key = ytd_totals::table.find((person_id, policy, year));
+    let cols = (
+        ytd_totals::scope_fen,
+        ytd_totals::over_limit_paid_fen,
+        ytd_totals::outpatient_paid_fen,
+        ytd_totals::paid_fen,
+    );
+    let row: (i64, i64, i64, i64) = match conn {
+        DbConn::Sqlite(c) => {
+            diesel::insert_or_ignore_into(ytd_totals::table)
+                .values(blank)
+                .execute(c)?;
+            key.select(cols).first(c)?
+        }
+        DbConn::Pg(c) => {
+            diesel::insert_into(ytd_totals::table)
+                .values(blank)
+                .on_conflict_do_nothing()
+                .execute(c)?;
+            key.select(cols).for_update().first(c)?
+        }
+    };
+    Ok(YearToDate {
+        scope_fen: row.0,
+        over_limit_paid_fen: row.1,
+        outpatient_paid_fen: row.2,
+        paid_fen: row.3,
+    })
+}
+
+pub fn ytd_read(
+    conn: &mut DbConn,
+    person_id: i64,
+    policy: &str,
+    year: i32,
+) -> QueryResult<YearToDate> {
+    let row: Option<(i64, i64, i64, i64)> = db_run!(conn, c => ytd_totals::table
+        .find((person_id, policy, year))
+        .select((ytd_totals::scope_fen, ytd_totals::over_limit_paid_fen, ytd_totals::outpatient_paid_fen, ytd_totals::paid_fen))
+        .first(c)
+        .optional())?;
+    Ok(row.map_or_else(YearToDate::default, |r| YearToDate {
+        scope_fen: r.0,
+        over_limit_paid_fen: r.1,
+        outpatient_paid_fen: r.2,
+        paid_fen: r.3,
+    }))
+}
+
+pub fn ytd_write(
+    conn: &mut DbConn,
+    person_id: i64,
+    policy: &str,
+    year: i32,
+    y: &YearToDate,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(ytd_totals::table.find((person_id, policy, year)))
+        .set((
+            ytd_totals::scope_fen.eq(y.scope_fen),
+            ytd_totals::over_limit_paid_fen.eq(y.over_limit_paid_fen),
+            ytd_totals::outpatient_paid_fen.eq(y.outpatient_paid_fen),
+            ytd_totals::paid_fen.eq(y.paid_fen),
+        ))
+        .execute(c))
+}
+
+/// A stored idempotency key: the request hash and what it created.
+pub fn idempotent(
+    conn: &mut DbConn,
+    user_id: i64,
+    key: &str,
+) -> QueryResult<Option<(String, i64, i64)>> {
+    db_run!(conn, c => idempotency_keys::table
+        .find((user_id, key))
+        .select((idempotency_keys::request_hash, idempotency_keys::claim_id, idempotency_keys::case_id))
+        .first(c)
+        .optional())
+}
+
+pub fn remember_idempotent(
+    conn: &mut DbConn,
+    user_id: i64,
+    key: &str,
+    hash: &str,
+    claim_id: i64,
+    case_id: i64,
+    now_ms: i64,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::user_id.eq(user_id),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::request_hash.eq(hash),
+            idempotency_keys::claim_id.eq(claim_id),
+            idempotency_keys::case_id.eq(case_id),
+            idempotency_keys::created_at.eq(now_ms),
+        ))
+        .execute(c))
 }

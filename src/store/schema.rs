@@ -45,7 +45,7 @@ diesel::table! {
 diesel::table! {
     claims (id) {
         id -> BigInt,
-        resident_user_id -> BigInt,
+        resident_user_id -> Nullable<BigInt>,
         submitted_by -> BigInt,
         family -> Text,
         encounter_kind -> Text,

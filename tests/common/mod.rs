@@ -72,6 +72,7 @@ pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
         jwt_secret: SECRET.into(),
         demo_password: Some(PASSWORD.into()),
         workflows_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows"),
+        policies_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies"),
         pool_size: 6,
         ..Config::default()
     };
@@ -260,8 +261,8 @@ pub fn trauma_claim() -> Value {
         "family": "trauma",
         "encounter_kind": "inpatient",
         "facility_code": "H330326001",
-        "admission_date": "2026-05-02",
-        "discharge_date": "2026-05-10",
+        "admission_date": "2019-05-02",
+        "discharge_date": "2019-05-10",
         "diagnosis_code": "S52.501",
         "invoice_numbers": ["PY2026-000123"],
         "total_fen": 1_250_000,

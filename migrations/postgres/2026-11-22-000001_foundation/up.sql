@@ -37,7 +37,7 @@ CREATE TABLE workflow_versions (
 
 CREATE TABLE claims (
     id               BIGSERIAL PRIMARY KEY,
-    resident_user_id BIGINT NOT NULL REFERENCES users(id),
+    resident_user_id BIGINT REFERENCES users(id),
     submitted_by     BIGINT NOT NULL REFERENCES users(id),
     family           TEXT NOT NULL,
     encounter_kind   TEXT NOT NULL,

@@ -4,7 +4,7 @@ use crate::domain::workflow::{CaseFacts, OutcomeKind, Title};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
-use crate::registry::WorkflowRegistry;
+use crate::registry::Registry;
 use crate::service::cases::{self, ActionRequest, AvailableAction};
 use crate::service::claims as claim_service;
 use crate::store::audit::{self, AuditEvent};
@@ -42,7 +42,7 @@ pub struct CaseView {
 
 pub fn case_view(
     conn: &mut DbConn,
-    registry: &WorkflowRegistry,
+    registry: &Registry,
     p: &Principal,
     case: CaseRow,
 ) -> AppResult<CaseView> {
@@ -112,6 +112,16 @@ pub struct ActionBody {
     pub comment: String,
     /// The case version you looked at; a newer one means someone else acted first (409).
     pub expected_version: i64,
+    /// Decisions on claims: the granted amount when it differs from the computed one
+    /// (needs a comment), or for a partial approval.
+    #[serde(default)]
+    pub amount_fen: Option<i64>,
+    /// Rejections of claims: a code from the documented list.
+    #[serde(default)]
+    pub reason_code: Option<String>,
+    /// Returns for documents: the kinds asked for (default: whatever is missing).
+    #[serde(default)]
+    pub missing_documents: Vec<String>,
 }
 
 /// Takes a workflow action on a case.
@@ -140,6 +150,9 @@ pub async fn take_action(
             comment: &body.comment,
             expected_version: body.expected_version,
             now_ms: crate::store::now_ms(),
+            amount_fen: body.amount_fen,
+            reason_code: body.reason_code.as_deref(),
+            missing_documents: &body.missing_documents,
         };
         let case = cases::act(conn, registry, &user.0, &req)?;
         case_view(conn, registry, &user.0, case)

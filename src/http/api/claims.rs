@@ -1,11 +1,14 @@
 use super::cases::{case_view, CaseView};
+use crate::domain::policy::Breakdown;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
 use crate::service::cases;
 use crate::service::claims::{self as claim_service, ClaimInput, Upload};
+use crate::service::timeline::{timeline, TimelineItem};
 use crate::store::cases as case_store;
 use crate::store::claims::{self as claim_store, ClaimRow, DocumentRow};
+use crate::store::findings::Finding;
 use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
@@ -17,25 +20,50 @@ pub struct SubmittedClaim {
     pub case_id: i64,
 }
 
-/// Submits a manual claim, by the resident or by a clerk on their behalf.
+/// Submits a manual claim, by the resident or by a clerk on their behalf. Send an
+/// `Idempotency-Key` header to make retries safe: the same key and body return the first
+/// result (200), the same key with another body is 409.
 #[utoipa::path(post, path = "/api/claims", tag = "claims", security(("bearer" = [])), request_body = ClaimInput,
-    responses((status = 201, body = SubmittedClaim), (status = 401, body = crate::error::ErrorBody),
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe submission key")),
+    responses((status = 201, body = SubmittedClaim), (status = 200, description = "replay of an earlier request with the same key", body = SubmittedClaim),
+        (status = 409, description = "key reused with a different body", body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 422, description = "field errors", body = crate::error::ErrorBody)))]
 #[post("/api/claims")]
 pub async fn submit(
     state: State,
     user: AuthUser,
+    req: HttpRequest,
     body: web::Json<ClaimInput>,
 ) -> AppResult<HttpResponse> {
     let input = body.into_inner();
+    let key = match req.headers().get("Idempotency-Key") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| AppError::field("Idempotency-Key", "must be visible ASCII"))?
+                .to_string(),
+        ),
+        None => None,
+    };
     let done = db(&state, move |conn, registry| {
-        claim_service::submit(conn, registry, &user.0, &input, crate::store::now_ms())
+        claim_service::submit(
+            conn,
+            registry,
+            &user.0,
+            &input,
+            key.as_deref(),
+            crate::store::now_ms(),
+        )
     })
     .await?;
-    Ok(HttpResponse::Created().json(SubmittedClaim {
+    let body = SubmittedClaim {
         claim_id: done.claim_id,
         case_id: done.case_id,
-    }))
+    };
+    Ok(if done.replayed {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::Created().json(body)
+    })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -43,6 +71,106 @@ pub struct ClaimDetail {
     pub claim: ClaimRow,
     pub case: CaseView,
     pub documents: Vec<DocumentRow>,
+    /// The benefit calculation, step by step (recomputed at decision).
+    pub breakdown: Option<Breakdown>,
+    /// The decision record: computed and decided amounts, override reason or reason code.
+    pub decision: Option<serde_json::Value>,
+    /// Plain-language history for the resident (no internal comments).
+    pub timeline: Vec<TimelineItem>,
+    /// Intake findings (staff only; empty for residents).
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MyClaim {
+    pub claim_id: i64,
+    pub case_id: i64,
+    pub family: String,
+    pub family_zh: String,
+    pub family_en: String,
+    pub submitted_at: i64,
+    pub admission_date: String,
+    pub total_fen: i64,
+    pub payable_fen: Option<i64>,
+    pub decided_fen: Option<i64>,
+    pub stage: Option<String>,
+    pub outcome: Option<String>,
+    /// Where the claim stands, in plain language.
+    pub status_zh: String,
+    pub status_en: String,
+}
+
+fn detail(
+    conn: &mut crate::store::DbConn,
+    registry: &crate::registry::Registry,
+    p: &crate::auth::Principal,
+    case: crate::store::cases::CaseRow,
+) -> AppResult<ClaimDetail> {
+    let id = case.subject_id;
+    let claim =
+        claim_store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
+    let documents = claim_store::documents(conn, id)?;
+    let events = crate::store::audit::for_case(conn, case.id)?;
+    let findings = if p.is_staff() {
+        crate::store::findings::for_case(conn, case.id)?
+    } else {
+        Vec::new()
+    };
+    let breakdown = claim
+        .breakdown
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok());
+    let decision = claim
+        .decision
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok());
+    Ok(ClaimDetail {
+        claim,
+        case: case_view(conn, registry, p, case)?,
+        documents,
+        breakdown,
+        decision,
+        timeline: timeline(&events),
+        findings,
+    })
+}
+
+/// The signed-in resident's own claims, newest first, with plain-language status.
+#[utoipa::path(get, path = "/api/me/claims", tag = "claims", security(("bearer" = [])),
+    responses((status = 200, body = Vec<MyClaim>), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/api/me/claims")]
+pub async fn my_claims(state: State, user: AuthUser) -> AppResult<HttpResponse> {
+    let list = db(&state, move |conn, registry| {
+        let claims = claim_store::for_resident(conn, user.0.user_id)?;
+        let mut out = Vec::with_capacity(claims.len());
+        for claim in claims {
+            let Some(case) = case_store::for_subject(conn, "claim", claim.id)? else {
+                continue;
+            };
+            let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+            let events = crate::store::audit::for_case(conn, case.id)?;
+            let last = timeline(&events).pop();
+            out.push(MyClaim {
+                claim_id: claim.id,
+                case_id: case.id,
+                family_zh: wf.title.zh.clone(),
+                family_en: wf.title.en.clone(),
+                family: claim.family,
+                submitted_at: claim.created_at,
+                admission_date: claim.admission_date,
+                total_fen: claim.total_fen,
+                payable_fen: claim.payable_fen,
+                decided_fen: claim.decided_fen,
+                stage: case.stage,
+                outcome: case.outcome,
+                status_zh: last.as_ref().map_or_else(String::new, |l| l.zh.clone()),
+                status_en: last.map_or_else(String::new, |l| l.en),
+            });
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
 }
 
 /// A claim with its case. Residents see only their own claims: any other id is 404.
@@ -60,14 +188,7 @@ pub async fn get_claim(
         let case = case_store::for_subject(conn, "claim", id)?
             .ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
         cases::ensure_can_see(&user.0, &case)?;
-        let claim =
-            claim_store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
-        let documents = claim_store::documents(conn, id)?;
-        Ok(ClaimDetail {
-            claim,
-            case: case_view(conn, registry, &user.0, case)?,
-            documents,
-        })
+        detail(conn, registry, &user.0, case)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))

@@ -1,0 +1,85 @@
+use super::schema::{facilities, facility_status};
+use super::DbConn;
+use crate::db_run;
+use crate::domain::facility::StatusChange;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(
+    Debug, Clone, Queryable, Selectable, Insertable, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[diesel(table_name = facilities)]
+pub struct Facility {
+    pub code: String,
+    pub name: String,
+    /// township (镇乡卫生院/社区), county, or city (city level or above).
+    pub level: String,
+    pub region_code: String,
+    /// public or private
+    pub ownership: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = facility_status)]
+pub struct StatusRow {
+    pub id: i64,
+    pub facility_code: String,
+    pub status: String,
+    pub effective_from: String,
+    pub reason: String,
+    pub recorded_at: i64,
+}
+
+pub const LEVELS: [&str; 3] = ["township", "county", "city"];
+pub const STATUSES: [&str; 3] = ["designated", "suspended", "terminated"];
+
+pub fn insert(conn: &mut DbConn, f: &Facility) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::insert_into(facilities::table).values(f).execute(c))
+}
+
+pub fn get(conn: &mut DbConn, code: &str) -> QueryResult<Option<Facility>> {
+    db_run!(conn, c => facilities::table.find(code).select(Facility::as_select()).first(c).optional())
+}
+
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Facility>> {
+    db_run!(conn, c => facilities::table.order(facilities::code).select(Facility::as_select()).load(c))
+}
+
+pub fn add_status(
+    conn: &mut DbConn,
+    code: &str,
+    status: &str,
+    effective_from: &str,
+    reason: &str,
+    now_ms: i64,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::insert_into(facility_status::table)
+        .values((
+            facility_status::facility_code.eq(code),
+            facility_status::status.eq(status),
+            facility_status::effective_from.eq(effective_from),
+            facility_status::reason.eq(reason),
+            facility_status::recorded_at.eq(now_ms),
+        ))
+        .execute(c))
+}
+
+pub fn history(conn: &mut DbConn, code: &str) -> QueryResult<Vec<StatusRow>> {
+    db_run!(conn, c => facility_status::table
+        .filter(facility_status::facility_code.eq(code))
+        .order((facility_status::effective_from, facility_status::id))
+        .select(StatusRow::as_select())
+        .load(c))
+}
+
+pub fn to_changes(rows: &[StatusRow]) -> Vec<StatusChange> {
+    rows.iter()
+        .filter_map(|r| {
+            Some(StatusChange {
+                status: r.status.clone(),
+                effective_from: chrono::NaiveDate::parse_from_str(&r.effective_from, "%Y-%m-%d")
+                    .ok()?,
+            })
+        })
+        .collect()
+}

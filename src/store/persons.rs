@@ -1,0 +1,108 @@
+use super::schema::{enrolments, persons};
+use super::DbConn;
+use crate::db_run;
+use crate::domain::eligibility::{Channel, Enrolment};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = persons)]
+pub struct Person {
+    pub id: i64,
+    pub id_number: String,
+    pub name: String,
+    pub sex: String,
+    pub birth_date: String,
+    pub household: String,
+    pub region_code: String,
+    pub email: Option<String>,
+    pub death_date: Option<String>,
+    pub user_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Insertable, Deserialize, utoipa::ToSchema)]
+#[diesel(table_name = persons)]
+pub struct NewPerson {
+    pub id_number: String,
+    pub name: String,
+    pub sex: String,
+    pub birth_date: String,
+    pub household: String,
+    pub region_code: String,
+    pub email: Option<String>,
+    pub death_date: Option<String>,
+    pub user_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = enrolments)]
+pub struct EnrolmentRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub coverage_year: i32,
+    pub period_start: String,
+    pub period_end: String,
+    pub tier: i32,
+    pub enrolled_on: String,
+    pub channel: String,
+    pub special_groups: String,
+    pub disabled_grade: Option<i32>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = enrolments)]
+pub struct NewEnrolment {
+    pub person_id: i64,
+    pub coverage_year: i32,
+    pub period_start: String,
+    pub period_end: String,
+    pub tier: i32,
+    pub enrolled_on: String,
+    pub channel: String,
+    pub special_groups: String,
+    pub disabled_grade: Option<i32>,
+}
+
+impl EnrolmentRow {
+    /// The domain view; rows were validated on the way in.
+    pub fn to_domain(&self) -> Option<Enrolment> {
+        let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        Some(Enrolment {
+            id: self.id,
+            period_start: date(&self.period_start)?,
+            period_end: date(&self.period_end)?,
+            enrolled_on: date(&self.enrolled_on)?,
+            channel: Channel::parse(&self.channel)?,
+            tier: self.tier as u8,
+            special_groups: serde_json::from_str(&self.special_groups).unwrap_or_default(),
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConn, p: &NewPerson) -> QueryResult<i64> {
+    db_run!(conn, c => diesel::insert_into(persons::table).values(p).returning(persons::id).get_result(c))
+}
+
+pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<Person>> {
+    db_run!(conn, c => persons::table.find(id).select(Person::as_select()).first(c).optional())
+}
+
+pub fn by_id_number(conn: &mut DbConn, id_number: &str) -> QueryResult<Option<Person>> {
+    db_run!(conn, c => persons::table.filter(persons::id_number.eq(id_number)).select(Person::as_select()).first(c).optional())
+}
+
+pub fn by_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Person>> {
+    db_run!(conn, c => persons::table.filter(persons::user_id.eq(user_id)).select(Person::as_select()).first(c).optional())
+}
+
+pub fn insert_enrolment(conn: &mut DbConn, e: &NewEnrolment) -> QueryResult<i64> {
+    db_run!(conn, c => diesel::insert_into(enrolments::table).values(e).returning(enrolments::id).get_result(c))
+}
+
+pub fn enrolments_of(conn: &mut DbConn, person_id: i64) -> QueryResult<Vec<EnrolmentRow>> {
+    db_run!(conn, c => enrolments::table
+        .filter(enrolments::person_id.eq(person_id))
+        .order(enrolments::period_start)
+        .select(EnrolmentRow::as_select())
+        .load(c))
+}

@@ -1,0 +1,439 @@
+//! Claims over HTTP on both backends: intake checks, the benefit breakdown, decisions and
+//! year-to-date caps, idempotent submission, and the resident's view.
+mod common;
+
+use claimflow::domain::roles::Role;
+use common::{pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    trauma_claim_is_decided_at_the_hand_calculated_amount,
+    out_of_region_penalty_and_emergency_exemption_show_in_the_breakdown,
+    idempotency_key_makes_retries_safe,
+    intake_records_findings,
+    decisions_are_checked_and_explained_to_the_resident,
+    concurrent_decisions_cannot_both_spend_one_cap,
+);
+
+async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
+    let (status, res) = app.post(token, "/api/claims", body).await;
+    assert_eq!(status, 201, "{res}");
+    (
+        res["claim_id"].as_i64().unwrap(),
+        res["case_id"].as_i64().unwrap(),
+    )
+}
+
+/// Submits with all seven trauma documents and walks the case to sign-off.
+async fn trauma_at_signoff(app: &TestApp, body: Value) -> (i64, i64) {
+    let resident = app.login("resident").await;
+    let (claim_id, case_id) = submit(app, &resident, body).await;
+    for kind in TRAUMA_DOCUMENTS {
+        assert_eq!(
+            app.upload(&resident, claim_id, kind, "scan.pdf", pdf())
+                .await
+                .0,
+            201
+        );
+    }
+    for (user, action) in [
+        ("clerk", "accept"),
+        ("reviewer", "recommend_approve"),
+        ("senior_reviewer", "approve"),
+    ] {
+        let token = app.login(user).await;
+        let (status, body) = app.act(&token, case_id, action, "").await;
+        assert_eq!(status, 200, "{user} {action}: {body}");
+    }
+    (claim_id, case_id)
+}
+
+fn step_codes(breakdown: &Value) -> Vec<&str> {
+    breakdown["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["code"].as_str().unwrap())
+        .collect()
+}
+
+async fn trauma_claim_is_decided_at_the_hand_calculated_amount(app: TestApp) {
+    let (claim_id, case_id) = trauma_at_signoff(&app, trauma_claim()).await;
+    let supervisor = app.login("supervisor").await;
+    let (status, body) = app.act(&supervisor, case_id, "approve", "").await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("approved")),
+        "{body}"
+    );
+
+    let resident = app.login("resident").await;
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    // pingyang-2019, township health centre (昆阳镇卫生院): policy-scope 10,000.00,
+    // deductible 600, 80 %: (10000 - 600) × 0.8 = 7,520.00 yuan.
+    assert_eq!(detail["claim"]["decided_fen"], 752_000, "{detail}");
+    let b = &detail["breakdown"];
+    assert_eq!(b["policy"], "pingyang-2019");
+    assert_eq!(
+        step_codes(b),
+        [
+            "policy_scope",
+            "annual_scope_limit",
+            "deductible",
+            "ratio",
+            "payable"
+        ]
+    );
+    assert_eq!(b["steps"][2]["amount_fen"], 940_000);
+    assert_eq!(
+        b["steps"][2]["key"],
+        "inpatient.categories.township.deductible"
+    );
+    assert!(b["steps"][3]["zh"].as_str().unwrap().contains("80%"), "{b}");
+    let texts: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["zh"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts.first(), Some(&"已收到您的报销申请"));
+    assert_eq!(
+        texts.last(),
+        Some(&"审核完成：核准支付 7520.00 元"),
+        "{texts:?}"
+    );
+    assert_eq!(
+        detail["findings"],
+        json!([]),
+        "residents do not see internal findings"
+    );
+    let (_, mine) = app.get(&resident, "/api/me/claims").await;
+    let row = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["claim_id"] == claim_id)
+        .unwrap();
+    assert_eq!(
+        (row["decided_fen"].as_i64(), row["status_en"].as_str()),
+        (
+            Some(752_000),
+            Some("Decided: approved, 7520.00 will be paid")
+        )
+    );
+}
+
+fn out_of_region(facts: Value) -> Value {
+    json!({
+        "family": "out_of_region", "encounter_kind": "inpatient", "facility_code": "H310000003",
+        "admission_date": "2019-03-02", "discharge_date": "2019-03-09", "diagnosis_code": "I21.9",
+        "invoice_numbers": [format!("SH-{}", facts.to_string().len())],
+        "total_fen": 3_500_000, "policy_scope_fen": 3_000_000, "self_paid_fen": 200_000, "facts": facts
+    })
+}
+
+async fn out_of_region_penalty_and_emergency_exemption_show_in_the_breakdown(app: TestApp) {
+    let resident = app.login("resident").await;
+    // Out of city (Shanghai) without filing: 40 % − 5 points.
+    let (claim_id, _) = submit(&app, &resident, out_of_region(json!({}))).await;
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    assert!(
+        step_codes(&detail["breakdown"]).contains(&"unfiled_penalty"),
+        "{}",
+        detail["breakdown"]
+    );
+    assert_eq!(
+        detail["claim"]["payable_fen"], 1_004_500,
+        "(30000 - 1300) × 35 % = 10045.00"
+    );
+    // The out-of-region checklist asks for the emergency letter when there was no filing.
+    let kinds: Vec<&str> = detail["case"]["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"emergency_explanation") && !kinds.contains(&"out_of_region_filing"),
+        "{kinds:?}"
+    );
+
+    // A transfer without referral judged an emergency keeps the normal ratio.
+    let mut body = out_of_region(
+        json!({"emergency": {"time": "2019-03-02 21:00", "place": "上海", "cause": "胸痛", "witness": "王五", "witness_contact": "13900000000"}}),
+    );
+    body["family"] = json!("unreferred_transfer");
+    let (claim_id, _) = submit(&app, &resident, body).await;
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    let codes = step_codes(&detail["breakdown"]);
+    assert!(
+        codes.contains(&"emergency_exemption") && !codes.contains(&"unfiled_penalty"),
+        "{codes:?}"
+    );
+    assert_eq!(
+        detail["claim"]["payable_fen"], 1_148_000,
+        "(30000 - 1300) × 40 % = 11480.00"
+    );
+}
+
+async fn idempotency_key_makes_retries_safe(app: TestApp) {
+    let resident = app.login("resident").await;
+    let send = |body: Value, key: &'static str| {
+        app.client
+            .post(app.url("/api/claims"))
+            .bearer_auth(&resident)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let first = send(trauma_claim(), "retry-1").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = send(trauma_claim(), "retry-1").await.unwrap();
+    assert_eq!(
+        again.status(),
+        200,
+        "a replay answers with the first result"
+    );
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let mut changed = trauma_claim();
+    changed["total_fen"] = json!(1_300_000);
+    let conflict = send(changed, "retry-1").await.unwrap();
+    assert_eq!(conflict.status(), 409);
+    let (_, mine) = app.get(&resident, "/api/me/claims").await;
+    let ours = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["admission_date"] == "2019-05-02")
+        .count();
+    assert_eq!(ours, 1, "one claim for three requests");
+}
+
+async fn intake_records_findings(app: TestApp) {
+    let resident = app.login("resident").await;
+    let (_, first_case) = submit(&app, &resident, trauma_claim()).await;
+    // The same invoice again, filed by a clerk for another person, at a facility suspended
+    // on the service dates (平阳康宁民营医院, suspended 2019-06-01 for phantom beds).
+    let clerk = app.login("clerk").await;
+    app.add_user("clerk_wz", &[Role::Clerk], "330300");
+    let clerk_wz = app.login("clerk_wz").await;
+    let mut body = trauma_claim();
+    body["facility_code"] = json!("H330326020");
+    body["admission_date"] = json!("2019-06-10");
+    body["discharge_date"] = json!("2019-06-20");
+    let person2 = claimflow::domain::person::IdNumber::with_check_digit("33032719850612002");
+    body["id_number"] = json!(person2);
+    let (status, res) = app.post(&clerk, "/api/claims", body.clone()).await;
+    assert_eq!(
+        status, 403,
+        "a 平阳 clerk cannot file for a 苍南 resident: {res}"
+    );
+    let (_, case_id) = submit(&app, &clerk_wz, body).await;
+    let staff = app.login("reviewer").await;
+    let (_, claim) = app.get(&staff, &format!("/api/cases/{case_id}")).await;
+    let (_, detail) = app
+        .get(&staff, &format!("/api/claims/{}", claim["subject_id"]))
+        .await;
+    let codes: Vec<&str> = detail["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"duplicate_invoice") && codes.contains(&"facility_not_designated"),
+        "{codes:?}"
+    );
+    let dup = detail["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "duplicate_invoice")
+        .unwrap();
+    assert!(
+        dup["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("another person"),
+        "{dup}"
+    );
+    let evidence: Value = serde_json::from_str(dup["evidence"].as_str().unwrap()).unwrap();
+    assert_eq!(evidence["invoice"], "PY2026-000123");
+    let suspended = detail["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "facility_not_designated")
+        .unwrap();
+    assert!(
+        suspended["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("suspended"),
+        "{suspended}"
+    );
+    // Outside any enrolment: 2020 is not covered for the demo residents.
+    let mut late = trauma_claim();
+    late["admission_date"] = json!("2020-03-01");
+    late["discharge_date"] = json!("2020-03-05");
+    late["invoice_numbers"] = json!(["PY2020-1"]);
+    let (late_claim, _) = submit(&app, &resident, late).await;
+    let (_, detail) = app.get(&staff, &format!("/api/claims/{late_claim}")).await;
+    let not_eligible = detail["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "not_eligible")
+        .expect("eligibility finding");
+    assert!(
+        not_eligible["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("No enrolment covers 2020-03-01"),
+        "{not_eligible}"
+    );
+    let _ = first_case;
+}
+
+async fn decisions_are_checked_and_explained_to_the_resident(app: TestApp) {
+    let (claim_id, case_id) = trauma_at_signoff(&app, trauma_claim()).await;
+    let supervisor = app.login("supervisor").await;
+    let (_, case) = app.get(&supervisor, &format!("/api/cases/{case_id}")).await;
+    let v = case["version"].as_i64().unwrap();
+    let path = format!("/api/cases/{case_id}/actions");
+    let (status, body) = app
+        .post(
+            &supervisor,
+            &path,
+            json!({"action": "approve", "expected_version": v, "amount_fen": 700_000}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("comment")),
+        "an override needs a reason: {body}"
+    );
+    let (status, body) = app.post(&supervisor, &path, json!({"action": "approve", "expected_version": v, "amount_fen": 900_000, "comment": "x"})).await;
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("amount_fen")),
+        "above the allowance: {body}"
+    );
+    let (status, body) = app
+        .post(
+            &supervisor,
+            &path,
+            json!({"action": "reject", "expected_version": v, "comment": "伪造"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("reason_code")),
+        "{body}"
+    );
+    let (status, body) = app.post(&supervisor, &path, json!({"action": "approve_partially", "expected_version": v, "amount_fen": 600_000, "comment": "部分药品超出限定支付范围（内部备注）"})).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("partially_approved")),
+        "{body}"
+    );
+    let (_, detail) = app
+        .get(&supervisor, &format!("/api/claims/{claim_id}"))
+        .await;
+    assert_eq!(
+        (
+            detail["decision"]["computed_fen"].as_i64(),
+            detail["decision"]["decided_fen"].as_i64()
+        ),
+        (Some(752_000), Some(600_000))
+    );
+    let resident = app.login("resident").await;
+    let (_, mine) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    let text = mine["timeline"].to_string();
+    assert!(text.contains("部分核准，支付 6000.00 元"), "{text}");
+    assert!(
+        !text.contains("内部备注"),
+        "internal comments never reach the resident"
+    );
+
+    // A return for documents tells the resident exactly what is missing.
+    let resident_token = app.login("resident").await;
+    let (claim2, case2) = submit(&app, &resident_token, trauma_claim()).await;
+    let clerk = app.login("clerk").await;
+    let (_, case) = app.get(&clerk, &format!("/api/cases/{case2}")).await;
+    let (status, _) = app.post(&clerk, &format!("/api/cases/{case2}/actions"), json!({"action": "return_for_documents", "expected_version": case["version"], "comment": "请补充", "missing_documents": ["invoice", "selfie"]})).await;
+    assert_eq!(status, 422, "unknown kinds are refused");
+    let (status, _) = app.post(&clerk, &format!("/api/cases/{case2}/actions"), json!({"action": "return_for_documents", "expected_version": case["version"], "comment": "请补充", "missing_documents": ["invoice", "no_third_party_certificate"]})).await;
+    assert_eq!(status, 200);
+    let (_, mine) = app
+        .get(&resident_token, &format!("/api/claims/{claim2}"))
+        .await;
+    let last = mine["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last["missing"],
+        json!(["invoice", "no_third_party_certificate"])
+    );
+    assert_eq!(
+        last["zh"],
+        "需要补充材料：医疗费用发票、村/居委会无第三方责任证明"
+    );
+}
+
+async fn concurrent_decisions_cannot_both_spend_one_cap(app: TestApp) {
+    // The resident has used the 120,000 policy-scope limit of 2019; the over-limit layer
+    // pays 60 % up to 60,000 a year. Two large claims would each take all 60,000.
+    let big = |invoice: &str| {
+        let mut b = trauma_claim();
+        b["facility_code"] = json!("H330326010");
+        b["invoice_numbers"] = json!([invoice]);
+        b["total_fen"] = json!(25_000_000);
+        b["policy_scope_fen"] = json!(20_000_000);
+        b["self_paid_fen"] = json!(1_000_000);
+        b
+    };
+    let (claim_a, case_a) = trauma_at_signoff(&app, big("CAP-A")).await;
+    let (claim_b, case_b) = trauma_at_signoff(&app, big("CAP-B")).await;
+    let person_id: i64 = {
+        let (_, d) = app
+            .get(
+                &app.login("supervisor").await,
+                &format!("/api/claims/{claim_a}"),
+            )
+            .await;
+        d["claim"]["person_id"].as_i64().unwrap()
+    };
+    app.raw_sql(&format!(
+        "INSERT INTO ytd_totals (person_id, policy_name, year, scope_fen, over_limit_paid_fen, outpatient_paid_fen, paid_fen) VALUES ({person_id}, 'pingyang-2019', 2019, 12000000, 0, 0, 8000000) \
+         ON CONFLICT (person_id, policy_name, year) DO UPDATE SET scope_fen = 12000000, over_limit_paid_fen = 0, outpatient_paid_fen = 0, paid_fen = 8000000"
+    ))
+    .unwrap();
+    app.add_user("supervisor2", &[Role::Supervisor], "330300");
+    let (s1, s2) = (
+        app.login("supervisor").await,
+        app.login("supervisor2").await,
+    );
+    let (ra, rb) = tokio::join!(
+        app.act(&s1, case_a, "approve", ""),
+        app.act(&s2, case_b, "approve", "")
+    );
+    assert_eq!((ra.0, rb.0), (200, 200), "{ra:?} {rb:?}");
+    let mut decided = Vec::new();
+    for claim in [claim_a, claim_b] {
+        let (_, d) = app.get(&s1, &format!("/api/claims/{claim}")).await;
+        decided.push(d["claim"]["decided_fen"].as_i64().unwrap());
+    }
+    decided.sort();
+    assert_eq!(
+        decided,
+        vec![0, 6_000_000],
+        "exactly one claim gets the 60,000 of room"
+    );
+    let mut conn = app.conn();
+    let ytd =
+        claimflow::store::claims::ytd_read(&mut conn, person_id, "pingyang-2019", 2019).unwrap();
+    assert_eq!(
+        (ytd.over_limit_paid_fen, ytd.paid_fen),
+        (6_000_000, 14_000_000)
+    );
+}
