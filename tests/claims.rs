@@ -13,6 +13,7 @@ on_both_backends!(
     intake_records_findings,
     decisions_are_checked_and_explained_to_the_resident,
     concurrent_decisions_cannot_both_spend_one_cap,
+    year_to_date_totals_are_locked_while_a_decision_runs,
 );
 
 async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
@@ -382,7 +383,7 @@ async fn decisions_are_checked_and_explained_to_the_resident(app: TestApp) {
 
 async fn concurrent_decisions_cannot_both_spend_one_cap(app: TestApp) {
     // The resident has used the 120,000 policy-scope limit of 2019; the over-limit layer
-    // pays 60 % up to 60,000 a year. Two large claims would each take all 60,000.
+    // pays 60 % up to 60,000 a year. Each of these claims alone would take all 60,000.
     let big = |invoice: &str| {
         let mut b = trauma_claim();
         b["facility_code"] = json!("H330326010");
@@ -392,41 +393,55 @@ async fn concurrent_decisions_cannot_both_spend_one_cap(app: TestApp) {
         b["self_paid_fen"] = json!(1_000_000);
         b
     };
-    let (claim_a, case_a) = trauma_at_signoff(&app, big("CAP-A")).await;
-    let (claim_b, case_b) = trauma_at_signoff(&app, big("CAP-B")).await;
-    let person_id: i64 = {
-        let (_, d) = app
-            .get(
-                &app.login("supervisor").await,
-                &format!("/api/claims/{claim_a}"),
-            )
-            .await;
-        d["claim"]["person_id"].as_i64().unwrap()
-    };
+    let mut cases = Vec::new();
+    for i in 0..8 {
+        cases.push(trauma_at_signoff(&app, big(&format!("CAP-{i}"))).await);
+    }
+    let supervisor = app.login("supervisor").await;
+    let (_, first) = app
+        .get(&supervisor, &format!("/api/claims/{}", cases[0].0))
+        .await;
+    let person_id = first["claim"]["person_id"].as_i64().unwrap();
     app.raw_sql(&format!(
-        "INSERT INTO ytd_totals (person_id, policy_name, year, scope_fen, over_limit_paid_fen, outpatient_paid_fen, paid_fen) VALUES ({person_id}, 'pingyang-2019', 2019, 12000000, 0, 0, 8000000) \
+        "INSERT INTO ytd_totals (person_id, policy_name, year, scope_fen, over_limit_paid_fen, outpatient_paid_fen, paid_fen) \
+         VALUES ({person_id}, 'pingyang-2019', 2019, 12000000, 0, 0, 8000000) \
          ON CONFLICT (person_id, policy_name, year) DO UPDATE SET scope_fen = 12000000, over_limit_paid_fen = 0, outpatient_paid_fen = 0, paid_fen = 8000000"
     ))
     .unwrap();
-    app.add_user("supervisor2", &[Role::Supervisor], "330300");
-    let (s1, s2) = (
-        app.login("supervisor").await,
-        app.login("supervisor2").await,
-    );
-    let (ra, rb) = tokio::join!(
-        app.act(&s1, case_a, "approve", ""),
-        app.act(&s2, case_b, "approve", "")
-    );
-    assert_eq!((ra.0, rb.0), (200, 200), "{ra:?} {rb:?}");
+    // Read every version first, then fire all eight decisions at once.
+    let mut versions = Vec::new();
+    for (_, case_id) in &cases {
+        versions.push(
+            app.get(&supervisor, &format!("/api/cases/{case_id}"))
+                .await
+                .1["version"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let paths: Vec<String> = cases
+        .iter()
+        .map(|(_, case_id)| format!("/api/cases/{case_id}/actions"))
+        .collect();
+    let decisions = paths.iter().zip(&versions).map(|(path, v)| {
+        app.post(
+            &supervisor,
+            path,
+            json!({"action": "approve", "expected_version": v}),
+        )
+    });
+    for (status, body) in futures_util::future::join_all(decisions).await {
+        assert_eq!(status, 200, "{body}");
+    }
     let mut decided = Vec::new();
-    for claim in [claim_a, claim_b] {
-        let (_, d) = app.get(&s1, &format!("/api/claims/{claim}")).await;
+    for (claim, _) in &cases {
+        let (_, d) = app.get(&supervisor, &format!("/api/claims/{claim}")).await;
         decided.push(d["claim"]["decided_fen"].as_i64().unwrap());
     }
     decided.sort();
     assert_eq!(
         decided,
-        vec![0, 6_000_000],
+        vec![0, 0, 0, 0, 0, 0, 0, 6_000_000],
         "exactly one claim gets the 60,000 of room"
     );
     let mut conn = app.conn();
@@ -436,4 +451,53 @@ async fn concurrent_decisions_cannot_both_spend_one_cap(app: TestApp) {
         (ytd.over_limit_paid_fen, ytd.paid_fen),
         (6_000_000, 14_000_000)
     );
+}
+
+/// Deterministic half of the cap-race proof: while one decision holds a person's totals, a
+/// second cannot read them for update until the first commits, and then sees its write.
+async fn year_to_date_totals_are_locked_while_a_decision_runs(app: TestApp) {
+    use claimflow::store::claims::{ytd_for_update, ytd_write};
+    use claimflow::store::DbConn;
+    let person_id = {
+        let resident = app.login("resident").await;
+        let (claim, _) = submit(&app, &resident, trauma_claim()).await;
+        app.get(&resident, &format!("/api/claims/{claim}")).await.1["claim"]["person_id"]
+            .as_i64()
+            .unwrap()
+    };
+    let pool = app.pool.clone();
+    let backend = app.backend;
+    actix_web::web::block(move || {
+        let mut first = pool.get().unwrap();
+        let mut second = pool.get().unwrap();
+        let second_conn: &mut DbConn = &mut second;
+        // The second connection gives up quickly instead of waiting the full lock timeout.
+        let short_wait = match backend {
+            common::Backend::Sqlite => "PRAGMA busy_timeout = 200",
+            common::Backend::Postgres => "SET lock_timeout = '200ms'",
+        };
+        claimflow::db_run!(second_conn, c => diesel::connection::SimpleConnection::batch_execute(c, short_wait)).unwrap();
+        let (tx_started, release) = (std::sync::mpsc::channel::<()>(), std::sync::mpsc::channel::<()>());
+        let holder = std::thread::spawn(move || {
+            first
+                .write_tx(|conn| {
+                    let mut ytd = ytd_for_update(conn, person_id, "pingyang-2019", 2019)?;
+                    tx_started.0.send(()).unwrap();
+                    release.1.recv().unwrap();
+                    ytd.paid_fen += 12_345;
+                    ytd_write(conn, person_id, "pingyang-2019", 2019, &ytd)?;
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .unwrap();
+        });
+        tx_started.1.recv().unwrap();
+        let blocked = second_conn.write_tx(|conn| ytd_for_update(conn, person_id, "pingyang-2019", 2019));
+        assert!(blocked.is_err(), "a second decision must not read the totals while the first holds them");
+        release.0.send(()).unwrap();
+        holder.join().unwrap();
+        let after = second_conn.write_tx(|conn| ytd_for_update(conn, person_id, "pingyang-2019", 2019)).unwrap();
+        assert!(after.paid_fen >= 12_345, "the second sees the first's write: {after:?}");
+    })
+    .await
+    .unwrap();
 }
