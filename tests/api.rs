@@ -304,6 +304,30 @@ async fn bad_input_is_refused_precisely(app: TestApp) {
         fields.contains(&"total_fen") && fields.contains(&"discharge_date"),
         "{body}"
     );
+    // A clerk filing with a bad ID check digit, and an unknown facility.
+    let clerk = app.login("clerk").await;
+    let mut claim = trauma_claim();
+    claim["id_number"] = json!("330326198005050010");
+    let (status, body) = app.post(&clerk, "/api/claims", claim).await;
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("id_number")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("check digit"),
+        "{body}"
+    );
+    let mut claim = trauma_claim();
+    claim["facility_code"] = json!("H999");
+    let (status, body) = app.post(&resident, "/api/claims", claim).await;
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("facility_code")),
+        "{body}"
+    );
+    let (_, mine) = app.get(&resident, "/api/me/claims").await;
+    let before = mine.as_array().map_or(0, Vec::len);
     let (status, body) = app
         .post(&resident, "/api/claims", json!({"family": "trauma"}))
         .await;

@@ -210,19 +210,22 @@ mod tests {
         }
     }
 
+    /// (case, enrolments, birth date, death date, service date, covered, code)
+    type Row = (
+        &'static str,
+        Vec<Enrolment>,
+        NaiveDate,
+        Option<&'static str>,
+        &'static str,
+        bool,
+        &'static str,
+    );
+
     /// Each row: the case from handbook §5, the enrolment, birth date, service date, covered, code.
     #[test]
     fn handbook_table() {
         let birth = d("1980-05-05");
-        let rows: Vec<(
-            &str,
-            Vec<Enrolment>,
-            NaiveDate,
-            Option<&str>,
-            &str,
-            bool,
-            &str,
-        )> = vec![
+        let rows: Vec<Row> = vec![
             (
                 "central period: covered from Jan 1",
                 vec![enrolment(Channel::Central, "2025-11-20", &[])],
@@ -352,7 +355,15 @@ mod tests {
             period_end: d("2027-08-31"),
             ..enrolment(Channel::Central, "2026-08-15", &[])
         };
-        assert!(check(&[e.clone()], d("2010-01-01"), None, d("2027-08-31")).covered);
+        assert!(
+            check(
+                std::slice::from_ref(&e),
+                d("2010-01-01"),
+                None,
+                d("2027-08-31")
+            )
+            .covered
+        );
         assert!(!check(&[e], d("2010-01-01"), None, d("2026-08-31")).covered);
     }
 }

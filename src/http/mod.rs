@@ -53,5 +53,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::cases::get_case)
         .service(api::cases::take_action)
         .service(api::cases::case_events)
-        .service(api::workflows::list_workflows);
+        .service(api::workflows::list_workflows)
+        .service(api::admin::add_person)
+        .service(api::admin::get_person)
+        .service(api::admin::add_enrolment)
+        .service(api::admin::add_facility)
+        .service(api::admin::list_facilities)
+        .service(api::admin::get_facility)
+        .service(api::admin::change_status);
 }

@@ -22,6 +22,13 @@ use utoipa::{Modify, OpenApi};
         super::api::cases::take_action,
         super::api::cases::case_events,
         super::api::workflows::list_workflows,
+        super::api::admin::add_person,
+        super::api::admin::get_person,
+        super::api::admin::add_enrolment,
+        super::api::admin::add_facility,
+        super::api::admin::list_facilities,
+        super::api::admin::get_facility,
+        super::api::admin::change_status,
     ),
     modifiers(&BearerAuth)
 )]

@@ -619,118 +619,138 @@ pub fn submit(
                 };
             }
         }
-        let person = match role {
-            Role::Resident => persons::by_user(conn, p.user_id)?.ok_or_else(|| {
-                AppError::field(
-                    "id_number",
-                    "your account is not linked to an insured person; ask the service counter",
-                )
-            })?,
-            _ => {
-                let id = input.id_number.as_deref().ok_or_else(|| {
-                    AppError::field(
-                        "id_number",
-                        "a clerk must give the insured person's ID number",
-                    )
-                })?;
-                let id = IdNumber::parse(id).map_err(|e| AppError::field("id_number", e))?;
-                persons::by_id_number(conn, id.as_str())?.ok_or_else(|| {
-                    AppError::field("id_number", "no insured person has this ID number")
-                })?
-            }
-        };
-        let region = regions::get(conn, &person.region_code)?
-            .ok_or_else(|| AppError::NotFound(format!("region {}", person.region_code)))?;
-        if role == Role::Clerk && !p.covers_region(&region.path) {
-            return Err(AppError::Forbidden(
-                "the insured person is registered outside your region".into(),
-            ));
-        }
-        let facility_code = input.facility_code.trim();
-        if facilities::get(conn, facility_code)?.is_none() {
-            return Err(AppError::field(
-                "facility_code",
-                format!("unknown facility `{facility_code}`"),
-            ));
-        }
-        let family_facts = serde_json::to_string(&input.facts).map_err(anyhow::Error::from)?;
-        let invoices =
-            serde_json::to_string(&input.invoice_numbers).map_err(anyhow::Error::from)?;
-        let lines = serde_json::to_string(&input.itemised_lines).map_err(anyhow::Error::from)?;
-        let claim_id = claim_store::insert(
-            conn,
-            &NewClaim {
-                resident_user_id: person.user_id,
-                submitted_by: p.user_id,
-                family: &input.family,
-                encounter_kind: &input.encounter_kind,
-                facility_code,
-                admission_date: &input.admission_date,
-                discharge_date: &input.discharge_date,
-                diagnosis_code: &input.diagnosis_code,
-                invoice_numbers: &invoices,
-                total_fen: input.total_fen,
-                policy_scope_fen: input.policy_scope_fen,
-                self_paid_fen: input.self_paid_fen,
-                family_facts: &family_facts,
-                region_code: &region.code,
-                created_at: now_ms,
-                person_id: Some(person.id),
-                policy_name: None,
-                breakdown: None,
-                itemised_lines: &lines,
-            },
-        )?;
-        claim_store::insert_invoices(
-            conn,
-            claim_id,
-            facility_code,
-            Some(person.id),
-            &input.invoice_numbers,
-        )?;
-        let mut claim = claim_store::get(conn, claim_id)?
-            .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
-        let ctx =
-            context(conn, &claim)?.ok_or_else(|| AppError::NotFound("claim context".into()))?;
-        if let Some((pricing, breakdown)) = price(conn, registry, &claim, &ctx, &[], false)? {
-            let text = serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?;
-            claim_store::set_assessment(
-                conn,
-                claim_id,
-                Some(&pricing.policy),
-                Some(breakdown.payable_fen),
-                Some(&text),
-            )?;
-            claim.payable_fen = Some(breakdown.payable_fen);
-        }
-        let facts = facts(&claim, &[], &workflow);
-        let case_id = cases::open(
-            conn,
-            &OpenCase {
-                subject_kind: "claim",
-                subject_id: claim_id,
-                workflow: &workflow,
-                region: &region,
-                org: &p.org,
-                owner_user_id: person.user_id,
-                facts: &facts,
-                actor: p,
-                actor_role: role,
-                now_ms,
-            },
-        )?;
-        let findings = intake_findings(conn, registry, &claim, &ctx, &workflow)?;
-        findings_store::insert_all(conn, case_id, &findings, now_ms)?;
+        let done = intake(conn, registry, p, role, input, &workflow, now_ms)?;
         if let Some(key) = idempotency_key {
             claim_store::remember_idempotent(
-                conn, p.user_id, key, &hash, claim_id, case_id, now_ms,
+                conn,
+                p.user_id,
+                key,
+                &hash,
+                done.claim_id,
+                done.case_id,
+                now_ms,
             )?;
         }
-        Ok(Submitted {
+        Ok(done)
+    })
+}
+
+/// The intake path inside the caller's transaction: person, facility, claim and invoices,
+/// pricing, the case with its first event, and the intake findings. The input must have
+/// passed [`validate`].
+pub fn intake(
+    conn: &mut DbConn,
+    registry: &Registry,
+    p: &Principal,
+    role: Role,
+    input: &ClaimInput,
+    workflow: &Workflow,
+    now_ms: i64,
+) -> AppResult<Submitted> {
+    let person = match role {
+        Role::Resident => persons::by_user(conn, p.user_id)?.ok_or_else(|| {
+            AppError::field(
+                "id_number",
+                "your account is not linked to an insured person; ask the service counter",
+            )
+        })?,
+        _ => {
+            let id = input.id_number.as_deref().ok_or_else(|| {
+                AppError::field(
+                    "id_number",
+                    "a clerk must give the insured person's ID number",
+                )
+            })?;
+            let id = IdNumber::parse(id).map_err(|e| AppError::field("id_number", e))?;
+            persons::by_id_number(conn, id.as_str())?.ok_or_else(|| {
+                AppError::field("id_number", "no insured person has this ID number")
+            })?
+        }
+    };
+    let region = regions::get(conn, &person.region_code)?
+        .ok_or_else(|| AppError::NotFound(format!("region {}", person.region_code)))?;
+    if role == Role::Clerk && !p.covers_region(&region.path) {
+        return Err(AppError::Forbidden(
+            "the insured person is registered outside your region".into(),
+        ));
+    }
+    let facility_code = input.facility_code.trim();
+    if facilities::get(conn, facility_code)?.is_none() {
+        return Err(AppError::field(
+            "facility_code",
+            format!("unknown facility `{facility_code}`"),
+        ));
+    }
+    let family_facts = serde_json::to_string(&input.facts).map_err(anyhow::Error::from)?;
+    let invoices = serde_json::to_string(&input.invoice_numbers).map_err(anyhow::Error::from)?;
+    let lines = serde_json::to_string(&input.itemised_lines).map_err(anyhow::Error::from)?;
+    let claim_id = claim_store::insert(
+        conn,
+        &NewClaim {
+            resident_user_id: person.user_id,
+            submitted_by: p.user_id,
+            family: &input.family,
+            encounter_kind: &input.encounter_kind,
+            facility_code,
+            admission_date: &input.admission_date,
+            discharge_date: &input.discharge_date,
+            diagnosis_code: &input.diagnosis_code,
+            invoice_numbers: &invoices,
+            total_fen: input.total_fen,
+            policy_scope_fen: input.policy_scope_fen,
+            self_paid_fen: input.self_paid_fen,
+            family_facts: &family_facts,
+            region_code: &region.code,
+            created_at: now_ms,
+            person_id: Some(person.id),
+            policy_name: None,
+            breakdown: None,
+            itemised_lines: &lines,
+        },
+    )?;
+    claim_store::insert_invoices(
+        conn,
+        claim_id,
+        facility_code,
+        Some(person.id),
+        &input.invoice_numbers,
+    )?;
+    let mut claim = claim_store::get(conn, claim_id)?
+        .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
+    let ctx = context(conn, &claim)?.ok_or_else(|| AppError::NotFound("claim context".into()))?;
+    if let Some((pricing, breakdown)) = price(conn, registry, &claim, &ctx, &[], false)? {
+        let text = serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?;
+        claim_store::set_assessment(
+            conn,
             claim_id,
-            case_id,
-            replayed: false,
-        })
+            Some(&pricing.policy),
+            Some(breakdown.payable_fen),
+            Some(&text),
+        )?;
+        claim.payable_fen = Some(breakdown.payable_fen);
+    }
+    let facts = facts(&claim, &[], workflow);
+    let case_id = cases::open(
+        conn,
+        &OpenCase {
+            subject_kind: "claim",
+            subject_id: claim_id,
+            workflow,
+            region: &region,
+            org: &p.org,
+            owner_user_id: person.user_id,
+            facts: &facts,
+            actor: p,
+            actor_role: role,
+            now_ms,
+        },
+    )?;
+    let findings = intake_findings(conn, registry, &claim, &ctx, workflow)?;
+    findings_store::insert_all(conn, case_id, &findings, now_ms)?;
+    Ok(Submitted {
+        claim_id,
+        case_id,
+        replayed: false,
     })
 }
 

@@ -50,10 +50,16 @@ impl DbConn {
 
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`),
     /// so that concurrent writers queue on the busy timeout instead of failing on upgrade.
+    /// Called inside another transaction, it becomes a savepoint of that one.
     pub fn write_tx<T, E>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
         E: From<diesel::result::Error>,
     {
+        // Inside a transaction already (a batch import, say): nest as a savepoint.
+        let depth = db_run!(self, c => AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth())?;
+        if depth.is_some() {
+            return self.savepoint(f);
+        }
         match self {
             DbConn::Sqlite(c) => {
                 AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
@@ -68,6 +74,25 @@ impl DbConn {
             Err(e) => {
                 // The original error matters more than a failed rollback; a broken
                 // transaction state makes r2d2 discard the connection anyway.
+                let _ = db_run!(self, c => AnsiTransactionManager::rollback_transaction(c));
+                Err(e)
+            }
+        }
+    }
+
+    /// A nested unit inside a transaction (a savepoint): on error only its own writes are
+    /// undone, and the enclosing transaction goes on.
+    pub fn savepoint<T, E>(&mut self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        db_run!(self, c => AnsiTransactionManager::begin_transaction(c))?;
+        match f(self) {
+            Ok(value) => {
+                db_run!(self, c => AnsiTransactionManager::commit_transaction(c))?;
+                Ok(value)
+            }
+            Err(e) => {
                 let _ = db_run!(self, c => AnsiTransactionManager::rollback_transaction(c));
                 Err(e)
             }

@@ -1,0 +1,436 @@
+//! CSV import for the registries and for claims sent in batches by service points. Invalid
+//! rows go to an error report (row, column, reason); valid rows go in, one transaction per
+//! batch and a savepoint per row, so an interruption never leaves half a record.
+use crate::app::Core;
+use crate::auth::Principal;
+use crate::domain::roles::Role;
+use crate::error::{AppError, FieldError};
+use crate::service::claims::{self, ClaimInput, EmergencyExplanation, FamilyFacts};
+use crate::service::registries::{self, EnrolmentInput, FacilityInput, PersonInput};
+use crate::store::{self, claims as claim_store, users, DbConn};
+use indicatif::{ProgressBar, ProgressStyle};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Persons,
+    Enrolments,
+    Facilities,
+    Claims,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub rows: usize,
+    pub imported: usize,
+    /// Already present (same natural key): re-running a file imports nothing twice.
+    pub skipped: usize,
+    pub rejected: usize,
+}
+
+/// What happened to one valid-looking row.
+enum RowResult {
+    Imported,
+    Skipped,
+}
+
+/// One claim row, as service points send it. Money is yuan with at most two decimals.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRow {
+    pub id_number: String,
+    pub family: String,
+    pub encounter_kind: String,
+    pub facility_code: String,
+    pub admission_date: String,
+    pub discharge_date: String,
+    pub diagnosis_code: String,
+    pub invoice_number: String,
+    pub total_yuan: String,
+    pub policy_scope_yuan: String,
+    pub self_paid_yuan: String,
+    #[serde(default)]
+    pub filed: Option<bool>,
+    #[serde(default)]
+    pub referral: Option<bool>,
+    #[serde(default)]
+    pub third_party_liable: Option<bool>,
+    #[serde(default)]
+    pub settled_in_real_time: Option<bool>,
+    #[serde(default)]
+    pub special_disease: Option<String>,
+    #[serde(default)]
+    pub emergency_time: Option<String>,
+    #[serde(default)]
+    pub emergency_place: Option<String>,
+    #[serde(default)]
+    pub emergency_cause: Option<String>,
+    #[serde(default)]
+    pub emergency_witness: Option<String>,
+    #[serde(default)]
+    pub emergency_witness_contact: Option<String>,
+}
+
+pub const CLAIM_COLUMNS: [&str; 21] = [
+    "id_number",
+    "family",
+    "encounter_kind",
+    "facility_code",
+    "admission_date",
+    "discharge_date",
+    "diagnosis_code",
+    "invoice_number",
+    "total_yuan",
+    "policy_scope_yuan",
+    "self_paid_yuan",
+    "filed",
+    "referral",
+    "third_party_liable",
+    "settled_in_real_time",
+    "special_disease",
+    "emergency_time",
+    "emergency_place",
+    "emergency_cause",
+    "emergency_witness",
+    "emergency_witness_contact",
+];
+
+/// Yuan text to fen, exactly: at most two decimals, not negative.
+pub fn yuan_to_fen(text: &str) -> Result<i64, String> {
+    let d: Decimal = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not an amount in yuan"))?;
+    if d.scale() > 2 || d.is_sign_negative() {
+        return Err(format!(
+            "`{text}`: expected a non-negative amount with at most two decimals"
+        ));
+    }
+    crate::domain::money::Fen::from_yuan_half_up(d)
+        .map(|f| f.0)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+impl ClaimRow {
+    pub fn into_input(self) -> Result<ClaimInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut money = |field: &str, text: &str| match yuan_to_fen(text) {
+            Ok(v) => v,
+            Err(message) => {
+                errors.push(FieldError {
+                    field: field.into(),
+                    message,
+                });
+                0
+            }
+        };
+        let total_fen = money("total_yuan", &self.total_yuan);
+        let policy_scope_fen = money("policy_scope_yuan", &self.policy_scope_yuan);
+        let self_paid_fen = money("self_paid_yuan", &self.self_paid_yuan);
+        let text = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let parts = [
+            self.emergency_time,
+            self.emergency_place,
+            self.emergency_cause,
+            self.emergency_witness,
+            self.emergency_witness_contact,
+        ]
+        .map(text);
+        let emergency = parts.iter().any(Option::is_some).then(|| {
+            let [time, place, cause, witness, witness_contact] =
+                parts.map(Option::unwrap_or_default);
+            EmergencyExplanation {
+                time,
+                place,
+                cause,
+                witness,
+                witness_contact,
+            }
+        });
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ClaimInput {
+            family: self.family,
+            id_number: Some(self.id_number),
+            encounter_kind: self.encounter_kind,
+            facility_code: self.facility_code,
+            admission_date: self.admission_date,
+            discharge_date: self.discharge_date,
+            diagnosis_code: self.diagnosis_code,
+            invoice_numbers: vec![self.invoice_number],
+            total_fen,
+            policy_scope_fen,
+            self_paid_fen,
+            facts: FamilyFacts {
+                filed: self.filed.unwrap_or(false),
+                referral: self.referral.unwrap_or(false),
+                third_party_liable: self.third_party_liable.unwrap_or(false),
+                settled_in_real_time: self.settled_in_real_time.unwrap_or(false),
+                special_disease: text(self.special_disease),
+                emergency,
+                ..FamilyFacts::default()
+            },
+            itemised_lines: vec![],
+        })
+    }
+}
+
+fn field_errors(e: AppError) -> Result<RowResult, Vec<FieldError>> {
+    match e {
+        AppError::Validation(f) => Err(f),
+        AppError::Internal(e) => Err(vec![FieldError {
+            field: "-".into(),
+            message: format!("{e:#}"),
+        }]),
+        other => Err(vec![FieldError {
+            field: "-".into(),
+            message: other.to_string(),
+        }]),
+    }
+}
+
+pub fn default_error_path(file: &Path) -> PathBuf {
+    let mut name = file
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".errors.csv");
+    file.with_file_name(name)
+}
+
+/// Imports `file`; returns the counts. `as_user` is the clerk or admin the rows are filed by.
+pub fn run(
+    core: &Core,
+    kind: Kind,
+    file: &Path,
+    errors_path: &Path,
+    batch: usize,
+    as_user: &str,
+    progress: bool,
+) -> anyhow::Result<Report> {
+    let mut conn = core.pool.get()?;
+    let user = users::find_by_username(&mut conn, as_user)?
+        .ok_or_else(|| anyhow::anyhow!("no user `{as_user}`"))?;
+    let principal =
+        crate::service::principal(&mut conn, user).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let needed = if kind == Kind::Claims {
+        Role::Clerk
+    } else {
+        Role::Admin
+    };
+    anyhow::ensure!(
+        principal.has(needed),
+        "`{as_user}` needs the {needed} role to import {kind:?}"
+    );
+    let now = store::now_ms();
+    match kind {
+        Kind::Persons => import_rows(
+            &mut conn,
+            file,
+            errors_path,
+            batch,
+            progress,
+            |conn, row: PersonInput| {
+                let person = registries::validate_person(&row)?;
+                if store::persons::by_id_number(conn, &person.id_number)
+                    .map_err(db_err)?
+                    .is_some()
+                {
+                    return Ok(RowResult::Skipped);
+                }
+                registries::add_person(conn, &row)
+                    .map(|_| RowResult::Imported)
+                    .or_else(field_errors)
+            },
+        ),
+        Kind::Enrolments => import_rows(
+            &mut conn,
+            file,
+            errors_path,
+            batch,
+            progress,
+            |conn, row: EnrolmentInput| {
+                registries::add_enrolment(conn, &row)
+                    .map(|_| RowResult::Imported)
+                    .or_else(field_errors)
+            },
+        ),
+        Kind::Facilities => import_rows(
+            &mut conn,
+            file,
+            errors_path,
+            batch,
+            progress,
+            |conn, row: FacilityInput| {
+                if store::facilities::get(conn, row.code.trim())
+                    .map_err(db_err)?
+                    .is_some()
+                {
+                    return Ok(RowResult::Skipped);
+                }
+                registries::add_facility(conn, &row, now)
+                    .map(|_| RowResult::Imported)
+                    .or_else(field_errors)
+            },
+        ),
+        Kind::Claims => {
+            let registry = core.registry.clone();
+            import_rows(
+                &mut conn,
+                file,
+                errors_path,
+                batch,
+                progress,
+                move |conn, row: ClaimRow| import_claim(conn, &registry, &principal, row, now),
+            )
+        }
+    }
+}
+
+fn db_err(e: diesel::result::Error) -> Vec<FieldError> {
+    vec![FieldError {
+        field: "-".into(),
+        message: format!("database: {e}"),
+    }]
+}
+
+fn import_claim(
+    conn: &mut DbConn,
+    registry: &crate::registry::Registry,
+    p: &Principal,
+    row: ClaimRow,
+    now: i64,
+) -> Result<RowResult, Vec<FieldError>> {
+    let input = row.into_input()?;
+    claims::validate(&input)?;
+    // Natural key: invoice number + facility.
+    if claim_store::invoice_exists(conn, &input.invoice_numbers[0], input.facility_code.trim())
+        .map_err(db_err)?
+    {
+        return Ok(RowResult::Skipped);
+    }
+    let workflow = registry.latest(&input.family).ok_or_else(|| {
+        vec![FieldError {
+            field: "family".into(),
+            message: "no published workflow".into(),
+        }]
+    })?;
+    claims::intake(conn, registry, p, Role::Clerk, &input, &workflow, now)
+        .map(|_| RowResult::Imported)
+        .or_else(field_errors)
+}
+
+fn import_rows<R: DeserializeOwned>(
+    conn: &mut DbConn,
+    file: &Path,
+    errors_path: &Path,
+    batch: usize,
+    progress: bool,
+    mut apply: impl FnMut(&mut DbConn, R) -> Result<RowResult, Vec<FieldError>>,
+) -> anyhow::Result<Report> {
+    let size = std::fs::metadata(file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+        .len();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(file)?;
+    let mut errors = csv::Writer::from_path(errors_path)?;
+    errors.write_record(["row", "column", "reason"])?;
+    let headers = reader.headers()?.clone();
+    let bar = if progress {
+        ProgressBar::new(size)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut report = Report::default();
+    let mut records = reader.records().peekable();
+    let mut line = 1;
+    while records.peek().is_some() {
+        let mut rejected: Vec<(usize, String, String)> = Vec::new();
+        let (mut imported, mut skipped) = (0, 0);
+        conn.write_tx(|conn| {
+            for record in records.by_ref().take(batch) {
+                line += 1;
+                report.rows += 1;
+                let record = match record {
+                    Ok(r) => r,
+                    Err(e) => {
+                        rejected.push((line, "-".into(), format!("unreadable CSV: {e}")));
+                        continue;
+                    }
+                };
+                line = record.position().map_or(line, |p| p.line() as usize);
+                let row: R = match record.deserialize(Some(&headers)) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let column = match e.kind() {
+                            csv::ErrorKind::Deserialize { err, .. } => err
+                                .field()
+                                .and_then(|i| headers.get(i as usize))
+                                .unwrap_or("-")
+                                .to_string(),
+                            _ => "-".into(),
+                        };
+                        rejected.push((line, column, e.to_string()));
+                        continue;
+                    }
+                };
+                match conn.savepoint(|conn| apply(conn, row).map_err(SavepointError::Row)) {
+                    Ok(RowResult::Imported) => imported += 1,
+                    Ok(RowResult::Skipped) => skipped += 1,
+                    Err(SavepointError::Row(fields)) => {
+                        for f in fields {
+                            rejected.push((line, f.field, f.message));
+                        }
+                    }
+                    Err(SavepointError::Db(e)) => return Err(e),
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        // Counted only once the batch is committed.
+        report.imported += imported;
+        report.skipped += skipped;
+        let mut rows_rejected: Vec<usize> = rejected.iter().map(|r| r.0).collect();
+        rows_rejected.dedup();
+        report.rejected += rows_rejected.len();
+        for (row, column, reason) in rejected {
+            errors.write_record([row.to_string(), column, reason])?;
+        }
+        bar.set_position(
+            records
+                .peek()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(|r| r.position())
+                .map_or(size, |p| p.byte()),
+        );
+        bar.set_message(format!(
+            "{} imported, {} skipped, {} rejected",
+            report.imported, report.skipped, report.rejected
+        ));
+    }
+    errors.flush()?;
+    bar.finish();
+    Ok(report)
+}
+
+enum SavepointError {
+    Row(Vec<FieldError>),
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for SavepointError {
+    fn from(e: diesel::result::Error) -> Self {
+        SavepointError::Db(e)
+    }
+}

@@ -1,0 +1,341 @@
+//! Insured persons, enrolments and designated facilities: one validation per record kind,
+//! shared by the admin API and the CSV import.
+use crate::domain::eligibility::{Channel, SPECIAL_GROUPS};
+use crate::domain::person::IdNumber;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::store::facilities::{self, Facility, LEVELS, STATUSES};
+use crate::store::persons::{self, NewEnrolment, NewPerson};
+use crate::store::{regions, DbConn};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+fn date(errors: &mut Vec<FieldError>, field: &str, s: &str) -> Option<NaiveDate> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    if d.is_none() {
+        errors.push(FieldError {
+            field: field.into(),
+            message: format!("expected a date YYYY-MM-DD, got `{s}`"),
+        });
+    }
+    d
+}
+
+fn blank_to_none(s: &Option<String>) -> Option<String> {
+    s.as_ref()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    pub id_number: String,
+    pub name: String,
+    /// M or F; must agree with the ID number.
+    pub sex: String,
+    /// YYYY-MM-DD; must agree with the ID number.
+    pub birth_date: String,
+    pub household: String,
+    pub region_code: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub death_date: Option<String>,
+}
+
+pub fn validate_person(input: &PersonInput) -> Result<NewPerson, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let id = IdNumber::parse(&input.id_number)
+        .map_err(|e| {
+            errors.push(FieldError {
+                field: "id_number".into(),
+                message: e,
+            })
+        })
+        .ok();
+    if input.name.trim().is_empty() {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "must not be empty".into(),
+        });
+    }
+    let birth = date(&mut errors, "birth_date", &input.birth_date);
+    if let (Some(id), Some(birth)) = (&id, birth) {
+        if id.birth_date() != birth {
+            errors.push(FieldError {
+                field: "birth_date".into(),
+                message: format!("the ID number says {}", id.birth_date()),
+            });
+        }
+        if input.sex != id.sex().to_string() {
+            errors.push(FieldError {
+                field: "sex".into(),
+                message: format!("the ID number says {}", id.sex()),
+            });
+        }
+    }
+    let death = blank_to_none(&input.death_date);
+    if let Some(d) = &death {
+        date(&mut errors, "death_date", d);
+    }
+    let email = blank_to_none(&input.email);
+    if email.as_ref().is_some_and(|e| !e.contains('@')) {
+        errors.push(FieldError {
+            field: "email".into(),
+            message: "not an email address".into(),
+        });
+    }
+    match id {
+        Some(id) if errors.is_empty() => Ok(NewPerson {
+            id_number: id.as_str().into(),
+            name: input.name.trim().into(),
+            sex: input.sex.clone(),
+            birth_date: input.birth_date.trim().into(),
+            household: input.household.trim().into(),
+            region_code: input.region_code.trim().into(),
+            email,
+            death_date: death,
+            user_id: None,
+        }),
+        _ => Err(errors),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolmentInput {
+    pub id_number: String,
+    pub coverage_year: i32,
+    /// Usually Jan 1 (Sep 1 for students in 秦皇岛).
+    pub period_start: String,
+    pub period_end: String,
+    /// 1 (一档) or 2 (二档)
+    pub tier: i32,
+    /// Payment date.
+    pub enrolled_on: String,
+    /// central, mid_year, newborn or from_employee
+    pub channel: String,
+    /// `;`-separated: wubao, dibao, tekun, disabled, tuopin, orphan
+    #[serde(default)]
+    pub special_groups: String,
+    #[serde(default)]
+    pub disabled_grade: Option<i32>,
+}
+
+/// Validates an enrolment; `person_id` is resolved by the caller from the ID number.
+pub fn validate_enrolment(
+    input: &EnrolmentInput,
+    person_id: i64,
+) -> Result<NewEnrolment, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let start = date(&mut errors, "period_start", &input.period_start);
+    let end = date(&mut errors, "period_end", &input.period_end);
+    date(&mut errors, "enrolled_on", &input.enrolled_on);
+    if let (Some(s), Some(e)) = (start, end) {
+        if e < s {
+            errors.push(FieldError {
+                field: "period_end".into(),
+                message: "before period_start".into(),
+            });
+        }
+    }
+    if !matches!(input.tier, 1 | 2) {
+        errors.push(FieldError {
+            field: "tier".into(),
+            message: format!("expected 1 or 2, got {}", input.tier),
+        });
+    }
+    if Channel::parse(&input.channel).is_none() {
+        errors.push(FieldError {
+            field: "channel".into(),
+            message: format!(
+                "expected central, mid_year, newborn or from_employee, got `{}`",
+                input.channel
+            ),
+        });
+    }
+    let groups: Vec<String> = input
+        .special_groups
+        .split(';')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(String::from)
+        .collect();
+    for g in &groups {
+        if !SPECIAL_GROUPS.contains(&g.as_str()) {
+            errors.push(FieldError {
+                field: "special_groups".into(),
+                message: format!(
+                    "unknown group `{g}`; expected {}",
+                    SPECIAL_GROUPS.join(", ")
+                ),
+            });
+        }
+    }
+    if input.disabled_grade.is_some_and(|g| !(1..=4).contains(&g)) {
+        errors.push(FieldError {
+            field: "disabled_grade".into(),
+            message: "expected 1 to 4".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(NewEnrolment {
+        person_id,
+        coverage_year: input.coverage_year,
+        period_start: input.period_start.trim().into(),
+        period_end: input.period_end.trim().into(),
+        tier: input.tier,
+        enrolled_on: input.enrolled_on.trim().into(),
+        channel: input.channel.clone(),
+        special_groups: serde_json::to_string(&groups).unwrap_or_else(|_| "[]".into()),
+        disabled_grade: input.disabled_grade,
+    })
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FacilityInput {
+    pub code: String,
+    pub name: String,
+    /// township, county or city
+    pub level: String,
+    pub region_code: String,
+    /// public or private
+    pub ownership: String,
+    /// Date designated (协议定点); YYYY-MM-DD.
+    pub designated_from: String,
+}
+
+pub fn validate_facility(input: &FacilityInput) -> Result<Facility, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if input.code.trim().is_empty() || input.code.len() > 32 {
+        errors.push(FieldError {
+            field: "code".into(),
+            message: "1 to 32 characters".into(),
+        });
+    }
+    if input.name.trim().is_empty() {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "must not be empty".into(),
+        });
+    }
+    if !LEVELS.contains(&input.level.as_str()) {
+        errors.push(FieldError {
+            field: "level".into(),
+            message: format!("expected one of {LEVELS:?}, got `{}`", input.level),
+        });
+    }
+    if !matches!(input.ownership.as_str(), "public" | "private") {
+        errors.push(FieldError {
+            field: "ownership".into(),
+            message: format!("expected public or private, got `{}`", input.ownership),
+        });
+    }
+    date(&mut errors, "designated_from", &input.designated_from);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Facility {
+        code: input.code.trim().into(),
+        name: input.name.trim().into(),
+        level: input.level.clone(),
+        region_code: input.region_code.trim().into(),
+        ownership: input.ownership.clone(),
+    })
+}
+
+/// Checks that a region exists; `Err` names the field.
+pub fn require_region(conn: &mut DbConn, code: &str) -> AppResult<regions::Region> {
+    regions::get(conn, code)?
+        .ok_or_else(|| AppError::field("region_code", format!("unknown region `{code}`")))
+}
+
+pub fn add_person(conn: &mut DbConn, input: &PersonInput) -> AppResult<i64> {
+    let person = validate_person(input).map_err(AppError::Validation)?;
+    require_region(conn, &person.region_code)?;
+    if persons::by_id_number(conn, &person.id_number)?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "a person with ID number {} exists",
+            person.id_number
+        )));
+    }
+    Ok(persons::insert(conn, &person)?)
+}
+
+pub fn add_enrolment(conn: &mut DbConn, input: &EnrolmentInput) -> AppResult<i64> {
+    let id = IdNumber::parse(&input.id_number).map_err(|e| AppError::field("id_number", e))?;
+    let person = persons::by_id_number(conn, id.as_str())?
+        .ok_or_else(|| AppError::field("id_number", "no insured person has this ID number"))?;
+    let row = validate_enrolment(input, person.id).map_err(AppError::Validation)?;
+    Ok(persons::insert_enrolment(conn, &row)?)
+}
+
+pub fn add_facility(conn: &mut DbConn, input: &FacilityInput, now_ms: i64) -> AppResult<()> {
+    let facility = validate_facility(input).map_err(AppError::Validation)?;
+    require_region(conn, &facility.region_code)?;
+    if facilities::get(conn, &facility.code)?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "facility {} exists",
+            facility.code
+        )));
+    }
+    conn.write_tx(|conn| {
+        facilities::insert(conn, &facility)?;
+        facilities::add_status(
+            conn,
+            &facility.code,
+            "designated",
+            input.designated_from.trim(),
+            "协议定点 / designated",
+            now_ms,
+        )?;
+        Ok(())
+    })
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusInput {
+    /// designated, suspended or terminated
+    pub status: String,
+    pub effective_from: String,
+    pub reason: String,
+}
+
+pub fn change_status(
+    conn: &mut DbConn,
+    code: &str,
+    input: &StatusInput,
+    now_ms: i64,
+) -> AppResult<()> {
+    if !STATUSES.contains(&input.status.as_str()) {
+        return Err(AppError::field(
+            "status",
+            format!("expected one of {STATUSES:?}"),
+        ));
+    }
+    let mut errors = Vec::new();
+    date(&mut errors, "effective_from", &input.effective_from);
+    if input.reason.trim().is_empty() {
+        errors.push(FieldError {
+            field: "reason".into(),
+            message: "a status change needs a reason".into(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    facilities::get(conn, code)?.ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
+    facilities::add_status(
+        conn,
+        code,
+        &input.status,
+        input.effective_from.trim(),
+        input.reason.trim(),
+        now_ms,
+    )?;
+    Ok(())
+}
