@@ -358,6 +358,48 @@ async fn decisions_are_checked_and_explained_to_the_resident(app: TestApp) {
         "internal comments never reach the resident"
     );
 
+    // A rejected document shows in the checklist with its reason, and to the resident.
+    let reviewer = app.login("reviewer").await;
+    let (_, before) = app.get(&reviewer, &format!("/api/claims/{claim_id}")).await;
+    let doc_id = before["documents"][0]["id"].as_i64().unwrap();
+    let (status, _) = app
+        .post(
+            &resident,
+            &format!("/api/claims/{claim_id}/documents/{doc_id}/reject"),
+            json!({"reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, 403, "residents cannot reject documents");
+    let (status, body) = app
+        .post(
+            &reviewer,
+            &format!("/api/claims/{claim_id}/documents/{doc_id}/reject"),
+            json!({"reason": "发票模糊不清"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("rejected")),
+        "{body}"
+    );
+    let (_, after) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    let item = after["case"]["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["document_id"] == doc_id)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (item["status"].as_str(), item["reason"].as_str()),
+        (Some("rejected"), Some("发票模糊不清"))
+    );
+    assert!(
+        after["timeline"].to_string().contains("材料未通过审核"),
+        "{}",
+        after["timeline"]
+    );
+
     // A return for documents tells the resident exactly what is missing.
     let resident_token = app.login("resident").await;
     let (claim2, case2) = submit(&app, &resident_token, trauma_claim()).await;

@@ -50,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::claims::get_claim)
         .service(api::claims::upload_document)
         .service(api::claims::download_document)
+        .service(api::claims::reject_document)
         .service(api::cases::get_case)
         .service(api::cases::take_action)
         .service(api::cases::case_events)

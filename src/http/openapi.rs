@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         super::api::claims::get_claim,
         super::api::claims::upload_document,
         super::api::claims::download_document,
+        super::api::claims::reject_document,
         super::api::cases::get_case,
         super::api::cases::take_action,
         super::api::cases::case_events,

@@ -172,6 +172,8 @@ pub struct ActionRequest<'a> {
     pub reason_code: Option<&'a str>,
     /// What a return for documents asks for; default: whatever the checklist lacks.
     pub missing_documents: &'a [String],
+    /// A reviewer's judgement that the care was (or was not) an emergency.
+    pub judged_emergency: Option<bool>,
 }
 
 impl<'a> ActionRequest<'a> {
@@ -191,6 +193,7 @@ impl<'a> ActionRequest<'a> {
             amount_fen: None,
             reason_code: None,
             missing_documents: &[],
+            judged_emergency: None,
         }
     }
 }
@@ -401,6 +404,13 @@ pub fn act(
             Next::Outcome(o) => (None, Some(o.as_str())),
         };
         let mut details = serde_json::Map::new();
+        if let Some(judged) = req.judged_emergency {
+            if case.subject_kind != "claim" || !matches!(t.role, Role::Reviewer | Role::SeniorReviewer | Role::Supervisor) {
+                return Err(AppError::field("judged_emergency", "only reviewers judge whether a claim was an emergency"));
+            }
+            claims::judge_emergency(conn, registry, case.subject_id, judged)?;
+            details.insert("judged_emergency".into(), json!(judged));
+        }
         if case.subject_kind == "claim" {
             if let Next::Outcome(o @ (OutcomeKind::Approved | OutcomeKind::PartiallyApproved | OutcomeKind::Rejected)) = &t.to {
                 details.insert("decision".into(), decide_claim(conn, registry, &case, *o, req)?);

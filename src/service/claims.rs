@@ -48,6 +48,15 @@ pub struct FamilyFacts {
     pub settled_in_real_time: bool,
     /// Outpatient at a county hospital on a primary-care referral.
     pub primary_referral: bool,
+    /// A reviewer's judgement whether the care was an emergency (restores the ratio when
+    /// filing or referral was missing). Unset: the emergency explanation decides.
+    pub judged_emergency: Option<bool>,
+}
+
+impl FamilyFacts {
+    pub fn is_emergency(&self) -> bool {
+        self.judged_emergency.unwrap_or(self.emergency.is_some())
+    }
 }
 
 /// One line of an itemised bill.
@@ -263,7 +272,7 @@ pub fn facts(claim: &ClaimRow, docs: &[DocumentRow], workflow: &Workflow) -> Cas
         documents_complete: false,
         family: claim.family.clone(),
         encounter_kind: claim.encounter_kind.clone(),
-        emergency: family.emergency.is_some(),
+        emergency: family.is_emergency(),
         filed: family.filed,
         referral: family.referral,
         third_party_liable: family.third_party_liable,
@@ -387,7 +396,7 @@ pub fn calc_request(
         policy_scope_fen: claim.policy_scope_fen,
         filed: facts.filed,
         referral: facts.referral,
-        emergency: facts.emergency.is_some(),
+        emergency: facts.is_emergency(),
         special_disease: facts.special_disease,
         maternity_high_risk: facts.maternity_high_risk,
         settled_in_real_time: facts.settled_in_real_time,
@@ -414,7 +423,7 @@ pub fn pricing(
     registry: &Registry,
     claim: &ClaimRow,
     ctx: &ClaimContext,
-) -> AppResult<Option<(Pricing, &'static str)>> {
+) -> AppResult<Option<Pricing>> {
     let (Some(service_date), Some(birth)) =
         (date(&claim.admission_date), date(&ctx.person.birth_date))
     else {
@@ -433,15 +442,10 @@ pub fn pricing(
     let discharge = date(&claim.discharge_date).unwrap_or(service_date);
     Ok(registry
         .policy_for(&ctx.person_region_path, discharge)
-        .map(|p| {
-            (
-                Pricing {
-                    policy: p.name.clone(),
-                    year: discharge.year(),
-                    eligibility,
-                },
-                "",
-            )
+        .map(|p| Pricing {
+            policy: p.name.clone(),
+            year: discharge.year(),
+            eligibility,
         }))
 }
 
@@ -555,7 +559,7 @@ pub fn price(
     docs: &[DocumentRow],
     lock: bool,
 ) -> AppResult<Option<(Pricing, Breakdown)>> {
-    let Some((pricing, _)) = pricing(conn, registry, claim, ctx)? else {
+    let Some(pricing) = pricing(conn, registry, claim, ctx)? else {
         return Ok(None);
     };
     let Some(policy) = registry
@@ -917,4 +921,82 @@ mod tests {
         assert_eq!(sniff_content_type(b"MZ\x90\x00 windows exe"), None);
         assert!(is_icd10("S72") && is_icd10("S72.001") && !is_icd10("S7") && !is_icd10("S72."));
     }
+}
+
+/// A reviewer or clerk marks a document unusable; the checklist then shows it as rejected
+/// with the reason, and the resident sees what to replace.
+pub fn reject_document(
+    conn: &mut DbConn,
+    p: &Principal,
+    claim_id: i64,
+    doc_id: i64,
+    reason: &str,
+    now_ms: i64,
+) -> AppResult<DocumentRow> {
+    p.require_any(&[
+        Role::Clerk,
+        Role::Reviewer,
+        Role::SeniorReviewer,
+        Role::Supervisor,
+    ])?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > 500 {
+        return Err(AppError::field("reason", "give a reason of 1 to 500 bytes"));
+    }
+    conn.write_tx(|conn| {
+        let case = case_store::for_subject(conn, "claim", claim_id)?.ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
+        cases::ensure_can_see(p, &case)?;
+        let doc = claim_store::document(conn, claim_id, doc_id)?.ok_or_else(|| AppError::NotFound(format!("document {doc_id}")))?;
+        claim_store::reject_document(conn, claim_id, doc_id, reason)?;
+        let role = p.roles.iter().find(|r| r.is_staff()).map_or("clerk", |r| r.as_str());
+        let old_value = json!({ "document_id": doc_id, "kind": doc.kind, "status": doc.status }).to_string();
+        let new_value = json!({ "document_id": doc_id, "kind": doc.kind, "status": "rejected", "reason": reason }).to_string();
+        audit::append(
+            conn,
+            case.id,
+            &EventDraft {
+                at_ms: now_ms,
+                actor_id: Some(p.user_id),
+                actor_name: &p.username,
+                role,
+                action: "document_rejected",
+                from_stage: None,
+                to_stage: None,
+                old_value: &old_value,
+                new_value: &new_value,
+                comment: reason,
+                public: true,
+            },
+        )?;
+        claim_store::document(conn, claim_id, doc_id)?.ok_or_else(|| AppError::NotFound("document".into()))
+    })
+}
+
+/// Records a reviewer's emergency judgement on a claim and prices it again.
+pub fn judge_emergency(
+    conn: &mut DbConn,
+    registry: &Registry,
+    claim_id: i64,
+    emergency: bool,
+) -> AppResult<()> {
+    let mut claim = claim_store::get(conn, claim_id)?
+        .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
+    let mut facts: FamilyFacts = serde_json::from_str(&claim.family_facts).unwrap_or_default();
+    facts.judged_emergency = Some(emergency);
+    claim.family_facts = serde_json::to_string(&facts).map_err(anyhow::Error::from)?;
+    claim_store::set_family_facts(conn, claim_id, &claim.family_facts)?;
+    if let Some(ctx) = context(conn, &claim)? {
+        let docs = claim_store::documents(conn, claim_id)?;
+        if let Some((pricing, breakdown)) = price(conn, registry, &claim, &ctx, &docs, false)? {
+            let text = serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?;
+            claim_store::set_assessment(
+                conn,
+                claim_id,
+                Some(&pricing.policy),
+                Some(breakdown.payable_fen),
+                Some(&text),
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -51,6 +51,23 @@ pub fn timeline(events: &[AuditEvent]) -> Vec<TimelineItem> {
                     format!("Document uploaded: {}", meta.map_or(kind, |m| m.en)),
                 )
             }
+            "document_rejected" => {
+                let kind = new["kind"].as_str().unwrap_or_default();
+                let meta = document_kind(kind);
+                let reason = new["reason"].as_str().unwrap_or_default();
+                let mut it = item(
+                    format!(
+                        "材料未通过审核：{}（{reason}），请重新上传",
+                        meta.map_or(kind, |m| m.zh)
+                    ),
+                    format!(
+                        "Document not accepted: {} ({reason}); please upload it again",
+                        meta.map_or(kind, |m| m.en)
+                    ),
+                );
+                it.missing = vec![kind.to_string()];
+                it
+            }
             _ if new.get("missing").is_some() => {
                 let missing: Vec<String> = new["missing"]
                     .as_array()

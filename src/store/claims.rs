@@ -303,3 +303,18 @@ pub fn remember_idempotent(
         ))
         .execute(c))
 }
+
+pub fn reject_document(
+    conn: &mut DbConn,
+    claim_id: i64,
+    doc_id: i64,
+    reason: &str,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(claim_documents::table.filter(claim_documents::id.eq(doc_id).and(claim_documents::claim_id.eq(claim_id))))
+        .set((claim_documents::status.eq("rejected"), claim_documents::reject_reason.eq(reason)))
+        .execute(c))
+}
+
+pub fn set_family_facts(conn: &mut DbConn, claim_id: i64, facts: &str) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(claims::table.find(claim_id)).set(claims::family_facts.eq(facts)).execute(c))
+}

@@ -122,6 +122,9 @@ pub struct ActionBody {
     /// Returns for documents: the kinds asked for (default: whatever is missing).
     #[serde(default)]
     pub missing_documents: Vec<String>,
+    /// Reviewers: judge whether the care was an emergency (re-prices the claim).
+    #[serde(default)]
+    pub judged_emergency: Option<bool>,
 }
 
 /// Takes a workflow action on a case.
@@ -153,6 +156,7 @@ pub async fn take_action(
             amount_fen: body.amount_fen,
             reason_code: body.reason_code.as_deref(),
             missing_documents: &body.missing_documents,
+            judged_emergency: body.judged_emergency,
         };
         let case = cases::act(conn, registry, &user.0, &req)?;
         case_view(conn, registry, &user.0, case)

@@ -329,3 +329,37 @@ pub async fn download_document(
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))
 }
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectDocument {
+    /// Why the document cannot be used; shown to the resident.
+    pub reason: String,
+}
+
+/// Marks a document rejected with a reason (clerks and reviewers).
+#[utoipa::path(post, path = "/api/claims/{id}/documents/{doc_id}/reject", tag = "claims", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "claim id"), ("doc_id" = i64, Path, description = "document id")), request_body = RejectDocument,
+    responses((status = 200, body = DocumentRow), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/api/claims/{id}/documents/{doc_id}/reject")]
+pub async fn reject_document(
+    state: State,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<RejectDocument>,
+) -> AppResult<HttpResponse> {
+    let (claim_id, doc_id) = path.into_inner();
+    let reason = body.into_inner().reason;
+    let doc = db(&state, move |conn, _| {
+        claim_service::reject_document(
+            conn,
+            &user.0,
+            claim_id,
+            doc_id,
+            &reason,
+            crate::store::now_ms(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
