@@ -874,55 +874,6 @@ pub fn add_document(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn input() -> ClaimInput {
-        ClaimInput {
-            family: "trauma".into(),
-            id_number: None,
-            encounter_kind: "inpatient".into(),
-            facility_code: "H330326001".into(),
-            admission_date: "2026-03-01".into(),
-            discharge_date: "2026-03-08".into(),
-            diagnosis_code: "S72.001".into(),
-            invoice_numbers: vec!["INV-1".into()],
-            total_fen: 1_000_000,
-            policy_scope_fen: 800_000,
-            self_paid_fen: 200_000,
-            facts: FamilyFacts::default(),
-            itemised_lines: vec![],
-        }
-    }
-
-    #[test]
-    fn names_every_bad_field() {
-        assert!(validate(&input()).is_ok());
-        let bad = ClaimInput {
-            total_fen: -1,
-            discharge_date: "2026-02-01".into(),
-            diagnosis_code: "fracture".into(),
-            ..input()
-        };
-        let fields: Vec<String> = validate(&bad)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert!(fields.contains(&"total_fen".to_string()), "{fields:?}");
-        assert!(fields.contains(&"discharge_date".to_string()));
-        assert!(fields.contains(&"diagnosis_code".to_string()));
-    }
-
-    #[test]
-    fn sniffs_by_magic_bytes() {
-        assert_eq!(sniff_content_type(b"%PDF-1.7 ..."), Some("application/pdf"));
-        assert_eq!(sniff_content_type(b"MZ\x90\x00 windows exe"), None);
-        assert!(is_icd10("S72") && is_icd10("S72.001") && !is_icd10("S7") && !is_icd10("S72."));
-    }
-}
-
 /// A reviewer or clerk marks a document unusable; the checklist then shows it as rejected
 /// with the reason, and the resident sees what to replace.
 pub fn reject_document(
@@ -999,4 +950,53 @@ pub fn judge_emergency(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> ClaimInput {
+        ClaimInput {
+            family: "trauma".into(),
+            id_number: None,
+            encounter_kind: "inpatient".into(),
+            facility_code: "H330326001".into(),
+            admission_date: "2026-03-01".into(),
+            discharge_date: "2026-03-08".into(),
+            diagnosis_code: "S72.001".into(),
+            invoice_numbers: vec!["INV-1".into()],
+            total_fen: 1_000_000,
+            policy_scope_fen: 800_000,
+            self_paid_fen: 200_000,
+            facts: FamilyFacts::default(),
+            itemised_lines: vec![],
+        }
+    }
+
+    #[test]
+    fn names_every_bad_field() {
+        assert!(validate(&input()).is_ok());
+        let bad = ClaimInput {
+            total_fen: -1,
+            discharge_date: "2026-02-01".into(),
+            diagnosis_code: "fracture".into(),
+            ..input()
+        };
+        let fields: Vec<String> = validate(&bad)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert!(fields.contains(&"total_fen".to_string()), "{fields:?}");
+        assert!(fields.contains(&"discharge_date".to_string()));
+        assert!(fields.contains(&"diagnosis_code".to_string()));
+    }
+
+    #[test]
+    fn sniffs_by_magic_bytes() {
+        assert_eq!(sniff_content_type(b"%PDF-1.7 ..."), Some("application/pdf"));
+        assert_eq!(sniff_content_type(b"MZ\x90\x00 windows exe"), None);
+        assert!(is_icd10("S72") && is_icd10("S72.001") && !is_icd10("S7") && !is_icd10("S72."));
+    }
 }
