@@ -279,13 +279,16 @@ pub fn run(
         ),
         Kind::Claims => {
             let registry = core.registry.clone();
+            let mut lookups = claims::Lookups::default();
             import_rows(
                 &mut conn,
                 file,
                 errors_path,
                 batch,
                 progress,
-                move |conn, row: ClaimRow| import_claim(conn, &registry, &principal, row, now),
+                move |conn, row: ClaimRow| {
+                    import_claim(conn, &registry, &mut lookups, &principal, row, now)
+                },
             )
         }
     }
@@ -301,6 +304,7 @@ fn db_err(e: diesel::result::Error) -> Vec<FieldError> {
 fn import_claim(
     conn: &mut DbConn,
     registry: &crate::registry::Registry,
+    lookups: &mut claims::Lookups,
     p: &Principal,
     row: ClaimRow,
     now: i64,
@@ -319,9 +323,18 @@ fn import_claim(
             message: "no published workflow".into(),
         }]
     })?;
-    claims::intake(conn, registry, p, Role::Clerk, &input, &workflow, now)
-        .map(|_| RowResult::Imported)
-        .or_else(field_errors)
+    claims::intake(
+        conn,
+        registry,
+        lookups,
+        p,
+        Role::Clerk,
+        &input,
+        &workflow,
+        now,
+    )
+    .map(|_| RowResult::Imported)
+    .or_else(field_errors)
 }
 
 fn import_rows<R: DeserializeOwned>(

@@ -62,7 +62,7 @@ pub fn open(conn: &mut DbConn, o: &OpenCase<'_>) -> AppResult<i64> {
         },
     )?;
     let new_value = json!({ "stage": stage, "workflow": o.workflow.name, "workflow_version": o.workflow.version }).to_string();
-    audit::append(
+    audit::append_first(
         conn,
         id,
         &EventDraft {
@@ -273,7 +273,15 @@ fn decide_claim(
     let ctx = claims::context(conn, &claim)?;
     let docs = claim_store::documents(conn, claim.id)?;
     let priced = match &ctx {
-        Some(ctx) => claims::price(conn, registry, &claim, ctx, &docs, true)?,
+        Some(ctx) => claims::price(
+            conn,
+            registry,
+            &mut claims::Lookups::default(),
+            &claim,
+            ctx,
+            &docs,
+            true,
+        )?,
         None => None,
     };
     let computed = priced.as_ref().map_or(0, |(_, b)| b.payable_fen);

@@ -3,8 +3,9 @@
 use super::cases::{self, OpenCase};
 use crate::auth::Principal;
 use crate::domain::documents::document_kind;
-use crate::domain::eligibility::{self, Eligibility};
+use crate::domain::eligibility::{self, Eligibility, Enrolment};
 use crate::domain::facility;
+use crate::domain::facility::StatusChange;
 use crate::domain::person::IdNumber;
 use crate::domain::policy::{calculate, Breakdown, CalcRequest, YearToDate};
 use crate::domain::roles::Role;
@@ -16,12 +17,14 @@ use crate::store::claims::{self as claim_store, ClaimRow, DocumentRow, NewClaim,
 use crate::store::facilities::{self, Facility};
 use crate::store::findings::{self as findings_store, NewFinding};
 use crate::store::persons::{self, Person};
+use crate::store::regions::Region;
 use crate::store::{cases as case_store, regions, DbConn};
 use chrono::Datelike;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::Path;
 
 pub const FAMILIES: [&str; 3] = ["out_of_region", "trauma", "unreferred_transfer"];
@@ -338,6 +341,68 @@ pub struct ClaimContext {
     pub person_region_path: String,
     pub facility: Facility,
     pub facility_region_path: String,
+    /// The facility's designation history.
+    pub history: Vec<StatusChange>,
+}
+
+/// Registry reads an intake needs, memoised. A request uses a fresh one; an import keeps
+/// one for the whole file, since registries do not change while claims are imported.
+#[derive(Default)]
+pub struct Lookups {
+    persons: HashMap<String, Option<Person>>,
+    enrolments: HashMap<i64, Vec<Enrolment>>,
+    facilities: HashMap<String, Option<(Facility, Vec<StatusChange>)>>,
+    regions: HashMap<String, Option<Region>>,
+}
+
+impl Lookups {
+    pub fn person(&mut self, conn: &mut DbConn, id_number: &str) -> AppResult<Option<Person>> {
+        if let Some(p) = self.persons.get(id_number) {
+            return Ok(p.clone());
+        }
+        let p = persons::by_id_number(conn, id_number)?;
+        self.persons.insert(id_number.to_string(), p.clone());
+        Ok(p)
+    }
+
+    pub fn enrolments(&mut self, conn: &mut DbConn, person_id: i64) -> AppResult<&[Enrolment]> {
+        let rows = match self.enrolments.entry(person_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                persons::enrolments_of(conn, person_id)?
+                    .iter()
+                    .filter_map(|e| e.to_domain())
+                    .collect(),
+            ),
+        };
+        Ok(rows.as_slice())
+    }
+
+    pub fn facility(
+        &mut self,
+        conn: &mut DbConn,
+        code: &str,
+    ) -> AppResult<Option<&(Facility, Vec<StatusChange>)>> {
+        if !self.facilities.contains_key(code) {
+            let f = match facilities::get(conn, code)? {
+                Some(f) => Some((f, facilities::to_changes(&facilities::history(conn, code)?))),
+                None => None,
+            };
+            self.facilities.insert(code.to_string(), f);
+        }
+        Ok(self.facilities.get(code).and_then(Option::as_ref))
+    }
+
+    pub fn region(&mut self, conn: &mut DbConn, code: &str) -> AppResult<Region> {
+        if !self.regions.contains_key(code) {
+            let r = regions::get(conn, code)?;
+            self.regions.insert(code.to_string(), r);
+        }
+        self.regions
+            .get(code)
+            .and_then(Clone::clone)
+            .ok_or_else(|| AppError::NotFound(format!("region {code}")))
+    }
 }
 
 pub fn context(conn: &mut DbConn, claim: &ClaimRow) -> AppResult<Option<ClaimContext>> {
@@ -346,21 +411,33 @@ pub fn context(conn: &mut DbConn, claim: &ClaimRow) -> AppResult<Option<ClaimCon
     };
     let person = persons::get(conn, person_id)?
         .ok_or_else(|| AppError::NotFound(format!("person {person_id}")))?;
-    let facility = facilities::get(conn, &claim.facility_code)?
-        .ok_or_else(|| AppError::NotFound(format!("facility {}", claim.facility_code)))?;
-    let path = |conn: &mut DbConn, code: &str| -> AppResult<String> {
-        Ok(regions::get(conn, code)?
-            .ok_or_else(|| AppError::NotFound(format!("region {code}")))?
-            .path)
-    };
-    let person_region_path = path(conn, &person.region_code)?;
-    let facility_region_path = path(conn, &facility.region_code)?;
-    Ok(Some(ClaimContext {
+    context_for(conn, &mut Lookups::default(), person, &claim.facility_code).map(Some)
+}
+
+fn context_for(
+    conn: &mut DbConn,
+    lookups: &mut Lookups,
+    person: Person,
+    facility_code: &str,
+) -> AppResult<ClaimContext> {
+    let (facility, history) = lookups
+        .facility(conn, facility_code)?
+        .cloned()
+        .ok_or_else(|| {
+            AppError::field(
+                "facility_code",
+                format!("unknown facility `{facility_code}`"),
+            )
+        })?;
+    let person_region_path = lookups.region(conn, &person.region_code)?.path;
+    let facility_region_path = lookups.region(conn, &facility.region_code)?.path;
+    Ok(ClaimContext {
         person,
         person_region_path,
         facility,
         facility_region_path,
-    }))
+        history,
+    })
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
@@ -418,66 +495,52 @@ pub struct Pricing {
     pub eligibility: Eligibility,
 }
 
-pub fn pricing(
+/// Coverage on the claim's service date (its admission date).
+pub fn eligibility_of(
     conn: &mut DbConn,
-    registry: &Registry,
+    lookups: &mut Lookups,
     claim: &ClaimRow,
     ctx: &ClaimContext,
-) -> AppResult<Option<Pricing>> {
+) -> AppResult<Option<Eligibility>> {
     let (Some(service_date), Some(birth)) =
         (date(&claim.admission_date), date(&ctx.person.birth_date))
     else {
         return Ok(None);
     };
-    let enrolments: Vec<_> = persons::enrolments_of(conn, ctx.person.id)?
-        .iter()
-        .filter_map(|e| e.to_domain())
-        .collect();
-    let eligibility = eligibility::check(
-        &enrolments,
+    let enrolments = lookups.enrolments(conn, ctx.person.id)?;
+    Ok(Some(eligibility::check(
+        enrolments,
         birth,
         ctx.person.death_date.as_deref().and_then(date),
         service_date,
-    );
-    let discharge = date(&claim.discharge_date).unwrap_or(service_date);
-    Ok(registry
-        .policy_for(&ctx.person_region_path, discharge)
-        .map(|p| Pricing {
-            policy: p.name.clone(),
-            year: discharge.year(),
-            eligibility,
-        }))
+    )))
 }
 
-/// Intake checks (handbook §3-6), each recorded as a finding on the case.
+fn service_end(claim: &ClaimRow) -> NaiveDate {
+    date(&claim.discharge_date)
+        .or_else(|| date(&claim.admission_date))
+        .unwrap_or_default()
+}
+
+/// An invoice number and the other claims that carry it: (claim, facility, person).
+pub type InvoiceUses = (String, Vec<(i64, String, Option<i64>)>);
+
+/// Intake checks (handbook §3-6), each a finding on the case. Pure: the caller supplies the
+/// eligibility and, per invoice, the other claims that carry it.
 pub fn intake_findings(
-    conn: &mut DbConn,
     registry: &Registry,
     claim: &ClaimRow,
     ctx: &ClaimContext,
     workflow: &Workflow,
-) -> AppResult<Vec<NewFinding>> {
+    eligibility: Option<&Eligibility>,
+    duplicates: &[InvoiceUses],
+) -> Vec<NewFinding> {
     let mut findings = Vec::new();
-    if let (Some(service_date), Some(birth)) =
-        (date(&claim.admission_date), date(&ctx.person.birth_date))
-    {
-        let enrolments: Vec<_> = persons::enrolments_of(conn, ctx.person.id)?
-            .iter()
-            .filter_map(|e| e.to_domain())
-            .collect();
-        let e = eligibility::check(
-            &enrolments,
-            birth,
-            ctx.person.death_date.as_deref().and_then(date),
-            service_date,
-        );
-        if !e.covered {
-            findings.push(NewFinding { code: "not_eligible", severity: "error", zh: e.zh.clone(), en: e.en.clone(), evidence: json!({ "reason": e.code, "service_date": claim.admission_date, "covered_from": e.covered_from }) });
-        }
+    if let Some(e) = eligibility.filter(|e| !e.covered) {
+        findings.push(NewFinding { code: "not_eligible", severity: "error", zh: e.zh.clone(), en: e.en.clone(), evidence: json!({ "reason": e.code, "service_date": claim.admission_date, "covered_from": e.covered_from }) });
     }
-    let history = facilities::to_changes(&facilities::history(conn, &claim.facility_code)?);
     if let (Some(from), Some(to)) = (date(&claim.admission_date), date(&claim.discharge_date)) {
-        if let Some((day, status)) = facility::first_undesignated_day(&history, from, to) {
+        if let Some((day, status)) = facility::first_undesignated_day(&ctx.history, from, to) {
             findings.push(NewFinding {
                 code: "facility_not_designated",
                 severity: "error",
@@ -487,21 +550,17 @@ pub fn intake_findings(
             });
         }
     }
-    let invoices: Vec<String> = serde_json::from_str(&claim.invoice_numbers).unwrap_or_default();
-    for invoice in &invoices {
-        let others = claim_store::claims_with_invoice(conn, invoice, claim.id)?;
-        if !others.is_empty() {
-            let other_person = others.iter().any(|(_, _, p)| *p != claim.person_id);
-            findings.push(NewFinding {
-                code: "duplicate_invoice",
-                severity: "error",
-                zh: format!("发票号 {invoice} 已在其他申请中使用{}", if other_person { "（含其他参保人）" } else { "" }),
-                en: format!("Invoice {invoice} is already claimed{}", if other_person { " (including under another person)" } else { "" }),
-                evidence: json!({ "invoice": invoice, "claims": others.iter().map(|(c, f, p)| json!({"claim_id": c, "facility": f, "person_id": p})).collect::<Vec<_>>() }),
-            });
-        }
+    for (invoice, others) in duplicates.iter().filter(|(_, others)| !others.is_empty()) {
+        let other_person = others.iter().any(|(_, _, p)| *p != claim.person_id);
+        findings.push(NewFinding {
+            code: "duplicate_invoice",
+            severity: "error",
+            zh: format!("发票号 {invoice} 已在其他申请中使用{}", if other_person { "（含其他参保人）" } else { "" }),
+            en: format!("Invoice {invoice} is already claimed{}", if other_person { " (including under another person)" } else { "" }),
+            evidence: json!({ "invoice": invoice, "claims": others.iter().map(|(c, f, p)| json!({"claim_id": c, "facility": f, "person_id": p})).collect::<Vec<_>>() }),
+        });
     }
-    let facts = super::claims::facts(claim, &[], workflow);
+    let facts = facts(claim, &[], workflow);
     let missing: Vec<&str> = workflow.required_documents(&facts);
     if !missing.is_empty() {
         findings.push(NewFinding {
@@ -515,30 +574,21 @@ pub fn intake_findings(
             evidence: json!({ "missing": missing }),
         });
     }
+    let policy = registry.policy_for(&ctx.person_region_path, service_end(claim));
     let family: FamilyFacts = serde_json::from_str(&claim.family_facts).unwrap_or_default();
     if claim.encounter_kind == "outpatient" && !family.settled_in_real_time {
-        if let Some(p) = date(&claim.discharge_date)
-            .and_then(|d| registry.policy_for(&ctx.person_region_path, d))
+        if let Some(p) = policy.filter(|p| p.outpatient.as_ref().is_some_and(|o| o.real_time_only))
         {
-            if p.outpatient.as_ref().is_some_and(|o| o.real_time_only) {
-                findings.push(NewFinding {
-                    code: "outpatient_not_real_time",
-                    severity: "warning",
-                    zh: "未实时结算的门诊费用原则上不予支付".into(),
-                    en: "Outpatient costs not settled in real time are in principle not paid"
-                        .into(),
-                    evidence: json!({ "policy": p.name }),
-                });
-            }
+            findings.push(NewFinding {
+                code: "outpatient_not_real_time",
+                severity: "warning",
+                zh: "未实时结算的门诊费用原则上不予支付".into(),
+                en: "Outpatient costs not settled in real time are in principle not paid".into(),
+                evidence: json!({ "policy": p.name }),
+            });
         }
     }
-    if registry
-        .policy_for(
-            &ctx.person_region_path,
-            date(&claim.discharge_date).unwrap_or_default(),
-        )
-        .is_none()
-    {
+    if policy.is_none() {
         findings.push(NewFinding {
             code: "no_policy",
             severity: "warning",
@@ -547,27 +597,30 @@ pub fn intake_findings(
             evidence: json!({ "region": ctx.person.region_code, "date": claim.discharge_date }),
         });
     }
-    Ok(findings)
+    findings
 }
 
 /// Prices a claim against the person's year-to-date totals (read, or locked for update).
 pub fn price(
     conn: &mut DbConn,
     registry: &Registry,
+    lookups: &mut Lookups,
     claim: &ClaimRow,
     ctx: &ClaimContext,
     docs: &[DocumentRow],
     lock: bool,
 ) -> AppResult<Option<(Pricing, Breakdown)>> {
-    let Some(pricing) = pricing(conn, registry, claim, ctx)? else {
+    let Some(eligibility) = eligibility_of(conn, lookups, claim, ctx)? else {
         return Ok(None);
     };
-    let Some(policy) = registry
-        .policies()
-        .iter()
-        .find(|p| p.name == pricing.policy)
-    else {
+    let end = service_end(claim);
+    let Some(policy) = registry.policy_for(&ctx.person_region_path, end) else {
         return Ok(None);
+    };
+    let pricing = Pricing {
+        policy: policy.name.clone(),
+        year: end.year(),
+        eligibility,
     };
     let ytd = if lock {
         claim_store::ytd_for_update(conn, ctx.person.id, &pricing.policy, pricing.year)?
@@ -623,7 +676,16 @@ pub fn submit(
                 };
             }
         }
-        let done = intake(conn, registry, p, role, input, &workflow, now_ms)?;
+        let done = intake(
+            conn,
+            registry,
+            &mut Lookups::default(),
+            p,
+            role,
+            input,
+            &workflow,
+            now_ms,
+        )?;
         if let Some(key) = idempotency_key {
             claim_store::remember_idempotent(
                 conn,
@@ -639,12 +701,14 @@ pub fn submit(
     })
 }
 
-/// The intake path inside the caller's transaction: person, facility, claim and invoices,
-/// pricing, the case with its first event, and the intake findings. The input must have
-/// passed [`validate`].
+/// The intake path inside the caller's transaction: person, facility, pricing, the claim
+/// and its invoices, the case with its first event, and the intake findings. The input must
+/// have passed [`validate`].
+#[allow(clippy::too_many_arguments)]
 pub fn intake(
     conn: &mut DbConn,
     registry: &Registry,
+    lookups: &mut Lookups,
     p: &Principal,
     role: Role,
     input: &ClaimInput,
@@ -666,93 +730,116 @@ pub fn intake(
                 )
             })?;
             let id = IdNumber::parse(id).map_err(|e| AppError::field("id_number", e))?;
-            persons::by_id_number(conn, id.as_str())?.ok_or_else(|| {
+            lookups.person(conn, id.as_str())?.ok_or_else(|| {
                 AppError::field("id_number", "no insured person has this ID number")
             })?
         }
     };
-    let region = regions::get(conn, &person.region_code)?
-        .ok_or_else(|| AppError::NotFound(format!("region {}", person.region_code)))?;
+    let region = lookups.region(conn, &person.region_code)?;
     if role == Role::Clerk && !p.covers_region(&region.path) {
         return Err(AppError::Forbidden(
             "the insured person is registered outside your region".into(),
         ));
     }
-    let facility_code = input.facility_code.trim();
-    if facilities::get(conn, facility_code)?.is_none() {
-        return Err(AppError::field(
-            "facility_code",
-            format!("unknown facility `{facility_code}`"),
+    let ctx = context_for(conn, lookups, person, input.facility_code.trim())?;
+    let mut claim = ClaimRow {
+        id: 0,
+        resident_user_id: ctx.person.user_id,
+        submitted_by: p.user_id,
+        family: input.family.clone(),
+        encounter_kind: input.encounter_kind.clone(),
+        facility_code: ctx.facility.code.clone(),
+        admission_date: input.admission_date.clone(),
+        discharge_date: input.discharge_date.clone(),
+        diagnosis_code: input.diagnosis_code.clone(),
+        invoice_numbers: serde_json::to_string(&input.invoice_numbers)
+            .map_err(anyhow::Error::from)?,
+        total_fen: input.total_fen,
+        policy_scope_fen: input.policy_scope_fen,
+        self_paid_fen: input.self_paid_fen,
+        family_facts: serde_json::to_string(&input.facts).map_err(anyhow::Error::from)?,
+        region_code: region.code.clone(),
+        payable_fen: None,
+        decided_fen: None,
+        created_at: now_ms,
+        person_id: Some(ctx.person.id),
+        policy_name: None,
+        breakdown: None,
+        decision: None,
+        itemised_lines: serde_json::to_string(&input.itemised_lines)
+            .map_err(anyhow::Error::from)?,
+    };
+    let eligibility = eligibility_of(conn, lookups, &claim, &ctx)?;
+    if let Some((pricing, breakdown)) = price(conn, registry, lookups, &claim, &ctx, &[], false)? {
+        claim.policy_name = Some(pricing.policy);
+        claim.payable_fen = Some(breakdown.payable_fen);
+        claim.breakdown = Some(serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?);
+    }
+    let mut duplicates = Vec::with_capacity(input.invoice_numbers.len());
+    for invoice in &input.invoice_numbers {
+        duplicates.push((
+            invoice.clone(),
+            claim_store::claims_with_invoice(conn, invoice, 0)?,
         ));
     }
-    let family_facts = serde_json::to_string(&input.facts).map_err(anyhow::Error::from)?;
-    let invoices = serde_json::to_string(&input.invoice_numbers).map_err(anyhow::Error::from)?;
-    let lines = serde_json::to_string(&input.itemised_lines).map_err(anyhow::Error::from)?;
-    let claim_id = claim_store::insert(
+    claim.id = claim_store::insert(
         conn,
         &NewClaim {
-            resident_user_id: person.user_id,
-            submitted_by: p.user_id,
-            family: &input.family,
-            encounter_kind: &input.encounter_kind,
-            facility_code,
-            admission_date: &input.admission_date,
-            discharge_date: &input.discharge_date,
-            diagnosis_code: &input.diagnosis_code,
-            invoice_numbers: &invoices,
-            total_fen: input.total_fen,
-            policy_scope_fen: input.policy_scope_fen,
-            self_paid_fen: input.self_paid_fen,
-            family_facts: &family_facts,
-            region_code: &region.code,
+            resident_user_id: claim.resident_user_id,
+            submitted_by: claim.submitted_by,
+            family: &claim.family,
+            encounter_kind: &claim.encounter_kind,
+            facility_code: &claim.facility_code,
+            admission_date: &claim.admission_date,
+            discharge_date: &claim.discharge_date,
+            diagnosis_code: &claim.diagnosis_code,
+            invoice_numbers: &claim.invoice_numbers,
+            total_fen: claim.total_fen,
+            policy_scope_fen: claim.policy_scope_fen,
+            self_paid_fen: claim.self_paid_fen,
+            family_facts: &claim.family_facts,
+            region_code: &claim.region_code,
             created_at: now_ms,
-            person_id: Some(person.id),
-            policy_name: None,
-            breakdown: None,
-            itemised_lines: &lines,
+            person_id: claim.person_id,
+            policy_name: claim.policy_name.as_deref(),
+            payable_fen: claim.payable_fen,
+            breakdown: claim.breakdown.as_deref(),
+            itemised_lines: &claim.itemised_lines,
         },
     )?;
     claim_store::insert_invoices(
         conn,
-        claim_id,
-        facility_code,
-        Some(person.id),
+        claim.id,
+        &claim.facility_code,
+        claim.person_id,
         &input.invoice_numbers,
     )?;
-    let mut claim = claim_store::get(conn, claim_id)?
-        .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
-    let ctx = context(conn, &claim)?.ok_or_else(|| AppError::NotFound("claim context".into()))?;
-    if let Some((pricing, breakdown)) = price(conn, registry, &claim, &ctx, &[], false)? {
-        let text = serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?;
-        claim_store::set_assessment(
-            conn,
-            claim_id,
-            Some(&pricing.policy),
-            Some(breakdown.payable_fen),
-            Some(&text),
-        )?;
-        claim.payable_fen = Some(breakdown.payable_fen);
-    }
-    let facts = facts(&claim, &[], workflow);
     let case_id = cases::open(
         conn,
         &OpenCase {
             subject_kind: "claim",
-            subject_id: claim_id,
+            subject_id: claim.id,
             workflow,
             region: &region,
             org: &p.org,
-            owner_user_id: person.user_id,
-            facts: &facts,
+            owner_user_id: ctx.person.user_id,
+            facts: &facts(&claim, &[], workflow),
             actor: p,
             actor_role: role,
             now_ms,
         },
     )?;
-    let findings = intake_findings(conn, registry, &claim, &ctx, workflow)?;
+    let findings = intake_findings(
+        registry,
+        &claim,
+        &ctx,
+        workflow,
+        eligibility.as_ref(),
+        &duplicates,
+    );
     findings_store::insert_all(conn, case_id, &findings, now_ms)?;
     Ok(Submitted {
-        claim_id,
+        claim_id: claim.id,
         case_id,
         replayed: false,
     })
@@ -938,7 +1025,15 @@ pub fn judge_emergency(
     claim_store::set_family_facts(conn, claim_id, &claim.family_facts)?;
     if let Some(ctx) = context(conn, &claim)? {
         let docs = claim_store::documents(conn, claim_id)?;
-        if let Some((pricing, breakdown)) = price(conn, registry, &claim, &ctx, &docs, false)? {
+        if let Some((pricing, breakdown)) = price(
+            conn,
+            registry,
+            &mut Lookups::default(),
+            &claim,
+            &ctx,
+            &docs,
+            false,
+        )? {
             let text = serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?;
             claim_store::set_assessment(
                 conn,

@@ -78,6 +78,21 @@ pub fn append(conn: &mut DbConn, case_id: i64, e: &EventDraft<'_>) -> QueryResul
         Some((s, h)) => (s + 1, h),
         None => (1, GENESIS.to_string()),
     };
+    insert_event(conn, case_id, seq, &prev_hash, e)
+}
+
+/// The first event of a case that was created in this transaction: no read needed.
+pub fn append_first(conn: &mut DbConn, case_id: i64, e: &EventDraft<'_>) -> QueryResult<i64> {
+    insert_event(conn, case_id, 1, GENESIS, e)
+}
+
+fn insert_event(
+    conn: &mut DbConn,
+    case_id: i64,
+    seq: i64,
+    prev_hash: &str,
+    e: &EventDraft<'_>,
+) -> QueryResult<i64> {
     let content = EventContent {
         case_id,
         seq,
@@ -93,7 +108,7 @@ pub fn append(conn: &mut DbConn, case_id: i64, e: &EventDraft<'_>) -> QueryResul
         comment: e.comment,
         public: e.public,
     };
-    let hash = event_hash(&prev_hash, &content);
+    let hash = event_hash(prev_hash, &content);
     db_run!(conn, c => diesel::insert_into(audit_events::table)
         .values((
             audit_events::case_id.eq(case_id),
@@ -109,7 +124,7 @@ pub fn append(conn: &mut DbConn, case_id: i64, e: &EventDraft<'_>) -> QueryResul
             audit_events::new_value.eq(e.new_value),
             audit_events::comment.eq(e.comment),
             audit_events::public.eq(e.public),
-            audit_events::prev_hash.eq(&prev_hash),
+            audit_events::prev_hash.eq(prev_hash),
             audit_events::hash.eq(&hash),
         ))
         .execute(c))?;

@@ -55,6 +55,7 @@ pub struct NewClaim<'a> {
     pub created_at: i64,
     pub person_id: Option<i64>,
     pub policy_name: Option<&'a str>,
+    pub payable_fen: Option<i64>,
     pub breakdown: Option<&'a str>,
     pub itemised_lines: &'a str,
 }
