@@ -133,6 +133,15 @@ pub fn check(
         }
     };
     let (from, why) = coverage_start(e, birth);
+    let found = |code, zh, en| Eligibility {
+        covered: true,
+        code,
+        zh,
+        en,
+        enrolment_id: Some(e.id),
+        tier: e.tier,
+        covered_from: Some(from),
+    };
     if date < from {
         let (zh, en) = match why {
             "waiting_period" => (
@@ -149,12 +158,7 @@ pub fn check(
         };
         return Eligibility {
             covered: false,
-            code: why,
-            zh,
-            en,
-            enrolment_id: Some(e.id),
-            tier: e.tier,
-            covered_from: Some(from),
+            ..found(why, zh, en)
         };
     }
     let (zh, en) = match why {
@@ -179,15 +183,7 @@ pub fn check(
             format!("Waiting period over: covered from {from}"),
         ),
     };
-    Eligibility {
-        covered: true,
-        code: why,
-        zh,
-        en,
-        enrolment_id: Some(e.id),
-        tier: e.tier,
-        covered_from: Some(from),
-    }
+    found(why, zh, en)
 }
 
 #[cfg(test)]

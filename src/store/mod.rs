@@ -66,6 +66,17 @@ impl DbConn {
             }
             DbConn::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
         }
+        self.commit_or_roll_back(f)
+    }
+
+    /// Runs `f` in the transaction or savepoint just begun, and ends it by its result.
+    fn commit_or_roll_back<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
         match f(self) {
             Ok(value) => {
                 db_run!(self, c => AnsiTransactionManager::commit_transaction(c))?;
@@ -87,16 +98,7 @@ impl DbConn {
         E: From<diesel::result::Error>,
     {
         db_run!(self, c => AnsiTransactionManager::begin_transaction(c))?;
-        match f(self) {
-            Ok(value) => {
-                db_run!(self, c => AnsiTransactionManager::commit_transaction(c))?;
-                Ok(value)
-            }
-            Err(e) => {
-                let _ = db_run!(self, c => AnsiTransactionManager::rollback_transaction(c));
-                Err(e)
-            }
-        }
+        self.commit_or_roll_back(f)
     }
 
     pub fn run_migrations(&mut self) -> anyhow::Result<Vec<String>> {
