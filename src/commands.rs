@@ -83,6 +83,14 @@ pub enum Command {
     Region(RegionCommand),
     #[command(subcommand)]
     Audit(AuditCommand),
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum JobsCommand {
+    /// Run one scheduled job now: `lease-expiry`.
+    Run { name: String },
 }
 
 #[derive(Subcommand)]
@@ -292,6 +300,19 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 "region {} ({}) added at {}",
                 region.code, region.level, region.path
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Jobs(JobsCommand::Run { name }) => {
+            let core = Core::open(config)?;
+            let mut conn = core.pool.get()?;
+            match name.as_str() {
+                "lease-expiry" => {
+                    let n = crate::service::queue::expire_leases(&mut conn, store::now_ms())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("lease-expiry: {n} expired lease(s) returned to the pool");
+                }
+                other => anyhow::bail!("unknown job `{other}`; jobs: lease-expiry"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify) => {

@@ -15,6 +15,8 @@ pub struct Config {
     /// HS256 secret, at least 32 bytes. Empty: generated once and kept in `DATA_DIR/jwt_secret`.
     pub jwt_secret: String,
     pub jwt_ttl_minutes: i64,
+    /// How long a claim-next lease lasts before the case returns to the pool.
+    pub lease_ttl_minutes: i64,
     /// When set, every demo user gets this password instead of a printed random one.
     pub demo_password: Option<String>,
     pub run_migrations: bool,
@@ -35,6 +37,7 @@ impl Default for Config {
             bind: "127.0.0.1:8080".into(),
             jwt_secret: String::new(),
             jwt_ttl_minutes: 480,
+            lease_ttl_minutes: 30,
             demo_password: None,
             run_migrations: true,
             workflows_dir: PathBuf::from("workflows"),
@@ -108,6 +111,10 @@ impl Config {
             self.jwt_secret.len()
         );
         anyhow::ensure!(self.jwt_ttl_minutes > 0, "jwt_ttl_minutes must be positive");
+        anyhow::ensure!(
+            self.lease_ttl_minutes > 0,
+            "lease_ttl_minutes must be positive"
+        );
         anyhow::ensure!(self.pool_size > 0, "pool_size must be at least 1");
         anyhow::ensure!(
             matches!(self.log_format.as_str(), "text" | "json"),

@@ -396,6 +396,11 @@ pub fn act(
                 case.id, case.version, req.expected_version
             )));
         }
+        if let (Some(holder), Some(until)) = (case.assignee_id, case.lease_expires_at) {
+            if holder != p.user_id && until > req.now_ms {
+                return Err(AppError::Conflict(format!("case {} is leased by user {holder} until {until}; ask them to release it or a supervisor to reassign it", case.id)));
+            }
+        }
         let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
         let facts = current_facts(conn, &case, &wf)?;
         let history = case_store::stage_actors(conn, case.id)?;
@@ -439,6 +444,7 @@ pub fn act(
             facts: &facts_json,
             version: case.version + 1,
             updated_at: req.now_ms,
+            lease_expires_at: None,
         };
         if !case_store::update_state(conn, case.id, case.version, &state)? {
             return Err(AppError::Conflict(format!("case {} changed while you acted; reload and try again", case.id)));

@@ -2,6 +2,7 @@
 //! audit event in one transaction. HTTP handlers, CLI commands and jobs all go through here.
 pub mod cases;
 pub mod claims;
+pub mod queue;
 pub mod registries;
 pub mod timeline;
 

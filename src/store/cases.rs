@@ -26,6 +26,7 @@ pub struct CaseRow {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub lease_expires_at: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -61,6 +62,7 @@ pub struct CaseState<'a> {
     pub facts: &'a str,
     pub version: i64,
     pub updated_at: i64,
+    pub lease_expires_at: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, case: &NewCase<'_>) -> QueryResult<i64> {

@@ -15,6 +15,7 @@ pub mod claims;
 pub mod facilities;
 pub mod findings;
 pub mod persons;
+pub mod queue;
 pub mod regions;
 pub mod schema;
 pub mod users;

@@ -107,6 +107,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        lease_expires_at -> Nullable<BigInt>,
     }
 }
 

@@ -285,3 +285,77 @@ pub const TRAUMA_DOCUMENTS: [&str; 7] = [
 pub fn pdf() -> Vec<u8> {
     claimflow::demo::DEMO_PDF.to_vec()
 }
+
+impl TestApp {
+    /// A second application instance on the same database (as behind a load balancer).
+    pub async fn second_instance(&self) -> String {
+        let core = Core::open(self.config.clone()).expect("open second core");
+        let app = Application::build(core).expect("build second app");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.run());
+        base
+    }
+
+    /// Creates `n` trauma cases waiting in initial review, through the services.
+    pub async fn cases_in_initial_review(&self, n: usize) -> Vec<i64> {
+        let pool = self.pool.clone();
+        let config = self.config.clone();
+        actix_web::web::block(move || {
+            let core = Core::open(config.clone()).unwrap();
+            let mut conn = pool.get().unwrap();
+            let who = |conn: &mut DbConn, name: &str| {
+                let u = users::find_by_username(conn, name).unwrap().unwrap();
+                claimflow::service::principal(conn, u).unwrap()
+            };
+            let (resident, clerk) = (who(&mut conn, "resident"), who(&mut conn, "clerk"));
+            let mut ids = Vec::new();
+            for i in 0..n {
+                let mut body = trauma_claim();
+                body["invoice_numbers"] = serde_json::json!([format!("Q-{i}-{}", store::now_ms())]);
+                let input: claimflow::service::claims::ClaimInput =
+                    serde_json::from_value(body).unwrap();
+                let done = claimflow::service::claims::submit(
+                    &mut conn,
+                    &core.registry,
+                    &resident,
+                    &input,
+                    None,
+                    store::now_ms(),
+                )
+                .unwrap();
+                for kind in TRAUMA_DOCUMENTS {
+                    let up = claimflow::service::claims::Upload {
+                        claim_id: done.claim_id,
+                        kind,
+                        filename: "a.pdf",
+                        bytes: claimflow::demo::DEMO_PDF,
+                        now_ms: store::now_ms(),
+                    };
+                    claimflow::service::claims::add_document(
+                        &mut conn,
+                        &config.data_dir,
+                        &resident,
+                        &up,
+                    )
+                    .unwrap();
+                }
+                let version = claimflow::store::cases::get(&mut conn, done.case_id)
+                    .unwrap()
+                    .unwrap()
+                    .version;
+                let req = claimflow::service::cases::ActionRequest::simple(
+                    done.case_id,
+                    "accept",
+                    "",
+                    version,
+                    store::now_ms(),
+                );
+                claimflow::service::cases::act(&mut conn, &core.registry, &clerk, &req).unwrap();
+                ids.push(done.case_id);
+            }
+            ids
+        })
+        .await
+        .unwrap()
+    }
+}

@@ -3,4 +3,5 @@ pub mod auth;
 pub mod cases;
 pub mod claims;
 pub mod health;
+pub mod queue;
 pub mod workflows;

@@ -1,0 +1,146 @@
+use super::cases::{case_view, CaseView};
+use crate::error::{AppError, AppResult};
+use crate::http::auth::AuthUser;
+use crate::http::{db, State};
+use crate::service::queue::{self, QueueItem, AT_RISK_MS};
+use crate::store::queue::{QueueFilter, Sla};
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    /// out_of_region, trauma or unreferred_transfer
+    pub family: Option<String>,
+    pub stage: Option<String>,
+    pub facility: Option<String>,
+    /// Claimed amount range, fen.
+    pub min_fen: Option<i64>,
+    pub max_fen: Option<i64>,
+    /// on_track, at_risk or breached
+    pub sla: Option<String>,
+    /// Due before this time (ms since the epoch).
+    pub due_before: Option<i64>,
+    /// Only cases leased to you.
+    #[serde(default)]
+    pub mine: bool,
+    /// Only cases nobody holds.
+    #[serde(default)]
+    pub unassigned: bool,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct QueueResponse {
+    pub items: Vec<QueueItem>,
+    pub next: Option<String>,
+}
+
+/// The cases you may work, by role, region and organisation, most urgent first.
+#[utoipa::path(get, path = "/api/queue", tag = "queue", security(("bearer" = [])), params(QueueQuery),
+    responses((status = 200, body = QueueResponse), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[get("/api/queue")]
+pub async fn list(
+    state: State,
+    user: AuthUser,
+    q: web::Query<QueueQuery>,
+) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    let stages = queue::my_stages(&state.registry, &user.0);
+    if stages.is_empty() {
+        return Err(AppError::Forbidden(
+            "none of your roles works a queue".into(),
+        ));
+    }
+    let sla = match q.sla.as_deref() {
+        None => None,
+        Some("on_track") => Some(Sla::OnTrack),
+        Some("at_risk") => Some(Sla::AtRisk),
+        Some("breached") => Some(Sla::Breached),
+        Some(other) => {
+            return Err(AppError::field(
+                "sla",
+                format!("expected on_track, at_risk or breached, got `{other}`"),
+            ))
+        }
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::field("limit", "between 1 and 200"));
+    }
+    let after = q.after.as_deref().map(queue::parse_cursor).transpose()?;
+    let filter = QueueFilter {
+        stages,
+        region_path: user.0.region_path.clone(),
+        family: q.family,
+        stage: q.stage,
+        facility: q.facility,
+        min_fen: q.min_fen,
+        max_fen: q.max_fen,
+        sla,
+        due_before: q.due_before,
+        assignee: q.mine.then_some(user.0.user_id),
+        unassigned: q.unassigned,
+        after,
+        limit,
+        now_ms: crate::store::now_ms(),
+        at_risk_ms: AT_RISK_MS,
+    };
+    let page = db(&state, move |conn, _| queue::list(conn, &filter)).await?;
+    Ok(HttpResponse::Ok().json(QueueResponse {
+        items: page.items,
+        next: page.next,
+    }))
+}
+
+/// Claim-next: your unfinished lease, or the most urgent case you may work, leased to you.
+/// 204 when the queue is empty for you.
+#[utoipa::path(post, path = "/api/queue/next", tag = "queue", security(("bearer" = [])),
+    responses((status = 200, body = CaseView), (status = 204, description = "nothing to do"), (status = 403, body = crate::error::ErrorBody)))]
+#[post("/api/queue/next")]
+pub async fn next(state: State, user: AuthUser) -> AppResult<HttpResponse> {
+    let ttl = state.config.lease_ttl_minutes * 60_000;
+    let view = db(&state, move |conn, registry| {
+        match queue::next(conn, registry, &user.0, ttl, crate::store::now_ms())? {
+            Some(case) => case_view(conn, registry, &user.0, case).map(Some),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    Ok(match view {
+        Some(v) => HttpResponse::Ok().json(v),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
+/// Leases one case to you.
+#[utoipa::path(post, path = "/api/cases/{id}/claim", tag = "queue", security(("bearer" = [])), params(("id" = i64, Path, description = "case id")),
+    responses((status = 200, body = CaseView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/cases/{id}/claim")]
+pub async fn claim(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let ttl = state.config.lease_ttl_minutes * 60_000;
+    let id = id.into_inner();
+    let view = db(&state, move |conn, registry| {
+        let case = queue::claim(conn, registry, &user.0, id, ttl, crate::store::now_ms())?;
+        case_view(conn, registry, &user.0, case)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Gives a leased case back to the pool (its holder or a supervisor).
+#[utoipa::path(post, path = "/api/cases/{id}/release", tag = "queue", security(("bearer" = [])), params(("id" = i64, Path, description = "case id")),
+    responses((status = 200, body = CaseView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/api/cases/{id}/release")]
+pub async fn release(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let view = db(&state, move |conn, registry| {
+        let case = queue::release(conn, &user.0, id, crate::store::now_ms())?;
+        case_view(conn, registry, &user.0, case)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

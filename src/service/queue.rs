@@ -1,0 +1,320 @@
+//! The review desk: the queue a user may work, claim-next with expiring leases, explicit
+//! claim and release, and lease expiry. Every lease change is an audit event.
+use crate::auth::Principal;
+use crate::domain::person::IdNumber;
+use crate::error::{AppError, AppResult};
+use crate::registry::Registry;
+use crate::store::audit::{self, EventDraft};
+use crate::store::cases as case_store;
+use crate::store::queue::{self, QueueFilter, QueueRow, Sla};
+use crate::store::DbConn;
+use serde::Serialize;
+use serde_json::json;
+
+/// Stage ids whose working role this user holds, across the workflows in use.
+pub fn my_stages(registry: &Registry, p: &Principal) -> Vec<String> {
+    let mut stages: Vec<String> = registry
+        .latest_all()
+        .iter()
+        .flat_map(|wf| {
+            wf.stages
+                .iter()
+                .filter(|s| !s.waiting && p.has(s.role))
+                .map(|s| s.id.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    stages.sort();
+    stages.dedup();
+    stages
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueueItem {
+    pub case_id: i64,
+    pub claim_id: i64,
+    pub workflow: String,
+    pub family: String,
+    pub stage: Option<String>,
+    pub resident_name: Option<String>,
+    /// The ID number with its middle hidden.
+    pub id_number_masked: Option<String>,
+    pub total_fen: i64,
+    pub payable_fen: Option<i64>,
+    pub facility_code: String,
+    pub age_hours: i64,
+    pub due_at: Option<i64>,
+    /// on_track, at_risk or breached
+    pub sla: String,
+    pub assignee_id: Option<i64>,
+    pub lease_expires_at: Option<i64>,
+    pub version: i64,
+    /// Codes of open error findings (duplicate invoice, not eligible, …).
+    pub flags: Vec<String>,
+}
+
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+pub const AT_RISK_MS: i64 = 4 * 3_600_000;
+
+pub fn sla_of(due_at: Option<i64>, now_ms: i64) -> Sla {
+    match due_at {
+        Some(d) if d < now_ms => Sla::Breached,
+        Some(d) if d < now_ms + AT_RISK_MS => Sla::AtRisk,
+        _ => Sla::OnTrack,
+    }
+}
+
+pub fn parse_cursor(s: &str) -> AppResult<(i64, i64)> {
+    let bad = || AppError::field("after", "expected the `next` value of the previous page");
+    let (a, b) = s.split_once('.').ok_or_else(bad)?;
+    Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
+}
+
+pub fn list(conn: &mut DbConn, filter: &QueueFilter) -> AppResult<QueuePage> {
+    let rows: Vec<QueueRow> = queue::queue(conn, filter)?;
+    let next = (rows.len() as i64 == filter.limit)
+        .then(|| {
+            rows.last()
+                .map(|r| format!("{}.{}", r.due_at.unwrap_or(0), r.case_id))
+        })
+        .flatten();
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let flags = crate::store::findings::for_case(conn, r.case_id)?
+            .into_iter()
+            .filter(|f| f.severity == "error")
+            .map(|f| f.code)
+            .collect();
+        items.push(QueueItem {
+            case_id: r.case_id,
+            claim_id: r.claim_id,
+            workflow: r.workflow,
+            family: r.family,
+            stage: r.stage,
+            resident_name: r.person_name,
+            id_number_masked: r
+                .id_number
+                .as_deref()
+                .and_then(|n| IdNumber::parse(n).ok())
+                .map(|n| n.masked()),
+            total_fen: r.total_fen,
+            payable_fen: r.payable_fen,
+            facility_code: r.facility_code,
+            age_hours: (filter.now_ms - r.created_at) / 3_600_000,
+            due_at: r.due_at,
+            sla: match sla_of(r.due_at, filter.now_ms) {
+                Sla::Breached => "breached",
+                Sla::AtRisk => "at_risk",
+                Sla::OnTrack => "on_track",
+            }
+            .into(),
+            assignee_id: r.assignee_id,
+            lease_expires_at: r.lease_expires_at,
+            version: r.version,
+            flags,
+        });
+    }
+    Ok(QueuePage { items, next })
+}
+
+fn lease_event(
+    conn: &mut DbConn,
+    case_id: i64,
+    p: &Principal,
+    action: &str,
+    old: serde_json::Value,
+    new: serde_json::Value,
+    now_ms: i64,
+) -> AppResult<()> {
+    let role = p
+        .roles
+        .iter()
+        .find(|r| r.is_staff())
+        .map_or("system", |r| r.as_str());
+    audit::append(
+        conn,
+        case_id,
+        &EventDraft {
+            at_ms: now_ms,
+            actor_id: Some(p.user_id),
+            actor_name: &p.username,
+            role,
+            action,
+            from_stage: None,
+            to_stage: None,
+            old_value: &old.to_string(),
+            new_value: &new.to_string(),
+            comment: "",
+            public: false,
+        },
+    )?;
+    Ok(())
+}
+
+/// Whether this user may work the case now: region, the stage's role, four-eyes.
+fn may_work(
+    conn: &mut DbConn,
+    registry: &Registry,
+    p: &Principal,
+    case: &case_store::CaseRow,
+) -> AppResult<bool> {
+    let Some(stage_id) = case.stage.as_deref() else {
+        return Ok(false);
+    };
+    if !p.covers_region(&case.region_path) {
+        return Ok(false);
+    }
+    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let Some(stage) = wf.stage(stage_id) else {
+        return Ok(false);
+    };
+    if stage.waiting || !p.has(stage.role) {
+        return Ok(false);
+    }
+    let history = case_store::stage_actors(conn, case.id)?;
+    Ok(!wf.excludes(stage_id, p.user_id, &history))
+}
+
+/// Claim-next: the caller's own unexpired lease, else the most urgent free case they may
+/// work, leased atomically. `None` when there is nothing to do.
+pub fn next(
+    conn: &mut DbConn,
+    registry: &Registry,
+    p: &Principal,
+    ttl_ms: i64,
+    now_ms: i64,
+) -> AppResult<Option<case_store::CaseRow>> {
+    let stages = my_stages(registry, p);
+    if stages.is_empty() {
+        return Err(AppError::Forbidden(
+            "none of your roles works a queue".into(),
+        ));
+    }
+    conn.write_tx(|conn| {
+        if let Some(id) = queue::own_lease(conn, p.user_id, now_ms)? {
+            return Ok(Some(crate::service::cases::load(conn, id)?));
+        }
+        for id in queue::lease_candidates(conn, &stages, &p.region_path, now_ms, 50)? {
+            if !queue::lock_if_free(conn, id, now_ms)? {
+                continue;
+            }
+            let case = crate::service::cases::load(conn, id)?;
+            if !may_work(conn, registry, p, &case)? {
+                continue;
+            }
+            if queue::take_lease(conn, id, p.user_id, now_ms + ttl_ms, now_ms)? {
+                lease_event(
+                    conn,
+                    id,
+                    p,
+                    "leased",
+                    json!({ "assignee_id": case.assignee_id }),
+                    json!({ "assignee_id": p.user_id, "lease_expires_at": now_ms + ttl_ms }),
+                    now_ms,
+                )?;
+                return Ok(Some(crate::service::cases::load(conn, id)?));
+            }
+        }
+        Ok(None)
+    })
+}
+
+/// Explicitly takes one case.
+pub fn claim(
+    conn: &mut DbConn,
+    registry: &Registry,
+    p: &Principal,
+    case_id: i64,
+    ttl_ms: i64,
+    now_ms: i64,
+) -> AppResult<case_store::CaseRow> {
+    conn.write_tx(|conn| {
+        let case = crate::service::cases::load(conn, case_id)?;
+        crate::service::cases::ensure_can_see(p, &case)?;
+        if !may_work(conn, registry, p, &case)? {
+            return Err(AppError::Forbidden(format!(
+                "you may not work case {case_id} in its current stage (role or four-eyes)"
+            )));
+        }
+        if !queue::take_lease(conn, case_id, p.user_id, now_ms + ttl_ms, now_ms)? {
+            return Err(AppError::Conflict(format!(
+                "case {case_id} is leased by someone else"
+            )));
+        }
+        lease_event(
+            conn,
+            case_id,
+            p,
+            "leased",
+            json!({ "assignee_id": case.assignee_id }),
+            json!({ "assignee_id": p.user_id, "lease_expires_at": now_ms + ttl_ms }),
+            now_ms,
+        )?;
+        crate::service::cases::load(conn, case_id)
+    })
+}
+
+/// Gives a case back to the pool: its holder, or a supervisor.
+pub fn release(
+    conn: &mut DbConn,
+    p: &Principal,
+    case_id: i64,
+    now_ms: i64,
+) -> AppResult<case_store::CaseRow> {
+    conn.write_tx(|conn| {
+        let case = crate::service::cases::load(conn, case_id)?;
+        crate::service::cases::ensure_can_see(p, &case)?;
+        let holder = case
+            .assignee_id
+            .ok_or_else(|| AppError::Conflict(format!("case {case_id} is not leased")))?;
+        if holder != p.user_id && !p.has(crate::domain::roles::Role::Supervisor) {
+            return Err(AppError::Forbidden(
+                "only the holder or a supervisor may release a lease".into(),
+            ));
+        }
+        queue::clear_lease(conn, case_id, now_ms)?;
+        lease_event(
+            conn,
+            case_id,
+            p,
+            "released",
+            json!({ "assignee_id": holder }),
+            json!({ "assignee_id": null }),
+            now_ms,
+        )?;
+        crate::service::cases::load(conn, case_id)
+    })
+}
+
+/// The lease-expiry job: expired leases return to the pool, each with an audit event.
+pub fn expire_leases(conn: &mut DbConn, now_ms: i64) -> AppResult<usize> {
+    conn.write_tx(|conn| {
+        let expired = queue::expired_leases(conn, now_ms, 10_000)?;
+        for (case_id, holder) in &expired {
+            queue::clear_lease(conn, *case_id, now_ms)?;
+            audit::append(
+                conn,
+                *case_id,
+                &EventDraft {
+                    at_ms: now_ms,
+                    actor_id: None,
+                    actor_name: "system",
+                    role: "system",
+                    action: "lease_expired",
+                    from_stage: None,
+                    to_stage: None,
+                    old_value: &json!({ "assignee_id": holder }).to_string(),
+                    new_value: &json!({ "assignee_id": null }).to_string(),
+                    comment: "",
+                    public: false,
+                },
+            )?;
+        }
+        Ok(expired.len())
+    })
+}

@@ -1,0 +1,210 @@
+//! Queue reads and lease writes. Claim-next is concurrency-safe on both backends: on
+//! PostgreSQL each candidate is locked `FOR UPDATE SKIP LOCKED` before it is leased, so two
+//! callers never take the same case and never wait on each other; on SQLite the whole
+//! claim-next runs in one `BEGIN IMMEDIATE` transaction.
+use super::schema::{cases, claims, persons};
+use super::DbConn;
+use crate::db_run;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sla {
+    OnTrack,
+    AtRisk,
+    Breached,
+}
+
+pub struct QueueFilter {
+    /// Stages whose role the caller holds.
+    pub stages: Vec<String>,
+    pub region_path: String,
+    pub family: Option<String>,
+    pub stage: Option<String>,
+    pub facility: Option<String>,
+    pub min_fen: Option<i64>,
+    pub max_fen: Option<i64>,
+    pub sla: Option<Sla>,
+    pub due_before: Option<i64>,
+    pub assignee: Option<i64>,
+    pub unassigned: bool,
+    /// Keyset cursor: the (due_at, id) of the last row seen.
+    pub after: Option<(i64, i64)>,
+    pub limit: i64,
+    pub now_ms: i64,
+    /// A case is at risk when its due time is this close.
+    pub at_risk_ms: i64,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct QueueRow {
+    pub case_id: i64,
+    pub claim_id: i64,
+    pub workflow: String,
+    pub stage: Option<String>,
+    pub due_at: Option<i64>,
+    pub created_at: i64,
+    pub assignee_id: Option<i64>,
+    pub lease_expires_at: Option<i64>,
+    pub version: i64,
+    pub family: String,
+    pub total_fen: i64,
+    pub payable_fen: Option<i64>,
+    pub facility_code: String,
+    pub person_name: Option<String>,
+    pub id_number: Option<String>,
+}
+
+pub fn queue(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<QueueRow>> {
+    db_run!(conn, c => {
+        let mut q = cases::table
+            .inner_join(claims::table.on(claims::id.eq(cases::subject_id).and(cases::subject_kind.eq("claim"))))
+            .left_join(persons::table.on(persons::id.nullable().eq(claims::person_id)))
+            .filter(cases::stage.eq_any(&f.stages))
+            .filter(cases::region_path.eq(&f.region_path).or(cases::region_path.like(format!("{}/%", f.region_path))))
+            .filter(cases::due_at.is_not_null())
+            .into_boxed();
+        if let Some(family) = &f.family {
+            q = q.filter(claims::family.eq(family));
+        }
+        if let Some(stage) = &f.stage {
+            q = q.filter(cases::stage.eq(stage));
+        }
+        if let Some(facility) = &f.facility {
+            q = q.filter(claims::facility_code.eq(facility));
+        }
+        if let Some(min) = f.min_fen {
+            q = q.filter(claims::total_fen.ge(min));
+        }
+        if let Some(max) = f.max_fen {
+            q = q.filter(claims::total_fen.le(max));
+        }
+        match f.sla {
+            Some(Sla::Breached) => q = q.filter(cases::due_at.lt(f.now_ms)),
+            Some(Sla::AtRisk) => q = q.filter(cases::due_at.ge(f.now_ms).and(cases::due_at.lt(f.now_ms + f.at_risk_ms))),
+            Some(Sla::OnTrack) => q = q.filter(cases::due_at.ge(f.now_ms + f.at_risk_ms)),
+            None => {}
+        }
+        if let Some(before) = f.due_before {
+            q = q.filter(cases::due_at.lt(before));
+        }
+        if let Some(me) = f.assignee {
+            q = q.filter(cases::assignee_id.eq(me));
+        }
+        if f.unassigned {
+            q = q.filter(cases::assignee_id.is_null().or(cases::lease_expires_at.lt(f.now_ms)));
+        }
+        if let Some((due, id)) = f.after {
+            q = q.filter(cases::due_at.gt(due).or(cases::due_at.eq(due).and(cases::id.gt(id))));
+        }
+        q.order((cases::due_at.asc(), cases::id.asc()))
+            .limit(f.limit)
+            .select((
+                cases::id,
+                claims::id,
+                cases::workflow,
+                cases::stage,
+                cases::due_at,
+                cases::created_at,
+                cases::assignee_id,
+                cases::lease_expires_at,
+                cases::version,
+                claims::family,
+                claims::total_fen,
+                claims::payable_fen,
+                claims::facility_code,
+                persons::name.nullable(),
+                persons::id_number.nullable(),
+            ))
+            .load(c)
+    })
+}
+
+/// The caller's own unexpired lease, if any.
+pub fn own_lease(conn: &mut DbConn, user_id: i64, now_ms: i64) -> QueryResult<Option<i64>> {
+    db_run!(conn, c => cases::table
+        .filter(cases::assignee_id.eq(user_id).and(cases::lease_expires_at.gt(now_ms)).and(cases::stage.is_not_null()))
+        .order(cases::due_at.asc())
+        .select(cases::id)
+        .first(c)
+        .optional())
+}
+
+/// Free cases in the caller's stages and region, most urgent first (not locked).
+pub fn lease_candidates(
+    conn: &mut DbConn,
+    stages: &[String],
+    region_path: &str,
+    now_ms: i64,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    let free = cases::assignee_id
+        .is_null()
+        .or(cases::lease_expires_at.lt(now_ms));
+    let region = cases::region_path
+        .eq(region_path)
+        .or(cases::region_path.like(format!("{region_path}/%")));
+    db_run!(conn, c => cases::table
+        .filter(cases::stage.eq_any(stages))
+        .filter(region)
+        .filter(free)
+        .order((cases::due_at.asc(), cases::id.asc()))
+        .limit(limit)
+        .select(cases::id)
+        .load(c))
+}
+
+/// Locks one candidate for this transaction if it is still free. On PostgreSQL a row that
+/// another caller is leasing right now is skipped (`FOR UPDATE SKIP LOCKED`) instead of
+/// waited for; SQLite's write transaction already excludes other callers.
+pub fn lock_if_free(conn: &mut DbConn, case_id: i64, now_ms: i64) -> QueryResult<bool> {
+    let free = cases::assignee_id
+        .is_null()
+        .or(cases::lease_expires_at.lt(now_ms));
+    let q = cases::table
+        .filter(cases::id.eq(case_id))
+        .filter(free)
+        .select(cases::id);
+    let found: Option<i64> = match conn {
+        DbConn::Sqlite(c) => q.first(c).optional()?,
+        DbConn::Pg(c) => q.for_update().skip_locked().first(c).optional()?,
+    };
+    Ok(found.is_some())
+}
+
+/// Leases a case if it is still free; false when someone else got it first.
+pub fn take_lease(
+    conn: &mut DbConn,
+    case_id: i64,
+    user_id: i64,
+    until_ms: i64,
+    now_ms: i64,
+) -> QueryResult<bool> {
+    let free = cases::assignee_id
+        .is_null()
+        .or(cases::lease_expires_at.lt(now_ms))
+        .or(cases::assignee_id.eq(user_id));
+    let n = db_run!(conn, c => diesel::update(cases::table.filter(cases::id.eq(case_id)).filter(free))
+        .set((cases::assignee_id.eq(user_id), cases::lease_expires_at.eq(until_ms), cases::version.eq(cases::version + 1), cases::updated_at.eq(now_ms)))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+pub fn clear_lease(conn: &mut DbConn, case_id: i64, now_ms: i64) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(cases::table.find(case_id))
+        .set((cases::assignee_id.eq(None::<i64>), cases::lease_expires_at.eq(None::<i64>), cases::version.eq(cases::version + 1), cases::updated_at.eq(now_ms)))
+        .execute(c))
+}
+
+/// Open cases whose lease ran out, with their holders.
+pub fn expired_leases(
+    conn: &mut DbConn,
+    now_ms: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, Option<i64>)>> {
+    db_run!(conn, c => cases::table
+        .filter(cases::lease_expires_at.lt(now_ms))
+        .order(cases::id)
+        .limit(limit)
+        .select((cases::id, cases::assignee_id))
+        .load(c))
+}
