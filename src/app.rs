@@ -52,7 +52,8 @@ impl Core {
                 list.join("\n")
             )
         })?;
-        let registry = Registry::publish(&mut conn, files, policies)?;
+        let registry = Registry::publish(&mut conn, files, policies)?
+            .with_authority_limits(&config.authority_limits_fen);
         drop(conn);
         Ok(Core {
             config: Arc::new(config),

@@ -17,6 +17,9 @@ pub struct Config {
     pub jwt_ttl_minutes: i64,
     /// How long a claim-next lease lasts before the case returns to the pool.
     pub lease_ttl_minutes: i64,
+    /// The largest amount (fen) each role may decide; above it the decision goes to the
+    /// workflow's authority stage. Roles not listed have no limit.
+    pub authority_limits_fen: std::collections::BTreeMap<String, i64>,
     /// When set, every demo user gets this password instead of a printed random one.
     pub demo_password: Option<String>,
     pub run_migrations: bool,
@@ -38,6 +41,12 @@ impl Default for Config {
             jwt_secret: String::new(),
             jwt_ttl_minutes: 480,
             lease_ttl_minutes: 30,
+            authority_limits_fen: [
+                ("reviewer".to_string(), 500_000),
+                ("senior_reviewer".to_string(), 2_000_000),
+            ]
+            .into_iter()
+            .collect(),
             demo_password: None,
             run_migrations: true,
             workflows_dir: PathBuf::from("workflows"),

@@ -2,6 +2,7 @@
 //! database as (name, version, source); every case runs on the version it started under,
 //! which is read back from the database if this instance has not seen it.
 use crate::domain::policy::{load_policy, Policy};
+use crate::domain::roles::Role;
 use crate::domain::workflow::{load_workflow, CheckError, Workflow};
 use crate::store::{self, DbConn};
 use sha2::{Digest, Sha256};
@@ -161,6 +162,7 @@ pub struct Registry {
     versions: RwLock<HashMap<(String, u32), Arc<Workflow>>>,
     latest: RwLock<HashMap<String, u32>>,
     policies: Vec<Policy>,
+    authority_limits: Vec<(Role, i64)>,
 }
 
 impl Registry {
@@ -213,6 +215,26 @@ impl Registry {
             .filter(|p| p.valid_from <= date && date <= p.valid_to)
             .filter(|p| region_path.split('/').any(|code| code == p.region))
             .max_by_key(|p| region_path.split('/').position(|code| code == p.region))
+    }
+
+    /// Sets the per-role decision limits (fen) from configuration.
+    pub fn with_authority_limits(
+        mut self,
+        limits: &std::collections::BTreeMap<String, i64>,
+    ) -> Registry {
+        self.authority_limits = limits
+            .iter()
+            .filter_map(|(role, fen)| Some((role.parse().ok()?, *fen)))
+            .collect();
+        self
+    }
+
+    /// The largest amount this role may decide alone; `None` when unlimited.
+    pub fn authority_limit(&self, role: Role) -> Option<i64> {
+        self.authority_limits
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, fen)| *fen)
     }
 
     pub fn policies(&self) -> &[Policy] {

@@ -14,6 +14,7 @@ on_both_backends!(
     decisions_are_checked_and_explained_to_the_resident,
     concurrent_decisions_cannot_both_spend_one_cap,
     year_to_date_totals_are_locked_while_a_decision_runs,
+    approval_above_the_authority_limit_goes_to_signoff,
 );
 
 async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
@@ -542,4 +543,84 @@ async fn year_to_date_totals_are_locked_while_a_decision_runs(app: TestApp) {
     })
     .await
     .unwrap();
+}
+
+/// The test configuration gives senior reviewers an authority limit of 5,000.00 yuan.
+async fn approval_above_the_authority_limit_goes_to_signoff(app: TestApp) {
+    let resident = app.login("resident").await;
+    let run = |total: i64, scope: i64, invoice: &'static str| {
+        let mut body = out_of_region(json!({"filed": true, "filing_number": "BA2019001"}));
+        body["total_fen"] = json!(total);
+        body["policy_scope_fen"] = json!(scope);
+        body["self_paid_fen"] = json!(0);
+        body["invoice_numbers"] = json!([invoice]);
+        body
+    };
+    let mut outcomes = Vec::new();
+    // Out of city, filed, 40 %: (15000 - 1300) × 40 % = 5,480.00 (above); (7000 - 1300) × 40 % = 2,280.00 (within).
+    for (total, scope, invoice) in [
+        (1_800_000, 1_500_000, "AUTH-HIGH"),
+        (800_000, 700_000, "AUTH-LOW"),
+    ] {
+        let (claim_id, case_id) = submit(&app, &resident, run(total, scope, invoice)).await;
+        for kind in [
+            "invoice",
+            "itemised_bill",
+            "diagnosis_certificate",
+            "discharge_summary",
+            "identity_document",
+            "out_of_region_filing",
+        ] {
+            assert_eq!(
+                app.upload(&resident, claim_id, kind, "scan.pdf", pdf())
+                    .await
+                    .0,
+                201
+            );
+        }
+        for (user, action) in [
+            ("clerk", "accept"),
+            ("reviewer", "recommend_approve"),
+            ("senior_reviewer", "approve"),
+        ] {
+            let token = app.login(user).await;
+            let (status, body) = app.act(&token, case_id, action, "").await;
+            assert_eq!(status, 200, "{user} {action}: {body}");
+        }
+        let (_, case) = app
+            .get(
+                &app.login("supervisor").await,
+                &format!("/api/cases/{case_id}"),
+            )
+            .await;
+        outcomes.push((case["stage"].clone(), case["outcome"].clone(), case_id));
+    }
+    assert_eq!(
+        (outcomes[0].0.as_str(), outcomes[0].1.as_str()),
+        (Some("signoff"), None),
+        "5,480.00 is above the senior reviewer's 5,000.00"
+    );
+    assert_eq!(
+        (outcomes[1].0.as_str(), outcomes[1].1.as_str()),
+        (None, Some("approved")),
+        "2,280.00 is within it"
+    );
+    let supervisor = app.login("supervisor").await;
+    let (_, events) = app
+        .get(&supervisor, &format!("/api/cases/{}/events", outcomes[0].2))
+        .await;
+    let last = events.as_array().unwrap().last().unwrap();
+    let new: Value = serde_json::from_str(last["new_value"].as_str().unwrap()).unwrap();
+    assert_eq!(new["pending_approval"]["limit_fen"], 500_000, "{new}");
+    assert_eq!(new["pending_approval"]["amount_fen"], 548_000);
+    assert!(new["pending_approval"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("senior_reviewer authority limit"));
+    let (status, body) = app.act(&supervisor, outcomes[0].2, "approve", "").await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("approved")),
+        "the supervisor has no limit: {body}"
+    );
 }

@@ -411,12 +411,26 @@ pub fn act(
             p.roles.iter().copied().filter(|r| r.is_staff()).collect()
         };
         let actor = Actor { id: p.user_id, roles: &roles };
-        let t = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history)?;
+        let mut t = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history)?;
+        let mut details = serde_json::Map::new();
+        // Authority limits: a decision above the actor's limit waits for sign-off instead.
+        if let (Next::Outcome(OutcomeKind::Approved | OutcomeKind::PartiallyApproved), Some(limit), Some(stage)) =
+            (&t.to, registry.authority_limit(t.role), wf.authority_stage.map(|i| &wf.stages[i]))
+        {
+            let amount = req.amount_fen.unwrap_or(facts.payable_fen);
+            if case.subject_kind == "claim" && amount > limit && stage.id != t.from {
+                details.insert(
+                    "pending_approval".into(),
+                    json!({ "amount_fen": amount, "limit_fen": limit, "role": t.role.as_str(), "requested": match t.to { Next::Outcome(o) => o.as_str(), _ => "" },
+                            "reason": format!("{amount} fen is above the {} authority limit of {limit} fen", t.role.as_str()) }),
+                );
+                t.to = Next::Stage(stage.id.clone());
+            }
+        }
         let (stage, outcome) = match &t.to {
             Next::Stage(s) => (Some(s.as_str()), None),
             Next::Outcome(o) => (None, Some(o.as_str())),
         };
-        let mut details = serde_json::Map::new();
         if let Some(judged) = req.judged_emergency {
             if case.subject_kind != "claim" || !matches!(t.role, Role::Reviewer | Role::SeniorReviewer | Role::Supervisor) {
                 return Err(AppError::field("judged_emergency", "only reviewers judge whether a claim was an emergency"));

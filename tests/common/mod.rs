@@ -74,6 +74,12 @@ pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
         workflows_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows"),
         policies_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies"),
         pool_size: 6,
+        authority_limits_fen: [
+            ("reviewer".to_string(), 100_000),
+            ("senior_reviewer".to_string(), 500_000),
+        ]
+        .into_iter()
+        .collect(),
         ..Config::default()
     };
     Some(config.finish().expect("valid test config"))

@@ -24,6 +24,7 @@ struct RawWorkflow {
     family: Option<String>,
     title: Title,
     initial_stage: Spanned<String>,
+    authority_stage: Option<Spanned<String>>,
     #[serde(default)]
     required_documents: Vec<Spanned<String>>,
     #[serde(default)]
@@ -372,6 +373,17 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
             format!("known stages: {}", stage_ids.join(", ")),
         );
     }
+    let authority_stage = raw.authority_stage.as_ref().and_then(|a| {
+        let found = stage_ids.iter().position(|s| *s == a.get_ref());
+        if found.is_none() {
+            ck.error(
+                a.span(),
+                format!("authority stage `{}` is not declared", a.get_ref()),
+                format!("known stages: {}", stage_ids.join(", ")),
+            );
+        }
+        found
+    });
     if raw.stages.is_empty() {
         ck.error(
             raw.name.span(),
@@ -386,6 +398,7 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
         family: raw.family.clone(),
         title: raw.title.clone(),
         initial: initial?,
+        authority_stage,
         required_documents,
         conditional_documents,
         outcomes,

@@ -126,6 +126,8 @@ pub struct Workflow {
     pub family: Option<String>,
     pub title: Title,
     pub initial: usize,
+    /// Where a decision above the actor's authority limit goes instead ("pending approval").
+    pub authority_stage: Option<usize>,
     pub required_documents: Vec<String>,
     pub conditional_documents: Vec<ConditionalDocuments>,
     pub outcomes: Vec<(OutcomeKind, Title)>,
