@@ -28,9 +28,14 @@ async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
 
 /// Submits with all seven trauma documents and walks the case to sign-off.
 async fn trauma_at_signoff(app: &TestApp, body: Value) -> (i64, i64) {
+    to_signoff_stage(app, body, &TRAUMA_DOCUMENTS).await
+}
+
+/// Submits as the resident with these documents, then accept → recommend → approve.
+async fn to_signoff_stage(app: &TestApp, body: Value, documents: &[&str]) -> (i64, i64) {
     let resident = app.login("resident").await;
     let (claim_id, case_id) = submit(app, &resident, body).await;
-    for kind in TRAUMA_DOCUMENTS {
+    for kind in documents {
         assert_eq!(
             app.upload(&resident, claim_id, kind, "scan.pdf", pdf())
                 .await
@@ -547,7 +552,6 @@ async fn year_to_date_totals_are_locked_while_a_decision_runs(app: TestApp) {
 
 /// The test configuration gives senior reviewers an authority limit of 5,000.00 yuan.
 async fn approval_above_the_authority_limit_goes_to_signoff(app: TestApp) {
-    let resident = app.login("resident").await;
     let run = |total: i64, scope: i64, invoice: &'static str| {
         let mut body = out_of_region(json!({"filed": true, "filing_number": "BA2019001"}));
         body["total_fen"] = json!(total);
@@ -562,31 +566,15 @@ async fn approval_above_the_authority_limit_goes_to_signoff(app: TestApp) {
         (1_800_000, 1_500_000, "AUTH-HIGH"),
         (800_000, 700_000, "AUTH-LOW"),
     ] {
-        let (claim_id, case_id) = submit(&app, &resident, run(total, scope, invoice)).await;
-        for kind in [
+        let documents = [
             "invoice",
             "itemised_bill",
             "diagnosis_certificate",
             "discharge_summary",
             "identity_document",
             "out_of_region_filing",
-        ] {
-            assert_eq!(
-                app.upload(&resident, claim_id, kind, "scan.pdf", pdf())
-                    .await
-                    .0,
-                201
-            );
-        }
-        for (user, action) in [
-            ("clerk", "accept"),
-            ("reviewer", "recommend_approve"),
-            ("senior_reviewer", "approve"),
-        ] {
-            let token = app.login(user).await;
-            let (status, body) = app.act(&token, case_id, action, "").await;
-            assert_eq!(status, 200, "{user} {action}: {body}");
-        }
+        ];
+        let (_, case_id) = to_signoff_stage(&app, run(total, scope, invoice), &documents).await;
         let (_, case) = app
             .get(
                 &app.login("supervisor").await,

@@ -190,20 +190,12 @@ async fn claim_next_leases_releases_and_expires(app: TestApp) {
     let n = claimflow::service::queue::expire_leases(&mut app.conn(), claimflow::store::now_ms())
         .unwrap();
     assert_eq!(n, 1);
-    let supervisor = app.login("supervisor").await;
-    let (_, events) = app
-        .get(&supervisor, &format!("/api/cases/{y}/events"))
-        .await;
-    let actions: Vec<&str> = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = app.event_actions(y).await;
     assert!(
-        actions.ends_with(&["leased", "lease_expired"]),
+        actions.ends_with(&["leased".to_string(), "lease_expired".to_string()]),
         "{actions:?}"
     );
+    let supervisor = app.login("supervisor").await;
     let (_, case) = app.get(&supervisor, &format!("/api/cases/{y}")).await;
     assert_eq!(case["assignee_id"], Value::Null);
     // Taking an action ends the lease.

@@ -209,6 +209,20 @@ impl TestApp {
         .await
     }
 
+    /// The actions of a case's audit trail, oldest first (read as a supervisor).
+    pub async fn event_actions(&self, case_id: i64) -> Vec<String> {
+        let supervisor = self.login("supervisor").await;
+        let (_, events) = self
+            .get(&supervisor, &format!("/api/cases/{case_id}/events"))
+            .await;
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     pub async fn upload(
         &self,
         token: &str,
