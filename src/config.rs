@@ -25,6 +25,8 @@ pub struct Config {
     pub run_migrations: bool,
     pub workflows_dir: PathBuf,
     pub policies_dir: PathBuf,
+    /// Working hours, holidays and make-up days for SLA clocks.
+    pub calendar_file: PathBuf,
     pub pool_size: u32,
     pub sqlite_busy_timeout_ms: u32,
     pub upload_max_bytes: usize,
@@ -51,6 +53,7 @@ impl Default for Config {
             run_migrations: true,
             workflows_dir: PathBuf::from("workflows"),
             policies_dir: PathBuf::from("policies"),
+            calendar_file: PathBuf::from("policies/calendars/cn.toml"),
             pool_size: 8,
             sqlite_busy_timeout_ms: 5000,
             upload_max_bytes: 10 * 1024 * 1024,

@@ -1,6 +1,7 @@
 //! Workflow definitions in use. Files from `workflows/` are checked and published to the
 //! database as (name, version, source); every case runs on the version it started under,
 //! which is read back from the database if this instance has not seen it.
+use crate::domain::calendar::WorkCalendar;
 use crate::domain::policy::{load_policy, Policy};
 use crate::domain::roles::Role;
 use crate::domain::workflow::{load_workflow, CheckError, Workflow};
@@ -163,6 +164,7 @@ pub struct Registry {
     latest: RwLock<HashMap<String, u32>>,
     policies: Vec<Policy>,
     authority_limits: Vec<(Role, i64)>,
+    calendar: Option<WorkCalendar>,
 }
 
 impl Registry {
@@ -227,6 +229,26 @@ impl Registry {
             .filter_map(|(role, fen)| Some((role.parse().ok()?, *fen)))
             .collect();
         self
+    }
+
+    pub fn with_calendar(mut self, calendar: WorkCalendar) -> Registry {
+        self.calendar = Some(calendar);
+        self
+    }
+
+    /// The working-time calendar for SLA clocks.
+    pub fn calendar(&self) -> &WorkCalendar {
+        static ALWAYS_OPEN: std::sync::OnceLock<WorkCalendar> = std::sync::OnceLock::new();
+        self.calendar.as_ref().unwrap_or_else(|| {
+            ALWAYS_OPEN.get_or_init(|| WorkCalendar {
+                offset: chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"),
+                day_start: chrono::NaiveTime::MIN,
+                day_end: chrono::NaiveTime::from_hms_milli_opt(23, 59, 59, 999)
+                    .expect("valid time"),
+                holidays: Default::default(),
+                makeup_workdays: Default::default(),
+            })
+        })
     }
 
     /// The largest amount this role may decide alone; `None` when unlimited.

@@ -12,6 +12,7 @@ on_both_backends!(
     claim_next_leases_releases_and_expires,
     claim_next_never_offers_a_four_eyes_conflict,
     thirty_two_callers_on_two_instances_get_distinct_cases,
+    the_sla_clock_pauses_while_waiting_for_documents,
 );
 
 async fn queue_filters_and_pages_without_gaps(app: TestApp) {
@@ -308,5 +309,60 @@ async fn thirty_two_callers_on_two_instances_get_distinct_cases(app: TestApp) {
         free.len() + got.len(),
         total_initial.len(),
         "every case is leased once or free"
+    );
+}
+
+/// Intake has a 16-working-hour SLA. Returned at once for documents, the case keeps nearly all
+/// of it while it waits, and gets it back when the documents arrive.
+async fn the_sla_clock_pauses_while_waiting_for_documents(app: TestApp) {
+    let resident = app.login("resident").await;
+    let (status, body) = app
+        .post(&resident, "/api/claims", common::trauma_claim())
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (claim_id, case_id) = (
+        body["claim_id"].as_i64().unwrap(),
+        body["case_id"].as_i64().unwrap(),
+    );
+    let clerk = app.login("clerk").await;
+    let (_, fresh) = app.get(&clerk, &format!("/api/cases/{case_id}")).await;
+    assert!(
+        fresh["sla"] == "on_track" || fresh["sla"] == "at_risk",
+        "{fresh}"
+    );
+    let sixteen_hours = 16 * 3_600_000i64;
+    assert!(fresh["working_ms_left"].as_i64().unwrap() <= sixteen_hours);
+    let (status, returned) = app
+        .act(&clerk, case_id, "return_for_documents", "请补充")
+        .await;
+    assert_eq!(status, 200, "{returned}");
+    assert_eq!(
+        (returned["sla"].as_str(), returned["due_at"].clone()),
+        (Some("paused"), Value::Null),
+        "{returned}"
+    );
+    let kept = returned["working_ms_left"].as_i64().unwrap();
+    assert!(
+        kept > sixteen_hours - 120_000 && kept <= sixteen_hours,
+        "kept {kept} ms of {sixteen_hours}"
+    );
+    for kind in common::TRAUMA_DOCUMENTS {
+        assert_eq!(
+            app.upload(&resident, claim_id, kind, "scan.pdf", common::pdf())
+                .await
+                .0,
+            201
+        );
+    }
+    let (status, back) = app.act(&resident, case_id, "resubmit", "").await;
+    assert_eq!(
+        (status, back["stage"].as_str()),
+        (200, Some("intake")),
+        "{back}"
+    );
+    let left = back["working_ms_left"].as_i64().unwrap();
+    assert!(
+        left > kept - 120_000 && left <= kept,
+        "resumed with {left} ms of the {kept} kept"
     );
 }

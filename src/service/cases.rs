@@ -1,4 +1,5 @@
 use crate::auth::Principal;
+use crate::domain::calendar::WorkCalendar;
 use crate::domain::policy::YearToDate;
 use crate::domain::roles::Role;
 use crate::domain::workflow::{Actor, CaseFacts, Next, OutcomeKind, Workflow};
@@ -15,15 +16,25 @@ use serde_json::json;
 const HOUR_MS: i64 = 3_600_000;
 
 /// When a stage's SLA runs out, counted from `now`. Waiting stages have no clock.
-pub fn due_at(workflow: &Workflow, stage: &str, now_ms: i64) -> Option<i64> {
+/// When a stage's SLA runs out, counted in working time from `now` (or from the time a
+/// returned case still had left). Waiting stages have no clock.
+pub fn due_at(
+    calendar: &WorkCalendar,
+    workflow: &Workflow,
+    stage: &str,
+    now_ms: i64,
+    remaining_ms: Option<i64>,
+) -> Option<i64> {
     let stage = workflow.stage(stage)?;
     if stage.waiting {
         return None;
     }
-    stage.sla_hours.map(|h| now_ms + i64::from(h) * HOUR_MS)
+    let work = remaining_ms.or(stage.sla_hours.map(|h| i64::from(h) * HOUR_MS))?;
+    Some(calendar.add_working_ms(now_ms, work))
 }
 
 pub struct OpenCase<'a> {
+    pub calendar: &'a WorkCalendar,
     pub subject_kind: &'a str,
     pub subject_id: i64,
     pub workflow: &'a Workflow,
@@ -53,7 +64,7 @@ pub fn open(conn: &mut DbConn, o: &OpenCase<'_>) -> AppResult<i64> {
             region_path: &o.region.path,
             org: o.org,
             owner_user_id: o.owner_user_id,
-            due_at: due_at(o.workflow, stage, o.now_ms),
+            due_at: due_at(o.calendar, o.workflow, stage, o.now_ms, None),
             stage_entered_at: o.now_ms,
             facts: &facts,
             version: 1,
@@ -447,18 +458,25 @@ pub fn act(
         if is_return {
             details.insert("missing".into(), json!(missing_for_return(conn, &wf, &case, &facts, req.missing_documents)?));
         }
+        // The SLA clock pauses while the case waits for documents: a return keeps the working
+        // time left, and coming back resumes from it.
+        let calendar = registry.calendar();
+        let coming_back = wf.stage(&t.from).is_some_and(|s| s.waiting) && case.sla_remaining_ms.is_some();
+        let sla_remaining_ms = is_return.then(|| calendar.working_ms_between(req.now_ms, case.due_at.unwrap_or(req.now_ms)));
+        let resume = if coming_back { case.sla_remaining_ms } else { None };
         let facts_json = serde_json::to_string(&facts).map_err(anyhow::Error::from)?;
         let state = CaseState {
             stage,
             outcome,
             assignee_id: None,
             returned_from: t.returned_from.as_deref(),
-            due_at: stage.and_then(|s| due_at(&wf, s, req.now_ms)),
+            due_at: stage.and_then(|s| due_at(calendar, &wf, s, req.now_ms, resume)),
             stage_entered_at: req.now_ms,
             facts: &facts_json,
             version: case.version + 1,
             updated_at: req.now_ms,
             lease_expires_at: None,
+            sla_remaining_ms,
         };
         if !case_store::update_state(conn, case.id, case.version, &state)? {
             return Err(AppError::Conflict(format!("case {} changed while you acted; reload and try again", case.id)));

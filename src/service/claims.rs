@@ -817,6 +817,7 @@ pub fn intake(
     let case_id = cases::open(
         conn,
         &OpenCase {
+            calendar: registry.calendar(),
             subject_kind: "claim",
             subject_id: claim.id,
             workflow,

@@ -27,6 +27,7 @@ pub struct CaseRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub lease_expires_at: Option<i64>,
+    pub sla_remaining_ms: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -63,6 +64,8 @@ pub struct CaseState<'a> {
     pub version: i64,
     pub updated_at: i64,
     pub lease_expires_at: Option<i64>,
+    /// Set while the case waits for documents: the SLA time it had left.
+    pub sla_remaining_ms: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, case: &NewCase<'_>) -> QueryResult<i64> {

@@ -108,6 +108,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         lease_expires_at -> Nullable<BigInt>,
+        sla_remaining_ms -> Nullable<BigInt>,
     }
 }
 

@@ -73,6 +73,7 @@ pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
         demo_password: Some(PASSWORD.into()),
         workflows_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows"),
         policies_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies"),
+        calendar_file: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/calendars/cn.toml"),
         pool_size: 6,
         authority_limits_fen: [
             ("reviewer".to_string(), 100_000),

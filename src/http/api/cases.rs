@@ -30,6 +30,10 @@ pub struct CaseView {
     pub region_code: String,
     /// SLA due time, ms since the epoch; absent while waiting on the resident.
     pub due_at: Option<i64>,
+    /// on_track, at_risk, breached, or paused (waiting for documents); absent without an SLA.
+    pub sla: Option<String>,
+    /// Working time left on the SLA (negative once breached; the kept remainder while paused).
+    pub working_ms_left: Option<i64>,
     /// Send this back as `expected_version` when acting.
     pub version: i64,
     pub created_at: i64,
@@ -55,6 +59,7 @@ pub fn case_view(
     } else {
         Vec::new()
     };
+    let (sla, working_ms_left) = sla_state(registry, &case, crate::store::now_ms());
     let stage_title = case
         .stage
         .as_deref()
@@ -79,6 +84,8 @@ pub fn case_view(
         assignee_id: case.assignee_id,
         region_code: case.region_code,
         due_at: case.due_at,
+        sla,
+        working_ms_left,
         version: case.version,
         created_at: case.created_at,
         updated_at: case.updated_at,
@@ -102,6 +109,28 @@ pub async fn get_case(state: State, user: AuthUser, id: web::Path<i64>) -> AppRe
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// SLA status and working time left, from the calendar.
+fn sla_state(registry: &Registry, case: &CaseRow, now_ms: i64) -> (Option<String>, Option<i64>) {
+    let calendar = registry.calendar();
+    match (case.due_at, case.sla_remaining_ms) {
+        (Some(due), _) if due >= now_ms => {
+            let left = calendar.working_ms_between(now_ms, due);
+            let status = if due < now_ms + crate::service::queue::AT_RISK_MS {
+                "at_risk"
+            } else {
+                "on_track"
+            };
+            (Some(status.into()), Some(left))
+        }
+        (Some(due), _) => (
+            Some("breached".into()),
+            Some(-calendar.working_ms_between(due, now_ms)),
+        ),
+        (None, Some(kept)) if case.stage.is_some() => (Some("paused".into()), Some(kept)),
+        _ => (None, None),
+    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

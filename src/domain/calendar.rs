@@ -1,0 +1,271 @@
+//! Working time for SLAs: working hours on working days, minus holidays, plus make-up
+//! working days (调休). Times are ms since the epoch; the calendar's offset gives local time
+//! (China Standard Time, UTC+8, for the shipped calendar). Pure.
+use chrono::{
+    Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Weekday,
+};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone)]
+pub struct WorkCalendar {
+    pub offset: FixedOffset,
+    pub day_start: NaiveTime,
+    pub day_end: NaiveTime,
+    pub holidays: BTreeSet<NaiveDate>,
+    pub makeup_workdays: BTreeSet<NaiveDate>,
+}
+
+/// The calendar file: `policies/calendars/*.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarFile {
+    pub utc_offset_hours: i32,
+    pub day_start: String,
+    pub day_end: String,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    #[serde(default)]
+    pub makeup_workdays: Vec<String>,
+}
+
+impl WorkCalendar {
+    pub fn from_file(name: &str, source: &str) -> Result<WorkCalendar, String> {
+        let f: CalendarFile =
+            toml::from_str(source).map_err(|e| format!("{name}: {}", e.message()))?;
+        let time = |s: &str| {
+            NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{name}: `{s}` is not HH:MM"))
+        };
+        let dates = |list: &[String]| -> Result<BTreeSet<NaiveDate>, String> {
+            list.iter()
+                .map(|d| {
+                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                        .map_err(|_| format!("{name}: `{d}` is not YYYY-MM-DD"))
+                })
+                .collect()
+        };
+        let offset = FixedOffset::east_opt(f.utc_offset_hours * 3600)
+            .ok_or_else(|| format!("{name}: bad utc_offset_hours"))?;
+        let (day_start, day_end) = (time(&f.day_start)?, time(&f.day_end)?);
+        if day_end <= day_start {
+            return Err(format!("{name}: day_end must be after day_start"));
+        }
+        Ok(WorkCalendar {
+            offset,
+            day_start,
+            day_end,
+            holidays: dates(&f.holidays)?,
+            makeup_workdays: dates(&f.makeup_workdays)?,
+        })
+    }
+
+    pub fn is_working_day(&self, d: NaiveDate) -> bool {
+        if self.makeup_workdays.contains(&d) {
+            return true;
+        }
+        !self.holidays.contains(&d) && !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+    }
+
+    fn local(&self, ms: i64) -> NaiveDateTime {
+        self.offset
+            .timestamp_millis_opt(ms)
+            .single()
+            .map(|t| t.naive_local())
+            .unwrap_or_default()
+    }
+
+    fn epoch_ms(&self, local: NaiveDateTime) -> i64 {
+        self.offset
+            .from_local_datetime(&local)
+            .single()
+            .map_or(0, |t| t.timestamp_millis())
+    }
+
+    /// Working milliseconds between two instants (0 when `to` is not after `from`).
+    pub fn working_ms_between(&self, from_ms: i64, to_ms: i64) -> i64 {
+        if to_ms <= from_ms {
+            return 0;
+        }
+        let (from, to) = (self.local(from_ms), self.local(to_ms));
+        let mut total = 0;
+        let mut day = from.date();
+        while day <= to.date() {
+            if self.is_working_day(day) {
+                let open = day.and_time(self.day_start).max(from);
+                let close = day.and_time(self.day_end).min(to);
+                if close > open {
+                    total += (close - open).num_milliseconds();
+                }
+            }
+            day += Duration::days(1);
+        }
+        total
+    }
+
+    /// The instant at which `work_ms` of working time has passed since `start_ms`.
+    pub fn add_working_ms(&self, start_ms: i64, work_ms: i64) -> i64 {
+        let mut left = work_ms.max(0);
+        let mut at = self.local(start_ms);
+        // Bounded: a year of calendar days is far beyond any SLA.
+        for _ in 0..400 {
+            let day = at.date();
+            if self.is_working_day(day) {
+                let open = day.and_time(self.day_start).max(at);
+                let close = day.and_time(self.day_end);
+                if open < close {
+                    let available = (close - open).num_milliseconds();
+                    if left <= available {
+                        return self.epoch_ms(open + Duration::milliseconds(left));
+                    }
+                    left -= available;
+                }
+            }
+            at = (day + Duration::days(1)).and_time(NaiveTime::MIN);
+        }
+        self.epoch_ms(at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cal() -> WorkCalendar {
+        WorkCalendar::from_file(
+            "t",
+            r#"
+utc_offset_hours = 8
+day_start = "08:30"
+day_end = "17:30"
+holidays = ["2019-10-01", "2019-10-02", "2019-10-03", "2019-10-04", "2019-10-07"]
+makeup_workdays = ["2019-10-12"]
+"#,
+        )
+        .unwrap()
+    }
+
+    /// Local time (UTC+8) to ms.
+    fn t(s: &str) -> i64 {
+        let c = cal();
+        c.epoch_ms(NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap())
+    }
+
+    fn show(ms: i64) -> String {
+        cal().local(ms).format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    const H: i64 = 3_600_000;
+
+    /// (case, start, working hours, due)
+    #[test]
+    fn due_times_skip_nights_weekends_and_holidays() {
+        for (case, start, hours, due) in [
+            ("same day", "2019-09-24 09:00", 4, "2019-09-24 13:00"),
+            ("overnight", "2019-09-24 16:30", 2, "2019-09-25 09:30"),
+            (
+                "started before opening",
+                "2019-09-24 06:00",
+                1,
+                "2019-09-24 09:30",
+            ),
+            ("over a weekend", "2019-09-27 17:00", 1, "2019-09-30 09:00"),
+            (
+                "submitted on a Saturday",
+                "2019-09-28 10:00",
+                9,
+                "2019-09-30 17:30",
+            ),
+            (
+                "over the National Day holidays",
+                "2019-09-30 17:00",
+                1,
+                "2019-10-08 09:00",
+            ),
+            (
+                "make-up Saturday counts",
+                "2019-10-11 17:00",
+                2,
+                "2019-10-12 10:00",
+            ),
+            (
+                "five working days",
+                "2019-09-23 08:30",
+                45,
+                "2019-09-27 17:30",
+            ),
+        ] {
+            assert_eq!(
+                show(cal().add_working_ms(t(start), hours * H)),
+                due,
+                "{case}"
+            );
+        }
+    }
+
+    /// The clock pauses while the case waits for documents: at the return the remaining
+    /// working time is kept; on resubmission the due time is the remainder from then.
+    #[test]
+    fn waiting_for_documents_pauses_the_clock() {
+        let c = cal();
+        for (case, entered, sla_h, returned, resubmitted, due) in [
+            (
+                "returned after 2 h, back next morning",
+                "2019-09-24 09:00",
+                8,
+                "2019-09-24 11:00",
+                "2019-09-25 08:30",
+                "2019-09-25 14:30",
+            ),
+            (
+                "away over a holiday week: 1.5 h left on Sep 30 + 4.5 h on Oct 8",
+                "2019-09-30 14:00",
+                8,
+                "2019-09-30 16:00",
+                "2019-10-08 10:00",
+                "2019-10-08 16:00",
+            ),
+            (
+                "returned after the SLA ran out",
+                "2019-09-24 09:00",
+                2,
+                "2019-09-24 15:00",
+                "2019-09-25 09:00",
+                "2019-09-25 09:00",
+            ),
+        ] {
+            let first_due = c.add_working_ms(t(entered), sla_h * H);
+            let remaining = c.working_ms_between(t(returned), first_due);
+            assert_eq!(
+                show(c.add_working_ms(t(resubmitted), remaining)),
+                due,
+                "{case}"
+            );
+        }
+        assert_eq!(
+            c.working_ms_between(t("2019-09-27 16:00"), t("2019-09-30 10:00")),
+            3 * H,
+            "weekend excluded"
+        );
+        assert_eq!(
+            c.working_ms_between(t("2019-10-01 09:00"), t("2019-10-07 17:00")),
+            0,
+            "holidays excluded"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_files() {
+        assert!(WorkCalendar::from_file(
+            "c",
+            "utc_offset_hours = 8\nday_start = \"9\"\nday_end = \"17:00\""
+        )
+        .unwrap_err()
+        .contains("HH:MM"));
+        assert!(WorkCalendar::from_file(
+            "c",
+            "utc_offset_hours = 8\nday_start = \"17:00\"\nday_end = \"09:00\""
+        )
+        .unwrap_err()
+        .contains("after"));
+    }
+}
