@@ -7,7 +7,7 @@ use crate::domain::roles::Role;
 use crate::error::{AppError, FieldError};
 use crate::service::claims::{self, ClaimInput, EmergencyExplanation, FamilyFacts};
 use crate::service::registries::{self, EnrolmentInput, FacilityInput, PersonInput};
-use crate::store::{self, claims as claim_store, users, DbConn};
+use crate::store::{self, users, DbConn};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -179,18 +179,42 @@ impl ClaimRow {
     }
 }
 
-fn field_errors(e: AppError) -> Result<RowResult, Vec<FieldError>> {
-    match e {
-        AppError::Validation(f) => Err(f),
-        AppError::Internal(e) => Err(vec![FieldError {
+/// Why a row did not go in.
+enum RowError {
+    /// The row is wrong: reported, and the import goes on. Nothing of it was written.
+    Rejected(Vec<FieldError>),
+    /// The database failed: the batch rolls back and the import stops.
+    Fatal(anyhow::Error),
+}
+
+impl From<Vec<FieldError>> for RowError {
+    fn from(fields: Vec<FieldError>) -> Self {
+        RowError::Rejected(fields)
+    }
+}
+
+impl From<diesel::result::Error> for RowError {
+    fn from(e: diesel::result::Error) -> Self {
+        RowError::Fatal(e.into())
+    }
+}
+
+fn rejected(e: AppError) -> RowError {
+    RowError::Rejected(match e {
+        AppError::Validation(f) => f,
+        AppError::Internal(e) => vec![FieldError {
             field: "-".into(),
             message: format!("{e:#}"),
-        }]),
-        other => Err(vec![FieldError {
+        }],
+        other => vec![FieldError {
             field: "-".into(),
             message: other.to_string(),
-        }]),
-    }
+        }],
+    })
+}
+
+fn field_errors(e: AppError) -> Result<RowResult, RowError> {
+    Err(rejected(e))
 }
 
 pub fn default_error_path(file: &Path) -> PathBuf {
@@ -234,12 +258,10 @@ pub fn run(
             errors_path,
             batch,
             progress,
+            RowGuard::Savepoint,
             |conn, row: PersonInput| {
                 let person = registries::validate_person(&row)?;
-                if store::persons::by_id_number(conn, &person.id_number)
-                    .map_err(db_err)?
-                    .is_some()
-                {
+                if store::persons::by_id_number(conn, &person.id_number)?.is_some() {
                     return Ok(RowResult::Skipped);
                 }
                 registries::add_person(conn, &row)
@@ -253,6 +275,7 @@ pub fn run(
             errors_path,
             batch,
             progress,
+            RowGuard::Savepoint,
             |conn, row: EnrolmentInput| {
                 registries::add_enrolment(conn, &row)
                     .map(|_| RowResult::Imported)
@@ -265,11 +288,9 @@ pub fn run(
             errors_path,
             batch,
             progress,
+            RowGuard::Savepoint,
             |conn, row: FacilityInput| {
-                if store::facilities::get(conn, row.code.trim())
-                    .map_err(db_err)?
-                    .is_some()
-                {
+                if store::facilities::get(conn, row.code.trim())?.is_some() {
                     return Ok(RowResult::Skipped);
                 }
                 registries::add_facility(conn, &row, now)
@@ -286,19 +307,13 @@ pub fn run(
                 errors_path,
                 batch,
                 progress,
+                RowGuard::ChecksBeforeWrites,
                 move |conn, row: ClaimRow| {
                     import_claim(conn, &registry, &mut lookups, &principal, row, now)
                 },
             )
         }
     }
-}
-
-fn db_err(e: diesel::result::Error) -> Vec<FieldError> {
-    vec![FieldError {
-        field: "-".into(),
-        message: format!("database: {e}"),
-    }]
 }
 
 fn import_claim(
@@ -308,22 +323,16 @@ fn import_claim(
     p: &Principal,
     row: ClaimRow,
     now: i64,
-) -> Result<RowResult, Vec<FieldError>> {
+) -> Result<RowResult, RowError> {
     let input = row.into_input()?;
     claims::validate(&input)?;
-    // Natural key: invoice number + facility.
-    if claim_store::invoice_exists(conn, &input.invoice_numbers[0], input.facility_code.trim())
-        .map_err(db_err)?
-    {
-        return Ok(RowResult::Skipped);
-    }
     let workflow = registry.latest(&input.family).ok_or_else(|| {
         vec![FieldError {
             field: "family".into(),
             message: "no published workflow".into(),
         }]
     })?;
-    claims::intake(
+    let plan = claims::plan_intake(
         conn,
         registry,
         lookups,
@@ -333,8 +342,20 @@ fn import_claim(
         &workflow,
         now,
     )
-    .map(|_| RowResult::Imported)
-    .or_else(field_errors)
+    .map_err(rejected)?;
+    // Natural key: invoice number + facility. A file imported twice imports nothing twice.
+    let facility = plan.claim.facility_code.as_str();
+    if plan
+        .duplicates
+        .iter()
+        .any(|(_, uses)| uses.iter().any(|(_, f, _)| f == facility))
+    {
+        return Ok(RowResult::Skipped);
+    }
+    // Every check has passed; from here only the database can fail, and that ends the batch.
+    claims::write_intake(conn, registry, p, plan, now)
+        .map(|_| RowResult::Imported)
+        .map_err(|e| RowError::Fatal(anyhow::anyhow!("{e}")))
 }
 
 fn import_rows<R: DeserializeOwned>(
@@ -343,7 +364,8 @@ fn import_rows<R: DeserializeOwned>(
     errors_path: &Path,
     batch: usize,
     progress: bool,
-    mut apply: impl FnMut(&mut DbConn, R) -> Result<RowResult, Vec<FieldError>>,
+    guard: RowGuard,
+    mut apply: impl FnMut(&mut DbConn, R) -> Result<RowResult, RowError>,
 ) -> anyhow::Result<Report> {
     let size = std::fs::metadata(file)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
@@ -398,18 +420,22 @@ fn import_rows<R: DeserializeOwned>(
                         continue;
                     }
                 };
-                match conn.savepoint(|conn| apply(conn, row).map_err(SavepointError::Row)) {
+                let outcome = match guard {
+                    RowGuard::Savepoint => conn.savepoint(|conn| apply(conn, row)),
+                    RowGuard::ChecksBeforeWrites => apply(conn, row),
+                };
+                match outcome {
                     Ok(RowResult::Imported) => imported += 1,
                     Ok(RowResult::Skipped) => skipped += 1,
-                    Err(SavepointError::Row(fields)) => {
+                    Err(RowError::Rejected(fields)) => {
                         for f in fields {
                             rejected.push((line, f.field, f.message));
                         }
                     }
-                    Err(SavepointError::Db(e)) => return Err(e),
+                    Err(RowError::Fatal(e)) => return Err(e.context(format!("row at line {line}"))),
                 }
             }
-            Ok::<_, diesel::result::Error>(())
+            Ok::<_, anyhow::Error>(())
         })?;
         // Counted only once the batch is committed.
         report.imported += imported;
@@ -437,13 +463,12 @@ fn import_rows<R: DeserializeOwned>(
     Ok(report)
 }
 
-enum SavepointError {
-    Row(Vec<FieldError>),
-    Db(diesel::result::Error),
-}
-
-impl From<diesel::result::Error> for SavepointError {
-    fn from(e: diesel::result::Error) -> Self {
-        SavepointError::Db(e)
-    }
+/// How a row's writes are kept all-or-nothing inside its batch.
+#[derive(Clone, Copy)]
+enum RowGuard {
+    /// A savepoint per row: for rows whose checks and writes interleave.
+    Savepoint,
+    /// The row checks everything before its first write, and any failure after that ends
+    /// the batch; no savepoint needed.
+    ChecksBeforeWrites,
 }

@@ -701,6 +701,21 @@ pub fn submit(
     })
 }
 
+/// A claim with every read and check done and nothing written yet: what
+/// [`write_intake`] stores. Splitting the two lets a bulk import reject a row before it
+/// writes anything, so it needs no savepoint per row.
+pub struct IntakePlan<'w> {
+    pub claim: ClaimRow,
+    pub invoices: Vec<String>,
+    /// Earlier claims carrying each invoice number.
+    pub duplicates: Vec<InvoiceUses>,
+    region: Region,
+    owner_user_id: Option<i64>,
+    role: Role,
+    workflow: &'w Workflow,
+    findings: Vec<NewFinding>,
+}
+
 /// The intake path inside the caller's transaction: person, facility, pricing, the claim
 /// and its invoices, the case with its first event, and the intake findings. The input must
 /// have passed [`validate`].
@@ -715,6 +730,22 @@ pub fn intake(
     workflow: &Workflow,
     now_ms: i64,
 ) -> AppResult<Submitted> {
+    let plan = plan_intake(conn, registry, lookups, p, role, input, workflow, now_ms)?;
+    write_intake(conn, registry, p, plan, now_ms)
+}
+
+/// The reading half of intake: who, where, eligibility, the price, duplicates, findings.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_intake<'w>(
+    conn: &mut DbConn,
+    registry: &Registry,
+    lookups: &mut Lookups,
+    p: &Principal,
+    role: Role,
+    input: &ClaimInput,
+    workflow: &'w Workflow,
+    now_ms: i64,
+) -> AppResult<IntakePlan<'w>> {
     let person = match role {
         Role::Resident => persons::by_user(conn, p.user_id)?.ok_or_else(|| {
             AppError::field(
@@ -782,6 +813,45 @@ pub fn intake(
             claim_store::claims_with_invoice(conn, invoice, 0)?,
         ));
     }
+    let findings = intake_findings(
+        registry,
+        &claim,
+        &ctx,
+        workflow,
+        eligibility.as_ref(),
+        &duplicates,
+    );
+    Ok(IntakePlan {
+        claim,
+        invoices: input.invoice_numbers.clone(),
+        duplicates,
+        region,
+        owner_user_id: ctx.person.user_id,
+        role,
+        workflow,
+        findings,
+    })
+}
+
+/// The writing half of intake: the claim, its invoices, the case with its first event and
+/// the findings. Fails only if the database does.
+pub fn write_intake(
+    conn: &mut DbConn,
+    registry: &Registry,
+    p: &Principal,
+    plan: IntakePlan<'_>,
+    now_ms: i64,
+) -> AppResult<Submitted> {
+    let IntakePlan {
+        mut claim,
+        invoices,
+        region,
+        owner_user_id,
+        role,
+        workflow,
+        findings,
+        ..
+    } = plan;
     claim.id = claim_store::insert(
         conn,
         &NewClaim {
@@ -812,7 +882,7 @@ pub fn intake(
         claim.id,
         &claim.facility_code,
         claim.person_id,
-        &input.invoice_numbers,
+        &invoices,
     )?;
     let case_id = cases::open(
         conn,
@@ -823,21 +893,13 @@ pub fn intake(
             workflow,
             region: &region,
             org: &p.org,
-            owner_user_id: ctx.person.user_id,
+            owner_user_id,
             facts: &facts(&claim, &[], workflow),
             actor: p,
             actor_role: role,
             now_ms,
         },
     )?;
-    let findings = intake_findings(
-        registry,
-        &claim,
-        &ctx,
-        workflow,
-        eligibility.as_ref(),
-        &duplicates,
-    );
     findings_store::insert_all(conn, case_id, &findings, now_ms)?;
     Ok(Submitted {
         claim_id: claim.id,

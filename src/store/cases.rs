@@ -73,7 +73,7 @@ pub fn insert(conn: &mut DbConn, case: &NewCase<'_>) -> QueryResult<i64> {
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<CaseRow>> {
-    db_run!(conn, c => cases::table.find(id).select(CaseRow::as_select()).first(c).optional())
+    db_run!(conn, c => cases::table.find(id).select(CaseRow::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn for_subject(conn: &mut DbConn, kind: &str, subject_id: i64) -> QueryResult<Option<CaseRow>> {

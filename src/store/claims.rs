@@ -95,7 +95,7 @@ pub fn insert(conn: &mut DbConn, claim: &NewClaim<'_>) -> QueryResult<i64> {
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<ClaimRow>> {
-    db_run!(conn, c => claims::table.find(id).select(ClaimRow::as_select()).first(c).optional())
+    db_run!(conn, c => claims::table.find(id).select(ClaimRow::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn insert_document(conn: &mut DbConn, doc: &NewDocument<'_>) -> QueryResult<i64> {
@@ -145,18 +145,19 @@ pub fn insert_invoices(
     person_id: Option<i64>,
     invoices: &[String],
 ) -> QueryResult<usize> {
-    let rows: Vec<_> = invoices
-        .iter()
-        .map(|n| {
-            (
-                claim_invoices::invoice_number.eq(n),
+    // Single-row statements stay in the prepared-statement cache (see findings::insert_all).
+    let mut n = 0;
+    for number in invoices {
+        n += db_run!(conn, c => diesel::insert_into(claim_invoices::table)
+            .values((
+                claim_invoices::invoice_number.eq(number),
                 claim_invoices::facility_code.eq(facility),
                 claim_invoices::claim_id.eq(claim_id),
                 claim_invoices::person_id.eq(person_id),
-            )
-        })
-        .collect();
-    db_run!(conn, c => diesel::insert_into(claim_invoices::table).values(&rows).execute(c))
+            ))
+            .execute(c))?;
+    }
+    Ok(n)
 }
 
 pub fn set_assessment(
@@ -244,8 +245,8 @@ pub fn ytd_read(
     let row: Option<(i64, i64, i64, i64)> = db_run!(conn, c => ytd_totals::table
         .find((person_id, policy, year))
         .select((ytd_totals::scope_fen, ytd_totals::over_limit_paid_fen, ytd_totals::outpatient_paid_fen, ytd_totals::paid_fen))
-        .first(c)
-        .optional())?;
+        .load(c)
+        .map(super::at_most_one))?;
     Ok(row.map_or_else(YearToDate::default, |r| YearToDate {
         scope_fen: r.0,
         over_limit_paid_fen: r.1,

@@ -38,7 +38,7 @@ pub fn insert(conn: &mut DbConn, f: &Facility) -> QueryResult<usize> {
 }
 
 pub fn get(conn: &mut DbConn, code: &str) -> QueryResult<Option<Facility>> {
-    db_run!(conn, c => facilities::table.find(code).select(Facility::as_select()).first(c).optional())
+    db_run!(conn, c => facilities::table.find(code).select(Facility::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Facility>> {

@@ -35,24 +35,24 @@ pub fn insert_all(
     findings: &[NewFinding],
     now_ms: i64,
 ) -> QueryResult<usize> {
-    if findings.is_empty() {
-        return Ok(0);
-    }
-    let rows: Vec<_> = findings
-        .iter()
-        .map(|f| {
-            (
+    // One cached single-row statement per finding: a multi-row insert would be prepared
+    // afresh for every distinct row count.
+    let mut n = 0;
+    for f in findings {
+        let evidence = f.evidence.to_string();
+        n += db_run!(conn, c => diesel::insert_into(case_findings::table)
+            .values((
                 case_findings::case_id.eq(case_id),
                 case_findings::code.eq(f.code),
                 case_findings::severity.eq(f.severity),
                 case_findings::message_zh.eq(&f.zh),
                 case_findings::message_en.eq(&f.en),
-                case_findings::evidence.eq(f.evidence.to_string()),
+                case_findings::evidence.eq(&evidence),
                 case_findings::created_at.eq(now_ms),
-            )
-        })
-        .collect();
-    db_run!(conn, c => diesel::insert_into(case_findings::table).values(&rows).execute(c))
+            ))
+            .execute(c))?;
+    }
+    Ok(n)
 }
 
 pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Finding>> {

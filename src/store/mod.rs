@@ -199,6 +199,14 @@ pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
         .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))
 }
 
+/// The row of a lookup by a unique key. Such lookups load instead of calling `.first()`:
+/// `.first()` adds `LIMIT ?`, and SQLite treats a statement whose LIMIT is a bound
+/// parameter as expired on every re-bind, preparing it afresh each run (a tenth of a bulk
+/// import's time went there).
+pub fn at_most_one<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -84,15 +84,15 @@ pub fn insert(conn: &mut DbConn, p: &NewPerson) -> QueryResult<i64> {
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<Person>> {
-    db_run!(conn, c => persons::table.find(id).select(Person::as_select()).first(c).optional())
+    db_run!(conn, c => persons::table.find(id).select(Person::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn by_id_number(conn: &mut DbConn, id_number: &str) -> QueryResult<Option<Person>> {
-    db_run!(conn, c => persons::table.filter(persons::id_number.eq(id_number)).select(Person::as_select()).first(c).optional())
+    db_run!(conn, c => persons::table.filter(persons::id_number.eq(id_number)).select(Person::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn by_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Person>> {
-    db_run!(conn, c => persons::table.filter(persons::user_id.eq(user_id)).select(Person::as_select()).first(c).optional())
+    db_run!(conn, c => persons::table.filter(persons::user_id.eq(user_id)).select(Person::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn insert_enrolment(conn: &mut DbConn, e: &NewEnrolment) -> QueryResult<i64> {

@@ -25,7 +25,7 @@ pub fn path_within(inner: &str, outer: &str) -> bool {
 }
 
 pub fn get(conn: &mut DbConn, code: &str) -> QueryResult<Option<Region>> {
-    db_run!(conn, c => regions::table.find(code).select(Region::as_select()).first(c).optional())
+    db_run!(conn, c => regions::table.find(code).select(Region::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<Region>> {

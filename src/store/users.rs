@@ -44,11 +44,11 @@ pub fn insert(conn: &mut DbConn, user: &NewUser<'_>, roles: &[Role]) -> QueryRes
 }
 
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<User>> {
-    db_run!(conn, c => users::table.filter(users::username.eq(username)).select(User::as_select()).first(c).optional())
+    db_run!(conn, c => users::table.filter(users::username.eq(username)).select(User::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<User>> {
-    db_run!(conn, c => users::table.find(id).select(User::as_select()).first(c).optional())
+    db_run!(conn, c => users::table.find(id).select(User::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn roles_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Role>> {

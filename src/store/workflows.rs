@@ -16,7 +16,7 @@ pub struct WorkflowVersion {
 }
 
 pub fn get(conn: &mut DbConn, name: &str, version: i32) -> QueryResult<Option<WorkflowVersion>> {
-    db_run!(conn, c => workflow_versions::table.find((name, version)).select(WorkflowVersion::as_select()).first(c).optional())
+    db_run!(conn, c => workflow_versions::table.find((name, version)).select(WorkflowVersion::as_select()).load(c).map(super::at_most_one))
 }
 
 pub fn list(conn: &mut DbConn) -> QueryResult<Vec<WorkflowVersion>> {
