@@ -52,8 +52,23 @@ impl Core {
                 list.join("\n")
             )
         })?;
+        let calendars =
+            registry::load_calendars(&config.calendar_file, &config.region_calendars_dir).map_err(
+                |errors| anyhow::anyhow!("calendar files have errors:\n{}", errors.join("\n")),
+            )?;
         let registry = Registry::publish(&mut conn, files, policies)?
-            .with_authority_limits(&config.authority_limits_fen);
+            .with_authority_limits(&config.authority_limits_fen)
+            .with_calendars(calendars)
+            .with_notifier(crate::mail::Notifier {
+                templates: crate::mail::MailTemplates::load(&config.mail.templates_dir).map_err(
+                    |errors| anyhow::anyhow!("email templates have errors:\n{}", errors.join("\n")),
+                )?,
+                base_url: config
+                    .mail
+                    .public_base_url
+                    .trim_end_matches('/')
+                    .to_string(),
+            });
         drop(conn);
         Ok(Core {
             config: Arc::new(config),

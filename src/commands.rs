@@ -89,7 +89,8 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum JobsCommand {
-    /// Run one scheduled job now: `lease-expiry`.
+    /// Run one scheduled job now: escalation, lease-expiry, daily-digest,
+    /// document-reminders, auto-close or mail-delivery. Recorded in job_runs like a tick.
     Run { name: String },
 }
 
@@ -188,7 +189,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         // `check` and `calc` need no database and tolerate a config without one.
         Command::Check { paths } => {
             let config = Config::load(cli.config.as_deref()).unwrap_or_default();
-            return Ok(check(paths, &config.workflows_dir, &config.policies_dir));
+            return Ok(check(paths, &config));
         }
         Command::Calc { policy, request } => return calc(policy, request),
         _ => {}
@@ -303,15 +304,20 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Jobs(JobsCommand::Run { name }) => {
+            let job = crate::jobs::Job::parse(name.as_str()).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown job `{name}`; jobs: {}",
+                    crate::jobs::Job::names().join(", ")
+                )
+            })?;
             let core = Core::open(config)?;
-            let mut conn = core.pool.get()?;
-            match name.as_str() {
-                "lease-expiry" => {
-                    let n = crate::service::queue::expire_leases(&mut conn, store::now_ms())
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    println!("lease-expiry: {n} expired lease(s) returned to the pool");
-                }
-                other => anyhow::bail!("unknown job `{other}`; jobs: lease-expiry"),
+            let runner = crate::jobs::JobRunner::new(&core)?;
+            match runner
+                .run_tick(job, store::now_ms())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", job.name()))?
+            {
+                Some(summary) => println!("{}: {summary}", job.name()),
+                None => println!("{}: this tick already ran on another instance", job.name()),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -342,15 +348,31 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn check(
-    paths: &[PathBuf],
-    workflows_dir: &std::path::Path,
-    policies_dir: &std::path::Path,
-) -> ExitCode {
+fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
+    let mut errors: Vec<String> = Vec::new();
+    if paths.is_empty() {
+        // Everything the service loads besides workflows and policies.
+        match crate::registry::load_calendars(&config.calendar_file, &config.region_calendars_dir) {
+            Ok(c) => println!(
+                "ok  {} and {} regional holiday file(s)",
+                config.calendar_file.display(),
+                c.regions.len()
+            ),
+            Err(mut e) => errors.append(&mut e),
+        }
+        match crate::mail::MailTemplates::load(&config.mail.templates_dir) {
+            Ok(_) => println!(
+                "ok  {} ({} email templates in zh-CN and en)",
+                config.mail.templates_dir.display(),
+                crate::mail::templates::TEMPLATES.len()
+            ),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
     let (workflows, policies) = if paths.is_empty() {
         (
-            crate::registry::load_dir(workflows_dir),
-            crate::registry::load_policy_dir(policies_dir),
+            crate::registry::load_dir(&config.workflows_dir),
+            crate::registry::load_policy_dir(&config.policies_dir),
         )
     } else {
         let (p, w): (Vec<PathBuf>, Vec<PathBuf>) = paths
@@ -362,7 +384,6 @@ fn check(
             crate::registry::load_policy_files(&p),
         )
     };
-    let mut errors = Vec::new();
     match workflows {
         Ok(files) => {
             for f in &files {
@@ -375,7 +396,7 @@ fn check(
                 );
             }
         }
-        Err(mut e) => errors.append(&mut e),
+        Err(e) => errors.extend(e.iter().map(ToString::to_string)),
     }
     match policies {
         Ok(files) => {
@@ -389,7 +410,7 @@ fn check(
                 );
             }
         }
-        Err(mut e) => errors.append(&mut e),
+        Err(e) => errors.extend(e.iter().map(ToString::to_string)),
     }
     if errors.is_empty() {
         return ExitCode::SUCCESS;
@@ -454,7 +475,13 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         seed_demo(&core)?;
     }
     let bind = core.config.bind.clone();
+    let runner = std::sync::Arc::new(crate::jobs::JobRunner::new(&core)?);
+    let scheduler_on = core.config.jobs.enabled;
     runtime.block_on(async move {
+        if scheduler_on {
+            crate::jobs::spawn_scheduler(runner)?;
+            tracing::info!("scheduler started");
+        }
         let app = Application::build(core)?;
         tracing::info!(bind, port = app.port(), "claimflow is serving");
         app.run().await?;

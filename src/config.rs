@@ -27,11 +27,100 @@ pub struct Config {
     pub policies_dir: PathBuf,
     /// Working hours, holidays and make-up days for SLA clocks.
     pub calendar_file: PathBuf,
+    /// Regional holiday files, `<region code>.toml`, laid over the national calendar.
+    pub region_calendars_dir: PathBuf,
     pub pool_size: u32,
     pub sqlite_busy_timeout_ms: u32,
     pub upload_max_bytes: usize,
     /// `text` or `json` request and application logs.
     pub log_format: String,
+    pub mail: MailConfig,
+    pub jobs: JobsConfig,
+}
+
+/// Where mail goes. Notices are written to the outbox table first; the `mail_delivery` job
+/// hands them to this backend.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `file` (`.eml` files under `DATA_DIR/outbox`, the embedded default), `smtp`, or
+    /// `memory` (kept in the process, for tests).
+    pub backend: String,
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub smtp_security: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_timeout_secs: u64,
+    /// Attempts before a message is marked failed; a permanent SMTP refusal fails at once.
+    pub max_attempts: i32,
+    /// Retry delay after the first failure; it doubles with each attempt, up to an hour.
+    pub retry_base_secs: i64,
+    /// Links in emails start with this.
+    pub public_base_url: String,
+    pub templates_dir: PathBuf,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            backend: "file".into(),
+            from: "claimflow <noreply@claimflow.localhost>".into(),
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: 25,
+            smtp_security: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_secs: 10,
+            max_attempts: 8,
+            retry_base_secs: 30,
+            public_base_url: "http://127.0.0.1:8080".into(),
+            templates_dir: PathBuf::from("templates/emails"),
+        }
+    }
+}
+
+/// The in-process scheduler: cron expressions (with a seconds field) per job, evaluated in
+/// the working calendar's time zone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Run the scheduler inside `serve`. Off: jobs run only through `claimflow jobs run`.
+    pub enabled: bool,
+    /// Job name → cron expression `sec min hour day-of-month month day-of-week [year]`.
+    pub schedules: std::collections::BTreeMap<String, String>,
+    /// Escalate breaches at night and on holidays too (normally they wait for working hours).
+    pub escalate_outside_working_hours: bool,
+    /// Remind a resident who has not sent the documents asked for after this many days,
+    /// and again every this many days.
+    pub reminder_after_days: i64,
+    /// Close a claim returned for documents as withdrawn after this many days without an
+    /// answer.
+    pub auto_close_after_days: i64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            enabled: true,
+            schedules: [
+                ("escalation", "0 */5 * * * *"),
+                ("lease_expiry", "30 * * * * *"),
+                ("daily_digest", "0 0 8 * * Mon-Fri"),
+                ("document_reminders", "0 0 9 * * *"),
+                ("auto_close", "0 30 0 * * *"),
+                ("mail_delivery", "*/15 * * * * *"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            escalate_outside_working_hours: false,
+            reminder_after_days: 7,
+            auto_close_after_days: 60,
+        }
+    }
 }
 
 impl Default for Config {
@@ -54,10 +143,13 @@ impl Default for Config {
             workflows_dir: PathBuf::from("workflows"),
             policies_dir: PathBuf::from("policies"),
             calendar_file: PathBuf::from("policies/calendars/cn.toml"),
+            region_calendars_dir: PathBuf::from("policies/calendars/regions"),
             pool_size: 8,
             sqlite_busy_timeout_ms: 5000,
             upload_max_bytes: 10 * 1024 * 1024,
             log_format: "text".into(),
+            mail: MailConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -89,7 +181,11 @@ impl Config {
             None => {}
         }
         let config: Config = figment
-            .merge(Env::prefixed("CLAIMFLOW_").ignore(&["CONFIG", "TEST_POSTGRES_URL"]))
+            .merge(
+                Env::prefixed("CLAIMFLOW_")
+                    .ignore(&["CONFIG", "TEST_POSTGRES_URL"])
+                    .split("__"),
+            )
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         config.finish()
@@ -133,6 +229,47 @@ impl Config {
             "log_format must be `text` or `json`, not `{}`",
             self.log_format
         );
+        anyhow::ensure!(
+            matches!(self.mail.backend.as_str(), "file" | "smtp" | "memory"),
+            "mail.backend must be `file`, `smtp` or `memory`, not `{}`",
+            self.mail.backend
+        );
+        anyhow::ensure!(
+            matches!(
+                self.mail.smtp_security.as_str(),
+                "none" | "starttls" | "tls"
+            ),
+            "mail.smtp_security must be `none`, `starttls` or `tls`, not `{}`",
+            self.mail.smtp_security
+        );
+        self.mail
+            .from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| {
+                anyhow::anyhow!("mail.from `{}` is not an address: {e}", self.mail.from)
+            })?;
+        anyhow::ensure!(
+            self.mail.max_attempts > 0,
+            "mail.max_attempts must be positive"
+        );
+        anyhow::ensure!(
+            self.mail.retry_base_secs > 0,
+            "mail.retry_base_secs must be positive"
+        );
+        anyhow::ensure!(
+            self.jobs.reminder_after_days > 0 && self.jobs.auto_close_after_days > 0,
+            "jobs.reminder_after_days and jobs.auto_close_after_days must be positive"
+        );
+        for (name, expr) in &self.jobs.schedules {
+            anyhow::ensure!(
+                crate::jobs::Job::parse(name).is_some(),
+                "jobs.schedules.{name}: unknown job; expected one of {}",
+                crate::jobs::Job::names().join(", ")
+            );
+            expr.parse::<cron::Schedule>().map_err(|e| {
+                anyhow::anyhow!("jobs.schedules.{name}: `{expr}` is not a cron expression (sec min hour day month weekday): {e}")
+            })?;
+        }
         self.bind
             .parse::<std::net::SocketAddr>()
             .map_err(|e| anyhow::anyhow!("bind `{}` is not host:port: {e}", self.bind))?;

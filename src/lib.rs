@@ -10,6 +10,8 @@ pub mod error;
 pub mod gen;
 pub mod http;
 pub mod import;
+pub mod jobs;
+pub mod mail;
 pub mod registry;
 pub mod service;
 pub mod store;

@@ -165,6 +165,9 @@ pub struct Registry {
     policies: Vec<Policy>,
     authority_limits: Vec<(Role, i64)>,
     calendar: Option<WorkCalendar>,
+    /// Region code → the national calendar with that region's holiday file applied.
+    region_calendars: HashMap<String, WorkCalendar>,
+    notifier: Option<Arc<crate::mail::Notifier>>,
 }
 
 impl Registry {
@@ -231,12 +234,32 @@ impl Registry {
         self
     }
 
-    pub fn with_calendar(mut self, calendar: WorkCalendar) -> Registry {
-        self.calendar = Some(calendar);
+    pub fn with_calendars(mut self, calendars: Calendars) -> Registry {
+        self.calendar = Some(calendars.national);
+        self.region_calendars = calendars.regions;
         self
     }
 
-    /// The working-time calendar for SLA clocks.
+    pub fn with_notifier(mut self, notifier: crate::mail::Notifier) -> Registry {
+        self.notifier = Some(Arc::new(notifier));
+        self
+    }
+
+    /// The email templates; `None` only in a registry built without them (unit tests).
+    pub fn notifier(&self) -> Option<&crate::mail::Notifier> {
+        self.notifier.as_deref()
+    }
+
+    /// The working-time calendar for a case in this region: the most specific region on the
+    /// path with a holiday file, else the national calendar.
+    pub fn calendar_for(&self, region_path: &str) -> &WorkCalendar {
+        region_path
+            .rsplit('/')
+            .find_map(|code| self.region_calendars.get(code))
+            .unwrap_or_else(|| self.calendar())
+    }
+
+    /// The national working-time calendar.
     pub fn calendar(&self) -> &WorkCalendar {
         static ALWAYS_OPEN: std::sync::OnceLock<WorkCalendar> = std::sync::OnceLock::new();
         self.calendar.as_ref().unwrap_or_else(|| {
@@ -331,5 +354,56 @@ impl Registry {
             .expect("registry lock")
             .insert((name.to_string(), version as u32), wf.clone());
         Ok(wf)
+    }
+}
+
+/// The national calendar and the regions' holiday files laid over it.
+pub struct Calendars {
+    pub national: WorkCalendar,
+    pub regions: HashMap<String, WorkCalendar>,
+}
+
+/// Loads the national calendar file and every `<region code>.toml` in `regions_dir` (which
+/// may be absent). Every problem is reported with its file.
+pub fn load_calendars(national_file: &Path, regions_dir: &Path) -> Result<Calendars, Vec<String>> {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+    };
+    let national = read(national_file)
+        .and_then(|src| WorkCalendar::from_file(&national_file.display().to_string(), &src))
+        .map_err(|e| vec![e])?;
+    let mut regions = HashMap::new();
+    let mut errors = Vec::new();
+    let Ok(entries) = std::fs::read_dir(regions_dir) else {
+        return Ok(Calendars { national, regions });
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let name = path.display().to_string();
+        let code = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
+            errors.push(format!(
+                "{name}: the file name must be a region code, like 330326.toml"
+            ));
+            continue;
+        }
+        match read(&path).and_then(|src| national.with_region_file(&name, &src)) {
+            Ok(cal) => {
+                regions.insert(code.to_string(), cal);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Calendars { national, regions })
+    } else {
+        Err(errors)
     }
 }

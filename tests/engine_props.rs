@@ -73,7 +73,7 @@ proptest! {
             let (id, roles) = ACTORS[who];
             let action = names[pick % names.len()];
             let comment = if with_comment { "reason" } else { "" };
-            let result = wf.decide(stage.as_deref(), returned_from.as_deref(), action, Actor { id, roles }, comment, &facts, &history);
+            let result = wf.decide(stage.as_deref(), returned_from.as_deref(), action, Actor { id, roles, stand_in: None }, comment, &facts, &history);
             let Ok(t) = result else { continue };
             let from = stage.clone().expect("a closed case never transitions");
             let from_stage = wf.stage(&from).expect("current stage is defined");
@@ -110,7 +110,7 @@ proptest! {
         let wf = &workflows[wf_index % workflows.len()];
         let stage = &wf.stages[stage_pick % wf.stages.len()];
         let (id, roles) = ACTORS[who];
-        let actor = Actor { id, roles };
+        let actor = Actor { id, roles, stand_in: None };
         let offered: Vec<&str> = wf.available_actions(&stage.id, actor, &facts, &[]).iter().map(|a| a.name.as_str()).collect();
         for action in &stage.actions {
             let ok = wf.decide(Some(&stage.id), Some("intake"), &action.name, actor, "a comment", &facts, &[]).is_ok();

@@ -29,21 +29,74 @@ pub struct CalendarFile {
     pub makeup_workdays: Vec<String>,
 }
 
+/// A region's holiday file (`policies/calendars/regions/<code>.toml`): local holidays and
+/// make-up days added to the national calendar, and optionally its own office hours.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionCalendarFile {
+    pub day_start: Option<String>,
+    pub day_end: Option<String>,
+    #[serde(default)]
+    pub holidays: Vec<String>,
+    #[serde(default)]
+    pub makeup_workdays: Vec<String>,
+}
+
+fn parse_time(name: &str, s: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{name}: `{s}` is not HH:MM"))
+}
+
+fn parse_dates(name: &str, list: &[String]) -> Result<BTreeSet<NaiveDate>, String> {
+    list.iter()
+        .map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| format!("{name}: `{d}` is not YYYY-MM-DD"))
+        })
+        .collect()
+}
+
 impl WorkCalendar {
+    /// The national calendar with a region's file laid over it.
+    pub fn with_region_file(&self, name: &str, source: &str) -> Result<WorkCalendar, String> {
+        let f: RegionCalendarFile =
+            toml::from_str(source).map_err(|e| format!("{name}: {}", e.message()))?;
+        let mut cal = self.clone();
+        if let Some(s) = &f.day_start {
+            cal.day_start = parse_time(name, s)?;
+        }
+        if let Some(s) = &f.day_end {
+            cal.day_end = parse_time(name, s)?;
+        }
+        if cal.day_end <= cal.day_start {
+            return Err(format!("{name}: day_end must be after day_start"));
+        }
+        cal.holidays.extend(parse_dates(name, &f.holidays)?);
+        cal.makeup_workdays
+            .extend(parse_dates(name, &f.makeup_workdays)?);
+        Ok(cal)
+    }
+
+    /// Whether this instant falls inside working hours on a working day.
+    pub fn is_working_time(&self, ms: i64) -> bool {
+        let at = self.local(ms);
+        self.is_working_day(at.date()) && at.time() >= self.day_start && at.time() < self.day_end
+    }
+
+    /// The local calendar date of an instant.
+    pub fn local_date(&self, ms: i64) -> NaiveDate {
+        self.local(ms).date()
+    }
+
+    /// The instant the local day after `ms` begins.
+    pub fn end_of_local_day(&self, ms: i64) -> i64 {
+        self.epoch_ms((self.local(ms).date() + Duration::days(1)).and_time(NaiveTime::MIN))
+    }
+
     pub fn from_file(name: &str, source: &str) -> Result<WorkCalendar, String> {
         let f: CalendarFile =
             toml::from_str(source).map_err(|e| format!("{name}: {}", e.message()))?;
-        let time = |s: &str| {
-            NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{name}: `{s}` is not HH:MM"))
-        };
-        let dates = |list: &[String]| -> Result<BTreeSet<NaiveDate>, String> {
-            list.iter()
-                .map(|d| {
-                    NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                        .map_err(|_| format!("{name}: `{d}` is not YYYY-MM-DD"))
-                })
-                .collect()
-        };
+        let time = |s: &str| parse_time(name, s);
+        let dates = |list: &[String]| parse_dates(name, list);
         let offset = FixedOffset::east_opt(f.utc_offset_hours * 3600)
             .ok_or_else(|| format!("{name}: bad utc_offset_hours"))?;
         let (day_start, day_end) = (time(&f.day_start)?, time(&f.day_end)?);
@@ -251,6 +304,36 @@ makeup_workdays = ["2019-10-12"]
             0,
             "holidays excluded"
         );
+    }
+
+    #[test]
+    fn a_region_file_adds_local_holidays_to_the_national_calendar() {
+        let national = cal();
+        let local = national
+            .with_region_file("330326", "holidays = [\"2019-10-09\"]\nday_end = \"17:00\"")
+            .unwrap();
+        // A Wednesday: a working day nationally, a holiday in the region.
+        assert_eq!(
+            national.working_ms_between(t("2019-10-09 08:30"), t("2019-10-09 17:30")),
+            9 * H
+        );
+        assert_eq!(
+            local.working_ms_between(t("2019-10-09 08:30"), t("2019-10-09 17:30")),
+            0
+        );
+        // The national holidays still apply, and the region's shorter day.
+        assert!(!local.is_working_time(t("2019-10-02 10:00")));
+        assert!(local.is_working_time(t("2019-10-10 16:59")));
+        assert!(!local.is_working_time(t("2019-10-10 17:00")));
+        assert!(local.is_working_time(t("2019-10-12 10:00")), "make-up day");
+        assert!(national
+            .with_region_file("x", "holidays = [\"2019-13-01\"]")
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
+        assert!(national
+            .with_region_file("x", "bogus = 1")
+            .unwrap_err()
+            .contains("bogus"));
     }
 
     #[test]

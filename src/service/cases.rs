@@ -127,6 +127,12 @@ pub fn current_facts(
     }
 }
 
+/// The role a breached case was escalated to, when this user holds it.
+pub fn stand_in(p: &Principal, case: &CaseRow) -> Option<Role> {
+    let role: Role = case.escalated_to.as_deref()?.parse().ok()?;
+    (p.has(role) && p.covers_region(&case.region_path)).then_some(role)
+}
+
 pub fn load(conn: &mut DbConn, case_id: i64) -> AppResult<CaseRow> {
     case_store::get(conn, case_id)?.ok_or_else(|| AppError::NotFound(format!("case {case_id}")))
 }
@@ -158,6 +164,7 @@ pub fn available_actions(
     let actor = Actor {
         id: p.user_id,
         roles: &p.roles,
+        stand_in: stand_in(p, case),
     };
     Ok(wf
         .available_actions(stage, actor, &facts, &history)
@@ -421,7 +428,7 @@ pub fn act(
         } else {
             p.roles.iter().copied().filter(|r| r.is_staff()).collect()
         };
-        let actor = Actor { id: p.user_id, roles: &roles };
+        let actor = Actor { id: p.user_id, roles: &roles, stand_in: stand_in(p, &case) };
         let mut t = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history)?;
         let mut details = serde_json::Map::new();
         // Authority limits: a decision above the actor's limit waits for sign-off instead.
@@ -460,7 +467,7 @@ pub fn act(
         }
         // The SLA clock pauses while the case waits for documents: a return keeps the working
         // time left, and coming back resumes from it.
-        let calendar = registry.calendar();
+        let calendar = registry.calendar_for(&case.region_path);
         let coming_back = wf.stage(&t.from).is_some_and(|s| s.waiting) && case.sla_remaining_ms.is_some();
         let sla_remaining_ms = is_return.then(|| calendar.working_ms_between(req.now_ms, case.due_at.unwrap_or(req.now_ms)));
         let resume = if coming_back { case.sla_remaining_ms } else { None };
@@ -477,6 +484,8 @@ pub fn act(
             updated_at: req.now_ms,
             lease_expires_at: None,
             sla_remaining_ms,
+            escalated_to: None,
+            escalated_at: None,
         };
         if !case_store::update_state(conn, case.id, case.version, &state)? {
             return Err(AppError::Conflict(format!("case {} changed while you acted; reload and try again", case.id)));
@@ -504,6 +513,64 @@ pub fn act(
                 public: true,
             },
         )?;
-        load(conn, case.id)
+        let moved = load(conn, case.id)?;
+        tell_resident(conn, registry, &moved, &new_value, req.now_ms)?;
+        if stage.is_some() && crate::service::assignment::auto_assign(conn, registry, case.id, req.now_ms)?.is_some() {
+            return load(conn, case.id);
+        }
+        Ok(moved)
     })
+}
+
+/// The letters a transition owes the resident: what is missing after a return, the amount
+/// after a decision. `details` is the transition's audit value.
+fn tell_resident(
+    conn: &mut DbConn,
+    registry: &Registry,
+    case: &CaseRow,
+    details: &str,
+    now_ms: i64,
+) -> AppResult<()> {
+    let details: serde_json::Value = serde_json::from_str(details).unwrap_or_default();
+    let version = case.version.to_string();
+    if let Some(missing) = details.get("missing").and_then(|m| m.as_array()) {
+        let kinds: Vec<String> = missing
+            .iter()
+            .filter_map(|k| k.as_str().map(String::from))
+            .collect();
+        let extra = json!({ "missing": super::notify::document_list(&kinds) });
+        super::notify::to_resident(
+            conn,
+            registry,
+            case,
+            "returned_for_documents",
+            &version,
+            extra,
+            now_ms,
+        )?;
+    }
+    if let (Some(outcome), Some(decision)) = (case.outcome.as_deref(), details.get("decision")) {
+        let kind = OutcomeKind::parse(outcome);
+        let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+        let title = kind.and_then(|k| wf.outcome_title(k));
+        let extra = json!({
+            "outcome": outcome,
+            "outcome_zh": title.map_or(outcome, |t| t.zh.as_str()),
+            "outcome_en": title.map_or(outcome, |t| t.en.as_str()),
+            "decided_yuan": super::notify::yuan(decision.get("decided_fen").and_then(|v| v.as_i64()).unwrap_or(0)),
+            "approved": outcome != "rejected",
+            "reason_zh": decision.get("reason_zh").and_then(|v| v.as_str()).unwrap_or(""),
+            "reason_en": decision.get("reason_en").and_then(|v| v.as_str()).unwrap_or(""),
+        });
+        super::notify::to_resident(
+            conn,
+            registry,
+            case,
+            "claim_decided",
+            &version,
+            extra,
+            now_ms,
+        )?;
+    }
+    Ok(())
 }

@@ -686,6 +686,19 @@ pub fn submit(
             &workflow,
             now_ms,
         )?;
+        // Submissions through the API tell the resident; bulk imports of old paper claims
+        // do not (they go through `intake` without this).
+        let case = crate::service::cases::load(conn, done.case_id)?;
+        crate::service::notify::to_resident(
+            conn,
+            registry,
+            &case,
+            "claim_received",
+            "",
+            serde_json::json!({}),
+            now_ms,
+        )?;
+        crate::service::assignment::auto_assign(conn, registry, done.case_id, now_ms)?;
         if let Some(key) = idempotency_key {
             claim_store::remember_idempotent(
                 conn,
@@ -887,7 +900,7 @@ pub fn write_intake(
     let case_id = cases::open(
         conn,
         &OpenCase {
-            calendar: registry.calendar(),
+            calendar: registry.calendar_for(&region.path),
             subject_kind: "claim",
             subject_id: claim.id,
             workflow,

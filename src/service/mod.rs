@@ -1,7 +1,10 @@
 //! Use cases: each loads what the pure core needs, asks it, and writes the result and its
 //! audit event in one transaction. HTTP handlers, CLI commands and jobs all go through here.
+pub mod assignment;
 pub mod cases;
 pub mod claims;
+pub mod jobs;
+pub mod notify;
 pub mod queue;
 pub mod registries;
 pub mod timeline;

@@ -29,6 +29,15 @@ pub fn my_stages(registry: &Registry, p: &Principal) -> Vec<String> {
     stages
 }
 
+/// The roles cases may be escalated to that this user holds.
+pub fn my_roles(p: &Principal) -> Vec<String> {
+    p.roles
+        .iter()
+        .filter(|r| r.is_staff())
+        .map(|r| r.as_str().to_string())
+        .collect()
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueItem {
     pub case_id: i64,
@@ -49,7 +58,10 @@ pub struct QueueItem {
     pub assignee_id: Option<i64>,
     pub lease_expires_at: Option<i64>,
     pub version: i64,
-    /// Codes of open error findings (duplicate invoice, not eligible, …).
+    /// The role the case was escalated to after an SLA breach.
+    pub escalated_to: Option<String>,
+    /// Codes of open error findings (duplicate invoice, not eligible, …), and
+    /// `sla_escalated` once a breach was escalated or flagged.
     pub flags: Vec<String>,
 }
 
@@ -85,11 +97,14 @@ pub fn list(conn: &mut DbConn, filter: &QueueFilter) -> AppResult<QueuePage> {
         .flatten();
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
-        let flags = crate::store::findings::for_case(conn, r.case_id)?
+        let mut flags: Vec<String> = crate::store::findings::for_case(conn, r.case_id)?
             .into_iter()
             .filter(|f| f.severity == "error")
             .map(|f| f.code)
             .collect();
+        if r.escalated_at.is_some() {
+            flags.push("sla_escalated".into());
+        }
         items.push(QueueItem {
             case_id: r.case_id,
             claim_id: r.claim_id,
@@ -116,6 +131,7 @@ pub fn list(conn: &mut DbConn, filter: &QueueFilter) -> AppResult<QueuePage> {
             assignee_id: r.assignee_id,
             lease_expires_at: r.lease_expires_at,
             version: r.version,
+            escalated_to: r.escalated_to,
             flags,
         });
     }
@@ -173,7 +189,8 @@ fn may_work(
     let Some(stage) = wf.stage(stage_id) else {
         return Ok(false);
     };
-    if stage.waiting || !p.has(stage.role) {
+    let stand_in = crate::service::cases::stand_in(p, case).is_some();
+    if stage.waiting || !(p.has(stage.role) || stand_in) {
         return Ok(false);
     }
     let history = case_store::stage_actors(conn, case.id)?;
@@ -199,7 +216,8 @@ pub fn next(
         if let Some(id) = queue::own_lease(conn, p.user_id, now_ms)? {
             return Ok(Some(crate::service::cases::load(conn, id)?));
         }
-        for id in queue::lease_candidates(conn, &stages, &p.region_path, now_ms, 50)? {
+        let roles = my_roles(p);
+        for id in queue::lease_candidates(conn, &stages, &roles, &p.region_path, now_ms, 50)? {
             if !queue::lock_if_free(conn, id, now_ms)? {
                 continue;
             }

@@ -28,6 +28,10 @@ pub struct CaseRow {
     pub updated_at: i64,
     pub lease_expires_at: Option<i64>,
     pub sla_remaining_ms: Option<i64>,
+    /// The role a breached case was handed to; they may take the stage's actions.
+    pub escalated_to: Option<String>,
+    /// When the SLA breach was escalated or flagged; the scan acts once per stage visit.
+    pub escalated_at: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -66,6 +70,8 @@ pub struct CaseState<'a> {
     pub lease_expires_at: Option<i64>,
     /// Set while the case waits for documents: the SLA time it had left.
     pub sla_remaining_ms: Option<i64>,
+    pub escalated_to: Option<&'a str>,
+    pub escalated_at: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, case: &NewCase<'_>) -> QueryResult<i64> {
@@ -120,5 +126,100 @@ pub fn count_by_stage(conn: &mut DbConn) -> QueryResult<Vec<(String, Option<Stri
     db_run!(conn, c => cases::table
         .group_by((cases::workflow, cases::stage))
         .select((cases::workflow, cases::stage, diesel::dsl::count_star()))
+        .load(c))
+}
+
+/// Open cases past their due time whose breach has not been handled yet, most overdue first.
+pub fn breached_unescalated(
+    conn: &mut DbConn,
+    now_ms: i64,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    db_run!(conn, c => cases::table
+        .filter(cases::stage.is_not_null().and(cases::due_at.lt(now_ms)).and(cases::escalated_at.is_null()))
+        .order((cases::due_at.asc(), cases::id.asc()))
+        .limit(limit)
+        .select(CaseRow::as_select())
+        .load(c))
+}
+
+/// Marks a breach handled: handed to `to_role` (which frees the case from its holder) or
+/// only flagged. False when the case changed meanwhile.
+pub fn mark_escalated(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i64,
+    to_role: Option<&str>,
+    now_ms: i64,
+) -> QueryResult<bool> {
+    let target = cases::table.filter(
+        cases::id
+            .eq(id)
+            .and(cases::version.eq(expected_version))
+            .and(cases::escalated_at.is_null()),
+    );
+    let n = match to_role {
+        Some(role) => db_run!(conn, c => diesel::update(target)
+            .set((cases::escalated_to.eq(role), cases::escalated_at.eq(now_ms), cases::assignee_id.eq(None::<i64>), cases::lease_expires_at.eq(None::<i64>), cases::version.eq(cases::version + 1), cases::updated_at.eq(now_ms)))
+            .execute(c))?,
+        None => db_run!(conn, c => diesel::update(target)
+            .set((cases::escalated_at.eq(now_ms), cases::version.eq(cases::version + 1), cases::updated_at.eq(now_ms)))
+            .execute(c))?,
+    };
+    Ok(n == 1)
+}
+
+/// Open cases in one of `stages` that entered it before `before_ms`.
+pub fn in_stages_since(
+    conn: &mut DbConn,
+    stages: &[String],
+    before_ms: i64,
+    limit: i64,
+) -> QueryResult<Vec<CaseRow>> {
+    db_run!(conn, c => cases::table
+        .filter(cases::stage.eq_any(stages).and(cases::stage_entered_at.lt(before_ms)))
+        .order(cases::id)
+        .limit(limit)
+        .select(CaseRow::as_select())
+        .load(c))
+}
+
+/// Closes a case with an outcome outside any workflow action (auto-close). False when the
+/// case changed meanwhile.
+pub fn close(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i64,
+    outcome: &str,
+    now_ms: i64,
+) -> QueryResult<bool> {
+    let n = db_run!(conn, c => diesel::update(cases::table.filter(cases::id.eq(id).and(cases::version.eq(expected_version))))
+        .set((cases::stage.eq(None::<String>), cases::outcome.eq(outcome), cases::due_at.eq(None::<i64>), cases::assignee_id.eq(None::<i64>),
+              cases::lease_expires_at.eq(None::<i64>), cases::sla_remaining_ms.eq(None::<i64>), cases::stage_entered_at.eq(now_ms),
+              cases::version.eq(cases::version + 1), cases::updated_at.eq(now_ms)))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// A standing assignment (no lease expiry), or none. False when the case changed meanwhile.
+pub fn set_assignee(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i64,
+    user: Option<i64>,
+    now_ms: i64,
+) -> QueryResult<bool> {
+    let n = db_run!(conn, c => diesel::update(cases::table.filter(cases::id.eq(id).and(cases::version.eq(expected_version))))
+        .set((cases::assignee_id.eq(user), cases::lease_expires_at.eq(None::<i64>), cases::version.eq(cases::version + 1), cases::updated_at.eq(now_ms)))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Open cases held by each of these users (workload for auto-assignment).
+pub fn open_counts(conn: &mut DbConn, user_ids: &[i64]) -> QueryResult<Vec<(Option<i64>, i64)>> {
+    db_run!(conn, c => cases::table
+        .filter(cases::assignee_id.eq_any(user_ids).and(cases::stage.is_not_null()))
+        .group_by(cases::assignee_id)
+        .select((cases::assignee_id, diesel::dsl::count_star()))
         .load(c))
 }

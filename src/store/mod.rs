@@ -14,6 +14,8 @@ pub mod cases;
 pub mod claims;
 pub mod facilities;
 pub mod findings;
+pub mod jobs;
+pub mod outbox;
 pub mod persons;
 pub mod queue;
 pub mod regions;

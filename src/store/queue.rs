@@ -17,6 +17,8 @@ pub enum Sla {
 pub struct QueueFilter {
     /// Stages whose role the caller holds.
     pub stages: Vec<String>,
+    /// The caller's roles: cases escalated to one of them are theirs to work too.
+    pub escalated_roles: Vec<String>,
     pub region_path: String,
     pub family: Option<String>,
     pub stage: Option<String>,
@@ -52,6 +54,8 @@ pub struct QueueRow {
     pub facility_code: String,
     pub person_name: Option<String>,
     pub id_number: Option<String>,
+    pub escalated_to: Option<String>,
+    pub escalated_at: Option<i64>,
 }
 
 pub fn queue(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<QueueRow>> {
@@ -59,7 +63,7 @@ pub fn queue(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<QueueRow>> {
         let mut q = cases::table
             .inner_join(claims::table.on(claims::id.eq(cases::subject_id).and(cases::subject_kind.eq("claim"))))
             .left_join(persons::table.on(persons::id.nullable().eq(claims::person_id)))
-            .filter(cases::stage.eq_any(&f.stages))
+            .filter(cases::stage.eq_any(&f.stages).or(cases::escalated_to.eq_any(&f.escalated_roles)))
             .filter(cases::region_path.eq(&f.region_path).or(cases::region_path.like(format!("{}/%", f.region_path))))
             .filter(cases::due_at.is_not_null())
             .into_boxed();
@@ -114,15 +118,18 @@ pub fn queue(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<QueueRow>> {
                 claims::facility_code,
                 persons::name.nullable(),
                 persons::id_number.nullable(),
+                cases::escalated_to,
+                cases::escalated_at,
             ))
             .load(c)
     })
 }
 
-/// The caller's own unexpired lease, if any.
+/// The caller's own unexpired lease or standing assignment, if any.
 pub fn own_lease(conn: &mut DbConn, user_id: i64, now_ms: i64) -> QueryResult<Option<i64>> {
     db_run!(conn, c => cases::table
-        .filter(cases::assignee_id.eq(user_id).and(cases::lease_expires_at.gt(now_ms)).and(cases::stage.is_not_null()))
+        .filter(cases::assignee_id.eq(user_id).and(cases::stage.is_not_null()))
+        .filter(cases::lease_expires_at.is_null().or(cases::lease_expires_at.gt(now_ms)))
         .order(cases::due_at.asc())
         .select(cases::id)
         .first(c)
@@ -133,6 +140,7 @@ pub fn own_lease(conn: &mut DbConn, user_id: i64, now_ms: i64) -> QueryResult<Op
 pub fn lease_candidates(
     conn: &mut DbConn,
     stages: &[String],
+    escalated_roles: &[String],
     region_path: &str,
     now_ms: i64,
     limit: i64,
@@ -144,7 +152,7 @@ pub fn lease_candidates(
         .eq(region_path)
         .or(cases::region_path.like(format!("{region_path}/%")));
     db_run!(conn, c => cases::table
-        .filter(cases::stage.eq_any(stages))
+        .filter(cases::stage.eq_any(stages).or(cases::escalated_to.eq_any(escalated_roles)))
         .filter(region)
         .filter(free)
         .order((cases::due_at.asc(), cases::id.asc()))
@@ -207,4 +215,49 @@ pub fn expired_leases(
         .limit(limit)
         .select((cases::id, cases::assignee_id))
         .load(c))
+}
+
+/// What a digest reports for one user.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ScopeCounts {
+    pub open: i64,
+    pub due_today: i64,
+    pub breached: i64,
+    pub mine: i64,
+}
+
+/// Counts over the cases a user may work (their stages or escalated to their roles, in
+/// their region), and the open cases they hold.
+pub fn scope_counts(
+    conn: &mut DbConn,
+    stages: &[String],
+    roles: &[String],
+    region_path: &str,
+    user_id: i64,
+    now_ms: i64,
+    end_of_day_ms: i64,
+) -> QueryResult<ScopeCounts> {
+    let pattern = format!("{region_path}/%");
+    let mut counts = ScopeCounts::default();
+    for (slot, due_before) in [
+        (&mut counts.open, None),
+        (&mut counts.due_today, Some(end_of_day_ms)),
+        (&mut counts.breached, Some(now_ms)),
+    ] {
+        *slot = db_run!(conn, c => {
+            let mut q = cases::table
+                .filter(cases::stage.eq_any(stages).or(cases::escalated_to.eq_any(roles)))
+                .filter(cases::region_path.eq(region_path).or(cases::region_path.like(&pattern)))
+                .into_boxed();
+            if let Some(before) = due_before {
+                q = q.filter(cases::due_at.lt(before));
+            }
+            q.count().get_result(c)
+        })?;
+    }
+    counts.mine = db_run!(conn, c => cases::table
+        .filter(cases::assignee_id.eq(user_id).and(cases::stage.is_not_null()))
+        .count()
+        .get_result(c))?;
+    Ok(counts)
 }

@@ -109,6 +109,8 @@ diesel::table! {
         updated_at -> BigInt,
         lease_expires_at -> Nullable<BigInt>,
         sla_remaining_ms -> Nullable<BigInt>,
+        escalated_to -> Nullable<Text>,
+        escalated_at -> Nullable<BigInt>,
     }
 }
 
@@ -153,6 +155,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_findings,
     ytd_totals,
     idempotency_keys,
+    user_absences,
+    job_runs,
+    mail_outbox,
 );
 
 diesel::table! {
@@ -248,5 +253,49 @@ diesel::table! {
         claim_id -> BigInt,
         case_id -> BigInt,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_absences (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        from_date -> Text,
+        to_date -> Text,
+        reason -> Text,
+        created_by -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    job_runs (job, tick_ms) {
+        job -> Text,
+        tick_ms -> BigInt,
+        instance -> Text,
+        started_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> BigInt,
+        dedupe_key -> Text,
+        template -> Text,
+        lang -> Text,
+        to_addr -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        case_id -> Nullable<BigInt>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        claimed_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
     }
 }

@@ -62,3 +62,91 @@ pub fn roles_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Role>> {
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     db_run!(conn, c => users::table.count().get_result(c))
 }
+
+/// A staff member as notices and assignment need them.
+#[derive(Debug, Clone, Queryable)]
+pub struct Staff {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub lang: String,
+    pub region_path: String,
+}
+
+/// Users holding `role` whose region covers `case_region_path`, by id.
+pub fn staff_covering(
+    conn: &mut DbConn,
+    role: Role,
+    case_region_path: &str,
+) -> QueryResult<Vec<Staff>> {
+    use super::schema::regions;
+    let rows: Vec<Staff> = db_run!(conn, c => users::table
+        .inner_join(user_roles::table)
+        .inner_join(regions::table.on(regions::code.eq(users::region_code)))
+        .filter(user_roles::role.eq(role.as_str()))
+        .order(users::id)
+        .select((users::id, users::username, users::display_name, users::email, users::lang, regions::path))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .filter(|s| super::regions::path_within(case_region_path, &s.region_path))
+        .collect())
+}
+
+/// Every user holding one of `roles`, once each, by id.
+pub fn staff_with_roles(conn: &mut DbConn, roles: &[Role]) -> QueryResult<Vec<Staff>> {
+    use super::schema::regions;
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    let mut rows: Vec<Staff> = db_run!(conn, c => users::table
+        .inner_join(user_roles::table)
+        .inner_join(regions::table.on(regions::code.eq(users::region_code)))
+        .filter(user_roles::role.eq_any(&names))
+        .order(users::id)
+        .select((users::id, users::username, users::display_name, users::email, users::lang, regions::path))
+        .load(c))?;
+    rows.dedup_by_key(|s| s.id);
+    Ok(rows)
+}
+
+/// Records that a user takes no new work from `from` to `to` (inclusive, YYYY-MM-DD).
+pub fn add_absence(
+    conn: &mut DbConn,
+    user_id: i64,
+    from: &str,
+    to: &str,
+    reason: &str,
+    created_by: i64,
+    now_ms: i64,
+) -> QueryResult<i64> {
+    use super::schema::user_absences as a;
+    db_run!(conn, c => diesel::insert_into(a::table)
+        .values((a::user_id.eq(user_id), a::from_date.eq(from), a::to_date.eq(to), a::reason.eq(reason), a::created_by.eq(created_by), a::created_at.eq(now_ms)))
+        .returning(a::id)
+        .get_result(c))
+}
+
+/// Of these users, the ones absent on `date` (YYYY-MM-DD).
+pub fn absent_on(conn: &mut DbConn, user_ids: &[i64], date: &str) -> QueryResult<Vec<i64>> {
+    use super::schema::user_absences as a;
+    db_run!(conn, c => a::table
+        .filter(a::user_id.eq_any(user_ids))
+        .filter(a::from_date.le(date).and(a::to_date.ge(date)))
+        .select(a::user_id)
+        .distinct()
+        .load(c))
+}
+
+/// A user's absences that have not ended before `date`, soonest first.
+pub fn absences_from(
+    conn: &mut DbConn,
+    user_id: i64,
+    date: &str,
+) -> QueryResult<Vec<(i64, String, String, String)>> {
+    use super::schema::user_absences as a;
+    db_run!(conn, c => a::table
+        .filter(a::user_id.eq(user_id).and(a::to_date.ge(date)))
+        .order(a::from_date)
+        .select((a::id, a::from_date, a::to_date, a::reason))
+        .load(c))
+}

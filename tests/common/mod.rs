@@ -74,6 +74,17 @@ pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
         workflows_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("workflows"),
         policies_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies"),
         calendar_file: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/calendars/cn.toml"),
+        region_calendars_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("policies/calendars/regions"),
+        mail: claimflow::config::MailConfig {
+            backend: "memory".into(),
+            templates_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/emails"),
+            ..Default::default()
+        },
+        jobs: claimflow::config::JobsConfig {
+            enabled: false,
+            ..Default::default()
+        },
         pool_size: 6,
         authority_limits_fen: [
             ("reviewer".to_string(), 100_000),

@@ -8,6 +8,9 @@ use crate::domain::roles::Role;
 pub struct Actor<'a> {
     pub id: i64,
     pub roles: &'a [Role],
+    /// Set when the case was escalated to a role this actor holds: they may take any of the
+    /// stage's actions, acting in that role. Four-eyes still applies.
+    pub stand_in: Option<Role>,
 }
 
 /// Someone who took an action in a stage of this case (from the audit trail).
@@ -87,6 +90,7 @@ impl Workflow {
             Actor {
                 id: actor_id,
                 roles: &[],
+                stand_in: None,
             },
             history,
         )
@@ -194,4 +198,5 @@ fn acting_role(action: &Action, actor: Actor<'_>) -> Option<Role> {
         .iter()
         .copied()
         .find(|r| actor.roles.contains(r))
+        .or(actor.stand_in)
 }

@@ -113,7 +113,7 @@ pub async fn get_case(state: State, user: AuthUser, id: web::Path<i64>) -> AppRe
 
 /// SLA status and working time left, from the calendar.
 fn sla_state(registry: &Registry, case: &CaseRow, now_ms: i64) -> (Option<String>, Option<i64>) {
-    let calendar = registry.calendar();
+    let calendar = registry.calendar_for(&case.region_path);
     match (case.due_at, case.sla_remaining_ms) {
         (Some(due), _) if due >= now_ms => {
             let left = calendar.working_ms_between(now_ms, due);

@@ -74,6 +74,7 @@ pub async fn list(
     let after = q.after.as_deref().map(queue::parse_cursor).transpose()?;
     let filter = QueueFilter {
         stages,
+        escalated_roles: queue::my_roles(&user.0),
         region_path: user.0.region_path.clone(),
         family: q.family,
         stage: q.stage,

@@ -1,0 +1,203 @@
+//! The in-process scheduler. Each job has a cron expression (`cron` crate: the first field
+//! is seconds) evaluated in the working calendar's time zone. At each tick an instance
+//! first inserts (job, tick) into `job_runs`; only the instance whose insert lands runs the
+//! tick, so with several instances sharing a database every tick runs exactly once.
+use crate::app::Core;
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::mail::MailTransport;
+use crate::registry::Registry;
+use crate::store::{self, jobs as job_store};
+use serde_json::{json, Value};
+use std::str::FromStr;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Job {
+    Escalation,
+    LeaseExpiry,
+    DailyDigest,
+    DocumentReminders,
+    AutoClose,
+    MailDelivery,
+}
+
+impl Job {
+    pub const ALL: [Job; 6] = [
+        Job::Escalation,
+        Job::LeaseExpiry,
+        Job::DailyDigest,
+        Job::DocumentReminders,
+        Job::AutoClose,
+        Job::MailDelivery,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Escalation => "escalation",
+            Job::LeaseExpiry => "lease_expiry",
+            Job::DailyDigest => "daily_digest",
+            Job::DocumentReminders => "document_reminders",
+            Job::AutoClose => "auto_close",
+            Job::MailDelivery => "mail_delivery",
+        }
+    }
+
+    /// Accepts `lease_expiry` and `lease-expiry` alike.
+    pub fn parse(name: &str) -> Option<Job> {
+        let name = name.replace('-', "_");
+        Job::ALL.into_iter().find(|j| j.name() == name)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Job::ALL.iter().map(|j| j.name()).collect()
+    }
+}
+
+/// What the jobs need: the database, the rules, the mail backend, and a name for this
+/// instance in `job_runs`.
+pub struct JobRunner {
+    pub pool: store::Pool,
+    pub registry: Arc<Registry>,
+    pub config: Arc<Config>,
+    pub transport: MailTransport,
+    pub instance: String,
+}
+
+impl JobRunner {
+    pub fn new(core: &Core) -> anyhow::Result<JobRunner> {
+        Ok(JobRunner {
+            pool: core.pool.clone(),
+            registry: core.registry.clone(),
+            config: core.config.clone(),
+            transport: MailTransport::from_config(&core.config)?,
+            instance: format!("pid{}-{:08x}", std::process::id(), rand::random::<u32>()),
+        })
+    }
+
+    /// Runs one job now and returns its summary.
+    pub fn run_now(&self, job: Job, now_ms: i64) -> AppResult<Value> {
+        let mut conn = self.pool.get()?;
+        let jobs = &self.config.jobs;
+        let registry = &self.registry;
+        match job {
+            Job::Escalation => crate::service::jobs::escalate_breached(
+                &mut conn,
+                registry,
+                now_ms,
+                jobs.escalate_outside_working_hours,
+            ),
+            Job::LeaseExpiry => Ok(json!({
+                "expired": crate::service::queue::expire_leases(&mut conn, now_ms)?
+            })),
+            Job::DailyDigest => crate::service::jobs::send_digests(&mut conn, registry, now_ms),
+            Job::DocumentReminders => crate::service::jobs::remind_residents(
+                &mut conn,
+                registry,
+                now_ms,
+                jobs.reminder_after_days,
+                jobs.auto_close_after_days,
+            ),
+            Job::AutoClose => crate::service::jobs::auto_close_unanswered(
+                &mut conn,
+                registry,
+                now_ms,
+                jobs.auto_close_after_days,
+            ),
+            Job::MailDelivery => {
+                let report = crate::mail::deliver_due(
+                    &mut conn,
+                    &self.transport,
+                    &self.config.mail,
+                    now_ms,
+                )?;
+                Ok(serde_json::to_value(report).unwrap_or_default())
+            }
+        }
+    }
+
+    /// Runs the tick if this instance wins it; `None` when another instance already has.
+    pub fn run_tick(&self, job: Job, tick_ms: i64) -> AppResult<Option<Value>> {
+        let mut conn = self.pool.get()?;
+        let now = store::now_ms();
+        if !job_store::claim_tick(&mut conn, job.name(), tick_ms, &self.instance, now)? {
+            return Ok(None);
+        }
+        drop(conn);
+        let outcome = self.run_now(job, now);
+        let text = match &outcome {
+            Ok(v) => v.to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        let mut conn = self.pool.get()?;
+        job_store::finish(&mut conn, job.name(), tick_ms, store::now_ms(), &text)?;
+        outcome.map(Some)
+    }
+}
+
+/// The configured schedules, checked.
+pub fn schedules(config: &Config) -> anyhow::Result<Vec<(Job, cron::Schedule)>> {
+    config
+        .jobs
+        .schedules
+        .iter()
+        .map(|(name, expr)| {
+            let job = Job::parse(name)
+                .ok_or_else(|| anyhow::anyhow!("jobs.schedules.{name}: unknown job"))?;
+            let schedule = cron::Schedule::from_str(expr)
+                .map_err(|e| anyhow::anyhow!("jobs.schedules.{name}: `{expr}`: {e}"))?;
+            Ok((job, schedule))
+        })
+        .collect()
+}
+
+/// Runs the schedules until the process ends. Jobs due at the same tick run one after the
+/// other on a blocking thread; a tick missed while a long job ran is skipped, not queued.
+pub fn spawn_scheduler(runner: Arc<JobRunner>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let schedules = schedules(&runner.config)?;
+    let offset = runner.registry.calendar().offset;
+    Ok(tokio::spawn(async move {
+        loop {
+            let now = chrono::Utc::now().with_timezone(&offset);
+            let Some(next) = schedules
+                .iter()
+                .filter_map(|(_, s)| s.after(&now).next())
+                .min()
+            else {
+                return;
+            };
+            let wait = (next.timestamp_millis() - now.timestamp_millis()).max(0) as u64;
+            tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+            let due: Vec<Job> = schedules
+                .iter()
+                .filter(|(_, s)| s.after(&now).next() == Some(next))
+                .map(|(j, _)| *j)
+                .collect();
+            let tick_ms = next.timestamp_millis();
+            let runner = runner.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                for job in due {
+                    match runner.run_tick(job, tick_ms) {
+                        Ok(Some(summary)) => {
+                            tracing::info!(job = job.name(), tick_ms, %summary, "job ran")
+                        }
+                        Ok(None) => {
+                            tracing::debug!(
+                                job = job.name(),
+                                tick_ms,
+                                "tick taken by another instance"
+                            )
+                        }
+                        Err(e) => {
+                            tracing::error!(job = job.name(), tick_ms, error = %e, "job failed")
+                        }
+                    }
+                }
+            })
+            .await;
+            if let Err(e) = done {
+                tracing::error!(error = %e, "scheduler thread failed");
+            }
+        }
+    }))
+}

@@ -1,0 +1,229 @@
+//! Assignment: a supervisor hands one case or many to a named reviewer, with a reason; a
+//! stage that opts in (`auto_assign = true`) gives each arriving case to the eligible user
+//! with the fewest open cases. Both honour region, role, four-eyes and absences, and both
+//! leave an audit event and tell the assignee.
+use crate::auth::Principal;
+use crate::domain::roles::Role;
+use crate::domain::workflow::Workflow;
+use crate::error::{AppError, AppResult};
+use crate::registry::Registry;
+use crate::service::cases::load;
+use crate::service::notify;
+use crate::store::audit::{self, EventDraft};
+use crate::store::cases::{self as case_store, CaseRow};
+use crate::store::users::{self, Staff};
+use crate::store::DbConn;
+use serde_json::json;
+
+/// Why a user cannot take this case, or `None` when they can.
+fn ineligible(
+    conn: &mut DbConn,
+    wf: &Workflow,
+    case: &CaseRow,
+    user: &Staff,
+    roles: &[Role],
+    absent: bool,
+) -> AppResult<Option<String>> {
+    let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
+        return Ok(Some(format!("case {} is closed", case.id)));
+    };
+    let escalated: Option<Role> = case.escalated_to.as_deref().and_then(|r| r.parse().ok());
+    if stage.waiting {
+        return Ok(Some(format!(
+            "case {} is waiting for the resident's documents",
+            case.id
+        )));
+    }
+    if !roles.contains(&stage.role) && !escalated.is_some_and(|r| roles.contains(&r)) {
+        return Ok(Some(format!(
+            "{} does not hold the role `{}` that stage `{}` of case {} needs",
+            user.username, stage.role, stage.id, case.id
+        )));
+    }
+    if !crate::store::regions::path_within(&case.region_path, &user.region_path) {
+        return Ok(Some(format!(
+            "case {} is outside {}'s region",
+            case.id, user.username
+        )));
+    }
+    let history = case_store::stage_actors(conn, case.id)?;
+    if wf.excludes(&stage.id, user.id, &history) {
+        return Ok(Some(format!(
+            "four-eyes rule: {} already acted on case {} in an earlier stage",
+            user.username, case.id
+        )));
+    }
+    if absent {
+        return Ok(Some(format!("{} is marked absent today", user.username)));
+    }
+    Ok(None)
+}
+
+fn assigned_event(
+    conn: &mut DbConn,
+    case: &CaseRow,
+    actor: Option<&Principal>,
+    action: &str,
+    to: Option<&Staff>,
+    reason: &str,
+    now_ms: i64,
+) -> AppResult<()> {
+    audit::append(
+        conn,
+        case.id,
+        &EventDraft {
+            at_ms: now_ms,
+            actor_id: actor.map(|p| p.user_id),
+            actor_name: actor.map_or("system", |p| p.username.as_str()),
+            role: if actor.is_some() {
+                "supervisor"
+            } else {
+                "system"
+            },
+            action,
+            from_stage: None,
+            to_stage: None,
+            old_value: &json!({ "assignee_id": case.assignee_id }).to_string(),
+            new_value: &json!({ "assignee_id": to.map(|s| s.id), "assignee": to.map(|s| s.username.as_str()) })
+                .to_string(),
+            comment: reason,
+            public: false,
+        },
+    )?;
+    Ok(())
+}
+
+/// Reassigns cases to `to_user` (or back to the pool when `None`), all or none: the first
+/// case that cannot go to that user stops the lot, naming the case and why.
+pub fn reassign(
+    conn: &mut DbConn,
+    registry: &Registry,
+    p: &Principal,
+    case_ids: &[i64],
+    to_user: Option<i64>,
+    reason: &str,
+    now_ms: i64,
+) -> AppResult<Vec<CaseRow>> {
+    p.require_any(&[Role::Supervisor])?;
+    if reason.trim().is_empty() {
+        return Err(AppError::field("reason", "a reassignment needs a reason"));
+    }
+    if case_ids.is_empty() || case_ids.len() > 500 {
+        return Err(AppError::field("case_ids", "between 1 and 500 case ids"));
+    }
+    conn.write_tx(|conn| {
+        let target = match to_user {
+            Some(id) => {
+                let user = users::get(conn, id)?
+                    .ok_or_else(|| AppError::field("to_user_id", format!("no user {id}")))?;
+                let roles = users::roles_of(conn, id)?;
+                let region = crate::store::regions::get(conn, &user.region_code)?
+                    .ok_or_else(|| AppError::field("to_user_id", "the user's region is unknown"))?;
+                let today = registry.calendar().local_date(now_ms).to_string();
+                let absent = !users::absent_on(conn, &[id], &today)?.is_empty();
+                Some((
+                    Staff {
+                        id,
+                        username: user.username,
+                        display_name: user.display_name,
+                        email: user.email,
+                        lang: user.lang,
+                        region_path: region.path,
+                    },
+                    roles,
+                    absent,
+                ))
+            }
+            None => None,
+        };
+        let mut done = Vec::with_capacity(case_ids.len());
+        for &id in case_ids {
+            let case = load(conn, id)?;
+            crate::service::cases::ensure_can_see(p, &case)?;
+            let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+            if let Some((staff, roles, absent)) = &target {
+                if let Some(why) = ineligible(conn, &wf, &case, staff, roles, *absent)? {
+                    return Err(AppError::field("case_ids", why));
+                }
+            }
+            if !case_store::set_assignee(conn, id, case.version, to_user, now_ms)? {
+                return Err(AppError::Conflict(format!(
+                    "case {id} changed meanwhile; reload and try again"
+                )));
+            }
+            let staff = target.as_ref().map(|(s, _, _)| s);
+            assigned_event(conn, &case, Some(p), "reassigned", staff, reason, now_ms)?;
+            let case = load(conn, id)?;
+            if let Some(s) = staff {
+                let extra = json!({ "reason": reason, "by": p.display_name });
+                notify::to_staff(
+                    conn,
+                    registry,
+                    &case,
+                    s,
+                    "case_assigned",
+                    &case.version.to_string(),
+                    extra,
+                    now_ms,
+                )?;
+            }
+            done.push(case);
+        }
+        Ok(done)
+    })
+}
+
+/// The eligible user with the fewest open cases (lowest id on a tie), for a case that just
+/// entered a stage with `auto_assign`. Call inside the transaction that moved the case.
+pub fn auto_assign(
+    conn: &mut DbConn,
+    registry: &Registry,
+    case_id: i64,
+    now_ms: i64,
+) -> AppResult<Option<i64>> {
+    let case = load(conn, case_id)?;
+    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
+        return Ok(None);
+    };
+    if !stage.auto_assign || stage.waiting {
+        return Ok(None);
+    }
+    let candidates = users::staff_covering(conn, stage.role, &case.region_path)?;
+    let ids: Vec<i64> = candidates.iter().map(|s| s.id).collect();
+    let today = registry
+        .calendar_for(&case.region_path)
+        .local_date(now_ms)
+        .to_string();
+    let absent = users::absent_on(conn, &ids, &today)?;
+    let history = case_store::stage_actors(conn, case.id)?;
+    let load_of: std::collections::HashMap<i64, i64> = case_store::open_counts(conn, &ids)?
+        .into_iter()
+        .filter_map(|(u, n)| Some((u?, n)))
+        .collect();
+    let chosen = candidates
+        .iter()
+        .filter(|s| !absent.contains(&s.id) && !wf.excludes(&stage.id, s.id, &history))
+        .min_by_key(|s| (load_of.get(&s.id).copied().unwrap_or(0), s.id));
+    let Some(staff) = chosen else {
+        // Nobody free: the case stays in the pool for claim-next.
+        return Ok(None);
+    };
+    if !case_store::set_assignee(conn, case.id, case.version, Some(staff.id), now_ms)? {
+        return Ok(None);
+    }
+    assigned_event(conn, &case, None, "auto_assigned", Some(staff), "", now_ms)?;
+    let case = load(conn, case.id)?;
+    let extra = json!({ "reason": "", "by": "" });
+    notify::to_staff(
+        conn,
+        registry,
+        &case,
+        staff,
+        "case_assigned",
+        &case.version.to_string(),
+        extra,
+        now_ms,
+    )?;
+    Ok(Some(staff.id))
+}

@@ -1,0 +1,253 @@
+//! What the scheduled jobs do. Each returns a short JSON summary for `job_runs` and the CLI.
+//! The scheduler (`crate::jobs`) decides when and makes sure one instance runs each tick.
+use crate::auth::Principal;
+use crate::domain::roles::Role;
+use crate::domain::workflow::BreachPolicy;
+use crate::error::AppResult;
+use crate::registry::Registry;
+use crate::service::notify;
+use crate::store::audit::{self, EventDraft};
+use crate::store::cases as case_store;
+use crate::store::{queue as queue_store, DbConn};
+use serde_json::{json, Value};
+
+const DAY_MS: i64 = 86_400_000;
+/// Cases handled per job run; the next tick takes the rest.
+const BATCH: i64 = 500;
+
+/// An audit event the scheduler writes in its own name.
+struct SystemEvent<'a> {
+    action: &'a str,
+    from_stage: Option<&'a str>,
+    old: Value,
+    new: Value,
+    comment: &'a str,
+    public: bool,
+}
+
+fn system_event(conn: &mut DbConn, case_id: i64, e: SystemEvent<'_>, now_ms: i64) -> AppResult<()> {
+    audit::append(
+        conn,
+        case_id,
+        &EventDraft {
+            at_ms: now_ms,
+            actor_id: None,
+            actor_name: "system",
+            role: "system",
+            action: e.action,
+            from_stage: e.from_stage,
+            to_stage: None,
+            old_value: &e.old.to_string(),
+            new_value: &e.new.to_string(),
+            comment: e.comment,
+            public: e.public,
+        },
+    )?;
+    Ok(())
+}
+
+/// The escalation scan: each breached case is handed to its stage's escalation role
+/// (`on_breach = "escalate"`) or flagged where it is (`"flag"`), once per stage visit, with
+/// an audit event and a letter to everyone holding the escalation role over its region.
+/// Outside working hours breaches wait, unless `outside_hours` says otherwise.
+pub fn escalate_breached(
+    conn: &mut DbConn,
+    registry: &Registry,
+    now_ms: i64,
+    outside_hours: bool,
+) -> AppResult<Value> {
+    conn.write_tx(|conn| {
+        let (mut escalated, mut flagged, mut deferred, mut letters) = (0, 0, 0, 0);
+        for case in case_store::breached_unescalated(conn, now_ms, BATCH)? {
+            if !outside_hours && !registry.calendar_for(&case.region_path).is_working_time(now_ms) {
+                deferred += 1;
+                continue;
+            }
+            let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+            let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
+                continue;
+            };
+            let to_role = match stage.on_breach {
+                BreachPolicy::Escalate => stage.escalation_role,
+                BreachPolicy::Flag => None,
+            };
+            if !case_store::mark_escalated(conn, case.id, case.version, to_role.map(Role::as_str), now_ms)? {
+                continue;
+            }
+            let action = if to_role.is_some() { "escalated" } else { "sla_breach_flagged" };
+            let overdue_hours = (now_ms - case.due_at.unwrap_or(now_ms)) / 3_600_000;
+            let event = SystemEvent {
+                action,
+                from_stage: Some(&stage.id),
+                old: json!({ "due_at": case.due_at, "assignee_id": case.assignee_id }),
+                new: json!({ "escalated_to": to_role, "notify": stage.escalation_role, "on_breach": stage.on_breach, "overdue_hours": overdue_hours }),
+                comment: "",
+                public: false,
+            };
+            system_event(conn, case.id, event, now_ms)?;
+            if to_role.is_some() {
+                escalated += 1;
+            } else {
+                flagged += 1;
+            }
+            let Some(role) = stage.escalation_role else {
+                continue;
+            };
+            let case = case_store::get(conn, case.id)?.unwrap_or(case);
+            let extra = json!({ "handed_over": to_role.is_some(), "overdue_hours": overdue_hours });
+            for staff in notify::role_holders(conn, role, &case)? {
+                if notify::to_staff(conn, registry, &case, &staff, "case_escalated", &now_ms.to_string(), extra.clone(), now_ms)? {
+                    letters += 1;
+                }
+            }
+        }
+        Ok(json!({ "escalated": escalated, "flagged": flagged, "deferred_outside_working_hours": deferred, "letters": letters }))
+    })
+}
+
+/// A principal for a staff member, to reuse the queue's scope rules in jobs.
+fn principal_of(conn: &mut DbConn, s: &crate::store::users::Staff) -> AppResult<Principal> {
+    Ok(Principal {
+        user_id: s.id,
+        username: s.username.clone(),
+        display_name: s.display_name.clone(),
+        roles: crate::store::users::roles_of(conn, s.id)?,
+        region: s
+            .region_path
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        region_path: s.region_path.clone(),
+        org: String::new(),
+        lang: s.lang.clone(),
+    })
+}
+
+/// The morning digest: to every clerk, reviewer and supervisor with an address, the open
+/// cases they may work, those due today, those breached, and their own.
+pub fn send_digests(conn: &mut DbConn, registry: &Registry, now_ms: i64) -> AppResult<Value> {
+    let Some(notifier) = registry.notifier() else {
+        return Ok(json!({ "letters": 0 }));
+    };
+    conn.write_tx(|conn| {
+        let staff = crate::store::users::staff_with_roles(
+            conn,
+            &[Role::Clerk, Role::Reviewer, Role::SeniorReviewer, Role::Supervisor],
+        )?;
+        let calendar = registry.calendar();
+        let today = calendar.local_date(now_ms).to_string();
+        let end_of_day = calendar.end_of_local_day(now_ms);
+        let mut letters = 0;
+        for s in staff.iter().filter(|s| s.email.is_some()) {
+            let p = principal_of(conn, s)?;
+            let stages = crate::service::queue::my_stages(registry, &p);
+            let roles = crate::service::queue::my_roles(&p);
+            let counts = queue_store::scope_counts(conn, &stages, &roles, &p.region_path, s.id, now_ms, end_of_day)?;
+            let data = json!({
+                "date": today,
+                "open": counts.open, "due_today": counts.due_today, "breached": counts.breached, "mine": counts.mine,
+            });
+            let queued = notifier.enqueue(
+                conn,
+                crate::mail::Notice {
+                    template: "digest",
+                    to: &notify::staff_recipient(s),
+                    dedupe_key: format!("digest:{}:{today}", s.id),
+                    case_id: None,
+                    data,
+                },
+                now_ms,
+            )?;
+            letters += usize::from(queued);
+        }
+        Ok(json!({ "letters": letters }))
+    })
+}
+
+/// Stage ids in which a case waits on the resident.
+fn waiting_stages(registry: &Registry) -> Vec<String> {
+    let mut ids: Vec<String> = registry
+        .latest_all()
+        .iter()
+        .flat_map(|wf| {
+            wf.stages
+                .iter()
+                .filter(|s| s.waiting)
+                .map(|s| s.id.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Reminds residents whose claims have waited `after_days` for documents, and again every
+/// `after_days`, listing what is still missing and when the claim will be closed.
+pub fn remind_residents(
+    conn: &mut DbConn,
+    registry: &Registry,
+    now_ms: i64,
+    after_days: i64,
+    close_after_days: i64,
+) -> AppResult<Value> {
+    let stages = waiting_stages(registry);
+    conn.write_tx(|conn| {
+        let mut letters = 0;
+        for case in case_store::in_stages_since(conn, &stages, now_ms - after_days * DAY_MS, BATCH)? {
+            let waited_days = (now_ms - case.stage_entered_at) / DAY_MS;
+            let round = waited_days / after_days;
+            let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+            let missing: Vec<String> = if case.subject_kind == "claim" {
+                let facts = crate::service::cases::current_facts(conn, &case, &wf)?;
+                let docs = crate::store::claims::documents(conn, case.subject_id)?;
+                crate::service::claims::checklist(&wf, &facts, &docs)
+                    .into_iter()
+                    .filter(|i| i.status != "present")
+                    .map(|i| i.kind)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let close_on = notify::local_time(registry, &case.region_path, case.stage_entered_at + close_after_days * DAY_MS);
+            let extra = json!({ "missing": notify::document_list(&missing), "waited_days": waited_days, "close_on": close_on });
+            let dedupe = format!("{}:{round}", case.stage_entered_at);
+            letters += usize::from(notify::to_resident(conn, registry, &case, "documents_reminder", &dedupe, extra, now_ms)?);
+        }
+        Ok(json!({ "letters": letters }))
+    })
+}
+
+/// Closes claims that waited `after_days` for documents with no answer, as withdrawn, with
+/// a public audit event and a letter to the resident.
+pub fn auto_close_unanswered(
+    conn: &mut DbConn,
+    registry: &Registry,
+    now_ms: i64,
+    after_days: i64,
+) -> AppResult<Value> {
+    let stages = waiting_stages(registry);
+    conn.write_tx(|conn| {
+        let mut closed = 0;
+        for case in case_store::in_stages_since(conn, &stages, now_ms - after_days * DAY_MS, BATCH)? {
+            if !case_store::close(conn, case.id, case.version, "withdrawn", now_ms)? {
+                continue;
+            }
+            let comment = format!("{after_days} 天未补充材料，按撤回处理 / no documents after {after_days} days: closed as withdrawn");
+            let event = SystemEvent {
+                action: "auto_closed",
+                from_stage: case.stage.as_deref(),
+                old: json!({ "stage": case.stage, "outcome": null }),
+                new: json!({ "stage": null, "outcome": "withdrawn", "after_days": after_days }),
+                comment: &comment,
+                public: true,
+            };
+            system_event(conn, case.id, event, now_ms)?;
+            let case = case_store::get(conn, case.id)?.unwrap_or(case);
+            notify::to_resident(conn, registry, &case, "withdrawn_no_response", "", json!({ "after_days": after_days }), now_ms)?;
+            closed += 1;
+        }
+        Ok(json!({ "closed": closed }))
+    })
+}

@@ -1,0 +1,170 @@
+//! Who gets which email, and with what in it. Every notice is queued in the caller's
+//! transaction through [`crate::mail::Notifier`]; nothing here sends.
+use crate::domain::documents::document_kind;
+use crate::domain::money::Fen;
+use crate::domain::roles::Role;
+use crate::error::AppResult;
+use crate::mail::{Notice, Recipient};
+use crate::registry::Registry;
+use crate::store::cases::CaseRow;
+use crate::store::claims::ClaimRow;
+use crate::store::users::Staff;
+use crate::store::{claims as claim_store, persons, users, DbConn};
+use serde_json::{json, Value};
+
+pub fn yuan(fen: i64) -> String {
+    Fen(fen).to_yuan().to_string()
+}
+
+/// A local date and time for a letter: `2026-11-23 10:30`.
+pub fn local_time(registry: &Registry, region_path: &str, ms: i64) -> String {
+    let cal = registry.calendar_for(region_path);
+    chrono::TimeZone::timestamp_millis_opt(&cal.offset, ms)
+        .single()
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+pub fn staff_recipient(s: &Staff) -> Recipient {
+    Recipient {
+        email: s.email.clone().unwrap_or_default(),
+        name: s.display_name.clone(),
+        lang: s.lang.clone(),
+    }
+}
+
+/// The resident a claim belongs to: their account's address and language, or else the
+/// contact address in the registry (in Chinese).
+pub fn resident_of(conn: &mut DbConn, claim: &ClaimRow) -> AppResult<Option<Recipient>> {
+    let person = match claim.person_id {
+        Some(id) => persons::get(conn, id)?,
+        None => None,
+    };
+    let user = match claim
+        .resident_user_id
+        .or(person.as_ref().and_then(|p| p.user_id))
+    {
+        Some(id) => users::get(conn, id)?,
+        None => None,
+    };
+    let name = person
+        .as_ref()
+        .map(|p| p.name.clone())
+        .or(user.as_ref().map(|u| u.display_name.clone()))
+        .unwrap_or_default();
+    let email = user
+        .as_ref()
+        .and_then(|u| u.email.clone())
+        .or(person.as_ref().and_then(|p| p.email.clone()));
+    Ok(email.map(|email| Recipient {
+        email,
+        name,
+        lang: user.map_or_else(|| "zh-CN".to_string(), |u| u.lang),
+    }))
+}
+
+/// The documents as the letter lists them.
+pub fn document_list(kinds: &[String]) -> Value {
+    kinds
+        .iter()
+        .map(|k| {
+            let kind = document_kind(k);
+            json!({ "code": k, "zh": kind.map_or(k.as_str(), |d| d.zh), "en": kind.map_or(k.as_str(), |d| d.en) })
+        })
+        .collect()
+}
+
+/// What every case letter says about the case.
+fn case_fields(conn: &mut DbConn, registry: &Registry, case: &CaseRow) -> AppResult<Value> {
+    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let stage = case.stage.as_deref().and_then(|s| wf.stage(s));
+    Ok(json!({
+        "case_id": case.id,
+        "claim_id": if case.subject_kind == "claim" { Some(case.subject_id) } else { None },
+        "workflow_zh": wf.title.zh, "workflow_en": wf.title.en,
+        "stage_zh": stage.map_or("", |s| s.title.zh.as_str()),
+        "stage_en": stage.map_or("", |s| s.title.en.as_str()),
+        "due": case.due_at.map(|d| local_time(registry, &case.region_path, d)).unwrap_or_default(),
+    }))
+}
+
+fn merge(mut base: Value, extra: Value) -> Value {
+    if let (Some(b), Value::Object(e)) = (base.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    base
+}
+
+/// Queues a letter to the resident of a claim case; quietly nothing when there is no
+/// address or no templates.
+pub fn to_resident(
+    conn: &mut DbConn,
+    registry: &Registry,
+    case: &CaseRow,
+    template: &'static str,
+    dedupe: &str,
+    extra: Value,
+    now_ms: i64,
+) -> AppResult<bool> {
+    let Some(notifier) = registry.notifier() else {
+        return Ok(false);
+    };
+    if case.subject_kind != "claim" {
+        return Ok(false);
+    }
+    let Some(claim) = claim_store::get(conn, case.subject_id)? else {
+        return Ok(false);
+    };
+    let Some(to) = resident_of(conn, &claim)? else {
+        return Ok(false);
+    };
+    let data = merge(
+        case_fields(conn, registry, case)?,
+        merge(json!({ "total_yuan": yuan(claim.total_fen) }), extra),
+    );
+    notifier.enqueue(
+        conn,
+        Notice {
+            template,
+            to: &to,
+            dedupe_key: format!("{template}:{}:{dedupe}", case.id),
+            case_id: Some(case.id),
+            data,
+        },
+        now_ms,
+    )
+}
+
+/// Queues a letter about a case to one staff member.
+#[allow(clippy::too_many_arguments)]
+pub fn to_staff(
+    conn: &mut DbConn,
+    registry: &Registry,
+    case: &CaseRow,
+    staff: &Staff,
+    template: &'static str,
+    dedupe: &str,
+    extra: Value,
+    now_ms: i64,
+) -> AppResult<bool> {
+    let Some(notifier) = registry.notifier() else {
+        return Ok(false);
+    };
+    let data = merge(case_fields(conn, registry, case)?, extra);
+    notifier.enqueue(
+        conn,
+        Notice {
+            template,
+            to: &staff_recipient(staff),
+            dedupe_key: format!("{template}:{}:{}:{dedupe}", case.id, staff.id),
+            case_id: Some(case.id),
+            data,
+        },
+        now_ms,
+    )
+}
+
+/// Everyone holding `role` over the case's region.
+pub fn role_holders(conn: &mut DbConn, role: Role, case: &CaseRow) -> AppResult<Vec<Staff>> {
+    Ok(users::staff_covering(conn, role, &case.region_path)?)
+}
