@@ -114,6 +114,22 @@ async fn trauma_claim_is_decided_at_the_hand_calculated_amount(app: TestApp) {
         json!([]),
         "residents do not see internal findings"
     );
+    // The resident was told on receipt and on decision, with the amount and the link.
+    let letters = claimflow::store::outbox::list(&mut app.conn(), Some(case_id), 20).unwrap();
+    let decided = letters
+        .iter()
+        .find(|m| m.template == "claim_decided")
+        .expect("a decision letter");
+    assert_eq!(decided.to_addr, "resident@demo.claimflow.local");
+    assert!(
+        decided.body_text.contains("核定支付金额：7520.00 元")
+            && decided
+                .body_text
+                .contains(&format!("/api/claims/{claim_id}")),
+        "{}",
+        decided.body_text
+    );
+    assert!(letters.iter().any(|m| m.template == "claim_received"));
     let (_, mine) = app.get(&resident, "/api/me/claims").await;
     let row = mine
         .as_array()

@@ -10,5 +10,6 @@ pub mod facility;
 pub mod money;
 pub mod person;
 pub mod policy;
+pub mod review_metrics;
 pub mod roles;
 pub mod workflow;

@@ -106,3 +106,60 @@ impl MailTemplates {
 fn key(name: &str, lang: &str, part: &str) -> String {
     format!("{name}/{lang}/{part}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shipped() -> MailTemplates {
+        MailTemplates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/emails"))
+            .expect("shipped templates load")
+    }
+
+    #[test]
+    fn strict_mode_refuses_a_missing_field() {
+        let t = shipped();
+        let err = t
+            .render(
+                "claim_received",
+                "zh-CN",
+                &json!({ "recipient_name": "张伟" }),
+            )
+            .err()
+            .expect("missing fields are an error");
+        assert!(
+            err.to_string().contains("claim_id") || err.to_string().contains("strict"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn language_by_recipient_and_html_escaped_only_in_html() {
+        let t = shipped();
+        let data = json!({
+            "recipient_name": "<b>Li</b>", "base_url": "http://x", "case_id": 7, "claim_id": 9,
+            "workflow_zh": "外伤", "workflow_en": "Trauma", "stage_zh": "初审", "stage_en": "Initial review",
+            "due": "", "total_yuan": "12.50",
+        });
+        let zh = t.render("claim_received", "zh-CN", &data).unwrap();
+        assert_eq!(zh.subject, "已受理您的报销申请（第 9 号）");
+        assert!(zh.text.contains("<b>Li</b>"));
+        assert!(zh.html.contains("&lt;b&gt;Li&lt;/b&gt;"));
+        let en = t.render("claim_received", "en-GB", &data).unwrap();
+        assert!(en.subject.starts_with("We have received your claim"));
+        assert!(en.text.contains("CNY 12.50"));
+    }
+
+    #[test]
+    fn a_missing_template_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let errors = MailTemplates::load(dir.path()).err().unwrap();
+        assert_eq!(errors.len(), TEMPLATES.len() * LANGS.len() * PARTS.len());
+        assert!(
+            errors[0].contains("claim_received/zh-CN/subject.hbs"),
+            "{}",
+            errors[0]
+        );
+    }
+}

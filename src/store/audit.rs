@@ -197,3 +197,32 @@ fn finish_case(events: &mut Vec<AuditEvent>, report: &mut VerifyReport) {
     }
     events.clear();
 }
+
+/// A trail row for reviewer metrics: (case, workflow, at, actor, action, from, to).
+pub type TrailRow = (
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// The whole trail of every case opened in `[from_ms, to_ms)` within a region, in order.
+pub fn trails_of_cases_opened(
+    conn: &mut DbConn,
+    region_path: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> QueryResult<Vec<TrailRow>> {
+    use super::schema::cases;
+    let pattern = format!("{region_path}/%");
+    db_run!(conn, c => audit_events::table
+        .inner_join(cases::table)
+        .filter(cases::created_at.ge(from_ms).and(cases::created_at.lt(to_ms)))
+        .filter(cases::region_path.eq(region_path).or(cases::region_path.like(&pattern)))
+        .order((audit_events::case_id, audit_events::seq))
+        .select((audit_events::case_id, cases::workflow, audit_events::at_ms, audit_events::actor_id, audit_events::action, audit_events::from_stage, audit_events::to_stage))
+        .load(c))
+}

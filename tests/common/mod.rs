@@ -391,3 +391,156 @@ impl TestApp {
         .unwrap()
     }
 }
+
+/// A real SMTP server on loopback (Python's aiosmtpd) that files every message it accepts
+/// in a Maildir. Killed when dropped.
+pub struct SmtpSink {
+    pub port: u16,
+    pub maildir: PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+/// Installs aiosmtpd with pip the first time it is missing, so that `cargo test` needs
+/// nothing more than python3 on a fresh machine.
+fn ensure_aiosmtpd() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let present = |py: &str| {
+            std::process::Command::new(py)
+                .args(["-c", "import aiosmtpd"])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !present("python3") {
+            let status = std::process::Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
+                .status()
+                .expect("python3 is needed for the mail tests");
+            assert!(
+                status.success() && present("python3"),
+                "pip install aiosmtpd failed"
+            );
+        }
+    });
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        SmtpSink::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> SmtpSink {
+        ensure_aiosmtpd();
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = dir.path().join("Maildir");
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd is needed for mail tests: pip install aiosmtpd");
+        let mut sink = SmtpSink {
+            port,
+            maildir,
+            child,
+            _dir: dir,
+        };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return sink;
+            }
+            if let Ok(Some(status)) = sink.child.try_wait() {
+                panic!("aiosmtpd exited with {status}: is it installed? (pip install aiosmtpd)");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("aiosmtpd did not listen on 127.0.0.1:{port}");
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
+                for e in entries.flatten() {
+                    out.push(std::fs::read_to_string(e.path()).unwrap());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config that sends mail by SMTP to this port on loopback.
+pub fn with_smtp(mut config: Config, port: u16) -> Config {
+    config.mail.backend = "smtp".into();
+    config.mail.smtp_host = "127.0.0.1".into();
+    config.mail.smtp_port = port;
+    config.mail.smtp_security = "none".into();
+    config.mail.smtp_timeout_secs = 5;
+    config.jobs.escalate_outside_working_hours = true;
+    config
+}
+
+/// Decodes a raw message's base64 or quoted-printable text parts well enough to search.
+pub fn decoded(raw: &str) -> String {
+    use base64::Engine;
+    let is_b64 = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    };
+    let mut out = String::new();
+    let mut block = String::new();
+    for line in raw.lines().map(str::trim_end).chain(std::iter::once("")) {
+        if is_b64(line) {
+            block.push_str(line);
+            continue;
+        }
+        if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&block) {
+            out.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        block.clear();
+    }
+    out.push_str(&quoted_printable_decode(raw));
+    out
+}
+
+fn quoted_printable_decode(raw: &str) -> String {
+    let mut bytes = Vec::new();
+    let raw = raw.replace("=\r\n", "").replace("=\n", "");
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+            if let Ok(v) = u8::from_str_radix(hex, 16) {
+                bytes.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        bytes.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}

@@ -27,6 +27,10 @@ pub struct CaseView {
     pub outcome: Option<String>,
     pub outcome_title: Option<Title>,
     pub assignee_id: Option<i64>,
+    /// The role a breached case was handed to (they may act in the stage).
+    pub escalated_to: Option<String>,
+    /// When the SLA breach was escalated or flagged.
+    pub escalated_at: Option<i64>,
     pub region_code: String,
     /// SLA due time, ms since the epoch; absent while waiting on the resident.
     pub due_at: Option<i64>,
@@ -82,6 +86,8 @@ pub fn case_view(
         outcome: case.outcome,
         outcome_title,
         assignee_id: case.assignee_id,
+        escalated_to: case.escalated_to.clone(),
+        escalated_at: case.escalated_at,
         region_code: case.region_code,
         due_at: case.due_at,
         sla,

@@ -1,0 +1,342 @@
+//! Supervisor tools for the review desk: reassignment (one case or many), absences,
+//! reviewer metrics, and the mail outbox.
+use crate::domain::review_metrics::{self, Figures, TrailEvent};
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+use crate::http::auth::AuthUser;
+use crate::http::{db, State};
+use crate::service::assignment;
+use crate::store::{self, outbox, users};
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignBody {
+    /// The cases to move; all move or none does.
+    pub case_ids: Vec<i64>,
+    /// The new assignee; absent or null returns the cases to the pool.
+    pub to_user_id: Option<i64>,
+    pub reason: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignOneBody {
+    pub to_user_id: Option<i64>,
+    pub reason: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Reassigned {
+    pub case_id: i64,
+    pub assignee_id: Option<i64>,
+    pub version: i64,
+}
+
+async fn reassign_cases(
+    state: &State,
+    user: AuthUser,
+    case_ids: Vec<i64>,
+    to_user_id: Option<i64>,
+    reason: String,
+) -> AppResult<HttpResponse> {
+    let moved = db(state, move |conn, registry| {
+        assignment::reassign(
+            conn,
+            registry,
+            &user.0,
+            &case_ids,
+            to_user_id,
+            &reason,
+            store::now_ms(),
+        )
+    })
+    .await?;
+    let out: Vec<Reassigned> = moved
+        .into_iter()
+        .map(|c| Reassigned {
+            case_id: c.id,
+            assignee_id: c.assignee_id,
+            version: c.version,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Bulk reassignment by a supervisor, with a reason; all or nothing.
+#[utoipa::path(post, path = "/api/cases/reassign", tag = "queue", security(("bearer" = [])), request_body = ReassignBody,
+    responses((status = 200, body = [Reassigned]), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/api/cases/reassign")]
+pub async fn reassign_many(
+    state: State,
+    user: AuthUser,
+    body: web::Json<ReassignBody>,
+) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    reassign_cases(&state, user, b.case_ids, b.to_user_id, b.reason).await
+}
+
+/// Reassigns one case, with a reason.
+#[utoipa::path(post, path = "/api/cases/{id}/reassign", tag = "queue", security(("bearer" = [])), params(("id" = i64, Path, description = "case id")), request_body = ReassignOneBody,
+    responses((status = 200, body = [Reassigned]), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/api/cases/{id}/reassign")]
+pub async fn reassign_one(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<ReassignOneBody>,
+) -> AppResult<HttpResponse> {
+    let b = body.into_inner();
+    reassign_cases(&state, user, vec![id.into_inner()], b.to_user_id, b.reason).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AbsenceBody {
+    /// First day away, YYYY-MM-DD.
+    pub from: String,
+    /// Last day away, YYYY-MM-DD.
+    pub to: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Absence {
+    pub id: i64,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+fn parse_day(field: &str, s: &str) -> AppResult<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| AppError::field(field, format!("expected YYYY-MM-DD, got `{s}`")))
+}
+
+/// Marks a user absent for dates: auto-assignment and reassignment skip them. A user may
+/// record their own absence; a supervisor or admin anyone's in their region.
+#[utoipa::path(post, path = "/api/users/{id}/absences", tag = "queue", security(("bearer" = [])), params(("id" = i64, Path, description = "user id")), request_body = AbsenceBody,
+    responses((status = 201, body = Absence), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/api/users/{id}/absences")]
+pub async fn add_absence(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<AbsenceBody>,
+) -> AppResult<HttpResponse> {
+    let target = id.into_inner();
+    let b = body.into_inner();
+    let (from, to) = (parse_day("from", &b.from)?, parse_day("to", &b.to)?);
+    if to < from {
+        return Err(AppError::field("to", "must not be before `from`"));
+    }
+    if b.reason.trim().is_empty() {
+        return Err(AppError::field("reason", "say why (leave, training, …)"));
+    }
+    let created = db(&state, move |conn, _| {
+        let p = &user.0;
+        let subject = users::get(conn, target)?
+            .ok_or_else(|| AppError::NotFound(format!("user {target}")))?;
+        if target != p.user_id {
+            p.require_any(&[Role::Supervisor, Role::Admin])?;
+            let region = store::regions::get(conn, &subject.region_code)?
+                .ok_or_else(|| AppError::NotFound(format!("user {target}")))?;
+            if !p.covers_region(&region.path) {
+                return Err(AppError::Forbidden(format!(
+                    "user {target} is outside your region"
+                )));
+            }
+        }
+        let id = users::add_absence(
+            conn,
+            target,
+            &from.to_string(),
+            &to.to_string(),
+            b.reason.trim(),
+            p.user_id,
+            store::now_ms(),
+        )?;
+        Ok(Absence {
+            id,
+            from: from.to_string(),
+            to: to.to_string(),
+            reason: b.reason.trim().to_string(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsQuery {
+    /// Cases opened at or after this time (ms since the epoch).
+    pub from: i64,
+    /// Cases opened before this time (ms since the epoch).
+    pub to: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReviewerFigures {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub team: String,
+    pub figures: Figures,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TeamFigures {
+    pub team: String,
+    pub figures: Figures,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReviewerMetrics {
+    pub from: i64,
+    pub to: i64,
+    pub reviewers: Vec<ReviewerFigures>,
+    pub teams: Vec<TeamFigures>,
+}
+
+/// Reviewer and team performance over the cases opened in a period, in your region: cases
+/// closed, median working time per stage, SLA compliance, and how often a recommendation
+/// was overturned at the next stage. Staff only; teams are organisations.
+#[utoipa::path(get, path = "/api/reports/reviewers", tag = "reports", security(("bearer" = [])), params(MetricsQuery),
+    responses((status = 200, body = ReviewerMetrics), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[get("/api/reports/reviewers")]
+pub async fn reviewer_metrics(
+    state: State,
+    user: AuthUser,
+    q: web::Query<MetricsQuery>,
+) -> AppResult<HttpResponse> {
+    user.0
+        .require_any(&[Role::Supervisor, Role::Auditor, Role::Admin])?;
+    let MetricsQuery { from, to } = q.into_inner();
+    if to <= from {
+        return Err(AppError::field("to", "must be after `from`"));
+    }
+    let report = db(&state, move |conn, registry| {
+        let rows = store::audit::trails_of_cases_opened(conn, &user.0.region_path, from, to)?;
+        let events: Vec<TrailEvent<'_>> = rows
+            .iter()
+            .map(|r| TrailEvent {
+                case_id: r.0,
+                workflow: &r.1,
+                at_ms: r.2,
+                actor_id: r.3,
+                action: &r.4,
+                from_stage: r.5.as_deref(),
+                to_stage: r.6.as_deref(),
+            })
+            .collect();
+        let workflows = registry.latest_all();
+        let sla: HashMap<(&str, &str), u32> = workflows
+            .iter()
+            .flat_map(|wf| {
+                wf.stages
+                    .iter()
+                    .filter_map(|s| Some(((wf.name.as_str(), s.id.as_str()), s.sla_hours?)))
+            })
+            .collect();
+        let per_actor =
+            review_metrics::per_actor(&events, &sla, registry.calendar_for(&user.0.region_path));
+        let mut reviewers = Vec::new();
+        let mut teams_of = HashMap::new();
+        for (&id, figures) in &per_actor {
+            let Some(u) = users::get(conn, id)? else {
+                continue;
+            };
+            if !users::roles_of(conn, id)?.iter().any(|r| r.is_staff()) {
+                continue;
+            }
+            teams_of.insert(id, u.org.clone());
+            reviewers.push(ReviewerFigures {
+                user_id: id,
+                username: u.username,
+                display_name: u.display_name,
+                team: u.org,
+                figures: figures.clone(),
+            });
+        }
+        let teams = review_metrics::per_team(&per_actor, |id| teams_of.get(&id).cloned())
+            .into_iter()
+            .map(|(team, figures)| TeamFigures { team, figures })
+            .collect();
+        Ok(ReviewerMetrics {
+            from,
+            to,
+            reviewers,
+            teams,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxQuery {
+    pub case_id: Option<i64>,
+    /// 1 to 500 (default 100).
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub template: String,
+    pub lang: String,
+    pub to: String,
+    pub subject: String,
+    pub case_id: Option<i64>,
+    /// pending, sent or failed
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// The mail outbox, newest first: what was sent, what waits, what failed and why.
+/// Admins and auditors only.
+#[utoipa::path(get, path = "/api/admin/outbox", tag = "admin", security(("bearer" = [])), params(OutboxQuery),
+    responses((status = 200, body = [OutboxItem]), (status = 403, body = crate::error::ErrorBody)))]
+#[get("/api/admin/outbox")]
+pub async fn list_outbox(
+    state: State,
+    user: AuthUser,
+    q: web::Query<OutboxQuery>,
+) -> AppResult<HttpResponse> {
+    user.0.require_any(&[Role::Admin, Role::Auditor])?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(AppError::field("limit", "between 1 and 500"));
+    }
+    let case_id = q.case_id;
+    let rows = db(&state, move |conn, _| {
+        Ok(outbox::list(conn, case_id, limit)?)
+    })
+    .await?;
+    let items: Vec<OutboxItem> = rows
+        .into_iter()
+        .map(|r| OutboxItem {
+            id: r.id,
+            template: r.template,
+            lang: r.lang,
+            to: r.to_addr,
+            subject: r.subject,
+            case_id: r.case_id,
+            status: r.status,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(items))
+}
