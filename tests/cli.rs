@@ -270,3 +270,46 @@ fn cases_keep_their_workflow_version_when_a_newer_one_is_published() {
     .expect("must refuse");
     assert!(err.to_string().contains("bump `version`"), "{err}");
 }
+
+#[test]
+fn jobs_run_names_the_job_and_the_file_outbox_writes_eml_files() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(claimflow(dir.path(), &["seed-demo"], None).status.success());
+    let out = claimflow(dir.path(), &["jobs", "run", "sweep"], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("unknown job `sweep`") && text(&out).contains("mail_delivery"),
+        "{}",
+        text(&out)
+    );
+    // The demo's claims queued letters to residents; the embedded default backend files
+    // each as an .eml under DATA_DIR/outbox.
+    let out = claimflow(dir.path(), &["jobs", "run", "mail-delivery"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let summary = text(&out);
+    let sent: usize = summary
+        .split("\"sent\":")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a summary with the count sent: {summary}"));
+    assert!(sent > 0, "{summary}");
+    let files: Vec<String> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(files.len(), sent);
+    assert!(files
+        .iter()
+        .any(|f| f.contains("To: resident@demo.claimflow.local")));
+    // Nothing is left to send the second time.
+    let out = claimflow(dir.path(), &["jobs", "run", "mail-delivery"], None);
+    assert!(text(&out).contains("\"sent\":0"), "{}", text(&out));
+    let out = claimflow(dir.path(), &["jobs", "run", "escalation"], None);
+    assert!(
+        out.status.success() && text(&out).starts_with("escalation: {"),
+        "{}",
+        text(&out)
+    );
+}
