@@ -1,13 +1,13 @@
 //! CSV import for the registries and for claims sent in batches by service points. Invalid
 //! rows go to an error report (row, column, reason); valid rows go in, one transaction per
-//! batch and a savepoint per row, so an interruption never leaves half a record.
+//! batch, so an interruption never leaves half a record.
 use crate::app::Core;
 use crate::auth::Principal;
 use crate::domain::roles::Role;
 use crate::error::{AppError, FieldError};
 use crate::service::claims::{self, ClaimInput, EmergencyExplanation, FamilyFacts};
 use crate::service::registries::{self, EnrolmentInput, FacilityInput, PersonInput};
-use crate::store::{self, users, DbConn};
+use crate::store::{self, users, DbConn, IdTable};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -251,15 +251,15 @@ pub fn run(
         "`{as_user}` needs the {needed} role to import {kind:?}"
     );
     let now = store::now_ms();
-    match kind {
+    let bulk = store::BulkLoad::begin(&core.pool, &mut conn)?;
+    let report = match kind {
         Kind::Persons => import_rows(
             &mut conn,
             file,
             errors_path,
             batch,
             progress,
-            RowGuard::Savepoint,
-            |conn, row: PersonInput| {
+            &mut |conn: &mut DbConn, row: PersonInput| {
                 let person = registries::validate_person(&row)?;
                 if store::persons::by_id_number(conn, &person.id_number)?.is_some() {
                     return Ok(RowResult::Skipped);
@@ -275,8 +275,7 @@ pub fn run(
             errors_path,
             batch,
             progress,
-            RowGuard::Savepoint,
-            |conn, row: EnrolmentInput| {
+            &mut |conn: &mut DbConn, row: EnrolmentInput| {
                 registries::add_enrolment(conn, &row)
                     .map(|_| RowResult::Imported)
                     .or_else(field_errors)
@@ -288,8 +287,7 @@ pub fn run(
             errors_path,
             batch,
             progress,
-            RowGuard::Savepoint,
-            |conn, row: FacilityInput| {
+            &mut |conn: &mut DbConn, row: FacilityInput| {
                 if store::facilities::get(conn, row.code.trim())?.is_some() {
                     return Ok(RowResult::Skipped);
                 }
@@ -298,74 +296,133 @@ pub fn run(
                     .or_else(field_errors)
             },
         ),
-        Kind::Claims => {
-            let registry = core.registry.clone();
-            let mut lookups = claims::Lookups::default();
-            import_rows(
-                &mut conn,
-                file,
-                errors_path,
-                batch,
-                progress,
-                RowGuard::ChecksBeforeWrites,
-                move |conn, row: ClaimRow| {
-                    import_claim(conn, &registry, &mut lookups, &principal, row, now)
-                },
-            )
-        }
+        Kind::Claims => import_rows(
+            &mut conn,
+            file,
+            errors_path,
+            batch,
+            progress,
+            &mut ClaimImport {
+                registry: &core.registry,
+                principal: &principal,
+                lookups: claims::Lookups::default(),
+                claim_ids: Vec::new().into_iter(),
+                case_ids: Vec::new().into_iter(),
+                planned: Vec::with_capacity(batch),
+                now,
+            },
+        ),
+    };
+    bulk.end(&mut conn)?;
+    report
+}
+
+/// How rows of one kind go in. A batch is one transaction: `begin`, its rows, `finish`.
+trait BatchImport<R> {
+    /// True when a row may write before all its checks are done, so that a rejected row
+    /// must be rolled back to a savepoint.
+    const SAVEPOINT_PER_ROW: bool = true;
+
+    fn begin(&mut self, _conn: &mut DbConn, _rows: usize) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn row(&mut self, conn: &mut DbConn, row: R) -> Result<RowResult, RowError>;
+
+    fn finish(&mut self, _conn: &mut DbConn) -> anyhow::Result<()> {
+        Ok(())
     }
 }
 
-fn import_claim(
-    conn: &mut DbConn,
-    registry: &crate::registry::Registry,
-    lookups: &mut claims::Lookups,
-    p: &Principal,
-    row: ClaimRow,
+/// Registry rows: checked and written one at a time.
+impl<R, F> BatchImport<R> for F
+where
+    F: FnMut(&mut DbConn, R) -> Result<RowResult, RowError>,
+{
+    fn row(&mut self, conn: &mut DbConn, row: R) -> Result<RowResult, RowError> {
+        self(conn, row)
+    }
+}
+
+/// Claims: each row is planned (every read and check) as it comes; the batch's accepted
+/// plans are written together at its end, as multi-row statements, under ids reserved when
+/// the batch began. A rejected row has written nothing, so no savepoints are needed.
+struct ClaimImport<'a> {
+    registry: &'a crate::registry::Registry,
+    principal: &'a Principal,
+    lookups: claims::Lookups,
+    claim_ids: std::vec::IntoIter<i64>,
+    case_ids: std::vec::IntoIter<i64>,
+    planned: Vec<claims::IntakePlan>,
     now: i64,
-) -> Result<RowResult, RowError> {
-    let input = row.into_input()?;
-    claims::validate(&input)?;
-    let workflow = registry.latest(&input.family).ok_or_else(|| {
-        vec![FieldError {
-            field: "family".into(),
-            message: "no published workflow".into(),
-        }]
-    })?;
-    let plan = claims::plan_intake(
-        conn,
-        registry,
-        lookups,
-        p,
-        Role::Clerk,
-        &input,
-        &workflow,
-        now,
-    )
-    .map_err(rejected)?;
-    // Natural key: invoice number + facility. A file imported twice imports nothing twice.
-    let facility = plan.claim.facility_code.as_str();
-    if plan
-        .duplicates
-        .iter()
-        .any(|(_, uses)| uses.iter().any(|(_, f, _)| f == facility))
-    {
-        return Ok(RowResult::Skipped);
-    }
-    // Every check has passed; from here only the database can fail, and that ends the batch.
-    claims::write_intake(conn, registry, p, plan, now)
-        .map(|_| RowResult::Imported)
-        .map_err(|e| RowError::Fatal(anyhow::anyhow!("{e}")))
 }
 
-fn import_rows<R: DeserializeOwned>(
+impl BatchImport<ClaimRow> for ClaimImport<'_> {
+    const SAVEPOINT_PER_ROW: bool = false;
+
+    fn begin(&mut self, conn: &mut DbConn, rows: usize) -> anyhow::Result<()> {
+        self.claim_ids = store::reserve_ids(conn, IdTable::Claims, rows)?.into_iter();
+        self.case_ids = store::reserve_ids(conn, IdTable::Cases, rows)?.into_iter();
+        Ok(())
+    }
+
+    fn row(&mut self, conn: &mut DbConn, row: ClaimRow) -> Result<RowResult, RowError> {
+        let input = row.into_input()?;
+        claims::validate(&input)?;
+        let workflow = self.registry.latest(&input.family).ok_or_else(|| {
+            vec![FieldError {
+                field: "family".into(),
+                message: "no published workflow".into(),
+            }]
+        })?;
+        let mut plan = claims::plan_intake(
+            conn,
+            self.registry,
+            &mut self.lookups,
+            self.principal,
+            Role::Clerk,
+            &input,
+            &workflow,
+            self.now,
+        )
+        .map_err(rejected)?;
+        // Natural key: invoice number + facility. A file imported twice imports nothing
+        // twice, and a row repeated within the file goes in once.
+        let facility = plan.claim.facility_code.as_str();
+        if plan
+            .duplicates
+            .iter()
+            .any(|(_, uses)| uses.iter().any(|(_, f, _)| f == facility))
+        {
+            return Ok(RowResult::Skipped);
+        }
+        let (Some(claim_id), Some(case_id)) = (self.claim_ids.next(), self.case_ids.next()) else {
+            return Err(RowError::Fatal(anyhow::anyhow!(
+                "more rows than ids reserved for the batch"
+            )));
+        };
+        plan.assign_ids(claim_id, case_id);
+        self.lookups.note_pending(&plan);
+        self.planned.push(plan);
+        Ok(RowResult::Imported)
+    }
+
+    fn finish(&mut self, conn: &mut DbConn) -> anyhow::Result<()> {
+        claims::write_intakes(conn, self.registry, self.principal, &self.planned, self.now)
+            .map_err(|e| anyhow::anyhow!("writing the batch: {e}"))?;
+        self.planned.clear();
+        self.lookups.clear_pending();
+        Ok(())
+    }
+}
+
+fn import_rows<R: DeserializeOwned, I: BatchImport<R>>(
     conn: &mut DbConn,
     file: &Path,
     errors_path: &Path,
     batch: usize,
     progress: bool,
-    guard: RowGuard,
-    mut apply: impl FnMut(&mut DbConn, R) -> Result<RowResult, RowError>,
+    import: &mut I,
 ) -> anyhow::Result<Report> {
     let size = std::fs::metadata(file)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
@@ -394,6 +451,7 @@ fn import_rows<R: DeserializeOwned>(
         let mut rejected: Vec<(usize, String, String)> = Vec::new();
         let (mut imported, mut skipped) = (0, 0);
         conn.write_tx(|conn| {
+            import.begin(conn, batch)?;
             for record in records.by_ref().take(batch) {
                 line += 1;
                 report.rows += 1;
@@ -420,9 +478,10 @@ fn import_rows<R: DeserializeOwned>(
                         continue;
                     }
                 };
-                let outcome = match guard {
-                    RowGuard::Savepoint => conn.savepoint(|conn| apply(conn, row)),
-                    RowGuard::ChecksBeforeWrites => apply(conn, row),
+                let outcome = if I::SAVEPOINT_PER_ROW {
+                    conn.savepoint(|conn| import.row(conn, row))
+                } else {
+                    import.row(conn, row)
                 };
                 match outcome {
                     Ok(RowResult::Imported) => imported += 1,
@@ -435,7 +494,7 @@ fn import_rows<R: DeserializeOwned>(
                     Err(RowError::Fatal(e)) => return Err(e.context(format!("row at line {line}"))),
                 }
             }
-            Ok::<_, anyhow::Error>(())
+            import.finish(conn)
         })?;
         // Counted only once the batch is committed.
         report.imported += imported;
@@ -461,14 +520,4 @@ fn import_rows<R: DeserializeOwned>(
     errors.flush()?;
     bar.finish();
     Ok(report)
-}
-
-/// How a row's writes are kept all-or-nothing inside its batch.
-#[derive(Clone, Copy)]
-enum RowGuard {
-    /// A savepoint per row: for rows whose checks and writes interleave.
-    Savepoint,
-    /// The row checks everything before its first write, and any failure after that ends
-    /// the batch; no savepoint needed.
-    ChecksBeforeWrites,
 }

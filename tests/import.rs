@@ -150,13 +150,7 @@ fn run(data: &Path, db: &str, args: &[&str], stdin: Option<&str>) -> (i32, Strin
 }
 
 fn claim_count(db: &str) -> i64 {
-    let config = claimflow::config::Config {
-        database_url: db.into(),
-        data_dir: std::env::temp_dir(),
-        jwt_secret: common::SECRET.into(),
-        ..Default::default()
-    };
-    let pool = claimflow::store::build_pool(&config).unwrap();
+    let pool = pool_for(db);
     let mut conn = pool.get().unwrap();
     let conn: &mut claimflow::store::DbConn = &mut conn;
     use claimflow::store::schema::claims::dsl::claims;
@@ -300,10 +294,102 @@ fn import_flow(backend: Backend) {
         "{out}"
     );
     assert_eq!(claim_count(&db), before + 300);
+    // Inside one batch: a repeated row goes in once, and the same invoice at another
+    // facility is flagged against the claim planned just before it, not yet written.
+    let header = std::fs::read_to_string(&csv).unwrap();
+    let header = header.lines().next().unwrap();
+    let second = text_line(&csv, 2);
+    let other_facility = second.split(',').nth(3).unwrap();
+    let fresh = first.replace(cols[7], "DUP-1");
+    let elsewhere = if cols[3] == other_facility {
+        first
+            .replace(cols[3], "H330304001")
+            .replace(cols[7], "DUP-1")
+    } else {
+        fresh.replace(cols[3], other_facility)
+    };
+    let dups = gen.join("dups.csv");
+    std::fs::write(&dups, format!("{header}\n{fresh}\n{fresh}\n{elsewhere}\n")).unwrap();
+    let (code, out) = run(
+        data,
+        &db,
+        &["import", "claims", dups.to_str().unwrap(), "--as", "batch"],
+        None,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("3 row(s): 2 imported, 1 already present, 0 rejected"),
+        "{out}"
+    );
+    let flagged = duplicate_findings(&db, "DUP-1");
+    assert_eq!(
+        flagged.len(),
+        1,
+        "only the second claim is flagged: {flagged:?}"
+    );
+    assert_eq!(
+        Some(flagged[0].1),
+        claim_with_invoice(&db, "DUP-1", cols[3]),
+        "it names the first claim of the batch"
+    );
     // Every imported claim went through intake: a case, an audit chain and a breakdown.
     let (code, out) = run(data, &db, &["audit", "verify"], None);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(&format!("{} case(s)", before + 300)), "{out}");
+    assert!(out.contains(&format!("{} case(s)", before + 302)), "{out}");
+}
+
+fn text_line(file: &Path, n: usize) -> String {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .nth(n)
+        .unwrap()
+        .to_string()
+}
+
+fn claim_with_invoice(db: &str, invoice: &str, facility: &str) -> Option<i64> {
+    let pool = pool_for(db);
+    let mut conn = pool.get().unwrap();
+    let conn: &mut claimflow::store::DbConn = &mut conn;
+    use claimflow::store::schema::claim_invoices::dsl::*;
+    use diesel::prelude::*;
+    claimflow::db_run!(conn, c => claim_invoices
+        .filter(invoice_number.eq(invoice).and(facility_code.eq(facility)))
+        .select(claim_id)
+        .first(c)
+        .optional())
+    .unwrap()
+}
+
+fn pool_for(db: &str) -> claimflow::store::Pool {
+    let config = claimflow::config::Config {
+        database_url: db.into(),
+        data_dir: std::env::temp_dir(),
+        jwt_secret: common::SECRET.into(),
+        ..Default::default()
+    };
+    claimflow::store::build_pool(&config).unwrap()
+}
+
+/// (case, the claim id named in the evidence) of each duplicate-invoice finding on `invoice`.
+fn duplicate_findings(db: &str, invoice: &str) -> Vec<(i64, i64)> {
+    let pool = pool_for(db);
+    let mut conn = pool.get().unwrap();
+    let conn: &mut claimflow::store::DbConn = &mut conn;
+    use claimflow::store::schema::case_findings::dsl::*;
+    use diesel::prelude::*;
+    let rows: Vec<(i64, String)> = claimflow::db_run!(conn, c => case_findings
+        .filter(code.eq("duplicate_invoice"))
+        .select((case_id, evidence))
+        .load(c))
+    .unwrap();
+    rows.into_iter()
+        .filter_map(|(case, ev)| {
+            let ev: serde_json::Value = serde_json::from_str(&ev).unwrap();
+            (ev["invoice"] == invoice)
+                .then(|| (case, ev["claims"][0]["claim_id"].as_i64().unwrap()))
+        })
+        .collect()
 }
 
 #[test]

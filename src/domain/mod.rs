@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod checked_file;
+pub mod dates;
 pub mod documents;
 pub mod eligibility;
 pub mod facility;

@@ -9,7 +9,7 @@ use crate::service::claims;
 use crate::store::audit::{self, EventDraft};
 use crate::store::cases::{self as case_store, CaseRow, CaseState, NewCase};
 use crate::store::regions::Region;
-use crate::store::{claims as claim_store, DbConn};
+use crate::store::{claims as claim_store, DbConn, IdTable};
 use serde::Serialize;
 use serde_json::json;
 
@@ -50,47 +50,69 @@ pub struct OpenCase<'a> {
 /// Opens a case at the workflow's initial stage with its first audit event. Call inside the
 /// transaction that created the subject.
 pub fn open(conn: &mut DbConn, o: &OpenCase<'_>) -> AppResult<i64> {
-    let stage = o.workflow.initial_stage().id.as_str();
-    let facts = serde_json::to_string(o.facts).map_err(anyhow::Error::from)?;
-    let id = case_store::insert(
-        conn,
-        &NewCase {
-            subject_kind: o.subject_kind,
-            subject_id: o.subject_id,
-            workflow: &o.workflow.name,
-            workflow_version: o.workflow.version as i32,
-            stage: Some(stage),
-            region_code: &o.region.code,
-            region_path: &o.region.path,
-            org: o.org,
-            owner_user_id: o.owner_user_id,
-            due_at: due_at(o.calendar, o.workflow, stage, o.now_ms, None),
-            stage_entered_at: o.now_ms,
-            facts: &facts,
-            version: 1,
-            created_at: o.now_ms,
-            updated_at: o.now_ms,
-        },
-    )?;
-    let new_value = json!({ "stage": stage, "workflow": o.workflow.name, "workflow_version": o.workflow.version }).to_string();
-    audit::append_first(
-        conn,
-        id,
-        &EventDraft {
-            at_ms: o.now_ms,
-            actor_id: Some(o.actor.user_id),
-            actor_name: &o.actor.username,
-            role: o.actor_role.as_str(),
-            action: "opened",
-            from_stage: None,
-            to_stage: Some(stage),
-            old_value: "{}",
-            new_value: &new_value,
-            comment: "",
-            public: true,
-        },
-    )?;
+    let id = crate::store::reserve_ids(conn, IdTable::Cases, 1)?[0];
+    open_all(conn, &[(id, o)])?;
     Ok(id)
+}
+
+/// Opens many cases at once, each under the id reserved for it: multi-row writes of the
+/// cases and of their first events.
+pub fn open_all(conn: &mut DbConn, opens: &[(i64, &OpenCase<'_>)]) -> AppResult<()> {
+    let mut facts = Vec::with_capacity(opens.len());
+    let mut opened = Vec::with_capacity(opens.len());
+    for (_, o) in opens {
+        facts.push(serde_json::to_string(o.facts).map_err(anyhow::Error::from)?);
+        let stage = o.workflow.initial_stage().id.as_str();
+        opened.push(json!({ "stage": stage, "workflow": o.workflow.name, "workflow_version": o.workflow.version }).to_string());
+    }
+    let rows: Vec<NewCase<'_>> = opens
+        .iter()
+        .zip(&facts)
+        .map(|((id, o), facts)| {
+            let stage = o.workflow.initial_stage().id.as_str();
+            NewCase {
+                id: *id,
+                subject_kind: o.subject_kind,
+                subject_id: o.subject_id,
+                workflow: &o.workflow.name,
+                workflow_version: o.workflow.version as i32,
+                stage: Some(stage),
+                region_code: &o.region.code,
+                region_path: &o.region.path,
+                org: o.org,
+                owner_user_id: o.owner_user_id,
+                due_at: due_at(o.calendar, o.workflow, stage, o.now_ms, None),
+                stage_entered_at: o.now_ms,
+                facts,
+                version: 1,
+                created_at: o.now_ms,
+                updated_at: o.now_ms,
+            }
+        })
+        .collect();
+    case_store::insert_all(conn, &rows)?;
+    let events: Vec<(i64, EventDraft<'_>)> = opens
+        .iter()
+        .zip(&opened)
+        .map(|((id, o), new_value)| {
+            let draft = EventDraft {
+                at_ms: o.now_ms,
+                actor_id: Some(o.actor.user_id),
+                actor_name: &o.actor.username,
+                role: o.actor_role.as_str(),
+                action: "opened",
+                from_stage: None,
+                to_stage: Some(o.workflow.initial_stage().id.as_str()),
+                old_value: "{}",
+                new_value,
+                comment: "",
+                public: true,
+            };
+            (*id, draft)
+        })
+        .collect();
+    audit::append_firsts(conn, &events)?;
+    Ok(())
 }
 
 /// Read access: staff inside the case's region, or the resident who owns it. Anything else

@@ -13,12 +13,14 @@ use crate::domain::workflow::{CaseFacts, Workflow};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::registry::Registry;
 use crate::store::audit::{self, EventDraft};
-use crate::store::claims::{self as claim_store, ClaimRow, DocumentRow, NewClaim, NewDocument};
+use crate::store::claims::{
+    self as claim_store, ClaimRow, DocumentRow, NewClaim, NewDocument, NewInvoice,
+};
 use crate::store::facilities::{self, Facility};
 use crate::store::findings::{self as findings_store, NewFinding};
 use crate::store::persons::{self, Person};
 use crate::store::regions::Region;
-use crate::store::{cases as case_store, regions, DbConn};
+use crate::store::{self, cases as case_store, regions, DbConn, IdTable};
 use chrono::Datelike;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 pub const FAMILIES: [&str; 3] = ["out_of_region", "trauma", "unreferred_transfer"];
 pub const ENCOUNTER_KINDS: [&str; 4] =
@@ -155,7 +158,7 @@ pub fn validate(input: &ClaimInput) -> Result<(NaiveDate, NaiveDate), Vec<FieldE
     if input.facility_code.trim().is_empty() {
         bad("facility_code", "must not be empty".into());
     }
-    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let date = crate::domain::dates::parse_iso_date;
     let admission = date(&input.admission_date);
     let discharge = date(&input.discharge_date);
     if admission.is_none() {
@@ -353,9 +356,31 @@ pub struct Lookups {
     enrolments: HashMap<i64, Vec<Enrolment>>,
     facilities: HashMap<String, Option<(Facility, Vec<StatusChange>)>>,
     regions: HashMap<String, Option<Region>>,
+    /// Invoices of claims planned in this batch but not yet written, which the duplicate
+    /// check must see as if they were.
+    pending_invoices: HashMap<String, Vec<(i64, String, Option<i64>)>>,
 }
 
 impl Lookups {
+    /// Records a planned claim's invoices for the duplicate checks of the plans after it.
+    pub fn note_pending(&mut self, plan: &IntakePlan) {
+        for invoice in &plan.invoices {
+            self.pending_invoices
+                .entry(invoice.clone())
+                .or_default()
+                .push((
+                    plan.claim.id,
+                    plan.claim.facility_code.clone(),
+                    plan.claim.person_id,
+                ));
+        }
+    }
+
+    /// The pending claims are written: the database answers for them from now on.
+    pub fn clear_pending(&mut self) {
+        self.pending_invoices.clear();
+    }
+
     pub fn person(&mut self, conn: &mut DbConn, id_number: &str) -> AppResult<Option<Person>> {
         if let Some(p) = self.persons.get(id_number) {
             return Ok(p.clone());
@@ -441,7 +466,7 @@ fn context_for(
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    crate::domain::dates::parse_iso_date(s)
 }
 
 /// The calculator's request for a claim, given what was paid this year.
@@ -717,16 +742,27 @@ pub fn submit(
 /// A claim with every read and check done and nothing written yet: what
 /// [`write_intake`] stores. Splitting the two lets a bulk import reject a row before it
 /// writes anything, so it needs no savepoint per row.
-pub struct IntakePlan<'w> {
+pub struct IntakePlan {
+    /// Its id is 0 until [`IntakePlan::assign_ids`].
     pub claim: ClaimRow,
+    pub case_id: i64,
     pub invoices: Vec<String>,
     /// Earlier claims carrying each invoice number.
     pub duplicates: Vec<InvoiceUses>,
     region: Region,
     owner_user_id: Option<i64>,
     role: Role,
-    workflow: &'w Workflow,
+    workflow: Arc<Workflow>,
     findings: Vec<NewFinding>,
+}
+
+impl IntakePlan {
+    /// Gives the claim and its case the ids they will be written under (reserved with
+    /// [`crate::store::reserve_ids`]).
+    pub fn assign_ids(&mut self, claim_id: i64, case_id: i64) {
+        self.claim.id = claim_id;
+        self.case_id = case_id;
+    }
 }
 
 /// The intake path inside the caller's transaction: person, facility, pricing, the claim
@@ -740,25 +776,34 @@ pub fn intake(
     p: &Principal,
     role: Role,
     input: &ClaimInput,
-    workflow: &Workflow,
+    workflow: &Arc<Workflow>,
     now_ms: i64,
 ) -> AppResult<Submitted> {
-    let plan = plan_intake(conn, registry, lookups, p, role, input, workflow, now_ms)?;
-    write_intake(conn, registry, p, plan, now_ms)
+    let mut plan = plan_intake(conn, registry, lookups, p, role, input, workflow, now_ms)?;
+    let claim_id = store::reserve_ids(conn, IdTable::Claims, 1)?[0];
+    let case_id = store::reserve_ids(conn, IdTable::Cases, 1)?[0];
+    plan.assign_ids(claim_id, case_id);
+    let submitted = Submitted {
+        claim_id,
+        case_id,
+        replayed: false,
+    };
+    write_intakes(conn, registry, p, &[plan], now_ms)?;
+    Ok(submitted)
 }
 
 /// The reading half of intake: who, where, eligibility, the price, duplicates, findings.
 #[allow(clippy::too_many_arguments)]
-pub fn plan_intake<'w>(
+pub fn plan_intake(
     conn: &mut DbConn,
     registry: &Registry,
     lookups: &mut Lookups,
     p: &Principal,
     role: Role,
     input: &ClaimInput,
-    workflow: &'w Workflow,
+    workflow: &Arc<Workflow>,
     now_ms: i64,
-) -> AppResult<IntakePlan<'w>> {
+) -> AppResult<IntakePlan> {
     let person = match role {
         Role::Resident => persons::by_user(conn, p.user_id)?.ok_or_else(|| {
             AppError::field(
@@ -821,10 +866,11 @@ pub fn plan_intake<'w>(
     }
     let mut duplicates = Vec::with_capacity(input.invoice_numbers.len());
     for invoice in &input.invoice_numbers {
-        duplicates.push((
-            invoice.clone(),
-            claim_store::claims_with_invoice(conn, invoice, 0)?,
-        ));
+        let mut uses = claim_store::claims_with_invoice(conn, invoice, 0)?;
+        if let Some(pending) = lookups.pending_invoices.get(invoice) {
+            uses.extend(pending.iter().cloned());
+        }
+        duplicates.push((invoice.clone(), uses));
     }
     let findings = intake_findings(
         registry,
@@ -836,89 +882,105 @@ pub fn plan_intake<'w>(
     );
     Ok(IntakePlan {
         claim,
+        case_id: 0,
         invoices: input.invoice_numbers.clone(),
         duplicates,
         region,
         owner_user_id: ctx.person.user_id,
         role,
-        workflow,
+        workflow: workflow.clone(),
         findings,
     })
 }
 
-/// The writing half of intake: the claim, its invoices, the case with its first event and
-/// the findings. Fails only if the database does.
-pub fn write_intake(
+/// The writing half of intake for plans with their ids assigned: the claims, their
+/// invoices, the cases with their first events and the findings, each as multi-row
+/// statements. Fails only if the database does.
+pub fn write_intakes(
     conn: &mut DbConn,
     registry: &Registry,
     p: &Principal,
-    plan: IntakePlan<'_>,
+    plans: &[IntakePlan],
     now_ms: i64,
-) -> AppResult<Submitted> {
-    let IntakePlan {
-        mut claim,
-        invoices,
-        region,
-        owner_user_id,
-        role,
-        workflow,
-        findings,
-        ..
-    } = plan;
-    claim.id = claim_store::insert(
-        conn,
-        &NewClaim {
-            resident_user_id: claim.resident_user_id,
-            submitted_by: claim.submitted_by,
-            family: &claim.family,
-            encounter_kind: &claim.encounter_kind,
-            facility_code: &claim.facility_code,
-            admission_date: &claim.admission_date,
-            discharge_date: &claim.discharge_date,
-            diagnosis_code: &claim.diagnosis_code,
-            invoice_numbers: &claim.invoice_numbers,
-            total_fen: claim.total_fen,
-            policy_scope_fen: claim.policy_scope_fen,
-            self_paid_fen: claim.self_paid_fen,
-            family_facts: &claim.family_facts,
-            region_code: &claim.region_code,
-            created_at: now_ms,
-            person_id: claim.person_id,
-            policy_name: claim.policy_name.as_deref(),
-            payable_fen: claim.payable_fen,
-            breakdown: claim.breakdown.as_deref(),
-            itemised_lines: &claim.itemised_lines,
-        },
-    )?;
-    claim_store::insert_invoices(
-        conn,
-        claim.id,
-        &claim.facility_code,
-        claim.person_id,
-        &invoices,
-    )?;
-    let case_id = cases::open(
-        conn,
-        &OpenCase {
-            calendar: registry.calendar_for(&region.path),
+) -> AppResult<()> {
+    let claims: Vec<NewClaim<'_>> = plans
+        .iter()
+        .map(|plan| {
+            let claim = &plan.claim;
+            debug_assert!(claim.id > 0 && plan.case_id > 0, "ids not assigned");
+            NewClaim {
+                id: claim.id,
+                resident_user_id: claim.resident_user_id,
+                submitted_by: claim.submitted_by,
+                family: &claim.family,
+                encounter_kind: &claim.encounter_kind,
+                facility_code: &claim.facility_code,
+                admission_date: &claim.admission_date,
+                discharge_date: &claim.discharge_date,
+                diagnosis_code: &claim.diagnosis_code,
+                invoice_numbers: &claim.invoice_numbers,
+                total_fen: claim.total_fen,
+                policy_scope_fen: claim.policy_scope_fen,
+                self_paid_fen: claim.self_paid_fen,
+                family_facts: &claim.family_facts,
+                region_code: &claim.region_code,
+                created_at: now_ms,
+                person_id: claim.person_id,
+                policy_name: claim.policy_name.as_deref(),
+                payable_fen: claim.payable_fen,
+                breakdown: claim.breakdown.as_deref(),
+                itemised_lines: &claim.itemised_lines,
+            }
+        })
+        .collect();
+    claim_store::insert_all(conn, &claims)?;
+    let invoices: Vec<NewInvoice<'_>> = plans
+        .iter()
+        .flat_map(|plan| {
+            plan.invoices.iter().map(|number| NewInvoice {
+                invoice_number: number,
+                facility_code: &plan.claim.facility_code,
+                claim_id: plan.claim.id,
+                person_id: plan.claim.person_id,
+            })
+        })
+        .collect();
+    claim_store::insert_invoices(conn, &invoices)?;
+    let case_facts: Vec<CaseFacts> = plans
+        .iter()
+        .map(|plan| facts(&plan.claim, &[], &plan.workflow))
+        .collect();
+    let opens: Vec<OpenCase<'_>> = plans
+        .iter()
+        .zip(&case_facts)
+        .map(|(plan, case_facts)| OpenCase {
+            calendar: registry.calendar_for(&plan.region.path),
             subject_kind: "claim",
-            subject_id: claim.id,
-            workflow,
-            region: &region,
+            subject_id: plan.claim.id,
+            workflow: &plan.workflow,
+            region: &plan.region,
             org: &p.org,
-            owner_user_id,
-            facts: &facts(&claim, &[], workflow),
+            owner_user_id: plan.owner_user_id,
+            facts: case_facts,
             actor: p,
-            actor_role: role,
+            actor_role: plan.role,
             now_ms,
-        },
+        })
+        .collect();
+    let with_ids: Vec<(i64, &OpenCase<'_>)> = plans
+        .iter()
+        .zip(&opens)
+        .map(|(plan, open)| (plan.case_id, open))
+        .collect();
+    crate::service::cases::open_all(conn, &with_ids)?;
+    findings_store::insert_all(
+        conn,
+        plans
+            .iter()
+            .flat_map(|plan| plan.findings.iter().map(|f| (plan.case_id, f))),
+        now_ms,
     )?;
-    findings_store::insert_all(conn, case_id, &findings, now_ms)?;
-    Ok(Submitted {
-        claim_id: claim.id,
-        case_id,
-        replayed: false,
-    })
+    Ok(())
 }
 
 pub const MAX_FILENAME: usize = 200;

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 fn date(errors: &mut Vec<FieldError>, field: &str, s: &str) -> Option<NaiveDate> {
-    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let d = crate::domain::dates::parse_iso_date(s.trim());
     if d.is_none() {
         errors.push(FieldError {
             field: field.into(),

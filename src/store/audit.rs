@@ -81,9 +81,71 @@ pub fn append(conn: &mut DbConn, case_id: i64, e: &EventDraft<'_>) -> QueryResul
     insert_event(conn, case_id, seq, &prev_hash, e)
 }
 
-/// The first event of a case that was created in this transaction: no read needed.
-pub fn append_first(conn: &mut DbConn, case_id: i64, e: &EventDraft<'_>) -> QueryResult<i64> {
-    insert_event(conn, case_id, 1, GENESIS, e)
+/// The first events of cases created in this transaction, one multi-row write: no reads.
+pub fn append_firsts(conn: &mut DbConn, events: &[(i64, EventDraft<'_>)]) -> QueryResult<usize> {
+    let rows: Vec<NewEvent<'_>> = events
+        .iter()
+        .map(|(case_id, e)| NewEvent::chained(*case_id, 1, GENESIS, e))
+        .collect();
+    Ok(crate::insert_chunked!(conn, audit_events::table, rows))
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
+struct NewEvent<'a> {
+    case_id: i64,
+    seq: i64,
+    at_ms: i64,
+    actor_id: Option<i64>,
+    actor_name: &'a str,
+    role: &'a str,
+    action: &'a str,
+    from_stage: Option<&'a str>,
+    to_stage: Option<&'a str>,
+    old_value: &'a str,
+    new_value: &'a str,
+    comment: &'a str,
+    public: bool,
+    prev_hash: &'a str,
+    hash: String,
+}
+
+impl<'a> NewEvent<'a> {
+    /// The row for `e` as event `seq` of its case, hashed onto `prev_hash`.
+    fn chained(case_id: i64, seq: i64, prev_hash: &'a str, e: &EventDraft<'a>) -> Self {
+        let content = EventContent {
+            case_id,
+            seq,
+            at_ms: e.at_ms,
+            actor_id: e.actor_id,
+            actor_name: e.actor_name,
+            role: e.role,
+            action: e.action,
+            from_stage: e.from_stage,
+            to_stage: e.to_stage,
+            old_value: e.old_value,
+            new_value: e.new_value,
+            comment: e.comment,
+            public: e.public,
+        };
+        NewEvent {
+            hash: event_hash(prev_hash, &content),
+            case_id,
+            seq,
+            at_ms: e.at_ms,
+            actor_id: e.actor_id,
+            actor_name: e.actor_name,
+            role: e.role,
+            action: e.action,
+            from_stage: e.from_stage,
+            to_stage: e.to_stage,
+            old_value: e.old_value,
+            new_value: e.new_value,
+            comment: e.comment,
+            public: e.public,
+            prev_hash,
+        }
+    }
 }
 
 fn insert_event(
@@ -93,41 +155,8 @@ fn insert_event(
     prev_hash: &str,
     e: &EventDraft<'_>,
 ) -> QueryResult<i64> {
-    let content = EventContent {
-        case_id,
-        seq,
-        at_ms: e.at_ms,
-        actor_id: e.actor_id,
-        actor_name: e.actor_name,
-        role: e.role,
-        action: e.action,
-        from_stage: e.from_stage,
-        to_stage: e.to_stage,
-        old_value: e.old_value,
-        new_value: e.new_value,
-        comment: e.comment,
-        public: e.public,
-    };
-    let hash = event_hash(prev_hash, &content);
-    db_run!(conn, c => diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::case_id.eq(case_id),
-            audit_events::seq.eq(seq),
-            audit_events::at_ms.eq(e.at_ms),
-            audit_events::actor_id.eq(e.actor_id),
-            audit_events::actor_name.eq(e.actor_name),
-            audit_events::role.eq(e.role),
-            audit_events::action.eq(e.action),
-            audit_events::from_stage.eq(e.from_stage),
-            audit_events::to_stage.eq(e.to_stage),
-            audit_events::old_value.eq(e.old_value),
-            audit_events::new_value.eq(e.new_value),
-            audit_events::comment.eq(e.comment),
-            audit_events::public.eq(e.public),
-            audit_events::prev_hash.eq(prev_hash),
-            audit_events::hash.eq(&hash),
-        ))
-        .execute(c))?;
+    let row = NewEvent::chained(case_id, seq, prev_hash, e);
+    db_run!(conn, c => diesel::insert_into(audit_events::table).values(&row).execute(c))?;
     Ok(seq)
 }
 

@@ -34,9 +34,12 @@ pub struct CaseRow {
     pub escalated_at: Option<i64>,
 }
 
+/// `None` is NULL, not DEFAULT, so that SQLite takes many rows in one statement.
 #[derive(Insertable)]
-#[diesel(table_name = cases)]
+#[diesel(table_name = cases, treat_none_as_default_value = false)]
 pub struct NewCase<'a> {
+    /// Chosen up front ([`crate::store::reserve_ids`]) so events can refer to it.
+    pub id: i64,
     pub subject_kind: &'a str,
     pub subject_id: i64,
     pub workflow: &'a str,
@@ -74,8 +77,8 @@ pub struct CaseState<'a> {
     pub escalated_at: Option<i64>,
 }
 
-pub fn insert(conn: &mut DbConn, case: &NewCase<'_>) -> QueryResult<i64> {
-    db_run!(conn, c => diesel::insert_into(cases::table).values(case).returning(cases::id).get_result(c))
+pub fn insert_all(conn: &mut DbConn, rows: &[NewCase<'_>]) -> QueryResult<usize> {
+    Ok(crate::insert_chunked!(conn, cases::table, rows))
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<CaseRow>> {

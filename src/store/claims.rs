@@ -35,9 +35,12 @@ pub struct ClaimRow {
     pub itemised_lines: String,
 }
 
+/// `None` is NULL, not DEFAULT, so that SQLite takes many rows in one statement.
 #[derive(Insertable)]
-#[diesel(table_name = claims)]
+#[diesel(table_name = claims, treat_none_as_default_value = false)]
 pub struct NewClaim<'a> {
+    /// Chosen up front ([`crate::store::reserve_ids`]) so invoices and cases can refer to it.
+    pub id: i64,
     pub resident_user_id: Option<i64>,
     pub submitted_by: i64,
     pub family: &'a str,
@@ -90,8 +93,8 @@ pub struct NewDocument<'a> {
     pub uploaded_at: i64,
 }
 
-pub fn insert(conn: &mut DbConn, claim: &NewClaim<'_>) -> QueryResult<i64> {
-    db_run!(conn, c => diesel::insert_into(claims::table).values(claim).returning(claims::id).get_result(c))
+pub fn insert_all(conn: &mut DbConn, rows: &[NewClaim<'_>]) -> QueryResult<usize> {
+    Ok(crate::insert_chunked!(conn, claims::table, rows))
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<ClaimRow>> {
@@ -138,26 +141,17 @@ pub fn invoice_exists(conn: &mut DbConn, invoice: &str, facility: &str) -> Query
     Ok(n > 0)
 }
 
-pub fn insert_invoices(
-    conn: &mut DbConn,
-    claim_id: i64,
-    facility: &str,
-    person_id: Option<i64>,
-    invoices: &[String],
-) -> QueryResult<usize> {
-    // Single-row statements stay in the prepared-statement cache (see findings::insert_all).
-    let mut n = 0;
-    for number in invoices {
-        n += db_run!(conn, c => diesel::insert_into(claim_invoices::table)
-            .values((
-                claim_invoices::invoice_number.eq(number),
-                claim_invoices::facility_code.eq(facility),
-                claim_invoices::claim_id.eq(claim_id),
-                claim_invoices::person_id.eq(person_id),
-            ))
-            .execute(c))?;
-    }
-    Ok(n)
+#[derive(Insertable)]
+#[diesel(table_name = claim_invoices, treat_none_as_default_value = false)]
+pub struct NewInvoice<'a> {
+    pub invoice_number: &'a str,
+    pub facility_code: &'a str,
+    pub claim_id: i64,
+    pub person_id: Option<i64>,
+}
+
+pub fn insert_invoices(conn: &mut DbConn, rows: &[NewInvoice<'_>]) -> QueryResult<usize> {
+    Ok(crate::insert_chunked!(conn, claim_invoices::table, rows))
 }
 
 pub fn set_assessment(

@@ -77,8 +77,7 @@ pub fn to_changes(rows: &[StatusRow]) -> Vec<StatusChange> {
         .filter_map(|r| {
             Some(StatusChange {
                 status: r.status.clone(),
-                effective_from: chrono::NaiveDate::parse_from_str(&r.effective_from, "%Y-%m-%d")
-                    .ok()?,
+                effective_from: crate::domain::dates::parse_iso_date(&r.effective_from)?,
             })
         })
         .collect()

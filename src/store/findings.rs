@@ -29,30 +29,37 @@ pub struct NewFinding {
     pub evidence: serde_json::Value,
 }
 
-pub fn insert_all(
-    conn: &mut DbConn,
+#[derive(Insertable)]
+#[diesel(table_name = case_findings)]
+struct FindingRow<'a> {
     case_id: i64,
-    findings: &[NewFinding],
+    code: &'a str,
+    severity: &'a str,
+    message_zh: &'a str,
+    message_en: &'a str,
+    evidence: String,
+    created_at: i64,
+}
+
+/// Stores findings, each with the case it belongs to.
+pub fn insert_all<'a>(
+    conn: &mut DbConn,
+    findings: impl IntoIterator<Item = (i64, &'a NewFinding)>,
     now_ms: i64,
 ) -> QueryResult<usize> {
-    // One cached single-row statement per finding: a multi-row insert would be prepared
-    // afresh for every distinct row count.
-    let mut n = 0;
-    for f in findings {
-        let evidence = f.evidence.to_string();
-        n += db_run!(conn, c => diesel::insert_into(case_findings::table)
-            .values((
-                case_findings::case_id.eq(case_id),
-                case_findings::code.eq(f.code),
-                case_findings::severity.eq(f.severity),
-                case_findings::message_zh.eq(&f.zh),
-                case_findings::message_en.eq(&f.en),
-                case_findings::evidence.eq(&evidence),
-                case_findings::created_at.eq(now_ms),
-            ))
-            .execute(c))?;
-    }
-    Ok(n)
+    let rows: Vec<FindingRow<'_>> = findings
+        .into_iter()
+        .map(|(case_id, f)| FindingRow {
+            case_id,
+            code: f.code,
+            severity: f.severity,
+            message_zh: &f.zh,
+            message_en: &f.en,
+            evidence: f.evidence.to_string(),
+            created_at: now_ms,
+        })
+        .collect();
+    Ok(crate::insert_chunked!(conn, case_findings::table, rows))
 }
 
 pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Finding>> {

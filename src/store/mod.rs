@@ -6,7 +6,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
+use diesel::{Connection, QueryResult};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub mod audit;
@@ -207,6 +207,141 @@ pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
 /// import's time went there).
 pub fn at_most_one<T>(rows: Vec<T>) -> Option<T> {
     rows.into_iter().next()
+}
+
+/// Inserts `rows` (a slice of `Insertable` structs whose `None`s mean NULL) into `table` as
+/// multi-row statements of [`INSERT_CHUNK`] rows; evaluates to the rows written.
+#[macro_export]
+macro_rules! insert_chunked {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut written = 0usize;
+        for chunk in $rows.chunks($crate::store::INSERT_CHUNK) {
+            written += $crate::db_run!($conn, c => diesel::insert_into($table).values(chunk).execute(c))?;
+        }
+        written
+    }};
+}
+
+/// Tables whose ids a bulk writer picks before inserting, so that rows written together in
+/// multi-row statements can already refer to each other.
+#[derive(Debug, Clone, Copy)]
+pub enum IdTable {
+    Claims,
+    Cases,
+}
+
+impl IdTable {
+    fn name(self) -> &'static str {
+        match self {
+            IdTable::Claims => "claims",
+            IdTable::Cases => "cases",
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// `n` unused ids of `table`. SQLite: call inside a write transaction; `BEGIN IMMEDIATE`
+/// holds the only write lock, so the ids after the largest ever used stay free until it
+/// commits. PostgreSQL: drawn from the table's sequence, safe across sessions; ids left
+/// unused become gaps, as a rolled-back insert's do.
+pub fn reserve_ids(conn: &mut DbConn, table: IdTable, n: usize) -> QueryResult<Vec<i64>> {
+    use diesel::RunQueryDsl;
+    let name = table.name();
+    match conn {
+        DbConn::Sqlite(c) => {
+            // AUTOINCREMENT never reuses an id, even of a deleted last row: respect its mark.
+            let last = diesel::sql_query(format!(
+                "SELECT MAX(COALESCE((SELECT MAX(id) FROM {name}), 0), \
+                 COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{name}'), 0)) AS id"
+            ))
+            .get_result::<IdRow>(c)?
+            .id;
+            Ok((last + 1..=last + n as i64).collect())
+        }
+        DbConn::Pg(c) => Ok(diesel::sql_query(format!(
+            "SELECT nextval(pg_get_serial_sequence('{name}', 'id')) AS id \
+             FROM generate_series(1, $1)"
+        ))
+        .bind::<diesel::sql_types::Integer, _>(n as i32)
+        .load::<IdRow>(c)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect()),
+    }
+}
+
+/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters for our widest
+/// table, and large enough that per-statement overhead vanishes.
+pub const INSERT_CHUNK: usize = 256;
+
+/// A long bulk load on one connection, the writer.
+///
+/// SQLite: a second connection checkpoints the WAL from its own thread while the writer's
+/// automatic checkpoints are off, so the writer never stops at a commit to copy pages back
+/// into the database file (a tenth of import time) and the second core does it instead;
+/// WAL lets a checkpoint run beside the writer. A larger cache and rarer checkpoints on the
+/// writer alone were measured and made no difference.
+///
+/// PostgreSQL: commits do not wait for the WAL flush. A crash may lose the last batches,
+/// never half of one, and a re-run of the file imports only what is missing.
+pub struct BulkLoad {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    checkpointer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BulkLoad {
+    pub fn begin(pool: &Pool, writer: &mut DbConn) -> anyhow::Result<Self> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpointer = match writer {
+            DbConn::Pg(c) => {
+                c.batch_execute("SET synchronous_commit = off")?;
+                None
+            }
+            DbConn::Sqlite(w) => {
+                let mut own = pool.get()?;
+                w.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+                let stopping = stop.clone();
+                Some(std::thread::spawn(move || {
+                    while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        // PASSIVE never blocks the writer; a busy round is simply retried.
+                        if let Err(e) = db_run!(&mut *own, c => c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)"))
+                        {
+                            tracing::debug!("background checkpoint: {e}");
+                        }
+                    }
+                }))
+            }
+        };
+        Ok(BulkLoad { stop, checkpointer })
+    }
+
+    /// Back to the writer's usual settings (it returns to the pool afterwards).
+    pub fn end(mut self, writer: &mut DbConn) -> diesel::QueryResult<()> {
+        self.stop_checkpointer();
+        match writer {
+            DbConn::Pg(c) => c.batch_execute("SET synchronous_commit = on"),
+            DbConn::Sqlite(c) => c.batch_execute("PRAGMA wal_autocheckpoint = 1000"),
+        }
+    }
+
+    fn stop_checkpointer(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.checkpointer.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for BulkLoad {
+    fn drop(&mut self) {
+        self.stop_checkpointer();
+    }
 }
 
 pub fn now_ms() -> i64 {

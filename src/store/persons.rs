@@ -66,7 +66,7 @@ pub struct NewEnrolment {
 impl EnrolmentRow {
     /// The domain view; rows were validated on the way in.
     pub fn to_domain(&self) -> Option<Enrolment> {
-        let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        let date = crate::domain::dates::parse_iso_date;
         Some(Enrolment {
             id: self.id,
             period_start: date(&self.period_start)?,

@@ -111,8 +111,8 @@ pub struct Absence {
 }
 
 fn parse_day(field: &str, s: &str) -> AppResult<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| AppError::field(field, format!("expected YYYY-MM-DD, got `{s}`")))
+    crate::domain::dates::parse_iso_date(s)
+        .ok_or_else(|| AppError::field(field, format!("expected YYYY-MM-DD, got `{s}`")))
 }
 
 /// Marks a user absent for dates: auto-assignment and reassignment skip them. A user may
