@@ -13,4 +13,5 @@ pub mod person;
 pub mod policy;
 pub mod review_metrics;
 pub mod roles;
+pub mod supervision;
 pub mod workflow;
