@@ -56,7 +56,11 @@ impl Core {
             registry::load_calendars(&config.calendar_file, &config.region_calendars_dir).map_err(
                 |errors| anyhow::anyhow!("calendar files have errors:\n{}", errors.join("\n")),
             )?;
+        let sanctions = registry::load_sanctions(&config.sanctions_file).map_err(|errors| {
+            anyhow::anyhow!("the sanctions table has errors:\n{}", errors.join("\n"))
+        })?;
         let registry = Registry::publish(&mut conn, files, policies)?
+            .with_sanctions(sanctions)
             .with_authority_limits(&config.authority_limits_fen)
             .with_calendars(calendars)
             .with_notifier(crate::mail::Notifier {

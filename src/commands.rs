@@ -360,6 +360,15 @@ fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
             ),
             Err(mut e) => errors.append(&mut e),
         }
+        match crate::registry::load_sanctions(&config.sanctions_file) {
+            Ok(s) => println!(
+                "ok  {} ({} articles, {} violation types)",
+                config.sanctions_file.display(),
+                s.articles.len(),
+                s.violation_types.len()
+            ),
+            Err(mut e) => errors.append(&mut e),
+        }
         match crate::mail::MailTemplates::load(&config.mail.templates_dir) {
             Ok(_) => println!(
                 "ok  {} ({} email templates in zh-CN and en)",

@@ -29,6 +29,8 @@ pub struct Config {
     pub calendar_file: PathBuf,
     /// Regional holiday files, `<region code>.toml`, laid over the national calendar.
     pub region_calendars_dir: PathBuf,
+    /// Order 735's article table: sanction ranges, violation types, whistleblower rewards.
+    pub sanctions_file: PathBuf,
     pub pool_size: u32,
     pub sqlite_busy_timeout_ms: u32,
     pub upload_max_bytes: usize,
@@ -144,6 +146,7 @@ impl Default for Config {
             policies_dir: PathBuf::from("policies"),
             calendar_file: PathBuf::from("policies/calendars/cn.toml"),
             region_calendars_dir: PathBuf::from("policies/calendars/regions"),
+            sanctions_file: PathBuf::from("policies/supervision/order735.toml"),
             pool_size: 8,
             sqlite_busy_timeout_ms: 5000,
             upload_max_bytes: 10 * 1024 * 1024,

@@ -4,7 +4,9 @@
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::policy::{load_policy, Policy};
 use crate::domain::roles::Role;
+use crate::domain::supervision::Sanctions;
 use crate::domain::workflow::{load_workflow, CheckError, Workflow};
+use crate::error::{AppError, AppResult};
 use crate::store::{self, DbConn};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -168,6 +170,7 @@ pub struct Registry {
     /// Region code → the national calendar with that region's holiday file applied.
     region_calendars: HashMap<String, WorkCalendar>,
     notifier: Option<Arc<crate::mail::Notifier>>,
+    sanctions: Option<Arc<Sanctions>>,
 }
 
 impl Registry {
@@ -238,6 +241,18 @@ impl Registry {
         self.calendar = Some(calendars.national);
         self.region_calendars = calendars.regions;
         self
+    }
+
+    pub fn with_sanctions(mut self, sanctions: Sanctions) -> Registry {
+        self.sanctions = Some(Arc::new(sanctions));
+        self
+    }
+
+    /// Order 735's article table.
+    pub fn sanctions(&self) -> AppResult<&Sanctions> {
+        self.sanctions.as_deref().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("the sanctions table was not loaded"))
+        })
     }
 
     pub fn with_notifier(mut self, notifier: crate::mail::Notifier) -> Registry {
@@ -406,4 +421,12 @@ pub fn load_calendars(national_file: &Path, regions_dir: &Path) -> Result<Calend
     } else {
         Err(errors)
     }
+}
+
+/// Loads and validates the sanctions table (`sanctions_file`).
+pub fn load_sanctions(path: &Path) -> Result<Sanctions, Vec<String>> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| vec![format!("{}: cannot read: {e}", path.display())])?;
+    Sanctions::parse(&path.display().to_string(), &source)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }

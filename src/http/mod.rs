@@ -70,5 +70,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::admin::add_facility)
         .service(api::admin::list_facilities)
         .service(api::admin::get_facility)
-        .service(api::admin::change_status);
+        .service(api::admin::change_status)
+        .service(api::supervision::violation_types)
+        .service(api::supervision::record_inspection)
+        .service(api::supervision::add_violation)
+        .service(api::supervision::get_violation)
+        .service(api::supervision::upload_evidence)
+        .service(api::supervision::impose_sanction)
+        .service(api::supervision::record_payment);
 }

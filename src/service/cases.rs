@@ -471,6 +471,9 @@ pub fn act(
             Next::Stage(s) => (Some(s.as_str()), None),
             Next::Outcome(o) => (None, Some(o.as_str())),
         };
+        if case.subject_kind == "violation" && t.action == "impose_sanction" {
+            super::supervision::ensure_sanction_recorded(conn, case.subject_id)?;
+        }
         if let Some(judged) = req.judged_emergency {
             if case.subject_kind != "claim" || !matches!(t.role, Role::Reviewer | Role::SeniorReviewer | Role::Supervisor) {
                 return Err(AppError::field("judged_emergency", "only reviewers judge whether a claim was an emergency"));

@@ -985,6 +985,15 @@ pub fn write_intakes(
 
 pub const MAX_FILENAME: usize = 200;
 
+/// An uploaded file's name as shown back to people: no control characters or path
+/// separators, at most [`MAX_FILENAME`] characters. Storage never uses it as a path.
+pub fn safe_filename(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
+        .take(MAX_FILENAME)
+        .collect()
+}
+
 /// The content type, judged by the file's first bytes and never by its name.
 pub fn sniff_content_type(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"%PDF-") {
@@ -1046,12 +1055,7 @@ pub fn add_document(
             "the file is not a PDF, JPEG or PNG (checked by its content, not its name)".into(),
         )
     })?;
-    let filename: String = up
-        .filename
-        .chars()
-        .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
-        .take(MAX_FILENAME)
-        .collect();
+    let filename = safe_filename(up.filename);
     conn.write_tx(|conn| {
         let case = case_store::for_subject(conn, "claim", up.claim_id)?.ok_or_else(|| AppError::NotFound(format!("claim {}", up.claim_id)))?;
         cases::ensure_can_see(p, &case)?;

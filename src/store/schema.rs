@@ -158,6 +158,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_absences,
     job_runs,
     mail_outbox,
+    inspections,
+    violations,
+    evidence_files,
+    recoveries,
 );
 
 diesel::table! {
@@ -297,5 +301,72 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> BigInt,
         sent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    inspections (id) {
+        id -> BigInt,
+        facility_code -> Text,
+        kind -> Text,
+        inspected_on -> Text,
+        team -> Text,
+        scope -> Text,
+        inspector_id -> BigInt,
+        region_code -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    violations (id) {
+        id -> BigInt,
+        inspection_id -> Nullable<BigInt>,
+        facility_code -> Text,
+        type_code -> Text,
+        article -> Text,
+        amount_fen -> BigInt,
+        claim_ids -> Text,
+        department -> Text,
+        description -> Text,
+        region_code -> Text,
+        created_by -> BigInt,
+        created_at -> BigInt,
+        repay_fen -> Nullable<BigInt>,
+        fine_fen -> Nullable<BigInt>,
+        suspension_months -> Nullable<Integer>,
+        suspended_from -> Nullable<Text>,
+        suspended_until -> Nullable<Text>,
+        terminated -> Nullable<Bool>,
+        sanction_reason -> Nullable<Text>,
+        sanctioned_by -> Nullable<BigInt>,
+        sanctioned_at -> Nullable<BigInt>,
+        rectification_due -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    evidence_files (id) {
+        id -> BigInt,
+        subject_kind -> Text,
+        subject_id -> BigInt,
+        sha256 -> Text,
+        content_type -> Text,
+        filename -> Text,
+        size_bytes -> BigInt,
+        uploaded_by -> Nullable<BigInt>,
+        uploaded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recoveries (id) {
+        id -> BigInt,
+        violation_id -> BigInt,
+        kind -> Text,
+        amount_fen -> BigInt,
+        paid_fen -> BigInt,
+        created_at -> BigInt,
+        settled_at -> Nullable<BigInt>,
     }
 }

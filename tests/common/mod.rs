@@ -76,6 +76,8 @@ pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
         calendar_file: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/calendars/cn.toml"),
         region_calendars_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("policies/calendars/regions"),
+        sanctions_file: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("policies/supervision/order735.toml"),
         mail: claimflow::config::MailConfig {
             backend: "memory".into(),
             templates_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/emails"),

@@ -196,7 +196,26 @@ pub async fn get_claim(
 
 /// Reads a multipart body with a `kind` text field and a `file` field, enforcing the size
 /// limit while streaming.
-async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<(String, String, Vec<u8>)> {
+/// Refuses an oversized body before reading it; the streaming check covers chunked bodies.
+pub(super) fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> AppResult<()> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit + 16 * 1024) {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the upload is larger than the {limit}-byte limit"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads a multipart upload: an optional `kind` text field and the `file`, which must not
+/// be empty nor larger than `limit`. Returns (kind, filename, bytes).
+pub(super) async fn read_upload(
+    mut form: Multipart,
+    limit: usize,
+) -> AppResult<(Option<String>, String, Vec<u8>)> {
     let mut kind = None;
     let mut file = None;
     while let Some(field) = form.next().await {
@@ -240,7 +259,6 @@ async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<(String, St
             }
         }
     }
-    let kind = kind.ok_or_else(|| AppError::field("kind", "missing: name the document kind"))?;
     let (filename, bytes) =
         file.ok_or_else(|| AppError::field("file", "missing: attach the file"))?;
     if bytes.is_empty() {
@@ -265,17 +283,9 @@ pub async fn upload_document(
     form: Multipart,
 ) -> AppResult<HttpResponse> {
     let limit = state.config.upload_max_bytes;
-    // Refuse an oversized body before reading it; the streaming check covers chunked bodies.
-    let declared = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit + 16 * 1024) {
-        return Err(AppError::PayloadTooLarge(format!(
-            "the upload is larger than the {limit}-byte limit"
-        )));
-    }
+    refuse_declared_oversize(&req, limit)?;
     let (kind, filename, bytes) = read_upload(form, limit).await?;
+    let kind = kind.ok_or_else(|| AppError::field("kind", "missing: name the document kind"))?;
     let data_dir = state.config.data_dir.clone();
     let claim_id = id.into_inner();
     let doc = db(&state, move |conn, _| {

@@ -5,4 +5,5 @@ pub mod claims;
 pub mod desk;
 pub mod health;
 pub mod queue;
+pub mod supervision;
 pub mod workflows;

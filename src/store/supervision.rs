@@ -1,0 +1,237 @@
+//! Inspections, violations with their sanctions, evidence files and recoveries.
+use super::schema::{cases, claims, evidence_files, inspections, recoveries, violations};
+use super::DbConn;
+use crate::db_run;
+use diesel::prelude::*;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = inspections)]
+pub struct InspectionRow {
+    pub id: i64,
+    pub facility_code: String,
+    /// planned, unannounced, random_recheck or follow_up
+    pub kind: String,
+    pub inspected_on: String,
+    pub team: String,
+    pub scope: String,
+    pub inspector_id: i64,
+    pub region_code: String,
+    pub created_at: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = inspections)]
+pub struct NewInspection<'a> {
+    pub facility_code: &'a str,
+    pub kind: &'a str,
+    pub inspected_on: &'a str,
+    pub team: &'a str,
+    pub scope: &'a str,
+    pub inspector_id: i64,
+    pub region_code: &'a str,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = violations)]
+pub struct ViolationRow {
+    pub id: i64,
+    pub inspection_id: Option<i64>,
+    pub facility_code: String,
+    pub type_code: String,
+    pub article: String,
+    pub amount_fen: i64,
+    /// JSON array of claim ids.
+    pub claim_ids: String,
+    pub department: String,
+    pub description: String,
+    pub region_code: String,
+    pub created_by: i64,
+    pub created_at: i64,
+    pub repay_fen: Option<i64>,
+    pub fine_fen: Option<i64>,
+    pub suspension_months: Option<i32>,
+    pub suspended_from: Option<String>,
+    pub suspended_until: Option<String>,
+    pub terminated: Option<bool>,
+    pub sanction_reason: Option<String>,
+    pub sanctioned_by: Option<i64>,
+    pub sanctioned_at: Option<i64>,
+    pub rectification_due: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = violations)]
+pub struct NewViolation<'a> {
+    pub inspection_id: Option<i64>,
+    pub facility_code: &'a str,
+    pub type_code: &'a str,
+    pub article: &'a str,
+    pub amount_fen: i64,
+    pub claim_ids: &'a str,
+    pub department: &'a str,
+    pub description: &'a str,
+    pub region_code: &'a str,
+    pub created_by: i64,
+    pub created_at: i64,
+}
+
+/// The sanction as decided.
+#[derive(AsChangeset)]
+#[diesel(table_name = violations)]
+pub struct SanctionRecord<'a> {
+    pub repay_fen: Option<i64>,
+    pub fine_fen: Option<i64>,
+    pub suspension_months: Option<i32>,
+    pub suspended_from: Option<&'a str>,
+    pub suspended_until: Option<&'a str>,
+    pub terminated: Option<bool>,
+    pub sanction_reason: Option<&'a str>,
+    pub sanctioned_by: Option<i64>,
+    pub sanctioned_at: Option<i64>,
+    pub rectification_due: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = evidence_files)]
+pub struct EvidenceRow {
+    pub id: i64,
+    pub subject_kind: String,
+    pub subject_id: i64,
+    pub sha256: String,
+    pub content_type: String,
+    pub filename: String,
+    pub size_bytes: i64,
+    pub uploaded_by: Option<i64>,
+    pub uploaded_at: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = evidence_files)]
+pub struct NewEvidence<'a> {
+    pub subject_kind: &'a str,
+    pub subject_id: i64,
+    pub sha256: &'a str,
+    pub content_type: &'a str,
+    pub filename: &'a str,
+    pub size_bytes: i64,
+    pub uploaded_by: Option<i64>,
+    pub uploaded_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = recoveries)]
+pub struct RecoveryRow {
+    pub id: i64,
+    pub violation_id: i64,
+    /// repay or fine
+    pub kind: String,
+    pub amount_fen: i64,
+    pub paid_fen: i64,
+    pub created_at: i64,
+    pub settled_at: Option<i64>,
+}
+
+pub fn insert_inspection(conn: &mut DbConn, row: &NewInspection<'_>) -> QueryResult<InspectionRow> {
+    db_run!(conn, c => diesel::insert_into(inspections::table).values(row).returning(InspectionRow::as_returning()).get_result(c))
+}
+
+pub fn inspection(conn: &mut DbConn, id: i64) -> QueryResult<Option<InspectionRow>> {
+    db_run!(conn, c => inspections::table.find(id).select(InspectionRow::as_select()).load(c).map(super::at_most_one))
+}
+
+pub fn insert_violation(conn: &mut DbConn, row: &NewViolation<'_>) -> QueryResult<ViolationRow> {
+    db_run!(conn, c => diesel::insert_into(violations::table).values(row).returning(ViolationRow::as_returning()).get_result(c))
+}
+
+pub fn violation(conn: &mut DbConn, id: i64) -> QueryResult<Option<ViolationRow>> {
+    db_run!(conn, c => violations::table.find(id).select(ViolationRow::as_select()).load(c).map(super::at_most_one))
+}
+
+pub fn record_sanction(conn: &mut DbConn, id: i64, s: &SanctionRecord<'_>) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(violations::table.find(id)).set(s).execute(c))
+}
+
+pub fn insert_evidence(conn: &mut DbConn, row: &NewEvidence<'_>) -> QueryResult<EvidenceRow> {
+    db_run!(conn, c => diesel::insert_into(evidence_files::table).values(row).returning(EvidenceRow::as_returning()).get_result(c))
+}
+
+pub fn evidence_of(conn: &mut DbConn, kind: &str, id: i64) -> QueryResult<Vec<EvidenceRow>> {
+    db_run!(conn, c => evidence_files::table
+        .filter(evidence_files::subject_kind.eq(kind).and(evidence_files::subject_id.eq(id)))
+        .order(evidence_files::id)
+        .select(EvidenceRow::as_select())
+        .load(c))
+}
+
+/// Orders a repayment or fine; zero amounts are not recorded.
+pub fn order_recovery(
+    conn: &mut DbConn,
+    violation_id: i64,
+    kind: &str,
+    amount_fen: i64,
+    now_ms: i64,
+) -> QueryResult<usize> {
+    if amount_fen == 0 {
+        return Ok(0);
+    }
+    db_run!(conn, c => diesel::insert_into(recoveries::table)
+        .values((
+            recoveries::violation_id.eq(violation_id),
+            recoveries::kind.eq(kind),
+            recoveries::amount_fen.eq(amount_fen),
+            recoveries::paid_fen.eq(0),
+            recoveries::created_at.eq(now_ms),
+        ))
+        .execute(c))
+}
+
+pub fn recoveries_of(conn: &mut DbConn, violation_id: i64) -> QueryResult<Vec<RecoveryRow>> {
+    db_run!(conn, c => recoveries::table
+        .filter(recoveries::violation_id.eq(violation_id))
+        .order(recoveries::id)
+        .select(RecoveryRow::as_select())
+        .load(c))
+}
+
+pub fn recovery(conn: &mut DbConn, id: i64) -> QueryResult<Option<RecoveryRow>> {
+    db_run!(conn, c => recoveries::table.find(id).select(RecoveryRow::as_select()).load(c).map(super::at_most_one))
+}
+
+/// Adds a payment; refuses (returns false) one that would pay more than is owed.
+pub fn add_payment(conn: &mut DbConn, id: i64, amount_fen: i64, now_ms: i64) -> QueryResult<bool> {
+    let Some(r) = recovery(conn, id)? else {
+        return Ok(false);
+    };
+    let paid = r.paid_fen + amount_fen;
+    if amount_fen <= 0 || paid > r.amount_fen {
+        return Ok(false);
+    }
+    let settled = (paid == r.amount_fen).then_some(now_ms);
+    let n = db_run!(conn, c => diesel::update(recoveries::table.filter(recoveries::id.eq(id).and(recoveries::paid_fen.eq(r.paid_fen))))
+        .set((recoveries::paid_fen.eq(paid), recoveries::settled_at.eq(settled)))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Open claim cases at `facility` whose stay touches [from, until): (case id, claim id).
+pub fn open_claims_at(
+    conn: &mut DbConn,
+    facility: &str,
+    from: &str,
+    until: &str,
+) -> QueryResult<Vec<(i64, i64)>> {
+    db_run!(conn, c => claims::table
+        .inner_join(cases::table.on(cases::subject_kind.eq("claim").and(cases::subject_id.eq(claims::id))))
+        .filter(claims::facility_code.eq(facility))
+        .filter(claims::admission_date.lt(until).and(claims::discharge_date.ge(from)))
+        .filter(cases::stage.is_not_null())
+        .select((cases::id, claims::id))
+        .load(c))
+}
+
+/// Which of these claim ids exist.
+pub fn existing_claims(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    db_run!(conn, c => claims::table.filter(claims::id.eq_any(ids)).select(claims::id).load(c))
+}
