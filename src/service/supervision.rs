@@ -11,6 +11,7 @@ use crate::domain::workflow::CaseFacts;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::registry::Registry;
 use crate::store::audit::{self, EventDraft};
+use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::facilities::{self, Facility};
 use crate::store::findings::{self as findings_store, NewFinding};
 use crate::store::regions::{self, Region};
@@ -18,7 +19,7 @@ use crate::store::supervision::{
     self as store, EvidenceRow, InspectionRow, NewEvidence, NewInspection, NewViolation,
     RecoveryRow, SanctionRecord, ViolationRow,
 };
-use crate::store::{cases as case_store, DbConn};
+use crate::store::DbConn;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::Path;
@@ -252,15 +253,9 @@ pub fn add_violation(
     })
 }
 
-/// A violation with its case, the sanction range, evidence and recoveries.
-pub fn view(
-    conn: &mut DbConn,
-    registry: &Registry,
-    p: &Principal,
-    id: i64,
-) -> AppResult<ViolationView> {
-    let v =
-        store::violation(conn, id)?.ok_or_else(|| AppError::NotFound(format!("violation {id}")))?;
+/// The case of a violation this user may see: inspectors, supervisors and auditors in its
+/// region. Anyone else gets "not found", so violation numbers cannot be probed.
+fn violation_case(conn: &mut DbConn, p: &Principal, id: i64) -> AppResult<CaseRow> {
     let case = case_store::for_subject(conn, "violation", id)?
         .ok_or_else(|| AppError::NotFound(format!("violation {id}")))?;
     let may_see = [Role::Inspector, Role::Supervisor, Role::Auditor]
@@ -269,6 +264,19 @@ pub fn view(
     if !may_see || !p.covers_region(&case.region_path) {
         return Err(AppError::NotFound(format!("violation {id}")));
     }
+    Ok(case)
+}
+
+/// A violation with its case, the sanction range, evidence and recoveries.
+pub fn view(
+    conn: &mut DbConn,
+    registry: &Registry,
+    p: &Principal,
+    id: i64,
+) -> AppResult<ViolationView> {
+    let case = violation_case(conn, p, id)?;
+    let v =
+        store::violation(conn, id)?.ok_or_else(|| AppError::NotFound(format!("violation {id}")))?;
     let sanctions = registry.sanctions()?;
     let vtype = sanctions.violation_type(&v.type_code);
     let article = sanctions.article(&v.article).ok_or_else(|| {
@@ -299,7 +307,6 @@ pub struct EvidenceUpload<'a> {
 /// Adds an evidence file (PDF, JPEG or PNG, judged by content) to a violation.
 pub fn add_evidence(
     conn: &mut DbConn,
-    registry: &Registry,
     data_dir: &Path,
     p: &Principal,
     up: &EvidenceUpload<'_>,
@@ -311,7 +318,7 @@ pub fn add_evidence(
         )
     })?;
     let filename = super::claims::safe_filename(up.filename);
-    view(conn, registry, p, up.violation_id)?;
+    let case = violation_case(conn, p, up.violation_id)?;
     let sha256 = super::claims::store_blob(data_dir, up.bytes).map_err(anyhow::Error::from)?;
     conn.write_tx(|conn| {
         let row = store::insert_evidence(
@@ -327,8 +334,6 @@ pub fn add_evidence(
                 uploaded_at: up.now_ms,
             },
         )?;
-        let case = case_store::for_subject(conn, "violation", up.violation_id)?
-            .ok_or_else(|| AppError::NotFound(format!("violation {}", up.violation_id)))?;
         let value =
             json!({ "evidence_id": row.id, "sha256": sha256, "filename": filename }).to_string();
         let role = if p.has(Role::Inspector) {
@@ -502,7 +507,6 @@ pub fn ensure_sanction_recorded(conn: &mut DbConn, violation_id: i64) -> AppResu
 /// Records a payment towards a repayment or fine; the amount may not exceed what is owed.
 pub fn record_payment(
     conn: &mut DbConn,
-    registry: &Registry,
     p: &Principal,
     recovery_id: i64,
     amount_fen: i64,
@@ -512,7 +516,7 @@ pub fn record_payment(
     conn.write_tx(|conn| {
         let r = store::recovery(conn, recovery_id)?
             .ok_or_else(|| AppError::NotFound(format!("recovery {recovery_id}")))?;
-        view(conn, registry, p, r.violation_id)?;
+        violation_case(conn, p, r.violation_id)?;
         if amount_fen <= 0 {
             return Err(AppError::field("amount_fen", "must be more than 0"));
         }

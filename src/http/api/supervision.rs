@@ -93,10 +93,9 @@ pub async fn upload_evidence(
     let (_, filename, bytes) = read_upload(form, limit).await?;
     let data_dir = state.config.data_dir.clone();
     let id = id.into_inner();
-    let row = db(&state, move |conn, registry| {
+    let row = db(&state, move |conn, _| {
         svc::add_evidence(
             conn,
-            registry,
             &data_dir,
             &user.0,
             &svc::EvidenceUpload {
@@ -150,8 +149,8 @@ pub async fn record_payment(
     body: web::Json<PaymentBody>,
 ) -> AppResult<HttpResponse> {
     let (id, amount) = (id.into_inner(), body.amount_fen);
-    let r = db(&state, move |conn, registry| {
-        svc::record_payment(conn, registry, &user.0, id, amount, now_ms())
+    let r = db(&state, move |conn, _| {
+        svc::record_payment(conn, &user.0, id, amount, now_ms())
     })
     .await?;
     Ok(HttpResponse::Ok().json(r))
