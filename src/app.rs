@@ -59,8 +59,12 @@ impl Core {
         let sanctions = registry::load_sanctions(&config.sanctions_file).map_err(|errors| {
             anyhow::anyhow!("the sanctions table has errors:\n{}", errors.join("\n"))
         })?;
+        let screening = registry::load_screening(&config.screening_file).map_err(|errors| {
+            anyhow::anyhow!("the screening rules have errors:\n{}", errors.join("\n"))
+        })?;
         let registry = Registry::publish(&mut conn, files, policies)?
             .with_sanctions(sanctions)
+            .with_screening(screening)
             .with_authority_limits(&config.authority_limits_fen)
             .with_calendars(calendars)
             .with_notifier(crate::mail::Notifier {

@@ -63,6 +63,21 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Run every screening rule over claims admitted in a period (a backtest): writes
+    /// hits.csv and summary.md, and refreshes the facility scores intake reads.
+    Screen {
+        /// First admission date, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last admission date, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "screen-report")]
+        out: PathBuf,
+        /// Ground truth to score against (planted.csv from `gen`): adds precision and recall.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+    },
     /// Import a CSV file (columns in README "Bulk import"); bad rows go to an error report.
     Import {
         kind: crate::import::Kind,
@@ -175,13 +190,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             facilities: (*facilities).max(1),
         };
         let started = std::time::Instant::now();
-        crate::gen::generate(out, *seed, &sizes)?;
+        let generated = crate::gen::generate(out, *seed, &sizes)?;
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "wrote {} claims to {} in {secs:.2} s ({:.0} claims/s)",
-            claims,
+            "wrote {} claims ({} planted: {} per screening rule, see planted.csv) to {} in {secs:.2} s ({:.0} claims/s)",
+            generated.claims,
+            generated.planted_claims,
+            generated.planted_per_rule,
             out.display(),
-            *claims as f64 / secs.max(1e-9)
+            generated.claims as f64 / secs.max(1e-9)
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -234,6 +251,37 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(3)
             })
+        }
+        Command::Screen {
+            from,
+            to,
+            out,
+            truth,
+        } => {
+            let day = |flag: &str, v: &str| {
+                crate::domain::dates::parse_iso_date(v)
+                    .ok_or_else(|| anyhow::anyhow!("{flag} `{v}`: expected a date YYYY-MM-DD"))
+            };
+            let (from, to) = (day("--from", &from)?, day("--to", &to)?);
+            let core = Core::open(config)?;
+            let started = std::time::Instant::now();
+            let summary = crate::screen::run(
+                &core,
+                from,
+                to,
+                &out,
+                truth.as_deref(),
+                std::io::stderr().is_terminal(),
+            )?;
+            let secs = started.elapsed().as_secs_f64();
+            print!("{}", crate::screen::render(&summary, from, to));
+            println!(
+                "\n{} claims screened in {secs:.2} s ({:.0} claims/s); report in {}",
+                summary.claims_screened,
+                summary.claims_screened as f64 / secs.max(1e-9),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::SeedDemo => {
             let core = Core::open(config)?;
@@ -366,6 +414,15 @@ fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
                 config.sanctions_file.display(),
                 s.articles.len(),
                 s.violation_types.len()
+            ),
+            Err(mut e) => errors.append(&mut e),
+        }
+        match crate::registry::load_screening(&config.screening_file) {
+            Ok(s) => println!(
+                "ok  {} ({} screening rules, {} enabled)",
+                config.screening_file.display(),
+                s.rules.len(),
+                s.rules.iter().filter(|r| r.enabled).count()
             ),
             Err(mut e) => errors.append(&mut e),
         }

@@ -31,6 +31,8 @@ pub struct Config {
     pub region_calendars_dir: PathBuf,
     /// Order 735's article table: sanction ranges, violation types, whistleblower rewards.
     pub sanctions_file: PathBuf,
+    /// The screening rules: texts, actions and parameters.
+    pub screening_file: PathBuf,
     pub pool_size: u32,
     pub sqlite_busy_timeout_ms: u32,
     pub upload_max_bytes: usize,
@@ -147,6 +149,7 @@ impl Default for Config {
             calendar_file: PathBuf::from("policies/calendars/cn.toml"),
             region_calendars_dir: PathBuf::from("policies/calendars/regions"),
             sanctions_file: PathBuf::from("policies/supervision/order735.toml"),
+            screening_file: PathBuf::from("policies/screening/rules.toml"),
             pool_size: 8,
             sqlite_busy_timeout_ms: 5000,
             upload_max_bytes: 10 * 1024 * 1024,

@@ -229,13 +229,20 @@ fn who(conn: &mut DbConn, username: &str) -> AppResult<Principal> {
 
 fn demo_claim(family: &str, n: i64) -> ClaimInput {
     let total = 800_000 + n * 137_050;
+    // One-night stays five days apart from 10 September to 20 December, rotating over the four designated
+    // facilities (each again after 20 days): the demo resident's own claims never overlap or
+    // look like a split stay to the screening rules, and stay clear of the dates the examples
+    // and tests use.
+    let admission = chrono::NaiveDate::from_ymd_opt(2019, 9, 10).unwrap_or_default()
+        + chrono::Days::new(5 * (n as u64).saturating_sub(1));
     ClaimInput {
         family: family.into(),
         id_number: None,
         encounter_kind: "inpatient".into(),
-        facility_code: ["H330326001", "H330300002", "H310000003"][(n % 3) as usize].into(),
-        admission_date: format!("2019-{:02}-03", 1 + n % 9),
-        discharge_date: format!("2019-{:02}-11", 1 + n % 9),
+        facility_code: ["H330326001", "H330326010", "H330300002", "H310000003"][(n % 4) as usize]
+            .into(),
+        admission_date: admission.to_string(),
+        discharge_date: (admission + chrono::Days::new(1)).to_string(),
         diagnosis_code: match family {
             "trauma" => "S72.001",
             "out_of_region" => "I21.9",

@@ -72,9 +72,13 @@ pub struct ClaimRow {
     pub emergency_witness: Option<String>,
     #[serde(default)]
     pub emergency_witness_contact: Option<String>,
+    #[serde(default)]
+    pub discharge_medicine_days: Option<u32>,
+    #[serde(default)]
+    pub chronic: Option<bool>,
 }
 
-pub const CLAIM_COLUMNS: [&str; 21] = [
+pub const CLAIM_COLUMNS: [&str; 23] = [
     "id_number",
     "family",
     "encounter_kind",
@@ -96,6 +100,8 @@ pub const CLAIM_COLUMNS: [&str; 21] = [
     "emergency_cause",
     "emergency_witness",
     "emergency_witness_contact",
+    "discharge_medicine_days",
+    "chronic",
 ];
 
 /// Yuan text to fen, exactly: at most two decimals, not negative.
@@ -172,6 +178,8 @@ impl ClaimRow {
                 settled_in_real_time: self.settled_in_real_time.unwrap_or(false),
                 special_disease: text(self.special_disease),
                 emergency,
+                discharge_medicine_days: self.discharge_medicine_days,
+                chronic_condition: self.chronic.unwrap_or(false),
                 ..FamilyFacts::default()
             },
             itemised_lines: vec![],

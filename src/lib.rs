@@ -13,5 +13,6 @@ pub mod import;
 pub mod jobs;
 pub mod mail;
 pub mod registry;
+pub mod screen;
 pub mod service;
 pub mod store;

@@ -4,6 +4,7 @@
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::policy::{load_policy, Policy};
 use crate::domain::roles::Role;
+use crate::domain::screening::ScreeningRules;
 use crate::domain::supervision::Sanctions;
 use crate::domain::workflow::{load_workflow, CheckError, Workflow};
 use crate::error::{AppError, AppResult};
@@ -171,6 +172,7 @@ pub struct Registry {
     region_calendars: HashMap<String, WorkCalendar>,
     notifier: Option<Arc<crate::mail::Notifier>>,
     sanctions: Option<Arc<Sanctions>>,
+    screening: Option<Arc<ScreeningRules>>,
 }
 
 impl Registry {
@@ -252,6 +254,18 @@ impl Registry {
     pub fn sanctions(&self) -> AppResult<&Sanctions> {
         self.sanctions.as_deref().ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("the sanctions table was not loaded"))
+        })
+    }
+
+    pub fn with_screening(mut self, rules: ScreeningRules) -> Registry {
+        self.screening = Some(Arc::new(rules));
+        self
+    }
+
+    /// The screening rules every intake runs.
+    pub fn screening(&self) -> AppResult<&ScreeningRules> {
+        self.screening.as_deref().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("the screening rules were not loaded"))
         })
     }
 
@@ -428,5 +442,13 @@ pub fn load_sanctions(path: &Path) -> Result<Sanctions, Vec<String>> {
     let source = std::fs::read_to_string(path)
         .map_err(|e| vec![format!("{}: cannot read: {e}", path.display())])?;
     Sanctions::parse(&path.display().to_string(), &source)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+}
+
+/// Loads and validates the screening rules (`screening_file`).
+pub fn load_screening(path: &Path) -> Result<ScreeningRules, Vec<String>> {
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| vec![format!("{}: cannot read: {e}", path.display())])?;
+    ScreeningRules::parse(&path.display().to_string(), &source)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use claimflow::domain::roles::Role;
-use common::{pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
+use common::{nth_stay, pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -158,7 +158,7 @@ fn out_of_region(facts: Value) -> Value {
 async fn out_of_region_penalty_and_emergency_exemption_show_in_the_breakdown(app: TestApp) {
     let resident = app.login("resident").await;
     // Out of city (Shanghai) without filing: 40 % − 5 points.
-    let (claim_id, _) = submit(&app, &resident, out_of_region(json!({}))).await;
+    let (claim_id, _) = submit(&app, &resident, nth_stay(out_of_region(json!({})), 0)).await;
     let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
     assert!(
         step_codes(&detail["breakdown"]).contains(&"unfiled_penalty"),
@@ -186,7 +186,7 @@ async fn out_of_region_penalty_and_emergency_exemption_show_in_the_breakdown(app
         json!({"emergency": {"time": "2019-03-02 21:00", "place": "上海", "cause": "胸痛", "witness": "王五", "witness_contact": "13900000000"}}),
     );
     body["family"] = json!("unreferred_transfer");
-    let (claim_id, _) = submit(&app, &resident, body).await;
+    let (claim_id, _) = submit(&app, &resident, nth_stay(body, 1)).await;
     let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
     let codes = step_codes(&detail["breakdown"]);
     assert!(
@@ -424,7 +424,7 @@ async fn decisions_are_checked_and_explained_to_the_resident(app: TestApp) {
 
     // A return for documents tells the resident exactly what is missing.
     let resident_token = app.login("resident").await;
-    let (claim2, case2) = submit(&app, &resident_token, trauma_claim()).await;
+    let (claim2, case2) = submit(&app, &resident_token, nth_stay(trauma_claim(), 1)).await;
     let clerk = app.login("clerk").await;
     let (_, case) = app.get(&clerk, &format!("/api/cases/{case2}")).await;
     let (status, _) = app.post(&clerk, &format!("/api/cases/{case2}/actions"), json!({"action": "return_for_documents", "expected_version": case["version"], "comment": "请补充", "missing_documents": ["invoice", "selfie"]})).await;
@@ -459,7 +459,7 @@ async fn concurrent_decisions_cannot_both_spend_one_cap(app: TestApp) {
     };
     let mut cases = Vec::new();
     for i in 0..8 {
-        cases.push(trauma_at_signoff(&app, big(&format!("CAP-{i}"))).await);
+        cases.push(trauma_at_signoff(&app, nth_stay(big(&format!("CAP-{i}")), i)).await);
     }
     let supervisor = app.login("supervisor").await;
     let (_, first) = app
@@ -578,10 +578,13 @@ async fn approval_above_the_authority_limit_goes_to_signoff(app: TestApp) {
     };
     let mut outcomes = Vec::new();
     // Out of city, filed, 40 %: (15000 - 1300) × 40 % = 5,480.00 (above); (7000 - 1300) × 40 % = 2,280.00 (within).
-    for (total, scope, invoice) in [
+    for (n, (total, scope, invoice)) in [
         (1_800_000, 1_500_000, "AUTH-HIGH"),
         (800_000, 700_000, "AUTH-LOW"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let documents = [
             "invoice",
             "itemised_bill",
@@ -590,7 +593,12 @@ async fn approval_above_the_authority_limit_goes_to_signoff(app: TestApp) {
             "identity_document",
             "out_of_region_filing",
         ];
-        let (_, case_id) = to_signoff_stage(&app, run(total, scope, invoice), &documents).await;
+        let (_, case_id) = to_signoff_stage(
+            &app,
+            nth_stay(run(total, scope, invoice), n as u64),
+            &documents,
+        )
+        .await;
         let (_, case) = app
             .get(
                 &app.login("supervisor").await,

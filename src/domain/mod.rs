@@ -13,5 +13,6 @@ pub mod person;
 pub mod policy;
 pub mod review_metrics;
 pub mod roles;
+pub mod screening;
 pub mod supervision;
 pub mod workflow;

@@ -143,7 +143,11 @@ pub fn current_facts(
             let claim = claim_store::get(conn, case.subject_id)?
                 .ok_or_else(|| AppError::NotFound(format!("claim {}", case.subject_id)))?;
             let docs = claim_store::documents(conn, claim.id)?;
-            Ok(super::claims::facts(&claim, &docs, workflow))
+            let codes = crate::domain::screening::RuleCode::ALL.map(|c| c.as_str());
+            Ok(CaseFacts {
+                screening_hits: crate::store::findings::count_codes(conn, case.id, &codes)?,
+                ..super::claims::facts(&claim, &docs, workflow)
+            })
         }
         _ => Ok(serde_json::from_str(&case.facts).unwrap_or_default()),
     }

@@ -9,6 +9,7 @@ use crate::domain::facility::StatusChange;
 use crate::domain::person::IdNumber;
 use crate::domain::policy::{calculate, Breakdown, CalcRequest, YearToDate};
 use crate::domain::roles::Role;
+use crate::domain::screening::{Hit, HitAction, OutlierScore};
 use crate::domain::workflow::{CaseFacts, Workflow};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::registry::Registry;
@@ -20,6 +21,7 @@ use crate::store::facilities::{self, Facility};
 use crate::store::findings::{self as findings_store, NewFinding};
 use crate::store::persons::{self, Person};
 use crate::store::regions::Region;
+use crate::store::screening::StayRow;
 use crate::store::{self, cases as case_store, regions, DbConn, IdTable};
 use chrono::Datelike;
 use chrono::NaiveDate;
@@ -57,6 +59,11 @@ pub struct FamilyFacts {
     /// A reviewer's judgement whether the care was an emergency (restores the ratio when
     /// filing or referral was missing). Unset: the emergency explanation decides.
     pub judged_emergency: Option<bool>,
+    /// Days of medicine given on discharge (出院带药), checked against the acute or chronic
+    /// limit by the screening rules.
+    pub discharge_medicine_days: Option<u32>,
+    /// The condition treated is chronic (the longer discharge-medicine limit applies).
+    pub chronic_condition: bool,
 }
 
 impl FamilyFacts {
@@ -359,6 +366,10 @@ pub struct Lookups {
     /// Invoices of claims planned in this batch but not yet written, which the duplicate
     /// check must see as if they were.
     pending_invoices: HashMap<String, Vec<(i64, String, Option<i64>)>>,
+    /// Stays of claims planned in this batch, by person, for the pair rules.
+    pending_stays: HashMap<i64, Vec<StayRow>>,
+    /// Stored outlier scores by facility.
+    scores: HashMap<String, Option<OutlierScore>>,
 }
 
 impl Lookups {
@@ -374,11 +385,47 @@ impl Lookups {
                     plan.claim.person_id,
                 ));
         }
+        if let Some(person_id) = plan.claim.person_id {
+            let c = &plan.claim;
+            self.pending_stays
+                .entry(person_id)
+                .or_default()
+                .push(StayRow {
+                    id: c.id,
+                    person_id: c.person_id,
+                    facility_code: c.facility_code.clone(),
+                    encounter_kind: c.encounter_kind.clone(),
+                    admission_date: c.admission_date.clone(),
+                    discharge_date: c.discharge_date.clone(),
+                    family: c.family.clone(),
+                    diagnosis_code: c.diagnosis_code.clone(),
+                    family_facts: String::new(),
+                    total_fen: c.total_fen,
+                    invoice_numbers: String::new(),
+                });
+        }
+    }
+
+    /// Stays of this person's claims planned in the batch and not yet written.
+    pub fn pending_stays(&self, person_id: i64) -> &[StayRow] {
+        self.pending_stays
+            .get(&person_id)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The facility's stored outlier score.
+    pub fn score(&mut self, conn: &mut DbConn, facility: &str) -> AppResult<Option<&OutlierScore>> {
+        if !self.scores.contains_key(facility) {
+            let score = crate::store::screening::score_for(conn, facility)?;
+            self.scores.insert(facility.to_string(), score);
+        }
+        Ok(self.scores.get(facility).and_then(Option::as_ref))
     }
 
     /// The pending claims are written: the database answers for them from now on.
     pub fn clear_pending(&mut self) {
         self.pending_invoices.clear();
+        self.pending_stays.clear();
     }
 
     pub fn person(&mut self, conn: &mut DbConn, id_number: &str) -> AppResult<Option<Person>> {
@@ -465,7 +512,7 @@ fn context_for(
     })
 }
 
-fn date(s: &str) -> Option<NaiveDate> {
+pub(crate) fn date(s: &str) -> Option<NaiveDate> {
     crate::domain::dates::parse_iso_date(s)
 }
 
@@ -550,39 +597,32 @@ fn service_end(claim: &ClaimRow) -> NaiveDate {
 /// An invoice number and the other claims that carry it: (claim, facility, person).
 pub type InvoiceUses = (String, Vec<(i64, String, Option<i64>)>);
 
-/// Intake checks (handbook §3-6), each a finding on the case. Pure: the caller supplies the
-/// eligibility and, per invoice, the other claims that carry it.
+/// Intake checks (handbook §3-6) and the screening hits, each a finding on the case. Pure:
+/// the caller supplies the eligibility and the hits.
 pub fn intake_findings(
     registry: &Registry,
     claim: &ClaimRow,
     ctx: &ClaimContext,
     workflow: &Workflow,
     eligibility: Option<&Eligibility>,
-    duplicates: &[InvoiceUses],
+    hits: &[Hit],
 ) -> Vec<NewFinding> {
     let mut findings = Vec::new();
     if let Some(e) = eligibility.filter(|e| !e.covered) {
         findings.push(NewFinding { code: "not_eligible", severity: "error", zh: e.zh.clone(), en: e.en.clone(), evidence: json!({ "reason": e.code, "service_date": claim.admission_date, "covered_from": e.covered_from }) });
     }
-    if let (Some(from), Some(to)) = (date(&claim.admission_date), date(&claim.discharge_date)) {
-        if let Some((day, status)) = facility::first_undesignated_day(&ctx.history, from, to) {
-            findings.push(NewFinding {
-                code: "facility_not_designated",
-                severity: "error",
-                zh: format!("{} 在 {day} 的定点状态为「{status}」", ctx.facility.name),
-                en: format!("{} was `{status}` on {day}", ctx.facility.name),
-                evidence: json!({ "facility": claim.facility_code, "date": day, "status": status }),
-            });
-        }
-    }
-    for (invoice, others) in duplicates.iter().filter(|(_, others)| !others.is_empty()) {
-        let other_person = others.iter().any(|(_, _, p)| *p != claim.person_id);
+    for hit in hits {
+        let investigate = registry
+            .screening()
+            .ok()
+            .and_then(|r| r.info(hit.code))
+            .is_some_and(|r| r.action == HitAction::Investigate);
         findings.push(NewFinding {
-            code: "duplicate_invoice",
-            severity: "error",
-            zh: format!("发票号 {invoice} 已在其他申请中使用{}", if other_person { "（含其他参保人）" } else { "" }),
-            en: format!("Invoice {invoice} is already claimed{}", if other_person { " (including under another person)" } else { "" }),
-            evidence: json!({ "invoice": invoice, "claims": others.iter().map(|(c, f, p)| json!({"claim_id": c, "facility": f, "person_id": p})).collect::<Vec<_>>() }),
+            code: hit.code.as_str(),
+            severity: if investigate { "error" } else { "warning" },
+            zh: hit.zh.clone(),
+            en: hit.en.clone(),
+            evidence: hit.evidence.clone(),
         });
     }
     let facts = facts(claim, &[], workflow);
@@ -753,6 +793,7 @@ pub struct IntakePlan {
     owner_user_id: Option<i64>,
     role: Role,
     workflow: Arc<Workflow>,
+    screening_hits: i64,
     findings: Vec<NewFinding>,
 }
 
@@ -872,14 +913,29 @@ pub fn plan_intake(
         }
         duplicates.push((invoice.clone(), uses));
     }
+    let hits =
+        super::screening::at_intake(conn, registry, lookups, &claim, &ctx, input, &duplicates)?;
     let findings = intake_findings(
         registry,
         &claim,
         &ctx,
         workflow,
         eligibility.as_ref(),
-        &duplicates,
+        &hits,
     );
+    // A hit that calls for investigation routes the claim there instead of the normal review.
+    let workflow = match registry.screening()?.investigates(&hits) {
+        true => registry
+            .latest(super::screening::INVESTIGATION)
+            .unwrap_or_else(|| {
+                tracing::warn!(
+                    "workflow `{}` is not published; the suspect claim goes to normal review",
+                    super::screening::INVESTIGATION
+                );
+                workflow.clone()
+            }),
+        false => workflow.clone(),
+    };
     Ok(IntakePlan {
         claim,
         case_id: 0,
@@ -888,7 +944,8 @@ pub fn plan_intake(
         region,
         owner_user_id: ctx.person.user_id,
         role,
-        workflow: workflow.clone(),
+        workflow,
+        screening_hits: hits.len() as i64,
         findings,
     })
 }
@@ -948,7 +1005,10 @@ pub fn write_intakes(
     claim_store::insert_invoices(conn, &invoices)?;
     let case_facts: Vec<CaseFacts> = plans
         .iter()
-        .map(|plan| facts(&plan.claim, &[], &plan.workflow))
+        .map(|plan| CaseFacts {
+            screening_hits: plan.screening_hits,
+            ..facts(&plan.claim, &[], &plan.workflow)
+        })
         .collect();
     let opens: Vec<OpenCase<'_>> = plans
         .iter()

@@ -82,3 +82,11 @@ pub fn to_changes(rows: &[StatusRow]) -> Vec<StatusChange> {
         })
         .collect()
 }
+
+/// Every facility's designation history, ordered by facility and date.
+pub fn all_history(conn: &mut DbConn) -> QueryResult<Vec<StatusRow>> {
+    db_run!(conn, c => facility_status::table
+        .order((facility_status::facility_code, facility_status::effective_from, facility_status::id))
+        .select(StatusRow::as_select())
+        .load(c))
+}

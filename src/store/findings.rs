@@ -65,3 +65,11 @@ pub fn insert_all<'a>(
 pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Finding>> {
     db_run!(conn, c => case_findings::table.filter(case_findings::case_id.eq(case_id)).order(case_findings::id).select(Finding::as_select()).load(c))
 }
+
+/// How many of the case's findings carry one of these codes.
+pub fn count_codes(conn: &mut DbConn, case_id: i64, codes: &[&str]) -> QueryResult<i64> {
+    db_run!(conn, c => case_findings::table
+        .filter(case_findings::case_id.eq(case_id).and(case_findings::code.eq_any(codes)))
+        .count()
+        .get_result(c))
+}

@@ -20,6 +20,7 @@ pub mod persons;
 pub mod queue;
 pub mod regions;
 pub mod schema;
+pub mod screening;
 pub mod supervision;
 pub mod users;
 pub mod workflows;

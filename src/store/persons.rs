@@ -106,3 +106,10 @@ pub fn enrolments_of(conn: &mut DbConn, person_id: i64) -> QueryResult<Vec<Enrol
         .select(EnrolmentRow::as_select())
         .load(c))
 }
+
+/// The highest person id (0 when there are none): the backtest's progress scale.
+pub fn max_id(conn: &mut DbConn) -> QueryResult<i64> {
+    let max: Option<i64> =
+        db_run!(conn, c => persons::table.select(diesel::dsl::max(persons::id)).first(c))?;
+    Ok(max.unwrap_or(0))
+}

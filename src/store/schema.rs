@@ -162,6 +162,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     violations,
     evidence_files,
     recoveries,
+    facility_scores,
+    reports,
+    report_violations,
 );
 
 diesel::table! {
@@ -368,5 +371,39 @@ diesel::table! {
         paid_fen -> BigInt,
         created_at -> BigInt,
         settled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    facility_scores (facility_code) {
+        facility_code -> Text,
+        outlier -> Bool,
+        score -> Text,
+        computed_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    reports (id) {
+        id -> BigInt,
+        tracking_hash -> Text,
+        facility_code -> Nullable<Text>,
+        person_id_number -> Nullable<Text>,
+        claim_id -> Nullable<BigInt>,
+        description -> Text,
+        contact -> Nullable<Text>,
+        client_addr -> Text,
+        region_code -> Text,
+        created_at -> BigInt,
+        reward_fen -> Nullable<BigInt>,
+        reward_paid_fen -> BigInt,
+        reward_paid_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    report_violations (report_id, violation_id) {
+        report_id -> BigInt,
+        violation_id -> BigInt,
     }
 }

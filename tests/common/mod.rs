@@ -78,6 +78,8 @@ pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
             .join("policies/calendars/regions"),
         sanctions_file: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("policies/supervision/order735.toml"),
+        screening_file: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("policies/screening/rules.toml"),
         mail: claimflow::config::MailConfig {
             backend: "memory".into(),
             templates_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/emails"),
@@ -304,6 +306,22 @@ pub fn trauma_claim() -> Value {
         "self_paid_fen": 150_000,
         "facts": { "third_party_declaration": "在家中跌倒，无第三方责任" }
     })
+}
+
+/// The same claim moved to the `n`th of a series of stays 20 days apart (from 5 January
+/// 2019), with its own invoice: several claims of one person that the screening rules do not
+/// take for overlapping stays, split stays or a reused invoice.
+pub fn nth_stay(mut body: Value, n: u64) -> Value {
+    let admission =
+        chrono::NaiveDate::from_ymd_opt(2019, 1, 5).unwrap() + chrono::Days::new(20 * n);
+    body["admission_date"] = json!(admission.to_string());
+    body["discharge_date"] = json!((admission + chrono::Days::new(4)).to_string());
+    let invoice = body["invoice_numbers"][0]
+        .as_str()
+        .unwrap_or("INV")
+        .to_string();
+    body["invoice_numbers"] = json!([format!("{invoice}-S{n}")]);
+    body
 }
 
 pub const TRAUMA_DOCUMENTS: [&str; 7] = [

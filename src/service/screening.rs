@@ -1,0 +1,139 @@
+//! The screening rules at work: per claim at intake (indexed lookups, no scans), the facility
+//! outlier scores, and the backtest over history (`claimflow screen`).
+use super::claims::{self, ClaimContext, ClaimInput, FamilyFacts, InvoiceUses, Lookups};
+use crate::domain::screening::{
+    self, Against, FacilityStats, Hit, InvoiceUse, OutlierScore, PersonFacts, Screened, Stay,
+};
+use crate::error::AppResult;
+use crate::registry::Registry;
+use crate::store::claims::ClaimRow;
+use crate::store::screening::{self as store, StayRow};
+use crate::store::DbConn;
+use chrono::{Days, NaiveDate};
+
+/// The workflow a claim with an `investigate` hit opens in.
+pub const INVESTIGATION: &str = "fraud_investigation";
+
+/// A stored claim as the pair rules see it; `None` if its dates do not parse.
+pub fn stay_of(row: &StayRow) -> Option<Stay<'_>> {
+    Some(Stay {
+        claim_id: row.id,
+        facility: &row.facility_code,
+        inpatient: row.encounter_kind == "inpatient",
+        admission: claims::date(&row.admission_date)?,
+        discharge: claims::date(&row.discharge_date)?,
+    })
+}
+
+/// Runs every rule on a claim being planned: the person's stays near its dates come from the
+/// `(person_id, admission_date)` index (plus the batch's pending ones), the invoice uses from
+/// the invoice index, the facility's score from `facility_scores`.
+pub fn at_intake(
+    conn: &mut DbConn,
+    registry: &Registry,
+    lookups: &mut Lookups,
+    claim: &ClaimRow,
+    ctx: &ClaimContext,
+    input: &ClaimInput,
+    duplicates: &[InvoiceUses],
+) -> AppResult<Vec<Hit>> {
+    let rules = registry.screening()?;
+    let (Some(admission), Some(discharge)) = (
+        claims::date(&claim.admission_date),
+        claims::date(&claim.discharge_date),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let window = Days::new(u64::from(rules.readmission_days));
+    let from = (admission - window).to_string();
+    let to = (discharge + window).to_string();
+    let mut near = store::stays_near(conn, ctx.person.id, &from, &to)?;
+    near.extend(
+        lookups
+            .pending_stays(ctx.person.id)
+            .iter()
+            .filter(|s| s.admission_date <= to && s.discharge_date >= from)
+            .cloned(),
+    );
+    let earlier: Vec<Stay<'_>> = near.iter().filter_map(stay_of).collect();
+    let coverage: Vec<(NaiveDate, NaiveDate)> = lookups
+        .enrolments(conn, ctx.person.id)?
+        .iter()
+        .map(|e| (e.period_start, e.period_end))
+        .collect();
+    let person = claims::date(&ctx.person.birth_date).map(|birth| PersonFacts {
+        sex: &ctx.person.sex,
+        birth,
+        death: ctx.person.death_date.as_deref().and_then(claims::date),
+        coverage: &coverage,
+    });
+    let uses: Vec<InvoiceUse<'_>> = duplicates
+        .iter()
+        .flat_map(|(invoice, others)| {
+            others
+                .iter()
+                .map(move |(claim_id, facility, person_id)| InvoiceUse {
+                    invoice,
+                    claim_id: *claim_id,
+                    facility,
+                    person_id: *person_id,
+                })
+        })
+        .collect();
+    let score = lookups.score(conn, &claim.facility_code)?.cloned();
+    let screened = screened(claim, &input.facts, admission, discharge);
+    let mut hits = Vec::new();
+    screening::screen(
+        rules,
+        &screened,
+        &Against {
+            person_id: claim.person_id,
+            person,
+            earlier_stays: &earlier,
+            facility_history: &ctx.history,
+            invoice_uses: &uses,
+            facility_outlier: score.as_ref(),
+        },
+        &mut hits,
+    );
+    Ok(hits)
+}
+
+fn screened<'a>(
+    claim: &'a ClaimRow,
+    facts: &FamilyFacts,
+    admission: NaiveDate,
+    discharge: NaiveDate,
+) -> Screened<'a> {
+    Screened {
+        stay: Stay {
+            claim_id: claim.id,
+            facility: &claim.facility_code,
+            inpatient: claim.encounter_kind == "inpatient",
+            admission,
+            discharge,
+        },
+        family: &claim.family,
+        diagnosis: &claim.diagnosis_code,
+        third_party_liable: facts.third_party_liable,
+        discharge_medicine_days: facts.discharge_medicine_days,
+        chronic: facts.chronic_condition,
+    }
+}
+
+/// Scores every facility on the claims admitted in `from..=to` and stores the scores that
+/// intake reads, in one transaction. Returns them.
+pub fn refresh_scores(
+    conn: &mut DbConn,
+    registry: &Registry,
+    from: NaiveDate,
+    to: NaiveDate,
+    now_ms: i64,
+) -> AppResult<Vec<OutlierScore>> {
+    let rules = registry.screening()?;
+    let stats: Vec<FacilityStats> =
+        store::facility_stats(conn, &from.to_string(), &to.to_string())?;
+    let scores = screening::outliers(&rules.outlier, &stats);
+    conn.write_tx(|conn| store::replace_scores(conn, &scores, now_ms))?;
+    Ok(scores)
+}

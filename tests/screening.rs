@@ -1,0 +1,220 @@
+//! Screening at intake: hits become findings with their evidence, and a hit that calls for
+//! investigation routes the claim into `fraud_investigation`, whose every step is timed.
+mod common;
+
+use common::{trauma_claim, TestApp};
+use serde_json::{json, Value};
+
+on_both_backends!(suspect_claims_are_routed_to_investigation);
+
+async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
+    let (status, res) = app.post(token, "/api/claims", body).await;
+    assert_eq!(status, 201, "{res}");
+    (
+        res["claim_id"].as_i64().unwrap(),
+        res["case_id"].as_i64().unwrap(),
+    )
+}
+
+fn stay(facility: &str, from: &str, to: &str, invoice: &str) -> Value {
+    let mut body = trauma_claim();
+    body["facility_code"] = json!(facility);
+    body["admission_date"] = json!(from);
+    body["discharge_date"] = json!(to);
+    body["invoice_numbers"] = json!([invoice]);
+    body
+}
+
+/// The case and its findings, read as a reviewer.
+async fn case_and_findings(app: &TestApp, claim_id: i64) -> (Value, Vec<Value>) {
+    let staff = app.login("supervisor").await;
+    let (status, detail) = app.get(&staff, &format!("/api/claims/{claim_id}")).await;
+    assert_eq!(status, 200, "{detail}");
+    (
+        detail["case"].clone(),
+        detail["findings"].as_array().unwrap().clone(),
+    )
+}
+
+fn finding<'a>(findings: &'a [Value], code: &str) -> Option<&'a Value> {
+    findings.iter().find(|f| f["code"] == code)
+}
+
+fn evidence(f: &Value) -> Value {
+    serde_json::from_str(f["evidence"].as_str().unwrap()).unwrap()
+}
+
+async fn suspect_claims_are_routed_to_investigation(app: TestApp) {
+    let resident = app.login("resident").await;
+    let (first, _) = submit(
+        &app,
+        &resident,
+        stay("H330326001", "2019-05-02", "2019-05-10", "SCR-1"),
+    )
+    .await;
+    let (case, findings) = case_and_findings(&app, first).await;
+    assert_eq!(
+        case["workflow"], "trauma",
+        "a clean claim goes to normal review"
+    );
+    assert!(findings
+        .iter()
+        .all(|f| f["code"] != "overlapping_stay" && f["code"] != "readmission"));
+
+    // Overlapping stay at another facility: investigated, with the other claim and the dates.
+    let (overlap, _) = submit(
+        &app,
+        &resident,
+        stay("H330326010", "2019-05-08", "2019-05-12", "SCR-2"),
+    )
+    .await;
+    let (case, findings) = case_and_findings(&app, overlap).await;
+    assert_eq!(
+        (case["workflow"].as_str(), case["stage"].as_str()),
+        (Some("fraud_investigation"), Some("initial_review")),
+        "{case}"
+    );
+    let hit = finding(&findings, "overlapping_stay").expect("overlap finding");
+    assert_eq!(hit["severity"], "error");
+    let ev = evidence(hit);
+    assert_eq!(
+        (
+            ev["other_claim_id"].as_i64(),
+            ev["overlap_from"].as_str(),
+            ev["overlap_to"].as_str()
+        ),
+        (Some(first), Some("2019-05-08"), Some("2019-05-10")),
+        "{ev}"
+    );
+
+    // Back at the same facility ten days after discharge: split hospitalisation.
+    let (readmitted, _) = submit(
+        &app,
+        &resident,
+        stay("H330326001", "2019-05-20", "2019-05-24", "SCR-3"),
+    )
+    .await;
+    let (case, findings) = case_and_findings(&app, readmitted).await;
+    assert_eq!(case["workflow"], "fraud_investigation");
+    let ev = evidence(finding(&findings, "readmission").expect("readmission finding"));
+    assert_eq!(
+        (ev["other_claim_id"].as_i64(), ev["gap_days"].as_i64()),
+        (Some(first), Some(10)),
+        "{ev}"
+    );
+
+    // Negative: a stay a month later elsewhere is clean.
+    let (later, _) = submit(
+        &app,
+        &resident,
+        stay("H330300002", "2019-06-20", "2019-06-25", "SCR-4"),
+    )
+    .await;
+    let (case, findings) = case_and_findings(&app, later).await;
+    assert_eq!(case["workflow"], "trauma");
+    assert!(
+        !findings.iter().any(|f| f["severity"] == "error"),
+        "{findings:?}"
+    );
+
+    // A flag-only rule warns but keeps the normal review: discharge medicine beyond 3 days.
+    let mut meds = stay("H330300002", "2019-08-01", "2019-08-05", "SCR-5");
+    meds["facts"]["discharge_medicine_days"] = json!(6);
+    let (meds, _) = submit(&app, &resident, meds).await;
+    let (case, findings) = case_and_findings(&app, meds).await;
+    assert_eq!(case["workflow"], "trauma");
+    assert_eq!(
+        finding(&findings, "discharge_medicine").expect("medicine finding")["severity"],
+        "warning"
+    );
+
+    // Trauma with a liable party recorded.
+    let mut liable = stay("H330300002", "2019-03-01", "2019-03-04", "SCR-6");
+    liable["facts"]["third_party_liable"] = json!(true);
+    let (liable, _) = submit(&app, &resident, liable).await;
+    let (case, findings) = case_and_findings(&app, liable).await;
+    assert_eq!(case["workflow"], "fraud_investigation");
+    assert!(finding(&findings, "trauma_liable_party").is_some());
+
+    // The investigation: every step has a deadline; the supervisor deciding is not the
+    // inspector who investigated; a confirmed case is refused with its reason.
+    let (case, _) = case_and_findings(&app, overlap).await;
+    let case_id = case["id"].as_i64().unwrap();
+    let steps = [
+        (
+            "reviewer",
+            "forward",
+            "两次住院时间重叠，需核实",
+            "second_review",
+        ),
+        ("senior_reviewer", "notify_facility", "", "facility_appeal"),
+        (
+            "inspector",
+            "record_appeal",
+            "机构称系转院，未提供转院记录",
+            "investigation",
+        ),
+        (
+            "inspector",
+            "report_findings",
+            "同期在两家机构住院，查实挂床",
+            "decision",
+        ),
+    ];
+    for (user, action, comment, next) in steps {
+        let token = app.login(user).await;
+        let (status, body) = app.act(&token, case_id, action, comment).await;
+        assert_eq!(status, 200, "{user} {action}: {body}");
+        assert_eq!(body["stage"], next, "{body}");
+        assert!(
+            body["due_at"].as_i64().is_some(),
+            "{next} is time-limited: {body}"
+        );
+    }
+    let supervisor = app.login("supervisor").await;
+    let (_, current) = app.get(&supervisor, &format!("/api/cases/{case_id}")).await;
+    let (status, body) = app
+        .post(&supervisor, &format!("/api/cases/{case_id}/actions"), json!({"action": "confirm", "comment": "查实，拒付并移交违规处理", "expected_version": current["version"], "reason_code": "fraud_suspected"}))
+        .await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("rejected")),
+        "{body}"
+    );
+
+    // A cleared suspicion is paid as calculated: forward, then cleared at second review.
+    let (case, _) = case_and_findings(&app, readmitted).await;
+    let case_id = case["id"].as_i64().unwrap();
+    for kind in common::TRAUMA_DOCUMENTS {
+        assert_eq!(
+            app.upload(&resident, readmitted, kind, "scan.pdf", common::pdf())
+                .await
+                .0,
+            201
+        );
+    }
+    let reviewer = app.login("reviewer").await;
+    assert_eq!(
+        app.act(&reviewer, case_id, "forward", "同一机构再入院，病情不同")
+            .await
+            .0,
+        200
+    );
+    let senior = app.login("senior_reviewer").await;
+    let (status, body) = app
+        .act(&senior, case_id, "clear", "两次住院诊断不同，非分解住院")
+        .await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("approved")),
+        "{body}"
+    );
+    let (_, detail) = app
+        .get(&resident, &format!("/api/claims/{readmitted}"))
+        .await;
+    assert!(
+        detail["claim"]["decided_fen"].as_i64().unwrap() > 0,
+        "{}",
+        detail["claim"]
+    );
+}
