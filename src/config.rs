@@ -36,6 +36,8 @@ pub struct Config {
     pub pool_size: u32,
     pub sqlite_busy_timeout_ms: u32,
     pub upload_max_bytes: usize,
+    /// Whistleblower reports accepted per client address per hour.
+    pub report_limit_per_hour: i64,
     /// `text` or `json` request and application logs.
     pub log_format: String,
     pub mail: MailConfig,
@@ -153,6 +155,7 @@ impl Default for Config {
             pool_size: 8,
             sqlite_busy_timeout_ms: 5000,
             upload_max_bytes: 10 * 1024 * 1024,
+            report_limit_per_hour: 5,
             log_format: "text".into(),
             mail: MailConfig::default(),
             jobs: JobsConfig::default(),

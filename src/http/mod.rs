@@ -77,5 +77,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::supervision::get_violation)
         .service(api::supervision::upload_evidence)
         .service(api::supervision::impose_sanction)
-        .service(api::supervision::record_payment);
+        .service(api::supervision::record_payment)
+        .service(api::reports::dashboard)
+        .service(api::reports::submit)
+        .service(api::reports::track)
+        .service(api::reports::attach)
+        .service(api::reports::get_report)
+        .service(api::reports::link_violation)
+        .service(api::reports::pay_reward);
 }

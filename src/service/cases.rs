@@ -97,7 +97,8 @@ pub fn open_all(conn: &mut DbConn, opens: &[(i64, &OpenCase<'_>)]) -> AppResult<
         .map(|((id, o), new_value)| {
             let draft = EventDraft {
                 at_ms: o.now_ms,
-                actor_id: Some(o.actor.user_id),
+                // Public submissions (whistleblower reports) have no user.
+                actor_id: (o.actor.user_id > 0).then_some(o.actor.user_id),
                 actor_name: &o.actor.username,
                 role: o.actor_role.as_str(),
                 action: "opened",

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod notify;
 pub mod queue;
 pub mod registries;
+pub mod reports;
 pub mod screening;
 pub mod supervision;
 pub mod timeline;

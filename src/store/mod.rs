@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod persons;
 pub mod queue;
 pub mod regions;
+pub mod reports;
 pub mod schema;
 pub mod screening;
 pub mod supervision;

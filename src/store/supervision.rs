@@ -235,3 +235,77 @@ pub fn open_claims_at(
 pub fn existing_claims(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
     db_run!(conn, c => claims::table.filter(claims::id.eq_any(ids)).select(claims::id).load(c))
 }
+
+/// A violation with its case's stage and due time.
+pub type ViolationAndStage = (ViolationRow, Option<String>, Option<i64>);
+
+/// Violations whose case lies in the region subtree `path`, with the case's stage and due
+/// time.
+pub fn violations_in(conn: &mut DbConn, path: &str) -> QueryResult<Vec<ViolationAndStage>> {
+    use super::schema::cases;
+    let subtree = format!("{path}/%");
+    let cases: Vec<(i64, Option<String>, Option<i64>)> = db_run!(conn, c => cases::table
+        .filter(cases::subject_kind.eq("violation"))
+        .filter(cases::region_path.eq(path).or(cases::region_path.like(&subtree)))
+        .select((cases::subject_id, cases::stage, cases::due_at))
+        .load(c))?;
+    let ids: Vec<i64> = cases.iter().map(|c| c.0).collect();
+    let rows: Vec<ViolationRow> = db_run!(conn, c => violations::table
+        .filter(violations::id.eq_any(&ids))
+        .order(violations::id)
+        .select(ViolationRow::as_select())
+        .load(c))?;
+    let by_id: std::collections::HashMap<i64, (Option<String>, Option<i64>)> =
+        cases.into_iter().map(|(id, s, d)| (id, (s, d))).collect();
+    Ok(rows
+        .into_iter()
+        .map(|v| {
+            let (stage, due) = by_id.get(&v.id).cloned().unwrap_or_default();
+            (v, stage, due)
+        })
+        .collect())
+}
+
+/// All recoveries of these violations.
+pub fn recoveries_for(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<RecoveryRow>> {
+    db_run!(conn, c => recoveries::table
+        .filter(recoveries::violation_id.eq_any(ids))
+        .select(RecoveryRow::as_select())
+        .load(c))
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    facility_code: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// (facility, count) pairs.
+pub type PerFacility = Vec<(String, i64)>;
+
+/// Per facility: claims, and screening findings on their cases (`codes` are the rule codes,
+/// plain identifiers from the rule table).
+pub fn facility_claims_and_hits(
+    conn: &mut DbConn,
+    codes: &[&str],
+) -> QueryResult<(PerFacility, PerFacility)> {
+    let claims_sql =
+        "SELECT facility_code, CAST(COUNT(*) AS BIGINT) AS n FROM claims GROUP BY facility_code";
+    let list = codes
+        .iter()
+        .filter(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'))
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let hits_sql = format!(
+        "SELECT cl.facility_code AS facility_code, CAST(COUNT(*) AS BIGINT) AS n FROM case_findings f \
+         JOIN cases c ON c.id = f.case_id AND c.subject_kind = 'claim' \
+         JOIN claims cl ON cl.id = c.subject_id WHERE f.code IN ({list}) GROUP BY cl.facility_code"
+    );
+    let claims: Vec<CountRow> = db_run!(conn, c => diesel::sql_query(claims_sql).load(c))?;
+    let hits: Vec<CountRow> = db_run!(conn, c => diesel::sql_query(&hits_sql).load(c))?;
+    let pairs = |rows: Vec<CountRow>| rows.into_iter().map(|r| (r.facility_code, r.n)).collect();
+    Ok((pairs(claims), pairs(hits)))
+}

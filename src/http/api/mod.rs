@@ -5,5 +5,6 @@ pub mod claims;
 pub mod desk;
 pub mod health;
 pub mod queue;
+pub mod reports;
 pub mod supervision;
 pub mod workflows;

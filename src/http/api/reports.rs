@@ -1,0 +1,155 @@
+//! Whistleblower reports over HTTP: the public form and tracking (no login), and the staff
+//! view, links to violations and reward payments.
+use super::claims::{read_upload, refuse_declared_oversize};
+use super::supervision::PaymentBody;
+use crate::error::{AppError, AppResult};
+use crate::http::auth::AuthUser;
+use crate::http::{db, State};
+use crate::service::reports::{self as svc, PublicStatus, ReportInput, ReportView, Submitted};
+use crate::service::supervision::{self as supervision, Dashboard};
+use crate::store::now_ms;
+use crate::store::supervision::EvidenceRow;
+use actix_multipart::Multipart;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+/// The submitter's address for the rate limit: the TCP peer. (Behind a proxy, configure it to
+/// pass the connection through or rate-limit at the proxy; forwarded headers are not trusted.)
+fn client_addr(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+}
+
+/// Files a whistleblower report without login. Returns the tracking code once.
+#[utoipa::path(post, path = "/api/public/reports", tag = "reports", request_body = ReportInput,
+    responses((status = 201, body = Submitted), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+#[post("/api/public/reports")]
+pub async fn submit(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<ReportInput>,
+) -> AppResult<HttpResponse> {
+    let (input, addr) = (body.into_inner(), client_addr(&req));
+    let limit = state.config.report_limit_per_hour;
+    let done = db(&state, move |conn, registry| {
+        svc::submit(conn, registry, &input, &addr, limit, now_ms())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(done))
+}
+
+/// Where a report stands, by its tracking code.
+#[utoipa::path(get, path = "/api/public/reports/{code}", tag = "reports",
+    params(("code" = String, Path, description = "tracking code")),
+    responses((status = 200, body = PublicStatus), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/public/reports/{code}")]
+pub async fn track(state: State, code: web::Path<String>) -> AppResult<HttpResponse> {
+    let code = code.into_inner();
+    let status = db(&state, move |conn, _| svc::track(conn, &code)).await?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// Adds a file to an open report, by its tracking code (multipart field `file`; PDF, JPEG or
+/// PNG by content; size-limited; at most five).
+#[utoipa::path(post, path = "/api/public/reports/{code}/attachments", tag = "reports",
+    params(("code" = String, Path, description = "tracking code")),
+    request_body(content_type = "multipart/form-data", description = "field `file`"),
+    responses((status = 201, body = EvidenceRow), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+        (status = 415, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/api/public/reports/{code}/attachments")]
+pub async fn attach(
+    state: State,
+    code: web::Path<String>,
+    req: HttpRequest,
+    form: Multipart,
+) -> AppResult<HttpResponse> {
+    let limit = state.config.upload_max_bytes;
+    refuse_declared_oversize(&req, limit)?;
+    let (_, filename, bytes) = read_upload(form, limit).await?;
+    let (code, data_dir) = (code.into_inner(), state.config.data_dir.clone());
+    let row = db(&state, move |conn, _| {
+        svc::attach(conn, &data_dir, &code, &filename, &bytes, now_ms())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(row))
+}
+
+/// A report with its case, attachments, linked violations, recovered amount and reward.
+#[utoipa::path(get, path = "/api/reports/{id}", tag = "reports", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "report id")),
+    responses((status = 200, body = ReportView), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/api/reports/{id}")]
+pub async fn get_report(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let v = db(&state, move |conn, registry| {
+        svc::view(conn, registry, &user.0, id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    pub violation_id: i64,
+}
+
+/// Links a violation the report led to.
+#[utoipa::path(post, path = "/api/reports/{id}/violations", tag = "reports", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "report id")), request_body = LinkBody,
+    responses((status = 200, body = ReportView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/api/reports/{id}/violations")]
+pub async fn link_violation(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<LinkBody>,
+) -> AppResult<HttpResponse> {
+    let (id, violation) = (id.into_inner(), body.violation_id);
+    let v = db(&state, move |conn, registry| {
+        svc::link_violation(conn, registry, &user.0, id, violation)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Records a payment of the reporter's reward (supervisors).
+#[utoipa::path(post, path = "/api/reports/{id}/reward-payments", tag = "reports", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "report id")), request_body = PaymentBody,
+    responses((status = 200, body = ReportView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/api/reports/{id}/reward-payments")]
+pub async fn pay_reward(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<PaymentBody>,
+) -> AppResult<HttpResponse> {
+    let (id, amount) = (id.into_inner(), body.amount_fen);
+    let v = db(&state, move |conn, registry| {
+        svc::pay_reward(conn, registry, &user.0, id, amount, now_ms())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Supervision figures for dashboards: violations by type, facility and month, money ordered
+/// and recovered, overdue rectifications, and the facility risk ranking with its components.
+#[utoipa::path(get, path = "/api/supervision/dashboard", tag = "supervision", security(("bearer" = [])),
+    responses((status = 200, body = Dashboard), (status = 403, body = crate::error::ErrorBody)))]
+#[get("/api/supervision/dashboard")]
+pub async fn dashboard(state: State, user: AuthUser) -> AppResult<HttpResponse> {
+    let now = now_ms();
+    let today = chrono::DateTime::from_timestamp_millis(now)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("clock out of range")))?
+        .date_naive()
+        .to_string();
+    let d = db(&state, move |conn, _| {
+        supervision::dashboard(conn, &user.0, &today, now)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(d))
+}
