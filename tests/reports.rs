@@ -117,13 +117,19 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     let supervisor = app.login("supervisor").await;
     let resident = app.login("resident").await;
     assert_eq!(
-        app.get(&resident, &format!("/api/reports/{report_id}"))
-            .await
-            .0,
+        app.get(
+            &resident,
+            &format!("/api/whistleblower-reports/{report_id}")
+        )
+        .await
+        .0,
         404
     );
     let (status, view) = app
-        .get(&inspector, &format!("/api/reports/{report_id}"))
+        .get(
+            &inspector,
+            &format!("/api/whistleblower-reports/{report_id}"),
+        )
         .await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["attachments"].as_array().unwrap().len(), 1);
@@ -150,7 +156,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     let (status, res) = app
         .post(
             &inspector,
-            &format!("/api/reports/{report_id}/violations"),
+            &format!("/api/whistleblower-reports/{report_id}/violations"),
             json!({"violation_id": 999_999}),
         )
         .await;
@@ -162,7 +168,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     let (status, linked) = app
         .post(
             &inspector,
-            &format!("/api/reports/{report_id}/violations"),
+            &format!("/api/whistleblower-reports/{report_id}/violations"),
             json!({"violation_id": violation_id}),
         )
         .await;
@@ -223,7 +229,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     let (status, res) = app
         .post(
             &supervisor,
-            &format!("/api/reports/{report_id}/reward-payments"),
+            &format!("/api/whistleblower-reports/{report_id}/reward-payments"),
             json!({"amount_fen": 100}),
         )
         .await;
@@ -241,7 +247,10 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
         200
     );
     let (_, view) = app
-        .get(&supervisor, &format!("/api/reports/{report_id}"))
+        .get(
+            &supervisor,
+            &format!("/api/whistleblower-reports/{report_id}"),
+        )
         .await;
     assert_eq!(
         (
@@ -254,7 +263,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     assert_eq!(
         app.post(
             &inspector,
-            &format!("/api/reports/{report_id}/reward-payments"),
+            &format!("/api/whistleblower-reports/{report_id}/reward-payments"),
             json!({"amount_fen": 100_000})
         )
         .await
@@ -265,7 +274,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     let (status, paid) = app
         .post(
             &supervisor,
-            &format!("/api/reports/{report_id}/reward-payments"),
+            &format!("/api/whistleblower-reports/{report_id}/reward-payments"),
             json!({"amount_fen": 100_000}),
         )
         .await;
@@ -277,7 +286,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     let (status, res) = app
         .post(
             &supervisor,
-            &format!("/api/reports/{report_id}/reward-payments"),
+            &format!("/api/whistleblower-reports/{report_id}/reward-payments"),
             json!({"amount_fen": 250_000}),
         )
         .await;
@@ -289,7 +298,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     let (_, paid) = app
         .post(
             &supervisor,
-            &format!("/api/reports/{report_id}/reward-payments"),
+            &format!("/api/whistleblower-reports/{report_id}/reward-payments"),
             json!({"amount_fen": 200_000}),
         )
         .await;

@@ -377,8 +377,23 @@ impl TestApp {
             };
             let (resident, clerk) = (who(&mut conn, "resident"), who(&mut conn, "clerk"));
             let mut ids = Vec::new();
+            // Each new claim gets its own one-night stay, five days after the resident's
+            // previous one, rotating over four facilities, so that the screening rules see
+            // neither overlapping stays nor a readmission.
+            let filed: i64 = {
+                use claimflow::store::schema::claims::dsl::{admission_date, claims, resident_user_id};
+                use diesel::prelude::*;
+                let conn: &mut DbConn = &mut conn;
+                // The demo's own claims start on 10 September.
+                claimflow::db_run!(conn, c => claims.filter(resident_user_id.eq(resident.user_id).and(admission_date.lt("2019-09-01"))).count().get_result(c)).unwrap()
+            };
             for i in 0..n {
+                let slot = filed as u64 + i as u64;
+                let admission = chrono::NaiveDate::from_ymd_opt(2019, 1, 5).unwrap() + chrono::Days::new(5 * slot);
                 let mut body = trauma_claim();
+                body["facility_code"] = serde_json::json!(["H330326001", "H330326010", "H330300002", "H310000003"][(slot % 4) as usize]);
+                body["admission_date"] = serde_json::json!(admission.to_string());
+                body["discharge_date"] = serde_json::json!((admission + chrono::Days::new(1)).to_string());
                 body["invoice_numbers"] = serde_json::json!([format!("Q-{i}-{}", store::now_ms())]);
                 let input: claimflow::service::claims::ClaimInput =
                     serde_json::from_value(body).unwrap();

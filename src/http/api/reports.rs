@@ -75,10 +75,10 @@ pub async fn attach(
 }
 
 /// A report with its case, attachments, linked violations, recovered amount and reward.
-#[utoipa::path(get, path = "/api/reports/{id}", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/whistleblower-reports/{id}", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "report id")),
     responses((status = 200, body = ReportView), (status = 404, body = crate::error::ErrorBody)))]
-#[get("/api/reports/{id}")]
+#[get("/api/whistleblower-reports/{id}")]
 pub async fn get_report(
     state: State,
     user: AuthUser,
@@ -99,10 +99,10 @@ pub struct LinkBody {
 }
 
 /// Links a violation the report led to.
-#[utoipa::path(post, path = "/api/reports/{id}/violations", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/whistleblower-reports/{id}/violations", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "report id")), request_body = LinkBody,
     responses((status = 200, body = ReportView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-#[post("/api/reports/{id}/violations")]
+#[post("/api/whistleblower-reports/{id}/violations")]
 pub async fn link_violation(
     state: State,
     user: AuthUser,
@@ -118,10 +118,10 @@ pub async fn link_violation(
 }
 
 /// Records a payment of the reporter's reward (supervisors).
-#[utoipa::path(post, path = "/api/reports/{id}/reward-payments", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/whistleblower-reports/{id}/reward-payments", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "report id")), request_body = PaymentBody,
     responses((status = 200, body = ReportView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
-#[post("/api/reports/{id}/reward-payments")]
+#[post("/api/whistleblower-reports/{id}/reward-payments")]
 pub async fn pay_reward(
     state: State,
     user: AuthUser,
