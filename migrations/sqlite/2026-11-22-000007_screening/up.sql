@@ -2,7 +2,7 @@
 -- backtest's stream; facility outlier scores; whistleblower reports.
 CREATE INDEX claims_person_dates ON claims (person_id, admission_date);
 
--- The latest outlier score per facility (written by `claimflow screen` and the nightly job),
+-- The latest outlier score per facility (written by `claimflow screen`),
 -- read by intake. `score` is the JSON of the components.
 CREATE TABLE facility_scores (
     facility_code TEXT PRIMARY KEY REFERENCES facilities(code),
