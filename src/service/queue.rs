@@ -10,6 +10,7 @@ use crate::store::queue::{self, QueueFilter, QueueRow, Sla};
 use crate::store::DbConn;
 use serde::Serialize;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// Stage ids whose working role this user holds, across the workflows in use.
 pub fn my_stages(registry: &Registry, p: &Principal) -> Vec<String> {
@@ -95,13 +96,14 @@ pub fn list(conn: &mut DbConn, filter: &QueueFilter) -> AppResult<QueuePage> {
                 .map(|r| format!("{}.{}", r.due_at.unwrap_or(0), r.case_id))
         })
         .flatten();
+    let ids: Vec<i64> = rows.iter().map(|r| r.case_id).collect();
+    let mut errors: HashMap<i64, Vec<String>> = HashMap::new();
+    for (case_id, code) in crate::store::findings::error_codes(conn, &ids)? {
+        errors.entry(case_id).or_default().push(code);
+    }
     let mut items = Vec::with_capacity(rows.len());
     for r in rows {
-        let mut flags: Vec<String> = crate::store::findings::for_case(conn, r.case_id)?
-            .into_iter()
-            .filter(|f| f.severity == "error")
-            .map(|f| f.code)
-            .collect();
+        let mut flags = errors.remove(&r.case_id).unwrap_or_default();
         if r.escalated_at.is_some() {
             flags.push("sla_escalated".into());
         }

@@ -66,6 +66,15 @@ pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<Finding>> {
     db_run!(conn, c => case_findings::table.filter(case_findings::case_id.eq(case_id)).order(case_findings::id).select(Finding::as_select()).load(c))
 }
 
+/// (case id, code) of the error findings of these cases, for a queue page in one query.
+pub fn error_codes(conn: &mut DbConn, case_ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    db_run!(conn, c => case_findings::table
+        .filter(case_findings::case_id.eq_any(case_ids).and(case_findings::severity.eq("error")))
+        .order(case_findings::id)
+        .select((case_findings::case_id, case_findings::code))
+        .load(c))
+}
+
 /// How many of the case's findings carry one of these codes.
 pub fn count_codes(conn: &mut DbConn, case_id: i64, codes: &[&str]) -> QueryResult<i64> {
     db_run!(conn, c => case_findings::table

@@ -58,15 +58,60 @@ pub struct QueueRow {
     pub escalated_at: Option<i64>,
 }
 
+/// One index range of the queue: the cases in a stage, or the cases escalated to a role.
+/// `cases (stage, due_at)` and `cases (escalated_to, due_at)` return each lane already in
+/// queue order, so a page is a few short index walks merged here; one query with
+/// `stage IN (…) OR escalated_to IN (…)` would make the database sort every open case first.
+#[derive(Debug, Clone, Copy)]
+enum Lane<'a> {
+    Stage(&'a str),
+    EscalatedTo(&'a str),
+}
+
+fn lanes<'a>(stages: &'a [String], roles: &'a [String]) -> impl Iterator<Item = Lane<'a>> {
+    stages
+        .iter()
+        .map(|s| Lane::Stage(s))
+        .chain(roles.iter().map(|r| Lane::EscalatedTo(r)))
+}
+
+/// Merges lanes already in (due_at, id) order into the first `limit` distinct cases.
+fn merge<T>(mut rows: Vec<T>, key: impl Fn(&T) -> (Option<i64>, i64), limit: i64) -> Vec<T> {
+    rows.sort_by_key(|r| key(r));
+    rows.dedup_by_key(|r| key(r).1);
+    rows.truncate(limit.max(0) as usize);
+    rows
+}
+
 pub fn queue(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<QueueRow>> {
+    // The caller's own cases are few and have an index of their own: one query.
+    if f.assignee.is_some() {
+        return queue_lane(conn, f, None);
+    }
+    let mut rows = Vec::new();
+    for lane in lanes(&f.stages, &f.escalated_roles) {
+        rows.extend(queue_lane(conn, f, Some(lane))?);
+    }
+    Ok(merge(rows, |r| (r.due_at, r.case_id), f.limit))
+}
+
+fn queue_lane(
+    conn: &mut DbConn,
+    f: &QueueFilter,
+    lane: Option<Lane<'_>>,
+) -> QueryResult<Vec<QueueRow>> {
     db_run!(conn, c => {
         let mut q = cases::table
             .inner_join(claims::table.on(claims::id.eq(cases::subject_id).and(cases::subject_kind.eq("claim"))))
             .left_join(persons::table.on(persons::id.nullable().eq(claims::person_id)))
-            .filter(cases::stage.eq_any(&f.stages).or(cases::escalated_to.eq_any(&f.escalated_roles)))
             .filter(cases::region_path.eq(&f.region_path).or(cases::region_path.like(format!("{}/%", f.region_path))))
             .filter(cases::due_at.is_not_null())
             .into_boxed();
+        q = match lane {
+            Some(Lane::Stage(stage)) => q.filter(cases::stage.eq(stage)),
+            Some(Lane::EscalatedTo(role)) => q.filter(cases::escalated_to.eq(role)),
+            None => q.filter(cases::stage.eq_any(&f.stages).or(cases::escalated_to.eq_any(&f.escalated_roles))),
+        };
         if let Some(family) = &f.family {
             q = q.filter(claims::family.eq(family));
         }
@@ -98,7 +143,8 @@ pub fn queue(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<QueueRow>> {
             q = q.filter(cases::assignee_id.is_null().or(cases::lease_expires_at.lt(f.now_ms)));
         }
         if let Some((due, id)) = f.after {
-            q = q.filter(cases::due_at.gt(due).or(cases::due_at.eq(due).and(cases::id.gt(id))));
+            // The lower bound first, so that it opens the index range.
+            q = q.filter(cases::due_at.ge(due)).filter(cases::due_at.gt(due).or(cases::id.gt(id)));
         }
         q.order((cases::due_at.asc(), cases::id.asc()))
             .limit(f.limit)
@@ -145,20 +191,33 @@ pub fn lease_candidates(
     now_ms: i64,
     limit: i64,
 ) -> QueryResult<Vec<i64>> {
-    let free = cases::assignee_id
-        .is_null()
-        .or(cases::lease_expires_at.lt(now_ms));
-    let region = cases::region_path
-        .eq(region_path)
-        .or(cases::region_path.like(format!("{region_path}/%")));
-    db_run!(conn, c => cases::table
-        .filter(cases::stage.eq_any(stages).or(cases::escalated_to.eq_any(escalated_roles)))
-        .filter(region)
-        .filter(free)
-        .order((cases::due_at.asc(), cases::id.asc()))
-        .limit(limit)
-        .select(cases::id)
-        .load(c))
+    let pattern = format!("{region_path}/%");
+    let mut found: Vec<(Option<i64>, i64)> = Vec::new();
+    for lane in lanes(stages, escalated_roles) {
+        let free = cases::assignee_id
+            .is_null()
+            .or(cases::lease_expires_at.lt(now_ms));
+        let region = cases::region_path
+            .eq(region_path)
+            .or(cases::region_path.like(&pattern));
+        let q = cases::table
+            .filter(region)
+            .filter(free)
+            .order((cases::due_at.asc(), cases::id.asc()))
+            .limit(limit)
+            .select((cases::due_at, cases::id));
+        let rows: Vec<(Option<i64>, i64)> = match lane {
+            Lane::Stage(stage) => db_run!(conn, c => q.filter(cases::stage.eq(stage)).load(c)),
+            Lane::EscalatedTo(role) => {
+                db_run!(conn, c => q.filter(cases::escalated_to.eq(role)).load(c))
+            }
+        }?;
+        found.extend(rows);
+    }
+    Ok(merge(found, |r| *r, limit)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect())
 }
 
 /// Locks one candidate for this transaction if it is still free. On PostgreSQL a row that
@@ -173,7 +232,7 @@ pub fn lock_if_free(conn: &mut DbConn, case_id: i64, now_ms: i64) -> QueryResult
         .filter(free)
         .select(cases::id);
     let found: Option<i64> = match conn {
-        DbConn::Sqlite(c) => q.first(c).optional()?,
+        DbConn::Sqlite(c, _) => q.first(c).optional()?,
         DbConn::Pg(c) => q.for_update().skip_locked().first(c).optional()?,
     };
     Ok(found.is_some())
