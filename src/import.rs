@@ -22,6 +22,24 @@ pub enum Kind {
     Claims,
 }
 
+impl Kind {
+    /// The tables an import of this kind fills.
+    fn tables(self) -> &'static [&'static str] {
+        match self {
+            Kind::Persons => &["persons"],
+            Kind::Enrolments => &["enrolments"],
+            Kind::Facilities => &["facilities", "facility_status"],
+            Kind::Claims => &[
+                "claims",
+                "claim_invoices",
+                "cases",
+                "audit_events",
+                "case_findings",
+            ],
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Report {
     pub rows: usize,
@@ -322,7 +340,11 @@ pub fn run(
         ),
     };
     bulk.end(&mut conn)?;
-    report
+    let report = report?;
+    if report.imported > 0 {
+        conn.refresh_statistics(kind.tables())?;
+    }
+    Ok(report)
 }
 
 /// How rows of one kind go in. A batch is one transaction: `begin`, its rows, `finish`.

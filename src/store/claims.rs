@@ -208,7 +208,7 @@ pub fn ytd_for_update(
         ytd_totals::paid_fen,
     );
     let row: (i64, i64, i64, i64) = match conn {
-        DbConn::Sqlite(c) => {
+        DbConn::Sqlite(c, _) => {
             diesel::insert_or_ignore_into(ytd_totals::table)
                 .values(blank)
                 .execute(c)?;

@@ -77,7 +77,7 @@ pub fn claim_due(
         };
     }
     let rows: Vec<MailRow> = match conn {
-        DbConn::Sqlite(c) => due!().load(c)?,
+        DbConn::Sqlite(c, _) => due!().load(c)?,
         DbConn::Pg(c) => due!().for_update().skip_locked().load(c)?,
     };
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -152,7 +152,7 @@ pub fn facility_stats(conn: &mut DbConn, from: &str, to: &str) -> QueryResult<Ve
                WHERE c.admission_date >= $1 AND c.admission_date <= $2 \
                GROUP BY f.code ORDER BY f.code";
     let rows: Vec<StatsRow> = match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(sql.replace("$1", "?").replace("$2", "?"))
+        DbConn::Sqlite(c, _) => diesel::sql_query(sql.replace("$1", "?").replace("$2", "?"))
             .bind::<Text, _>(from)
             .bind::<Text, _>(to)
             .load(c)?,
