@@ -78,6 +78,21 @@ pub enum Command {
         #[arg(long)]
         truth: Option<PathBuf>,
     },
+    /// Measure a database baseline for BENCHMARKS.md (see bench/run.py); prints one JSON line.
+    Baseline {
+        /// insert: N rows in one transaction; commits: N one-row transactions; scan: every
+        /// claim in the backtest's order, no rules.
+        #[arg(value_enum)]
+        kind: BaselineKind,
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// For scan: first admission date, YYYY-MM-DD.
+        #[arg(long, default_value = "2019-01-01")]
+        from: String,
+        /// For scan: last admission date, YYYY-MM-DD.
+        #[arg(long, default_value = "2020-12-31")]
+        to: String,
+    },
     /// Import a CSV file (columns in README "Bulk import"); bad rows go to an error report.
     Import {
         kind: crate::import::Kind,
@@ -100,6 +115,13 @@ pub enum Command {
     Audit(AuditCommand),
     #[command(subcommand)]
     Jobs(JobsCommand),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum BaselineKind {
+    Insert,
+    Commits,
+    Scan,
 }
 
 #[derive(Subcommand)]
@@ -281,6 +303,23 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 summary.claims_screened as f64 / secs.max(1e-9),
                 out.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Baseline {
+            kind,
+            rows,
+            from,
+            to,
+        } => {
+            let pool = store::build_pool(&config)?;
+            let mut conn = pool.get()?;
+            conn.run_migrations()?;
+            let measured = match kind {
+                BaselineKind::Insert => crate::bench::insert(&mut conn, rows)?,
+                BaselineKind::Commits => crate::bench::commits(&mut conn, rows)?,
+                BaselineKind::Scan => crate::bench::scan(&mut conn, &from, &to)?,
+            };
+            println!("{}", serde_json::to_string(&measured)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::SeedDemo => {

@@ -2,6 +2,7 @@
 //! fund supervision. See README.md for the architecture map.
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod demo;

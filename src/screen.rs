@@ -19,7 +19,7 @@ use std::io::Write;
 use std::path::Path;
 
 /// Rows per page of history.
-const PAGE: i64 = 20_000;
+pub const PAGE: i64 = 20_000;
 
 /// The facts of `family_facts` the rules read; the rest is skipped unparsed.
 #[derive(Deserialize, Default)]
@@ -203,18 +203,15 @@ pub fn run(
     let mut after = 0i64;
     let mut hits: Vec<Hit> = Vec::new();
     loop {
-        let mut page = store::history_page(conn, after, &lo, &hi, PAGE)?;
-        if page.is_empty() {
+        let Some(Persons {
+            page,
+            first,
+            upto,
+            full,
+        }) = whole_persons(conn, after, &lo, &hi)?
+        else {
             break;
-        }
-        let full = page.len() as i64 == PAGE;
-        let last = page.last().and_then(|r| r.person_id).unwrap_or(after);
-        let first = page.first().and_then(|r| r.person_id).unwrap_or(after);
-        // A full page may end inside a person: keep whole persons, read the rest next time.
-        if full && first != last {
-            page.retain(|r| r.person_id != Some(last));
-        }
-        let upto = page.last().and_then(|r| r.person_id).unwrap_or(last);
+        };
         let persons: HashMap<i64, (String, String, String, Option<String>)> =
             store::persons_between(conn, first, upto)?
                 .into_iter()
@@ -325,6 +322,42 @@ pub fn run(
     let mut md = std::fs::File::create(out.join("summary.md"))?;
     md.write_all(render(&summary, from, to).as_bytes())?;
     Ok(summary)
+}
+
+/// One page of history: the claims of persons `first..=upto`, each person whole.
+pub struct Persons {
+    pub page: Vec<StayRow>,
+    pub first: i64,
+    pub upto: i64,
+    /// More may follow.
+    pub full: bool,
+}
+
+/// The next page of claims touching `lo..=hi` after person `after`, ordered by person and
+/// date. A full page may end inside a person: that person is left for the next page.
+pub fn whole_persons(
+    conn: &mut DbConn,
+    after: i64,
+    lo: &str,
+    hi: &str,
+) -> diesel::QueryResult<Option<Persons>> {
+    let mut page = store::history_page(conn, after, lo, hi, PAGE)?;
+    if page.is_empty() {
+        return Ok(None);
+    }
+    let full = page.len() as i64 == PAGE;
+    let last = page.last().and_then(|r| r.person_id).unwrap_or(after);
+    let first = page.first().and_then(|r| r.person_id).unwrap_or(after);
+    if full && first != last {
+        page.retain(|r| r.person_id != Some(last));
+    }
+    let upto = page.last().and_then(|r| r.person_id).unwrap_or(last);
+    Ok(Some(Persons {
+        page,
+        first,
+        upto,
+        full,
+    }))
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
