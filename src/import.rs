@@ -277,10 +277,12 @@ pub fn run(
         "`{as_user}` needs the {needed} role to import {kind:?}"
     );
     let now = store::now_ms();
-    let bulk = store::BulkLoad::begin(&core.pool, &mut conn)?;
+    let wal_max_bytes = u64::from(core.config.sqlite_bulk_wal_max_mb) * 1024 * 1024;
+    let bulk = store::BulkLoad::begin(&core.pool, &mut conn, wal_max_bytes)?;
     let report = match kind {
         Kind::Persons => import_rows(
             &mut conn,
+            &bulk,
             file,
             errors_path,
             batch,
@@ -297,6 +299,7 @@ pub fn run(
         ),
         Kind::Enrolments => import_rows(
             &mut conn,
+            &bulk,
             file,
             errors_path,
             batch,
@@ -309,6 +312,7 @@ pub fn run(
         ),
         Kind::Facilities => import_rows(
             &mut conn,
+            &bulk,
             file,
             errors_path,
             batch,
@@ -324,6 +328,7 @@ pub fn run(
         ),
         Kind::Claims => import_rows(
             &mut conn,
+            &bulk,
             file,
             errors_path,
             batch,
@@ -448,6 +453,7 @@ impl BatchImport<ClaimRow> for ClaimImport<'_> {
 
 fn import_rows<R: DeserializeOwned, I: BatchImport<R>>(
     conn: &mut DbConn,
+    bulk: &store::BulkLoad,
     file: &Path,
     errors_path: &Path,
     batch: usize,
@@ -526,6 +532,7 @@ fn import_rows<R: DeserializeOwned, I: BatchImport<R>>(
             }
             import.finish(conn)
         })?;
+        bulk.between_batches(conn)?;
         // Counted only once the batch is committed.
         report.imported += imported;
         report.skipped += skipped;

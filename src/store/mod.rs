@@ -6,7 +6,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, QueryResult};
+use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub mod audit;
@@ -338,16 +338,32 @@ pub const INSERT_CHUNK: usize = 256;
 /// WAL lets a checkpoint run beside the writer. A larger cache and rarer checkpoints on the
 /// writer alone were measured and made no difference.
 ///
+/// A passive checkpoint copies pages back but never rewinds the WAL: SQLite starts the log
+/// over only when a writer begins while every frame is checkpointed, and a writer that
+/// commits batch after batch never finds that moment. So once the log holds more than
+/// `wal_max_bytes`, the checkpointer asks the writer, which runs a RESTART checkpoint between
+/// two batches (from the other thread it would starve: the writer takes the lock back first)
+/// and then starts the log over, so the WAL file stays at about that size.
+///
 /// PostgreSQL: commits do not wait for the WAL flush. A crash may lose the last batches,
 /// never half of one, and a re-run of the file imports only what is missing.
 pub struct BulkLoad {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     checkpointer: Option<std::thread::JoinHandle<()>>,
+    restart_wanted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// One row of `PRAGMA wal_checkpoint`: frames in the log and frames copied back.
+#[derive(QueryableByName)]
+struct CheckpointResult {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
 }
 
 impl BulkLoad {
-    pub fn begin(pool: &Pool, writer: &mut DbConn) -> anyhow::Result<Self> {
+    pub fn begin(pool: &Pool, writer: &mut DbConn, wal_max_bytes: u64) -> anyhow::Result<Self> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let restart_wanted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let checkpointer = match writer {
             DbConn::Pg(c) => {
                 c.batch_execute("SET synchronous_commit = off")?;
@@ -356,20 +372,56 @@ impl BulkLoad {
             DbConn::Sqlite(w, _) => {
                 let mut own = pool.get()?;
                 w.batch_execute("PRAGMA wal_autocheckpoint = 0")?;
+                let page_bytes: i64 = match &mut *own {
+                    DbConn::Sqlite(c, _) => {
+                        diesel::sql_query("PRAGMA page_size")
+                            .get_result::<PageSize>(c)?
+                            .page_size
+                    }
+                    DbConn::Pg(_) => unreachable!("one pool, one backend"),
+                };
+                let max_frames = (wal_max_bytes / page_bytes.max(512) as u64).max(1) as i64;
                 let stopping = stop.clone();
+                let wanted = restart_wanted.clone();
                 Some(std::thread::spawn(move || {
+                    let DbConn::Sqlite(c, _) = &mut *own else {
+                        return;
+                    };
                     while !stopping.load(std::sync::atomic::Ordering::Relaxed) {
                         std::thread::sleep(std::time::Duration::from_millis(100));
                         // PASSIVE never blocks the writer; a busy round is simply retried.
-                        if let Err(e) = db_run!(&mut *own, c => c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)"))
-                        {
-                            tracing::debug!("background checkpoint: {e}");
+                        let frames = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+                            .get_result::<CheckpointResult>(c);
+                        match frames {
+                            Ok(r) if i64::from(r.log) > max_frames => {
+                                wanted.store(true, std::sync::atomic::Ordering::Relaxed)
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::debug!("background checkpoint: {e}"),
                         }
                     }
                 }))
             }
         };
-        Ok(BulkLoad { stop, checkpointer })
+        Ok(BulkLoad {
+            stop,
+            checkpointer,
+            restart_wanted,
+        })
+    }
+
+    /// Called by the writer after each committed batch: the RESTART checkpoint, if asked for.
+    pub fn between_batches(&self, writer: &mut DbConn) -> diesel::QueryResult<()> {
+        match writer {
+            DbConn::Sqlite(c, _)
+                if self
+                    .restart_wanted
+                    .swap(false, std::sync::atomic::Ordering::Relaxed) =>
+            {
+                c.batch_execute("PRAGMA wal_checkpoint(RESTART)")
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Back to the writer's usual settings (it returns to the pool afterwards).
@@ -393,6 +445,12 @@ impl Drop for BulkLoad {
     fn drop(&mut self) {
         self.stop_checkpointer();
     }
+}
+
+#[derive(QueryableByName)]
+struct PageSize {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    page_size: i64,
 }
 
 pub fn now_ms() -> i64 {
