@@ -443,29 +443,15 @@ fn backtest_flow(backend: Backend) {
         out.contains("6000 claims (60 planted: 6 per screening rule"),
         "{out}"
     );
-    assert_eq!(run(data, &db, &["seed-demo"], None).0, 0);
-    let add = [
-        "user",
-        "add",
-        "--username",
-        "batch",
-        "--role",
-        "clerk",
-        "--region",
-        "330300",
-    ];
-    assert_eq!(run(data, &db, &add, Some("batch-password\n")).0, 0);
-    for kind in ["facilities", "persons", "enrolments", "claims"] {
-        let file = gen.join(format!("{kind}.csv"));
-        let user = if kind == "claims" { "batch" } else { "admin" };
-        let (code, out) = run(
-            data,
-            &db,
-            &["import", kind, file.to_str().unwrap(), "--as", user],
-            None,
-        );
-        assert_eq!(code, 0, "{kind}: {out}");
-    }
+    load_registries(data, &db, &gen);
+    let file = gen.join("claims.csv");
+    let (code, out) = run(
+        data,
+        &db,
+        &["import", "claims", file.to_str().unwrap(), "--as", "batch"],
+        None,
+    );
+    assert_eq!(code, 0, "claims: {out}");
     let report = data.join("report");
     let truth = gen.join("planted.csv");
     let (code, out) = run(
@@ -540,6 +526,32 @@ fn backtest_finds_every_planted_case_postgres() {
     backtest_flow(Backend::Postgres);
 }
 
+/// Demo data, a `batch` clerk, and the generated facilities, persons and enrolments.
+fn load_registries(data: &Path, db: &str, gen: &Path) {
+    assert_eq!(run(data, db, &["seed-demo"], None).0, 0);
+    let add = [
+        "user",
+        "add",
+        "--username",
+        "batch",
+        "--role",
+        "clerk",
+        "--region",
+        "330300",
+    ];
+    assert_eq!(run(data, db, &add, Some("batch-password\n")).0, 0);
+    for kind in ["facilities", "persons", "enrolments"] {
+        let file = gen.join(format!("{kind}.csv"));
+        let (code, out) = run(
+            data,
+            db,
+            &["import", kind, file.to_str().unwrap(), "--as", "admin"],
+            None,
+        );
+        assert_eq!(code, 0, "{kind}: {out}");
+    }
+}
+
 /// The peak size of the WAL file while `claimflow import claims` runs on a copy of `setup`.
 fn peak_wal_during_import(setup: &Path, dir: &Path, claims: &Path, wal_max_mb: &str) -> u64 {
     copy_dir(setup, dir);
@@ -608,28 +620,7 @@ fn a_bulk_import_keeps_the_sqlite_wal_bounded() {
         gen.to_str().unwrap(),
     ];
     assert_eq!(run(&setup, &db, &args, None).0, 0);
-    assert_eq!(run(&setup, &db, &["seed-demo"], None).0, 0);
-    let add = [
-        "user",
-        "add",
-        "--username",
-        "batch",
-        "--role",
-        "clerk",
-        "--region",
-        "330300",
-    ];
-    assert_eq!(run(&setup, &db, &add, Some("batch-password\n")).0, 0);
-    for kind in ["facilities", "persons", "enrolments"] {
-        let file = gen.join(format!("{kind}.csv"));
-        let (code, out) = run(
-            &setup,
-            &db,
-            &["import", kind, file.to_str().unwrap(), "--as", "admin"],
-            None,
-        );
-        assert_eq!(code, 0, "{kind}: {out}");
-    }
+    load_registries(&setup, &db, &gen);
     let claims = gen.join("claims.csv");
     let unbounded = peak_wal_during_import(&setup, &dir.path().join("a"), &claims, "4096");
     let bounded = peak_wal_during_import(&setup, &dir.path().join("b"), &claims, "1");
