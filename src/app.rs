@@ -117,6 +117,19 @@ impl Application {
             config: core.config.clone(),
             metrics: Arc::new(Metrics::new()?),
         });
+        let ui = web::Data::new(
+            crate::web::WebUi::load(
+                &core.config.web_templates_dir,
+                &core.config.locales_dir,
+                &core.config.static_dir,
+            )
+            .map_err(|errors| {
+                anyhow::anyhow!(
+                    "the web interface files have errors:\n{}",
+                    errors.join("\n")
+                )
+            })?,
+        );
         let listener = TcpListener::bind(&core.config.bind)?;
         let port = listener.local_addr()?.port();
         let data = state.clone();
@@ -124,6 +137,7 @@ impl Application {
             let metrics = data.metrics.clone();
             App::new()
                 .app_data(data.clone())
+                .app_data(ui.clone())
                 .app_data(
                     web::JsonConfig::default()
                         .limit(1 << 20)
@@ -154,9 +168,8 @@ impl Application {
                 })
                 .wrap(TracingLogger::default())
                 .configure(http::routes)
-                .default_service(web::to(|| async {
-                    Err::<actix_web::HttpResponse, _>(AppError::NotFound("route".into()))
-                }))
+                .configure(crate::web::routes)
+                .default_service(web::to(crate::web::pages::fallback))
         })
         .listen(listener)?
         .run();

@@ -33,6 +33,10 @@ pub struct Config {
     pub sanctions_file: PathBuf,
     /// The screening rules: texts, actions and parameters.
     pub screening_file: PathBuf,
+    /// The browser interface: page templates, interface strings and the stylesheet.
+    pub web_templates_dir: PathBuf,
+    pub locales_dir: PathBuf,
+    pub static_dir: PathBuf,
     pub pool_size: u32,
     pub sqlite_busy_timeout_ms: u32,
     /// During a bulk import on SQLite, the WAL is restarted once it holds this many MB, so
@@ -155,6 +159,9 @@ impl Default for Config {
             region_calendars_dir: PathBuf::from("policies/calendars/regions"),
             sanctions_file: PathBuf::from("policies/supervision/order735.toml"),
             screening_file: PathBuf::from("policies/screening/rules.toml"),
+            web_templates_dir: PathBuf::from("templates/web"),
+            locales_dir: PathBuf::from("locales"),
+            static_dir: PathBuf::from("static"),
             pool_size: 8,
             sqlite_busy_timeout_ms: 5000,
             sqlite_bulk_wal_max_mb: 256,

@@ -66,6 +66,14 @@ pub fn seed(
     data_dir: &Path,
     password: Option<&str>,
 ) -> anyhow::Result<Vec<DemoLogin>> {
+    let logins = seed_people(conn, password)?;
+    seed_cases(conn, registry, data_dir).map_err(|e| anyhow::anyhow!("seeding demo cases: {e}"))?;
+    Ok(logins)
+}
+
+/// Regions, one user per role, insured persons and facilities, but no cases: a world where
+/// "next case" can only find what a test put there.
+pub fn seed_people(conn: &mut DbConn, password: Option<&str>) -> anyhow::Result<Vec<DemoLogin>> {
     anyhow::ensure!(
         users::count(conn)? == 0,
         "the database already has users; seed-demo only runs on an empty database"
@@ -101,7 +109,6 @@ pub fn seed(
         });
     }
     seed_registries(conn)?;
-    seed_cases(conn, registry, data_dir).map_err(|e| anyhow::anyhow!("seeding demo cases: {e}"))?;
     Ok(logins)
 }
 

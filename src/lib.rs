@@ -1,5 +1,7 @@
 //! claimflow: workflow and case management for resident medical-insurance claims review and
 //! fund supervision. See README.md for the architecture map.
+// serde_json's `json!` recurses per key; the page views are larger than its default allows.
+#![recursion_limit = "256"]
 pub mod app;
 pub mod auth;
 pub mod bench;
@@ -17,3 +19,4 @@ pub mod registry;
 pub mod screen;
 pub mod service;
 pub mod store;
+pub mod web;

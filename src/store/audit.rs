@@ -255,3 +255,22 @@ pub fn trails_of_cases_opened(
         .select((audit_events::case_id, cases::workflow, audit_events::at_ms, audit_events::actor_id, audit_events::action, audit_events::from_stage, audit_events::to_stage))
         .load(c))
 }
+
+/// Every event of these cases, ordered by case and sequence (one query for a page of cases).
+pub fn for_cases(conn: &mut DbConn, case_ids: &[i64]) -> QueryResult<Vec<AuditEvent>> {
+    db_run!(conn, c => audit_events::table
+        .filter(audit_events::case_id.eq_any(case_ids))
+        .order((audit_events::case_id, audit_events::seq))
+        .select(AuditEvent::as_select())
+        .load(c))
+}
+
+/// Verifies one case's events (in sequence order): how many, or the first break.
+pub fn verify_events(events: &[AuditEvent]) -> Result<usize, ChainBreak> {
+    verify_chain(events.iter().map(|e| StoredEvent {
+        id: e.id,
+        content: e.content(),
+        prev_hash: &e.prev_hash,
+        hash: &e.hash,
+    }))
+}

@@ -22,7 +22,9 @@ pub mod regions;
 pub mod reports;
 pub mod schema;
 pub mod screening;
+pub mod search;
 pub mod supervision;
+pub mod team;
 pub mod users;
 pub mod workflows;
 

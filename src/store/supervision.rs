@@ -309,3 +309,12 @@ pub fn facility_claims_and_hits(
     let pairs = |rows: Vec<CountRow>| rows.into_iter().map(|r| (r.facility_code, r.n)).collect();
     Ok((pairs(claims), pairs(hits)))
 }
+
+/// A facility's inspections, newest first.
+pub fn inspections_of(conn: &mut DbConn, facility_code: &str) -> QueryResult<Vec<InspectionRow>> {
+    db_run!(conn, c => inspections::table
+        .filter(inspections::facility_code.eq(facility_code))
+        .order((inspections::inspected_on.desc(), inspections::id.desc()))
+        .select(InspectionRow::as_select())
+        .load(c))
+}

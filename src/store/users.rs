@@ -150,3 +150,24 @@ pub fn absences_from(
         .select((a::id, a::from_date, a::to_date, a::reason))
         .load(c))
 }
+
+/// Every user with their roles, by username (the admin's list).
+pub fn all_with_roles(conn: &mut DbConn) -> QueryResult<Vec<(User, Vec<String>)>> {
+    let people: Vec<User> =
+        db_run!(conn, c => users::table.order(users::username).select(User::as_select()).load(c))?;
+    let roles: Vec<(i64, String)> = db_run!(conn, c => user_roles::table
+        .order((user_roles::user_id, user_roles::role))
+        .select((user_roles::user_id, user_roles::role))
+        .load(c))?;
+    Ok(people
+        .into_iter()
+        .map(|u| {
+            let mine = roles
+                .iter()
+                .filter(|(id, _)| *id == u.id)
+                .map(|(_, r)| r.clone())
+                .collect();
+            (u, mine)
+        })
+        .collect())
+}

@@ -80,6 +80,9 @@ pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
             .join("policies/supervision/order735.toml"),
         screening_file: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("policies/screening/rules.toml"),
+        web_templates_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/web"),
+        locales_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("locales"),
+        static_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static"),
         mail: claimflow::config::MailConfig {
             backend: "memory".into(),
             templates_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/emails"),
@@ -109,6 +112,22 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_with(backend: Backend, config: Config, dir: tempfile::TempDir) -> TestApp {
+    spawn_seeded(backend, config, dir, true).await
+}
+
+/// Starts the app with the demo people, facilities and registries but no demo cases.
+pub async fn spawn_without_cases(backend: Backend) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = test_config(backend, dir.path())?;
+    Some(spawn_seeded(backend, config, dir, false).await)
+}
+
+async fn spawn_seeded(
+    backend: Backend,
+    config: Config,
+    dir: tempfile::TempDir,
+    cases: bool,
+) -> TestApp {
     let core = Core::open(config.clone()).expect("open core");
     let pool = core.pool.clone();
     {
@@ -117,8 +136,12 @@ pub async fn spawn_with(backend: Backend, config: Config, dir: tempfile::TempDir
         let pool = pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().unwrap();
-            claimflow::demo::seed(&mut conn, &registry, &data_dir, Some(PASSWORD))
-                .expect("seed demo");
+            if cases {
+                claimflow::demo::seed(&mut conn, &registry, &data_dir, Some(PASSWORD))
+                    .expect("seed demo");
+            } else {
+                claimflow::demo::seed_people(&mut conn, Some(PASSWORD)).expect("seed demo people");
+            }
         })
         .await
         .unwrap();

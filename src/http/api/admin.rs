@@ -17,7 +17,7 @@ pub struct Created {
 }
 
 /// Admins act within their region subtree.
-fn admin_in(conn: &mut DbConn, p: &Principal, region_code: &str) -> AppResult<()> {
+pub fn admin_in(conn: &mut DbConn, p: &Principal, region_code: &str) -> AppResult<()> {
     p.require_any(&[Role::Admin])?;
     let region = registries::require_region(conn, region_code)?;
     if p.covers_region(&region.path) {

@@ -100,7 +100,7 @@ pub struct MyClaim {
     pub status_en: String,
 }
 
-fn detail(
+pub fn claim_detail(
     conn: &mut crate::store::DbConn,
     registry: &crate::registry::Registry,
     p: &crate::auth::Principal,
@@ -141,36 +141,45 @@ fn detail(
 #[get("/api/me/claims")]
 pub async fn my_claims(state: State, user: AuthUser) -> AppResult<HttpResponse> {
     let list = db(&state, move |conn, registry| {
-        let claims = claim_store::for_resident(conn, user.0.user_id)?;
-        let mut out = Vec::with_capacity(claims.len());
-        for claim in claims {
-            let Some(case) = case_store::for_subject(conn, "claim", claim.id)? else {
-                continue;
-            };
-            let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
-            let events = crate::store::audit::for_case(conn, case.id)?;
-            let last = timeline(&events).pop();
-            out.push(MyClaim {
-                claim_id: claim.id,
-                case_id: case.id,
-                family_zh: wf.title.zh.clone(),
-                family_en: wf.title.en.clone(),
-                family: claim.family,
-                submitted_at: claim.created_at,
-                admission_date: claim.admission_date,
-                total_fen: claim.total_fen,
-                payable_fen: claim.payable_fen,
-                decided_fen: claim.decided_fen,
-                stage: case.stage,
-                outcome: case.outcome,
-                status_zh: last.as_ref().map_or_else(String::new, |l| l.zh.clone()),
-                status_en: last.map_or_else(String::new, |l| l.en),
-            });
-        }
-        Ok(out)
+        my_claim_list(conn, registry, &user.0)
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))
+}
+
+/// A resident's own claims, newest first, each with where it stands in plain language.
+pub fn my_claim_list(
+    conn: &mut crate::store::DbConn,
+    registry: &crate::registry::Registry,
+    p: &crate::auth::Principal,
+) -> AppResult<Vec<MyClaim>> {
+    let claims = claim_store::for_resident(conn, p.user_id)?;
+    let mut out = Vec::with_capacity(claims.len());
+    for claim in claims {
+        let Some(case) = case_store::for_subject(conn, "claim", claim.id)? else {
+            continue;
+        };
+        let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+        let events = crate::store::audit::for_case(conn, case.id)?;
+        let last = timeline(&events).pop();
+        out.push(MyClaim {
+            claim_id: claim.id,
+            case_id: case.id,
+            family_zh: wf.title.zh.clone(),
+            family_en: wf.title.en.clone(),
+            family: claim.family,
+            submitted_at: claim.created_at,
+            admission_date: claim.admission_date,
+            total_fen: claim.total_fen,
+            payable_fen: claim.payable_fen,
+            decided_fen: claim.decided_fen,
+            stage: case.stage,
+            outcome: case.outcome,
+            status_zh: last.as_ref().map_or_else(String::new, |l| l.zh.clone()),
+            status_en: last.map_or_else(String::new, |l| l.en),
+        });
+    }
+    Ok(out)
 }
 
 /// A claim with its case. Residents see only their own claims: any other id is 404.
@@ -188,7 +197,7 @@ pub async fn get_claim(
         let case = case_store::for_subject(conn, "claim", id)?
             .ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
         cases::ensure_can_see(&user.0, &case)?;
-        detail(conn, registry, &user.0, case)
+        claim_detail(conn, registry, &user.0, case)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))
@@ -197,7 +206,7 @@ pub async fn get_claim(
 /// Reads a multipart body with a `kind` text field and a `file` field, enforcing the size
 /// limit while streaming.
 /// Refuses an oversized body before reading it; the streaming check covers chunked bodies.
-pub(super) fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> AppResult<()> {
+pub(crate) fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> AppResult<()> {
     let declared = req
         .headers()
         .get("content-length")
@@ -210,14 +219,19 @@ pub(super) fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> AppRe
     Ok(())
 }
 
-/// Reads a multipart upload: an optional `kind` text field and the `file`, which must not
-/// be empty nor larger than `limit`. Returns (kind, filename, bytes).
-pub(super) async fn read_upload(
-    mut form: Multipart,
-    limit: usize,
-) -> AppResult<(Option<String>, String, Vec<u8>)> {
-    let mut kind = None;
-    let mut file = None;
+/// A multipart upload as read: the optional `kind` and `_csrf` text fields (the API sends
+/// no `_csrf`; browser forms must) and the file.
+pub struct UploadForm {
+    pub kind: Option<String>,
+    pub csrf: Option<String>,
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads a multipart upload: optional `kind` and `_csrf` text fields and the `file`, which
+/// must not be empty nor larger than `limit`.
+pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<UploadForm> {
+    let (mut kind, mut csrf, mut file) = (None, None, None);
     while let Some(field) = form.next().await {
         let mut field =
             field.map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
@@ -243,13 +257,12 @@ pub(super) async fn read_upload(
             }
             bytes.extend_from_slice(&chunk);
         }
+        let text = |bytes: Vec<u8>| {
+            String::from_utf8(bytes).map_err(|_| AppError::field(&name, "must be UTF-8 text"))
+        };
         match name.as_str() {
-            "kind" => {
-                kind = Some(
-                    String::from_utf8(bytes)
-                        .map_err(|_| AppError::field("kind", "must be UTF-8 text"))?,
-                )
-            }
+            "kind" => kind = Some(text(bytes)?),
+            "_csrf" => csrf = Some(text(bytes)?),
             "file" => file = Some((filename, bytes)),
             other => {
                 return Err(AppError::field(
@@ -264,7 +277,12 @@ pub(super) async fn read_upload(
     if bytes.is_empty() {
         return Err(AppError::field("file", "the file is empty"));
     }
-    Ok((kind, filename, bytes))
+    Ok(UploadForm {
+        kind,
+        csrf,
+        filename,
+        bytes,
+    })
 }
 
 /// Uploads one document for a claim (multipart: `kind`, `file`). PDF, JPEG or PNG, checked
@@ -284,7 +302,12 @@ pub async fn upload_document(
 ) -> AppResult<HttpResponse> {
     let limit = state.config.upload_max_bytes;
     refuse_declared_oversize(&req, limit)?;
-    let (kind, filename, bytes) = read_upload(form, limit).await?;
+    let UploadForm {
+        kind,
+        filename,
+        bytes,
+        ..
+    } = read_upload(form, limit).await?;
     let kind = kind.ok_or_else(|| AppError::field("kind", "missing: name the document kind"))?;
     let data_dir = state.config.data_dir.clone();
     let claim_id = id.into_inner();

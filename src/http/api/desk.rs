@@ -219,61 +219,71 @@ pub async fn reviewer_metrics(
         return Err(AppError::field("to", "must be after `from`"));
     }
     let report = db(&state, move |conn, registry| {
-        let rows = store::audit::trails_of_cases_opened(conn, &user.0.region_path, from, to)?;
-        let events: Vec<TrailEvent<'_>> = rows
-            .iter()
-            .map(|r| TrailEvent {
-                case_id: r.0,
-                workflow: &r.1,
-                at_ms: r.2,
-                actor_id: r.3,
-                action: &r.4,
-                from_stage: r.5.as_deref(),
-                to_stage: r.6.as_deref(),
-            })
-            .collect();
-        let workflows = registry.latest_all();
-        let sla: HashMap<(&str, &str), u32> = workflows
-            .iter()
-            .flat_map(|wf| {
-                wf.stages
-                    .iter()
-                    .filter_map(|s| Some(((wf.name.as_str(), s.id.as_str()), s.sla_hours?)))
-            })
-            .collect();
-        let per_actor =
-            review_metrics::per_actor(&events, &sla, registry.calendar_for(&user.0.region_path));
-        let mut reviewers = Vec::new();
-        let mut teams_of = HashMap::new();
-        for (&id, figures) in &per_actor {
-            let Some(u) = users::get(conn, id)? else {
-                continue;
-            };
-            if !users::roles_of(conn, id)?.iter().any(|r| r.is_staff()) {
-                continue;
-            }
-            teams_of.insert(id, u.org.clone());
-            reviewers.push(ReviewerFigures {
-                user_id: id,
-                username: u.username,
-                display_name: u.display_name,
-                team: u.org,
-                figures: figures.clone(),
-            });
-        }
-        let teams = review_metrics::per_team(&per_actor, |id| teams_of.get(&id).cloned())
-            .into_iter()
-            .map(|(team, figures)| TeamFigures { team, figures })
-            .collect();
-        Ok(ReviewerMetrics {
-            from,
-            to,
-            reviewers,
-            teams,
-        })
+        reviewer_report(conn, registry, &user.0, from, to)
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// Reviewer and team figures over the cases opened in [from, to) in `p`'s region.
+pub fn reviewer_report(
+    conn: &mut crate::store::DbConn,
+    registry: &crate::registry::Registry,
+    p: &crate::auth::Principal,
+    from: i64,
+    to: i64,
+) -> AppResult<ReviewerMetrics> {
+    let rows = store::audit::trails_of_cases_opened(conn, &p.region_path, from, to)?;
+    let events: Vec<TrailEvent<'_>> = rows
+        .iter()
+        .map(|r| TrailEvent {
+            case_id: r.0,
+            workflow: &r.1,
+            at_ms: r.2,
+            actor_id: r.3,
+            action: &r.4,
+            from_stage: r.5.as_deref(),
+            to_stage: r.6.as_deref(),
+        })
+        .collect();
+    let workflows = registry.latest_all();
+    let sla: HashMap<(&str, &str), u32> = workflows
+        .iter()
+        .flat_map(|wf| {
+            wf.stages
+                .iter()
+                .filter_map(|s| Some(((wf.name.as_str(), s.id.as_str()), s.sla_hours?)))
+        })
+        .collect();
+    let per_actor = review_metrics::per_actor(&events, &sla, registry.calendar_for(&p.region_path));
+    let mut reviewers = Vec::new();
+    let mut teams_of = HashMap::new();
+    for (&id, figures) in &per_actor {
+        let Some(u) = users::get(conn, id)? else {
+            continue;
+        };
+        if !users::roles_of(conn, id)?.iter().any(|r| r.is_staff()) {
+            continue;
+        }
+        teams_of.insert(id, u.org.clone());
+        reviewers.push(ReviewerFigures {
+            user_id: id,
+            username: u.username,
+            display_name: u.display_name,
+            team: u.org,
+            figures: figures.clone(),
+        });
+    }
+    let teams = review_metrics::per_team(&per_actor, |id| teams_of.get(&id).cloned())
+        .into_iter()
+        .map(|(team, figures)| TeamFigures { team, figures })
+        .collect();
+    Ok(ReviewerMetrics {
+        from,
+        to,
+        reviewers,
+        teams,
+    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -33,6 +33,57 @@ pub struct QueueQuery {
     pub limit: Option<i64>,
 }
 
+impl QueueQuery {
+    /// The store's filter for this user: their stages, roles and region, checked values.
+    pub fn filter(
+        self,
+        registry: &crate::registry::Registry,
+        p: &crate::auth::Principal,
+    ) -> AppResult<QueueFilter> {
+        let stages = queue::my_stages(registry, p);
+        if stages.is_empty() {
+            return Err(AppError::Forbidden(
+                "none of your roles works a queue".into(),
+            ));
+        }
+        let sla = match self.sla.as_deref() {
+            None => None,
+            Some("on_track") => Some(Sla::OnTrack),
+            Some("at_risk") => Some(Sla::AtRisk),
+            Some("breached") => Some(Sla::Breached),
+            Some(other) => {
+                return Err(AppError::field(
+                    "sla",
+                    format!("expected on_track, at_risk or breached, got `{other}`"),
+                ))
+            }
+        };
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(AppError::field("limit", "between 1 and 200"));
+        }
+        let after = self.after.as_deref().map(queue::parse_cursor).transpose()?;
+        Ok(QueueFilter {
+            stages,
+            escalated_roles: queue::my_roles(p),
+            region_path: p.region_path.clone(),
+            family: self.family,
+            stage: self.stage,
+            facility: self.facility,
+            min_fen: self.min_fen,
+            max_fen: self.max_fen,
+            sla,
+            due_before: self.due_before,
+            assignee: self.mine.then_some(p.user_id),
+            unassigned: self.unassigned,
+            after,
+            limit,
+            now_ms: crate::store::now_ms(),
+            at_risk_ms: AT_RISK_MS,
+        })
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct QueueResponse {
     pub items: Vec<QueueItem>,
@@ -48,48 +99,7 @@ pub async fn list(
     user: AuthUser,
     q: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
-    let q = q.into_inner();
-    let stages = queue::my_stages(&state.registry, &user.0);
-    if stages.is_empty() {
-        return Err(AppError::Forbidden(
-            "none of your roles works a queue".into(),
-        ));
-    }
-    let sla = match q.sla.as_deref() {
-        None => None,
-        Some("on_track") => Some(Sla::OnTrack),
-        Some("at_risk") => Some(Sla::AtRisk),
-        Some("breached") => Some(Sla::Breached),
-        Some(other) => {
-            return Err(AppError::field(
-                "sla",
-                format!("expected on_track, at_risk or breached, got `{other}`"),
-            ))
-        }
-    };
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::field("limit", "between 1 and 200"));
-    }
-    let after = q.after.as_deref().map(queue::parse_cursor).transpose()?;
-    let filter = QueueFilter {
-        stages,
-        escalated_roles: queue::my_roles(&user.0),
-        region_path: user.0.region_path.clone(),
-        family: q.family,
-        stage: q.stage,
-        facility: q.facility,
-        min_fen: q.min_fen,
-        max_fen: q.max_fen,
-        sla,
-        due_before: q.due_before,
-        assignee: q.mine.then_some(user.0.user_id),
-        unassigned: q.unassigned,
-        after,
-        limit,
-        now_ms: crate::store::now_ms(),
-        at_risk_ms: AT_RISK_MS,
-    };
+    let filter = q.into_inner().filter(&state.registry, &user.0)?;
     let page = db(&state, move |conn, _| queue::list(conn, &filter)).await?;
     Ok(HttpResponse::Ok().json(QueueResponse {
         items: page.items,

@@ -65,7 +65,9 @@ pub async fn attach(
 ) -> AppResult<HttpResponse> {
     let limit = state.config.upload_max_bytes;
     refuse_declared_oversize(&req, limit)?;
-    let (_, filename, bytes) = read_upload(form, limit).await?;
+    let super::claims::UploadForm {
+        filename, bytes, ..
+    } = read_upload(form, limit).await?;
     let (code, data_dir) = (code.into_inner(), state.config.data_dir.clone());
     let row = db(&state, move |conn, _| {
         svc::attach(conn, &data_dir, &code, &filename, &bytes, now_ms())

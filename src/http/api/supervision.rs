@@ -90,7 +90,9 @@ pub async fn upload_evidence(
 ) -> AppResult<HttpResponse> {
     let limit = state.config.upload_max_bytes;
     refuse_declared_oversize(&req, limit)?;
-    let (_, filename, bytes) = read_upload(form, limit).await?;
+    let super::claims::UploadForm {
+        filename, bytes, ..
+    } = read_upload(form, limit).await?;
     let data_dir = state.config.data_dir.clone();
     let id = id.into_inner();
     let row = db(&state, move |conn, _| {

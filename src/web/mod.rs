@@ -1,0 +1,389 @@
+//! The browser interface: server-rendered pages from `templates/web/*.hbs` with strings from
+//! `locales/`, in Simplified Chinese by default and English. Pages call the same services as
+//! the API; these modules only read forms, check the session and CSRF, and render.
+pub mod admin;
+pub mod audit;
+pub mod ctx;
+pub mod i18n;
+pub mod inspect;
+pub mod pages;
+pub mod public;
+pub mod resident;
+pub mod review;
+pub mod session;
+pub mod svg;
+pub mod team;
+pub mod violations;
+
+use crate::auth::Principal;
+use crate::domain::roles::Role;
+use handlebars::Handlebars;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Shared pieces: the frame around every page, and a labelled form field with its error.
+pub const PARTIALS: [&str; 2] = ["layout", "field"];
+
+/// Every page template; each is checked at start, so a broken one stops the service
+/// instead of failing a user.
+pub const PAGES: [&str; 21] = [
+    "login",
+    "error",
+    "my_claims",
+    "claim",
+    "letter",
+    "new_claim",
+    "queue",
+    "case",
+    "admin_workflows",
+    "facilities",
+    "team",
+    "audit",
+    "audit_violations",
+    "report",
+    "report_done",
+    "report_track",
+    "facility",
+    "inspection_new",
+    "violation_new",
+    "violation",
+    "admin_registry",
+];
+
+pub struct WebUi {
+    templates: Handlebars<'static>,
+    catalogs: Vec<(&'static str, i18n::Catalog)>,
+    /// Each catalog as the nested JSON a template reads (`{{t.login.title}}`), built once.
+    strings: Vec<(&'static str, Value)>,
+    pub css: String,
+}
+
+impl WebUi {
+    /// Loads templates, locales and the stylesheet; every problem is reported with its path.
+    pub fn load(
+        templates_dir: &Path,
+        locales_dir: &Path,
+        static_dir: &Path,
+    ) -> Result<WebUi, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut templates = Handlebars::new();
+        // Strict: a misspelt field or string key is an error, never an empty gap on a page.
+        templates.set_strict_mode(true);
+        for name in PARTIALS.into_iter().chain(PAGES) {
+            let path = templates_dir.join(format!("{name}.hbs"));
+            match std::fs::read_to_string(&path) {
+                Ok(source) => {
+                    let registered = if PARTIALS.contains(&name) {
+                        templates.register_partial(name, source)
+                    } else {
+                        templates.register_template_string(name, source)
+                    };
+                    if let Err(e) = registered {
+                        errors.push(format!("{}: {e}", path.display()));
+                    }
+                }
+                Err(e) => errors.push(format!("{}: cannot read: {e}", path.display())),
+            }
+        }
+        let catalogs = match i18n::load(locales_dir) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.extend(e);
+                Vec::new()
+            }
+        };
+        let css = std::fs::read_to_string(static_dir.join("app.css")).unwrap_or_else(|e| {
+            errors.push(format!(
+                "{}: cannot read: {e}",
+                static_dir.join("app.css").display()
+            ));
+            String::new()
+        });
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let strings = catalogs.iter().map(|(l, c)| (*l, c.to_json())).collect();
+        Ok(WebUi {
+            templates,
+            catalogs,
+            strings,
+            css,
+        })
+    }
+
+    /// The string `key` in `lang`. A missing key shows as `⟦key⟧`: loud on the page and
+    /// caught by the browser tests, rather than a blank.
+    pub fn text(&self, lang: &str, key: &str) -> String {
+        self.lookup(lang, key)
+            .map_or_else(|| format!("⟦{key}⟧"), str::to_string)
+    }
+
+    pub fn has(&self, lang: &str, key: &str) -> bool {
+        self.lookup(lang, key).is_some()
+    }
+
+    fn lookup(&self, lang: &str, key: &str) -> Option<&str> {
+        self.catalogs
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .and_then(|(_, c)| c.get(key))
+    }
+
+    /// Renders `page` inside the layout. `view` is the page's own data; the frame (strings,
+    /// language, navigation, user, CSRF token) is added here.
+    pub fn render(
+        &self,
+        page: &str,
+        frame: &Frame,
+        view: Value,
+    ) -> Result<String, handlebars::RenderError> {
+        let strings = self
+            .strings
+            .iter()
+            .find(|(l, _)| *l == frame.lang)
+            .map_or(Value::Null, |(_, s)| s.clone());
+        let mut data = json!({
+            "t": strings,
+            "lang": frame.lang,
+            "other_lang": other_lang(frame.lang),
+            "title": frame.title,
+            "path": frame.path,
+            "csrf": frame.csrf,
+            "user": frame.user.as_ref().map(|u| json!({"display_name": u.display_name, "username": u.username})),
+            "nav": navigation(self, frame),
+            "flash": frame.flash.as_ref().map(|(kind, text)| json!({"kind": kind, "text": text})),
+        });
+        if let (Some(data), Value::Object(view)) = (data.as_object_mut(), view) {
+            data.extend(view);
+        }
+        self.templates.render(page, &data)
+    }
+}
+
+/// What every page's frame needs to know about the request.
+pub struct Frame {
+    pub lang: &'static str,
+    pub title: String,
+    pub path: String,
+    pub csrf: String,
+    pub user: Option<Principal>,
+    pub flash: Option<(&'static str, String)>,
+}
+
+fn other_lang(lang: &str) -> Value {
+    match lang {
+        "en" => json!({"code": "zh-CN", "label": "中文"}),
+        _ => json!({"code": "en", "label": "English"}),
+    }
+}
+
+#[derive(Serialize)]
+struct NavItem {
+    href: &'static str,
+    label: String,
+    current: bool,
+}
+
+/// The links a user's roles open, in a fixed order; a page the role may not see is not
+/// offered (and refused if typed in).
+fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
+    let Some(user) = &frame.user else {
+        return [("/report", "nav.report"), ("/report/track", "nav.track")]
+            .into_iter()
+            .map(|(href, key)| NavItem {
+                href,
+                label: ui.text(frame.lang, key),
+                current: frame.path.split('?').next() == Some(href),
+            })
+            .collect();
+    };
+    let links: [(&'static str, &str, &[Role]); 9] = [
+        ("/my/claims", "nav.my_claims", &[Role::Resident]),
+        ("/my/claims/new", "nav.new_claim", &[Role::Resident]),
+        ("/queue", "nav.queue", review::QUEUE_ROLES),
+        ("/team", "nav.team", &[Role::Supervisor]),
+        ("/facilities", "nav.facilities", inspect::INSPECT_ROLES),
+        ("/audit", "nav.audit", audit::AUDIT_ROLES),
+        ("/admin/workflows", "nav.workflows", admin::ADMIN_ROLES),
+        ("/admin/registry", "nav.registry", &[Role::Admin]),
+        ("/report", "nav.report", &[Role::Resident]),
+    ];
+    let path = frame.path.split('?').next().unwrap_or_default();
+    // The most specific link that matches is the current one (`/my/claims/new` over `/my/claims`).
+    let current = links
+        .iter()
+        .filter(|(href, _, _)| path == *href || path.starts_with(&format!("{href}/")))
+        .map(|(href, _, _)| *href)
+        .max_by_key(|href| href.len());
+    links
+        .into_iter()
+        .filter(|(_, _, roles)| roles.iter().any(|r| user.has(*r)))
+        .map(|(href, key, _)| NavItem {
+            href,
+            label: ui.text(frame.lang, key),
+            current: current == Some(href),
+        })
+        .collect()
+}
+
+/// Routes of the browser interface. `/my/claims/new` comes before `/my/claims/{id}`.
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.service(pages::index)
+        .service(pages::stylesheet)
+        .service(pages::login_form)
+        .service(pages::login)
+        .service(pages::logout)
+        .service(pages::switch_lang)
+        .service(resident::my_claims)
+        .service(resident::new_claim_form)
+        .service(resident::submit_claim)
+        .service(resident::claim_page)
+        .service(resident::letter)
+        .service(resident::upload)
+        .service(review::queue_page)
+        .service(review::next_case)
+        .service(review::case_page)
+        .service(review::act)
+        .service(admin::workflows)
+        .service(inspect::facilities_page)
+        .service(team::board)
+        .service(team::reassign)
+        .service(audit::search_page)
+        .service(audit::cases_csv)
+        .service(audit::violations_page)
+        .service(audit::violations_csv)
+        .service(public::report_page)
+        .service(public::submit_report)
+        .service(public::track)
+        .service(violations::facility_page)
+        .service(violations::new_inspection)
+        .service(violations::record_inspection)
+        .service(violations::new_violation)
+        .service(violations::log_violation)
+        .service(violations::violation)
+        .service(violations::upload_evidence)
+        .service(violations::sanction)
+        .service(admin::registry_page_get)
+        .service(admin::add_facility)
+        .service(admin::change_status);
+}
+
+/// A form's field errors with every field of the form present (null when it has none), so
+/// that strict templates can pass `errors.<field>` to the field partial.
+pub fn field_errors_for(mut errors: serde_json::Map<String, Value>, fields: &[&str]) -> Value {
+    for f in fields {
+        errors.entry(f.to_string()).or_insert(Value::Null);
+    }
+    Value::Object(errors)
+}
+
+/// A moment for people: China Standard Time (UTC+8, no daylight saving), to the minute.
+pub fn when(ms: i64) -> String {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&offset)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// An amount typed in yuan ("12,500.50", "0.5") as exact fen; the error is a locale key.
+/// At most two decimals: rounding what a person typed would change what they claimed.
+pub fn yuan_to_fen(text: &str) -> Result<i64, &'static str> {
+    use rust_decimal::prelude::ToPrimitive;
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ',' | '，' | ' '))
+        .collect();
+    if cleaned.is_empty() {
+        return Err("errors.required");
+    }
+    let value: rust_decimal::Decimal = cleaned.parse().map_err(|_| "errors.amount")?;
+    if value.is_sign_negative() || value.scale() > 2 {
+        return Err("errors.amount");
+    }
+    (value * rust_decimal::Decimal::ONE_HUNDRED)
+        .to_i64()
+        .filter(|fen| *fen <= 100_000_000_000)
+        .ok_or("errors.amount")
+}
+
+/// Money for people: fen as yuan with two decimals and thousands separators.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let fen = fen.unsigned_abs();
+    let whole = (fen / 100).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}.{:02}", fen % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuan_groups_thousands_and_keeps_the_fen() {
+        assert_eq!(yuan(0), "0.00");
+        assert_eq!(yuan(5), "0.05");
+        assert_eq!(yuan(123_456_789), "1,234,567.89");
+        assert_eq!(yuan(-100_000), "-1,000.00");
+    }
+
+    #[test]
+    fn yuan_typed_by_people_becomes_exact_fen() {
+        assert_eq!(yuan_to_fen("12,500.50"), Ok(1_250_050));
+        assert_eq!(yuan_to_fen(" 0.5 "), Ok(50));
+        assert_eq!(yuan_to_fen("3"), Ok(300));
+        assert_eq!(yuan_to_fen("1.005"), Err("errors.amount"));
+        assert_eq!(yuan_to_fen("-1"), Err("errors.amount"));
+        assert_eq!(yuan_to_fen("abc"), Err("errors.amount"));
+        assert_eq!(yuan_to_fen(""), Err("errors.required"));
+    }
+
+    #[test]
+    fn times_are_shown_in_china_standard_time() {
+        // 2026-11-30T16:30:00Z is half past midnight on 1 December in Beijing.
+        assert_eq!(when(1_796_056_200_000), "2026-12-01 00:30");
+    }
+
+    #[test]
+    fn shipped_templates_and_locales_load() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ui = WebUi::load(
+            &root.join("templates/web"),
+            &root.join("locales"),
+            &root.join("static"),
+        )
+        .unwrap_or_else(|e| panic!("{}", e.join("\n")));
+        let frame = Frame {
+            lang: "zh-CN",
+            title: "登录".into(),
+            path: "/login".into(),
+            csrf: "x".into(),
+            user: None,
+            flash: None,
+        };
+        let html = ui
+            .render(
+                "login",
+                &frame,
+                json!({"failed": false, "username": "", "errors": {}, "next": "/"}),
+            )
+            .unwrap();
+        assert!(
+            html.contains("<html lang=\"zh-CN\">") && html.contains("用户名"),
+            "{html}"
+        );
+        assert!(!html.contains("{{"), "{html}");
+    }
+}

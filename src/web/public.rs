@@ -1,0 +1,130 @@
+//! The public whistleblower pages: report without signing in, and follow the report with the
+//! tracking code shown once. The form's CSRF token is bound to a nonce cookie, as on the
+//! sign-in page, since there is no session (`Ctx::public_page`).
+use super::ctx::{Ctx, PageError};
+use super::{when, yuan};
+use crate::error::AppError;
+use crate::service::reports::{self as svc, ReportInput};
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct ReportForm {
+    #[serde(default)]
+    facility_code: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    contact: String,
+    #[serde(default, rename = "_csrf", skip_serializing)]
+    csrf: String,
+}
+
+fn report_form(
+    ctx: &Ctx,
+    form: &ReportForm,
+    errors: Map<String, Value>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let has_errors = !errors.is_empty();
+    let errors = super::field_errors_for(errors, &["facility_code", "description", "contact"]);
+    let view = json!({"form": form, "errors": errors, "has_errors": has_errors});
+    ctx.public_page("report", ctx.t("report.title"), view, status)
+}
+
+#[get("/report")]
+pub async fn report_page(ctx: Ctx) -> Result<HttpResponse, PageError> {
+    report_form(&ctx, &ReportForm::default(), Map::new(), StatusCode::OK)
+}
+
+#[post("/report")]
+pub async fn submit_report(
+    ctx: Ctx,
+    req: HttpRequest,
+    form: web::Form<ReportForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    ctx.check_public_csrf(&req, &form.csrf)?;
+    let blank = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let input = ReportInput {
+        facility_code: blank(&form.facility_code),
+        person_id_number: None,
+        claim_id: None,
+        description: form.description.trim().to_string(),
+        contact: blank(&form.contact),
+    };
+    let addr = req
+        .peer_addr()
+        .map_or_else(|| "unknown".into(), |a| a.ip().to_string());
+    let limit = ctx.state.config.report_limit_per_hour;
+    let done = crate::http::db(&ctx.state, move |conn, registry| {
+        svc::submit(conn, registry, &input, &addr, limit, crate::store::now_ms())
+    })
+    .await;
+    match done {
+        Ok(done) => ctx.public_page(
+            "report_done",
+            ctx.t("report.done_title"),
+            json!({"code": done.tracking_code, "report_id": done.report_id}),
+            StatusCode::CREATED,
+        ),
+        Err(AppError::Validation(fields)) => {
+            let mut errors = Map::new();
+            for f in fields {
+                let text = format!("{}{}", ctx.t("errors.field_prefix"), f.message);
+                errors.entry(f.field).or_insert(Value::String(text));
+            }
+            report_form(&ctx, &form, errors, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TrackQuery {
+    #[serde(default)]
+    code: String,
+}
+
+/// Follows a report: the form, and with a code the report's status in plain words.
+#[get("/report/track")]
+pub async fn track(ctx: Ctx, q: web::Query<TrackQuery>) -> Result<HttpResponse, PageError> {
+    let code = q.into_inner().code.trim().to_string();
+    let status = if code.is_empty() {
+        None
+    } else {
+        let lookup = code.clone();
+        match crate::http::db(&ctx.state, move |conn, _| svc::track(conn, &lookup)).await {
+            Ok(s) => Some(Ok(s)),
+            Err(AppError::NotFound(_)) => Some(Err(())),
+            Err(e) => return Err(ctx.fail(e)),
+        }
+    };
+    let view = match &status {
+        Some(Ok(s)) => json!({
+            "code": code,
+            "found": true,
+            "unknown": false,
+            "submitted": when(s.submitted_at),
+            "status": ctx.pick(&s.status_zh, &s.status_en),
+            "attachments": s.attachments,
+            "reward": s.reward_fen.map(yuan),
+            "reward_paid": yuan(s.reward_paid_fen),
+        }),
+        Some(Err(())) => json!({"code": code, "found": false, "unknown": true}),
+        None => json!({"code": "", "found": false, "unknown": false}),
+    };
+    let status_code = if matches!(status, Some(Err(()))) {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    ctx.page_titled(
+        "report_track",
+        ctx.t("report.track_title"),
+        view,
+        status_code,
+    )
+}

@@ -1,0 +1,472 @@
+//! The resident's pages, phone first: their claims in plain language, what is missing with
+//! the upload right there, the decision letter, and a new-claim form per family.
+use super::ctx::{see_other, Ctx, PageError};
+use super::{when, yuan, yuan_to_fen};
+use crate::domain::documents::document_kind;
+use crate::domain::roles::Role;
+use crate::error::AppError;
+use crate::http::api::claims::{
+    claim_detail, my_claim_list, read_upload, refuse_declared_oversize, ClaimDetail,
+};
+use crate::service::claims::{self as claim_service, ClaimInput, FamilyFacts, Upload, FAMILIES};
+use crate::store::cases as case_store;
+use crate::store::claims::ClaimRow;
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+const RESIDENT: &[Role] = &[Role::Resident];
+
+/// How a claim reads in a badge: approved, rejected, withdrawn, waiting (on the resident) or open.
+pub fn state_of(stage: Option<&str>, outcome: Option<&str>) -> &'static str {
+    match (stage, outcome) {
+        (_, Some("approved" | "partially_approved")) => "approved",
+        (_, Some(o)) if o.contains("reject") => "rejected",
+        (_, Some(_)) => "withdrawn",
+        (Some("awaiting_documents"), None) => "waiting",
+        _ => "open",
+    }
+}
+
+#[get("/my/claims")]
+pub async fn my_claims(ctx: Ctx) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(RESIDENT)?;
+    let claims = ctx
+        .db(move |conn, registry| my_claim_list(conn, registry, &user))
+        .await?;
+    let rows: Vec<Value> = claims
+        .into_iter()
+        .map(|c| {
+            json!({
+                "claim_id": c.claim_id,
+                "family": ctx.pick(&c.family_zh, &c.family_en),
+                "admission_date": c.admission_date,
+                "total": yuan(c.total_fen),
+                "payable": c.payable_fen.map(yuan),
+                "decided": c.decided_fen.map(yuan),
+                "status": ctx.pick(&c.status_zh, &c.status_en),
+                "state": state_of(c.stage.as_deref(), c.outcome.as_deref()),
+            })
+        })
+        .collect();
+    ctx.page("my_claims", "claims.title", json!({ "claims": rows }))
+}
+
+/// The claim as its resident sees it; a claim of someone else is "not found", exactly like
+/// one that does not exist.
+async fn load_own(ctx: &Ctx, claim_id: i64) -> Result<ClaimDetail, PageError> {
+    let user = ctx.require(RESIDENT)?;
+    ctx.db(move |conn, registry| {
+        let case = case_store::for_subject(conn, "claim", claim_id)?
+            .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
+        crate::service::cases::ensure_can_see(&user, &case)?;
+        claim_detail(conn, registry, &user, case)
+    })
+    .await
+}
+
+/// The claim's document checklist as page rows; `uploads` offers an upload for each item
+/// still missing or rejected.
+pub(super) fn checklist_rows(ctx: &Ctx, d: &ClaimDetail, uploads: bool) -> Vec<Value> {
+    d.case
+        .checklist
+        .iter()
+        .map(|item| {
+            json!({
+                "kind": item.kind,
+                "title": ctx.pick(&item.title_zh, &item.title_en),
+                "status": item.status,
+                "status_label": ctx.t(&format!("documents.{}", item.status)),
+                "reason": item.reason,
+                "href": item.document_id.map(|id| format!("/api/claims/{}/documents/{id}", d.claim.id)),
+                "upload": uploads && item.status != "present",
+            })
+        })
+        .collect()
+}
+
+/// The benefit calculation step by step, with the policy key each number came from.
+pub(super) fn breakdown_steps(ctx: &Ctx, d: &ClaimDetail) -> Vec<Value> {
+    d.breakdown
+        .iter()
+        .flat_map(|b| &b.steps)
+        .map(
+            |s| json!({"text": ctx.pick(&s.zh, &s.en), "amount": yuan(s.amount_fen), "key": s.key}),
+        )
+        .collect()
+}
+
+/// The claim's own facts, as both the resident's and the reviewer's page show them.
+pub(super) fn claim_fields(c: &ClaimRow) -> Map<String, Value> {
+    let invoices = serde_json::from_str::<Vec<String>>(&c.invoice_numbers)
+        .map_or_else(|_| c.invoice_numbers.clone(), |v| v.join(", "));
+    let fields = json!({
+        "facility": c.facility_code,
+        "admission_date": c.admission_date,
+        "discharge_date": c.discharge_date,
+        "diagnosis": c.diagnosis_code,
+        "invoices": invoices,
+        "total": yuan(c.total_fen),
+        "policy_scope": yuan(c.policy_scope_fen),
+        "self_paid": yuan(c.self_paid_fen),
+        "payable": c.payable_fen.map(yuan),
+    });
+    match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Adds `fields` to a page's view object.
+pub(super) fn extend(view: &mut Value, fields: Map<String, Value>) {
+    if let Value::Object(map) = view {
+        map.extend(fields);
+    }
+}
+
+/// The view of one claim shared by the claim page and the decision letter.
+fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
+    let open = d.case.outcome.is_none();
+    let checklist = checklist_rows(ctx, d, open);
+    let timeline: Vec<Value> = d
+        .timeline
+        .iter()
+        .map(|t| {
+            json!({
+                "when": when(t.at_ms),
+                "text": ctx.pick(&t.zh, &t.en),
+                "amount": t.amount_fen.map(yuan),
+                "missing": t.missing.iter().map(|k| document_kind(k).map_or(k.as_str(), |m| ctx.pick(m.zh, m.en))).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let steps = breakdown_steps(ctx, d);
+    let decision = d.decision.as_ref();
+    // A rejection's reason is written for the resident; an approver's comment is internal.
+    let reason = decision
+        .and_then(|v| v.get(ctx.pick("reason_zh", "reason_en")))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let c = &d.claim;
+    let outcome_title = d
+        .case
+        .outcome_title
+        .as_ref()
+        .map(|t| ctx.pick(&t.zh, &t.en).to_string());
+    let stage_title = d
+        .case
+        .stage_title
+        .as_ref()
+        .map(|t| ctx.pick(&t.zh, &t.en).to_string());
+    let mut view = json!({
+        "claim_id": c.id,
+        "family": ctx.pick(&d.case.workflow_title.zh, &d.case.workflow_title.en),
+        "state": state_of(d.case.stage.as_deref(), d.case.outcome.as_deref()),
+        "status": d.timeline.last().map(|t| ctx.pick(&t.zh, &t.en)),
+        "stage_title": stage_title,
+        "outcome_title": outcome_title,
+        "decided": outcome_title.is_some(),
+        "decided_amount": c.decided_fen.map(yuan),
+        "reason": reason,
+        "checklist": checklist,
+        "missing_any": checklist.iter().any(|i| i["upload"] == true),
+        "timeline": timeline,
+        "steps": steps,
+        "printed": when(crate::store::now_ms()),
+    });
+    extend(&mut view, claim_fields(c));
+    view
+}
+
+#[get("/my/claims/{id}")]
+pub async fn claim_page(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let d = load_own(&ctx, id.into_inner()).await?;
+    let title = format!("{} #{}", ctx.t("claim.title"), d.claim.id);
+    ctx.page_titled("claim", title, claim_view(&ctx, &d), StatusCode::OK)
+}
+
+/// The decision letter, printable (the stylesheet drops the navigation when printed).
+#[get("/my/claims/{id}/letter")]
+pub async fn letter(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, PageError> {
+    let d = load_own(&ctx, id.into_inner()).await?;
+    if d.case.outcome.is_none() {
+        return Err(ctx.fail(AppError::NotFound("decision".into())));
+    }
+    let title = format!("{} #{}", ctx.t("letter.title"), d.claim.id);
+    ctx.page_titled("letter", title, claim_view(&ctx, &d), StatusCode::OK)
+}
+
+/// A document for a missing or rejected item, from the claim page (multipart: `_csrf`,
+/// `kind`, `file`). Type and size are checked as for the API.
+#[post("/my/claims/{id}/documents")]
+pub async fn upload(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    req: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(RESIDENT)?;
+    let limit = ctx.state.config.upload_max_bytes;
+    refuse_declared_oversize(&req, limit).map_err(|e| ctx.fail(e))?;
+    let up = read_upload(form, limit).await.map_err(|e| ctx.fail(e))?;
+    ctx.check_csrf(up.csrf.as_deref().unwrap_or_default())?;
+    let kind = up
+        .kind
+        .ok_or_else(|| ctx.fail(AppError::field("kind", "missing")))?;
+    let claim_id = id.into_inner();
+    let data_dir = ctx.state.config.data_dir.clone();
+    ctx.db(move |conn, _| {
+        claim_service::add_document(
+            conn,
+            &data_dir,
+            &user,
+            &Upload {
+                claim_id,
+                kind: &kind,
+                filename: &up.filename,
+                bytes: &up.bytes,
+                now_ms: crate::store::now_ms(),
+            },
+        )
+    })
+    .await?;
+    Ok(see_other(&format!("/my/claims/{claim_id}#documents")))
+}
+
+/// The families a resident can file, each with the documents it needs.
+fn families(ctx: &Ctx, chosen: &str) -> Vec<Value> {
+    FAMILIES
+        .iter()
+        .filter_map(|f| ctx.state.registry.latest(f))
+        .map(|wf| {
+            let docs: Vec<&str> = wf
+                .required_documents
+                .iter()
+                .map(|k| document_kind(k).map_or(k.as_str(), |m| ctx.pick(m.zh, m.en)))
+                .collect();
+            json!({
+                "code": wf.name,
+                "title": ctx.pick(&wf.title.zh, &wf.title.en),
+                "documents": docs,
+                "checked": wf.name == chosen,
+            })
+        })
+        .collect()
+}
+
+const NEW_CLAIM_FIELDS: [&str; 13] = [
+    "family",
+    "encounter_kind",
+    "facility_code",
+    "admission_date",
+    "discharge_date",
+    "diagnosis_code",
+    "invoice_numbers",
+    "total",
+    "policy_scope",
+    "self_paid",
+    "third_party_declaration",
+    "filing_number",
+    "referral_certificate",
+];
+
+const ENCOUNTERS: [&str; 4] = ["inpatient", "outpatient", "special_outpatient", "maternity"];
+
+fn new_claim_page(
+    ctx: &Ctx,
+    form: &NewClaimForm,
+    errors: Map<String, Value>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let encounters: Vec<Value> = ENCOUNTERS
+        .iter()
+        .map(|e| json!({"code": e, "label": ctx.t(&format!("new_claim.encounter_{e}")), "selected": form.encounter_kind == *e}))
+        .collect();
+    let view = json!({
+        "families": families(ctx, &form.family),
+        "encounters": encounters,
+        "form": form,
+        "has_errors": !errors.is_empty(),
+        "errors": super::field_errors_for(errors, &NEW_CLAIM_FIELDS),
+    });
+    ctx.page_titled("new_claim", ctx.t("new_claim.title"), view, status)
+}
+
+#[derive(Deserialize, serde::Serialize, Default)]
+pub struct NewClaimForm {
+    #[serde(default)]
+    family: String,
+    #[serde(default)]
+    encounter_kind: String,
+    #[serde(default)]
+    facility_code: String,
+    #[serde(default)]
+    admission_date: String,
+    #[serde(default)]
+    discharge_date: String,
+    #[serde(default)]
+    diagnosis_code: String,
+    #[serde(default)]
+    invoice_numbers: String,
+    #[serde(default)]
+    total: String,
+    #[serde(default)]
+    policy_scope: String,
+    #[serde(default)]
+    self_paid: String,
+    #[serde(default)]
+    third_party_declaration: String,
+    #[serde(default)]
+    filing_number: String,
+    #[serde(default)]
+    referral_certificate: String,
+    #[serde(default, rename = "_csrf", skip_serializing)]
+    csrf: String,
+}
+
+#[get("/my/claims/new")]
+pub async fn new_claim_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
+    ctx.require(RESIDENT)?;
+    let form = NewClaimForm {
+        family: "trauma".into(),
+        encounter_kind: "inpatient".into(),
+        ..Default::default()
+    };
+    new_claim_page(&ctx, &form, Map::new(), StatusCode::OK)
+}
+
+/// The form as the API's claim input; amounts in yuan become fen exactly, or field errors.
+fn to_input(form: &NewClaimForm) -> Result<ClaimInput, Vec<(&'static str, &'static str)>> {
+    let mut errors = Vec::new();
+    let mut money = |field: &'static str, text: &str| match yuan_to_fen(text) {
+        Ok(fen) => fen,
+        Err(key) => {
+            errors.push((field, key));
+            0
+        }
+    };
+    let total_fen = money("total", &form.total);
+    let policy_scope_fen = money("policy_scope", &form.policy_scope);
+    let self_paid_fen = money("self_paid", &form.self_paid);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(ClaimInput {
+        family: form.family.clone(),
+        id_number: None,
+        encounter_kind: form.encounter_kind.clone(),
+        facility_code: form.facility_code.trim().to_string(),
+        admission_date: form.admission_date.trim().to_string(),
+        discharge_date: form.discharge_date.trim().to_string(),
+        diagnosis_code: form.diagnosis_code.trim().to_uppercase(),
+        invoice_numbers: form
+            .invoice_numbers
+            .split([',', '，', ' ', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        total_fen,
+        policy_scope_fen,
+        self_paid_fen,
+        facts: FamilyFacts {
+            filed: text(&form.filing_number).is_some(),
+            filing_number: text(&form.filing_number),
+            referral: text(&form.referral_certificate).is_some(),
+            referral_certificate: text(&form.referral_certificate),
+            third_party_declaration: text(&form.third_party_declaration),
+            ..Default::default()
+        },
+        itemised_lines: Vec::new(),
+    })
+}
+
+/// The form field an API field error belongs to.
+fn form_field(api_field: &str) -> &str {
+    let base = api_field.split(['[', '.']).next().unwrap_or(api_field);
+    match base {
+        "total_fen" => "total",
+        "policy_scope_fen" => "policy_scope",
+        "self_paid_fen" => "self_paid",
+        "facts" => api_field.rsplit('.').next().unwrap_or(base),
+        other => other,
+    }
+}
+
+#[post("/my/claims/new")]
+pub async fn submit_claim(
+    ctx: Ctx,
+    form: web::Form<NewClaimForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(RESIDENT)?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    let input = match to_input(&form) {
+        Ok(input) => input,
+        Err(errors) => {
+            let map = errors
+                .into_iter()
+                .map(|(f, key)| (f.to_string(), Value::String(ctx.t(key))))
+                .collect();
+            return new_claim_page(&ctx, &form, map, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let submitted = crate::http::db(&ctx.state, move |conn, registry| {
+        claim_service::submit(conn, registry, &user, &input, None, crate::store::now_ms())
+    })
+    .await;
+    match submitted {
+        Ok(done) => Ok(see_other(&format!("/my/claims/{}", done.claim_id))),
+        Err(AppError::Validation(fields)) => {
+            let mut map = Map::new();
+            for f in fields {
+                // The service explains in English; the page says which field in the user's language.
+                let text = format!("{}{}", ctx.t("errors.field_prefix"), f.message);
+                map.entry(form_field(&f.field).to_string())
+                    .or_insert(Value::String(text));
+            }
+            new_claim_page(&ctx, &form, map, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_fields_map_to_form_fields() {
+        assert_eq!(form_field("total_fen"), "total");
+        assert_eq!(form_field("invoice_numbers[2]"), "invoice_numbers");
+        assert_eq!(form_field("facts.emergency.place"), "place");
+        assert_eq!(form_field("admission_date"), "admission_date");
+    }
+
+    #[test]
+    fn a_form_becomes_claim_input_with_exact_fen() {
+        let form = NewClaimForm {
+            family: "trauma".into(),
+            encounter_kind: "inpatient".into(),
+            invoice_numbers: "A1， A2,A3".into(),
+            total: "12,500.5".into(),
+            policy_scope: "10000".into(),
+            self_paid: "0.07".into(),
+            ..Default::default()
+        };
+        let input = to_input(&form).unwrap();
+        assert_eq!(
+            (input.total_fen, input.policy_scope_fen, input.self_paid_fen),
+            (1_250_050, 1_000_000, 7)
+        );
+        assert_eq!(input.invoice_numbers, ["A1", "A2", "A3"]);
+        let bad = NewClaimForm {
+            total: "12.345".into(),
+            ..form
+        };
+        assert_eq!(to_input(&bad).unwrap_err()[0].0, "total");
+    }
+}

@@ -1,0 +1,391 @@
+//! The reviewer's pages: the queue with its filters and SLA badges, "next case", and the
+//! case page with everything a decision rests on and exactly the actions allowed now.
+use super::ctx::{see_other, Ctx, PageError};
+use super::{when, yuan, yuan_to_fen};
+use crate::domain::roles::Role;
+use crate::error::AppError;
+use crate::http::api::claims::{claim_detail, ClaimDetail};
+use crate::http::api::queue::QueueQuery;
+use crate::service::cases::{self, ActionRequest, REJECT_REASONS};
+use crate::service::claims::FAMILIES;
+use crate::service::queue;
+use crate::store::audit;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub const QUEUE_ROLES: &[Role] = &[
+    Role::Clerk,
+    Role::Reviewer,
+    Role::SeniorReviewer,
+    Role::Supervisor,
+];
+
+#[derive(Deserialize, Default)]
+pub struct QueueForm {
+    #[serde(default)]
+    family: String,
+    #[serde(default)]
+    sla: String,
+    #[serde(default)]
+    mine: Option<String>,
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    empty: Option<String>,
+}
+
+fn blank_to_none(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+const SLAS: [&str; 3] = ["on_track", "at_risk", "breached"];
+
+#[get("/queue")]
+pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(QUEUE_ROLES)?;
+    let q = q.into_inner();
+    let query = QueueQuery {
+        family: blank_to_none(&q.family),
+        stage: None,
+        facility: None,
+        min_fen: None,
+        max_fen: None,
+        sla: blank_to_none(&q.sla),
+        due_before: None,
+        mine: q.mine.is_some(),
+        unassigned: false,
+        after: blank_to_none(&q.after),
+        limit: Some(50),
+    };
+    let filter = query
+        .filter(&ctx.state.registry, &user)
+        .map_err(|e| ctx.fail(e))?;
+    let page = ctx.db(move |conn, _| queue::list(conn, &filter)).await?;
+    let registry = &ctx.state.registry;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|i| {
+            let wf = registry.latest(&i.workflow);
+            let stage = wf.as_ref().and_then(|wf| {
+                wf.stage(i.stage.as_deref()?)
+                    .map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
+            });
+            json!({
+                "case_id": i.case_id,
+                "resident": i.resident_name,
+                "id_masked": i.id_number_masked,
+                "family": wf.as_ref().map(|wf| ctx.pick(&wf.title.zh, &wf.title.en).to_string()),
+                "stage": stage,
+                "amount": yuan(i.total_fen),
+                "sla": i.sla,
+                "sla_label": ctx.t(&format!("queue.{}", i.sla)),
+                "due": i.due_at.map(when),
+                "mine": i.assignee_id == Some(ctx.user.as_ref().map_or(0, |u| u.user_id)),
+                "flags": i.flags,
+            })
+        })
+        .collect();
+    let families: Vec<Value> = FAMILIES
+        .iter()
+        .filter_map(|f| registry.latest(f))
+        .map(|wf| json!({"code": wf.name, "label": ctx.pick(&wf.title.zh, &wf.title.en), "selected": wf.name == q.family}))
+        .collect();
+    let slas: Vec<Value> = SLAS
+        .iter()
+        .map(|s| json!({"code": s, "label": ctx.t(&format!("queue.{s}")), "selected": *s == q.sla}))
+        .collect();
+    let mut query = String::new();
+    for (k, v) in [("family", q.family.as_str()), ("sla", q.sla.as_str())] {
+        if !v.is_empty() {
+            query.push_str(&format!("&{k}={}", super::ctx::encode_component(v)));
+        }
+    }
+    if q.mine.is_some() {
+        query.push_str("&mine=on");
+    }
+    let view = json!({
+        "items": items,
+        "next": page.next,
+        "families": families,
+        "slas": slas,
+        "mine": q.mine.is_some(),
+        "query": query,
+        "nothing_next": q.empty.is_some(),
+    });
+    ctx.page("queue", "queue.title", view)
+}
+
+#[post("/queue/next")]
+pub async fn next_case(
+    ctx: Ctx,
+    form: web::Form<super::pages::CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(QUEUE_ROLES)?;
+    ctx.check_csrf(&form.csrf)?;
+    let ttl = ctx.state.config.lease_ttl_minutes * 60_000;
+    let case = ctx
+        .db(move |conn, registry| queue::next(conn, registry, &user, ttl, crate::store::now_ms()))
+        .await?;
+    Ok(match case {
+        Some(case) => see_other(&format!("/cases/{}", case.id)),
+        None => see_other("/queue?empty=1"),
+    })
+}
+
+/// Everything the case page shows, read in one blocking call.
+struct CaseData {
+    detail: ClaimDetail,
+    events: Vec<audit::AuditEvent>,
+}
+
+async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
+    let staff: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
+    let user = ctx.require(&staff)?;
+    ctx.db(move |conn, registry| {
+        let case = cases::load(conn, case_id)?;
+        cases::ensure_can_see(&user, &case)?;
+        if case.subject_kind != "claim" {
+            return Err(AppError::NotFound(format!("claim case {case_id}")));
+        }
+        let events = audit::for_case(conn, case_id)?;
+        let detail = claim_detail(conn, registry, &user, case)?;
+        Ok(CaseData { detail, events })
+    })
+    .await
+}
+
+/// The family's facts as label/value rows; only what was declared.
+fn family_facts(ctx: &Ctx, raw: &str) -> Vec<Value> {
+    let Ok(Value::Object(facts)) = serde_json::from_str::<Value>(raw) else {
+        return Vec::new();
+    };
+    facts
+        .into_iter()
+        .filter(|(k, v)| {
+            !(v.is_null() || *v == Value::Bool(false))
+                && ctx.ui.has(ctx.lang, &format!("facts.{k}"))
+        })
+        .map(|(k, v)| {
+            let value = match v {
+                Value::Bool(true) => ctx.t("case.yes"),
+                Value::String(s) => s,
+                Value::Object(o) => o
+                    .values()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                other => other.to_string(),
+            };
+            json!({"label": ctx.t(&format!("facts.{k}")), "value": value})
+        })
+        .collect()
+}
+
+fn case_view(
+    ctx: &Ctx,
+    data: &CaseData,
+    flash: Option<(&str, String)>,
+    comment_error: Option<String>,
+) -> Value {
+    let d = &data.detail;
+    let c = &d.claim;
+    let case = &d.case;
+    let actions: Vec<Value> = case
+        .actions
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "title": ctx.pick(&a.title_zh, &a.title_en),
+                "comment_required": a.comment_required,
+                "rejects": a.name.contains("reject"),
+                "partial": a.name == "approve_partially",
+                "danger": a.name.contains("reject") || a.name == "send_back",
+            })
+        })
+        .collect();
+    let reasons: Vec<Value> = REJECT_REASONS
+        .iter()
+        .map(|(code, zh, en)| json!({"code": code, "label": ctx.pick(zh, en)}))
+        .collect();
+    let checklist = super::resident::checklist_rows(ctx, d, false);
+    let findings: Vec<Value> = d
+        .findings
+        .iter()
+        .map(|f| json!({"code": f.code, "severity": f.severity, "text": ctx.pick(&f.message_zh, &f.message_en), "evidence": f.evidence}))
+        .collect();
+    let steps = super::resident::breakdown_steps(ctx, d);
+    let events: Vec<Value> = data
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "when": when(e.at_ms),
+                "actor": e.actor_name,
+                "role": e.role,
+                "action": e.action,
+                "from": e.from_stage,
+                "to": e.to_stage,
+                "comment": e.comment,
+            })
+        })
+        .collect();
+    let title = |t: &Option<crate::domain::workflow::Title>| {
+        t.as_ref().map(|t| ctx.pick(&t.zh, &t.en).to_string())
+    };
+    let mut view = json!({
+        "case_id": case.id,
+        "claim_id": c.id,
+        "version": case.version,
+        "family": ctx.pick(&case.workflow_title.zh, &case.workflow_title.en),
+        "stage_title": title(&case.stage_title),
+        "outcome_title": title(&case.outcome_title),
+        "sla": case.sla,
+        "sla_label": case.sla.as_ref().map(|s| ctx.t(&format!("queue.{s}"))),
+        "due": case.due_at.map(when),
+        "encounter": ctx.t(&format!("new_claim.encounter_{}", c.encounter_kind)),
+        "decided": c.decided_fen.map(yuan),
+        "family_facts": family_facts(ctx, &c.family_facts),
+        "checklist": checklist,
+        "findings": findings,
+        "steps": steps,
+        "events": events,
+        "actions": actions,
+        "reasons": reasons,
+        "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
+        "chain_ok": audit::verify_events(&data.events).is_ok(),
+        "comment_error": comment_error,
+    });
+    super::resident::extend(&mut view, super::resident::claim_fields(c));
+    view
+}
+
+#[derive(Deserialize)]
+pub struct CaseQuery {
+    #[serde(default)]
+    done: String,
+}
+
+#[get("/cases/{id}")]
+pub async fn case_page(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    q: web::Query<CaseQuery>,
+) -> Result<HttpResponse, PageError> {
+    let data = load_case(&ctx, id.into_inner()).await?;
+    let flash = (!q.done.is_empty()).then(|| ("ok", ctx.t("case.done")));
+    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
+    ctx.page_titled(
+        "case",
+        title,
+        case_view(&ctx, &data, flash, None),
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    action: String,
+    #[serde(default)]
+    comment: String,
+    expected_version: i64,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason_code: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// Takes an action. A stale version (someone acted first) reloads the page with the case as
+/// it is now and says so; a refused value is shown next to the comment box.
+#[post("/cases/{id}/act")]
+pub async fn act(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let staff: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
+    let user = ctx.require(&staff)?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    let case_id = id.into_inner();
+    let amount_fen = match blank_to_none(&form.amount) {
+        Some(text) => Some(
+            yuan_to_fen(&text).map_err(|key| ctx.fail(AppError::field("amount", ctx.t(key))))?,
+        ),
+        None => None,
+    };
+    let done = crate::http::db(&ctx.state, move |conn, registry| {
+        let reason_code = blank_to_none(&form.reason_code);
+        let req = ActionRequest {
+            case_id,
+            action: &form.action,
+            comment: form.comment.trim(),
+            expected_version: form.expected_version,
+            now_ms: crate::store::now_ms(),
+            amount_fen,
+            reason_code: reason_code.as_deref(),
+            missing_documents: &[],
+            judged_emergency: None,
+        };
+        cases::act(conn, registry, &user, &req)
+    })
+    .await;
+    let (status, flash, comment_error) = match done {
+        Ok(case) if case.subject_kind == "violation" => {
+            return Ok(see_other(&format!(
+                "/violations/{}?done=true",
+                case.subject_id
+            )))
+        }
+        Ok(_) => return Ok(see_other(&format!("/cases/{case_id}?done=1"))),
+        Err(
+            e @ (AppError::Conflict(_)
+            | AppError::Refused(crate::domain::workflow::Refusal::Closed)),
+        ) => {
+            tracing::info!(case_id, error = %e, "stale action from a case page");
+            (StatusCode::CONFLICT, ("warn", ctx.t("errors.stale")), None)
+        }
+        Err(e @ (AppError::Validation(_) | AppError::Refused(_))) => {
+            let text = format!("{}{e}", ctx.t("errors.field_prefix"));
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ("error", ctx.t("case.refused")),
+                Some(text),
+            )
+        }
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    // Back to the page the action came from, as the case is now.
+    let subject = ctx
+        .db(move |conn, _| cases::load(conn, case_id).map(|c| (c.subject_kind, c.subject_id)))
+        .await?;
+    if subject.0 == "violation" {
+        let flash = match comment_error {
+            Some(text) => ("error", text),
+            None => flash,
+        };
+        return super::violations::violation_page(
+            &ctx,
+            subject.1,
+            None,
+            serde_json::Map::new(),
+            status,
+            Some(flash),
+        )
+        .await;
+    }
+    let data = load_case(&ctx, case_id).await?;
+    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
+    ctx.page_titled(
+        "case",
+        title,
+        case_view(&ctx, &data, Some(flash), comment_error),
+        status,
+    )
+}

@@ -1,0 +1,356 @@
+//! The supervisor's team board: workload per reviewer, cases breached, at risk or escalated
+//! with bulk reassignment, and four charts (cases opened and closed per day, median working
+//! time per stage, SLA compliance, and the policy-scope reimbursement ratio against the
+//! national 75 % target).
+use super::ctx::{see_other, Ctx, PageError};
+use super::{svg, when};
+use crate::domain::roles::Role;
+use crate::error::AppError;
+use crate::http::api::desk::{reviewer_report, ReviewerMetrics};
+use crate::service::{assignment, queue};
+use crate::store::queue::Sla;
+use crate::store::{cases::CaseRow, team, users};
+use actix_web::{get, post, web, HttpResponse};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+const SUPERVISOR: &[Role] = &[Role::Supervisor];
+const DAY_MS: i64 = 86_400_000;
+/// China Standard Time: the days of the chart start at midnight in Beijing.
+const CST_MS: i64 = 8 * 3_600_000;
+const DAYS: i64 = 14;
+/// The national target for the policy-scope reimbursement ratio of resident inpatient care.
+pub const POLICY_SCOPE_TARGET: Decimal = Decimal::from_parts(75, 0, 0, false, 2);
+
+/// Cases opened and closed per day over the `days` days ending today (CST), oldest first.
+pub fn per_day(
+    rows: &[(i64, Option<String>, i64)],
+    now_ms: i64,
+    days: i64,
+) -> Vec<(String, u32, u32)> {
+    let today = (now_ms + CST_MS).div_euclid(DAY_MS);
+    let first = today - days + 1;
+    let mut out: Vec<(String, u32, u32)> = (first..=today)
+        .map(|d| {
+            let label = chrono::DateTime::from_timestamp_millis(d * DAY_MS)
+                .map(|t| t.format("%m-%d").to_string())
+                .unwrap_or_default();
+            (label, 0, 0)
+        })
+        .collect();
+    let slot = |ms: i64| {
+        let d = (ms + CST_MS).div_euclid(DAY_MS);
+        (first..=today).contains(&d).then(|| (d - first) as usize)
+    };
+    for (opened, outcome, updated) in rows {
+        if let Some(i) = slot(*opened) {
+            out[i].1 += 1;
+        }
+        if outcome.is_some() {
+            if let Some(i) = slot(*updated) {
+                out[i].2 += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Amount granted over policy-scope cost, to four places rounded half-up; none without cost.
+pub fn policy_scope_ratio(rows: &[(i64, Option<i64>)]) -> Option<Decimal> {
+    let scope: i64 = rows.iter().map(|(s, _)| s).sum();
+    let granted: i64 = rows.iter().filter_map(|(_, g)| *g).sum();
+    (scope > 0).then(|| {
+        (Decimal::from(granted) / Decimal::from(scope))
+            .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+    })
+}
+
+fn percent(ratio: Decimal) -> String {
+    format!(
+        "{}%",
+        (ratio * Decimal::ONE_HUNDRED)
+            .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero)
+    )
+}
+
+struct Board {
+    metrics: ReviewerMetrics,
+    workload: Vec<(String, i64)>,
+    attention: Vec<CaseRow>,
+    per_day: Vec<(String, u32, u32)>,
+    approved: Vec<(i64, Option<i64>)>,
+    reviewers: Vec<users::Staff>,
+}
+
+#[get("/team")]
+pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(SUPERVISOR)?;
+    let now = crate::store::now_ms();
+    let b = ctx
+        .db(move |conn, registry| {
+            let metrics = reviewer_report(conn, registry, &user, now - 30 * DAY_MS, now + 1)?;
+            let mut workload = Vec::new();
+            for (id, n) in team::workload(conn, &user.region_path)? {
+                let Some(id) = id else { continue };
+                let name =
+                    users::get(conn, id)?.map_or_else(|| format!("#{id}"), |u| u.display_name);
+                workload.push((name, n));
+            }
+            workload.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let attention =
+                team::needing_attention(conn, &user.region_path, now + queue::AT_RISK_MS, 50)?;
+            let rows = team::opened_and_closed(conn, &user.region_path, now - DAYS * DAY_MS)?;
+            let approved = team::approved_amounts(conn, &user.region_path, now - 90 * DAY_MS)?;
+            let reviewers = users::staff_with_roles(conn, &[Role::Reviewer, Role::SeniorReviewer])?
+                .into_iter()
+                .filter(|s| {
+                    crate::store::regions::path_within(&s.region_path, &user.region_path)
+                        || crate::store::regions::path_within(&user.region_path, &s.region_path)
+                })
+                .collect();
+            Ok(Board {
+                metrics,
+                workload,
+                attention,
+                per_day: per_day(&rows, now, DAYS),
+                approved,
+                reviewers,
+            })
+        })
+        .await?;
+    let registry = &ctx.state.registry;
+    let attention: Vec<Value> = b
+        .attention
+        .iter()
+        .map(|c| {
+            let sla = match queue::sla_of(c.due_at, now) {
+                Sla::Breached => "breached",
+                Sla::AtRisk => "at_risk",
+                Sla::OnTrack if c.due_at.is_none() => "paused",
+                Sla::OnTrack => "on_track",
+            };
+            let wf = registry.latest(&c.workflow);
+            json!({
+                "case_id": c.id,
+                "family": wf.as_ref().map(|wf| ctx.pick(&wf.title.zh, &wf.title.en).to_string()),
+                "stage": wf.as_ref().and_then(|wf| wf.stage(c.stage.as_deref()?).map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())),
+                "sla": sla,
+                "sla_label": ctx.t(&format!("queue.{sla}")),
+                "due": c.due_at.map(when),
+                "escalated": c.escalated_at.is_some(),
+            })
+        })
+        .collect();
+    let labels: Vec<String> = b.per_day.iter().map(|d| d.0.clone()).collect();
+    let opened_closed = svg::bar_chart(
+        &ctx.t("team.chart_days"),
+        &labels,
+        &[
+            svg::Series {
+                name: &ctx.t("team.opened"),
+                class: "s1",
+            },
+            svg::Series {
+                name: &ctx.t("team.closed"),
+                class: "s2",
+            },
+        ],
+        &[
+            b.per_day.iter().map(|d| f64::from(d.1)).collect(),
+            b.per_day.iter().map(|d| f64::from(d.2)).collect(),
+        ],
+    );
+    // Median working hours per stage over the team's cases of the last 30 days.
+    let mut stage_ms: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for t in &b.metrics.teams {
+        for (stage, ms) in &t.figures.median_ms_by_stage {
+            stage_ms.entry(stage.clone()).or_default().push(*ms);
+        }
+    }
+    let stage_title = |id: &str| {
+        registry
+            .latest_all()
+            .iter()
+            .find_map(|wf| {
+                wf.stage(id)
+                    .map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
+            })
+            .unwrap_or_else(|| id.to_string())
+    };
+    let stage_labels: Vec<String> = stage_ms.keys().map(|s| stage_title(s)).collect();
+    let stage_hours: Vec<f64> = stage_ms
+        .values()
+        .map(|v| {
+            let mut v = v.clone();
+            v.sort_unstable();
+            v[v.len() / 2] as f64 / 3_600_000.0
+        })
+        .collect();
+    let turnaround = svg::bar_chart(
+        &ctx.t("team.chart_stages"),
+        &stage_labels,
+        &[svg::Series {
+            name: &ctx.t("team.hours"),
+            class: "s1",
+        }],
+        &[stage_hours],
+    );
+    let teams: Vec<String> = b.metrics.teams.iter().map(|t| t.team.clone()).collect();
+    let compliance: Vec<f64> = b
+        .metrics
+        .teams
+        .iter()
+        .map(|t| t.figures.sla_compliance.unwrap_or(0.0) * 100.0)
+        .collect();
+    let sla_chart = svg::bar_chart(
+        &ctx.t("team.chart_sla"),
+        &teams,
+        &[svg::Series {
+            name: &ctx.t("team.sla_percent"),
+            class: "s1",
+        }],
+        &[compliance],
+    );
+    let ratio = policy_scope_ratio(&b.approved);
+    let ratio_chart = ratio.map(|r| {
+        svg::share_bar(
+            &ctx.t("team.chart_ratio"),
+            r.to_f64().unwrap_or(0.0),
+            POLICY_SCOPE_TARGET.to_f64().unwrap_or(0.75),
+            &format!("{} {}", ctx.t("team.ratio_now"), percent(r)),
+            &format!("{} {}", ctx.t("team.target"), percent(POLICY_SCOPE_TARGET)),
+        )
+    });
+    let reviewers: Vec<Value> = b
+        .metrics
+        .reviewers
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.display_name,
+                "team": r.team,
+                "closed": r.figures.closed,
+                "actions": r.figures.actions,
+                "sla": r.figures.sla_compliance.map(|v| format!("{:.0}%", v * 100.0)),
+                "overturn": r.figures.overturn_rate.map(|v| format!("{:.0}%", v * 100.0)),
+            })
+        })
+        .collect();
+    let workload: Vec<Value> = b
+        .workload
+        .iter()
+        .map(|(name, n)| json!({"name": name, "open": n}))
+        .collect();
+    let targets: Vec<Value> = b
+        .reviewers
+        .iter()
+        .map(|s| json!({"id": s.id, "name": s.display_name}))
+        .collect();
+    let view = json!({
+        "workload": workload,
+        "reviewers": reviewers,
+        "attention": attention,
+        "targets": targets,
+        "chart_days": opened_closed,
+        "chart_stages": turnaround,
+        "has_stages": !stage_ms.is_empty(),
+        "chart_sla": sla_chart,
+        "has_teams": !b.metrics.teams.is_empty(),
+        "chart_ratio": ratio_chart,
+    });
+    ctx.page("team", "team.title", view)
+}
+
+#[derive(Deserialize)]
+pub struct ReassignForm {
+    #[serde(default)]
+    case_ids: Vec<i64>,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// Reassigns the selected cases, all or none, as the API does.
+#[post("/team/reassign")]
+pub async fn reassign(ctx: Ctx, form: web::Form<ReassignForm>) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(SUPERVISOR)?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    if form.case_ids.is_empty() {
+        return Err(ctx.fail(AppError::field("case_ids", ctx.t("team.none_selected"))));
+    }
+    let to = match form.to.as_str() {
+        "" | "pool" => None,
+        id => Some(
+            id.parse::<i64>()
+                .map_err(|_| ctx.fail(AppError::field("to", "expected a user id")))?,
+        ),
+    };
+    ctx.db(move |conn, registry| {
+        assignment::reassign(
+            conn,
+            registry,
+            &user,
+            &form.case_ids,
+            to,
+            &form.reason,
+            crate::store::now_ms(),
+        )
+    })
+    .await?;
+    Ok(see_other("/team?reassigned=1"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_fall_on_their_beijing_day() {
+        // 2026-11-30 16:30 UTC is 1 December, 00:30 in Beijing.
+        let now = 1_796_056_200_000;
+        let rows = vec![
+            (now, None, now),
+            (now - DAY_MS, Some("approved".to_string()), now),
+            (
+                now - 20 * DAY_MS,
+                Some("rejected".to_string()),
+                now - 20 * DAY_MS,
+            ),
+        ];
+        let days = per_day(&rows, now, 3);
+        assert_eq!(
+            days.iter().map(|d| d.0.as_str()).collect::<Vec<_>>(),
+            ["11-29", "11-30", "12-01"]
+        );
+        assert_eq!(days[2], ("12-01".to_string(), 1, 1));
+        assert_eq!(days[1], ("11-30".to_string(), 1, 0));
+        assert_eq!(
+            days[0].1 + days[0].2,
+            0,
+            "the case from 20 days ago is outside the chart"
+        );
+    }
+
+    #[test]
+    fn the_ratio_is_exact_and_rounded_half_up() {
+        assert_eq!(policy_scope_ratio(&[]), None);
+        let r = policy_scope_ratio(&[(30_000, Some(20_000)), (0, None)]).unwrap();
+        assert_eq!(r.to_string(), "0.6667");
+        assert_eq!(percent(r), "66.7%");
+        assert_eq!(percent(POLICY_SCOPE_TARGET), "75.0%");
+        // 10,001 / 160,000 = 0.06250625: four places keep 0.0625.
+        assert_eq!(
+            policy_scope_ratio(&[(160_000, Some(10_001))])
+                .unwrap()
+                .to_string(),
+            "0.0625"
+        );
+    }
+}

@@ -1,0 +1,525 @@
+//! The inspector's facility page and forms: inspections, violations with evidence, and the
+//! supervisor's sanction, offered within the range the article allows.
+use super::ctx::{see_other, Ctx, PageError};
+use super::{when, yuan, yuan_to_fen};
+use crate::domain::facility::status_on;
+use crate::domain::roles::Role;
+use crate::error::AppError;
+use crate::http::api::claims::{read_upload, refuse_declared_oversize};
+use crate::service::supervision::{
+    self as svc, EvidenceUpload, InspectionInput, SanctionInput, ViolationInput,
+};
+use crate::store::{facilities, supervision as store};
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+const SUPERVISION_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
+const INSPECTION_KINDS: [&str; 4] = ["planned", "unannounced", "random_recheck", "follow_up"];
+
+fn field_errors(ctx: &Ctx, fields: Vec<crate::error::FieldError>) -> Map<String, Value> {
+    let mut map = Map::new();
+    for f in fields {
+        let field = f
+            .field
+            .split(['[', '.'])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches("_fen")
+            .to_string();
+        let text = format!("{}{}", ctx.t("errors.field_prefix"), f.message);
+        map.entry(field).or_insert(Value::String(text));
+    }
+    map
+}
+
+#[get("/facilities/{code}")]
+pub async fn facility_page(ctx: Ctx, code: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(SUPERVISION_ROLES)?;
+    let code = code.into_inner();
+    let today = chrono::Utc::now().date_naive();
+    let (facility, history, inspections, violations) = ctx
+        .db(move |conn, _| {
+            let facility = facilities::get(conn, &code)?
+                .ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
+            let history = facilities::history(conn, &code)?;
+            let inspections = store::inspections_of(conn, &code)?;
+            let violations: Vec<_> = store::violations_in(conn, &user.region_path)?
+                .into_iter()
+                .filter(|(v, _, _)| v.facility_code == code)
+                .collect();
+            Ok((facility, history, inspections, violations))
+        })
+        .await?;
+    let status = status_on(&facilities::to_changes(&history), today)
+        .unwrap_or("none")
+        .to_string();
+    let history: Vec<Value> = history
+        .iter()
+        .map(|h| json!({"status": ctx.t(&format!("facilities.status_{}", h.status)), "from": h.effective_from, "reason": h.reason}))
+        .collect();
+    let inspections: Vec<Value> = inspections
+        .iter()
+        .map(|i| json!({"id": i.id, "on": i.inspected_on, "kind": ctx.t(&format!("inspection.kind_{}", i.kind)), "team": i.team, "scope": i.scope}))
+        .collect();
+    let violations: Vec<Value> = violations
+        .iter()
+        .map(|(v, stage, due)| {
+            json!({
+                "id": v.id,
+                "type": v.type_code,
+                "amount": yuan(v.amount_fen),
+                "sanctioned": v.sanctioned_at.is_some(),
+                "open": stage.is_some(),
+                "due": due.map(when),
+            })
+        })
+        .collect();
+    let view = json!({
+        "code": facility.code,
+        "name": facility.name,
+        "level": ctx.t(&format!("facilities.level_{}", facility.level)),
+        "status": status,
+        "status_label": ctx.t(&format!("facilities.status_{status}")),
+        "history": history,
+        "inspections": inspections,
+        "violations": violations,
+        "is_inspector": ctx.user.as_ref().is_some_and(|u| u.has(Role::Inspector)),
+    });
+    ctx.page_titled("facility", facility.name.clone(), view, StatusCode::OK)
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct InspectionForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    inspected_on: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default, rename = "_csrf", skip_serializing)]
+    csrf: String,
+}
+
+fn inspection_page(
+    ctx: &Ctx,
+    code: &str,
+    form: &InspectionForm,
+    errors: Map<String, Value>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let kinds: Vec<Value> = INSPECTION_KINDS
+        .iter()
+        .map(|k| json!({"code": k, "label": ctx.t(&format!("inspection.kind_{k}")), "selected": form.kind == *k}))
+        .collect();
+    let has_errors = !errors.is_empty();
+    let errors = super::field_errors_for(errors, &["kind", "inspected_on", "team", "scope"]);
+    let view = json!({"code": code, "kinds": kinds, "form": form, "errors": errors, "has_errors": has_errors});
+    ctx.page_titled("inspection_new", ctx.t("inspection.title"), view, status)
+}
+
+#[get("/facilities/{code}/inspections/new")]
+pub async fn new_inspection(ctx: Ctx, code: web::Path<String>) -> Result<HttpResponse, PageError> {
+    ctx.require(&[Role::Inspector])?;
+    let form = InspectionForm {
+        kind: "unannounced".into(),
+        ..Default::default()
+    };
+    inspection_page(&ctx, &code, &form, Map::new(), StatusCode::OK)
+}
+
+#[post("/facilities/{code}/inspections/new")]
+pub async fn record_inspection(
+    ctx: Ctx,
+    code: web::Path<String>,
+    form: web::Form<InspectionForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Inspector])?;
+    let (code, form) = (code.into_inner(), form.into_inner());
+    ctx.check_csrf(&form.csrf)?;
+    let input = InspectionInput {
+        facility_code: code.clone(),
+        kind: form.kind.clone(),
+        inspected_on: form.inspected_on.clone(),
+        team: form.team.clone(),
+        scope: form.scope.clone(),
+    };
+    let done = crate::http::db(&ctx.state, move |conn, _| {
+        svc::record_inspection(conn, &user, &input, crate::store::now_ms())
+    })
+    .await;
+    match done {
+        Ok(_) => Ok(see_other(&format!(
+            "/facilities/{}#inspections",
+            super::ctx::encode_component(&code)
+        ))),
+        Err(AppError::Validation(fields)) => inspection_page(
+            &ctx,
+            &code,
+            &form,
+            field_errors(&ctx, fields),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct ViolationForm {
+    #[serde(default)]
+    type_code: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    department: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default, rename = "_csrf", skip_serializing)]
+    csrf: String,
+}
+
+fn violation_form_page(
+    ctx: &Ctx,
+    code: &str,
+    form: &ViolationForm,
+    errors: Map<String, Value>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let types: Vec<Value> = ctx
+        .state
+        .registry
+        .sanctions()
+        .map_err(|e| ctx.fail(e))?
+        .violation_types
+        .iter()
+        .map(|t| json!({"code": t.code, "label": ctx.pick(&t.zh, &t.en), "article": t.article, "selected": t.code == form.type_code}))
+        .collect();
+    let has_errors = !errors.is_empty();
+    let errors = super::field_errors_for(
+        errors,
+        &["type_code", "amount", "department", "description"],
+    );
+    let view = json!({"code": code, "types": types, "form": form, "errors": errors, "has_errors": has_errors});
+    ctx.page_titled("violation_new", ctx.t("violation.new_title"), view, status)
+}
+
+#[get("/facilities/{code}/violations/new")]
+pub async fn new_violation(ctx: Ctx, code: web::Path<String>) -> Result<HttpResponse, PageError> {
+    ctx.require(&[Role::Inspector])?;
+    violation_form_page(
+        &ctx,
+        &code,
+        &ViolationForm::default(),
+        Map::new(),
+        StatusCode::OK,
+    )
+}
+
+#[post("/facilities/{code}/violations/new")]
+pub async fn log_violation(
+    ctx: Ctx,
+    code: web::Path<String>,
+    form: web::Form<ViolationForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Inspector])?;
+    let (code, form) = (code.into_inner(), form.into_inner());
+    ctx.check_csrf(&form.csrf)?;
+    let amount_fen = match yuan_to_fen(&form.amount) {
+        Ok(fen) => fen,
+        Err(key) => {
+            let mut errors = Map::new();
+            errors.insert("amount".into(), Value::String(ctx.t(key)));
+            return violation_form_page(
+                &ctx,
+                &code,
+                &form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let input = ViolationInput {
+        inspection_id: None,
+        facility_code: code.clone(),
+        type_code: form.type_code.clone(),
+        amount_fen,
+        claim_ids: Vec::new(),
+        department: form.department.trim().to_string(),
+        description: form.description.trim().to_string(),
+    };
+    let done = crate::http::db(&ctx.state, move |conn, registry| {
+        svc::add_violation(conn, registry, &user, &input, crate::store::now_ms())
+    })
+    .await;
+    match done {
+        Ok(v) => Ok(see_other(&format!("/violations/{}", v.violation.id))),
+        Err(AppError::Validation(fields)) => violation_form_page(
+            &ctx,
+            &code,
+            &form,
+            field_errors(&ctx, fields),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct SanctionForm {
+    #[serde(default)]
+    expected_version: i64,
+    #[serde(default)]
+    fine: String,
+    #[serde(default)]
+    suspension_months: String,
+    #[serde(default)]
+    suspended_from: String,
+    #[serde(default)]
+    terminate: Option<String>,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    rectification_due: String,
+    #[serde(default, rename = "_csrf", skip_serializing)]
+    csrf: String,
+}
+
+/// The violation page. `flash` explains what happened to an action taken from it.
+pub async fn violation_page(
+    ctx: &Ctx,
+    id: i64,
+    form: Option<&SanctionForm>,
+    errors: Map<String, Value>,
+    status: StatusCode,
+    flash: Option<(&str, String)>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Inspector, Role::Supervisor, Role::Auditor])?;
+    let (v, actions) = ctx
+        .db(move |conn, registry| {
+            let v = svc::view(conn, registry, &user, id)?;
+            let case = crate::service::cases::load(conn, v.case_id)?;
+            let actions = crate::service::cases::available_actions(conn, registry, &user, &case)?;
+            Ok((v, actions))
+        })
+        .await?;
+    // The sanction itself is recorded through its own form below, not as a bare action.
+    let actions: Vec<Value> = actions
+        .iter()
+        .filter(|a| a.name != "impose_sanction")
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "title": ctx.pick(&a.title_zh, &a.title_en),
+                "comment_required": a.comment_required,
+                "danger": a.name == "dismiss",
+            })
+        })
+        .collect();
+    let a = &v.allowed;
+    let suspension = if a.suspension_max_months > 0 {
+        Some(format!(
+            "{}–{} {}",
+            a.suspension_min_months,
+            a.suspension_max_months,
+            ctx.t("violation.months")
+        ))
+    } else {
+        None
+    };
+    let evidence: Vec<Value> = v
+        .evidence
+        .iter()
+        .map(|e| json!({"name": e.filename, "kind": e.content_type, "size_kb": (e.size_bytes + 1023) / 1024, "when": when(e.uploaded_at)}))
+        .collect();
+    // The sanction is decided at the workflow's decision stage, after the facility was heard.
+    let can_sanction = v.violation.sanctioned_at.is_none()
+        && v.stage.as_deref() == Some("decision")
+        && ctx.user.as_ref().is_some_and(|u| u.has(Role::Supervisor));
+    let default_form = SanctionForm {
+        expected_version: v.version,
+        fine: yuan(a.fine_min_fen).replace(',', ""),
+        suspension_months: a.suspension_min_months.to_string(),
+        ..Default::default()
+    };
+    let mut form_view = serde_json::to_value(form.unwrap_or(&default_form)).unwrap_or_default();
+    form_view["expected_version"] = json!(v.version);
+    let view = json!({
+        "id": v.violation.id,
+        "facility": v.violation.facility_code,
+        "type": ctx.pick(&v.type_zh, &v.type_en),
+        "article": a.article,
+        "amount": yuan(v.violation.amount_fen),
+        "description": v.violation.description,
+        "department": v.violation.department,
+        "recorded": when(v.violation.created_at),
+        "repay": yuan(a.repay_fen),
+        "fine_range": format!("{} – {}", yuan(a.fine_min_fen), yuan(a.fine_max_fen)),
+        "suspension": suspension,
+        "may_terminate": a.may_terminate,
+        "sanctioned": v.violation.sanctioned_at.is_some(),
+        "fine": v.violation.fine_fen.map(yuan),
+        "suspended": v.violation.suspension_months.filter(|m| *m > 0).map(|m| format!("{m} {} ({} – {})", ctx.t("violation.months"),
+            v.violation.suspended_from.clone().unwrap_or_default(), v.violation.suspended_until.clone().unwrap_or_default())),
+        "evidence": evidence,
+        "can_upload": v.stage.is_some() && ctx.user.as_ref().is_some_and(|u| u.has(Role::Inspector) || u.has(Role::Supervisor)),
+        "can_sanction": can_sanction,
+        "form": form_view,
+        "case_id": v.case_id,
+        "version": v.version,
+        "actions": actions,
+        "stage": v.stage.as_deref().and_then(|st| {
+            let wf = ctx.state.registry.latest("facility_violation")?;
+            wf.stage(st).map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
+        }),
+        "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
+        "errors": super::field_errors_for(errors, &["fine", "suspension_months", "suspended_from", "rectification_due", "reason", "terminate"]),
+    });
+    let title = format!("{} #{}", ctx.t("violation.title"), v.violation.id);
+    ctx.page_titled("violation", title, view, status)
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: bool,
+}
+
+#[get("/violations/{id}")]
+pub async fn violation(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    q: web::Query<DoneQuery>,
+) -> Result<HttpResponse, PageError> {
+    let flash = q.done.then(|| ("ok", ctx.t("case.done")));
+    violation_page(
+        &ctx,
+        id.into_inner(),
+        None,
+        Map::new(),
+        StatusCode::OK,
+        flash,
+    )
+    .await
+}
+
+#[post("/violations/{id}/evidence")]
+pub async fn upload_evidence(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    req: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(SUPERVISION_ROLES)?;
+    let limit = ctx.state.config.upload_max_bytes;
+    refuse_declared_oversize(&req, limit).map_err(|e| ctx.fail(e))?;
+    let up = read_upload(form, limit).await.map_err(|e| ctx.fail(e))?;
+    ctx.check_csrf(up.csrf.as_deref().unwrap_or_default())?;
+    let violation_id = id.into_inner();
+    let data_dir = ctx.state.config.data_dir.clone();
+    ctx.db(move |conn, _| {
+        svc::add_evidence(
+            conn,
+            &data_dir,
+            &user,
+            &EvidenceUpload {
+                violation_id,
+                filename: &up.filename,
+                bytes: &up.bytes,
+                now_ms: crate::store::now_ms(),
+            },
+        )
+    })
+    .await?;
+    Ok(see_other(&format!("/violations/{violation_id}#evidence")))
+}
+
+#[post("/violations/{id}/sanction")]
+pub async fn sanction(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    form: web::Form<SanctionForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Supervisor])?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    let violation_id = id.into_inner();
+    let mut errors = Map::new();
+    let fine_fen = yuan_to_fen(&form.fine).unwrap_or_else(|key| {
+        errors.insert("fine".into(), Value::String(ctx.t(key)));
+        0
+    });
+    let suspension_months = match form.suspension_months.trim() {
+        "" => 0,
+        s => s.parse::<u32>().unwrap_or_else(|_| {
+            errors.insert(
+                "suspension_months".into(),
+                Value::String(ctx.t("violation.whole_months")),
+            );
+            0
+        }),
+    };
+    if !errors.is_empty() {
+        return violation_page(
+            &ctx,
+            violation_id,
+            Some(&form),
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+        )
+        .await;
+    }
+    let blank = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let input = SanctionInput {
+        expected_version: form.expected_version,
+        fine_fen,
+        suspension_months,
+        suspended_from: blank(&form.suspended_from),
+        terminate: form.terminate.is_some(),
+        reason: form.reason.trim().to_string(),
+        rectification_due: form.rectification_due.trim().to_string(),
+    };
+    let done = crate::http::db(&ctx.state, move |conn, registry| {
+        svc::impose_sanction(
+            conn,
+            registry,
+            &user,
+            violation_id,
+            &input,
+            crate::store::now_ms(),
+        )
+    })
+    .await;
+    match done {
+        Ok(_) => Ok(see_other(&format!("/violations/{violation_id}?done=true"))),
+        Err(AppError::Validation(fields)) => {
+            let errors = field_errors(&ctx, fields);
+            violation_page(
+                &ctx,
+                violation_id,
+                Some(&form),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await
+        }
+        Err(AppError::Conflict(_)) => {
+            let flash = Some(("warn", ctx.t("errors.stale")));
+            violation_page(
+                &ctx,
+                violation_id,
+                None,
+                Map::new(),
+                StatusCode::CONFLICT,
+                flash,
+            )
+            .await
+        }
+        Err(e) => Err(ctx.fail(e)),
+    }
+}

@@ -1,0 +1,683 @@
+//! End-to-end tests in real headless Chromium (Debian's `chromium` and `chromium-driver`,
+//! driven over WebDriver by fantoccini) against the app on loopback, on both backends.
+//! Screenshots of every main page, on a desktop and on a 390-pixel phone, are written to
+//! `target/screenshots/` for people to look at; each page is also checked for template tags,
+//! untranslated keys and horizontal overflow on the phone.
+mod common;
+
+use common::{spawn_without_cases, Backend, TestApp, PASSWORD};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A chromedriver process on a free port, stopped on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        for tool in [CHROMEDRIVER, CHROMIUM] {
+            assert!(
+                std::path::Path::new(tool).exists(),
+                "{tool} is missing: apt-get install -y chromium chromium-driver (.ci/run does)"
+            );
+        }
+        let port = common::free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        // Owned by the driver from here on: dropped (killed and reaped) even if it never answers.
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let status = format!("{}/status", driver.url);
+        for _ in 0..100 {
+            if let Ok(res) = reqwest::get(&status).await {
+                if res.status().is_success() {
+                    return driver;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not answer on {status}");
+    }
+
+    async fn browser(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                         "--window-size=1280,900", "--lang=zh-CN"]
+            }),
+        );
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a Chromium session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One browser session with the app, and the checks every page gets.
+struct Session<'a> {
+    app: &'a TestApp,
+    c: Client,
+    shots: PathBuf,
+}
+
+impl<'a> Session<'a> {
+    /// A new browser on the sign-in page, switched to `lang` with the header button.
+    async fn open(app: &'a TestApp, driver: &Driver, label: &str, lang: &str) -> Session<'a> {
+        let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/screenshots")
+            .join(label);
+        std::fs::create_dir_all(&shots).unwrap();
+        let s = Session {
+            app,
+            c: driver.browser().await,
+            shots,
+        };
+        s.goto("/login").await;
+        let html = s.c.find(Locator::Css("html")).await.unwrap();
+        if html.attr("lang").await.unwrap().as_deref() != Some(lang) {
+            s.switch_language().await;
+        }
+        s
+    }
+
+    async fn goto(&self, path: &str) {
+        self.c.goto(&self.app.url(path)).await.unwrap();
+    }
+
+    async fn text(&self) -> String {
+        self.c
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn path(&self) -> String {
+        self.c.current_url().await.unwrap().path().to_string()
+    }
+
+    async fn fill(&self, id: &str, value: &str) {
+        let field = self
+            .c
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"));
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    /// Date inputs take keystrokes in the browser's locale format; set the value directly.
+    async fn set_value(&self, id: &str, value: &str) {
+        self.c
+            .execute(
+                "document.getElementById(arguments[0]).value = arguments[1];",
+                vec![json!(id), json!(value)],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Clicks something that loads a page (a link, a submit button) and waits until the new
+    /// page has loaded: WebDriver's click may return before the navigation it starts is done.
+    async fn click(&self, css: &str) {
+        self.c
+            .execute("window.__old_page = true;", vec![])
+            .await
+            .unwrap();
+        self.tick(css).await;
+        for _ in 0..200 {
+            let loaded = self
+                .c
+                .execute(
+                    "return window.__old_page === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("clicking {css} did not load a page");
+    }
+
+    /// Clicks something that does not leave the page (a radio button).
+    async fn tick(&self, css: &str) {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn sign_in(&self, username: &str) {
+        self.goto("/login").await;
+        self.fill("username", username).await;
+        self.fill("password", PASSWORD).await;
+        self.click("main form button[type=submit]").await;
+        let path = self.path().await;
+        assert_ne!(
+            path,
+            "/login",
+            "signing in as {username} failed:\n{}",
+            self.text().await
+        );
+    }
+
+    async fn sign_out(&self) {
+        self.click("header form[action='/logout'] button").await;
+        assert_eq!(self.path().await, "/login");
+    }
+
+    /// Switches the interface language with the header button.
+    async fn switch_language(&self) {
+        self.click("header form[action='/lang'] button").await;
+    }
+
+    /// Checks the page as it stands and saves a desktop and a phone screenshot.
+    async fn look(&self, name: &str) {
+        let source = self.c.source().await.unwrap();
+        assert!(
+            !source.contains("{{"),
+            "{name}: a raw template tag:\n{source}"
+        );
+        let text = self.text().await;
+        assert!(
+            !text.contains('⟦'),
+            "{name}: an untranslated string:\n{text}"
+        );
+        std::fs::write(
+            self.shots.join(format!("{name}.png")),
+            self.c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+        self.c.set_window_size(390, 844).await.unwrap();
+        let overflow = self
+            .c
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        std::fs::write(
+            self.shots.join(format!("{name}-phone.png")),
+            self.c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+        self.c.set_window_size(1280, 900).await.unwrap();
+        assert!(
+            overflow.as_i64().is_some_and(|px| px <= 0),
+            "{name}: the page is {overflow} px wider than a 390-pixel phone"
+        );
+    }
+}
+
+/// A small PDF on disk for the file inputs.
+fn pdf_file(dir: &std::path::Path) -> PathBuf {
+    let path = dir.join("scan.pdf");
+    std::fs::write(&path, common::pdf()).unwrap();
+    path
+}
+
+/// The strings a scenario looks for, in the language it runs in.
+struct Words {
+    lang: &'static str,
+    granted: &'static str,
+    breakdown: &'static str,
+    approved: &'static str,
+    not_found: &'static str,
+    forbidden: &'static str,
+    /// Each run files its own stay, so that the second is not screened as a duplicate.
+    stay: (&'static str, &'static str, &'static str),
+}
+
+const ZH: Words = Words {
+    lang: "zh-CN",
+    granted: "核定报销",
+    breakdown: "报销金额计算过程",
+    approved: "核准支付",
+    not_found: "未找到该页面或记录",
+    forbidden: "您的账号没有权限查看此页面",
+    stay: ("2019-05-02", "2019-05-10", "PY2026-000123"),
+};
+
+const EN: Words = Words {
+    lang: "en",
+    granted: "Reimbursement granted",
+    breakdown: "How the amount was calculated",
+    approved: "Approved",
+    not_found: "There is no such page or record",
+    forbidden: "Your account may not see this page",
+    stay: ("2019-09-02", "2019-09-10", "PY2026-000456"),
+};
+
+/// Scenario 1: a resident files a trauma claim with its seven documents; a clerk accepts it,
+/// a reviewer takes it with "next case" and recommends approval, a senior reviewer approves
+/// and a supervisor signs off; the resident sees the decision and its breakdown.
+/// Scenario 3 rides along: another resident cannot open the claim by its URL.
+async fn claim_to_decision(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let s = Session::open(app, driver, label, words.lang).await;
+    s.look("login").await;
+    s.sign_in("resident").await;
+    assert_eq!(s.path().await, "/my/claims");
+    s.look("my-claims-empty").await;
+
+    // The new-claim form: a server-side error first, shown next to its field.
+    s.goto("/my/claims/new").await;
+    s.look("new-claim").await;
+    s.tick("input[name=family][value=trauma]").await;
+    s.fill("facility_code", "H330326001").await;
+    let (admission, discharge, invoice) = words.stay;
+    s.set_value("admission_date", admission).await;
+    s.set_value("discharge_date", discharge).await;
+    s.fill("diagnosis_code", "S52.501").await;
+    s.fill("invoice_numbers", invoice).await;
+    s.fill("total", "12500.005").await;
+    s.fill("policy_scope", "10000").await;
+    s.fill("self_paid", "1500").await;
+    s.fill("third_party_declaration", "在家中跌倒，无第三方责任")
+        .await;
+    s.click("form[action='/my/claims/new'] button.primary")
+        .await;
+    let error =
+        s.c.find(Locator::Css("#total-error"))
+            .await
+            .expect("the amount error next to its field");
+    assert!(!error.text().await.unwrap().is_empty());
+    s.look("new-claim-error").await;
+    s.fill("total", "12500").await;
+    s.click("form[action='/my/claims/new'] button.primary")
+        .await;
+    let claim_path = s.path().await;
+    let page = s.text().await;
+    let claim_id: i64 = claim_path
+        .strip_prefix("/my/claims/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| {
+            panic!("after submitting, expected the claim page, got {claim_path}:\n{page}")
+        });
+
+    // Seven documents, each uploaded from the checklist of what is missing.
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = pdf_file(tmp.path());
+    s.look("claim-missing").await;
+    let mut uploaded = 0;
+    while let Ok(input) =
+        s.c.wait()
+            .at_most(Duration::from_secs(5))
+            .for_element(Locator::Css("form.upload input[type=file]"))
+            .await
+    {
+        input.send_keys(&pdf.display().to_string()).await.unwrap();
+        s.click("form.upload button[type=submit]").await;
+        uploaded += 1;
+        if uploaded == 7 {
+            break;
+        }
+    }
+    let page = s.text().await;
+    assert_eq!(
+        uploaded, 7,
+        "the trauma checklist has seven documents:\n{page}"
+    );
+    assert!(
+        s.c.find(Locator::Css("form.upload")).await.is_err(),
+        "nothing more is asked for:\n{page}"
+    );
+    s.sign_out().await;
+
+    // Scenario 3: another resident changes the URL and sees "not found", not the claim.
+    s.sign_in("resident2").await;
+    s.goto(&claim_path).await;
+    let text = s.text().await;
+    assert!(text.contains(words.not_found), "{text}");
+    assert!(
+        !text.contains(invoice) && !text.contains("H330326001"),
+        "{text}"
+    );
+    s.look("other-residents-claim").await;
+    s.goto(&format!("/my/claims/{claim_id}/letter")).await;
+    assert!(s.text().await.contains(words.not_found));
+    s.sign_out().await;
+
+    // Staff: each takes the case with "next case" and acts from the case page.
+    for (user, action) in [
+        ("clerk", "accept"),
+        ("reviewer", "recommend_approve"),
+        ("senior_reviewer", "approve"),
+        ("supervisor", "approve"),
+    ] {
+        s.sign_in(user).await;
+        assert_eq!(s.path().await, "/queue", "{user} lands on the queue");
+        s.look(&format!("queue-{user}")).await;
+        s.click("#next-case").await;
+        let case_path = s.path().await;
+        assert!(
+            case_path.starts_with("/cases/"),
+            "{user}: next case led to {case_path}"
+        );
+        s.look(&format!("case-{user}")).await;
+        let buttons =
+            s.c.find_all(Locator::Css("form.action button[data-action]"))
+                .await
+                .unwrap();
+        let mut offered = Vec::new();
+        for b in &buttons {
+            offered.push(b.attr("data-action").await.unwrap().unwrap_or_default());
+        }
+        assert!(
+            offered.contains(&action.to_string()),
+            "{user} is offered {offered:?}, not {action}"
+        );
+        act_on_page(&s, action, "材料齐全，同意。").await;
+        assert!(s.path().await.starts_with("/cases/"));
+        s.sign_out().await;
+    }
+
+    // The resident sees the decision, the amount and how it was reached, and the letter.
+    s.sign_in("resident").await;
+    s.look("my-claims").await;
+    s.goto(&claim_path).await;
+    let text = s.text().await;
+    for expected in [words.granted, words.breakdown, words.approved] {
+        assert!(
+            text.contains(expected),
+            "the decided claim page lacks {expected:?}:\n{text}"
+        );
+    }
+    assert!(
+        s.c.find_all(Locator::Css("ol.steps li"))
+            .await
+            .unwrap()
+            .len()
+            >= 3,
+        "{text}"
+    );
+    s.look("claim-decided").await;
+    s.goto(&format!("{claim_path}/letter")).await;
+    assert!(s.text().await.contains(words.granted));
+    s.look("decision-letter").await;
+    s.c.close().await.unwrap();
+}
+
+/// Each role finds its pages in the navigation and is refused the pages of other roles.
+async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let s = Session::open(app, driver, label, words.lang).await;
+    // Signed out: the whistleblower form, the tracking code shown once, and tracking.
+    s.click("header nav a[href='/report']").await;
+    s.look("report").await;
+    s.fill("facility_code", "H330326020").await;
+    s.fill(
+        "description",
+        "该医院2026年10月有挂床住院情况，病房内无人但每天计费。",
+    )
+    .await;
+    s.click("form[action='/report'] button.primary").await;
+    let code =
+        s.c.find(Locator::Id("tracking-code"))
+            .await
+            .expect("the tracking code is shown")
+            .text()
+            .await
+            .unwrap();
+    assert!(code.trim().len() >= 8, "{code:?}");
+    s.look("report-done").await;
+    s.click("main a.button").await;
+    assert!(
+        s.c.find(Locator::Id("report-status")).await.is_ok(),
+        "{}",
+        s.text().await
+    );
+    s.look("report-track").await;
+    s.goto("/report/track?code=NOT-A-CODE").await;
+    assert!(s.c.find(Locator::Css("p.error")).await.is_ok());
+    for (user, own, refused) in [
+        ("inspector", "/facilities", "/queue"),
+        ("supervisor", "/team", "/my/claims"),
+        ("supervisor", "/facilities", "/admin/workflows"),
+        ("admin", "/admin/workflows", "/facilities"),
+        ("admin", "/admin/registry", "/audit"),
+        ("auditor", "/audit", "/my/claims/new"),
+        ("auditor", "/admin/workflows", "/team"),
+        ("resident", "/my/claims/new", "/admin/workflows"),
+        ("reviewer", "/queue", "/facilities"),
+    ] {
+        s.sign_in(user).await;
+        let link = format!("header nav a[href='{own}']");
+        assert!(
+            s.c.find(Locator::Css(&link)).await.is_ok(),
+            "{user} has no link to {own}"
+        );
+        s.click(&link).await;
+        assert_eq!(s.path().await, own);
+        s.look(&format!(
+            "{}-{user}",
+            own.trim_start_matches('/').replace('/', "-")
+        ))
+        .await;
+        s.goto(refused).await;
+        let text = s.text().await;
+        assert!(
+            text.contains(words.forbidden),
+            "{user} at {refused}:\n{text}"
+        );
+        s.sign_out().await;
+    }
+    s.c.close().await.unwrap();
+}
+
+/// Takes a workflow action from the page's action forms and checks it was done.
+async fn act_on_page(s: &Session<'_>, action: &str, comment: &str) {
+    if !comment.is_empty() {
+        s.fill(&format!("comment-{action}"), comment).await;
+    }
+    s.click(&format!(
+        "form.action:has(button[data-action='{action}']) button[type=submit]"
+    ))
+    .await;
+    assert!(
+        s.c.find(Locator::Css(".flash.ok")).await.is_ok(),
+        "{action} was not done:\n{}",
+        s.text().await
+    );
+}
+
+/// Scenario 2: an inspector logs a violation with evidence at a facility and a supervisor
+/// imposes a sanction within the range the article allows.
+async fn violation_to_sanction(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let s = Session::open(app, driver, label, words.lang).await;
+    s.sign_in("inspector").await;
+    assert_eq!(s.path().await, "/facilities");
+    s.click("a[href='/facilities/H330326020']").await;
+    s.look("facility").await;
+    s.click("a[href='/facilities/H330326020/violations/new']")
+        .await;
+    s.look("violation-new").await;
+    s.c.find(Locator::Css("#type_code option[value=phantom_bed]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.fill("amount", "10000").await;
+    s.fill("department", "骨科").await;
+    s.fill("description", "飞行检查发现12张床位登记住院但病人不在院。")
+        .await;
+    s.click("form[action$='/violations/new'] button.primary")
+        .await;
+    let path = s.path().await;
+    assert!(
+        path.starts_with("/violations/"),
+        "after logging: {path}\n{}",
+        s.text().await
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = pdf_file(tmp.path());
+    s.c.find(Locator::Id("evidence-file"))
+        .await
+        .unwrap()
+        .send_keys(&pdf.display().to_string())
+        .await
+        .unwrap();
+    s.click("form.upload button[type=submit]").await;
+    assert!(
+        s.text().await.contains("scan.pdf"),
+        "the evidence is listed"
+    );
+    assert!(
+        s.c.find(Locator::Css("form[action$='/sanction']"))
+            .await
+            .is_err(),
+        "inspectors do not sanction"
+    );
+    act_on_page(&s, "submit_for_review", "").await;
+    s.sign_out().await;
+
+    // The supervisor asks for the facility's statement, records it, and decides.
+    s.sign_in("supervisor").await;
+    s.goto(&path).await;
+    act_on_page(&s, "request_statement", "请于5个工作日内陈述申辩").await;
+    act_on_page(&s, "record_statement", "机构承认夜间管理疏漏").await;
+    let range =
+        s.c.find(Locator::Id("sanction-range"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert!(
+        range.contains("10,000.00"),
+        "repayment of the whole amount: {range}"
+    );
+    s.look("violation-sanction").await;
+    s.fill("fine", "15000").await;
+    // One suspension is enough for the facility: the English run sanctions without one.
+    if words.lang == "en" {
+        s.fill("suspension_months", "0").await;
+    } else {
+        s.fill("suspension_months", "6").await;
+        s.set_value("suspended_from", "2026-12-01").await;
+    }
+    s.set_value("rectification_due", "2027-01-31").await;
+    s.click("form[action$='/sanction'] button.primary").await;
+    let page = s.text().await;
+    let imposed =
+        s.c.find(Locator::Id("sanction-imposed"))
+            .await
+            .unwrap_or_else(|_| panic!("the sanction is shown:\n{page}"))
+            .text()
+            .await
+            .unwrap();
+    assert!(imposed.contains("15,000.00"), "{imposed}");
+    s.look("violation-sanctioned").await;
+    s.c.close().await.unwrap();
+}
+
+/// A stale version: two reviewers' pages show the same case; the second to act is told and
+/// sees the current state, and nothing is written twice.
+async fn a_stale_page_is_explained(app: &TestApp, driver: &Driver, label: &str) {
+    let token = app.login("resident").await;
+    // A stay of its own (November 2019), so that screening takes it for an ordinary claim.
+    let claim = common::nth_stay(common::trauma_claim(), 16);
+    let (status, body) = app.post(&token, "/api/claims", claim).await;
+    assert_eq!(status, 201, "{body}");
+    let case_id = body["case_id"].as_i64().unwrap();
+    let s = Session::open(app, driver, label, "zh-CN").await;
+    s.sign_in("clerk").await;
+    s.goto(&format!("/cases/{case_id}")).await;
+    // Meanwhile the case moves on through the API (the clerk returns it for documents).
+    let clerk = app.login("clerk").await;
+    let (status, body) = app.get(&clerk, &format!("/api/cases/{case_id}")).await;
+    assert_eq!(status, 200);
+    let version = body["version"].as_i64().unwrap();
+    let (status, body) = app
+        .post(
+            &clerk,
+            &format!("/api/cases/{case_id}/actions"),
+            json!({"action": "return_for_documents", "comment": "缺材料", "expected_version": version}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let events_before = app.event_actions(case_id).await.len();
+    // The page still offers the old actions; acting from it is refused and explained.
+    s.fill("comment-reject", "重复提交").await;
+    s.click("form.action:has(button[data-action='reject']) button[type=submit]")
+        .await;
+    let flash =
+        s.c.find(Locator::Css(".flash.warn"))
+            .await
+            .expect("the stale-version notice");
+    assert!(!flash.text().await.unwrap().is_empty());
+    assert!(
+        s.c.find(Locator::Css("button[data-action='reject']"))
+            .await
+            .is_err(),
+        "the page shows the current state"
+    );
+    assert_eq!(
+        app.event_actions(case_id).await.len(),
+        events_before,
+        "nothing was written"
+    );
+    s.look("case-stale").await;
+    s.c.close().await.unwrap();
+}
+
+async fn scenarios(backend: Backend) {
+    let Some(app) = spawn_without_cases(backend).await else {
+        eprintln!("skipped: set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL");
+        return;
+    };
+    let driver = Driver::start().await;
+    let name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    claim_to_decision(&app, &driver, &ZH, &format!("{name}-zh")).await;
+    claim_to_decision(&app, &driver, &EN, &format!("{name}-en")).await;
+    violation_to_sanction(&app, &driver, &ZH, &format!("{name}-zh")).await;
+    violation_to_sanction(&app, &driver, &EN, &format!("{name}-en")).await;
+    pages_by_role(&app, &driver, &ZH, &format!("{name}-zh")).await;
+    pages_by_role(&app, &driver, &EN, &format!("{name}-en")).await;
+    a_stale_page_is_explained(&app, &driver, &format!("{name}-stale")).await;
+}
+
+#[actix_web::test]
+async fn browser_scenarios_sqlite() {
+    scenarios(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn browser_scenarios_postgres() {
+    scenarios(Backend::Postgres).await;
+}
