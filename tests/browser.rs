@@ -380,6 +380,13 @@ async fn claim_to_decision(app: &TestApp, driver: &Driver, words: &Words, label:
         s.sign_in(user).await;
         assert_eq!(s.path().await, "/queue", "{user} lands on the queue");
         s.look(&format!("queue-{user}")).await;
+        if user == "supervisor" {
+            // Bulk select: the supervisor hands the case back to the pool from the queue.
+            s.tick("input[name=case_ids]").await;
+            s.fill("reason", "统一由科长签发").await;
+            s.click("#reassign").await;
+            assert_eq!(s.path().await, "/queue", "{}", s.text().await);
+        }
         s.click("#next-case").await;
         let case_path = s.path().await;
         assert!(

@@ -77,6 +77,26 @@ impl Figures {
         }
     }
 
+    /// How this actor's (or team's) working times per stage spread over buckets: one count
+    /// per upper bound in `bounds_ms` (a time below it and at or above the previous one), and
+    /// a last count for the times at or above every bound.
+    pub fn distribution(&self, bounds_ms: &[i64]) -> BTreeMap<String, Vec<u32>> {
+        self.durations
+            .iter()
+            .map(|(stage, times)| {
+                let mut counts = vec![0u32; bounds_ms.len() + 1];
+                for t in times {
+                    let bucket = bounds_ms
+                        .iter()
+                        .position(|b| t < b)
+                        .unwrap_or(bounds_ms.len());
+                    counts[bucket] += 1;
+                }
+                (stage.clone(), counts)
+            })
+            .collect()
+    }
+
     fn finish(&mut self) {
         let ratio = |a: u32, b: u32| (b > 0).then(|| f64::from(a) / f64::from(b));
         self.sla_compliance = ratio(self.sla_met, self.sla_counted);
@@ -173,6 +193,21 @@ pub fn per_team(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn working_times_spread_over_buckets() {
+        let mut f = Figures::default();
+        f.durations.insert(
+            "initial_review".into(),
+            vec![0, 3_599_999, 3_600_000, 7_200_000, 90_000_000],
+        );
+        let d = f.distribution(&[3_600_000, 7_200_000]);
+        assert_eq!(
+            d["initial_review"],
+            [2, 1, 2],
+            "below 1 h, 1-2 h, 2 h and more"
+        );
+    }
 
     fn always_open() -> WorkCalendar {
         WorkCalendar::from_file(

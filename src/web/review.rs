@@ -27,9 +27,19 @@ pub struct QueueForm {
     #[serde(default)]
     family: String,
     #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    facility: String,
+    #[serde(default)]
+    min: String,
+    #[serde(default)]
+    max: String,
+    #[serde(default)]
     sla: String,
     #[serde(default)]
     mine: Option<String>,
+    #[serde(default)]
+    unassigned: Option<String>,
     #[serde(default)]
     after: String,
     #[serde(default)]
@@ -42,48 +52,118 @@ fn blank_to_none(s: &str) -> Option<String> {
 
 const SLAS: [&str; 3] = ["on_track", "at_risk", "breached"];
 
+impl QueueForm {
+    /// The queue API's query for this form; amounts typed in yuan become fen, or the field
+    /// that could not be read.
+    fn query(&self) -> Result<QueueQuery, AppError> {
+        let amount = |field: &str, text: &str| match blank_to_none(text) {
+            None => Ok(None),
+            Some(t) => yuan_to_fen(&t).map(Some).map_err(|_| {
+                AppError::field(field, format!("expected an amount in yuan, got `{t}`"))
+            }),
+        };
+        Ok(QueueQuery {
+            family: blank_to_none(&self.family),
+            stage: blank_to_none(&self.stage),
+            facility: blank_to_none(&self.facility),
+            min_fen: amount("min", &self.min)?,
+            max_fen: amount("max", &self.max)?,
+            sla: blank_to_none(&self.sla),
+            due_before: None,
+            mine: self.mine.is_some(),
+            unassigned: self.unassigned.is_some(),
+            after: blank_to_none(&self.after),
+            limit: Some(50),
+        })
+    }
+
+    /// The filters as a query string, to carry to the next page.
+    fn query_string(&self) -> String {
+        let mut out = String::new();
+        for (k, v) in [
+            ("family", &self.family),
+            ("stage", &self.stage),
+            ("facility", &self.facility),
+            ("min", &self.min),
+            ("max", &self.max),
+            ("sla", &self.sla),
+        ] {
+            if !v.trim().is_empty() {
+                out.push_str(&format!("&{k}={}", super::ctx::encode_component(v.trim())));
+            }
+        }
+        for (k, on) in [
+            ("mine", self.mine.is_some()),
+            ("unassigned", self.unassigned.is_some()),
+        ] {
+            if on {
+                out.push_str(&format!("&{k}=on"));
+            }
+        }
+        out
+    }
+}
+
 #[get("/queue")]
 pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpResponse, PageError> {
     let user = ctx.require(QUEUE_ROLES)?;
     let q = q.into_inner();
-    let query = QueueQuery {
-        family: blank_to_none(&q.family),
-        stage: None,
-        facility: None,
-        min_fen: None,
-        max_fen: None,
-        sla: blank_to_none(&q.sla),
-        due_before: None,
-        mine: q.mine.is_some(),
-        unassigned: false,
-        after: blank_to_none(&q.after),
-        limit: Some(50),
-    };
-    let filter = query
-        .filter(&ctx.state.registry, &user)
+    let supervisor = user.has(Role::Supervisor);
+    let stage_ids = queue::my_stages(&ctx.state.registry, &user);
+    let filter = q
+        .query()
+        .and_then(|query| query.filter(&ctx.state.registry, &user))
         .map_err(|e| ctx.fail(e))?;
-    let page = ctx.db(move |conn, _| queue::list(conn, &filter)).await?;
+    let region = user.region_path.clone();
+    let (page, reviewers) = ctx
+        .db(move |conn, _| {
+            let page = queue::list(conn, &filter)?;
+            // Supervisors may hand the selected cases to a reviewer of their region.
+            let reviewers = if supervisor {
+                crate::store::users::staff_with_roles(
+                    conn,
+                    &[Role::Reviewer, Role::SeniorReviewer],
+                )?
+                .into_iter()
+                .filter(|s| {
+                    crate::store::regions::path_within(&s.region_path, &region)
+                        || crate::store::regions::path_within(&region, &s.region_path)
+                })
+                .collect()
+            } else {
+                Vec::new()
+            };
+            Ok((page, reviewers))
+        })
+        .await?;
     let registry = &ctx.state.registry;
+    let stage_title = |id: &str| {
+        registry
+            .latest_all()
+            .iter()
+            .find_map(|wf| {
+                wf.stage(id)
+                    .map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
+            })
+            .unwrap_or_else(|| id.to_string())
+    };
     let items: Vec<Value> = page
         .items
         .iter()
         .map(|i| {
             let wf = registry.latest(&i.workflow);
-            let stage = wf.as_ref().and_then(|wf| {
-                wf.stage(i.stage.as_deref()?)
-                    .map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
-            });
             json!({
                 "case_id": i.case_id,
                 "resident": i.resident_name,
                 "id_masked": i.id_number_masked,
                 "family": wf.as_ref().map(|wf| ctx.pick(&wf.title.zh, &wf.title.en).to_string()),
-                "stage": stage,
+                "stage": i.stage.as_deref().map(stage_title),
                 "amount": yuan(i.total_fen),
+                "facility": i.facility_code,
                 "sla": i.sla,
                 "sla_label": ctx.t(&format!("queue.{}", i.sla)),
                 "due": i.due_at.map(when),
-                "mine": i.assignee_id == Some(ctx.user.as_ref().map_or(0, |u| u.user_id)),
+                "mine": i.assignee_id == Some(user.user_id),
                 "flags": i.flags,
             })
         })
@@ -93,27 +173,35 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
         .filter_map(|f| registry.latest(f))
         .map(|wf| json!({"code": wf.name, "label": ctx.pick(&wf.title.zh, &wf.title.en), "selected": wf.name == q.family}))
         .collect();
+    let mut stages: Vec<Value> = Vec::new();
+    for id in &stage_ids {
+        let label = stage_title(id);
+        // Several workflows share stage names; one option per name.
+        if !stages.iter().any(|s| s["code"] == id.as_str()) {
+            stages.push(json!({"code": id, "label": label, "selected": *id == q.stage}));
+        }
+    }
     let slas: Vec<Value> = SLAS
         .iter()
         .map(|s| json!({"code": s, "label": ctx.t(&format!("queue.{s}")), "selected": *s == q.sla}))
         .collect();
-    let mut query = String::new();
-    for (k, v) in [("family", q.family.as_str()), ("sla", q.sla.as_str())] {
-        if !v.is_empty() {
-            query.push_str(&format!("&{k}={}", super::ctx::encode_component(v)));
-        }
-    }
-    if q.mine.is_some() {
-        query.push_str("&mine=on");
-    }
+    let targets: Vec<Value> = reviewers
+        .iter()
+        .map(|s| json!({"id": s.id, "name": s.display_name}))
+        .collect();
     let view = json!({
         "items": items,
         "next": page.next,
         "families": families,
+        "stages": stages,
         "slas": slas,
+        "form": {"facility": q.facility, "min": q.min, "max": q.max},
         "mine": q.mine.is_some(),
-        "query": query,
+        "unassigned": q.unassigned.is_some(),
+        "query": q.query_string(),
         "nothing_next": q.empty.is_some(),
+        "bulk": supervisor,
+        "targets": targets,
     });
     ctx.page("queue", "queue.title", view)
 }

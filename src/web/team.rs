@@ -13,7 +13,6 @@ use crate::store::{cases::CaseRow, team, users};
 use actix_web::{get, post, web, HttpResponse};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -22,6 +21,9 @@ const DAY_MS: i64 = 86_400_000;
 /// China Standard Time: the days of the chart start at midnight in Beijing.
 const CST_MS: i64 = 8 * 3_600_000;
 const DAYS: i64 = 14;
+/// Turnaround buckets in working hours: under 4, 4-8 (a working day), 8-16, 16-24, 24 and more.
+const TURNAROUND_BOUNDS_MS: [i64; 4] =
+    [4 * 3_600_000, 8 * 3_600_000, 16 * 3_600_000, 24 * 3_600_000];
 /// The national target for the policy-scope reimbursement ratio of resident inpatient care.
 pub const POLICY_SCOPE_TARGET: Decimal = Decimal::from_parts(75, 0, 0, false, 2);
 
@@ -163,11 +165,14 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
             b.per_day.iter().map(|d| f64::from(d.2)).collect(),
         ],
     );
-    // Median working hours per stage over the team's cases of the last 30 days.
-    let mut stage_ms: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    // How long each stage took (working hours) over the team's cases of the last 30 days.
+    let mut spread: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for t in &b.metrics.teams {
-        for (stage, ms) in &t.figures.median_ms_by_stage {
-            stage_ms.entry(stage.clone()).or_default().push(*ms);
+        for (stage, counts) in t.figures.distribution(&TURNAROUND_BOUNDS_MS) {
+            let total = spread.entry(stage).or_insert_with(|| vec![0; counts.len()]);
+            for (sum, n) in total.iter_mut().zip(counts) {
+                *sum += n;
+            }
         }
     }
     let stage_title = |id: &str| {
@@ -180,23 +185,23 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
             })
             .unwrap_or_else(|| id.to_string())
     };
-    let stage_labels: Vec<String> = stage_ms.keys().map(|s| stage_title(s)).collect();
-    let stage_hours: Vec<f64> = stage_ms
-        .values()
-        .map(|v| {
-            let mut v = v.clone();
-            v.sort_unstable();
-            v[v.len() / 2] as f64 / 3_600_000.0
-        })
+    let stage_labels: Vec<String> = spread.keys().map(|s| stage_title(s)).collect();
+    let bucket_names: Vec<String> = (0..=TURNAROUND_BOUNDS_MS.len())
+        .map(|i| ctx.t(&format!("team.bucket_{i}")))
+        .collect();
+    let bucket_series: Vec<svg::Series<'_>> = bucket_names
+        .iter()
+        .zip(["s1", "s2", "s3", "s4", "s5"])
+        .map(|(name, class)| svg::Series { name, class })
+        .collect();
+    let bucket_values: Vec<Vec<f64>> = (0..=TURNAROUND_BOUNDS_MS.len())
+        .map(|i| spread.values().map(|counts| f64::from(counts[i])).collect())
         .collect();
     let turnaround = svg::bar_chart(
         &ctx.t("team.chart_stages"),
         &stage_labels,
-        &[svg::Series {
-            name: &ctx.t("team.hours"),
-            class: "s1",
-        }],
-        &[stage_hours],
+        &bucket_series,
+        &bucket_values,
     );
     let teams: Vec<String> = b.metrics.teams.iter().map(|t| t.team.clone()).collect();
     let compliance: Vec<f64> = b
@@ -256,7 +261,7 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
         "targets": targets,
         "chart_days": opened_closed,
         "chart_stages": turnaround,
-        "has_stages": !stage_ms.is_empty(),
+        "has_stages": !spread.is_empty(),
         "chart_sla": sla_chart,
         "has_teams": !b.metrics.teams.is_empty(),
         "chart_ratio": ratio_chart,
@@ -264,23 +269,42 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
     ctx.page("team", "team.title", view)
 }
 
-#[derive(Deserialize)]
+/// The reassignment form: `case_ids` repeats once per selected case, which serde's form
+/// decoding cannot collect, so the body is read pair by pair.
+#[derive(Debug, Default, PartialEq)]
 pub struct ReassignForm {
-    #[serde(default)]
     case_ids: Vec<i64>,
-    #[serde(default)]
     to: String,
-    #[serde(default)]
     reason: String,
-    #[serde(default, rename = "_csrf")]
+    /// The page to return to (the team board or the queue).
+    back: String,
     csrf: String,
+}
+
+impl ReassignForm {
+    fn parse(body: &[u8]) -> Result<ReassignForm, AppError> {
+        let mut form = ReassignForm::default();
+        for (key, value) in form_urlencoded::parse(body) {
+            match key.as_ref() {
+                "case_ids" => form.case_ids.push(value.parse().map_err(|_| {
+                    AppError::field("case_ids", format!("expected a case number, got `{value}`"))
+                })?),
+                "to" => form.to = value.into_owned(),
+                "reason" => form.reason = value.into_owned(),
+                "back" => form.back = value.into_owned(),
+                "_csrf" => form.csrf = value.into_owned(),
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
 }
 
 /// Reassigns the selected cases, all or none, as the API does.
 #[post("/team/reassign")]
-pub async fn reassign(ctx: Ctx, form: web::Form<ReassignForm>) -> Result<HttpResponse, PageError> {
+pub async fn reassign(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageError> {
     let user = ctx.require(SUPERVISOR)?;
-    let form = form.into_inner();
+    let form = ReassignForm::parse(&body).map_err(|e| ctx.fail(e))?;
     ctx.check_csrf(&form.csrf)?;
     if form.case_ids.is_empty() {
         return Err(ctx.fail(AppError::field("case_ids", ctx.t("team.none_selected"))));
@@ -291,6 +315,10 @@ pub async fn reassign(ctx: Ctx, form: web::Form<ReassignForm>) -> Result<HttpRes
             id.parse::<i64>()
                 .map_err(|_| ctx.fail(AppError::field("to", "expected a user id")))?,
         ),
+    };
+    let back = match super::ctx::local_path(&form.back) {
+        "/" => "/team".to_string(),
+        path => path.to_string(),
     };
     ctx.db(move |conn, registry| {
         assignment::reassign(
@@ -304,12 +332,27 @@ pub async fn reassign(ctx: Ctx, form: web::Form<ReassignForm>) -> Result<HttpRes
         )
     })
     .await?;
-    Ok(see_other("/team?reassigned=1"))
+    Ok(see_other(&back))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_selected_case_is_read() {
+        let form = ReassignForm::parse(
+            b"_csrf=t&case_ids=3&case_ids=12&to=7&reason=%E4%BC%91%E5%81%87&back=%2Fqueue",
+        )
+        .unwrap();
+        assert_eq!(form.case_ids, [3, 12]);
+        assert_eq!(
+            (form.to.as_str(), form.reason.as_str(), form.back.as_str()),
+            ("7", "休假", "/queue")
+        );
+        let err = ReassignForm::parse(b"case_ids=x").unwrap_err().to_string();
+        assert!(err.contains("case_ids"), "{err}");
+    }
 
     #[test]
     fn cases_fall_on_their_beijing_day() {

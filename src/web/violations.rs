@@ -73,6 +73,7 @@ pub async fn facility_page(ctx: Ctx, code: web::Path<String>) -> Result<HttpResp
                 "amount": yuan(v.amount_fen),
                 "sanctioned": v.sanctioned_at.is_some(),
                 "open": stage.is_some(),
+                "rectifying": matches!(stage.as_deref(), Some("rectification" | "follow_up")),
                 "due": due.map(when),
             })
         })
@@ -85,6 +86,7 @@ pub async fn facility_page(ctx: Ctx, code: web::Path<String>) -> Result<HttpResp
         "status_label": ctx.t(&format!("facilities.status_{status}")),
         "history": history,
         "inspections": inspections,
+        "rectifications": violations.iter().filter(|v| v["rectifying"] == true).cloned().collect::<Vec<_>>(),
         "violations": violations,
         "is_inspector": ctx.user.as_ref().is_some_and(|u| u.has(Role::Inspector)),
     });
