@@ -1,6 +1,5 @@
 //! The CLI. Each command is a thin call into the library.
 use crate::app::{Application, Core};
-use crate::auth::hash_password;
 use crate::config::Config;
 use crate::domain::roles::Role;
 use crate::store::{self, audit, regions, users};
@@ -338,34 +337,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => {
             let roles: Vec<Role> = roles.iter().map(|r| r.parse()).collect::<Result<_, _>>()?;
             let password = read_password()?;
-            anyhow::ensure!(
-                password.chars().count() >= 8,
-                "the password must be at least 8 characters"
-            );
             let core = Core::open(config)?;
             let mut conn = core.pool.get()?;
-            anyhow::ensure!(
-                regions::get(&mut conn, &region)?.is_some(),
-                "region `{region}` does not exist; add it with `claimflow region add`"
-            );
-            anyhow::ensure!(
-                users::find_by_username(&mut conn, &username)?.is_none(),
-                "user `{username}` already exists"
-            );
-            let hash = hash_password(&password)?;
-            let id = users::insert(
+            let id = crate::service::registries::add_user(
                 &mut conn,
-                &users::NewUser {
+                &crate::service::registries::UserInput {
                     username: &username,
-                    password_hash: &hash,
+                    password: &password,
                     display_name: display_name.as_deref().unwrap_or(&username),
                     region_code: &region,
                     org: &org,
                     email: email.as_deref(),
                     lang: &lang,
-                    created_at: store::now_ms(),
+                    roles: &roles,
                 },
-                &roles,
+                store::now_ms(),
             )?;
             println!("user {username} created with id {id}");
             Ok(ExitCode::SUCCESS)

@@ -492,6 +492,31 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
             own.trim_start_matches('/').replace('/', "-")
         ))
         .await;
+        if own == "/admin/registry" {
+            // A user with a first password that is too short is refused next to the field;
+            // with a good one the account appears in the list.
+            let new_user = format!("clerk_{}", words.lang.replace('-', "_"));
+            s.fill("new_username", &new_user).await;
+            s.fill("new_password", "short").await;
+            s.fill("user_region_code", "330326").await;
+            s.tick("input[name=roles][value=clerk]").await;
+            s.click("form[action='/admin/users'] button.primary").await;
+            let page = s.text().await;
+            assert!(
+                s.c.find(Locator::Id("new_password-error")).await.is_ok(),
+                "{page}"
+            );
+            s.fill("new_password", "clerk2-pass-1").await;
+            s.click("form[action='/admin/users'] button.primary").await;
+            let users =
+                s.c.find(Locator::Id("users"))
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+            assert!(users.contains(&new_user), "{users}");
+        }
         s.goto(refused).await;
         let text = s.text().await;
         assert!(
@@ -527,8 +552,24 @@ async fn violation_to_sanction(app: &TestApp, driver: &Driver, words: &Words, la
     assert_eq!(s.path().await, "/facilities");
     s.click("a[href='/facilities/H330326020']").await;
     s.look("facility").await;
+    // An unannounced inspection first; the violation is its finding.
+    s.click("a[href='/facilities/H330326020/inspections/new']")
+        .await;
+    s.look("inspection-new").await;
+    s.set_value("inspected_on", "2026-11-28").await;
+    s.fill("team", "孙磊、周敏").await;
+    s.fill("scope", "住院病区在床情况").await;
+    s.click("form[action$='/inspections/new'] button.primary")
+        .await;
+    assert_eq!(s.path().await, "/facilities/H330326020");
     s.click("a[href='/facilities/H330326020/violations/new']")
         .await;
+    s.c.find(Locator::Css("#inspection_id option:nth-child(2)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     s.look("violation-new").await;
     s.c.find(Locator::Css("#type_code option[value=phantom_bed]"))
         .await

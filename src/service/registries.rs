@@ -339,3 +339,109 @@ pub fn change_status(
     )?;
     Ok(())
 }
+
+/// A staff or resident account to create (admins on the web page, or `claimflow user add`).
+pub struct UserInput<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub display_name: &'a str,
+    pub region_code: &'a str,
+    pub org: &'a str,
+    pub email: Option<&'a str>,
+    pub lang: &'a str,
+    pub roles: &'a [crate::domain::roles::Role],
+}
+
+/// Creates an account with an argon2id hash of its password; every problem is a field error.
+pub fn add_user(conn: &mut DbConn, input: &UserInput<'_>, now_ms: i64) -> AppResult<i64> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            message,
+        })
+    };
+    let username = input.username.trim();
+    if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
+        bad("username", "1 to 64 characters without spaces".into());
+    }
+    if input.password.chars().count() < 8 {
+        bad(
+            "password",
+            "the password must be at least 8 characters".into(),
+        );
+    }
+    if input.roles.is_empty() {
+        bad("roles", "give the user at least one role".into());
+    }
+    if regions::get(conn, input.region_code.trim())?.is_none() {
+        bad(
+            "region_code",
+            format!(
+                "region `{}` does not exist; add it with `claimflow region add`",
+                input.region_code.trim()
+            ),
+        );
+    }
+    if !username.is_empty() && crate::store::users::find_by_username(conn, username)?.is_some() {
+        bad("username", format!("user `{username}` already exists"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let hash = crate::auth::hash_password(input.password)?;
+    let display_name = match input.display_name.trim() {
+        "" => username,
+        name => name,
+    };
+    Ok(crate::store::users::insert(
+        conn,
+        &crate::store::users::NewUser {
+            username,
+            password_hash: &hash,
+            display_name,
+            region_code: input.region_code.trim(),
+            org: input.org.trim(),
+            email: input.email,
+            lang: input.lang,
+            created_at: now_ms,
+        },
+        input.roles,
+    )?)
+}
+
+/// Adds a region under `parent` (none for a province), with field errors for the form.
+pub fn add_region(
+    conn: &mut DbConn,
+    code: &str,
+    name_zh: &str,
+    name_en: &str,
+    parent: Option<&str>,
+) -> AppResult<regions::Region> {
+    let mut errors = Vec::new();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(FieldError {
+            field: "code".into(),
+            message: format!("expected a 6-digit administrative code, got `{code}`"),
+        });
+    }
+    for (field, value) in [("name_zh", name_zh), ("name_en", name_en)] {
+        if value.trim().is_empty() {
+            errors.push(FieldError {
+                field: field.into(),
+                message: "must not be empty".into(),
+            });
+        }
+    }
+    if errors.is_empty() && regions::get(conn, code)?.is_some() {
+        errors.push(FieldError {
+            field: "code".into(),
+            message: format!("region `{code}` already exists"),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    regions::add(conn, code, name_zh.trim(), name_en.trim(), parent)
+        .map_err(|e| AppError::field("parent", e.to_string()))
+}

@@ -89,13 +89,22 @@ pub struct StatusForm {
 
 /// The admin's registry page: users and their roles, regions, and facilities with their
 /// designation today, a form to add a facility and one to change a designation.
+/// What the registry page's forms were sent with, to show them again next to their errors.
+#[derive(Default)]
+struct Sent {
+    facility: FacilityForm,
+    status: StatusForm,
+    user: UserForm,
+    region: RegionForm,
+}
+
 async fn registry_page(
     ctx: &Ctx,
-    facility_form: &FacilityForm,
-    status_form: &StatusForm,
+    sent: &Sent,
     errors: Map<String, Value>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
+    let (facility_form, status_form) = (&sent.facility, &sent.status);
     ctx.require(&[Role::Admin])?;
     let today = chrono::Utc::now().date_naive();
     let (people, region_rows, facility_rows, history) = ctx
@@ -166,10 +175,15 @@ async fn registry_page(
         "statuses": options(&facilities::STATUSES, "facilities.status_", &status_form.status),
         "facility_form": facility_form,
         "status_form": status_form,
+        "user_form": {"username": sent.user.username, "display_name": sent.user.display_name, "region_code": sent.user.region_code, "org": sent.user.org},
+        "region_form": sent.region,
+        "role_options": Role::ALL.iter().map(|r| json!({"code": r.as_str(), "label": ctx.t(&format!("roles.{}", r.as_str())), "checked": sent.user.roles.iter().any(|x| x == r.as_str())})).collect::<Vec<_>>(),
         "has_errors": !errors.is_empty(),
         "errors": super::field_errors_for(errors, &[
             "facility_code", "facility_name", "facility_level", "facility_region_code", "facility_ownership",
             "facility_designated_from", "status_facility", "status_status", "status_effective_from", "status_reason",
+            "user_username", "user_password", "user_roles", "user_region_code", "region_code", "region_name_zh",
+            "region_name_en", "region_parent",
         ]),
     });
     ctx.page_titled("admin_registry", ctx.t("admin.registry"), view, status)
@@ -177,14 +191,7 @@ async fn registry_page(
 
 #[get("/admin/registry")]
 pub async fn registry_page_get(ctx: Ctx) -> Result<HttpResponse, PageError> {
-    registry_page(
-        &ctx,
-        &FacilityForm::default(),
-        &StatusForm::default(),
-        Map::new(),
-        StatusCode::OK,
-    )
-    .await
+    registry_page(&ctx, &Sent::default(), Map::new(), StatusCode::OK).await
 }
 
 fn errors_of(ctx: &Ctx, prefix: &str, err: AppError) -> Result<Map<String, Value>, PageError> {
@@ -227,14 +234,11 @@ pub async fn add_facility(
         Ok(()) => Ok(see_other("/admin/registry#facilities")),
         Err(e) => {
             let errors = errors_of(&ctx, "facility_", e)?;
-            registry_page(
-                &ctx,
-                &form,
-                &StatusForm::default(),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let sent = Sent {
+                facility: form,
+                ..Sent::default()
+            };
+            registry_page(&ctx, &sent, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }
@@ -264,14 +268,149 @@ pub async fn change_status(
         Ok(()) => Ok(see_other("/admin/registry#facilities")),
         Err(e) => {
             let errors = errors_of(&ctx, "status_", e)?;
-            registry_page(
-                &ctx,
-                &FacilityForm::default(),
-                &form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let sent = Sent {
+                status: form,
+                ..Sent::default()
+            };
+            registry_page(&ctx, &sent, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// The new-user form: `roles` repeats once per ticked role, so the body is read pair by pair.
+#[derive(Default)]
+pub struct UserForm {
+    username: String,
+    display_name: String,
+    password: String,
+    region_code: String,
+    org: String,
+    roles: Vec<String>,
+    csrf: String,
+}
+
+impl UserForm {
+    fn parse(body: &[u8]) -> UserForm {
+        let mut form = UserForm::default();
+        for (key, value) in form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "username" => form.username = value,
+                "display_name" => form.display_name = value,
+                "password" => form.password = value,
+                "region_code" => form.region_code = value,
+                "org" => form.org = value,
+                "roles" => form.roles.push(value),
+                "_csrf" => form.csrf = value,
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// Creates an account: the admin sets a first password, which is stored only as an argon2id
+/// hash; roles are limited to the eight the system knows.
+#[post("/admin/users")]
+pub async fn add_user(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    let admin = ctx.require(&[Role::Admin])?;
+    let form = UserForm::parse(&body);
+    ctx.check_csrf(&form.csrf)?;
+    let roles: Result<Vec<Role>, _> = form.roles.iter().map(|r| r.parse::<Role>()).collect();
+    let lang = ctx.lang.to_string();
+    let (username, display_name, password, region_code, org) = (
+        form.username.clone(),
+        form.display_name.clone(),
+        form.password.clone(),
+        form.region_code.clone(),
+        form.org.clone(),
+    );
+    let done = crate::http::db(&ctx.state, move |conn, _| {
+        let roles = roles.map_err(|e| AppError::field("roles", e.to_string()))?;
+        admin_in(conn, &admin, region_code.trim()).map_err(|e| match e {
+            AppError::NotFound(m) | AppError::Forbidden(m) => AppError::field("region_code", m),
+            other => other,
+        })?;
+        registries::add_user(
+            conn,
+            &registries::UserInput {
+                username: &username,
+                password: &password,
+                display_name: &display_name,
+                region_code: &region_code,
+                org: &org,
+                email: None,
+                lang: &lang,
+                roles: &roles,
+            },
+            crate::store::now_ms(),
+        )
+    })
+    .await;
+    match done {
+        Ok(_) => Ok(see_other("/admin/registry#users")),
+        Err(e) => {
+            let errors = errors_of(&ctx, "user_", e)?;
+            let sent = Sent {
+                user: form,
+                ..Sent::default()
+            };
+            registry_page(&ctx, &sent, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize, Default)]
+pub struct RegionForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    parent: String,
+    #[serde(default, rename = "_csrf", skip_serializing)]
+    csrf: String,
+}
+
+/// Adds a region inside the admin's own region.
+#[post("/admin/regions")]
+pub async fn add_region(ctx: Ctx, form: web::Form<RegionForm>) -> Result<HttpResponse, PageError> {
+    let admin = ctx.require(&[Role::Admin])?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    let (code, zh, en, parent) = (
+        form.code.trim().to_string(),
+        form.name_zh.clone(),
+        form.name_en.clone(),
+        Some(form.parent.trim().to_string()).filter(|p| !p.is_empty()),
+    );
+    let done = crate::http::db(&ctx.state, move |conn, _| {
+        match parent.as_deref() {
+            Some(p) => {
+                admin_in(conn, &admin, p).map_err(|e| AppError::field("parent", e.to_string()))?
+            }
+            None if !admin.region_path.contains('/') => {}
+            None => {
+                return Err(AppError::field(
+                    "parent",
+                    "only a province-level admin may add a province",
+                ))
+            }
+        }
+        registries::add_region(conn, &code, &zh, &en, parent.as_deref())
+    })
+    .await;
+    match done {
+        Ok(_) => Ok(see_other("/admin/registry#regions")),
+        Err(e) => {
+            let errors = errors_of(&ctx, "region_", e)?;
+            let sent = Sent {
+                region: form,
+                ..Sent::default()
+            };
+            registry_page(&ctx, &sent, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
 }

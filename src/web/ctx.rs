@@ -74,6 +74,20 @@ impl Ctx {
         }
     }
 
+    /// A stage's title as the published workflows name it (stage ids are shared across
+    /// workflows with the same meaning), or the id itself.
+    pub fn stage_title(&self, id: &str) -> String {
+        self.state
+            .registry
+            .latest_all()
+            .iter()
+            .find_map(|wf| {
+                wf.stage(id)
+                    .map(|s| self.pick(&s.title.zh, &s.title.en).to_string())
+            })
+            .unwrap_or_else(|| id.to_string())
+    }
+
     pub fn csrf(&self) -> String {
         self.token
             .as_deref()

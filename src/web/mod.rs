@@ -266,7 +266,9 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(violations::sanction)
         .service(admin::registry_page_get)
         .service(admin::add_facility)
-        .service(admin::change_status);
+        .service(admin::change_status)
+        .service(admin::add_user)
+        .service(admin::add_region);
 }
 
 /// A form's field errors with every field of the form present (null when it has none), so

@@ -137,16 +137,7 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
         })
         .await?;
     let registry = &ctx.state.registry;
-    let stage_title = |id: &str| {
-        registry
-            .latest_all()
-            .iter()
-            .find_map(|wf| {
-                wf.stage(id)
-                    .map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
-            })
-            .unwrap_or_else(|| id.to_string())
-    };
+    let stage_title = |id: &str| ctx.stage_title(id);
     let items: Vec<Value> = page
         .items
         .iter()

@@ -175,16 +175,7 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
             }
         }
     }
-    let stage_title = |id: &str| {
-        registry
-            .latest_all()
-            .iter()
-            .find_map(|wf| {
-                wf.stage(id)
-                    .map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
-            })
-            .unwrap_or_else(|| id.to_string())
-    };
+    let stage_title = |id: &str| ctx.stage_title(id);
     let stage_labels: Vec<String> = spread.keys().map(|s| stage_title(s)).collect();
     let bucket_names: Vec<String> = (0..=TURNAROUND_BOUNDS_MS.len())
         .map(|i| ctx.t(&format!("team.bucket_{i}")))

@@ -62,7 +62,10 @@ pub async fn facility_page(ctx: Ctx, code: web::Path<String>) -> Result<HttpResp
         .collect();
     let inspections: Vec<Value> = inspections
         .iter()
-        .map(|i| json!({"id": i.id, "on": i.inspected_on, "kind": ctx.t(&format!("inspection.kind_{}", i.kind)), "team": i.team, "scope": i.scope}))
+        .map(|i| {
+            let findings = violations.iter().filter(|(v, _, _)| v.inspection_id == Some(i.id)).count();
+            json!({"id": i.id, "on": i.inspected_on, "kind": ctx.t(&format!("inspection.kind_{}", i.kind)), "team": i.team, "scope": i.scope, "findings": findings})
+        })
         .collect();
     let violations: Vec<Value> = violations
         .iter()
@@ -172,6 +175,9 @@ pub async fn record_inspection(
 
 #[derive(Deserialize, Serialize, Default)]
 pub struct ViolationForm {
+    /// The inspection that found it, if any (empty: none).
+    #[serde(default)]
+    inspection_id: String,
     #[serde(default)]
     type_code: String,
     #[serde(default)]
@@ -184,13 +190,26 @@ pub struct ViolationForm {
     csrf: String,
 }
 
-fn violation_form_page(
+async fn violation_form_page(
     ctx: &Ctx,
     code: &str,
     form: &ViolationForm,
     errors: Map<String, Value>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
+    let facility = code.to_string();
+    let inspections: Vec<Value> = ctx
+        .db(move |conn, _| Ok(store::inspections_of(conn, &facility)?))
+        .await?
+        .iter()
+        .map(|i| {
+            json!({
+                "id": i.id,
+                "label": format!("{} · {}", i.inspected_on, ctx.t(&format!("inspection.kind_{}", i.kind))),
+                "selected": i.id.to_string() == form.inspection_id,
+            })
+        })
+        .collect();
     let types: Vec<Value> = ctx
         .state
         .registry
@@ -203,9 +222,15 @@ fn violation_form_page(
     let has_errors = !errors.is_empty();
     let errors = super::field_errors_for(
         errors,
-        &["type_code", "amount", "department", "description"],
+        &[
+            "type_code",
+            "amount",
+            "department",
+            "description",
+            "inspection_id",
+        ],
     );
-    let view = json!({"code": code, "types": types, "form": form, "errors": errors, "has_errors": has_errors});
+    let view = json!({"code": code, "types": types, "inspections": inspections, "form": form, "errors": errors, "has_errors": has_errors});
     ctx.page_titled("violation_new", ctx.t("violation.new_title"), view, status)
 }
 
@@ -219,6 +244,7 @@ pub async fn new_violation(ctx: Ctx, code: web::Path<String>) -> Result<HttpResp
         Map::new(),
         StatusCode::OK,
     )
+    .await
 }
 
 #[post("/facilities/{code}/violations/new")]
@@ -241,11 +267,33 @@ pub async fn log_violation(
                 &form,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            )
+            .await;
         }
     };
+    let inspection_id = match form.inspection_id.trim() {
+        "" => None,
+        id => match id.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                let mut errors = Map::new();
+                errors.insert(
+                    "inspection_id".into(),
+                    Value::String(format!("{}`{id}`", ctx.t("errors.field_prefix"))),
+                );
+                return violation_form_page(
+                    &ctx,
+                    &code,
+                    &form,
+                    errors,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        },
+    };
     let input = ViolationInput {
-        inspection_id: None,
+        inspection_id,
         facility_code: code.clone(),
         type_code: form.type_code.clone(),
         amount_fen,
@@ -259,13 +307,16 @@ pub async fn log_violation(
     .await;
     match done {
         Ok(v) => Ok(see_other(&format!("/violations/{}", v.violation.id))),
-        Err(AppError::Validation(fields)) => violation_form_page(
-            &ctx,
-            &code,
-            &form,
-            field_errors(&ctx, fields),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        Err(AppError::Validation(fields)) => {
+            violation_form_page(
+                &ctx,
+                &code,
+                &form,
+                field_errors(&ctx, fields),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(e) => Err(ctx.fail(e)),
     }
 }
