@@ -90,3 +90,47 @@ pub fn all_history(conn: &mut DbConn) -> QueryResult<Vec<StatusRow>> {
         .select(StatusRow::as_select())
         .load(c))
 }
+
+/// Every facility's designation status on `date`, from `all_history`'s rows (ordered by
+/// facility); facilities never designated are absent.
+pub fn statuses_on(
+    rows: &[StatusRow],
+    date: chrono::NaiveDate,
+) -> std::collections::HashMap<String, String> {
+    rows.chunk_by(|a, b| a.facility_code == b.facility_code)
+        .filter_map(|group| {
+            let changes = to_changes(group);
+            let status = crate::domain::facility::status_on(&changes, date)?.to_string();
+            Some((group[0].facility_code.clone(), status))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(code: &str, status: &str, from: &str) -> StatusRow {
+        StatusRow {
+            id: 0,
+            facility_code: code.into(),
+            status: status.into(),
+            effective_from: from.into(),
+            reason: String::new(),
+            recorded_at: 0,
+        }
+    }
+
+    #[test]
+    fn each_facility_gets_the_status_in_force_on_the_day() {
+        let rows = [
+            row("A", "designated", "2019-01-01"),
+            row("A", "suspended", "2026-06-01"),
+            row("B", "designated", "2030-01-01"),
+        ];
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let statuses = statuses_on(&rows, day);
+        assert_eq!(statuses.get("A").map(String::as_str), Some("suspended"));
+        assert_eq!(statuses.get("B"), None, "not designated yet");
+    }
+}

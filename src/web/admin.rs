@@ -4,7 +4,6 @@
 //! whatever is listed here is in force.
 use super::ctx::{see_other, Ctx, PageError};
 use super::svg;
-use crate::domain::facility::status_on;
 use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::http::api::admin::admin_in;
@@ -139,16 +138,11 @@ async fn registry_page(
         .iter()
         .map(|r| json!({"code": r.code, "name": ctx.pick(&r.name_zh, &r.name_en), "level": r.level, "path": r.path}))
         .collect();
+    let statuses = facilities::statuses_on(&history, today);
     let facility_list: Vec<Value> = facility_rows
         .iter()
         .map(|f| {
-            let rows: Vec<_> = history
-                .iter()
-                .filter(|h| h.facility_code == f.code)
-                .cloned()
-                .collect();
-            let changes = facilities::to_changes(&rows);
-            let st = status_on(&changes, today).unwrap_or("none");
+            let st = statuses.get(&f.code).map_or("none", String::as_str);
             json!({
                 "code": f.code,
                 "name": f.name,

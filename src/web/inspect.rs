@@ -3,7 +3,6 @@
 //! rectifications, and violations per month as a chart.
 use super::ctx::{Ctx, PageError};
 use super::{svg, yuan};
-use crate::domain::facility::status_on;
 use crate::domain::roles::Role;
 use crate::service::supervision;
 use crate::store::facilities;
@@ -28,13 +27,7 @@ pub async fn facilities_page(ctx: Ctx) -> Result<HttpResponse, PageError> {
             Ok((list, history, dashboard))
         })
         .await?;
-    let mut by_facility: HashMap<&str, Vec<facilities::StatusRow>> = HashMap::new();
-    for row in &history {
-        by_facility
-            .entry(row.facility_code.as_str())
-            .or_default()
-            .push(row.clone());
-    }
+    let statuses = facilities::statuses_on(&history, today);
     let rank: HashMap<&str, (usize, &supervision::FacilityRisk)> = dashboard
         .risk_ranking
         .iter()
@@ -44,11 +37,7 @@ pub async fn facilities_page(ctx: Ctx) -> Result<HttpResponse, PageError> {
     let mut rows: Vec<(Option<usize>, Value)> = list
         .iter()
         .map(|f| {
-            let changes = by_facility
-                .get(f.code.as_str())
-                .map(|h| facilities::to_changes(h))
-                .unwrap_or_default();
-            let status = status_on(&changes, today).unwrap_or("none");
+            let status = statuses.get(&f.code).map_or("none", String::as_str);
             let risk = rank.get(f.code.as_str());
             let view = json!({
                 "code": f.code,
