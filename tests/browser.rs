@@ -119,6 +119,18 @@ impl<'a> Session<'a> {
             .unwrap()
     }
 
+    /// The text of the element with this id; its absence fails with the page's text.
+    async fn text_of(&self, id: &str) -> String {
+        match self.c.find(Locator::Id(id)).await {
+            Ok(e) => e.text().await.unwrap(),
+            Err(_) => panic!("no #{id} on the page:\n{}", self.text().await),
+        }
+    }
+
+    async fn has(&self, css: &str) -> bool {
+        self.c.find(Locator::Css(css)).await.is_ok()
+    }
+
     async fn path(&self) -> String {
         self.c.current_url().await.unwrap().path().to_string()
     }
@@ -450,13 +462,7 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
     )
     .await;
     s.click("form[action='/report'] button.primary").await;
-    let code =
-        s.c.find(Locator::Id("tracking-code"))
-            .await
-            .expect("the tracking code is shown")
-            .text()
-            .await
-            .unwrap();
+    let code = s.text_of("tracking-code").await;
     assert!(code.trim().len() >= 8, "{code:?}");
     s.look("report-done").await;
     s.click("main a.button").await;
@@ -467,7 +473,7 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
     );
     s.look("report-track").await;
     s.goto("/report/track?code=NOT-A-CODE").await;
-    assert!(s.c.find(Locator::Css("p.error")).await.is_ok());
+    assert!(s.has("p.error").await);
     for (user, own, refused) in [
         ("inspector", "/facilities", "/queue"),
         ("supervisor", "/team", "/my/claims"),
@@ -492,6 +498,30 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
             own.trim_start_matches('/').replace('/', "-")
         ))
         .await;
+        if own == "/audit" {
+            // The auditor's claim search by invoice number, then the audit trail by actor
+            // across cases; each list offers its CSV export.
+            let (_, _, invoice) = words.stay;
+            s.click("nav.tabs a[href='/audit/claims']").await;
+            s.fill("invoice", invoice).await;
+            s.click("form[action='/audit/claims'] button[type=submit]")
+                .await;
+            let found = s.text_of("results").await;
+            assert!(found.contains(invoice), "{found}");
+            assert!(s.has("a.export[href^='/audit/claims.csv']").await);
+            s.look(&format!("audit-claims-{}", words.lang)).await;
+            s.click("nav.tabs a[href='/audit/events']").await;
+            s.fill("actor", "reviewer").await;
+            s.click("form[action='/audit/events'] button[type=submit]")
+                .await;
+            let trail = s.text_of("results").await;
+            assert!(
+                trail.contains("reviewer") && !trail.contains("clerk"),
+                "{trail}"
+            );
+            assert!(s.has("a.export[href^='/audit/events.csv']").await);
+            s.look(&format!("audit-events-{}", words.lang)).await;
+        }
         if own == "/admin/registry" {
             // A user with a first password that is too short is refused next to the field;
             // with a good one the account appears in the list.
@@ -508,13 +538,7 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
             );
             s.fill("new_password", "clerk2-pass-1").await;
             s.click("form[action='/admin/users'] button.primary").await;
-            let users =
-                s.c.find(Locator::Id("users"))
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
+            let users = s.text_of("users").await;
             assert!(users.contains(&new_user), "{users}");
         }
         s.goto(refused).await;
@@ -616,13 +640,7 @@ async fn violation_to_sanction(app: &TestApp, driver: &Driver, words: &Words, la
     s.goto(&path).await;
     act_on_page(&s, "request_statement", "请于5个工作日内陈述申辩").await;
     act_on_page(&s, "record_statement", "机构承认夜间管理疏漏").await;
-    let range =
-        s.c.find(Locator::Id("sanction-range"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+    let range = s.text_of("sanction-range").await;
     assert!(
         range.contains("10,000.00"),
         "repayment of the whole amount: {range}"
@@ -638,14 +656,7 @@ async fn violation_to_sanction(app: &TestApp, driver: &Driver, words: &Words, la
     }
     s.set_value("rectification_due", "2027-01-31").await;
     s.click("form[action$='/sanction'] button.primary").await;
-    let page = s.text().await;
-    let imposed =
-        s.c.find(Locator::Id("sanction-imposed"))
-            .await
-            .unwrap_or_else(|_| panic!("the sanction is shown:\n{page}"))
-            .text()
-            .await
-            .unwrap();
+    let imposed = s.text_of("sanction-imposed").await;
     assert!(imposed.contains("15,000.00"), "{imposed}");
     s.look("violation-sanctioned").await;
     s.c.close().await.unwrap();

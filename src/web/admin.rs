@@ -189,18 +189,7 @@ pub async fn registry_page_get(ctx: Ctx) -> Result<HttpResponse, PageError> {
 }
 
 fn errors_of(ctx: &Ctx, prefix: &str, err: AppError) -> Result<Map<String, Value>, PageError> {
-    match err {
-        AppError::Validation(fields) => {
-            let mut map = Map::new();
-            for f in fields {
-                let text = format!("{}{}", ctx.t("errors.field_prefix"), f.message);
-                map.entry(format!("{prefix}{}", f.field))
-                    .or_insert(Value::String(text));
-            }
-            Ok(map)
-        }
-        other => Err(ctx.fail(other)),
-    }
+    ctx.form_errors(err, |f| format!("{prefix}{f}"))
 }
 
 #[post("/admin/facilities")]

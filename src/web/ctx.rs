@@ -226,6 +226,35 @@ impl Ctx {
     /// The error page for `err`: the heading and explanation in the user's language. Details
     /// are shown only where they help and reveal nothing (a conflict, a refused value);
     /// "not found" and "forbidden" say no more than that.
+    /// A service's field errors as the form's messages, keyed by the form's field name
+    /// (`form_field` maps a service field to it). The service explains in English; the page
+    /// says that it is about that field in the user's language. First message per field.
+    pub fn field_messages(
+        &self,
+        fields: Vec<crate::error::FieldError>,
+        form_field: impl Fn(&str) -> String,
+    ) -> serde_json::Map<String, Value> {
+        let mut map = serde_json::Map::new();
+        for f in fields {
+            let text = format!("{}{}", self.t("errors.field_prefix"), f.message);
+            map.entry(form_field(&f.field))
+                .or_insert(Value::String(text));
+        }
+        map
+    }
+
+    /// A field-level refusal as the form's messages; anything else as an error page.
+    pub fn form_errors(
+        &self,
+        err: AppError,
+        form_field: impl Fn(&str) -> String,
+    ) -> Result<serde_json::Map<String, Value>, PageError> {
+        match err {
+            AppError::Validation(fields) => Ok(self.field_messages(fields, form_field)),
+            other => Err(self.fail(other)),
+        }
+    }
+
     pub fn fail(&self, err: AppError) -> PageError {
         if let AppError::Unauthorized(_) = err {
             return PageError::redirect("/login".into());

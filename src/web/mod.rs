@@ -6,6 +6,7 @@ pub mod audit;
 pub mod ctx;
 pub mod i18n;
 pub mod inspect;
+pub mod listing;
 pub mod pages;
 pub mod public;
 pub mod resident;
@@ -23,11 +24,11 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// Shared pieces: the frame around every page, and a labelled form field with its error.
-pub const PARTIALS: [&str; 2] = ["layout", "field"];
+pub const PARTIALS: [&str; 3] = ["layout", "field", "audit_tabs"];
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 21] = [
+pub const PAGES: [&str; 23] = [
     "login",
     "error",
     "my_claims",
@@ -41,6 +42,8 @@ pub const PAGES: [&str; 21] = [
     "team",
     "audit",
     "audit_violations",
+    "audit_claims",
+    "audit_events",
     "report",
     "report_done",
     "report_track",
@@ -242,15 +245,22 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(resident::letter)
         .service(resident::upload)
         .service(review::queue_page)
+        .service(review::queue_csv)
         .service(review::next_case)
         .service(review::case_page)
         .service(review::act)
         .service(admin::workflows)
         .service(inspect::facilities_page)
+        .service(inspect::facilities_csv)
         .service(team::board)
+        .service(team::board_csv)
         .service(team::reassign)
         .service(audit::search_page)
         .service(audit::cases_csv)
+        .service(audit::claims_page)
+        .service(audit::claims_csv)
+        .service(audit::events_page)
+        .service(audit::events_csv)
         .service(audit::violations_page)
         .service(audit::violations_csv)
         .service(public::report_page)

@@ -71,11 +71,7 @@ pub async fn submit_report(
             StatusCode::CREATED,
         ),
         Err(AppError::Validation(fields)) => {
-            let mut errors = Map::new();
-            for f in fields {
-                let text = format!("{}{}", ctx.t("errors.field_prefix"), f.message);
-                errors.entry(f.field).or_insert(Value::String(text));
-            }
+            let errors = ctx.field_messages(fields, str::to_string);
             report_form(&ctx, &form, errors, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(ctx.fail(e)),

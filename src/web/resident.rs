@@ -421,13 +421,7 @@ pub async fn submit_claim(
     match submitted {
         Ok(done) => Ok(see_other(&format!("/my/claims/{}", done.claim_id))),
         Err(AppError::Validation(fields)) => {
-            let mut map = Map::new();
-            for f in fields {
-                // The service explains in English; the page says which field in the user's language.
-                let text = format!("{}{}", ctx.t("errors.field_prefix"), f.message);
-                map.entry(form_field(&f.field).to_string())
-                    .or_insert(Value::String(text));
-            }
+            let map = ctx.field_messages(fields, |f| form_field(f).to_string());
             new_claim_page(&ctx, &form, map, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(ctx.fail(e)),

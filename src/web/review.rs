@@ -1,6 +1,7 @@
 //! The reviewer's pages: the queue with its filters and SLA badges, "next case", and the
 //! case page with everything a decision rests on and exactly the actions allowed now.
 use super::ctx::{see_other, Ctx, PageError};
+use super::listing::{self, blank, csv_download, fen_cell};
 use super::{when, yuan, yuan_to_fen};
 use crate::domain::roles::Role;
 use crate::error::AppError;
@@ -36,6 +37,9 @@ pub struct QueueForm {
     max: String,
     #[serde(default)]
     sla: String,
+    /// Due by the end of this day (YYYY-MM-DD).
+    #[serde(default)]
+    due_before: String,
     #[serde(default)]
     mine: Option<String>,
     #[serde(default)]
@@ -46,52 +50,46 @@ pub struct QueueForm {
     empty: Option<String>,
 }
 
-fn blank_to_none(s: &str) -> Option<String> {
-    Some(s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 const SLAS: [&str; 3] = ["on_track", "at_risk", "breached"];
 
 impl QueueForm {
-    /// The queue API's query for this form; amounts typed in yuan become fen, or the field
+    /// The queue API's query for this form; amounts typed in yuan become fen, or the fields
     /// that could not be read.
     fn query(&self) -> Result<QueueQuery, AppError> {
-        let amount = |field: &str, text: &str| match blank_to_none(text) {
+        let amount = |field: &str, text: &str| match blank(text) {
             None => Ok(None),
             Some(t) => yuan_to_fen(&t).map(Some).map_err(|_| {
                 AppError::field(field, format!("expected an amount in yuan, got `{t}`"))
             }),
         };
-        Ok(QueueQuery {
-            family: blank_to_none(&self.family),
-            stage: blank_to_none(&self.stage),
-            facility: blank_to_none(&self.facility),
-            min_fen: amount("min", &self.min)?,
-            max_fen: amount("max", &self.max)?,
-            sla: blank_to_none(&self.sla),
-            due_before: None,
+        let mut c = listing::Checked::default();
+        let query = QueueQuery {
+            family: blank(&self.family),
+            stage: blank(&self.stage),
+            facility: blank(&self.facility),
+            min_fen: c.keep(amount("min", &self.min)),
+            max_fen: c.keep(amount("max", &self.max)),
+            sla: c.keep(listing::one_of("sla", &self.sla, &SLAS)),
+            due_before: c.keep(listing::day_end("due_before", &self.due_before)),
             mine: self.mine.is_some(),
             unassigned: self.unassigned.is_some(),
-            after: blank_to_none(&self.after),
+            after: blank(&self.after),
             limit: Some(50),
-        })
+        };
+        c.finish(query)
     }
 
-    /// The filters as a query string, to carry to the next page.
+    /// The filters as a query string, to carry to the next page and to the export.
     fn query_string(&self) -> String {
-        let mut out = String::new();
-        for (k, v) in [
+        let mut out = listing::query_string(&[
             ("family", &self.family),
             ("stage", &self.stage),
             ("facility", &self.facility),
             ("min", &self.min),
             ("max", &self.max),
             ("sla", &self.sla),
-        ] {
-            if !v.trim().is_empty() {
-                out.push_str(&format!("&{k}={}", super::ctx::encode_component(v.trim())));
-            }
-        }
+            ("due_before", &self.due_before),
+        ]);
         for (k, on) in [
             ("mine", self.mine.is_some()),
             ("unassigned", self.unassigned.is_some()),
@@ -104,36 +102,64 @@ impl QueueForm {
     }
 }
 
+const QUEUE_FIELDS: [&str; 8] = [
+    "family",
+    "stage",
+    "facility",
+    "min",
+    "max",
+    "sla",
+    "due_before",
+    "after",
+];
+
+/// The supervisor's reviewers: those of the supervisor's region, above or below it.
+pub fn reviewers_for(
+    conn: &mut crate::store::DbConn,
+    region: &str,
+) -> Result<Vec<crate::store::users::Staff>, AppError> {
+    Ok(
+        crate::store::users::staff_with_roles(conn, &[Role::Reviewer, Role::SeniorReviewer])?
+            .into_iter()
+            .filter(|s| {
+                crate::store::regions::path_within(&s.region_path, region)
+                    || crate::store::regions::path_within(region, &s.region_path)
+            })
+            .collect(),
+    )
+}
+
 #[get("/queue")]
 pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpResponse, PageError> {
     let user = ctx.require(QUEUE_ROLES)?;
     let q = q.into_inner();
     let supervisor = user.has(Role::Supervisor);
     let stage_ids = queue::my_stages(&ctx.state.registry, &user);
-    let filter = q
-        .query()
-        .and_then(|query| query.filter(&ctx.state.registry, &user))
-        .map_err(|e| ctx.fail(e))?;
+    let filter = listing::filters(
+        &ctx,
+        q.query()
+            .and_then(|query| query.filter(&ctx.state.registry, &user)),
+    )?;
     let region = user.region_path.clone();
-    let (page, reviewers) = ctx
+    let (page, reviewers, errors) = ctx
         .db(move |conn, _| {
-            let page = queue::list(conn, &filter)?;
+            let (page, errors) = match filter {
+                Ok(filter) => (queue::list(conn, &filter)?, serde_json::Map::new()),
+                Err(errors) => (
+                    queue::QueuePage {
+                        items: Vec::new(),
+                        next: None,
+                    },
+                    errors,
+                ),
+            };
             // Supervisors may hand the selected cases to a reviewer of their region.
             let reviewers = if supervisor {
-                crate::store::users::staff_with_roles(
-                    conn,
-                    &[Role::Reviewer, Role::SeniorReviewer],
-                )?
-                .into_iter()
-                .filter(|s| {
-                    crate::store::regions::path_within(&s.region_path, &region)
-                        || crate::store::regions::path_within(&region, &s.region_path)
-                })
-                .collect()
+                reviewers_for(conn, &region)?
             } else {
                 Vec::new()
             };
-            Ok((page, reviewers))
+            Ok((page, reviewers, errors))
         })
         .await?;
     let registry = &ctx.state.registry;
@@ -186,15 +212,78 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
         "families": families,
         "stages": stages,
         "slas": slas,
-        "form": {"facility": q.facility, "min": q.min, "max": q.max},
+        "form": {"facility": q.facility, "min": q.min, "max": q.max, "due_before": q.due_before},
         "mine": q.mine.is_some(),
         "unassigned": q.unassigned.is_some(),
         "query": q.query_string(),
         "nothing_next": q.empty.is_some(),
         "bulk": supervisor,
         "targets": targets,
+        "errors": super::field_errors_for(errors.clone(), &QUEUE_FIELDS),
     });
-    ctx.page("queue", "queue.title", view)
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    ctx.page_titled("queue", ctx.t("queue.title"), view, status)
+}
+
+/// The most cases one queue export carries: a region's whole open workload.
+const QUEUE_CSV_MAX: i64 = 10_000;
+
+/// The queue with the page's filters, every matching case (not one page), as CSV.
+#[get("/queue.csv")]
+pub async fn queue_csv(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(QUEUE_ROLES)?;
+    let mut q = q.into_inner();
+    q.after.clear();
+    let mut filter = q
+        .query()
+        .and_then(|query| query.filter(&ctx.state.registry, &user))
+        .map_err(|e| ctx.fail(e))?;
+    filter.limit = QUEUE_CSV_MAX;
+    let page = ctx.db(move |conn, _| queue::list(conn, &filter)).await?;
+    csv_download(
+        &ctx,
+        "queue.csv",
+        [
+            "case_id",
+            "claim_id",
+            "family",
+            "stage",
+            "resident",
+            "id_number_masked",
+            "facility",
+            "total_fen",
+            "payable_fen",
+            "age_hours",
+            "due",
+            "sla",
+            "assignee_id",
+            "escalated_to",
+            "flags",
+        ],
+        page.items.iter().map(|i| {
+            [
+                i.case_id.to_string(),
+                i.claim_id.to_string(),
+                i.family.clone(),
+                i.stage.clone().unwrap_or_default(),
+                i.resident_name.clone().unwrap_or_default(),
+                i.id_number_masked.clone().unwrap_or_default(),
+                i.facility_code.clone(),
+                i.total_fen.to_string(),
+                fen_cell(i.payable_fen),
+                i.age_hours.to_string(),
+                i.due_at.map(when).unwrap_or_default(),
+                i.sla.clone(),
+                i.assignee_id.map(|a| a.to_string()).unwrap_or_default(),
+                i.escalated_to.clone().unwrap_or_default(),
+                i.flags.join(" "),
+            ]
+        }),
+    )
 }
 
 #[post("/queue/next")]
@@ -393,14 +482,14 @@ pub async fn act(
     let form = form.into_inner();
     ctx.check_csrf(&form.csrf)?;
     let case_id = id.into_inner();
-    let amount_fen = match blank_to_none(&form.amount) {
+    let amount_fen = match blank(&form.amount) {
         Some(text) => Some(
             yuan_to_fen(&text).map_err(|key| ctx.fail(AppError::field("amount", ctx.t(key))))?,
         ),
         None => None,
     };
     let done = crate::http::db(&ctx.state, move |conn, registry| {
-        let reason_code = blank_to_none(&form.reason_code);
+        let reason_code = blank(&form.reason_code);
         let req = ActionRequest {
             case_id,
             action: &form.action,

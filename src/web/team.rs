@@ -3,6 +3,7 @@
 //! time per stage, SLA compliance, and the policy-scope reimbursement ratio against the
 //! national 75 % target).
 use super::ctx::{see_other, Ctx, PageError};
+use super::listing::{self, csv_download};
 use super::{svg, when};
 use crate::domain::roles::Role;
 use crate::error::AppError;
@@ -87,53 +88,60 @@ struct Board {
     reviewers: Vec<users::Staff>,
 }
 
+/// Everything the board shows, read in one blocking call; `attention_limit` caps the cases
+/// listed as breached, at risk or escalated.
+async fn load_board(ctx: &Ctx, now: i64, attention_limit: i64) -> Result<Board, PageError> {
+    let user = ctx.require(SUPERVISOR)?;
+    ctx.db(move |conn, registry| {
+        let metrics = reviewer_report(conn, registry, &user, now - 30 * DAY_MS, now + 1)?;
+        let mut workload = Vec::new();
+        for (id, n) in team::workload(conn, &user.region_path)? {
+            let Some(id) = id else { continue };
+            let name = users::get(conn, id)?.map_or_else(|| format!("#{id}"), |u| u.display_name);
+            workload.push((name, n));
+        }
+        workload.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let attention = team::needing_attention(
+            conn,
+            &user.region_path,
+            now + queue::AT_RISK_MS,
+            attention_limit,
+        )?;
+        let rows = team::opened_and_closed(conn, &user.region_path, now - DAYS * DAY_MS)?;
+        let approved = team::approved_amounts(conn, &user.region_path, now - 90 * DAY_MS)?;
+        let reviewers = super::review::reviewers_for(conn, &user.region_path)?;
+        Ok(Board {
+            metrics,
+            workload,
+            attention,
+            per_day: per_day(&rows, now, DAYS),
+            approved,
+            reviewers,
+        })
+    })
+    .await
+}
+
+/// A case's SLA state as the board shows it: a case without a due time is paused.
+fn sla_state(due_at: Option<i64>, now: i64) -> &'static str {
+    match queue::sla_of(due_at, now) {
+        Sla::Breached => "breached",
+        Sla::AtRisk => "at_risk",
+        Sla::OnTrack if due_at.is_none() => "paused",
+        Sla::OnTrack => "on_track",
+    }
+}
+
 #[get("/team")]
 pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
-    let user = ctx.require(SUPERVISOR)?;
     let now = crate::store::now_ms();
-    let b = ctx
-        .db(move |conn, registry| {
-            let metrics = reviewer_report(conn, registry, &user, now - 30 * DAY_MS, now + 1)?;
-            let mut workload = Vec::new();
-            for (id, n) in team::workload(conn, &user.region_path)? {
-                let Some(id) = id else { continue };
-                let name =
-                    users::get(conn, id)?.map_or_else(|| format!("#{id}"), |u| u.display_name);
-                workload.push((name, n));
-            }
-            workload.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let attention =
-                team::needing_attention(conn, &user.region_path, now + queue::AT_RISK_MS, 50)?;
-            let rows = team::opened_and_closed(conn, &user.region_path, now - DAYS * DAY_MS)?;
-            let approved = team::approved_amounts(conn, &user.region_path, now - 90 * DAY_MS)?;
-            let reviewers = users::staff_with_roles(conn, &[Role::Reviewer, Role::SeniorReviewer])?
-                .into_iter()
-                .filter(|s| {
-                    crate::store::regions::path_within(&s.region_path, &user.region_path)
-                        || crate::store::regions::path_within(&user.region_path, &s.region_path)
-                })
-                .collect();
-            Ok(Board {
-                metrics,
-                workload,
-                attention,
-                per_day: per_day(&rows, now, DAYS),
-                approved,
-                reviewers,
-            })
-        })
-        .await?;
+    let b = load_board(&ctx, now, 50).await?;
     let registry = &ctx.state.registry;
     let attention: Vec<Value> = b
         .attention
         .iter()
         .map(|c| {
-            let sla = match queue::sla_of(c.due_at, now) {
-                Sla::Breached => "breached",
-                Sla::AtRisk => "at_risk",
-                Sla::OnTrack if c.due_at.is_none() => "paused",
-                Sla::OnTrack => "on_track",
-            };
+            let sla = sla_state(c.due_at, now);
             let wf = registry.latest(&c.workflow);
             json!({
                 "case_id": c.id,
@@ -258,6 +266,77 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
         "chart_ratio": ratio_chart,
     });
     ctx.page("team", "team.title", view)
+}
+
+/// One of the board's lists as CSV: `workload` (open cases per reviewer), `reviewers` (each
+/// reviewer's figures over 30 days) or `attention` (every breached, at-risk or escalated
+/// case, not only the first 50).
+#[get("/team/{list}.csv")]
+pub async fn board_csv(ctx: Ctx, list: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let list = list.into_inner();
+    if !["workload", "reviewers", "attention"].contains(&list.as_str()) {
+        return Err(ctx.fail(AppError::NotFound(format!("team list `{list}`"))));
+    }
+    let now = crate::store::now_ms();
+    let b = load_board(&ctx, now, listing::CSV_MAX).await?;
+    let name = format!("team-{list}.csv");
+    let ratio = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+    match list.as_str() {
+        "workload" => csv_download(
+            &ctx,
+            &name,
+            ["reviewer", "open_cases"],
+            b.workload
+                .iter()
+                .map(|(n, open)| [n.clone(), open.to_string()]),
+        ),
+        "reviewers" => csv_download(
+            &ctx,
+            &name,
+            [
+                "reviewer",
+                "team",
+                "closed",
+                "actions",
+                "sla_compliance",
+                "overturn_rate",
+            ],
+            b.metrics.reviewers.iter().map(|r| {
+                [
+                    r.display_name.clone(),
+                    r.team.clone(),
+                    r.figures.closed.to_string(),
+                    r.figures.actions.to_string(),
+                    ratio(r.figures.sla_compliance),
+                    ratio(r.figures.overturn_rate),
+                ]
+            }),
+        ),
+        _ => csv_download(
+            &ctx,
+            &name,
+            [
+                "case_id",
+                "workflow",
+                "stage",
+                "sla",
+                "due",
+                "assignee_id",
+                "escalated_to",
+            ],
+            b.attention.iter().map(|c| {
+                [
+                    c.id.to_string(),
+                    c.workflow.clone(),
+                    c.stage.clone().unwrap_or_default(),
+                    sla_state(c.due_at, now).to_string(),
+                    c.due_at.map(when).unwrap_or_default(),
+                    c.assignee_id.map(|a| a.to_string()).unwrap_or_default(),
+                    c.escalated_to.clone().unwrap_or_default(),
+                ]
+            }),
+        ),
+    }
 }
 
 /// The reassignment form: `case_ids` repeats once per selected case, which serde's form

@@ -19,20 +19,15 @@ use serde_json::{json, Map, Value};
 const SUPERVISION_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
 const INSPECTION_KINDS: [&str; 4] = ["planned", "unannounced", "random_recheck", "follow_up"];
 
+/// The form field a service field belongs to: `lines[2].amount_fen` is the form's `lines`.
 fn field_errors(ctx: &Ctx, fields: Vec<crate::error::FieldError>) -> Map<String, Value> {
-    let mut map = Map::new();
-    for f in fields {
-        let field = f
-            .field
-            .split(['[', '.'])
+    ctx.field_messages(fields, |f| {
+        f.split(['[', '.'])
             .next()
             .unwrap_or_default()
             .trim_end_matches("_fen")
-            .to_string();
-        let text = format!("{}{}", ctx.t("errors.field_prefix"), f.message);
-        map.entry(field).or_insert(Value::String(text));
-    }
-    map
+            .to_string()
+    })
 }
 
 #[get("/facilities/{code}")]

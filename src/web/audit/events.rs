@@ -1,0 +1,197 @@
+//! The audit trail across the region's cases: who did what, in which role, when, newest
+//! first. The actor is a username, or part of a person's name.
+use super::super::listing::{self, blank, csv_download, number, Checked};
+use super::super::when;
+use super::{export_rows, list_page, page_rows, AuditList, Span};
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+use crate::store::audit::AuditEvent;
+use crate::store::search::{self, EventSearch};
+use crate::store::DbConn;
+use crate::web::ctx::{Ctx, PageError};
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Roles that act without a person behind them: the scheduler and the public report form.
+const MACHINE_ROLES: [&str; 2] = ["system", "public"];
+
+#[derive(Deserialize, Default)]
+pub struct EventForm {
+    #[serde(default)]
+    case_id: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    action: String,
+    #[serde(flatten)]
+    span: Span,
+}
+
+const FIELDS: [&str; 6] = ["case_id", "actor", "role", "action", "from", "to"];
+
+fn role_codes() -> Vec<&'static str> {
+    Role::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .chain(MACHINE_ROLES)
+        .collect()
+}
+
+impl AuditList for EventForm {
+    type Search = EventSearch;
+    type Row = AuditEvent;
+
+    fn span(&mut self) -> &mut Span {
+        &mut self.span
+    }
+
+    fn search(&self, region_path: &str, limit: i64) -> Result<EventSearch, AppError> {
+        let mut c = Checked::default();
+        let (from_ms, to_ms, before_id) = self.span.read(&mut c);
+        let found = EventSearch {
+            region_path: region_path.to_string(),
+            case_id: c.keep(number("case_id", &self.case_id)),
+            actor: blank(&self.actor),
+            role: c.keep(listing::one_of("role", &self.role, &role_codes())),
+            action: blank(&self.action),
+            from_ms,
+            to_ms,
+            before_id,
+            limit,
+        };
+        c.finish(found)
+    }
+
+    fn load(conn: &mut DbConn, s: &EventSearch) -> AppResult<Vec<AuditEvent>> {
+        Ok(search::events(conn, s)?)
+    }
+
+    fn row_id(e: &Self::Row) -> i64 {
+        e.id
+    }
+}
+
+impl EventForm {
+    fn query_string(&self) -> String {
+        listing::query_string(&[
+            ("case_id", &self.case_id),
+            ("actor", &self.actor),
+            ("role", &self.role),
+            ("action", &self.action),
+            ("from", &self.span.from),
+            ("to", &self.span.to),
+        ])
+    }
+}
+
+/// Every action the published workflows define, once each, with its title.
+fn action_options(ctx: &Ctx) -> Vec<Value> {
+    let mut seen: Vec<Value> = Vec::new();
+    for wf in ctx.state.registry.latest_all().iter() {
+        for action in wf.stages.iter().flat_map(|s| &s.actions) {
+            if !seen.iter().any(|v| v["code"] == action.name.as_str()) {
+                seen.push(json!({"code": action.name, "label": ctx.pick(&action.title.zh, &action.title.en)}));
+            }
+        }
+    }
+    seen
+}
+
+fn role_label(ctx: &Ctx, role: &str) -> String {
+    let key = format!("roles.{role}");
+    if ctx.ui.has(ctx.lang, &key) {
+        ctx.t(&key)
+    } else {
+        role.to_string()
+    }
+}
+
+#[get("/audit/events")]
+pub async fn events_page(ctx: Ctx, q: web::Query<EventForm>) -> Result<HttpResponse, PageError> {
+    let form = q.into_inner();
+    let (found, next) = page_rows(&ctx, &form).await?;
+    let rows = found.map(|events| {
+        events
+            .iter()
+            .map(|e| {
+                json!({
+                    "when": when(e.at_ms),
+                    "case_id": e.case_id,
+                    "seq": e.seq,
+                    "actor": e.actor_name,
+                    "role": role_label(&ctx, &e.role),
+                    "action": e.action,
+                    "from": e.from_stage.as_deref().map(|s| ctx.stage_title(s)),
+                    "to": e.to_stage.as_deref().map(|s| ctx.stage_title(s)),
+                    "comment": e.comment,
+                })
+            })
+            .collect()
+    });
+    let roles: Vec<Value> = role_codes()
+        .into_iter()
+        .map(|code| json!({"code": code, "label": role_label(&ctx, code), "selected": code == form.role}))
+        .collect();
+    let view = json!({
+        "tab": "events",
+        "roles": roles,
+        "actions": action_options(&ctx),
+        "form": {"case_id": form.case_id, "actor": form.actor, "action": form.action,
+                 "from": form.span.from, "to": form.span.to},
+        "query": form.query_string(),
+        "next": next,
+    });
+    list_page(&ctx, "audit_events", "audit.events", rows, view, &FIELDS)
+}
+
+/// The matching events with everything the chain rests on, hashes included, so that an
+/// export can be checked against the database later.
+#[get("/audit/events.csv")]
+pub async fn events_csv(ctx: Ctx, q: web::Query<EventForm>) -> Result<HttpResponse, PageError> {
+    let found = export_rows(&ctx, q.into_inner()).await?;
+    csv_download(
+        &ctx,
+        "audit-trail.csv",
+        [
+            "event_id",
+            "case_id",
+            "seq",
+            "at",
+            "actor_id",
+            "actor",
+            "role",
+            "action",
+            "from_stage",
+            "to_stage",
+            "old_value",
+            "new_value",
+            "comment",
+            "public",
+            "prev_hash",
+            "hash",
+        ],
+        found.iter().map(|e| {
+            [
+                e.id.to_string(),
+                e.case_id.to_string(),
+                e.seq.to_string(),
+                when(e.at_ms),
+                e.actor_id.map(|id| id.to_string()).unwrap_or_default(),
+                e.actor_name.clone(),
+                e.role.clone(),
+                e.action.clone(),
+                e.from_stage.clone().unwrap_or_default(),
+                e.to_stage.clone().unwrap_or_default(),
+                e.old_value.clone(),
+                e.new_value.clone(),
+                e.comment.clone(),
+                e.public.to_string(),
+                e.prev_hash.clone(),
+                e.hash.clone(),
+            ]
+        }),
+    )
+}
