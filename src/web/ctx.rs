@@ -88,6 +88,34 @@ impl Ctx {
             .unwrap_or_else(|| id.to_string())
     }
 
+    /// A string of the catalog if it has `key`, else `fallback` as it is (codes recorded before
+    /// a label existed stay readable).
+    fn t_or(&self, key: &str, fallback: &str) -> String {
+        if self.ui.has(self.lang, key) {
+            self.t(key)
+        } else {
+            fallback.to_string()
+        }
+    }
+
+    /// A role as people call it; `system` and `public` for events with no user behind them.
+    pub fn role_label(&self, role: &str) -> String {
+        self.t_or(&format!("roles.{role}"), role)
+    }
+
+    /// An audit event's action as people call it: the workflows' title of the action, else
+    /// the name of a system action (opened, leased, escalated, …), else the code itself.
+    pub fn action_label(&self, action: &str) -> String {
+        self.state
+            .registry
+            .latest_all()
+            .iter()
+            .flat_map(|wf| wf.stages.iter().flat_map(|s| &s.actions))
+            .find(|a| a.name == action)
+            .map(|a| self.pick(&a.title.zh, &a.title.en).to_string())
+            .unwrap_or_else(|| self.t_or(&format!("actions.{action}"), action))
+    }
+
     pub fn csrf(&self) -> String {
         self.token
             .as_deref()

@@ -397,5 +397,13 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("{{"), "{html}");
+        for action in audit::SYSTEM_ACTIONS {
+            for lang in ["zh-CN", "en"] {
+                assert!(
+                    ui.has(lang, &format!("actions.{action}")),
+                    "{lang}: {action}"
+                );
+            }
+        }
     }
 }

@@ -394,10 +394,10 @@ fn case_view(
                 "seq": e.seq,
                 "when": when(e.at_ms),
                 "actor": e.actor_name,
-                "role": e.role,
-                "action": e.action,
-                "from": e.from_stage,
-                "to": e.to_stage,
+                "role": ctx.role_label(&e.role),
+                "action": ctx.action_label(&e.action),
+                "from": e.from_stage.as_deref().map(|s| ctx.stage_title(s)),
+                "to": e.to_stage.as_deref().map(|s| ctx.stage_title(s)),
                 "comment": e.comment,
             })
         })

@@ -87,26 +87,39 @@ impl EventForm {
     }
 }
 
-/// Every action the published workflows define, once each, with its title.
+/// What the services record besides workflow actions (leases, assignment, SLA jobs,
+/// documents and evidence); each has a name under `actions.` in the locales.
+pub const SYSTEM_ACTIONS: [&str; 12] = [
+    "opened",
+    "leased",
+    "released",
+    "lease_expired",
+    "reassigned",
+    "auto_assigned",
+    "escalated",
+    "sla_breach_flagged",
+    "auto_closed",
+    "document_added",
+    "document_rejected",
+    "evidence_added",
+];
+
+/// Every action the published workflows define and every system action, once each, named.
 fn action_options(ctx: &Ctx) -> Vec<Value> {
-    let mut seen: Vec<Value> = Vec::new();
-    for wf in ctx.state.registry.latest_all().iter() {
+    let mut codes: Vec<&str> = Vec::new();
+    let registry = ctx.state.registry.latest_all();
+    for wf in registry.iter() {
         for action in wf.stages.iter().flat_map(|s| &s.actions) {
-            if !seen.iter().any(|v| v["code"] == action.name.as_str()) {
-                seen.push(json!({"code": action.name, "label": ctx.pick(&action.title.zh, &action.title.en)}));
+            if !codes.contains(&action.name.as_str()) {
+                codes.push(&action.name);
             }
         }
     }
-    seen
-}
-
-fn role_label(ctx: &Ctx, role: &str) -> String {
-    let key = format!("roles.{role}");
-    if ctx.ui.has(ctx.lang, &key) {
-        ctx.t(&key)
-    } else {
-        role.to_string()
-    }
+    codes.extend(SYSTEM_ACTIONS);
+    codes
+        .into_iter()
+        .map(|code| json!({"code": code, "label": ctx.action_label(code)}))
+        .collect()
 }
 
 #[get("/audit/events")]
@@ -122,8 +135,9 @@ pub async fn events_page(ctx: Ctx, q: web::Query<EventForm>) -> Result<HttpRespo
                     "case_id": e.case_id,
                     "seq": e.seq,
                     "actor": e.actor_name,
-                    "role": role_label(&ctx, &e.role),
+                    "role": ctx.role_label(&e.role),
                     "action": e.action,
+                    "action_label": ctx.action_label(&e.action),
                     "from": e.from_stage.as_deref().map(|s| ctx.stage_title(s)),
                     "to": e.to_stage.as_deref().map(|s| ctx.stage_title(s)),
                     "comment": e.comment,
@@ -133,7 +147,7 @@ pub async fn events_page(ctx: Ctx, q: web::Query<EventForm>) -> Result<HttpRespo
     });
     let roles: Vec<Value> = role_codes()
         .into_iter()
-        .map(|code| json!({"code": code, "label": role_label(&ctx, code), "selected": code == form.role}))
+        .map(|code| json!({"code": code, "label": ctx.role_label(code), "selected": code == form.role}))
         .collect();
     let view = json!({
         "tab": "events",

@@ -7,7 +7,7 @@ mod events;
 mod violations;
 
 pub use claims::{claims_csv, claims_page};
-pub use events::{events_csv, events_page};
+pub use events::{events_csv, events_page, SYSTEM_ACTIONS};
 pub use violations::{violations_csv, violations_page};
 
 use super::ctx::{Ctx, PageError};
