@@ -78,6 +78,16 @@ fn unescape(html: &str) -> String {
     html.replace("&#x3D;", "=").replace("&amp;", "&")
 }
 
+/// The href of a page's CSV export link, as the browser follows it.
+fn export_link(html: &str) -> String {
+    let html = unescape(html);
+    let at = html
+        .find("class=\"export\" href=\"")
+        .expect("an export link")
+        + 21;
+    html[at..at + html[at..].find('"').unwrap()].to_string()
+}
+
 /// The field errors a page shows, by the id of the field they describe.
 fn field_errors(html: &str) -> Vec<String> {
     html.match_indices("class=\"field-error\" id=\"")
@@ -141,6 +151,9 @@ async fn auditor_searches_claims_by_their_own_fields(app: TestApp) {
         "{html}"
     );
     assert!(html.contains("DEMO-trauma-0003") && !html.contains('⟦'));
+    // The page's export link returns what the page found.
+    let link = export_link(&html);
+    assert_eq!(csv_rows(&app, &auditor, &link).await.len(), 1, "{link}");
     assert!(html.contains("发票号码"), "Chinese by default");
     let (_, _, english) = fetch_in(
         &app,
@@ -345,10 +358,12 @@ async fn queue_facility_and_team_lists_export_what_the_pages_show(app: TestApp) 
         html.contains("value=\"2020-01-01\""),
         "the filter stays filled in"
     );
-    assert!(
-        unescape(&html).contains("/queue.csv?x=1&due_before=2020-01-01"),
+    let link = export_link(&html);
+    assert_eq!(
+        link, "/queue.csv?x=1&due_before=2020-01-01",
         "the export carries the filter"
     );
+    assert!(csv_rows(&app, &reviewer, &link).await.is_empty());
 
     // Facilities: every facility with its designation today.
     let inspector = app.login("inspector").await;
