@@ -21,16 +21,24 @@ pub fn escape(s: &str) -> String {
 }
 
 /// A round axis maximum at or above `max` (1, 2 or 5 times a power of ten).
-fn nice_max(max: f64) -> f64 {
+/// The value axis for values up to `max`: a round step (1, 2 or 5 times a power of ten) and
+/// the number of steps (at most five) that reach past `max`. Counts (`whole`) step by whole
+/// numbers, so that no axis reads "1.5 cases".
+fn axis(max: f64, whole: bool) -> (f64, u32) {
     if max <= 0.0 {
-        return 1.0;
+        return (1.0, 1);
     }
-    let magnitude = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+    let rough = max / 5.0;
+    let magnitude = 10f64.powf(rough.log10().floor());
+    let mut step = [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|m| m * magnitude)
-        .find(|v| *v >= max)
-        .unwrap_or(10.0 * magnitude)
+        .find(|s| *s >= rough)
+        .unwrap_or(10.0 * magnitude);
+    if whole {
+        step = step.max(1.0);
+    }
+    (step, (max / step).ceil().max(1.0) as u32)
 }
 
 fn label_number(v: f64) -> String {
@@ -57,7 +65,9 @@ pub fn bar_chart(
 ) -> String {
     let (width, height, left, bottom, top) = (640.0, 260.0, 40.0, 40.0, 28.0);
     let plot_h = height - bottom - top;
-    let max = nice_max(values.iter().flatten().copied().fold(0.0, f64::max));
+    let whole = values.iter().flatten().all(|v| v.fract() == 0.0);
+    let (step, steps) = axis(values.iter().flatten().copied().fold(0.0, f64::max), whole);
+    let max = step * f64::from(steps);
     let groups = labels.len().max(1) as f64;
     let group_w = (width - left - 8.0) / groups;
     // Bars no wider than 48 units, so that one group does not become one wide block.
@@ -68,9 +78,9 @@ pub fn bar_chart(
         r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
         t = escape(title)
     );
-    for i in 0..=4 {
-        let v = max * f64::from(i) / 4.0;
-        let y = top + plot_h - plot_h * f64::from(i) / 4.0;
+    for i in 0..=steps {
+        let v = step * f64::from(i);
+        let y = top + plot_h - plot_h * f64::from(i) / f64::from(steps);
         let _ = write!(
             svg,
             r#"<line class="grid" x1="{left}" y1="{y:.1}" x2="{width}" y2="{y:.1}"/><text class="axis" x="{x:.1}" y="{ty:.1}" text-anchor="end">{v}</text>"#,
@@ -80,7 +90,9 @@ pub fn bar_chart(
         );
     }
     for (g, label) in labels.iter().enumerate() {
-        let gx = left + 4.0 + group_w * g as f64 + group_w * 0.1;
+        // The group's bars side by side, centred under its label.
+        let centre = left + 4.0 + group_w * (g as f64 + 0.5);
+        let gx = centre - bar_w * series.len() as f64 / 2.0;
         for (s, ser) in series.iter().enumerate() {
             let v = values
                 .get(s)
@@ -105,7 +117,7 @@ pub fn bar_chart(
             let _ = write!(
                 svg,
                 r#"<text class="axis" x="{x:.1}" y="{y:.1}" text-anchor="middle">{l}</text>"#,
-                x = gx + group_w * 0.4,
+                x = centre,
                 y = height - bottom + 16.0,
                 l = escape(label)
             );
@@ -330,10 +342,14 @@ mod tests {
 
     #[test]
     fn axes_end_on_round_numbers() {
-        assert_eq!(nice_max(0.0), 1.0);
-        assert_eq!(nice_max(7.0), 10.0);
-        assert_eq!(nice_max(13.0), 20.0);
-        assert_eq!(nice_max(480.0), 500.0);
+        // (step, steps): the axis ends at step × steps, at or just past the largest value.
+        assert_eq!(axis(0.0, true), (1.0, 1));
+        assert_eq!(axis(2.0, true), (1.0, 2), "counts step by whole numbers");
+        assert_eq!(axis(2.0, false), (0.5, 4));
+        assert_eq!(axis(7.0, true), (2.0, 4));
+        assert_eq!(axis(13.0, true), (5.0, 3));
+        assert_eq!(axis(87.5, false), (20.0, 5));
+        assert_eq!(axis(480.0, true), (100.0, 5));
     }
 
     #[test]
@@ -362,6 +378,37 @@ mod tests {
         );
         assert!(svg.contains("aria-label=\"Cases &lt;per&gt; day\""));
         assert!(svg.contains("11-02 · opened: 5"));
+    }
+
+    #[test]
+    fn a_lone_group_sits_under_its_label_on_a_whole_number_axis() {
+        let svg = bar_chart(
+            "violations",
+            &["2026-12".to_string()],
+            &[Series {
+                name: "violations",
+                class: "s1",
+            }],
+            &[vec![2.0]],
+        );
+        // A number attribute of the element whose opening tag ends just before `marker`.
+        let attr_before = |marker: &str, name: &str| -> f64 {
+            let at = svg.find(marker).unwrap();
+            let tag = &svg[svg[..at].rfind('<').unwrap()..at];
+            let start = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            tag[start..start + tag[start..].find('"').unwrap()]
+                .parse()
+                .unwrap()
+        };
+        let bar = "><title>2026-12 · violations: 2</title>";
+        let bar_centre = attr_before(bar, "x") + attr_before(bar, "width") / 2.0;
+        let label_x = attr_before(">2026-12</text>", "x");
+        assert!(
+            (bar_centre - label_x).abs() < 0.2,
+            "{bar_centre} vs {label_x}"
+        );
+        assert!(!svg.contains(">1.5<") && !svg.contains(">0.5<"), "{svg}");
+        assert!(svg.contains(">1</text>") && svg.contains(">2</text>"));
     }
 
     #[test]
