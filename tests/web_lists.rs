@@ -75,7 +75,9 @@ fn column(rows: &[std::collections::HashMap<String, String>], name: &str) -> BTr
 
 /// HTML as a browser reads its attributes: entities decoded.
 fn unescape(html: &str) -> String {
-    html.replace("&#x3D;", "=").replace("&amp;", "&")
+    html.replace("&#x3D;", "=")
+        .replace("&#x60;", "`")
+        .replace("&amp;", "&")
 }
 
 /// The href of a page's CSV export link, as the browser follows it.
@@ -265,6 +267,19 @@ async fn filters_and_exports_refuse_bad_input_by_field(app: TestApp) {
         expected.sort();
         assert_eq!(shown, expected, "{path}");
         assert!(!html.contains("<td>"), "{path} lists no rows");
+    }
+    // A tampered page cursor is named too, above the list.
+    for path in [
+        "/audit?before=x",
+        "/audit/claims?before=x",
+        "/audit/events?before=x",
+    ] {
+        let (status, _, html) = fetch(&app, &auditor, path).await;
+        assert_eq!(status, 422, "{path}");
+        assert!(
+            html.contains("role=\"alert\">") && unescape(&html).contains("got `x`"),
+            "{path}: {html}"
+        );
     }
     // An export with a bad filter is refused with the field in the message, not an empty file.
     for (token, path, field) in [

@@ -33,8 +33,8 @@ pub struct ClaimForm {
     span: Span,
 }
 
-const FIELDS: [&str; 7] = [
-    "claim_id", "invoice", "resident", "facility", "family", "from", "to",
+const FIELDS: [&str; 8] = [
+    "claim_id", "invoice", "resident", "facility", "family", "from", "to", "before",
 ];
 
 impl AuditList for ClaimForm {

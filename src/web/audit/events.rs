@@ -30,7 +30,7 @@ pub struct EventForm {
     span: Span,
 }
 
-const FIELDS: [&str; 6] = ["case_id", "actor", "role", "action", "from", "to"];
+const FIELDS: [&str; 7] = ["case_id", "actor", "role", "action", "from", "to", "before"];
 
 fn role_codes() -> Vec<&'static str> {
     Role::ALL

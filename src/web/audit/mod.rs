@@ -161,7 +161,7 @@ pub struct CaseForm {
     span: Span,
 }
 
-const CASE_FIELDS: [&str; 5] = ["case_id", "workflow", "state", "from", "to"];
+const CASE_FIELDS: [&str; 6] = ["case_id", "workflow", "state", "from", "to", "before"];
 
 impl AuditList for CaseForm {
     type Search = search::CaseSearch;
