@@ -40,6 +40,17 @@ impl Role {
         Role::Admin,
     ];
 
+    /// Every role but the resident's: the people who work cases.
+    pub const STAFF: [Role; 7] = [
+        Role::Clerk,
+        Role::Reviewer,
+        Role::SeniorReviewer,
+        Role::Supervisor,
+        Role::Inspector,
+        Role::Auditor,
+        Role::Admin,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Resident => "resident",
@@ -89,5 +100,16 @@ impl FromStr for Role {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_is_every_role_but_the_residents() {
+        let staff: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
+        assert_eq!(staff, Role::STAFF);
     }
 }

@@ -580,9 +580,8 @@ fn tell_resident(
         )?;
     }
     if let (Some(outcome), Some(decision)) = (case.outcome.as_deref(), details.get("decision")) {
-        let kind = OutcomeKind::parse(outcome);
         let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
-        let title = kind.and_then(|k| wf.outcome_title(k));
+        let title = wf.title_of_outcome(outcome);
         let extra = json!({
             "outcome": outcome,
             "outcome_zh": title.map_or(outcome, |t| t.zh.as_str()),

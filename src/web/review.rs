@@ -310,8 +310,7 @@ struct CaseData {
 }
 
 async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
-    let staff: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
-    let user = ctx.require(&staff)?;
+    let user = ctx.require(&Role::STAFF)?;
     ctx.db(move |conn, registry| {
         let case = cases::load(conn, case_id)?;
         cases::ensure_can_see(&user, &case)?;
@@ -477,8 +476,7 @@ pub async fn act(
     id: web::Path<i64>,
     form: web::Form<ActionForm>,
 ) -> Result<HttpResponse, PageError> {
-    let staff: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
-    let user = ctx.require(&staff)?;
+    let user = ctx.require(&Role::STAFF)?;
     let form = form.into_inner();
     ctx.check_csrf(&form.csrf)?;
     let case_id = id.into_inner();

@@ -172,6 +172,11 @@ impl Workflow {
             .map(|(_, t)| t)
     }
 
+    /// The title of an outcome as a closed case stores it (`approved`, `withdrawn`, …).
+    pub fn title_of_outcome(&self, stored: &str) -> Option<&Title> {
+        OutcomeKind::parse(stored).and_then(|k| self.outcome_title(k))
+    }
+
     /// Every target an action can lead to, for graph checks and diagrams.
     pub fn action_targets(action: &Action) -> impl Iterator<Item = Target> + '_ {
         action

@@ -1,6 +1,6 @@
 use crate::auth::Principal;
 use crate::domain::roles::Role;
-use crate::domain::workflow::{CaseFacts, OutcomeKind, Title};
+use crate::domain::workflow::{CaseFacts, Title};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
@@ -72,8 +72,7 @@ pub fn case_view(
     let outcome_title = case
         .outcome
         .as_deref()
-        .and_then(OutcomeKind::parse)
-        .and_then(|o| wf.outcome_title(o).cloned());
+        .and_then(|o| wf.title_of_outcome(o).cloned());
     Ok(CaseView {
         id: case.id,
         subject_kind: case.subject_kind,
@@ -211,8 +210,7 @@ pub async fn case_events(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let staff: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
-    user.0.require_any(&staff)?;
+    user.0.require_any(&Role::STAFF)?;
     let events = db(&state, move |conn, _| {
         let case = cases::load(conn, id)?;
         cases::ensure_can_see(&user.0, &case)?;

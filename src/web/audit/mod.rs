@@ -14,7 +14,7 @@ use super::ctx::{Ctx, PageError};
 use super::listing::{self, blank, csv_download, day_end, day_start, number, one_of, Checked};
 use super::when;
 use crate::domain::roles::Role;
-use crate::domain::workflow::{OutcomeKind, Workflow};
+use crate::domain::workflow::Workflow;
 use crate::error::{AppError, AppResult};
 use crate::store::DbConn;
 use crate::store::{audit, cases::CaseRow, search};
@@ -140,7 +140,7 @@ fn state_title(
 ) -> String {
     let named = wf.and_then(|wf| match (stage, outcome) {
         (Some(stage), _) => wf.stage(stage).map(|s| &s.title),
-        (None, Some(o)) => OutcomeKind::parse(o).and_then(|k| wf.outcome_title(k)),
+        (None, Some(o)) => wf.title_of_outcome(o),
         _ => None,
     });
     named.map_or_else(
