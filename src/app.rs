@@ -1,11 +1,9 @@
 //! Wiring: `Application::build` prepares everything (pool, migrations, workflows, keys) and
 //! binds; `run` serves until stopped. Tests build the same application on port 0.
 use crate::auth::JwtKeys;
-use crate::config::Config;
+use crate::core::Core;
 use crate::error::AppError;
 use crate::http::{self, metrics::Metrics, AppState};
-use crate::registry::{self, Registry};
-use crate::store;
 use actix_web::dev::{Server, Service};
 use actix_web::{error::JsonPayloadError, web, App, HttpServer};
 use std::net::TcpListener;
@@ -17,73 +15,6 @@ pub struct Application {
     port: u16,
     server: Server,
     pub state: web::Data<AppState>,
-}
-
-/// Everything the service needs besides the HTTP server; also used by CLI commands.
-pub struct Core {
-    pub config: Arc<Config>,
-    pub pool: store::Pool,
-    pub registry: Arc<Registry>,
-}
-
-impl Core {
-    pub fn open(config: Config) -> anyhow::Result<Core> {
-        let pool = store::build_pool(&config)?;
-        let mut conn = pool.get()?;
-        if config.run_migrations {
-            let applied = conn.run_migrations()?;
-            if !applied.is_empty() {
-                tracing::info!(?applied, "applied migrations");
-            }
-        } else if conn.migrations_pending()? {
-            anyhow::bail!("database migrations are pending and run_migrations is off; run `claimflow migrate`");
-        }
-        let files = registry::load_dir(&config.workflows_dir).map_err(|errors| {
-            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            anyhow::anyhow!(
-                "workflow files have errors (run `claimflow check`):\n{}",
-                list.join("\n")
-            )
-        })?;
-        let policies = registry::load_policy_dir(&config.policies_dir).map_err(|errors| {
-            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            anyhow::anyhow!(
-                "policy files have errors (run `claimflow check`):\n{}",
-                list.join("\n")
-            )
-        })?;
-        let calendars =
-            registry::load_calendars(&config.calendar_file, &config.region_calendars_dir).map_err(
-                |errors| anyhow::anyhow!("calendar files have errors:\n{}", errors.join("\n")),
-            )?;
-        let sanctions = registry::load_sanctions(&config.sanctions_file).map_err(|errors| {
-            anyhow::anyhow!("the sanctions table has errors:\n{}", errors.join("\n"))
-        })?;
-        let screening = registry::load_screening(&config.screening_file).map_err(|errors| {
-            anyhow::anyhow!("the screening rules have errors:\n{}", errors.join("\n"))
-        })?;
-        let registry = Registry::publish(&mut conn, files, policies)?
-            .with_sanctions(sanctions)
-            .with_screening(screening)
-            .with_authority_limits(&config.authority_limits_fen)
-            .with_calendars(calendars)
-            .with_notifier(crate::mail::Notifier {
-                templates: crate::mail::MailTemplates::load(&config.mail.templates_dir).map_err(
-                    |errors| anyhow::anyhow!("email templates have errors:\n{}", errors.join("\n")),
-                )?,
-                base_url: config
-                    .mail
-                    .public_base_url
-                    .trim_end_matches('/')
-                    .to_string(),
-            });
-        drop(conn);
-        Ok(Core {
-            config: Arc::new(config),
-            pool,
-            registry: Arc::new(registry),
-        })
-    }
 }
 
 fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
@@ -112,7 +43,8 @@ impl Application {
         )?);
         let state = web::Data::new(AppState {
             pool: core.pool,
-            registry: core.registry,
+            defs: core.defs,
+            notifier: core.notifier,
             keys,
             config: core.config.clone(),
             metrics: Arc::new(Metrics::new()?),

@@ -174,6 +174,49 @@ impl Default for Config {
     }
 }
 
+/// The scheduled jobs, by the names `[jobs.schedules]` and `claimflow jobs run` use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Job {
+    Escalation,
+    LeaseExpiry,
+    DailyDigest,
+    DocumentReminders,
+    AutoClose,
+    MailDelivery,
+}
+
+impl Job {
+    pub const ALL: [Job; 6] = [
+        Job::Escalation,
+        Job::LeaseExpiry,
+        Job::DailyDigest,
+        Job::DocumentReminders,
+        Job::AutoClose,
+        Job::MailDelivery,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Escalation => "escalation",
+            Job::LeaseExpiry => "lease_expiry",
+            Job::DailyDigest => "daily_digest",
+            Job::DocumentReminders => "document_reminders",
+            Job::AutoClose => "auto_close",
+            Job::MailDelivery => "mail_delivery",
+        }
+    }
+
+    /// Accepts `lease_expiry` and `lease-expiry` alike.
+    pub fn parse(name: &str) -> Option<Job> {
+        let name = name.replace('-', "_");
+        Job::ALL.into_iter().find(|j| j.name() == name)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Job::ALL.iter().map(|j| j.name()).collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -286,9 +329,9 @@ impl Config {
         );
         for (name, expr) in &self.jobs.schedules {
             anyhow::ensure!(
-                crate::jobs::Job::parse(name).is_some(),
+                Job::parse(name).is_some(),
                 "jobs.schedules.{name}: unknown job; expected one of {}",
-                crate::jobs::Job::names().join(", ")
+                Job::names().join(", ")
             );
             expr.parse::<cron::Schedule>().map_err(|e| {
                 anyhow::anyhow!("jobs.schedules.{name}: `{expr}` is not a cron expression (sec min hour day month weekday): {e}")

@@ -2,63 +2,24 @@
 //! is seconds) evaluated in the working calendar's time zone. At each tick an instance
 //! first inserts (job, tick) into `job_runs`; only the instance whose insert lands runs the
 //! tick, so with several instances sharing a database every tick runs exactly once.
-use crate::app::Core;
-use crate::config::Config;
+use crate::config::{Config, Job};
+use crate::core::Core;
+use crate::definitions::Definitions;
 use crate::error::AppResult;
 use crate::mail::MailTransport;
-use crate::registry::Registry;
+use crate::mail::Notifier;
+use crate::service::Env;
 use crate::store::{self, jobs as job_store};
 use serde_json::{json, Value};
 use std::str::FromStr;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Job {
-    Escalation,
-    LeaseExpiry,
-    DailyDigest,
-    DocumentReminders,
-    AutoClose,
-    MailDelivery,
-}
-
-impl Job {
-    pub const ALL: [Job; 6] = [
-        Job::Escalation,
-        Job::LeaseExpiry,
-        Job::DailyDigest,
-        Job::DocumentReminders,
-        Job::AutoClose,
-        Job::MailDelivery,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Job::Escalation => "escalation",
-            Job::LeaseExpiry => "lease_expiry",
-            Job::DailyDigest => "daily_digest",
-            Job::DocumentReminders => "document_reminders",
-            Job::AutoClose => "auto_close",
-            Job::MailDelivery => "mail_delivery",
-        }
-    }
-
-    /// Accepts `lease_expiry` and `lease-expiry` alike.
-    pub fn parse(name: &str) -> Option<Job> {
-        let name = name.replace('-', "_");
-        Job::ALL.into_iter().find(|j| j.name() == name)
-    }
-
-    pub fn names() -> Vec<&'static str> {
-        Job::ALL.iter().map(|j| j.name()).collect()
-    }
-}
-
 /// What the jobs need: the database, the rules, the mail backend, and a name for this
 /// instance in `job_runs`.
 pub struct JobRunner {
     pub pool: store::Pool,
-    pub registry: Arc<Registry>,
+    pub defs: Arc<Definitions>,
+    pub notifier: Arc<Notifier>,
     pub config: Arc<Config>,
     pub transport: MailTransport,
     pub instance: String,
@@ -68,7 +29,8 @@ impl JobRunner {
     pub fn new(core: &Core) -> anyhow::Result<JobRunner> {
         Ok(JobRunner {
             pool: core.pool.clone(),
-            registry: core.registry.clone(),
+            defs: core.defs.clone(),
+            notifier: core.notifier.clone(),
             config: core.config.clone(),
             transport: MailTransport::from_config(&core.config)?,
             instance: format!("pid{}-{:08x}", std::process::id(), rand::random::<u32>()),
@@ -79,28 +41,31 @@ impl JobRunner {
     pub fn run_now(&self, job: Job, now_ms: i64) -> AppResult<Value> {
         let mut conn = self.pool.get()?;
         let jobs = &self.config.jobs;
-        let registry = &self.registry;
+        let env = Env {
+            defs: &self.defs,
+            notifier: &self.notifier,
+        };
         match job {
             Job::Escalation => crate::service::jobs::escalate_breached(
                 &mut conn,
-                registry,
+                env,
                 now_ms,
                 jobs.escalate_outside_working_hours,
             ),
             Job::LeaseExpiry => Ok(json!({
                 "expired": crate::service::queue::expire_leases(&mut conn, now_ms)?
             })),
-            Job::DailyDigest => crate::service::jobs::send_digests(&mut conn, registry, now_ms),
+            Job::DailyDigest => crate::service::jobs::send_digests(&mut conn, env, now_ms),
             Job::DocumentReminders => crate::service::jobs::remind_residents(
                 &mut conn,
-                registry,
+                env,
                 now_ms,
                 jobs.reminder_after_days,
                 jobs.auto_close_after_days,
             ),
             Job::AutoClose => crate::service::jobs::auto_close_unanswered(
                 &mut conn,
-                registry,
+                env,
                 now_ms,
                 jobs.auto_close_after_days,
             ),
@@ -155,7 +120,7 @@ pub fn schedules(config: &Config) -> anyhow::Result<Vec<(Job, cron::Schedule)>> 
 /// other on a blocking thread; a tick missed while a long job ran is skipped, not queued.
 pub fn spawn_scheduler(runner: Arc<JobRunner>) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let schedules = schedules(&runner.config)?;
-    let offset = runner.registry.calendar().offset;
+    let offset = runner.defs.calendar().offset;
     Ok(tokio::spawn(async move {
         loop {
             let now = chrono::Utc::now().with_timezone(&offset);

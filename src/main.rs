@@ -7,5 +7,5 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    claimflow::commands::run(claimflow::commands::Cli::parse())
+    claimflow::cli::run(claimflow::cli::Cli::parse())
 }

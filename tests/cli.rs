@@ -2,7 +2,7 @@
 //! workflow versions.
 mod common;
 
-use claimflow::app::Core;
+use claimflow::core::Core;
 use claimflow::db_run;
 use claimflow::store::DbConn;
 use std::io::Write;
@@ -220,13 +220,7 @@ fn cases_keep_their_workflow_version_when_a_newer_one_is_published() {
     let config = common::test_config(common::Backend::Sqlite, dir.path()).unwrap();
     let core = Core::open(config.clone()).unwrap();
     let mut conn = core.pool.get().unwrap();
-    claimflow::demo::seed(
-        &mut conn,
-        &core.registry,
-        dir.path(),
-        Some(common::PASSWORD),
-    )
-    .unwrap();
+    claimflow::cli::demo::seed(&mut conn, core.env(), dir.path(), Some(common::PASSWORD)).unwrap();
     let old_case = claimflow::store::cases::get(&mut conn, 1).unwrap().unwrap();
     assert_eq!(
         (old_case.workflow.as_str(), old_case.workflow_version),
@@ -249,14 +243,14 @@ fn cases_keep_their_workflow_version_when_a_newer_one_is_published() {
         ..config.clone()
     })
     .unwrap();
-    assert_eq!(core2.registry.latest("trauma").unwrap().version, 2);
+    assert_eq!(core2.defs.latest("trauma").unwrap().version, 2);
     let mut conn = core2.pool.get().unwrap();
     let still = claimflow::store::cases::get(&mut conn, 1).unwrap().unwrap();
     assert_eq!(
         still.workflow_version, 1,
         "an open case keeps the version it started under"
     );
-    let wf = core2.registry.get(&mut conn, "trauma", 1).unwrap();
+    let wf = core2.defs.get(&mut conn, "trauma", 1).unwrap();
     assert_eq!(wf.title.zh, "外伤无第三方责任报销");
     drop(conn);
 

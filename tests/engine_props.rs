@@ -6,7 +6,7 @@ use std::path::Path;
 
 fn shipped() -> Vec<Workflow> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
-    claimflow::registry::load_dir(&dir)
+    claimflow::definitions::load_dir(&dir)
         .unwrap_or_else(|errors| panic!("shipped workflows must pass check: {errors:#?}"))
         .into_iter()
         .map(|f| f.workflow)

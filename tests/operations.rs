@@ -5,8 +5,9 @@
 mod common;
 
 use actix_web::web;
-use claimflow::app::Core;
-use claimflow::jobs::{Job, JobRunner};
+use claimflow::config::Job;
+use claimflow::core::Core;
+use claimflow::jobs::JobRunner;
 use claimflow::store::{self, outbox};
 use common::{decoded, with_smtp, SmtpSink, TestApp};
 use serde_json::{json, Value};

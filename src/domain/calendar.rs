@@ -1,11 +1,13 @@
 //! Working time for SLAs: working hours on working days, minus holidays, plus make-up
 //! working days (调休). Times are ms since the epoch; the calendar's offset gives local time
 //! (China Standard Time, UTC+8, for the shipped calendar). Pure.
+use crate::domain::checked_file::{CheckError, FileChecker};
 use chrono::{
     Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Weekday,
 };
 use serde::Deserialize;
 use std::collections::BTreeSet;
+use toml::Spanned;
 
 #[derive(Debug, Clone)]
 pub struct WorkCalendar {
@@ -20,13 +22,13 @@ pub struct WorkCalendar {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarFile {
-    pub utc_offset_hours: i32,
-    pub day_start: String,
-    pub day_end: String,
+    pub utc_offset_hours: Spanned<i32>,
+    pub day_start: Spanned<String>,
+    pub day_end: Spanned<String>,
     #[serde(default)]
-    pub holidays: Vec<String>,
+    pub holidays: Vec<Spanned<String>>,
     #[serde(default)]
-    pub makeup_workdays: Vec<String>,
+    pub makeup_workdays: Vec<Spanned<String>>,
 }
 
 /// A region's holiday file (`policies/calendars/regions/<code>.toml`): local holidays and
@@ -34,46 +36,110 @@ pub struct CalendarFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionCalendarFile {
-    pub day_start: Option<String>,
-    pub day_end: Option<String>,
+    pub day_start: Option<Spanned<String>>,
+    pub day_end: Option<Spanned<String>>,
     #[serde(default)]
-    pub holidays: Vec<String>,
+    pub holidays: Vec<Spanned<String>>,
     #[serde(default)]
-    pub makeup_workdays: Vec<String>,
+    pub makeup_workdays: Vec<Spanned<String>>,
 }
 
-fn parse_time(name: &str, s: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| format!("{name}: `{s}` is not HH:MM"))
+const HINT: &str = "times are HH:MM in local time, dates YYYY-MM-DD";
+
+fn parse_time(check: &mut FileChecker<'_>, s: &Spanned<String>) -> Option<NaiveTime> {
+    let t = NaiveTime::parse_from_str(s.get_ref(), "%H:%M").ok();
+    if t.is_none() {
+        check.error(
+            s.span(),
+            format!("`{}` is not a time HH:MM", s.get_ref()),
+            HINT,
+        );
+    }
+    t
 }
 
-fn parse_dates(name: &str, list: &[String]) -> Result<BTreeSet<NaiveDate>, String> {
+fn parse_dates(check: &mut FileChecker<'_>, list: &[Spanned<String>]) -> BTreeSet<NaiveDate> {
     list.iter()
-        .map(|d| {
-            NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| format!("{name}: `{d}` is not YYYY-MM-DD"))
+        .filter_map(|d| {
+            let date = crate::domain::dates::parse_iso_date(d.get_ref());
+            if date.is_none() {
+                check.error(
+                    d.span(),
+                    format!("`{}` is not a date YYYY-MM-DD", d.get_ref()),
+                    HINT,
+                );
+            }
+            date
         })
         .collect()
 }
 
+fn check_hours(check: &mut FileChecker<'_>, cal: &WorkCalendar, end: Option<&Spanned<String>>) {
+    if cal.day_end <= cal.day_start {
+        check.error(
+            end.map_or(0..0, Spanned::span),
+            "day_end must be after day_start",
+            HINT,
+        );
+    }
+}
+
 impl WorkCalendar {
     /// The national calendar with a region's file laid over it.
-    pub fn with_region_file(&self, name: &str, source: &str) -> Result<WorkCalendar, String> {
-        let f: RegionCalendarFile =
-            toml::from_str(source).map_err(|e| format!("{name}: {}", e.message()))?;
+    pub fn with_region_file(
+        &self,
+        name: &str,
+        source: &str,
+    ) -> Result<WorkCalendar, Vec<CheckError>> {
+        let mut check = FileChecker::new(name, source);
+        let Some(f) = check.parse::<RegionCalendarFile>(HINT) else {
+            return check.finish(None);
+        };
         let mut cal = self.clone();
-        if let Some(s) = &f.day_start {
-            cal.day_start = parse_time(name, s)?;
+        if let Some(t) = f.day_start.as_ref().and_then(|s| parse_time(&mut check, s)) {
+            cal.day_start = t;
         }
-        if let Some(s) = &f.day_end {
-            cal.day_end = parse_time(name, s)?;
+        if let Some(t) = f.day_end.as_ref().and_then(|s| parse_time(&mut check, s)) {
+            cal.day_end = t;
         }
-        if cal.day_end <= cal.day_start {
-            return Err(format!("{name}: day_end must be after day_start"));
-        }
-        cal.holidays.extend(parse_dates(name, &f.holidays)?);
+        check_hours(&mut check, &cal, f.day_end.as_ref());
+        cal.holidays.extend(parse_dates(&mut check, &f.holidays));
         cal.makeup_workdays
-            .extend(parse_dates(name, &f.makeup_workdays)?);
-        Ok(cal)
+            .extend(parse_dates(&mut check, &f.makeup_workdays));
+        check.finish(Some(cal))
+    }
+
+    pub fn from_file(name: &str, source: &str) -> Result<WorkCalendar, Vec<CheckError>> {
+        let mut check = FileChecker::new(name, source);
+        let Some(f) = check.parse::<CalendarFile>(HINT) else {
+            return check.finish(None);
+        };
+        let offset = FixedOffset::east_opt(f.utc_offset_hours.get_ref().saturating_mul(3600));
+        if offset.is_none() {
+            check.error(
+                f.utc_offset_hours.span(),
+                "utc_offset_hours must be between -23 and 23",
+                HINT,
+            );
+        }
+        let day_start = parse_time(&mut check, &f.day_start);
+        let day_end = parse_time(&mut check, &f.day_end);
+        let holidays = parse_dates(&mut check, &f.holidays);
+        let makeup_workdays = parse_dates(&mut check, &f.makeup_workdays);
+        let cal = match (offset, day_start, day_end) {
+            (Some(offset), Some(day_start), Some(day_end)) => Some(WorkCalendar {
+                offset,
+                day_start,
+                day_end,
+                holidays,
+                makeup_workdays,
+            }),
+            _ => None,
+        };
+        if let Some(cal) = &cal {
+            check_hours(&mut check, cal, Some(&f.day_end));
+        }
+        check.finish(cal)
     }
 
     /// Whether this instant falls inside working hours on a working day.
@@ -90,26 +156,6 @@ impl WorkCalendar {
     /// The instant the local day after `ms` begins.
     pub fn end_of_local_day(&self, ms: i64) -> i64 {
         self.epoch_ms((self.local(ms).date() + Duration::days(1)).and_time(NaiveTime::MIN))
-    }
-
-    pub fn from_file(name: &str, source: &str) -> Result<WorkCalendar, String> {
-        let f: CalendarFile =
-            toml::from_str(source).map_err(|e| format!("{name}: {}", e.message()))?;
-        let time = |s: &str| parse_time(name, s);
-        let dates = |list: &[String]| parse_dates(name, list);
-        let offset = FixedOffset::east_opt(f.utc_offset_hours * 3600)
-            .ok_or_else(|| format!("{name}: bad utc_offset_hours"))?;
-        let (day_start, day_end) = (time(&f.day_start)?, time(&f.day_end)?);
-        if day_end <= day_start {
-            return Err(format!("{name}: day_end must be after day_start"));
-        }
-        Ok(WorkCalendar {
-            offset,
-            day_start,
-            day_end,
-            holidays: dates(&f.holidays)?,
-            makeup_workdays: dates(&f.makeup_workdays)?,
-        })
     }
 
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
@@ -328,11 +374,11 @@ makeup_workdays = ["2019-10-12"]
         assert!(local.is_working_time(t("2019-10-12 10:00")), "make-up day");
         assert!(national
             .with_region_file("x", "holidays = [\"2019-13-01\"]")
-            .unwrap_err()
-            .contains("YYYY-MM-DD"));
-        assert!(national
-            .with_region_file("x", "bogus = 1")
-            .unwrap_err()
+            .unwrap_err()[0]
+            .to_string()
+            .starts_with("x:1:13: error: `2019-13-01` is not a date YYYY-MM-DD"));
+        assert!(national.with_region_file("x", "bogus = 1").unwrap_err()[0]
+            .to_string()
             .contains("bogus"));
     }
 
@@ -342,13 +388,15 @@ makeup_workdays = ["2019-10-12"]
             "c",
             "utc_offset_hours = 8\nday_start = \"9\"\nday_end = \"17:00\""
         )
-        .unwrap_err()
-        .contains("HH:MM"));
+        .unwrap_err()[0]
+            .to_string()
+            .starts_with("c:2:13: error: `9` is not a time HH:MM"));
         assert!(WorkCalendar::from_file(
             "c",
             "utc_offset_hours = 8\nday_start = \"17:00\"\nday_end = \"09:00\""
         )
-        .unwrap_err()
-        .contains("after"));
+        .unwrap_err()[0]
+            .to_string()
+            .starts_with("c:3:11: error: day_end must be after day_start"));
     }
 }

@@ -7,15 +7,17 @@ pub mod openapi;
 
 use crate::auth::JwtKeys;
 use crate::config::Config;
+use crate::definitions::Definitions;
 use crate::error::AppResult;
-use crate::registry::Registry;
+use crate::service::Env;
 use crate::store::{DbConn, Pool};
 use actix_web::web;
 use std::sync::Arc;
 
 pub struct AppState {
     pub pool: Pool,
-    pub registry: Arc<Registry>,
+    pub defs: Arc<Definitions>,
+    pub notifier: Arc<crate::mail::Notifier>,
     pub keys: Arc<JwtKeys>,
     pub config: Arc<Config>,
     pub metrics: Arc<metrics::Metrics>,
@@ -27,13 +29,18 @@ pub type State = web::Data<AppState>;
 pub async fn db<T, F>(state: &State, f: F) -> AppResult<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConn, &Registry) -> AppResult<T> + Send + 'static,
+    F: FnOnce(&mut DbConn, Env<'_>) -> AppResult<T> + Send + 'static,
 {
     let pool = state.pool.clone();
-    let registry = state.registry.clone();
+    let defs = state.defs.clone();
+    let notifier = state.notifier.clone();
     web::block(move || {
         let mut conn = pool.get()?;
-        f(&mut conn, &registry)
+        let env = Env {
+            defs: &defs,
+            notifier: &notifier,
+        };
+        f(&mut conn, env)
     })
     .await?
 }

@@ -63,14 +63,12 @@ impl MailTemplates {
                             continue;
                         }
                     };
-                    let registry = if part == "body.html" {
+                    let defs = if part == "body.html" {
                         &mut html
                     } else {
                         &mut text
                     };
-                    if let Err(e) =
-                        registry.register_template_string(&key(name, lang, part), source)
-                    {
+                    if let Err(e) = defs.register_template_string(&key(name, lang, part), source) {
                         errors.push(format!("{}: {e}", path.display()));
                     }
                 }

@@ -6,9 +6,10 @@ use crate::auth::Principal;
 use crate::domain::roles::Role;
 use crate::domain::workflow::Workflow;
 use crate::error::{AppError, AppResult};
-use crate::registry::Registry;
 use crate::service::cases::load;
 use crate::service::notify;
+use crate::service::notify::Letter;
+use crate::service::Env;
 use crate::store::audit::{self, EventDraft};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::users::{self, Staff};
@@ -97,7 +98,7 @@ fn assigned_event(
 /// case that cannot go to that user stops the lot, naming the case and why.
 pub fn reassign(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     p: &Principal,
     case_ids: &[i64],
     to_user: Option<i64>,
@@ -119,7 +120,7 @@ pub fn reassign(
                 let roles = users::roles_of(conn, id)?;
                 let region = crate::store::regions::get(conn, &user.region_code)?
                     .ok_or_else(|| AppError::field("to_user_id", "the user's region is unknown"))?;
-                let today = registry.calendar().local_date(now_ms).to_string();
+                let today = env.defs.calendar().local_date(now_ms).to_string();
                 let absent = !users::absent_on(conn, &[id], &today)?.is_empty();
                 Some((
                     Staff {
@@ -140,7 +141,7 @@ pub fn reassign(
         for &id in case_ids {
             let case = load(conn, id)?;
             crate::service::cases::ensure_can_see(p, &case)?;
-            let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+            let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
             if let Some((staff, roles, absent)) = &target {
                 if let Some(why) = ineligible(conn, &wf, &case, staff, roles, *absent)? {
                     return Err(AppError::field("case_ids", why));
@@ -158,12 +159,14 @@ pub fn reassign(
                 let extra = json!({ "reason": reason, "by": p.display_name });
                 notify::to_staff(
                     conn,
-                    registry,
+                    env,
                     &case,
                     s,
-                    "case_assigned",
-                    &case.version.to_string(),
-                    extra,
+                    Letter {
+                        template: "case_assigned",
+                        dedupe: &case.version.to_string(),
+                        extra,
+                    },
                     now_ms,
                 )?;
             }
@@ -177,12 +180,12 @@ pub fn reassign(
 /// entered a stage with `auto_assign`. Call inside the transaction that moved the case.
 pub fn auto_assign(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     case_id: i64,
     now_ms: i64,
 ) -> AppResult<Option<i64>> {
     let case = load(conn, case_id)?;
-    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
     let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
         return Ok(None);
     };
@@ -191,7 +194,8 @@ pub fn auto_assign(
     }
     let candidates = users::staff_covering(conn, stage.role, &case.region_path)?;
     let ids: Vec<i64> = candidates.iter().map(|s| s.id).collect();
-    let today = registry
+    let today = env
+        .defs
         .calendar_for(&case.region_path)
         .local_date(now_ms)
         .to_string();
@@ -217,12 +221,14 @@ pub fn auto_assign(
     let extra = json!({ "reason": "", "by": "" });
     notify::to_staff(
         conn,
-        registry,
+        env,
         &case,
         staff,
-        "case_assigned",
-        &case.version.to_string(),
-        extra,
+        Letter {
+            template: "case_assigned",
+            dedupe: &case.version.to_string(),
+            extra,
+        },
         now_ms,
     )?;
     Ok(Some(staff.id))

@@ -1,11 +1,13 @@
 use crate::auth::Principal;
+use crate::definitions::Definitions;
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::policy::YearToDate;
 use crate::domain::roles::Role;
 use crate::domain::workflow::{Actor, CaseFacts, Next, OutcomeKind, Workflow};
 use crate::error::{AppError, AppResult};
-use crate::registry::Registry;
 use crate::service::claims;
+use crate::service::notify::Letter;
+use crate::service::Env;
 use crate::store::audit::{self, EventDraft};
 use crate::store::cases::{self as case_store, CaseRow, CaseState, NewCase};
 use crate::store::regions::Region;
@@ -175,7 +177,7 @@ pub struct AvailableAction {
 /// What this user may do on the case now.
 pub fn available_actions(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     case: &CaseRow,
 ) -> AppResult<Vec<AvailableAction>> {
@@ -185,7 +187,7 @@ pub fn available_actions(
     if p.has(Role::Resident) && case.owner_user_id != Some(p.user_id) && !p.is_staff() {
         return Ok(Vec::new());
     }
-    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
     let facts = current_facts(conn, case, &wf)?;
     let history = case_store::stage_actors(conn, case.id)?;
     let actor = Actor {
@@ -281,7 +283,7 @@ pub const REJECT_REASONS: [(&str, &str, &str); 9] = [
 /// to the totals. Returns the decision record for the audit event.
 fn decide_claim(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     case: &CaseRow,
     outcome: OutcomeKind,
     req: &ActionRequest<'_>,
@@ -320,7 +322,7 @@ fn decide_claim(
     let priced = match &ctx {
         Some(ctx) => claims::price(
             conn,
-            registry,
+            defs,
             &mut claims::Lookups::default(),
             &claim,
             ctx,
@@ -428,7 +430,7 @@ fn missing_for_return(
 /// writes the new state and its audit event in one transaction.
 pub fn act(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     p: &Principal,
     req: &ActionRequest<'_>,
 ) -> AppResult<CaseRow> {
@@ -446,7 +448,7 @@ pub fn act(
                 return Err(AppError::Conflict(format!("case {} is leased by user {holder} until {until}; ask them to release it or a supervisor to reassign it", case.id)));
             }
         }
-        let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+        let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
         let facts = current_facts(conn, &case, &wf)?;
         let history = case_store::stage_actors(conn, case.id)?;
         // A resident acts only on their own case and only as a resident.
@@ -460,7 +462,7 @@ pub fn act(
         let mut details = serde_json::Map::new();
         // Authority limits: a decision above the actor's limit waits for sign-off instead.
         if let (Next::Outcome(OutcomeKind::Approved | OutcomeKind::PartiallyApproved), Some(limit), Some(stage)) =
-            (&t.to, registry.authority_limit(t.role), wf.authority_stage.map(|i| &wf.stages[i]))
+            (&t.to, env.defs.authority_limit(t.role), wf.authority_stage.map(|i| &wf.stages[i]))
         {
             let amount = req.amount_fen.unwrap_or(facts.payable_fen);
             if case.subject_kind == "claim" && amount > limit && stage.id != t.from {
@@ -483,12 +485,12 @@ pub fn act(
             if case.subject_kind != "claim" || !matches!(t.role, Role::Reviewer | Role::SeniorReviewer | Role::Supervisor) {
                 return Err(AppError::field("judged_emergency", "only reviewers judge whether a claim was an emergency"));
             }
-            claims::judge_emergency(conn, registry, case.subject_id, judged)?;
+            claims::judge_emergency(conn, env.defs, case.subject_id, judged)?;
             details.insert("judged_emergency".into(), json!(judged));
         }
         if case.subject_kind == "claim" {
             if let Next::Outcome(o @ (OutcomeKind::Approved | OutcomeKind::PartiallyApproved | OutcomeKind::Rejected)) = &t.to {
-                details.insert("decision".into(), decide_claim(conn, registry, &case, *o, req)?);
+                details.insert("decision".into(), decide_claim(conn, env.defs, &case, *o, req)?);
             }
         }
         let is_return = matches!(t.to, Next::Stage(_)) && t.returned_from.as_deref() == Some(t.from.as_str());
@@ -497,7 +499,7 @@ pub fn act(
         }
         // The SLA clock pauses while the case waits for documents: a return keeps the working
         // time left, and coming back resumes from it.
-        let calendar = registry.calendar_for(&case.region_path);
+        let calendar = env.defs.calendar_for(&case.region_path);
         let coming_back = wf.stage(&t.from).is_some_and(|s| s.waiting) && case.sla_remaining_ms.is_some();
         let sla_remaining_ms = is_return.then(|| calendar.working_ms_between(req.now_ms, case.due_at.unwrap_or(req.now_ms)));
         let resume = if coming_back { case.sla_remaining_ms } else { None };
@@ -544,8 +546,8 @@ pub fn act(
             },
         )?;
         let moved = load(conn, case.id)?;
-        tell_resident(conn, registry, &moved, &new_value, req.now_ms)?;
-        if stage.is_some() && crate::service::assignment::auto_assign(conn, registry, case.id, req.now_ms)?.is_some() {
+        tell_resident(conn, env, &moved, &new_value, req.now_ms)?;
+        if stage.is_some() && crate::service::assignment::auto_assign(conn, env, case.id, req.now_ms)?.is_some() {
             return load(conn, case.id);
         }
         Ok(moved)
@@ -556,7 +558,7 @@ pub fn act(
 /// after a decision. `details` is the transition's audit value.
 fn tell_resident(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     case: &CaseRow,
     details: &str,
     now_ms: i64,
@@ -571,16 +573,18 @@ fn tell_resident(
         let extra = json!({ "missing": super::notify::document_list(&kinds) });
         super::notify::to_resident(
             conn,
-            registry,
+            env,
             case,
-            "returned_for_documents",
-            &version,
-            extra,
+            Letter {
+                template: "returned_for_documents",
+                dedupe: &version,
+                extra,
+            },
             now_ms,
         )?;
     }
     if let (Some(outcome), Some(decision)) = (case.outcome.as_deref(), details.get("decision")) {
-        let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+        let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
         let title = wf.title_of_outcome(outcome);
         let extra = json!({
             "outcome": outcome,
@@ -593,11 +597,13 @@ fn tell_resident(
         });
         super::notify::to_resident(
             conn,
-            registry,
+            env,
             case,
-            "claim_decided",
-            &version,
-            extra,
+            Letter {
+                template: "claim_decided",
+                dedupe: &version,
+                extra,
+            },
             now_ms,
         )?;
     }

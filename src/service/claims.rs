@@ -2,6 +2,7 @@
 //! first audit event are written in one transaction.
 use super::cases::{self, OpenCase};
 use crate::auth::Principal;
+use crate::definitions::Definitions;
 use crate::domain::documents::document_kind;
 use crate::domain::eligibility::{self, Eligibility, Enrolment};
 use crate::domain::facility;
@@ -12,7 +13,8 @@ use crate::domain::roles::Role;
 use crate::domain::screening::{Hit, HitAction, OutlierScore};
 use crate::domain::workflow::{CaseFacts, Workflow};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::registry::Registry;
+use crate::service::notify::Letter;
+use crate::service::Env;
 use crate::store::audit::{self, EventDraft};
 use crate::store::claims::{
     self as claim_store, ClaimRow, DocumentRow, NewClaim, NewDocument, NewInvoice,
@@ -358,7 +360,7 @@ pub struct ClaimContext {
 /// How many persons (with their enrolments) an import keeps memoised at most.
 const PERSON_MEMO_CAP: usize = 50_000;
 
-/// Registry reads an intake needs, memoised. A request uses a fresh one; an import keeps
+/// Definitions reads an intake needs, memoised. A request uses a fresh one; an import keeps
 /// one for the whole file, since registries do not change while claims are imported.
 #[derive(Default)]
 pub struct Lookups {
@@ -610,7 +612,7 @@ pub type InvoiceUses = (String, Vec<(i64, String, Option<i64>)>);
 /// Intake checks (handbook §3-6) and the screening hits, each a finding on the case. Pure:
 /// the caller supplies the eligibility and the hits.
 pub fn intake_findings(
-    registry: &Registry,
+    defs: &Definitions,
     claim: &ClaimRow,
     ctx: &ClaimContext,
     workflow: &Workflow,
@@ -622,10 +624,9 @@ pub fn intake_findings(
         findings.push(NewFinding { code: "not_eligible", severity: "error", zh: e.zh.clone(), en: e.en.clone(), evidence: json!({ "reason": e.code, "service_date": claim.admission_date, "covered_from": e.covered_from }) });
     }
     for hit in hits {
-        let investigate = registry
+        let investigate = defs
             .screening()
-            .ok()
-            .and_then(|r| r.info(hit.code))
+            .info(hit.code)
             .is_some_and(|r| r.action == HitAction::Investigate);
         findings.push(NewFinding {
             code: hit.code.as_str(),
@@ -649,7 +650,7 @@ pub fn intake_findings(
             evidence: json!({ "missing": missing }),
         });
     }
-    let policy = registry.policy_for(&ctx.person_region_path, service_end(claim));
+    let policy = defs.policy_for(&ctx.person_region_path, service_end(claim));
     let family: FamilyFacts = serde_json::from_str(&claim.family_facts).unwrap_or_default();
     if claim.encounter_kind == "outpatient" && !family.settled_in_real_time {
         if let Some(p) = policy.filter(|p| p.outpatient.as_ref().is_some_and(|o| o.real_time_only))
@@ -678,7 +679,7 @@ pub fn intake_findings(
 /// Prices a claim against the person's year-to-date totals (read, or locked for update).
 pub fn price(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     lookups: &mut Lookups,
     claim: &ClaimRow,
     ctx: &ClaimContext,
@@ -689,7 +690,7 @@ pub fn price(
         return Ok(None);
     };
     let end = service_end(claim);
-    let Some(policy) = registry.policy_for(&ctx.person_region_path, end) else {
+    let Some(policy) = defs.policy_for(&ctx.person_region_path, end) else {
         return Ok(None);
     };
     let pricing = Pricing {
@@ -710,7 +711,7 @@ pub fn price(
 
 pub fn submit(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     p: &Principal,
     input: &ClaimInput,
     idempotency_key: Option<&str>,
@@ -727,7 +728,7 @@ pub fn submit(
         }
     }
     let hash = request_hash(input)?;
-    let workflow = registry.latest(&input.family).ok_or_else(|| {
+    let workflow = env.defs.latest(&input.family).ok_or_else(|| {
         AppError::field(
             "family",
             format!("no published workflow for `{}`", input.family),
@@ -753,7 +754,7 @@ pub fn submit(
         }
         let done = intake(
             conn,
-            registry,
+            env.defs,
             &mut Lookups::default(),
             p,
             role,
@@ -766,14 +767,16 @@ pub fn submit(
         let case = crate::service::cases::load(conn, done.case_id)?;
         crate::service::notify::to_resident(
             conn,
-            registry,
+            env,
             &case,
-            "claim_received",
-            "",
-            serde_json::json!({}),
+            Letter {
+                template: "claim_received",
+                dedupe: "",
+                extra: serde_json::json!({}),
+            },
             now_ms,
         )?;
-        crate::service::assignment::auto_assign(conn, registry, done.case_id, now_ms)?;
+        crate::service::assignment::auto_assign(conn, env, done.case_id, now_ms)?;
         if let Some(key) = idempotency_key {
             claim_store::remember_idempotent(
                 conn,
@@ -822,7 +825,7 @@ impl IntakePlan {
 #[allow(clippy::too_many_arguments)]
 pub fn intake(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     lookups: &mut Lookups,
     p: &Principal,
     role: Role,
@@ -830,7 +833,7 @@ pub fn intake(
     workflow: &Arc<Workflow>,
     now_ms: i64,
 ) -> AppResult<Submitted> {
-    let mut plan = plan_intake(conn, registry, lookups, p, role, input, workflow, now_ms)?;
+    let mut plan = plan_intake(conn, defs, lookups, p, role, input, workflow, now_ms)?;
     let claim_id = store::reserve_ids(conn, IdTable::Claims, 1)?[0];
     let case_id = store::reserve_ids(conn, IdTable::Cases, 1)?[0];
     plan.assign_ids(claim_id, case_id);
@@ -839,7 +842,7 @@ pub fn intake(
         case_id,
         replayed: false,
     };
-    write_intakes(conn, registry, p, &[plan], now_ms)?;
+    write_intakes(conn, defs, p, &[plan], now_ms)?;
     Ok(submitted)
 }
 
@@ -847,7 +850,7 @@ pub fn intake(
 #[allow(clippy::too_many_arguments)]
 pub fn plan_intake(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     lookups: &mut Lookups,
     p: &Principal,
     role: Role,
@@ -910,7 +913,7 @@ pub fn plan_intake(
             .map_err(anyhow::Error::from)?,
     };
     let eligibility = eligibility_of(conn, lookups, &claim, &ctx)?;
-    if let Some((pricing, breakdown)) = price(conn, registry, lookups, &claim, &ctx, &[], false)? {
+    if let Some((pricing, breakdown)) = price(conn, defs, lookups, &claim, &ctx, &[], false)? {
         claim.policy_name = Some(pricing.policy);
         claim.payable_fen = Some(breakdown.payable_fen);
         claim.breakdown = Some(serde_json::to_string(&breakdown).map_err(anyhow::Error::from)?);
@@ -923,19 +926,11 @@ pub fn plan_intake(
         }
         duplicates.push((invoice.clone(), uses));
     }
-    let hits =
-        super::screening::at_intake(conn, registry, lookups, &claim, &ctx, input, &duplicates)?;
-    let findings = intake_findings(
-        registry,
-        &claim,
-        &ctx,
-        workflow,
-        eligibility.as_ref(),
-        &hits,
-    );
+    let hits = super::screening::at_intake(conn, defs, lookups, &claim, &ctx, input, &duplicates)?;
+    let findings = intake_findings(defs, &claim, &ctx, workflow, eligibility.as_ref(), &hits);
     // A hit that calls for investigation routes the claim there instead of the normal review.
-    let workflow = match registry.screening()?.investigates(&hits) {
-        true => registry
+    let workflow = match defs.screening().investigates(&hits) {
+        true => defs
             .latest(super::screening::INVESTIGATION)
             .unwrap_or_else(|| {
                 tracing::warn!(
@@ -965,7 +960,7 @@ pub fn plan_intake(
 /// statements. Fails only if the database does.
 pub fn write_intakes(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     plans: &[IntakePlan],
     now_ms: i64,
@@ -1024,7 +1019,7 @@ pub fn write_intakes(
         .iter()
         .zip(&case_facts)
         .map(|(plan, case_facts)| OpenCase {
-            calendar: registry.calendar_for(&plan.region.path),
+            calendar: defs.calendar_for(&plan.region.path),
             subject_kind: "claim",
             subject_id: plan.claim.id,
             workflow: &plan.workflow,
@@ -1225,7 +1220,7 @@ pub fn reject_document(
 /// Records a reviewer's emergency judgement on a claim and prices it again.
 pub fn judge_emergency(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     claim_id: i64,
     emergency: bool,
 ) -> AppResult<()> {
@@ -1239,7 +1234,7 @@ pub fn judge_emergency(
         let docs = claim_store::documents(conn, claim_id)?;
         if let Some((pricing, breakdown)) = price(
             conn,
-            registry,
+            defs,
             &mut Lookups::default(),
             &claim,
             &ctx,

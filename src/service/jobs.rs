@@ -1,11 +1,13 @@
 //! What the scheduled jobs do. Each returns a short JSON summary for `job_runs` and the CLI.
 //! The scheduler (`crate::jobs`) decides when and makes sure one instance runs each tick.
 use crate::auth::Principal;
+use crate::definitions::Definitions;
 use crate::domain::roles::Role;
 use crate::domain::workflow::BreachPolicy;
 use crate::error::AppResult;
-use crate::registry::Registry;
 use crate::service::notify;
+use crate::service::notify::Letter;
+use crate::service::Env;
 use crate::store::audit::{self, EventDraft};
 use crate::store::cases as case_store;
 use crate::store::{queue as queue_store, DbConn};
@@ -52,18 +54,18 @@ fn system_event(conn: &mut DbConn, case_id: i64, e: SystemEvent<'_>, now_ms: i64
 /// Outside working hours breaches wait, unless `outside_hours` says otherwise.
 pub fn escalate_breached(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     now_ms: i64,
     outside_hours: bool,
 ) -> AppResult<Value> {
     conn.write_tx(|conn| {
         let (mut escalated, mut flagged, mut deferred, mut letters) = (0, 0, 0, 0);
         for case in case_store::breached_unescalated(conn, now_ms, BATCH)? {
-            if !outside_hours && !registry.calendar_for(&case.region_path).is_working_time(now_ms) {
+            if !outside_hours && !env.defs.calendar_for(&case.region_path).is_working_time(now_ms) {
                 deferred += 1;
                 continue;
             }
-            let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+            let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
             let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
                 continue;
             };
@@ -96,7 +98,7 @@ pub fn escalate_breached(
             let case = case_store::get(conn, case.id)?.unwrap_or(case);
             let extra = json!({ "handed_over": to_role.is_some(), "overdue_hours": overdue_hours });
             for staff in notify::role_holders(conn, role, &case)? {
-                if notify::to_staff(conn, registry, &case, &staff, "case_escalated", &now_ms.to_string(), extra.clone(), now_ms)? {
+                if notify::to_staff(conn, env, &case, &staff, Letter { template: "case_escalated", dedupe: &now_ms.to_string(), extra: extra.clone() }, now_ms)? {
                     letters += 1;
                 }
             }
@@ -126,29 +128,26 @@ fn principal_of(conn: &mut DbConn, s: &crate::store::users::Staff) -> AppResult<
 
 /// The morning digest: to every clerk, reviewer and supervisor with an address, the open
 /// cases they may work, those due today, those breached, and their own.
-pub fn send_digests(conn: &mut DbConn, registry: &Registry, now_ms: i64) -> AppResult<Value> {
-    let Some(notifier) = registry.notifier() else {
-        return Ok(json!({ "letters": 0 }));
-    };
+pub fn send_digests(conn: &mut DbConn, env: Env<'_>, now_ms: i64) -> AppResult<Value> {
     conn.write_tx(|conn| {
         let staff = crate::store::users::staff_with_roles(
             conn,
             &[Role::Clerk, Role::Reviewer, Role::SeniorReviewer, Role::Supervisor],
         )?;
-        let calendar = registry.calendar();
+        let calendar = env.defs.calendar();
         let today = calendar.local_date(now_ms).to_string();
         let end_of_day = calendar.end_of_local_day(now_ms);
         let mut letters = 0;
         for s in staff.iter().filter(|s| s.email.is_some()) {
             let p = principal_of(conn, s)?;
-            let stages = crate::service::queue::my_stages(registry, &p);
+            let stages = crate::service::queue::my_stages(env.defs, &p);
             let roles = crate::service::queue::my_roles(&p);
             let counts = queue_store::scope_counts(conn, &stages, &roles, &p.region_path, s.id, now_ms, end_of_day)?;
             let data = json!({
                 "date": today,
                 "open": counts.open, "due_today": counts.due_today, "breached": counts.breached, "mine": counts.mine,
             });
-            let queued = notifier.enqueue(
+            let queued = env.notifier.enqueue(
                 conn,
                 crate::mail::Notice {
                     template: "digest",
@@ -166,8 +165,8 @@ pub fn send_digests(conn: &mut DbConn, registry: &Registry, now_ms: i64) -> AppR
 }
 
 /// Stage ids in which a case waits on the resident.
-fn waiting_stages(registry: &Registry) -> Vec<String> {
-    let mut ids: Vec<String> = registry
+fn waiting_stages(defs: &Definitions) -> Vec<String> {
+    let mut ids: Vec<String> = defs
         .latest_all()
         .iter()
         .flat_map(|wf| {
@@ -187,18 +186,18 @@ fn waiting_stages(registry: &Registry) -> Vec<String> {
 /// `after_days`, listing what is still missing and when the claim will be closed.
 pub fn remind_residents(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     now_ms: i64,
     after_days: i64,
     close_after_days: i64,
 ) -> AppResult<Value> {
-    let stages = waiting_stages(registry);
+    let stages = waiting_stages(env.defs);
     conn.write_tx(|conn| {
         let mut letters = 0;
         for case in case_store::in_stages_since(conn, &stages, now_ms - after_days * DAY_MS, BATCH)? {
             let waited_days = (now_ms - case.stage_entered_at) / DAY_MS;
             let round = waited_days / after_days;
-            let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+            let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
             let missing: Vec<String> = if case.subject_kind == "claim" {
                 let facts = crate::service::cases::current_facts(conn, &case, &wf)?;
                 let docs = crate::store::claims::documents(conn, case.subject_id)?;
@@ -210,10 +209,10 @@ pub fn remind_residents(
             } else {
                 Vec::new()
             };
-            let close_on = notify::local_time(registry, &case.region_path, case.stage_entered_at + close_after_days * DAY_MS);
+            let close_on = notify::local_time(env.defs, &case.region_path, case.stage_entered_at + close_after_days * DAY_MS);
             let extra = json!({ "missing": notify::document_list(&missing), "waited_days": waited_days, "close_on": close_on });
             let dedupe = format!("{}:{round}", case.stage_entered_at);
-            letters += usize::from(notify::to_resident(conn, registry, &case, "documents_reminder", &dedupe, extra, now_ms)?);
+            letters += usize::from(notify::to_resident(conn, env, &case, Letter { template: "documents_reminder", dedupe: &dedupe, extra }, now_ms)?);
         }
         Ok(json!({ "letters": letters }))
     })
@@ -223,11 +222,11 @@ pub fn remind_residents(
 /// a public audit event and a letter to the resident.
 pub fn auto_close_unanswered(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     now_ms: i64,
     after_days: i64,
 ) -> AppResult<Value> {
-    let stages = waiting_stages(registry);
+    let stages = waiting_stages(env.defs);
     conn.write_tx(|conn| {
         let mut closed = 0;
         for case in case_store::in_stages_since(conn, &stages, now_ms - after_days * DAY_MS, BATCH)? {
@@ -245,7 +244,7 @@ pub fn auto_close_unanswered(
             };
             system_event(conn, case.id, event, now_ms)?;
             let case = case_store::get(conn, case.id)?.unwrap_or(case);
-            notify::to_resident(conn, registry, &case, "withdrawn_no_response", "", json!({ "after_days": after_days }), now_ms)?;
+            notify::to_resident(conn, env, &case, Letter { template: "withdrawn_no_response", dedupe: "", extra: json!({ "after_days": after_days }) }, now_ms)?;
             closed += 1;
         }
         Ok(json!({ "closed": closed }))

@@ -13,7 +13,9 @@ pub mod supervision;
 pub mod timeline;
 
 use crate::auth::Principal;
+use crate::definitions::Definitions;
 use crate::error::{AppError, AppResult};
+use crate::mail::Notifier;
 use crate::store::{regions, users, DbConn};
 
 /// The principal a user acts as, read from the database (for logins, CLI work and jobs).
@@ -31,4 +33,12 @@ pub fn principal(conn: &mut DbConn, user: users::User) -> AppResult<Principal> {
         org: user.org,
         lang: user.lang,
     })
+}
+
+/// What a use case that writes letters reads besides its connection: the checked
+/// definitions, and the templates its letters are rendered with.
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    pub defs: &'a Definitions,
+    pub notifier: &'a Notifier,
 }

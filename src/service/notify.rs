@@ -1,11 +1,12 @@
 //! Who gets which email, and with what in it. Every notice is queued in the caller's
 //! transaction through [`crate::mail::Notifier`]; nothing here sends.
+use crate::definitions::Definitions;
 use crate::domain::documents::document_kind;
 use crate::domain::money::Fen;
 use crate::domain::roles::Role;
 use crate::error::AppResult;
 use crate::mail::{Notice, Recipient};
-use crate::registry::Registry;
+use crate::service::Env;
 use crate::store::cases::CaseRow;
 use crate::store::claims::ClaimRow;
 use crate::store::users::Staff;
@@ -17,8 +18,8 @@ pub fn yuan(fen: i64) -> String {
 }
 
 /// A local date and time for a letter: `2026-11-23 10:30`.
-pub fn local_time(registry: &Registry, region_path: &str, ms: i64) -> String {
-    let cal = registry.calendar_for(region_path);
+pub fn local_time(defs: &Definitions, region_path: &str, ms: i64) -> String {
+    let cal = defs.calendar_for(region_path);
     chrono::TimeZone::timestamp_millis_opt(&cal.offset, ms)
         .single()
         .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
@@ -75,8 +76,8 @@ pub fn document_list(kinds: &[String]) -> Value {
 }
 
 /// What every case letter says about the case.
-fn case_fields(conn: &mut DbConn, registry: &Registry, case: &CaseRow) -> AppResult<Value> {
-    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+fn case_fields(conn: &mut DbConn, defs: &Definitions, case: &CaseRow) -> AppResult<Value> {
+    let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
     let stage = case.stage.as_deref().and_then(|s| wf.stage(s));
     Ok(json!({
         "case_id": case.id,
@@ -84,7 +85,7 @@ fn case_fields(conn: &mut DbConn, registry: &Registry, case: &CaseRow) -> AppRes
         "workflow_zh": wf.title.zh, "workflow_en": wf.title.en,
         "stage_zh": stage.map_or("", |s| s.title.zh.as_str()),
         "stage_en": stage.map_or("", |s| s.title.en.as_str()),
-        "due": case.due_at.map(|d| local_time(registry, &case.region_path, d)).unwrap_or_default(),
+        "due": case.due_at.map(|d| local_time(defs, &case.region_path, d)).unwrap_or_default(),
     }))
 }
 
@@ -95,20 +96,23 @@ fn merge(mut base: Value, extra: Value) -> Value {
     base
 }
 
+/// One letter about a case: its template, the key that queues it once, and the fields the
+/// template needs beyond what every case letter says.
+pub struct Letter<'a> {
+    pub template: &'static str,
+    pub dedupe: &'a str,
+    pub extra: Value,
+}
+
 /// Queues a letter to the resident of a claim case; quietly nothing when there is no
-/// address or no templates.
+/// address.
 pub fn to_resident(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     case: &CaseRow,
-    template: &'static str,
-    dedupe: &str,
-    extra: Value,
+    letter: Letter<'_>,
     now_ms: i64,
 ) -> AppResult<bool> {
-    let Some(notifier) = registry.notifier() else {
-        return Ok(false);
-    };
     if case.subject_kind != "claim" {
         return Ok(false);
     }
@@ -119,15 +123,15 @@ pub fn to_resident(
         return Ok(false);
     };
     let data = merge(
-        case_fields(conn, registry, case)?,
-        merge(json!({ "total_yuan": yuan(claim.total_fen) }), extra),
+        case_fields(conn, env.defs, case)?,
+        merge(json!({ "total_yuan": yuan(claim.total_fen) }), letter.extra),
     );
-    notifier.enqueue(
+    env.notifier.enqueue(
         conn,
         Notice {
-            template,
+            template: letter.template,
             to: &to,
-            dedupe_key: format!("{template}:{}:{dedupe}", case.id),
+            dedupe_key: format!("{}:{}:{}", letter.template, case.id, letter.dedupe),
             case_id: Some(case.id),
             data,
         },
@@ -136,27 +140,24 @@ pub fn to_resident(
 }
 
 /// Queues a letter about a case to one staff member.
-#[allow(clippy::too_many_arguments)]
 pub fn to_staff(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     case: &CaseRow,
     staff: &Staff,
-    template: &'static str,
-    dedupe: &str,
-    extra: Value,
+    letter: Letter<'_>,
     now_ms: i64,
 ) -> AppResult<bool> {
-    let Some(notifier) = registry.notifier() else {
-        return Ok(false);
-    };
-    let data = merge(case_fields(conn, registry, case)?, extra);
-    notifier.enqueue(
+    let data = merge(case_fields(conn, env.defs, case)?, letter.extra);
+    env.notifier.enqueue(
         conn,
         Notice {
-            template,
+            template: letter.template,
             to: &staff_recipient(staff),
-            dedupe_key: format!("{template}:{}:{}:{dedupe}", case.id, staff.id),
+            dedupe_key: format!(
+                "{}:{}:{}:{}",
+                letter.template, case.id, staff.id, letter.dedupe
+            ),
             case_id: Some(case.id),
             data,
         },

@@ -1,9 +1,9 @@
 //! The review desk: the queue a user may work, claim-next with expiring leases, explicit
 //! claim and release, and lease expiry. Every lease change is an audit event.
 use crate::auth::Principal;
+use crate::definitions::Definitions;
 use crate::domain::person::IdNumber;
 use crate::error::{AppError, AppResult};
-use crate::registry::Registry;
 use crate::store::audit::{self, EventDraft};
 use crate::store::cases as case_store;
 use crate::store::queue::{self, QueueFilter, QueueRow, Sla};
@@ -13,8 +13,8 @@ use serde_json::json;
 use std::collections::HashMap;
 
 /// Stage ids whose working role this user holds, across the workflows in use.
-pub fn my_stages(registry: &Registry, p: &Principal) -> Vec<String> {
-    let mut stages: Vec<String> = registry
+pub fn my_stages(defs: &Definitions, p: &Principal) -> Vec<String> {
+    let mut stages: Vec<String> = defs
         .latest_all()
         .iter()
         .flat_map(|wf| {
@@ -177,7 +177,7 @@ fn lease_event(
 /// Whether this user may work the case now: region, the stage's role, four-eyes.
 fn may_work(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     case: &case_store::CaseRow,
 ) -> AppResult<bool> {
@@ -187,7 +187,7 @@ fn may_work(
     if !p.covers_region(&case.region_path) {
         return Ok(false);
     }
-    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
     let Some(stage) = wf.stage(stage_id) else {
         return Ok(false);
     };
@@ -203,12 +203,12 @@ fn may_work(
 /// work, leased atomically. `None` when there is nothing to do.
 pub fn next(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     ttl_ms: i64,
     now_ms: i64,
 ) -> AppResult<Option<case_store::CaseRow>> {
-    let stages = my_stages(registry, p);
+    let stages = my_stages(defs, p);
     if stages.is_empty() {
         return Err(AppError::Forbidden(
             "none of your roles works a queue".into(),
@@ -224,7 +224,7 @@ pub fn next(
                 continue;
             }
             let case = crate::service::cases::load(conn, id)?;
-            if !may_work(conn, registry, p, &case)? {
+            if !may_work(conn, defs, p, &case)? {
                 continue;
             }
             if queue::take_lease(conn, id, p.user_id, now_ms + ttl_ms, now_ms)? {
@@ -247,7 +247,7 @@ pub fn next(
 /// Explicitly takes one case.
 pub fn claim(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     case_id: i64,
     ttl_ms: i64,
@@ -256,7 +256,7 @@ pub fn claim(
     conn.write_tx(|conn| {
         let case = crate::service::cases::load(conn, case_id)?;
         crate::service::cases::ensure_can_see(p, &case)?;
-        if !may_work(conn, registry, p, &case)? {
+        if !may_work(conn, defs, p, &case)? {
             return Err(AppError::Forbidden(format!(
                 "you may not work case {case_id} in its current stage (role or four-eyes)"
             )));

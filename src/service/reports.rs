@@ -5,13 +5,13 @@
 use super::cases::{self, OpenCase};
 use super::supervision::{attach_file, Attacher};
 use crate::auth::Principal;
+use crate::definitions::Definitions;
 use crate::domain::money::Fen;
 use crate::domain::person::IdNumber;
 use crate::domain::roles::Role;
 use crate::domain::supervision::reward;
 use crate::domain::workflow::CaseFacts;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::registry::Registry;
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::regions::{self, Region};
 use crate::store::reports::{self as store, NewReport, ReportRow};
@@ -123,7 +123,7 @@ fn clean(v: &Option<String>) -> Option<&str> {
 /// `per_hour` reports from it in an hour are refused with 429.
 pub fn submit(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     input: &ReportInput,
     client_addr: &str,
     per_hour: i64,
@@ -163,7 +163,7 @@ pub fn submit(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    let workflow = registry.latest(REPORT_WORKFLOW).ok_or_else(|| {
+    let workflow = defs.latest(REPORT_WORKFLOW).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!(
             "workflow {REPORT_WORKFLOW} is not published"
         ))
@@ -194,7 +194,7 @@ pub fn submit(
         cases::open(
             conn,
             &OpenCase {
-                calendar: registry.calendar_for(&region.path),
+                calendar: defs.calendar_for(&region.path),
                 subject_kind: "report",
                 subject_id: row.id,
                 workflow: &workflow,
@@ -329,7 +329,7 @@ fn recovered(conn: &mut DbConn, violation_ids: &[i64]) -> AppResult<i64> {
 
 pub fn view(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     id: i64,
 ) -> AppResult<ReportView> {
@@ -338,7 +338,7 @@ pub fn view(
     let violation_ids = store::violations_of(conn, id)?;
     let recovered_fen = recovered(conn, &violation_ids)?;
     let reward_due_fen = if case.outcome.as_deref() == Some("closed") {
-        reward(&registry.sanctions()?.reward, Fen(recovered_fen)).0
+        reward(&defs.sanctions().reward, Fen(recovered_fen)).0
     } else {
         0
     };
@@ -358,7 +358,7 @@ pub fn view(
 /// Links a violation the report led to (same region).
 pub fn link_violation(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     id: i64,
     violation_id: i64,
@@ -374,14 +374,14 @@ pub fn link_violation(
             )
         })?;
     conn.write_tx(|conn| store::link(conn, id, v_case.subject_id))?;
-    view(conn, registry, p, id)
+    view(conn, defs, p, id)
 }
 
 /// A supervisor records a reward payment. The reward is fixed from the amount recovered at
 /// the first payment; payments beyond it are refused.
 pub fn pay_reward(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     id: i64,
     amount_fen: i64,
@@ -392,7 +392,7 @@ pub fn pay_reward(
         return Err(AppError::field("amount_fen", "must be positive"));
     }
     conn.write_tx(|conn| {
-        let current = view(conn, registry, p, id)?;
+        let current = view(conn, defs, p, id)?;
         if current.outcome.as_deref() != Some("closed") {
             return Err(AppError::Conflict(
                 "only a confirmed report earns a reward".into(),
@@ -417,6 +417,6 @@ pub fn pay_reward(
             ));
         }
         store::set_reward(conn, id, due, paid, (paid == due).then_some(now_ms))?;
-        view(conn, registry, p, id)
+        view(conn, defs, p, id)
     })
 }

@@ -1,11 +1,11 @@
 //! The screening rules at work: per claim at intake (indexed lookups, no scans), the facility
 //! outlier scores, and the backtest over history (`claimflow screen`).
 use super::claims::{self, ClaimContext, ClaimInput, FamilyFacts, InvoiceUses, Lookups};
+use crate::definitions::Definitions;
 use crate::domain::screening::{
     self, Against, FacilityStats, Hit, InvoiceUse, OutlierScore, PersonFacts, Screened, Stay,
 };
 use crate::error::AppResult;
-use crate::registry::Registry;
 use crate::store::claims::ClaimRow;
 use crate::store::screening::{self as store, StayRow};
 use crate::store::DbConn;
@@ -30,14 +30,14 @@ pub fn stay_of(row: &StayRow) -> Option<Stay<'_>> {
 /// the invoice index, the facility's score from `facility_scores`.
 pub fn at_intake(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     lookups: &mut Lookups,
     claim: &ClaimRow,
     ctx: &ClaimContext,
     input: &ClaimInput,
     duplicates: &[InvoiceUses],
 ) -> AppResult<Vec<Hit>> {
-    let rules = registry.screening()?;
+    let rules = defs.screening();
     let (Some(admission), Some(discharge)) = (
         claims::date(&claim.admission_date),
         claims::date(&claim.discharge_date),
@@ -125,12 +125,12 @@ fn screened<'a>(
 /// intake reads, in one transaction. Returns them.
 pub fn refresh_scores(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     from: NaiveDate,
     to: NaiveDate,
     now_ms: i64,
 ) -> AppResult<Vec<OutlierScore>> {
-    let rules = registry.screening()?;
+    let rules = defs.screening();
     let stats: Vec<FacilityStats> =
         store::facility_stats(conn, &from.to_string(), &to.to_string())?;
     let scores = screening::outliers(&rules.outlier, &stats);

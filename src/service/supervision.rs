@@ -3,13 +3,14 @@
 //! owed until it is paid.
 use super::cases::{self, ActionRequest, OpenCase};
 use crate::auth::Principal;
+use crate::definitions::Definitions;
 use crate::domain::dates::parse_iso_date;
 use crate::domain::money::Fen;
 use crate::domain::roles::Role;
 use crate::domain::supervision::{self, SanctionChoice, SanctionRange};
 use crate::domain::workflow::CaseFacts;
 use crate::error::{AppError, AppResult, FieldError};
-use crate::registry::Registry;
+use crate::service::Env;
 use crate::store::audit::{self, EventDraft};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::facilities::{self, Facility};
@@ -154,13 +155,13 @@ pub struct ViolationView {
 /// Logs a violation and opens its `facility_violation` case, in one transaction.
 pub fn add_violation(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     input: &ViolationInput,
     now_ms: i64,
 ) -> AppResult<ViolationView> {
     p.require_any(&[Role::Inspector])?;
-    let sanctions = registry.sanctions()?;
+    let sanctions = defs.sanctions();
     let mut errors = Vec::new();
     let vtype = sanctions.violation_type(input.type_code.trim());
     if vtype.is_none() {
@@ -187,7 +188,7 @@ pub fn add_violation(
     required(&mut errors, "description", &input.description);
     fail_if_any(errors)?;
     let vtype = vtype.ok_or_else(|| AppError::field("type_code", "unknown"))?;
-    let workflow = registry.latest(VIOLATION_WORKFLOW).ok_or_else(|| {
+    let workflow = defs.latest(VIOLATION_WORKFLOW).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!(
             "workflow {VIOLATION_WORKFLOW} is not published"
         ))
@@ -236,7 +237,7 @@ pub fn add_violation(
         cases::open(
             conn,
             &OpenCase {
-                calendar: registry.calendar_for(&region.path),
+                calendar: defs.calendar_for(&region.path),
                 subject_kind: "violation",
                 subject_id: v.id,
                 workflow: &workflow,
@@ -249,7 +250,7 @@ pub fn add_violation(
                 now_ms,
             },
         )?;
-        view(conn, registry, p, v.id)
+        view(conn, defs, p, v.id)
     })
 }
 
@@ -280,14 +281,14 @@ pub fn supervision_case(
 /// A violation with its case, the sanction range, evidence and recoveries.
 pub fn view(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     id: i64,
 ) -> AppResult<ViolationView> {
     let case = violation_case(conn, p, id)?;
     let v =
         store::violation(conn, id)?.ok_or_else(|| AppError::NotFound(format!("violation {id}")))?;
-    let sanctions = registry.sanctions()?;
+    let sanctions = defs.sanctions();
     let vtype = sanctions.violation_type(&v.type_code);
     let article = sanctions.article(&v.article).ok_or_else(|| {
         AppError::Internal(anyhow::anyhow!("article {} is not in the table", v.article))
@@ -432,14 +433,14 @@ pub struct SanctionInput {
 /// flags the claims in flight whose stay falls inside it.
 pub fn impose_sanction(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     p: &Principal,
     violation_id: i64,
     input: &SanctionInput,
     now_ms: i64,
 ) -> AppResult<ViolationView> {
     p.require_any(&[Role::Supervisor])?;
-    let current = view(conn, registry, p, violation_id)?;
+    let current = view(conn, env.defs, p, violation_id)?;
     if current.stage.as_deref() != Some("decision") {
         return Err(AppError::Conflict(format!(
             "violation {violation_id} is at stage {}, not decision",
@@ -526,11 +527,11 @@ pub fn impose_sanction(
             if input.terminate { ", agreement terminated" } else { "" },
             if outside { format!("; outside the range because: {}", input.reason.trim()) } else if input.reason.trim().is_empty() { String::new() } else { format!("; {}", input.reason.trim()) },
         );
-        cases::act(conn, registry, p, &ActionRequest::simple(current.case_id, "impose_sanction", &comment, input.expected_version, now_ms))?;
+        cases::act(conn, env, p, &ActionRequest::simple(current.case_id, "impose_sanction", &comment, input.expected_version, now_ms))?;
         if !flagged.is_empty() {
             tracing::info!(violation_id, ?flagged, "claims in flight flagged for review");
         }
-        view(conn, registry, p, violation_id)
+        view(conn, env.defs, p, violation_id)
     })
 }
 

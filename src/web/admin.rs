@@ -20,8 +20,8 @@ pub const ADMIN_ROLES: &[Role] = &[Role::Admin, Role::Auditor];
 pub async fn workflows(ctx: Ctx) -> Result<HttpResponse, PageError> {
     ctx.require(ADMIN_ROLES)?;
     let en = ctx.lang == "en";
-    let registry = &ctx.state.registry;
-    let workflows: Vec<Value> = registry
+    let defs = &ctx.state.defs;
+    let workflows: Vec<Value> = defs
         .latest_all()
         .iter()
         .map(|wf| {
@@ -35,7 +35,7 @@ pub async fn workflows(ctx: Ctx) -> Result<HttpResponse, PageError> {
             })
         })
         .collect();
-    let policies: Vec<Value> = registry
+    let policies: Vec<Value> = defs
         .policies()
         .iter()
         .map(|p| {

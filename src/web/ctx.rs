@@ -7,7 +7,6 @@ use crate::auth::Principal;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::State;
-use crate::registry::Registry;
 use crate::store::DbConn;
 use actix_web::http::{header, StatusCode};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -78,7 +77,7 @@ impl Ctx {
     /// workflows with the same meaning), or the id itself.
     pub fn stage_title(&self, id: &str) -> String {
         self.state
-            .registry
+            .defs
             .latest_all()
             .iter()
             .find_map(|wf| {
@@ -107,7 +106,7 @@ impl Ctx {
     /// the name of a system action (opened, leased, escalated, …), else the code itself.
     pub fn action_label(&self, action: &str) -> String {
         self.state
-            .registry
+            .defs
             .latest_all()
             .iter()
             .flat_map(|wf| wf.stages.iter().flat_map(|s| &s.actions))
@@ -198,7 +197,7 @@ impl Ctx {
     pub async fn db<T, F>(&self, f: F) -> Result<T, PageError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut DbConn, &Registry) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&mut DbConn, crate::service::Env<'_>) -> AppResult<T> + Send + 'static,
     {
         crate::http::db(&self.state, f)
             .await

@@ -59,8 +59,8 @@ pub async fn submit_report(
         .peer_addr()
         .map_or_else(|| "unknown".into(), |a| a.ip().to_string());
     let limit = ctx.state.config.report_limit_per_hour;
-    let done = crate::http::db(&ctx.state, move |conn, registry| {
-        svc::submit(conn, registry, &input, &addr, limit, crate::store::now_ms())
+    let done = crate::http::db(&ctx.state, move |conn, env| {
+        svc::submit(conn, env.defs, &input, &addr, limit, crate::store::now_ms())
     })
     .await;
     match done {

@@ -34,7 +34,7 @@ pub fn state_of(stage: Option<&str>, outcome: Option<&str>) -> &'static str {
 pub async fn my_claims(ctx: Ctx) -> Result<HttpResponse, PageError> {
     let user = ctx.require(RESIDENT)?;
     let claims = ctx
-        .db(move |conn, registry| my_claim_list(conn, registry, &user))
+        .db(move |conn, env| my_claim_list(conn, env.defs, &user))
         .await?;
     let rows: Vec<Value> = claims
         .into_iter()
@@ -58,11 +58,11 @@ pub async fn my_claims(ctx: Ctx) -> Result<HttpResponse, PageError> {
 /// one that does not exist.
 async fn load_own(ctx: &Ctx, claim_id: i64) -> Result<ClaimDetail, PageError> {
     let user = ctx.require(RESIDENT)?;
-    ctx.db(move |conn, registry| {
+    ctx.db(move |conn, env| {
         let case = case_store::for_subject(conn, "claim", claim_id)?
             .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
         crate::service::cases::ensure_can_see(&user, &case)?;
-        claim_detail(conn, registry, &user, case)
+        claim_detail(conn, env.defs, &user, case)
     })
     .await
 }
@@ -239,7 +239,7 @@ pub async fn upload(
 fn families(ctx: &Ctx, chosen: &str) -> Vec<Value> {
     FAMILIES
         .iter()
-        .filter_map(|f| ctx.state.registry.latest(f))
+        .filter_map(|f| ctx.state.defs.latest(f))
         .map(|wf| {
             let docs: Vec<&str> = wf
                 .required_documents
@@ -414,8 +414,8 @@ pub async fn submit_claim(
             return new_claim_page(&ctx, &form, map, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let submitted = crate::http::db(&ctx.state, move |conn, registry| {
-        claim_service::submit(conn, registry, &user, &input, None, crate::store::now_ms())
+    let submitted = crate::http::db(&ctx.state, move |conn, env| {
+        claim_service::submit(conn, env, &user, &input, None, crate::store::now_ms())
     })
     .await;
     match submitted {

@@ -134,11 +134,11 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
     let user = ctx.require(QUEUE_ROLES)?;
     let q = q.into_inner();
     let supervisor = user.has(Role::Supervisor);
-    let stage_ids = queue::my_stages(&ctx.state.registry, &user);
+    let stage_ids = queue::my_stages(&ctx.state.defs, &user);
     let filter = listing::filters(
         &ctx,
         q.query()
-            .and_then(|query| query.filter(&ctx.state.registry, &user)),
+            .and_then(|query| query.filter(&ctx.state.defs, &user)),
     )?;
     let region = user.region_path.clone();
     let (page, reviewers, errors) = ctx
@@ -162,13 +162,13 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
             Ok((page, reviewers, errors))
         })
         .await?;
-    let registry = &ctx.state.registry;
+    let defs = &ctx.state.defs;
     let stage_title = |id: &str| ctx.stage_title(id);
     let items: Vec<Value> = page
         .items
         .iter()
         .map(|i| {
-            let wf = registry.latest(&i.workflow);
+            let wf = defs.latest(&i.workflow);
             json!({
                 "case_id": i.case_id,
                 "resident": i.resident_name,
@@ -187,7 +187,7 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
         .collect();
     let families: Vec<Value> = FAMILIES
         .iter()
-        .filter_map(|f| registry.latest(f))
+        .filter_map(|f| defs.latest(f))
         .map(|wf| json!({"code": wf.name, "label": ctx.pick(&wf.title.zh, &wf.title.en), "selected": wf.name == q.family}))
         .collect();
     let mut stages: Vec<Value> = Vec::new();
@@ -240,7 +240,7 @@ pub async fn queue_csv(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespons
     q.after.clear();
     let mut filter = q
         .query()
-        .and_then(|query| query.filter(&ctx.state.registry, &user))
+        .and_then(|query| query.filter(&ctx.state.defs, &user))
         .map_err(|e| ctx.fail(e))?;
     filter.limit = QUEUE_CSV_MAX;
     let page = ctx.db(move |conn, _| queue::list(conn, &filter)).await?;
@@ -295,7 +295,7 @@ pub async fn next_case(
     ctx.check_csrf(&form.csrf)?;
     let ttl = ctx.state.config.lease_ttl_minutes * 60_000;
     let case = ctx
-        .db(move |conn, registry| queue::next(conn, registry, &user, ttl, crate::store::now_ms()))
+        .db(move |conn, env| queue::next(conn, env.defs, &user, ttl, crate::store::now_ms()))
         .await?;
     Ok(match case {
         Some(case) => see_other(&format!("/cases/{}", case.id)),
@@ -311,14 +311,14 @@ struct CaseData {
 
 async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
     let user = ctx.require(&Role::STAFF)?;
-    ctx.db(move |conn, registry| {
+    ctx.db(move |conn, env| {
         let case = cases::load(conn, case_id)?;
         cases::ensure_can_see(&user, &case)?;
         if case.subject_kind != "claim" {
             return Err(AppError::NotFound(format!("claim case {case_id}")));
         }
         let events = audit::for_case(conn, case_id)?;
-        let detail = claim_detail(conn, registry, &user, case)?;
+        let detail = claim_detail(conn, env.defs, &user, case)?;
         Ok(CaseData { detail, events })
     })
     .await
@@ -486,7 +486,7 @@ pub async fn act(
         ),
         None => None,
     };
-    let done = crate::http::db(&ctx.state, move |conn, registry| {
+    let done = crate::http::db(&ctx.state, move |conn, env| {
         let reason_code = blank(&form.reason_code);
         let req = ActionRequest {
             case_id,
@@ -499,7 +499,7 @@ pub async fn act(
             missing_documents: &[],
             judged_emergency: None,
         };
-        cases::act(conn, registry, &user, &req)
+        cases::act(conn, env, &user, &req)
     })
     .await;
     let (status, flash, comment_error) = match done {

@@ -92,8 +92,8 @@ struct Board {
 /// listed as breached, at risk or escalated.
 async fn load_board(ctx: &Ctx, now: i64, attention_limit: i64) -> Result<Board, PageError> {
     let user = ctx.require(SUPERVISOR)?;
-    ctx.db(move |conn, registry| {
-        let metrics = reviewer_report(conn, registry, &user, now - 30 * DAY_MS, now + 1)?;
+    ctx.db(move |conn, env| {
+        let metrics = reviewer_report(conn, env.defs, &user, now - 30 * DAY_MS, now + 1)?;
         let mut workload = Vec::new();
         for (id, n) in team::workload(conn, &user.region_path)? {
             let Some(id) = id else { continue };
@@ -136,13 +136,13 @@ fn sla_state(due_at: Option<i64>, now: i64) -> &'static str {
 pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
     let now = crate::store::now_ms();
     let b = load_board(&ctx, now, 50).await?;
-    let registry = &ctx.state.registry;
+    let defs = &ctx.state.defs;
     let attention: Vec<Value> = b
         .attention
         .iter()
         .map(|c| {
             let sla = sla_state(c.due_at, now);
-            let wf = registry.latest(&c.workflow);
+            let wf = defs.latest(&c.workflow);
             json!({
                 "case_id": c.id,
                 "family": wf.as_ref().map(|wf| ctx.pick(&wf.title.zh, &wf.title.en).to_string()),
@@ -390,10 +390,10 @@ pub async fn reassign(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageEr
         "/" => "/team".to_string(),
         path => path.to_string(),
     };
-    ctx.db(move |conn, registry| {
+    ctx.db(move |conn, env| {
         assignment::reassign(
             conn,
-            registry,
+            env,
             &user,
             &form.case_ids,
             to,

@@ -207,9 +207,8 @@ async fn violation_form_page(
         .collect();
     let types: Vec<Value> = ctx
         .state
-        .registry
+        .defs
         .sanctions()
-        .map_err(|e| ctx.fail(e))?
         .violation_types
         .iter()
         .map(|t| json!({"code": t.code, "label": ctx.pick(&t.zh, &t.en), "article": t.article, "selected": t.code == form.type_code}))
@@ -296,8 +295,8 @@ pub async fn log_violation(
         department: form.department.trim().to_string(),
         description: form.description.trim().to_string(),
     };
-    let done = crate::http::db(&ctx.state, move |conn, registry| {
-        svc::add_violation(conn, registry, &user, &input, crate::store::now_ms())
+    let done = crate::http::db(&ctx.state, move |conn, env| {
+        svc::add_violation(conn, env.defs, &user, &input, crate::store::now_ms())
     })
     .await;
     match done {
@@ -347,10 +346,10 @@ pub async fn violation_page(
 ) -> Result<HttpResponse, PageError> {
     let user = ctx.require(&[Role::Inspector, Role::Supervisor, Role::Auditor])?;
     let (v, actions) = ctx
-        .db(move |conn, registry| {
-            let v = svc::view(conn, registry, &user, id)?;
+        .db(move |conn, env| {
+            let v = svc::view(conn, env.defs, &user, id)?;
             let case = crate::service::cases::load(conn, v.case_id)?;
-            let actions = crate::service::cases::available_actions(conn, registry, &user, &case)?;
+            let actions = crate::service::cases::available_actions(conn, env.defs, &user, &case)?;
             Ok((v, actions))
         })
         .await?;
@@ -420,7 +419,7 @@ pub async fn violation_page(
         "version": v.version,
         "actions": actions,
         "stage": v.stage.as_deref().and_then(|st| {
-            let wf = ctx.state.registry.latest("facility_violation")?;
+            let wf = ctx.state.defs.latest("facility_violation")?;
             wf.stage(st).map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
         }),
         "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
@@ -531,10 +530,10 @@ pub async fn sanction(
         reason: form.reason.trim().to_string(),
         rectification_due: form.rectification_due.trim().to_string(),
     };
-    let done = crate::http::db(&ctx.state, move |conn, registry| {
+    let done = crate::http::db(&ctx.state, move |conn, env| {
         svc::impose_sanction(
             conn,
-            registry,
+            env,
             &user,
             violation_id,
             &input,

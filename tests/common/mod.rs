@@ -2,8 +2,9 @@
 //! database: a temporary SQLite file, or a new PostgreSQL database on the server named by
 //! `CLAIMFLOW_TEST_POSTGRES_URL`.
 #![allow(dead_code)]
-use claimflow::app::{Application, Core};
+use claimflow::app::Application;
 use claimflow::config::Config;
+use claimflow::core::Core;
 use claimflow::domain::roles::Role;
 use claimflow::store::{self, users, DbConn};
 use diesel::Connection;
@@ -131,16 +132,26 @@ async fn spawn_seeded(
     let core = Core::open(config.clone()).expect("open core");
     let pool = core.pool.clone();
     {
-        let registry = core.registry.clone();
+        let defs = core.defs.clone();
+        let notifier = core.notifier.clone();
         let data_dir = config.data_dir.clone();
         let pool = pool.clone();
         actix_web::web::block(move || {
             let mut conn = pool.get().unwrap();
             if cases {
-                claimflow::demo::seed(&mut conn, &registry, &data_dir, Some(PASSWORD))
-                    .expect("seed demo");
+                claimflow::cli::demo::seed(
+                    &mut conn,
+                    claimflow::service::Env {
+                        defs: &defs,
+                        notifier: &notifier,
+                    },
+                    &data_dir,
+                    Some(PASSWORD),
+                )
+                .expect("seed demo");
             } else {
-                claimflow::demo::seed_people(&mut conn, Some(PASSWORD)).expect("seed demo people");
+                claimflow::cli::demo::seed_people(&mut conn, Some(PASSWORD))
+                    .expect("seed demo people");
             }
         })
         .await
@@ -374,7 +385,7 @@ pub const TRAUMA_DOCUMENTS: [&str; 7] = [
 ];
 
 pub fn pdf() -> Vec<u8> {
-    claimflow::demo::DEMO_PDF.to_vec()
+    claimflow::cli::demo::DEMO_PDF.to_vec()
 }
 
 impl TestApp {
@@ -422,7 +433,7 @@ impl TestApp {
                     serde_json::from_value(body).unwrap();
                 let done = claimflow::service::claims::submit(
                     &mut conn,
-                    &core.registry,
+                    core.env(),
                     &resident,
                     &input,
                     None,
@@ -434,7 +445,7 @@ impl TestApp {
                         claim_id: done.claim_id,
                         kind,
                         filename: "a.pdf",
-                        bytes: claimflow::demo::DEMO_PDF,
+                        bytes: claimflow::cli::demo::DEMO_PDF,
                         now_ms: store::now_ms(),
                     };
                     claimflow::service::claims::add_document(
@@ -456,7 +467,7 @@ impl TestApp {
                     version,
                     store::now_ms(),
                 );
-                claimflow::service::cases::act(&mut conn, &core.registry, &clerk, &req).unwrap();
+                claimflow::service::cases::act(&mut conn, core.env(), &clerk, &req).unwrap();
                 ids.push(done.case_id);
             }
             ids

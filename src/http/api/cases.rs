@@ -1,10 +1,10 @@
 use crate::auth::Principal;
+use crate::definitions::Definitions;
 use crate::domain::roles::Role;
 use crate::domain::workflow::{CaseFacts, Title};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
-use crate::registry::Registry;
 use crate::service::cases::{self, ActionRequest, AvailableAction};
 use crate::service::claims as claim_service;
 use crate::store::audit::{self, AuditEvent};
@@ -50,20 +50,20 @@ pub struct CaseView {
 
 pub fn case_view(
     conn: &mut DbConn,
-    registry: &Registry,
+    defs: &Definitions,
     p: &Principal,
     case: CaseRow,
 ) -> AppResult<CaseView> {
-    let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+    let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
     let facts = cases::current_facts(conn, &case, &wf)?;
-    let actions = cases::available_actions(conn, registry, p, &case)?;
+    let actions = cases::available_actions(conn, defs, p, &case)?;
     let checklist = if case.subject_kind == "claim" {
         let docs = claim_store::documents(conn, case.subject_id)?;
         claim_service::checklist(&wf, &facts, &docs)
     } else {
         Vec::new()
     };
-    let (sla, working_ms_left) = sla_state(registry, &case, crate::store::now_ms());
+    let (sla, working_ms_left) = sla_state(defs, &case, crate::store::now_ms());
     let stage_title = case
         .stage
         .as_deref()
@@ -107,18 +107,18 @@ pub fn case_view(
 #[get("/api/cases/{id}")]
 pub async fn get_case(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let view = db(&state, move |conn, registry| {
+    let view = db(&state, move |conn, env| {
         let case = cases::load(conn, id)?;
         cases::ensure_can_see(&user.0, &case)?;
-        case_view(conn, registry, &user.0, case)
+        case_view(conn, env.defs, &user.0, case)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// SLA status and working time left, from the calendar.
-fn sla_state(registry: &Registry, case: &CaseRow, now_ms: i64) -> (Option<String>, Option<i64>) {
-    let calendar = registry.calendar_for(&case.region_path);
+fn sla_state(defs: &Definitions, case: &CaseRow, now_ms: i64) -> (Option<String>, Option<i64>) {
+    let calendar = defs.calendar_for(&case.region_path);
     match (case.due_at, case.sla_remaining_ms) {
         (Some(due), _) if due >= now_ms => {
             let left = calendar.working_ms_between(now_ms, due);
@@ -180,7 +180,7 @@ pub async fn take_action(
     if body.comment.len() > 4000 {
         return Err(AppError::field("comment", "at most 4000 bytes"));
     }
-    let view = db(&state, move |conn, registry| {
+    let view = db(&state, move |conn, env| {
         let req = ActionRequest {
             case_id: id,
             action: &body.action,
@@ -192,8 +192,8 @@ pub async fn take_action(
             missing_documents: &body.missing_documents,
             judged_emergency: body.judged_emergency,
         };
-        let case = cases::act(conn, registry, &user.0, &req)?;
-        case_view(conn, registry, &user.0, case)
+        let case = cases::act(conn, env, &user.0, &req)?;
+        case_view(conn, env.defs, &user.0, case)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

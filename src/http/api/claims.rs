@@ -44,10 +44,10 @@ pub async fn submit(
         ),
         None => None,
     };
-    let done = db(&state, move |conn, registry| {
+    let done = db(&state, move |conn, env| {
         claim_service::submit(
             conn,
-            registry,
+            env,
             &user.0,
             &input,
             key.as_deref(),
@@ -102,7 +102,7 @@ pub struct MyClaim {
 
 pub fn claim_detail(
     conn: &mut crate::store::DbConn,
-    registry: &crate::registry::Registry,
+    defs: &crate::definitions::Definitions,
     p: &crate::auth::Principal,
     case: crate::store::cases::CaseRow,
 ) -> AppResult<ClaimDetail> {
@@ -126,7 +126,7 @@ pub fn claim_detail(
         .and_then(|d| serde_json::from_str(d).ok());
     Ok(ClaimDetail {
         claim,
-        case: case_view(conn, registry, p, case)?,
+        case: case_view(conn, defs, p, case)?,
         documents,
         breakdown,
         decision,
@@ -140,8 +140,8 @@ pub fn claim_detail(
     responses((status = 200, body = Vec<MyClaim>), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/api/me/claims")]
 pub async fn my_claims(state: State, user: AuthUser) -> AppResult<HttpResponse> {
-    let list = db(&state, move |conn, registry| {
-        my_claim_list(conn, registry, &user.0)
+    let list = db(&state, move |conn, env| {
+        my_claim_list(conn, env.defs, &user.0)
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -150,7 +150,7 @@ pub async fn my_claims(state: State, user: AuthUser) -> AppResult<HttpResponse> 
 /// A resident's own claims, newest first, each with where it stands in plain language.
 pub fn my_claim_list(
     conn: &mut crate::store::DbConn,
-    registry: &crate::registry::Registry,
+    defs: &crate::definitions::Definitions,
     p: &crate::auth::Principal,
 ) -> AppResult<Vec<MyClaim>> {
     let claims = claim_store::for_resident(conn, p.user_id)?;
@@ -159,7 +159,7 @@ pub fn my_claim_list(
         let Some(case) = case_store::for_subject(conn, "claim", claim.id)? else {
             continue;
         };
-        let wf = registry.get(conn, &case.workflow, case.workflow_version)?;
+        let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
         let events = crate::store::audit::for_case(conn, case.id)?;
         let last = timeline(&events).pop();
         out.push(MyClaim {
@@ -193,11 +193,11 @@ pub async fn get_claim(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let detail = db(&state, move |conn, registry| {
+    let detail = db(&state, move |conn, env| {
         let case = case_store::for_subject(conn, "claim", id)?
             .ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
         cases::ensure_can_see(&user.0, &case)?;
-        claim_detail(conn, registry, &user.0, case)
+        claim_detail(conn, env.defs, &user.0, case)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))

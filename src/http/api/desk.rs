@@ -42,10 +42,10 @@ async fn reassign_cases(
     to_user_id: Option<i64>,
     reason: String,
 ) -> AppResult<HttpResponse> {
-    let moved = db(state, move |conn, registry| {
+    let moved = db(state, move |conn, env| {
         assignment::reassign(
             conn,
-            registry,
+            env,
             &user.0,
             &case_ids,
             to_user_id,
@@ -218,8 +218,8 @@ pub async fn reviewer_metrics(
     if to <= from {
         return Err(AppError::field("to", "must be after `from`"));
     }
-    let report = db(&state, move |conn, registry| {
-        reviewer_report(conn, registry, &user.0, from, to)
+    let report = db(&state, move |conn, env| {
+        reviewer_report(conn, env.defs, &user.0, from, to)
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))
@@ -228,7 +228,7 @@ pub async fn reviewer_metrics(
 /// Reviewer and team figures over the cases opened in [from, to) in `p`'s region.
 pub fn reviewer_report(
     conn: &mut crate::store::DbConn,
-    registry: &crate::registry::Registry,
+    defs: &crate::definitions::Definitions,
     p: &crate::auth::Principal,
     from: i64,
     to: i64,
@@ -246,7 +246,7 @@ pub fn reviewer_report(
             to_stage: r.6.as_deref(),
         })
         .collect();
-    let workflows = registry.latest_all();
+    let workflows = defs.latest_all();
     let sla: HashMap<(&str, &str), u32> = workflows
         .iter()
         .flat_map(|wf| {
@@ -255,7 +255,7 @@ pub fn reviewer_report(
                 .filter_map(|s| Some(((wf.name.as_str(), s.id.as_str()), s.sla_hours?)))
         })
         .collect();
-    let per_actor = review_metrics::per_actor(&events, &sla, registry.calendar_for(&p.region_path));
+    let per_actor = review_metrics::per_actor(&events, &sla, defs.calendar_for(&p.region_path));
     let mut reviewers = Vec::new();
     let mut teams_of = HashMap::new();
     for (&id, figures) in &per_actor {

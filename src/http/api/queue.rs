@@ -37,10 +37,10 @@ impl QueueQuery {
     /// The store's filter for this user: their stages, roles and region, checked values.
     pub fn filter(
         self,
-        registry: &crate::registry::Registry,
+        defs: &crate::definitions::Definitions,
         p: &crate::auth::Principal,
     ) -> AppResult<QueueFilter> {
-        let stages = queue::my_stages(registry, p);
+        let stages = queue::my_stages(defs, p);
         if stages.is_empty() {
             return Err(AppError::Forbidden(
                 "none of your roles works a queue".into(),
@@ -99,7 +99,7 @@ pub async fn list(
     user: AuthUser,
     q: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
-    let filter = q.into_inner().filter(&state.registry, &user.0)?;
+    let filter = q.into_inner().filter(&state.defs, &user.0)?;
     let page = db(&state, move |conn, _| queue::list(conn, &filter)).await?;
     Ok(HttpResponse::Ok().json(QueueResponse {
         items: page.items,
@@ -114,9 +114,9 @@ pub async fn list(
 #[post("/api/queue/next")]
 pub async fn next(state: State, user: AuthUser) -> AppResult<HttpResponse> {
     let ttl = state.config.lease_ttl_minutes * 60_000;
-    let view = db(&state, move |conn, registry| {
-        match queue::next(conn, registry, &user.0, ttl, crate::store::now_ms())? {
-            Some(case) => case_view(conn, registry, &user.0, case).map(Some),
+    let view = db(&state, move |conn, env| {
+        match queue::next(conn, env.defs, &user.0, ttl, crate::store::now_ms())? {
+            Some(case) => case_view(conn, env.defs, &user.0, case).map(Some),
             None => Ok(None),
         }
     })
@@ -134,9 +134,9 @@ pub async fn next(state: State, user: AuthUser) -> AppResult<HttpResponse> {
 pub async fn claim(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let ttl = state.config.lease_ttl_minutes * 60_000;
     let id = id.into_inner();
-    let view = db(&state, move |conn, registry| {
-        let case = queue::claim(conn, registry, &user.0, id, ttl, crate::store::now_ms())?;
-        case_view(conn, registry, &user.0, case)
+    let view = db(&state, move |conn, env| {
+        let case = queue::claim(conn, env.defs, &user.0, id, ttl, crate::store::now_ms())?;
+        case_view(conn, env.defs, &user.0, case)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -148,9 +148,9 @@ pub async fn claim(state: State, user: AuthUser, id: web::Path<i64>) -> AppResul
 #[post("/api/cases/{id}/release")]
 pub async fn release(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let view = db(&state, move |conn, registry| {
+    let view = db(&state, move |conn, env| {
         let case = queue::release(conn, &user.0, id, crate::store::now_ms())?;
-        case_view(conn, registry, &user.0, case)
+        case_view(conn, env.defs, &user.0, case)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

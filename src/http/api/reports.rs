@@ -31,8 +31,8 @@ pub async fn submit(
 ) -> AppResult<HttpResponse> {
     let (input, addr) = (body.into_inner(), client_addr(&req));
     let limit = state.config.report_limit_per_hour;
-    let done = db(&state, move |conn, registry| {
-        svc::submit(conn, registry, &input, &addr, limit, now_ms())
+    let done = db(&state, move |conn, env| {
+        svc::submit(conn, env.defs, &input, &addr, limit, now_ms())
     })
     .await?;
     Ok(HttpResponse::Created().json(done))
@@ -87,8 +87,8 @@ pub async fn get_report(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let v = db(&state, move |conn, registry| {
-        svc::view(conn, registry, &user.0, id)
+    let v = db(&state, move |conn, env| {
+        svc::view(conn, env.defs, &user.0, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -112,8 +112,8 @@ pub async fn link_violation(
     body: web::Json<LinkBody>,
 ) -> AppResult<HttpResponse> {
     let (id, violation) = (id.into_inner(), body.violation_id);
-    let v = db(&state, move |conn, registry| {
-        svc::link_violation(conn, registry, &user.0, id, violation)
+    let v = db(&state, move |conn, env| {
+        svc::link_violation(conn, env.defs, &user.0, id, violation)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -131,8 +131,8 @@ pub async fn pay_reward(
     body: web::Json<PaymentBody>,
 ) -> AppResult<HttpResponse> {
     let (id, amount) = (id.into_inner(), body.amount_fen);
-    let v = db(&state, move |conn, registry| {
-        svc::pay_reward(conn, registry, &user.0, id, amount, now_ms())
+    let v = db(&state, move |conn, env| {
+        svc::pay_reward(conn, env.defs, &user.0, id, amount, now_ms())
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

@@ -19,7 +19,7 @@ use serde::Deserialize;
     responses((status = 200, body = [ViolationType])))]
 #[get("/api/supervision/violation-types")]
 pub async fn violation_types(state: State, _user: AuthUser) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(&state.registry.sanctions()?.violation_types))
+    Ok(HttpResponse::Ok().json(&state.defs.sanctions().violation_types))
 }
 
 /// An inspector records an inspection of a facility in their region.
@@ -49,8 +49,8 @@ pub async fn add_violation(
     body: web::Json<ViolationInput>,
 ) -> AppResult<HttpResponse> {
     let input = body.into_inner();
-    let v = db(&state, move |conn, registry| {
-        svc::add_violation(conn, registry, &user.0, &input, now_ms())
+    let v = db(&state, move |conn, env| {
+        svc::add_violation(conn, env.defs, &user.0, &input, now_ms())
     })
     .await?;
     Ok(HttpResponse::Created().json(v))
@@ -67,8 +67,8 @@ pub async fn get_violation(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let v = db(&state, move |conn, registry| {
-        svc::view(conn, registry, &user.0, id)
+    let v = db(&state, move |conn, env| {
+        svc::view(conn, env.defs, &user.0, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -126,8 +126,8 @@ pub async fn impose_sanction(
     body: web::Json<SanctionInput>,
 ) -> AppResult<HttpResponse> {
     let (id, input) = (id.into_inner(), body.into_inner());
-    let v = db(&state, move |conn, registry| {
-        svc::impose_sanction(conn, registry, &user.0, id, &input, now_ms())
+    let v = db(&state, move |conn, env| {
+        svc::impose_sanction(conn, env, &user.0, id, &input, now_ms())
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

@@ -38,7 +38,7 @@ pub struct ActionSummary {
 #[get("/api/workflows")]
 pub async fn list_workflows(state: State, _user: AuthUser) -> AppResult<HttpResponse> {
     let list: Vec<WorkflowSummary> = state
-        .registry
+        .defs
         .latest_all()
         .iter()
         .map(|wf| WorkflowSummary {

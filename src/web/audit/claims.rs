@@ -102,11 +102,11 @@ fn masked(id_number: Option<&str>) -> String {
 pub async fn claims_page(ctx: Ctx, q: web::Query<ClaimForm>) -> Result<HttpResponse, PageError> {
     let form = q.into_inner();
     let (found, next) = page_rows(&ctx, &form).await?;
-    let registry = &ctx.state.registry;
+    let defs = &ctx.state.defs;
     let rows = found.map(|hits| {
         hits.iter()
             .map(|h| {
-                let wf = registry.latest(&h.workflow);
+                let wf = defs.latest(&h.workflow);
                 json!({
                     "claim_id": h.claim_id,
                     "case_id": h.case_id,

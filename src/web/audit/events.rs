@@ -107,8 +107,8 @@ pub const SYSTEM_ACTIONS: [&str; 12] = [
 /// Every action the published workflows define and every system action, once each, named.
 fn action_options(ctx: &Ctx) -> Vec<Value> {
     let mut codes: Vec<&str> = Vec::new();
-    let registry = ctx.state.registry.latest_all();
-    for wf in registry.iter() {
+    let defs = ctx.state.defs.latest_all();
+    for wf in defs.iter() {
         for action in wf.stages.iter().flat_map(|s| &s.actions) {
             if !codes.contains(&action.name.as_str()) {
                 codes.push(&action.name);

@@ -115,7 +115,7 @@ async fn export_rows<L: AuditList>(ctx: &Ctx, mut form: L) -> Result<Vec<L::Row>
 /// The workflows as select options, the chosen one marked.
 fn workflow_options(ctx: &Ctx, chosen: &str, only: Option<&[&str]>) -> Vec<Value> {
     ctx.state
-        .registry
+        .defs
         .latest_all()
         .iter()
         .filter(|wf| only.is_none_or(|names| names.contains(&wf.name.as_str())))
@@ -231,12 +231,12 @@ type Verdict = Result<usize, String>;
 pub async fn search_page(ctx: Ctx, q: web::Query<CaseForm>) -> Result<HttpResponse, PageError> {
     let form = q.into_inner();
     let (found, next) = page_rows(&ctx, &form).await?;
-    let registry = &ctx.state.registry;
+    let defs = &ctx.state.defs;
     let rows = found.map(|found| {
         found
             .iter()
             .map(|(c, verdict)| {
-                let wf = registry.latest(&c.workflow);
+                let wf = defs.latest(&c.workflow);
                 json!({
                     "case_id": c.id,
                     "workflow": workflow_title(&ctx, wf.as_deref(), &c.workflow),

@@ -141,7 +141,7 @@ pub fn commits(conn: &mut DbConn, rows: u64) -> QueryResult<Measured> {
 pub fn scan(conn: &mut DbConn, from: &str, to: &str) -> QueryResult<Measured> {
     let started = Instant::now();
     let (mut after, mut rows, mut total_fen) = (0i64, 0u64, 0i64);
-    while let Some(persons) = crate::screen::whole_persons(conn, after, from, to)? {
+    while let Some(persons) = crate::cli::screen::whole_persons(conn, after, from, to)? {
         rows += persons.page.len() as u64;
         // Touch every row so that nothing is optimised away.
         total_fen += persons.page.iter().map(|r| r.total_fen).sum::<i64>();

@@ -1,8 +1,8 @@
 //! CSV import for the registries and for claims sent in batches by service points. Invalid
 //! rows go to an error report (row, column, reason); valid rows go in, one transaction per
 //! batch, so an interruption never leaves half a record.
-use crate::app::Core;
 use crate::auth::Principal;
+use crate::core::Core;
 use crate::domain::roles::Role;
 use crate::error::{AppError, FieldError};
 use crate::service::claims::{self, ClaimInput, EmergencyExplanation, FamilyFacts};
@@ -334,7 +334,7 @@ pub fn run(
             batch,
             progress,
             &mut ClaimImport {
-                registry: &core.registry,
+                defs: &core.defs,
                 principal: &principal,
                 lookups: claims::Lookups::default(),
                 claim_ids: Vec::new().into_iter(),
@@ -369,7 +369,7 @@ trait BatchImport<R> {
     }
 }
 
-/// Registry rows: checked and written one at a time.
+/// Definitions rows: checked and written one at a time.
 impl<R, F> BatchImport<R> for F
 where
     F: FnMut(&mut DbConn, R) -> Result<RowResult, RowError>,
@@ -383,7 +383,7 @@ where
 /// plans are written together at its end, as multi-row statements, under ids reserved when
 /// the batch began. A rejected row has written nothing, so no savepoints are needed.
 struct ClaimImport<'a> {
-    registry: &'a crate::registry::Registry,
+    defs: &'a crate::definitions::Definitions,
     principal: &'a Principal,
     lookups: claims::Lookups,
     claim_ids: std::vec::IntoIter<i64>,
@@ -404,7 +404,7 @@ impl BatchImport<ClaimRow> for ClaimImport<'_> {
     fn row(&mut self, conn: &mut DbConn, row: ClaimRow) -> Result<RowResult, RowError> {
         let input = row.into_input()?;
         claims::validate(&input)?;
-        let workflow = self.registry.latest(&input.family).ok_or_else(|| {
+        let workflow = self.defs.latest(&input.family).ok_or_else(|| {
             vec![FieldError {
                 field: "family".into(),
                 message: "no published workflow".into(),
@@ -412,7 +412,7 @@ impl BatchImport<ClaimRow> for ClaimImport<'_> {
         })?;
         let mut plan = claims::plan_intake(
             conn,
-            self.registry,
+            self.defs,
             &mut self.lookups,
             self.principal,
             Role::Clerk,
@@ -443,7 +443,7 @@ impl BatchImport<ClaimRow> for ClaimImport<'_> {
     }
 
     fn finish(&mut self, conn: &mut DbConn) -> anyhow::Result<()> {
-        claims::write_intakes(conn, self.registry, self.principal, &self.planned, self.now)
+        claims::write_intakes(conn, self.defs, self.principal, &self.planned, self.now)
             .map_err(|e| anyhow::anyhow!("writing the batch: {e}"))?;
         self.planned.clear();
         self.lookups.clear_pending();

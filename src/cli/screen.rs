@@ -4,7 +4,7 @@
 //! It streams: history is read in pages of whole persons, ordered by person and date, so
 //! memory holds one page, the designation histories, the facility totals and the repeated
 //! invoices, never the history itself.
-use crate::app::Core;
+use crate::core::Core;
 use crate::domain::facility::StatusChange;
 use crate::domain::money::Fen;
 use crate::domain::screening::{self, Against, Hit, InvoiceUse, PersonFacts, RuleCode, Screened};
@@ -102,8 +102,8 @@ pub fn run(
     std::fs::create_dir_all(out)?;
     let mut conn = core.pool.get()?;
     let conn: &mut DbConn = &mut conn;
-    let registry = &core.registry;
-    let rules = registry.screening()?;
+    let defs = &core.defs;
+    let rules = defs.screening();
     let mut csv = csv::Writer::from_path(out.join("hits.csv"))?;
     csv.write_record([
         "rule",
@@ -122,13 +122,8 @@ pub fn run(
     let mut found: HashSet<HitKey> = HashSet::new();
 
     // The facility rule: one row per outlier facility, its stays' cost as the amount.
-    let scores = crate::service::screening::refresh_scores(
-        conn,
-        registry,
-        from,
-        to,
-        crate::store::now_ms(),
-    )?;
+    let scores =
+        crate::service::screening::refresh_scores(conn, defs, from, to, crate::store::now_ms())?;
     let stats = store::facility_stats(conn, &from.to_string(), &to.to_string())?;
     for score in scores.iter().filter(|s| s.outlier) {
         let amount = stats

@@ -3,11 +3,11 @@
 use crate::auth::{hash_password, Principal};
 use crate::domain::roles::Role;
 use crate::error::AppResult;
-use crate::registry::Registry;
 use crate::service::cases::{act, ActionRequest};
 use crate::service::claims::{
     add_document, submit, ClaimInput, EmergencyExplanation, FamilyFacts, Upload,
 };
+use crate::service::Env;
 use crate::store::{regions, users, DbConn};
 use rand::distr::{Alphanumeric, SampleString};
 use std::path::Path;
@@ -62,12 +62,12 @@ pub fn seed_regions(conn: &mut DbConn) -> anyhow::Result<()> {
 /// Seeds everything; refuses when users already exist so that it never mixes with real data.
 pub fn seed(
     conn: &mut DbConn,
-    registry: &Registry,
+    env: Env<'_>,
     data_dir: &Path,
     password: Option<&str>,
 ) -> anyhow::Result<Vec<DemoLogin>> {
     let logins = seed_people(conn, password)?;
-    seed_cases(conn, registry, data_dir).map_err(|e| anyhow::anyhow!("seeding demo cases: {e}"))?;
+    seed_cases(conn, env, data_dir).map_err(|e| anyhow::anyhow!("seeding demo cases: {e}"))?;
     Ok(logins)
 }
 
@@ -279,7 +279,8 @@ fn demo_claim(family: &str, n: i64) -> ClaimInput {
 
 /// Walks each family's cases to a spread of stages: intake, awaiting documents, initial and
 /// second review, sign-off, and each outcome.
-fn seed_cases(conn: &mut DbConn, registry: &Registry, data_dir: &Path) -> AppResult<()> {
+fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()> {
+    let defs = env.defs;
     let resident = who(conn, "resident")?;
     let clerk = who(conn, "clerk")?;
     let reviewer = who(conn, "reviewer")?;
@@ -312,8 +313,8 @@ fn seed_cases(conn: &mut DbConn, registry: &Registry, data_dir: &Path) -> AppRes
         for path in paths {
             n += 1;
             let now = crate::store::now_ms();
-            let submitted = submit(conn, registry, &resident, &demo_claim(family, n), None, now)?;
-            let wf = registry
+            let submitted = submit(conn, env, &resident, &demo_claim(family, n), None, now)?;
+            let wf = defs
                 .latest(family)
                 .ok_or_else(|| crate::error::AppError::NotFound(family.into()))?;
             let facts = crate::service::claims::facts(
@@ -357,7 +358,7 @@ fn seed_cases(conn: &mut DbConn, registry: &Registry, data_dir: &Path) -> AppRes
                 if action.contains("reject") {
                     req.reason_code = Some("documents_insufficient");
                 }
-                version = act(conn, registry, actor, &req)?.version;
+                version = act(conn, env, actor, &req)?.version;
             }
         }
     }

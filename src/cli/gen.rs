@@ -214,7 +214,7 @@ pub fn generate(out: &Path, seed: u64, sizes: &Sizes) -> anyhow::Result<Generate
     e.flush()?;
 
     let mut c = BufWriter::new(std::fs::File::create(out.join("claims.csv"))?);
-    writeln!(c, "{}", crate::import::CLAIM_COLUMNS.join(","))?;
+    writeln!(c, "{}", crate::cli::import::CLAIM_COLUMNS.join(","))?;
     // Clean claims: person i mod P, slot i div P (a stay in January, March, …).
     let mut firsts: Vec<(String, String, usize)> = Vec::new();
     for i in 0..clean_claims {

@@ -1,6 +1,15 @@
-//! The CLI. Each command is a thin call into the library.
-use crate::app::{Application, Core};
+//! The CLI. Each command is a thin call into the library; the long-running ones (import,
+//! the screening backtest, the generator, the baselines, the demo data) live beside this
+//! file and receive what they need, never the whole wiring.
+pub mod bench;
+pub mod demo;
+pub mod gen;
+pub mod import;
+pub mod screen;
+
+use crate::app::Application;
 use crate::config::Config;
+use crate::core::Core;
 use crate::domain::roles::Role;
 use crate::store::{self, audit, regions, users};
 use clap::{Parser, Subcommand};
@@ -94,7 +103,7 @@ pub enum Command {
     },
     /// Import a CSV file (columns in README "Bulk import"); bad rows go to an error report.
     Import {
-        kind: crate::import::Kind,
+        kind: crate::cli::import::Kind,
         file: PathBuf,
         /// Where to write rejected rows (row, column, reason). Default: FILE.errors.csv.
         #[arg(long)]
@@ -205,13 +214,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         out,
     } = &cli.command
     {
-        let sizes = crate::gen::Sizes {
+        let sizes = crate::cli::gen::Sizes {
             claims: *claims,
             persons: persons.unwrap_or(claims / 4).max(1),
             facilities: (*facilities).max(1),
         };
         let started = std::time::Instant::now();
-        let generated = crate::gen::generate(out, *seed, &sizes)?;
+        let generated = crate::cli::gen::generate(out, *seed, &sizes)?;
         let secs = started.elapsed().as_secs_f64();
         println!(
             "wrote {} claims ({} planted: {} per screening rule, see planted.csv) to {} in {secs:.2} s ({:.0} claims/s)",
@@ -251,9 +260,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             anyhow::ensure!(batch > 0, "--batch must be at least 1");
             let core = Core::open(config)?;
-            let errors = errors.unwrap_or_else(|| crate::import::default_error_path(&file));
+            let errors = errors.unwrap_or_else(|| crate::cli::import::default_error_path(&file));
             let started = std::time::Instant::now();
-            let report = crate::import::run(
+            let report = crate::cli::import::run(
                 &core,
                 kind,
                 &file,
@@ -286,7 +295,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let (from, to) = (day("--from", &from)?, day("--to", &to)?);
             let core = Core::open(config)?;
             let started = std::time::Instant::now();
-            let summary = crate::screen::run(
+            let summary = crate::cli::screen::run(
                 &core,
                 from,
                 to,
@@ -295,7 +304,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 std::io::stderr().is_terminal(),
             )?;
             let secs = started.elapsed().as_secs_f64();
-            print!("{}", crate::screen::render(&summary, from, to));
+            print!("{}", crate::cli::screen::render(&summary, from, to));
             println!(
                 "\n{} claims screened in {secs:.2} s ({:.0} claims/s); report in {}",
                 summary.claims_screened,
@@ -314,9 +323,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut conn = pool.get()?;
             conn.run_migrations()?;
             let measured = match kind {
-                BaselineKind::Insert => crate::bench::insert(&mut conn, rows)?,
-                BaselineKind::Commits => crate::bench::commits(&mut conn, rows)?,
-                BaselineKind::Scan => crate::bench::scan(&mut conn, &from, &to)?,
+                BaselineKind::Insert => crate::cli::bench::insert(&mut conn, rows)?,
+                BaselineKind::Commits => crate::cli::bench::commits(&mut conn, rows)?,
+                BaselineKind::Scan => crate::cli::bench::scan(&mut conn, &from, &to)?,
             };
             println!("{}", serde_json::to_string(&measured)?);
             Ok(ExitCode::SUCCESS)
@@ -377,10 +386,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Jobs(JobsCommand::Run { name }) => {
-            let job = crate::jobs::Job::parse(name.as_str()).ok_or_else(|| {
+            let job = crate::config::Job::parse(name.as_str()).ok_or_else(|| {
                 anyhow::anyhow!(
                     "unknown job `{name}`; jobs: {}",
-                    crate::jobs::Job::names().join(", ")
+                    crate::config::Job::names().join(", ")
                 )
             })?;
             let core = Core::open(config)?;
@@ -425,31 +434,34 @@ fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
     let mut errors: Vec<String> = Vec::new();
     if paths.is_empty() {
         // Everything the service loads besides workflows and policies.
-        match crate::registry::load_calendars(&config.calendar_file, &config.region_calendars_dir) {
+        match crate::definitions::load_calendars(
+            &config.calendar_file,
+            &config.region_calendars_dir,
+        ) {
             Ok(c) => println!(
                 "ok  {} and {} regional holiday file(s)",
                 config.calendar_file.display(),
                 c.regions.len()
             ),
-            Err(mut e) => errors.append(&mut e),
+            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
         }
-        match crate::registry::load_sanctions(&config.sanctions_file) {
+        match crate::definitions::load_sanctions(&config.sanctions_file) {
             Ok(s) => println!(
                 "ok  {} ({} articles, {} violation types)",
                 config.sanctions_file.display(),
                 s.articles.len(),
                 s.violation_types.len()
             ),
-            Err(mut e) => errors.append(&mut e),
+            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
         }
-        match crate::registry::load_screening(&config.screening_file) {
+        match crate::definitions::load_screening(&config.screening_file) {
             Ok(s) => println!(
                 "ok  {} ({} screening rules, {} enabled)",
                 config.screening_file.display(),
                 s.rules.len(),
                 s.rules.iter().filter(|r| r.enabled).count()
             ),
-            Err(mut e) => errors.append(&mut e),
+            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
         }
         match crate::mail::MailTemplates::load(&config.mail.templates_dir) {
             Ok(_) => println!(
@@ -457,22 +469,22 @@ fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
                 config.mail.templates_dir.display(),
                 crate::mail::templates::TEMPLATES.len()
             ),
-            Err(mut e) => errors.append(&mut e),
+            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
         }
     }
     let (workflows, policies) = if paths.is_empty() {
         (
-            crate::registry::load_dir(&config.workflows_dir),
-            crate::registry::load_policy_dir(&config.policies_dir),
+            crate::definitions::load_dir(&config.workflows_dir),
+            crate::definitions::load_policy_dir(&config.policies_dir),
         )
     } else {
         let (p, w): (Vec<PathBuf>, Vec<PathBuf>) = paths
             .iter()
             .cloned()
-            .partition(|p| crate::registry::is_policy_file(p));
+            .partition(|p| crate::definitions::is_policy_file(p));
         (
-            crate::registry::load_files(&w),
-            crate::registry::load_policy_files(&p),
+            crate::definitions::load_files(&w),
+            crate::definitions::load_policy_files(&p),
         )
     };
     match workflows {
@@ -514,10 +526,11 @@ fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
 }
 
 fn calc(policy: &std::path::Path, request: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let policy = crate::registry::load_policy_files(&[policy.to_path_buf()]).map_err(|errors| {
-        let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        anyhow::anyhow!("{}", list.join("\n"))
-    })?;
+    let policy =
+        crate::definitions::load_policy_files(&[policy.to_path_buf()]).map_err(|errors| {
+            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("{}", list.join("\n"))
+        })?;
     let text = std::fs::read_to_string(request)
         .map_err(|e| anyhow::anyhow!("{}: {e}", request.display()))?;
     let req: crate::domain::policy::CalcRequest = serde_json::from_str(&text)
@@ -539,9 +552,9 @@ fn read_password() -> anyhow::Result<String> {
 
 fn seed_demo(core: &Core) -> anyhow::Result<()> {
     let mut conn = core.pool.get()?;
-    let logins = crate::demo::seed(
+    let logins = crate::cli::demo::seed(
         &mut conn,
-        &core.registry,
+        core.env(),
         &core.config.data_dir,
         core.config.demo_password.as_deref(),
     )?;

@@ -1,13 +1,16 @@
-//! Workflow definitions in use. Files from `workflows/` are checked and published to the
-//! database as (name, version, source); every case runs on the version it started under,
-//! which is read back from the database if this instance has not seen it.
+//! The checked definitions an instance runs on: workflows, benefit policies, calendars, the
+//! sanctions table and the screening rules. Each file either loads into a validated model or
+//! yields located errors ([`CheckError`]: file, line, what is wrong, a hint); all of them are
+//! loaded once at start and never change. Workflow files are also published to the database
+//! as (name, version, source): every case runs on the version it started under, which is read
+//! back from the database if this instance has not seen it.
+use crate::config::Config;
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::policy::{load_policy, Policy};
 use crate::domain::roles::Role;
 use crate::domain::screening::ScreeningRules;
 use crate::domain::supervision::Sanctions;
 use crate::domain::workflow::{load_workflow, CheckError, Workflow};
-use crate::error::{AppError, AppResult};
 use crate::store::{self, DbConn};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -56,18 +59,12 @@ fn load_all<T>(
     let mut errors = Vec::new();
     for path in paths {
         let name = path.display().to_string();
-        match std::fs::read_to_string(path) {
+        match read_file(path) {
             Ok(source) => match load(&name, &source) {
                 Ok(value) => loaded.push((path.clone(), source, value)),
                 Err(mut e) => errors.append(&mut e),
             },
-            Err(e) => errors.push(CheckError {
-                file: name,
-                line: 0,
-                column: 0,
-                message: format!("cannot read: {e}"),
-                hint: String::new(),
-            }),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
@@ -160,34 +157,73 @@ fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// The checked rules an instance runs on: workflow versions and benefit policies.
-#[derive(Default)]
-pub struct Registry {
-    versions: RwLock<HashMap<(String, u32), Arc<Workflow>>>,
-    latest: RwLock<HashMap<String, u32>>,
-    policies: Vec<Policy>,
-    authority_limits: Vec<(Role, i64)>,
-    calendar: Option<WorkCalendar>,
-    /// Region code → the national calendar with that region's holiday file applied.
-    region_calendars: HashMap<String, WorkCalendar>,
-    notifier: Option<Arc<crate::mail::Notifier>>,
-    sanctions: Option<Arc<Sanctions>>,
-    screening: Option<Arc<ScreeningRules>>,
+/// Everything `Definitions::publish` needs, read and checked from the configured files.
+pub struct Sources {
+    pub workflows: Vec<LoadedFile>,
+    pub policies: Vec<LoadedPolicy>,
+    pub calendars: Calendars,
+    pub sanctions: Sanctions,
+    pub screening: ScreeningRules,
 }
 
-impl Registry {
-    /// Publishes the loaded files: a new (name, version) is stored; a known one must have the
-    /// same text, or start-up is refused (a changed file needs a new version number).
+impl Sources {
+    /// Reads every definition file the configuration names; all errors of all files come
+    /// back together.
+    pub fn read(config: &Config) -> Result<Sources, Vec<CheckError>> {
+        let workflows = load_dir(&config.workflows_dir);
+        let policies = load_policy_dir(&config.policies_dir);
+        let calendars = load_calendars(&config.calendar_file, &config.region_calendars_dir);
+        let sanctions = load_sanctions(&config.sanctions_file);
+        let screening = load_screening(&config.screening_file);
+        match (workflows, policies, calendars, sanctions, screening) {
+            (Ok(workflows), Ok(policies), Ok(calendars), Ok(sanctions), Ok(screening)) => {
+                Ok(Sources {
+                    workflows,
+                    policies,
+                    calendars,
+                    sanctions,
+                    screening,
+                })
+            }
+            (w, p, c, s, r) => Err([w.err(), p.err(), c.err(), s.err(), r.err()]
+                .into_iter()
+                .flatten()
+                .flatten()
+                .collect()),
+        }
+    }
+}
+
+/// Workflow versions by (name, version). The published files are known from the start;
+/// versions published by another instance or an earlier deployment are read from the
+/// database on first use and kept.
+#[derive(Default)]
+struct WorkflowVersions {
+    known: RwLock<HashMap<(String, u32), Arc<Workflow>>>,
+    /// The newest version of each name that this instance publishes, for new cases.
+    latest: HashMap<String, Arc<Workflow>>,
+}
+
+/// The checked, immutable definitions every use case reads.
+pub struct Definitions {
+    workflows: WorkflowVersions,
+    policies: Vec<Policy>,
+    authority_limits: Vec<(Role, i64)>,
+    calendars: Calendars,
+    sanctions: Sanctions,
+    screening: ScreeningRules,
+}
+
+impl Definitions {
+    /// Publishes the workflow files: a new (name, version) is stored; a known one must have
+    /// the same text, or start-up is refused (a changed file needs a new version number).
     pub fn publish(
         conn: &mut DbConn,
-        files: Vec<LoadedFile>,
-        policies: Vec<LoadedPolicy>,
-    ) -> anyhow::Result<Registry> {
-        let registry = Registry {
-            policies: policies.into_iter().map(|p| p.policy).collect(),
-            ..Registry::default()
-        };
-        for f in files {
+        sources: Sources,
+        authority_limits: &std::collections::BTreeMap<String, i64>,
+    ) -> anyhow::Result<Definitions> {
+        let mut workflows = WorkflowVersions::default();
+        for f in sources.workflows {
             let wf = &f.workflow;
             let sha = sha256_hex(&f.source);
             match store::workflows::get(conn, &wf.name, wf.version as i32)? {
@@ -212,9 +248,19 @@ impl Registry {
                     }
                 }
             }
-            registry.insert(f.workflow);
+            workflows.add(f.workflow);
         }
-        Ok(registry)
+        Ok(Definitions {
+            workflows,
+            policies: sources.policies.into_iter().map(|p| p.policy).collect(),
+            authority_limits: authority_limits
+                .iter()
+                .filter_map(|(role, fen)| Some((role.parse().ok()?, *fen)))
+                .collect(),
+            calendars: sources.calendars,
+            sanctions: sources.sanctions,
+            screening: sources.screening,
+        })
     }
 
     /// The policy for a patient's region on a service date: valid on the date, its region on
@@ -227,56 +273,14 @@ impl Registry {
             .max_by_key(|p| region_path.split('/').position(|code| code == p.region))
     }
 
-    /// Sets the per-role decision limits (fen) from configuration.
-    pub fn with_authority_limits(
-        mut self,
-        limits: &std::collections::BTreeMap<String, i64>,
-    ) -> Registry {
-        self.authority_limits = limits
-            .iter()
-            .filter_map(|(role, fen)| Some((role.parse().ok()?, *fen)))
-            .collect();
-        self
-    }
-
-    pub fn with_calendars(mut self, calendars: Calendars) -> Registry {
-        self.calendar = Some(calendars.national);
-        self.region_calendars = calendars.regions;
-        self
-    }
-
-    pub fn with_sanctions(mut self, sanctions: Sanctions) -> Registry {
-        self.sanctions = Some(Arc::new(sanctions));
-        self
-    }
-
     /// Order 735's article table.
-    pub fn sanctions(&self) -> AppResult<&Sanctions> {
-        self.sanctions.as_deref().ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("the sanctions table was not loaded"))
-        })
-    }
-
-    pub fn with_screening(mut self, rules: ScreeningRules) -> Registry {
-        self.screening = Some(Arc::new(rules));
-        self
+    pub fn sanctions(&self) -> &Sanctions {
+        &self.sanctions
     }
 
     /// The screening rules every intake runs.
-    pub fn screening(&self) -> AppResult<&ScreeningRules> {
-        self.screening.as_deref().ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("the screening rules were not loaded"))
-        })
-    }
-
-    pub fn with_notifier(mut self, notifier: crate::mail::Notifier) -> Registry {
-        self.notifier = Some(Arc::new(notifier));
-        self
-    }
-
-    /// The email templates; `None` only in a registry built without them (unit tests).
-    pub fn notifier(&self) -> Option<&crate::mail::Notifier> {
-        self.notifier.as_deref()
+    pub fn screening(&self) -> &ScreeningRules {
+        &self.screening
     }
 
     /// The working-time calendar for a case in this region: the most specific region on the
@@ -284,23 +288,13 @@ impl Registry {
     pub fn calendar_for(&self, region_path: &str) -> &WorkCalendar {
         region_path
             .rsplit('/')
-            .find_map(|code| self.region_calendars.get(code))
-            .unwrap_or_else(|| self.calendar())
+            .find_map(|code| self.calendars.regions.get(code))
+            .unwrap_or(&self.calendars.national)
     }
 
     /// The national working-time calendar.
     pub fn calendar(&self) -> &WorkCalendar {
-        static ALWAYS_OPEN: std::sync::OnceLock<WorkCalendar> = std::sync::OnceLock::new();
-        self.calendar.as_ref().unwrap_or_else(|| {
-            ALWAYS_OPEN.get_or_init(|| WorkCalendar {
-                offset: chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset"),
-                day_start: chrono::NaiveTime::MIN,
-                day_end: chrono::NaiveTime::from_hms_milli_opt(23, 59, 59, 999)
-                    .expect("valid time"),
-                holidays: Default::default(),
-                makeup_workdays: Default::default(),
-            })
-        })
+        &self.calendars.national
     }
 
     /// The largest amount this role may decide alone; `None` when unlimited.
@@ -315,37 +309,13 @@ impl Registry {
         &self.policies
     }
 
-    fn insert(&self, wf: Workflow) -> Arc<Workflow> {
-        let name = wf.name.clone();
-        let version = wf.version;
-        let wf = Arc::new(wf);
-        self.versions
-            .write()
-            .expect("registry lock")
-            .insert((name.clone(), version), wf.clone());
-        let mut latest = self.latest.write().expect("registry lock");
-        let entry = latest.entry(name).or_insert(version);
-        *entry = (*entry).max(version);
-        wf
-    }
-
     /// The newest version this instance publishes, for new cases.
     pub fn latest(&self, name: &str) -> Option<Arc<Workflow>> {
-        let version = *self.latest.read().expect("registry lock").get(name)?;
-        self.versions
-            .read()
-            .expect("registry lock")
-            .get(&(name.to_string(), version))
-            .cloned()
+        self.workflows.latest.get(name).cloned()
     }
 
     pub fn latest_all(&self) -> Vec<Arc<Workflow>> {
-        let latest = self.latest.read().expect("registry lock");
-        let versions = self.versions.read().expect("registry lock");
-        let mut all: Vec<_> = latest
-            .iter()
-            .filter_map(|(n, v)| versions.get(&(n.clone(), *v)).cloned())
-            .collect();
+        let mut all: Vec<_> = self.workflows.latest.values().cloned().collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         all
     }
@@ -358,11 +328,13 @@ impl Registry {
         name: &str,
         version: i32,
     ) -> anyhow::Result<Arc<Workflow>> {
+        let key = (name.to_string(), version as u32);
         if let Some(wf) = self
-            .versions
+            .workflows
+            .known
             .read()
-            .expect("registry lock")
-            .get(&(name.to_string(), version as u32))
+            .expect("workflow cache")
+            .get(&key)
         {
             return Ok(wf.clone());
         }
@@ -378,11 +350,28 @@ impl Registry {
         )?;
         // Stored versions are kept in memory but do not change which version is latest here.
         let wf = Arc::new(wf);
-        self.versions
+        self.workflows
+            .known
             .write()
-            .expect("registry lock")
-            .insert((name.to_string(), version as u32), wf.clone());
+            .expect("workflow cache")
+            .insert(key, wf.clone());
         Ok(wf)
+    }
+}
+
+impl WorkflowVersions {
+    fn add(&mut self, wf: Workflow) {
+        let wf = Arc::new(wf);
+        self.known
+            .get_mut()
+            .expect("workflow cache")
+            .insert((wf.name.clone(), wf.version), wf.clone());
+        match self.latest.get(&wf.name) {
+            Some(newer) if newer.version >= wf.version => {}
+            _ => {
+                self.latest.insert(wf.name.clone(), wf);
+            }
+        }
     }
 }
 
@@ -392,15 +381,33 @@ pub struct Calendars {
     pub regions: HashMap<String, WorkCalendar>,
 }
 
+/// A file's text, or the located error that it cannot be read.
+fn read_file(path: &Path) -> Result<String, CheckError> {
+    std::fs::read_to_string(path).map_err(|e| CheckError {
+        file: path.display().to_string(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read: {e}"),
+        hint: String::new(),
+    })
+}
+
+/// Reads one file and checks it with `parse`.
+fn load_one<T>(
+    path: &Path,
+    parse: impl FnOnce(&str, &str) -> Result<T, Vec<CheckError>>,
+) -> Result<T, Vec<CheckError>> {
+    let source = read_file(path).map_err(|e| vec![e])?;
+    parse(&path.display().to_string(), &source)
+}
+
 /// Loads the national calendar file and every `<region code>.toml` in `regions_dir` (which
 /// may be absent). Every problem is reported with its file.
-pub fn load_calendars(national_file: &Path, regions_dir: &Path) -> Result<Calendars, Vec<String>> {
-    let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
-    };
-    let national = read(national_file)
-        .and_then(|src| WorkCalendar::from_file(&national_file.display().to_string(), &src))
-        .map_err(|e| vec![e])?;
+pub fn load_calendars(
+    national_file: &Path,
+    regions_dir: &Path,
+) -> Result<Calendars, Vec<CheckError>> {
+    let national = load_one(national_file, WorkCalendar::from_file)?;
     let mut regions = HashMap::new();
     let mut errors = Vec::new();
     let Ok(entries) = std::fs::read_dir(regions_dir) else {
@@ -412,22 +419,25 @@ pub fn load_calendars(national_file: &Path, regions_dir: &Path) -> Result<Calend
         .collect();
     paths.sort();
     for path in paths {
-        let name = path.display().to_string();
         let code = path
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or_default();
         if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
-            errors.push(format!(
-                "{name}: the file name must be a region code, like 330326.toml"
-            ));
+            errors.push(CheckError {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: "the file name must be a region code".into(),
+                hint: "name regional holiday files by region code, like 330326.toml".into(),
+            });
             continue;
         }
-        match read(&path).and_then(|src| national.with_region_file(&name, &src)) {
+        match load_one(&path, |name, src| national.with_region_file(name, src)) {
             Ok(cal) => {
                 regions.insert(code.to_string(), cal);
             }
-            Err(e) => errors.push(e),
+            Err(mut e) => errors.append(&mut e),
         }
     }
     if errors.is_empty() {
@@ -438,17 +448,11 @@ pub fn load_calendars(national_file: &Path, regions_dir: &Path) -> Result<Calend
 }
 
 /// Loads and validates the sanctions table (`sanctions_file`).
-pub fn load_sanctions(path: &Path) -> Result<Sanctions, Vec<String>> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| vec![format!("{}: cannot read: {e}", path.display())])?;
-    Sanctions::parse(&path.display().to_string(), &source)
-        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+pub fn load_sanctions(path: &Path) -> Result<Sanctions, Vec<CheckError>> {
+    load_one(path, Sanctions::parse)
 }
 
 /// Loads and validates the screening rules (`screening_file`).
-pub fn load_screening(path: &Path) -> Result<ScreeningRules, Vec<String>> {
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| vec![format!("{}: cannot read: {e}", path.display())])?;
-    ScreeningRules::parse(&path.display().to_string(), &source)
-        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+pub fn load_screening(path: &Path) -> Result<ScreeningRules, Vec<CheckError>> {
+    load_one(path, ScreeningRules::parse)
 }

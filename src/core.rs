@@ -1,0 +1,67 @@
+//! What every entry point shares: the settings, the database pool (migrated), the checked
+//! definitions and the letter templates. `serve`, the CLI commands and the tests open one
+//! and hand each part to what needs it.
+use crate::config::Config;
+use crate::definitions::{Definitions, Sources};
+use crate::mail::{MailTemplates, Notifier};
+use crate::service::Env;
+use crate::store;
+use std::sync::Arc;
+
+pub struct Core {
+    pub config: Arc<Config>,
+    pub pool: store::Pool,
+    pub defs: Arc<Definitions>,
+    pub notifier: Arc<Notifier>,
+}
+
+/// Joins located errors into one message for the log or the terminal.
+fn listed(what: &str, errors: &[impl std::fmt::Display]) -> anyhow::Error {
+    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!(
+        "{what} have errors (run `claimflow check`):\n{}",
+        list.join("\n")
+    )
+}
+
+impl Core {
+    pub fn open(config: Config) -> anyhow::Result<Core> {
+        let pool = store::build_pool(&config)?;
+        let mut conn = pool.get()?;
+        if config.run_migrations {
+            let applied = conn.run_migrations()?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied migrations");
+            }
+        } else if conn.migrations_pending()? {
+            anyhow::bail!("database migrations are pending and run_migrations is off; run `claimflow migrate`");
+        }
+        let sources = Sources::read(&config).map_err(|e| listed("definition files", &e))?;
+        let defs = Definitions::publish(&mut conn, sources, &config.authority_limits_fen)?;
+        let templates = MailTemplates::load(&config.mail.templates_dir)
+            .map_err(|e| listed("email templates", &e))?;
+        let notifier = Notifier {
+            templates,
+            base_url: config
+                .mail
+                .public_base_url
+                .trim_end_matches('/')
+                .to_string(),
+        };
+        drop(conn);
+        Ok(Core {
+            config: Arc::new(config),
+            pool,
+            defs: Arc::new(defs),
+            notifier: Arc::new(notifier),
+        })
+    }
+
+    /// What use cases read besides their connection.
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            defs: &self.defs,
+            notifier: &self.notifier,
+        }
+    }
+}
