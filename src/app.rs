@@ -50,7 +50,7 @@ impl Application {
             metrics: Arc::new(Metrics::new()?),
         });
         let ui = web::Data::new(
-            crate::web::WebUi::load(
+            crate::http::pages::WebUi::load(
                 &core.config.web_templates_dir,
                 &core.config.locales_dir,
                 &core.config.static_dir,
@@ -100,8 +100,8 @@ impl Application {
                 })
                 .wrap(TracingLogger::default())
                 .configure(http::routes)
-                .configure(crate::web::routes)
-                .default_service(web::to(crate::web::pages::fallback))
+                .configure(crate::http::pages::routes)
+                .default_service(web::to(crate::http::pages::signin::fallback))
         })
         .listen(listener)?
         .run();

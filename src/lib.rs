@@ -15,4 +15,3 @@ pub mod jobs;
 pub mod mail;
 pub mod service;
 pub mod store;
-pub mod web;

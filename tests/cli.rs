@@ -139,9 +139,8 @@ fn user_add_reads_the_password_from_stdin() {
     .finish()
     .unwrap();
     let pool = claimflow::store::build_pool(&config).unwrap();
-    let p =
-        claimflow::http::api::auth::check_login(&mut pool.get().unwrap(), "li", "correct horse")
-            .unwrap();
+    let p = claimflow::service::auth::check_login(&mut pool.get().unwrap(), "li", "correct horse")
+        .unwrap();
     assert_eq!(p.roles.len(), 2);
     assert_eq!(p.region_path, "330000/330300/330326");
     let out = claimflow(

@@ -2,12 +2,12 @@
 //! rows go to an error report (row, column, reason); valid rows go in, one transaction per
 //! batch, so an interruption never leaves half a record.
 use crate::auth::Principal;
-use crate::core::Core;
+use crate::definitions::Definitions;
 use crate::domain::roles::Role;
 use crate::error::{AppError, FieldError};
 use crate::service::claims::{self, ClaimInput, EmergencyExplanation, FamilyFacts};
 use crate::service::registries::{self, EnrolmentInput, FacilityInput, PersonInput};
-use crate::store::{self, users, DbConn, IdTable};
+use crate::store::{self, users, DbConn, IdTable, Pool};
 use indicatif::{ProgressBar, ProgressStyle};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -252,17 +252,32 @@ pub fn default_error_path(file: &Path) -> PathBuf {
     file.with_file_name(name)
 }
 
-/// Imports `file`; returns the counts. `as_user` is the clerk or admin the rows are filed by.
-pub fn run(
-    core: &Core,
-    kind: Kind,
-    file: &Path,
-    errors_path: &Path,
-    batch: usize,
-    as_user: &str,
-    progress: bool,
-) -> anyhow::Result<Report> {
-    let mut conn = core.pool.get()?;
+/// One import: what to read, where rejected rows go, and how.
+pub struct ImportJob<'a> {
+    pub kind: Kind,
+    pub file: &'a Path,
+    pub errors_path: &'a Path,
+    /// Rows per transaction.
+    pub batch: usize,
+    /// The clerk or admin the rows are filed by.
+    pub as_user: &'a str,
+    pub progress: bool,
+    /// SQLite: restart the WAL past this size during the load.
+    pub wal_max_bytes: u64,
+}
+
+/// Imports `job.file`; returns the counts.
+pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Result<Report> {
+    let ImportJob {
+        kind,
+        file,
+        errors_path,
+        batch,
+        as_user,
+        progress,
+        wal_max_bytes,
+    } = *job;
+    let mut conn = pool.get()?;
     let user = users::find_by_username(&mut conn, as_user)?
         .ok_or_else(|| anyhow::anyhow!("no user `{as_user}`"))?;
     let principal =
@@ -277,8 +292,7 @@ pub fn run(
         "`{as_user}` needs the {needed} role to import {kind:?}"
     );
     let now = store::now_ms();
-    let wal_max_bytes = u64::from(core.config.sqlite_bulk_wal_max_mb) * 1024 * 1024;
-    let bulk = store::BulkLoad::begin(&core.pool, &mut conn, wal_max_bytes)?;
+    let bulk = store::BulkLoad::begin(pool, &mut conn, wal_max_bytes)?;
     let report = match kind {
         Kind::Persons => import_rows(
             &mut conn,
@@ -334,7 +348,7 @@ pub fn run(
             batch,
             progress,
             &mut ClaimImport {
-                defs: &core.defs,
+                defs,
                 principal: &principal,
                 lookups: claims::Lookups::default(),
                 claim_ids: Vec::new().into_iter(),

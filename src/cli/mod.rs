@@ -262,14 +262,18 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let core = Core::open(config)?;
             let errors = errors.unwrap_or_else(|| crate::cli::import::default_error_path(&file));
             let started = std::time::Instant::now();
-            let report = crate::cli::import::run(
-                &core,
-                kind,
-                &file,
-                &errors,
-                batch,
-                &as_user,
-                std::io::stderr().is_terminal(),
+            let report = import::run(
+                &core.pool,
+                &core.defs,
+                &import::ImportJob {
+                    kind,
+                    file: &file,
+                    errors_path: &errors,
+                    batch,
+                    as_user: &as_user,
+                    progress: std::io::stderr().is_terminal(),
+                    wal_max_bytes: u64::from(core.config.sqlite_bulk_wal_max_mb) * 1024 * 1024,
+                },
             )?;
             let secs = started.elapsed().as_secs_f64();
             println!(
@@ -295,8 +299,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let (from, to) = (day("--from", &from)?, day("--to", &to)?);
             let core = Core::open(config)?;
             let started = std::time::Instant::now();
-            let summary = crate::cli::screen::run(
-                &core,
+            let summary = screen::run(
+                &core.pool,
+                &core.defs,
                 from,
                 to,
                 &out,

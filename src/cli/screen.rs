@@ -4,13 +4,13 @@
 //! It streams: history is read in pages of whole persons, ordered by person and date, so
 //! memory holds one page, the designation histories, the facility totals and the repeated
 //! invoices, never the history itself.
-use crate::core::Core;
+use crate::definitions::Definitions;
 use crate::domain::facility::StatusChange;
 use crate::domain::money::Fen;
 use crate::domain::screening::{self, Against, Hit, InvoiceUse, PersonFacts, RuleCode, Screened};
 use crate::service::screening::stay_of;
 use crate::store::screening::{self as store, InvoiceUseRow, StayRow};
-use crate::store::{facilities, DbConn};
+use crate::store::{facilities, DbConn, Pool};
 use chrono::{Days, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
@@ -90,7 +90,8 @@ type HitKey = (RuleCode, String, String, String);
 /// Runs the backtest for claims admitted in `from..=to`, writing `hits.csv` and
 /// `summary.md` into `out`. The facility scores intake reads are refreshed on the way.
 pub fn run(
-    core: &Core,
+    pool: &Pool,
+    defs: &Definitions,
     from: NaiveDate,
     to: NaiveDate,
     out: &Path,
@@ -100,9 +101,8 @@ pub fn run(
     anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
     let truth = truth.map(read_truth).transpose()?;
     std::fs::create_dir_all(out)?;
-    let mut conn = core.pool.get()?;
+    let mut conn = pool.get()?;
     let conn: &mut DbConn = &mut conn;
-    let defs = &core.defs;
     let rules = defs.screening();
     let mut csv = csv::Writer::from_path(out.join("hits.csv"))?;
     csv.write_record([

@@ -4,6 +4,8 @@ pub mod api;
 pub mod auth;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
+pub mod upload;
 
 use crate::auth::JwtKeys;
 use crate::config::Config;

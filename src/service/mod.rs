@@ -1,6 +1,7 @@
 //! Use cases: each loads what the pure core needs, asks it, and writes the result and its
 //! audit event in one transaction. HTTP handlers, CLI commands and jobs all go through here.
 pub mod assignment;
+pub mod auth;
 pub mod cases;
 pub mod claims;
 pub mod jobs;
@@ -11,6 +12,7 @@ pub mod reports;
 pub mod screening;
 pub mod supervision;
 pub mod timeline;
+pub mod views;
 
 use crate::auth::Principal;
 use crate::definitions::Definitions;

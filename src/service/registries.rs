@@ -1,7 +1,9 @@
 //! Insured persons, enrolments and designated facilities: one validation per record kind,
 //! shared by the admin API and the CSV import.
+use crate::auth::Principal;
 use crate::domain::eligibility::{Channel, SPECIAL_GROUPS};
 use crate::domain::person::IdNumber;
+use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::store::facilities::{self, Facility, LEVELS, STATUSES};
 use crate::store::persons::{self, NewEnrolment, NewPerson};
@@ -444,4 +446,17 @@ pub fn add_region(
     }
     regions::add(conn, code, name_zh.trim(), name_en.trim(), parent)
         .map_err(|e| AppError::field("parent", e.to_string()))
+}
+
+/// Admins act within their region subtree.
+pub fn admin_in(conn: &mut DbConn, p: &Principal, region_code: &str) -> AppResult<()> {
+    p.require_any(&[Role::Admin])?;
+    let region = require_region(conn, region_code)?;
+    if p.covers_region(&region.path) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "region {region_code} is outside your region"
+        )))
+    }
 }

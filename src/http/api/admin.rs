@@ -1,10 +1,11 @@
 //! Registries for admins: insured persons, enrolments, designated facilities.
-use crate::auth::Principal;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
-use crate::service::registries::{self, EnrolmentInput, FacilityInput, PersonInput, StatusInput};
+use crate::service::registries::{
+    self, admin_in, EnrolmentInput, FacilityInput, PersonInput, StatusInput,
+};
 use crate::store::facilities::{self, Facility, StatusRow};
 use crate::store::persons::{self, EnrolmentRow, Person};
 use crate::store::DbConn;
@@ -14,19 +15,6 @@ use serde::Serialize;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Created {
     pub id: i64,
-}
-
-/// Admins act within their region subtree.
-pub fn admin_in(conn: &mut DbConn, p: &Principal, region_code: &str) -> AppResult<()> {
-    p.require_any(&[Role::Admin])?;
-    let region = registries::require_region(conn, region_code)?;
-    if p.covers_region(&region.path) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!(
-            "region {region_code} is outside your region"
-        )))
-    }
 }
 
 /// Registers an insured person (ID number checked against GB 11643).

@@ -1,11 +1,10 @@
-use crate::auth::{hash_password, verify_password, Principal};
-use crate::error::{AppError, AppResult};
+use crate::auth::Principal;
+use crate::error::AppResult;
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
-use crate::store::users;
+use crate::service::auth::check_login;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
@@ -19,31 +18,6 @@ pub struct LoginResponse {
     /// Seconds since the epoch.
     pub expires_at: i64,
     pub user: Principal,
-}
-
-/// Checks a password; on success builds the principal the token will carry.
-pub fn check_login(
-    conn: &mut crate::store::DbConn,
-    username: &str,
-    password: &str,
-) -> AppResult<Principal> {
-    // Verify against a fixed hash when the user is unknown, so timing does not reveal names.
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let user = users::find_by_username(conn, username)?;
-    let hash = match &user {
-        Some(u) => u.password_hash.as_str(),
-        None => DUMMY.get_or_init(|| hash_password("not-a-real-password").unwrap_or_default()),
-    };
-    let ok = verify_password(hash, password);
-    let user = match (user, ok) {
-        (Some(u), true) => u,
-        _ => {
-            return Err(AppError::Unauthorized(
-                "invalid username or password".into(),
-            ))
-        }
-    };
-    crate::service::principal(conn, user)
 }
 
 /// Exchanges a username and password for a signed token.

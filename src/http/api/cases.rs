@@ -1,104 +1,13 @@
-use crate::auth::Principal;
-use crate::definitions::Definitions;
 use crate::domain::roles::Role;
-use crate::domain::workflow::{CaseFacts, Title};
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
-use crate::service::cases::{self, ActionRequest, AvailableAction};
-use crate::service::claims as claim_service;
+use crate::service::cases::{self, ActionRequest};
+use crate::service::views::case::case_view;
+use crate::service::views::case::CaseView;
 use crate::store::audit::{self, AuditEvent};
-use crate::store::cases::CaseRow;
-use crate::store::{claims as claim_store, DbConn};
 use actix_web::{get, post, web, HttpResponse};
-use serde::{Deserialize, Serialize};
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CaseView {
-    pub id: i64,
-    pub subject_kind: String,
-    pub subject_id: i64,
-    pub workflow: String,
-    pub workflow_version: i32,
-    pub workflow_title: Title,
-    /// Current stage; absent once the case has an outcome.
-    pub stage: Option<String>,
-    pub stage_title: Option<Title>,
-    pub outcome: Option<String>,
-    pub outcome_title: Option<Title>,
-    pub assignee_id: Option<i64>,
-    /// The role a breached case was handed to (they may act in the stage).
-    pub escalated_to: Option<String>,
-    /// When the SLA breach was escalated or flagged.
-    pub escalated_at: Option<i64>,
-    pub region_code: String,
-    /// SLA due time, ms since the epoch; absent while waiting on the resident.
-    pub due_at: Option<i64>,
-    /// on_track, at_risk, breached, or paused (waiting for documents); absent without an SLA.
-    pub sla: Option<String>,
-    /// Working time left on the SLA (negative once breached; the kept remainder while paused).
-    pub working_ms_left: Option<i64>,
-    /// Send this back as `expected_version` when acting.
-    pub version: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub facts: CaseFacts,
-    /// The actions you may take now.
-    pub actions: Vec<AvailableAction>,
-    pub checklist: Vec<claim_service::ChecklistItem>,
-}
-
-pub fn case_view(
-    conn: &mut DbConn,
-    defs: &Definitions,
-    p: &Principal,
-    case: CaseRow,
-) -> AppResult<CaseView> {
-    let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
-    let facts = cases::current_facts(conn, &case, &wf)?;
-    let actions = cases::available_actions(conn, defs, p, &case)?;
-    let checklist = if case.subject_kind == "claim" {
-        let docs = claim_store::documents(conn, case.subject_id)?;
-        claim_service::checklist(&wf, &facts, &docs)
-    } else {
-        Vec::new()
-    };
-    let (sla, working_ms_left) = sla_state(defs, &case, crate::store::now_ms());
-    let stage_title = case
-        .stage
-        .as_deref()
-        .and_then(|s| wf.stage(s))
-        .map(|s| s.title.clone());
-    let outcome_title = case
-        .outcome
-        .as_deref()
-        .and_then(|o| wf.title_of_outcome(o).cloned());
-    Ok(CaseView {
-        id: case.id,
-        subject_kind: case.subject_kind,
-        subject_id: case.subject_id,
-        workflow: case.workflow,
-        workflow_version: case.workflow_version,
-        workflow_title: wf.title.clone(),
-        stage: case.stage,
-        stage_title,
-        outcome: case.outcome,
-        outcome_title,
-        assignee_id: case.assignee_id,
-        escalated_to: case.escalated_to.clone(),
-        escalated_at: case.escalated_at,
-        region_code: case.region_code,
-        due_at: case.due_at,
-        sla,
-        working_ms_left,
-        version: case.version,
-        created_at: case.created_at,
-        updated_at: case.updated_at,
-        facts,
-        actions,
-        checklist,
-    })
-}
+use serde::Deserialize;
 
 /// One case with what you may do on it now.
 #[utoipa::path(get, path = "/api/cases/{id}", tag = "cases", security(("bearer" = [])),
@@ -114,28 +23,6 @@ pub async fn get_case(state: State, user: AuthUser, id: web::Path<i64>) -> AppRe
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
-}
-
-/// SLA status and working time left, from the calendar.
-fn sla_state(defs: &Definitions, case: &CaseRow, now_ms: i64) -> (Option<String>, Option<i64>) {
-    let calendar = defs.calendar_for(&case.region_path);
-    match (case.due_at, case.sla_remaining_ms) {
-        (Some(due), _) if due >= now_ms => {
-            let left = calendar.working_ms_between(now_ms, due);
-            let status = if due < now_ms + crate::service::queue::AT_RISK_MS {
-                "at_risk"
-            } else {
-                "on_track"
-            };
-            (Some(status.into()), Some(left))
-        }
-        (Some(due), _) => (
-            Some("breached".into()),
-            Some(-calendar.working_ms_between(due, now_ms)),
-        ),
-        (None, Some(kept)) if case.stage.is_some() => (Some("paused".into()), Some(kept)),
-        _ => (None, None),
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -1,15 +1,15 @@
 //! Supervisor tools for the review desk: reassignment (one case or many), absences,
 //! reviewer metrics, and the mail outbox.
-use crate::domain::review_metrics::{self, Figures, TrailEvent};
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
 use crate::service::assignment;
+use crate::service::views::reviewers::reviewer_report;
+use crate::service::views::reviewers::ReviewerMetrics;
 use crate::store::{self, outbox, users};
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -178,29 +178,6 @@ pub struct MetricsQuery {
     pub to: i64,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ReviewerFigures {
-    pub user_id: i64,
-    pub username: String,
-    pub display_name: String,
-    pub team: String,
-    pub figures: Figures,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TeamFigures {
-    pub team: String,
-    pub figures: Figures,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ReviewerMetrics {
-    pub from: i64,
-    pub to: i64,
-    pub reviewers: Vec<ReviewerFigures>,
-    pub teams: Vec<TeamFigures>,
-}
-
 /// Reviewer and team performance over the cases opened in a period, in your region: cases
 /// closed, median working time per stage, SLA compliance, and how often a recommendation
 /// was overturned at the next stage. Staff only; teams are organisations.
@@ -223,67 +200,6 @@ pub async fn reviewer_metrics(
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))
-}
-
-/// Reviewer and team figures over the cases opened in [from, to) in `p`'s region.
-pub fn reviewer_report(
-    conn: &mut crate::store::DbConn,
-    defs: &crate::definitions::Definitions,
-    p: &crate::auth::Principal,
-    from: i64,
-    to: i64,
-) -> AppResult<ReviewerMetrics> {
-    let rows = store::audit::trails_of_cases_opened(conn, &p.region_path, from, to)?;
-    let events: Vec<TrailEvent<'_>> = rows
-        .iter()
-        .map(|r| TrailEvent {
-            case_id: r.0,
-            workflow: &r.1,
-            at_ms: r.2,
-            actor_id: r.3,
-            action: &r.4,
-            from_stage: r.5.as_deref(),
-            to_stage: r.6.as_deref(),
-        })
-        .collect();
-    let workflows = defs.latest_all();
-    let sla: HashMap<(&str, &str), u32> = workflows
-        .iter()
-        .flat_map(|wf| {
-            wf.stages
-                .iter()
-                .filter_map(|s| Some(((wf.name.as_str(), s.id.as_str()), s.sla_hours?)))
-        })
-        .collect();
-    let per_actor = review_metrics::per_actor(&events, &sla, defs.calendar_for(&p.region_path));
-    let mut reviewers = Vec::new();
-    let mut teams_of = HashMap::new();
-    for (&id, figures) in &per_actor {
-        let Some(u) = users::get(conn, id)? else {
-            continue;
-        };
-        if !users::roles_of(conn, id)?.iter().any(|r| r.is_staff()) {
-            continue;
-        }
-        teams_of.insert(id, u.org.clone());
-        reviewers.push(ReviewerFigures {
-            user_id: id,
-            username: u.username,
-            display_name: u.display_name,
-            team: u.org,
-            figures: figures.clone(),
-        });
-    }
-    let teams = review_metrics::per_team(&per_actor, |id| teams_of.get(&id).cloned())
-        .into_iter()
-        .map(|(team, figures)| TeamFigures { team, figures })
-        .collect();
-    Ok(ReviewerMetrics {
-        from,
-        to,
-        reviewers,
-        teams,
-    })
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -1,88 +1,11 @@
-use super::cases::{case_view, CaseView};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
-use crate::service::queue::{self, QueueItem, AT_RISK_MS};
-use crate::store::queue::{QueueFilter, Sla};
+use crate::service::queue::QueueQuery;
+use crate::service::queue::{self, QueueItem};
+use crate::service::views::case::{case_view, CaseView};
 use actix_web::{get, post, web, HttpResponse};
-use serde::{Deserialize, Serialize};
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct QueueQuery {
-    /// out_of_region, trauma or unreferred_transfer
-    pub family: Option<String>,
-    pub stage: Option<String>,
-    pub facility: Option<String>,
-    /// Claimed amount range, fen.
-    pub min_fen: Option<i64>,
-    pub max_fen: Option<i64>,
-    /// on_track, at_risk or breached
-    pub sla: Option<String>,
-    /// Due before this time (ms since the epoch).
-    pub due_before: Option<i64>,
-    /// Only cases leased to you.
-    #[serde(default)]
-    pub mine: bool,
-    /// Only cases nobody holds.
-    #[serde(default)]
-    pub unassigned: bool,
-    /// The `next` cursor of the previous page.
-    pub after: Option<String>,
-    /// Page size, 1 to 200 (default 50).
-    pub limit: Option<i64>,
-}
-
-impl QueueQuery {
-    /// The store's filter for this user: their stages, roles and region, checked values.
-    pub fn filter(
-        self,
-        defs: &crate::definitions::Definitions,
-        p: &crate::auth::Principal,
-    ) -> AppResult<QueueFilter> {
-        let stages = queue::my_stages(defs, p);
-        if stages.is_empty() {
-            return Err(AppError::Forbidden(
-                "none of your roles works a queue".into(),
-            ));
-        }
-        let sla = match self.sla.as_deref() {
-            None => None,
-            Some("on_track") => Some(Sla::OnTrack),
-            Some("at_risk") => Some(Sla::AtRisk),
-            Some("breached") => Some(Sla::Breached),
-            Some(other) => {
-                return Err(AppError::field(
-                    "sla",
-                    format!("expected on_track, at_risk or breached, got `{other}`"),
-                ))
-            }
-        };
-        let limit = self.limit.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            return Err(AppError::field("limit", "between 1 and 200"));
-        }
-        let after = self.after.as_deref().map(queue::parse_cursor).transpose()?;
-        Ok(QueueFilter {
-            stages,
-            escalated_roles: queue::my_roles(p),
-            region_path: p.region_path.clone(),
-            family: self.family,
-            stage: self.stage,
-            facility: self.facility,
-            min_fen: self.min_fen,
-            max_fen: self.max_fen,
-            sla,
-            due_before: self.due_before,
-            assignee: self.mine.then_some(p.user_id),
-            unassigned: self.unassigned,
-            after,
-            limit,
-            now_ms: crate::store::now_ms(),
-            at_risk_ms: AT_RISK_MS,
-        })
-    }
-}
+use serde::Serialize;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct QueueResponse {

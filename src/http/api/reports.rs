@@ -1,9 +1,9 @@
 //! Whistleblower reports over HTTP: the public form and tracking (no login), and the staff
 //! view, links to violations and reward payments.
-use super::claims::{read_upload, refuse_declared_oversize};
 use super::supervision::PaymentBody;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
+use crate::http::upload::{read_upload, refuse_declared_oversize};
 use crate::http::{db, State};
 use crate::service::reports::{self as svc, PublicStatus, ReportInput, ReportView, Submitted};
 use crate::service::supervision::{self as supervision, Dashboard};
@@ -65,7 +65,7 @@ pub async fn attach(
 ) -> AppResult<HttpResponse> {
     let limit = state.config.upload_max_bytes;
     refuse_declared_oversize(&req, limit)?;
-    let super::claims::UploadForm {
+    let crate::http::upload::UploadForm {
         filename, bytes, ..
     } = read_upload(form, limit).await?;
     let (code, data_dir) = (code.into_inner(), state.config.data_dir.clone());

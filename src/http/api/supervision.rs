@@ -1,9 +1,9 @@
 //! Fund supervision over HTTP: inspections, violations with evidence and sanctions, and the
 //! repayments and fines tracked until paid.
-use super::claims::{read_upload, refuse_declared_oversize};
 use crate::domain::supervision::ViolationType;
 use crate::error::AppResult;
 use crate::http::auth::AuthUser;
+use crate::http::upload::{read_upload, refuse_declared_oversize};
 use crate::http::{db, State};
 use crate::service::supervision::{
     self as svc, InspectionInput, SanctionInput, ViolationInput, ViolationView,
@@ -90,7 +90,7 @@ pub async fn upload_evidence(
 ) -> AppResult<HttpResponse> {
     let limit = state.config.upload_max_bytes;
     refuse_declared_oversize(&req, limit)?;
-    let super::claims::UploadForm {
+    let crate::http::upload::UploadForm {
         filename, bytes, ..
     } = read_upload(form, limit).await?;
     let data_dir = state.config.data_dir.clone();

@@ -2,8 +2,8 @@
 use super::super::listing::{csv_download, fen_cell};
 use super::super::{when, yuan};
 use super::AUDIT_ROLES;
+use crate::http::pages::ctx::{Ctx, PageError};
 use crate::store::supervision;
-use crate::web::ctx::{Ctx, PageError};
 use actix_web::{get, HttpResponse};
 use serde_json::{json, Value};
 

@@ -101,7 +101,7 @@ pub async fn login(
     }
     let (username, password) = (form.username.trim().to_string(), form.password);
     let checked = crate::http::db(&ctx.state, move |conn, _| {
-        crate::http::api::auth::check_login(conn, &username, &password)
+        crate::service::auth::check_login(conn, &username, &password)
     })
     .await;
     let principal = match checked {

@@ -5,11 +5,11 @@ use super::listing::{self, blank, csv_download, fen_cell};
 use super::{when, yuan, yuan_to_fen};
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::http::api::claims::{claim_detail, ClaimDetail};
-use crate::http::api::queue::QueueQuery;
 use crate::service::cases::{self, ActionRequest, REJECT_REASONS};
 use crate::service::claims::FAMILIES;
 use crate::service::queue;
+use crate::service::queue::QueueQuery;
+use crate::service::views::claim::{claim_detail, ClaimDetail};
 use crate::store::audit;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
@@ -289,7 +289,7 @@ pub async fn queue_csv(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespons
 #[post("/queue/next")]
 pub async fn next_case(
     ctx: Ctx,
-    form: web::Form<super::pages::CsrfOnly>,
+    form: web::Form<super::signin::CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let user = ctx.require(QUEUE_ROLES)?;
     ctx.check_csrf(&form.csrf)?;

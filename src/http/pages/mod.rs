@@ -7,11 +7,11 @@ pub mod ctx;
 pub mod i18n;
 pub mod inspect;
 pub mod listing;
-pub mod pages;
 pub mod public;
 pub mod resident;
 pub mod review;
 pub mod session;
+pub mod signin;
 pub mod svg;
 pub mod team;
 pub mod violations;
@@ -232,12 +232,12 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
 
 /// Routes of the browser interface. `/my/claims/new` comes before `/my/claims/{id}`.
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    cfg.service(pages::index)
-        .service(pages::stylesheet)
-        .service(pages::login_form)
-        .service(pages::login)
-        .service(pages::logout)
-        .service(pages::switch_lang)
+    cfg.service(signin::index)
+        .service(signin::stylesheet)
+        .service(signin::login_form)
+        .service(signin::login)
+        .service(signin::logout)
+        .service(signin::switch_lang)
         .service(resident::my_claims)
         .service(resident::new_claim_form)
         .service(resident::submit_claim)

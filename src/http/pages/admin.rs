@@ -6,7 +6,7 @@ use super::ctx::{see_other, Ctx, PageError};
 use super::svg;
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::http::api::admin::admin_in;
+use crate::service::registries::admin_in;
 use crate::service::registries::{self, FacilityInput, StatusInput};
 use crate::store::{facilities, regions, users};
 use actix_web::http::StatusCode;

@@ -7,7 +7,7 @@ use super::listing::{self, csv_download};
 use super::{svg, when};
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::http::api::desk::{reviewer_report, ReviewerMetrics};
+use crate::service::views::reviewers::{reviewer_report, ReviewerMetrics};
 use crate::service::{assignment, queue};
 use crate::store::queue::Sla;
 use crate::store::{cases::CaseRow, team, users};

@@ -5,10 +5,9 @@ use super::{when, yuan, yuan_to_fen};
 use crate::domain::documents::document_kind;
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::http::api::claims::{
-    claim_detail, my_claim_list, read_upload, refuse_declared_oversize, ClaimDetail,
-};
+use crate::http::upload::{read_upload, refuse_declared_oversize};
 use crate::service::claims::{self as claim_service, ClaimInput, FamilyFacts, Upload, FAMILIES};
+use crate::service::views::claim::{claim_detail, my_claim_list, ClaimDetail};
 use crate::store::cases as case_store;
 use crate::store::claims::ClaimRow;
 use actix_multipart::Multipart;

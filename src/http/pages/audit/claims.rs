@@ -9,10 +9,10 @@ use super::{
 };
 use crate::domain::person::IdNumber;
 use crate::error::{AppError, AppResult};
+use crate::http::pages::ctx::{Ctx, PageError};
 use crate::service::claims::FAMILIES;
 use crate::store::search::{self, ClaimHit, ClaimSearch};
 use crate::store::DbConn;
-use crate::web::ctx::{Ctx, PageError};
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;

@@ -5,7 +5,7 @@ use super::{when, yuan, yuan_to_fen};
 use crate::domain::facility::status_on;
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::http::api::claims::{read_upload, refuse_declared_oversize};
+use crate::http::upload::{read_upload, refuse_declared_oversize};
 use crate::service::supervision::{
     self as svc, EvidenceUpload, InspectionInput, SanctionInput, ViolationInput,
 };

@@ -1,0 +1,88 @@
+//! Multipart uploads, shared by the API and the pages: the size limit enforced while the body
+//! streams in, and the fields a document or evidence upload may carry.
+use crate::error::{AppError, AppResult};
+use actix_multipart::Multipart;
+use actix_web::HttpRequest;
+use futures_util::StreamExt;
+
+/// Reads a multipart body with a `kind` text field and a `file` field, enforcing the size
+/// limit while streaming.
+/// Refuses an oversized body before reading it; the streaming check covers chunked bodies.
+pub(crate) fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> AppResult<()> {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit + 16 * 1024) {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the upload is larger than the {limit}-byte limit"
+        )));
+    }
+    Ok(())
+}
+
+/// A multipart upload as read: the optional `kind` and `_csrf` text fields (the API sends
+/// no `_csrf`; browser forms must) and the file.
+pub struct UploadForm {
+    pub kind: Option<String>,
+    pub csrf: Option<String>,
+    pub filename: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads a multipart upload: optional `kind` and `_csrf` text fields and the `file`, which
+/// must not be empty nor larger than `limit`.
+pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<UploadForm> {
+    let (mut kind, mut csrf, mut file) = (None, None, None);
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .unwrap_or("upload")
+            .to_string();
+        let cap = if name == "file" { limit } else { 256 };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
+            if bytes.len() + chunk.len() > cap {
+                return Err(if name == "file" {
+                    AppError::PayloadTooLarge(format!(
+                        "the file is larger than the {limit}-byte limit"
+                    ))
+                } else {
+                    AppError::field(&name, "field too long")
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = |bytes: Vec<u8>| {
+            String::from_utf8(bytes).map_err(|_| AppError::field(&name, "must be UTF-8 text"))
+        };
+        match name.as_str() {
+            "kind" => kind = Some(text(bytes)?),
+            "_csrf" => csrf = Some(text(bytes)?),
+            "file" => file = Some((filename, bytes)),
+            other => {
+                return Err(AppError::field(
+                    other,
+                    "unexpected field; send `kind` and `file`",
+                ))
+            }
+        }
+    }
+    let (filename, bytes) =
+        file.ok_or_else(|| AppError::field("file", "missing: attach the file"))?;
+    if bytes.is_empty() {
+        return Err(AppError::field("file", "the file is empty"));
+    }
+    Ok(UploadForm {
+        kind,
+        csrf,
+        filename,
+        bytes,
+    })
+}

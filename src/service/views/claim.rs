@@ -1,0 +1,117 @@
+//! A claim with its case, documents, breakdown and history; and a resident's list of their
+//! own claims in plain language.
+use super::case::{case_view, CaseView};
+use crate::auth::Principal;
+use crate::definitions::Definitions;
+use crate::domain::policy::Breakdown;
+use crate::error::{AppError, AppResult};
+use crate::service::timeline::{timeline, TimelineItem};
+use crate::store::cases::{self as case_store};
+use crate::store::claims::{self as claim_store, ClaimRow, DocumentRow};
+use crate::store::findings::Finding;
+use crate::store::DbConn;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ClaimDetail {
+    pub claim: ClaimRow,
+    pub case: CaseView,
+    pub documents: Vec<DocumentRow>,
+    /// The benefit calculation, step by step (recomputed at decision).
+    pub breakdown: Option<Breakdown>,
+    /// The decision record: computed and decided amounts, override reason or reason code.
+    pub decision: Option<serde_json::Value>,
+    /// Plain-language history for the resident (no internal comments).
+    pub timeline: Vec<TimelineItem>,
+    /// Intake findings (staff only; empty for residents).
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MyClaim {
+    pub claim_id: i64,
+    pub case_id: i64,
+    pub family: String,
+    pub family_zh: String,
+    pub family_en: String,
+    pub submitted_at: i64,
+    pub admission_date: String,
+    pub total_fen: i64,
+    pub payable_fen: Option<i64>,
+    pub decided_fen: Option<i64>,
+    pub stage: Option<String>,
+    pub outcome: Option<String>,
+    /// Where the claim stands, in plain language.
+    pub status_zh: String,
+    pub status_en: String,
+}
+
+pub fn claim_detail(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    p: &Principal,
+    case: crate::store::cases::CaseRow,
+) -> AppResult<ClaimDetail> {
+    let id = case.subject_id;
+    let claim =
+        claim_store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
+    let documents = claim_store::documents(conn, id)?;
+    let events = crate::store::audit::for_case(conn, case.id)?;
+    let findings = if p.is_staff() {
+        crate::store::findings::for_case(conn, case.id)?
+    } else {
+        Vec::new()
+    };
+    let breakdown = claim
+        .breakdown
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok());
+    let decision = claim
+        .decision
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok());
+    Ok(ClaimDetail {
+        claim,
+        case: case_view(conn, defs, p, case)?,
+        documents,
+        breakdown,
+        decision,
+        timeline: timeline(&events),
+        findings,
+    })
+}
+
+/// A resident's own claims, newest first, each with where it stands in plain language.
+pub fn my_claim_list(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    p: &Principal,
+) -> AppResult<Vec<MyClaim>> {
+    let claims = claim_store::for_resident(conn, p.user_id)?;
+    let mut out = Vec::with_capacity(claims.len());
+    for claim in claims {
+        let Some(case) = case_store::for_subject(conn, "claim", claim.id)? else {
+            continue;
+        };
+        let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
+        let events = crate::store::audit::for_case(conn, case.id)?;
+        let last = timeline(&events).pop();
+        out.push(MyClaim {
+            claim_id: claim.id,
+            case_id: case.id,
+            family_zh: wf.title.zh.clone(),
+            family_en: wf.title.en.clone(),
+            family: claim.family,
+            submitted_at: claim.created_at,
+            admission_date: claim.admission_date,
+            total_fen: claim.total_fen,
+            payable_fen: claim.payable_fen,
+            decided_fen: claim.decided_fen,
+            stage: case.stage,
+            outcome: case.outcome,
+            status_zh: last.as_ref().map_or_else(String::new, |l| l.zh.clone()),
+            status_en: last.map_or_else(String::new, |l| l.en),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,5 @@
+//! Read models: what the API and the pages show, built in one place with the reader's
+//! authorisation applied.
+pub mod case;
+pub mod claim;
+pub mod reviewers;
