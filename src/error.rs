@@ -5,11 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
+pub use crate::domain::field_error::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -74,8 +70,14 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match e {
-            diesel::result::Error::NotFound => AppError::NotFound("record".into()),
+            Error::NotFound => AppError::NotFound("record".into()),
+            // Two writers met on one case (PostgreSQL's serialization check, or the audit
+            // chain's head moved): the loser reloads and tries again.
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                AppError::Conflict(format!("{}; reload and try again", info.message()))
+            }
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }

@@ -1,12 +1,12 @@
 //! Demo data: a region tree, one user per role, and cases spread over every stage of the
 //! three claim workflows, all created through the same service functions as real use.
 use crate::auth::{hash_password, Principal};
+use crate::domain::claim::{self as claim_domain, ClaimInput, EmergencyExplanation, FamilyFacts};
 use crate::domain::roles::Role;
 use crate::error::AppResult;
 use crate::service::cases::{act, ActionRequest};
-use crate::service::claims::{
-    add_document, submit, ClaimInput, EmergencyExplanation, FamilyFacts, Upload,
-};
+use crate::service::documents::{add_document, Upload};
+use crate::service::intake::submit;
 use crate::service::Env;
 use crate::store::{regions, users, DbConn};
 use rand::distr::{Alphanumeric, SampleString};
@@ -317,10 +317,12 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
             let wf = defs
                 .latest(family)
                 .ok_or_else(|| crate::error::AppError::NotFound(family.into()))?;
-            let facts = crate::service::claims::facts(
-                &crate::store::claims::get(conn, submitted.claim_id)?
-                    .ok_or_else(|| crate::error::AppError::NotFound("claim".into()))?,
-                &[],
+            let record = crate::store::claims::get(conn, submitted.claim_id)?
+                .ok_or_else(|| crate::error::AppError::NotFound("claim".into()))?;
+            let facts = claim_domain::facts(
+                &record.claim,
+                record.amounts(),
+                claim_domain::NO_DOCUMENTS,
                 &wf,
             );
             // Leave the first case of each family with its documents missing.

@@ -3,11 +3,14 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod case;
 pub mod checked_file;
+pub mod claim;
 pub mod dates;
 pub mod documents;
 pub mod eligibility;
 pub mod facility;
+pub mod field_error;
 pub mod money;
 pub mod person;
 pub mod policy;

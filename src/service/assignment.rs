@@ -3,14 +3,15 @@
 //! with the fewest open cases. Both honour region, role, four-eyes and absences, and both
 //! leave an audit event and tell the assignee.
 use crate::auth::Principal;
+use crate::domain::audit::Event;
 use crate::domain::roles::Role;
 use crate::domain::workflow::Workflow;
 use crate::error::{AppError, AppResult};
-use crate::service::cases::load;
 use crate::service::notify;
 use crate::service::notify::Letter;
+use crate::service::scope::load;
 use crate::service::Env;
-use crate::store::audit::{self, EventDraft};
+use crate::store::audit;
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::users::{self, Staff};
 use crate::store::DbConn;
@@ -72,24 +73,23 @@ fn assigned_event(
     audit::append(
         conn,
         case.id,
-        &EventDraft {
-            at_ms: now_ms,
-            actor_id: actor.map(|p| p.user_id),
-            actor_name: actor.map_or("system", |p| p.username.as_str()),
-            role: if actor.is_some() {
+        Event::new(
+            actor.map(|p| p.user_id),
+            actor.map_or("system", |p| p.username.as_str()),
+            if actor.is_some() {
                 "supervisor"
             } else {
                 "system"
             },
             action,
-            from_stage: None,
-            to_stage: None,
-            old_value: &json!({ "assignee_id": case.assignee_id }).to_string(),
-            new_value: &json!({ "assignee_id": to.map(|s| s.id), "assignee": to.map(|s| s.username.as_str()) })
-                .to_string(),
-            comment: reason,
-            public: false,
-        },
+            now_ms,
+        )
+        .values(
+            json!({ "assignee_id": case.assignee_id }),
+            json!({ "assignee_id": to.map(|s| s.id), "assignee": to.map(|s| s.username.as_str()) }),
+        )
+        .comment(reason)
+        .internal(),
     )?;
     Ok(())
 }
@@ -140,7 +140,7 @@ pub fn reassign(
         let mut done = Vec::with_capacity(case_ids.len());
         for &id in case_ids {
             let case = load(conn, id)?;
-            crate::service::cases::ensure_can_see(p, &case)?;
+            crate::service::scope::ensure_can_see(p, &case)?;
             let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
             if let Some((staff, roles, absent)) = &target {
                 if let Some(why) = ineligible(conn, &wf, &case, staff, roles, *absent)? {

@@ -2,13 +2,14 @@
 //! The scheduler (`crate::jobs`) decides when and makes sure one instance runs each tick.
 use crate::auth::Principal;
 use crate::definitions::Definitions;
+use crate::domain::audit::Event;
 use crate::domain::roles::Role;
 use crate::domain::workflow::BreachPolicy;
 use crate::error::AppResult;
 use crate::service::notify;
 use crate::service::notify::Letter;
 use crate::service::Env;
-use crate::store::audit::{self, EventDraft};
+use crate::store::audit;
 use crate::store::cases as case_store;
 use crate::store::{queue as queue_store, DbConn};
 use serde_json::{json, Value};
@@ -31,19 +32,11 @@ fn system_event(conn: &mut DbConn, case_id: i64, e: SystemEvent<'_>, now_ms: i64
     audit::append(
         conn,
         case_id,
-        &EventDraft {
-            at_ms: now_ms,
-            actor_id: None,
-            actor_name: "system",
-            role: "system",
-            action: e.action,
-            from_stage: e.from_stage,
-            to_stage: None,
-            old_value: &e.old.to_string(),
-            new_value: &e.new.to_string(),
-            comment: e.comment,
-            public: e.public,
-        },
+        Event::new(None, "system", "system", e.action, now_ms)
+            .stages(e.from_stage, None)
+            .values(e.old, e.new)
+            .comment(e.comment)
+            .public(e.public),
     )?;
     Ok(())
 }
@@ -198,17 +191,8 @@ pub fn remind_residents(
             let waited_days = (now_ms - case.stage_entered_at) / DAY_MS;
             let round = waited_days / after_days;
             let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
-            let missing: Vec<String> = if case.subject_kind == "claim" {
-                let facts = crate::service::cases::current_facts(conn, &case, &wf)?;
-                let docs = crate::store::claims::documents(conn, case.subject_id)?;
-                crate::service::claims::checklist(&wf, &facts, &docs)
-                    .into_iter()
-                    .filter(|i| i.status != "present")
-                    .map(|i| i.kind)
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let facts = crate::service::subjects::facts(conn, &case, &wf)?;
+            let missing = crate::service::subjects::missing_for_return(conn, &wf, &case, &facts, &[])?;
             let close_on = notify::local_time(env.defs, &case.region_path, case.stage_entered_at + close_after_days * DAY_MS);
             let extra = json!({ "missing": notify::document_list(&missing), "waited_days": waited_days, "close_on": close_on });
             let dedupe = format!("{}:{round}", case.stage_entered_at);

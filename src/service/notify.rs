@@ -8,7 +8,7 @@ use crate::error::AppResult;
 use crate::mail::{Notice, Recipient};
 use crate::service::Env;
 use crate::store::cases::CaseRow;
-use crate::store::claims::ClaimRow;
+use crate::store::claims::ClaimRecord;
 use crate::store::users::Staff;
 use crate::store::{claims as claim_store, persons, users, DbConn};
 use serde_json::{json, Value};
@@ -36,7 +36,7 @@ pub fn staff_recipient(s: &Staff) -> Recipient {
 
 /// The resident a claim belongs to: their account's address and language, or else the
 /// contact address in the registry (in Chinese).
-pub fn resident_of(conn: &mut DbConn, claim: &ClaimRow) -> AppResult<Option<Recipient>> {
+pub fn resident_of(conn: &mut DbConn, claim: &ClaimRecord) -> AppResult<Option<Recipient>> {
     let person = match claim.person_id {
         Some(id) => persons::get(conn, id)?,
         None => None,
@@ -81,7 +81,7 @@ fn case_fields(conn: &mut DbConn, defs: &Definitions, case: &CaseRow) -> AppResu
     let stage = case.stage.as_deref().and_then(|s| wf.stage(s));
     Ok(json!({
         "case_id": case.id,
-        "claim_id": if case.subject_kind == "claim" { Some(case.subject_id) } else { None },
+        "claim_id": case.subject().claim(),
         "workflow_zh": wf.title.zh, "workflow_en": wf.title.en,
         "stage_zh": stage.map_or("", |s| s.title.zh.as_str()),
         "stage_en": stage.map_or("", |s| s.title.en.as_str()),
@@ -113,10 +113,10 @@ pub fn to_resident(
     letter: Letter<'_>,
     now_ms: i64,
 ) -> AppResult<bool> {
-    if case.subject_kind != "claim" {
+    let Some(claim_id) = case.subject().claim() else {
         return Ok(false);
-    }
-    let Some(claim) = claim_store::get(conn, case.subject_id)? else {
+    };
+    let Some(claim) = claim_store::get(conn, claim_id)? else {
         return Ok(false);
     };
     let Some(to) = resident_of(conn, &claim)? else {
@@ -124,7 +124,10 @@ pub fn to_resident(
     };
     let data = merge(
         case_fields(conn, env.defs, case)?,
-        merge(json!({ "total_yuan": yuan(claim.total_fen) }), letter.extra),
+        merge(
+            json!({ "total_yuan": yuan(claim.claim.total_fen.0) }),
+            letter.extra,
+        ),
     );
     env.notifier.enqueue(
         conn,

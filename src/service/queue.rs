@@ -2,9 +2,10 @@
 //! claim and release, and lease expiry. Every lease change is an audit event.
 use crate::auth::Principal;
 use crate::definitions::Definitions;
+use crate::domain::audit::Event;
 use crate::domain::person::IdNumber;
 use crate::error::{AppError, AppResult};
-use crate::store::audit::{self, EventDraft};
+use crate::store::audit;
 use crate::store::cases as case_store;
 use crate::store::queue::{self, QueueFilter, QueueRow, Sla};
 use crate::store::DbConn;
@@ -157,19 +158,9 @@ fn lease_event(
     audit::append(
         conn,
         case_id,
-        &EventDraft {
-            at_ms: now_ms,
-            actor_id: Some(p.user_id),
-            actor_name: &p.username,
-            role,
-            action,
-            from_stage: None,
-            to_stage: None,
-            old_value: &old.to_string(),
-            new_value: &new.to_string(),
-            comment: "",
-            public: false,
-        },
+        Event::new(Some(p.user_id), &p.username, role, action, now_ms)
+            .values(old, new)
+            .internal(),
     )?;
     Ok(())
 }
@@ -191,7 +182,7 @@ fn may_work(
     let Some(stage) = wf.stage(stage_id) else {
         return Ok(false);
     };
-    let stand_in = crate::service::cases::stand_in(p, case).is_some();
+    let stand_in = crate::service::scope::stand_in(p, case).is_some();
     if stage.waiting || !(p.has(stage.role) || stand_in) {
         return Ok(false);
     }
@@ -216,14 +207,14 @@ pub fn next(
     }
     conn.write_tx(|conn| {
         if let Some(id) = queue::own_lease(conn, p.user_id, now_ms)? {
-            return Ok(Some(crate::service::cases::load(conn, id)?));
+            return Ok(Some(crate::service::scope::load(conn, id)?));
         }
         let roles = my_roles(p);
         for id in queue::lease_candidates(conn, &stages, &roles, &p.region_path, now_ms, 50)? {
             if !queue::lock_if_free(conn, id, now_ms)? {
                 continue;
             }
-            let case = crate::service::cases::load(conn, id)?;
+            let case = crate::service::scope::load(conn, id)?;
             if !may_work(conn, defs, p, &case)? {
                 continue;
             }
@@ -237,7 +228,7 @@ pub fn next(
                     json!({ "assignee_id": p.user_id, "lease_expires_at": now_ms + ttl_ms }),
                     now_ms,
                 )?;
-                return Ok(Some(crate::service::cases::load(conn, id)?));
+                return Ok(Some(crate::service::scope::load(conn, id)?));
             }
         }
         Ok(None)
@@ -254,8 +245,8 @@ pub fn claim(
     now_ms: i64,
 ) -> AppResult<case_store::CaseRow> {
     conn.write_tx(|conn| {
-        let case = crate::service::cases::load(conn, case_id)?;
-        crate::service::cases::ensure_can_see(p, &case)?;
+        let case = crate::service::scope::load(conn, case_id)?;
+        crate::service::scope::ensure_can_see(p, &case)?;
         if !may_work(conn, defs, p, &case)? {
             return Err(AppError::Forbidden(format!(
                 "you may not work case {case_id} in its current stage (role or four-eyes)"
@@ -275,7 +266,7 @@ pub fn claim(
             json!({ "assignee_id": p.user_id, "lease_expires_at": now_ms + ttl_ms }),
             now_ms,
         )?;
-        crate::service::cases::load(conn, case_id)
+        crate::service::scope::load(conn, case_id)
     })
 }
 
@@ -287,8 +278,8 @@ pub fn release(
     now_ms: i64,
 ) -> AppResult<case_store::CaseRow> {
     conn.write_tx(|conn| {
-        let case = crate::service::cases::load(conn, case_id)?;
-        crate::service::cases::ensure_can_see(p, &case)?;
+        let case = crate::service::scope::load(conn, case_id)?;
+        crate::service::scope::ensure_can_see(p, &case)?;
         let holder = case
             .assignee_id
             .ok_or_else(|| AppError::Conflict(format!("case {case_id} is not leased")))?;
@@ -307,7 +298,7 @@ pub fn release(
             json!({ "assignee_id": null }),
             now_ms,
         )?;
-        crate::service::cases::load(conn, case_id)
+        crate::service::scope::load(conn, case_id)
     })
 }
 
@@ -320,19 +311,12 @@ pub fn expire_leases(conn: &mut DbConn, now_ms: i64) -> AppResult<usize> {
             audit::append(
                 conn,
                 *case_id,
-                &EventDraft {
-                    at_ms: now_ms,
-                    actor_id: None,
-                    actor_name: "system",
-                    role: "system",
-                    action: "lease_expired",
-                    from_stage: None,
-                    to_stage: None,
-                    old_value: &json!({ "assignee_id": holder }).to_string(),
-                    new_value: &json!({ "assignee_id": null }).to_string(),
-                    comment: "",
-                    public: false,
-                },
+                Event::new(None, "system", "system", "lease_expired", now_ms)
+                    .values(
+                        json!({ "assignee_id": holder }),
+                        json!({ "assignee_id": null }),
+                    )
+                    .internal(),
             )?;
         }
         Ok(expired.len())

@@ -6,6 +6,7 @@ use super::cases::{self, OpenCase};
 use super::supervision::{attach_file, Attacher};
 use crate::auth::Principal;
 use crate::definitions::Definitions;
+use crate::domain::case::Subject;
 use crate::domain::money::Fen;
 use crate::domain::person::IdNumber;
 use crate::domain::roles::Role;
@@ -195,8 +196,7 @@ pub fn submit(
             conn,
             &OpenCase {
                 calendar: defs.calendar_for(&region.path),
-                subject_kind: "report",
-                subject_id: row.id,
+                subject: Subject::Report(row.id),
                 workflow: &workflow,
                 region: &region,
                 org: "",
@@ -242,7 +242,7 @@ fn report_region(
 fn by_code(conn: &mut DbConn, code: &str) -> AppResult<(ReportRow, CaseRow)> {
     let not_found = || AppError::NotFound("report with this tracking code".into());
     let report = store::by_tracking_hash(conn, &hash(code))?.ok_or_else(not_found)?;
-    let case = case_store::for_subject(conn, "report", report.id)?.ok_or_else(not_found)?;
+    let case = case_store::for_subject(conn, Subject::Report(report.id))?.ok_or_else(not_found)?;
     Ok((report, case))
 }
 
@@ -311,7 +311,7 @@ pub fn attach(
 }
 
 fn report_case(conn: &mut DbConn, p: &Principal, id: i64) -> AppResult<CaseRow> {
-    super::supervision::supervision_case(conn, p, "report", id)
+    super::supervision::supervision_case(conn, p, Subject::Report(id))
 }
 
 /// Repayments actually recovered on the violations a report led to.
@@ -365,7 +365,7 @@ pub fn link_violation(
 ) -> AppResult<ReportView> {
     p.require_any(&[Role::Inspector, Role::Supervisor])?;
     report_case(conn, p, id)?;
-    let v_case = case_store::for_subject(conn, "violation", violation_id)?
+    let v_case = case_store::for_subject(conn, Subject::Violation(violation_id))?
         .filter(|c| p.covers_region(&c.region_path))
         .ok_or_else(|| {
             AppError::field(

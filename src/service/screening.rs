@@ -1,12 +1,14 @@
 //! The screening rules at work: per claim at intake (indexed lookups, no scans), the facility
 //! outlier scores, and the backtest over history (`claimflow screen`).
-use super::claims::{self, ClaimContext, ClaimInput, FamilyFacts, InvoiceUses, Lookups};
+use super::intake::InvoiceUses;
+use super::lookups::RegistryReads;
+use super::pricing::ClaimContext;
 use crate::definitions::Definitions;
+use crate::domain::claim::{Claim, EncounterKind};
 use crate::domain::screening::{
     self, Against, FacilityStats, Hit, InvoiceUse, OutlierScore, PersonFacts, Screened, Stay,
 };
 use crate::error::AppResult;
-use crate::store::claims::ClaimRow;
 use crate::store::screening::{self as store, StayRow};
 use crate::store::DbConn;
 use chrono::{Days, NaiveDate};
@@ -20,9 +22,13 @@ pub fn stay_of(row: &StayRow) -> Option<Stay<'_>> {
         claim_id: row.id,
         facility: &row.facility_code,
         inpatient: row.encounter_kind == "inpatient",
-        admission: claims::date(&row.admission_date)?,
-        discharge: claims::date(&row.discharge_date)?,
+        admission: date(&row.admission_date)?,
+        discharge: date(&row.discharge_date)?,
     })
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    crate::domain::dates::parse_iso_date(s)
 }
 
 /// Runs every rule on a claim being planned: the person's stays near its dates come from the
@@ -31,40 +37,33 @@ pub fn stay_of(row: &StayRow) -> Option<Stay<'_>> {
 pub fn at_intake(
     conn: &mut DbConn,
     defs: &Definitions,
-    lookups: &mut Lookups,
-    claim: &ClaimRow,
+    reads: &mut dyn RegistryReads,
+    claim: &Claim,
     ctx: &ClaimContext,
-    input: &ClaimInput,
     duplicates: &[InvoiceUses],
 ) -> AppResult<Vec<Hit>> {
     let rules = defs.screening();
-    let (Some(admission), Some(discharge)) = (
-        claims::date(&claim.admission_date),
-        claims::date(&claim.discharge_date),
-    ) else {
-        return Ok(Vec::new());
-    };
     let window = Days::new(u64::from(rules.readmission_days));
-    let from = (admission - window).to_string();
-    let to = (discharge + window).to_string();
+    let from = (claim.admission_date - window).to_string();
+    let to = (claim.discharge_date + window).to_string();
     let mut near = store::stays_near(conn, ctx.person.id, &from, &to)?;
     near.extend(
-        lookups
+        reads
             .pending_stays(ctx.person.id)
             .iter()
             .filter(|s| s.admission_date <= to && s.discharge_date >= from)
             .cloned(),
     );
     let earlier: Vec<Stay<'_>> = near.iter().filter_map(stay_of).collect();
-    let coverage: Vec<(NaiveDate, NaiveDate)> = lookups
+    let coverage: Vec<(NaiveDate, NaiveDate)> = reads
         .enrolments(conn, ctx.person.id)?
         .iter()
         .map(|e| (e.period_start, e.period_end))
         .collect();
-    let person = claims::date(&ctx.person.birth_date).map(|birth| PersonFacts {
+    let person = date(&ctx.person.birth_date).map(|birth| PersonFacts {
         sex: &ctx.person.sex,
         birth,
-        death: ctx.person.death_date.as_deref().and_then(claims::date),
+        death: ctx.person.death_date.as_deref().and_then(date),
         coverage: &coverage,
     });
     let uses: Vec<InvoiceUse<'_>> = duplicates
@@ -80,14 +79,28 @@ pub fn at_intake(
                 })
         })
         .collect();
-    let score = lookups.score(conn, &claim.facility_code)?.cloned();
-    let screened = screened(claim, &input.facts, admission, discharge);
+    let score = reads.score(conn, &claim.facility_code)?;
+    let screened = Screened {
+        stay: Stay {
+            // Not written yet: no id, and no earlier stay is this one.
+            claim_id: 0,
+            facility: &claim.facility_code,
+            inpatient: claim.encounter_kind == EncounterKind::Inpatient,
+            admission: claim.admission_date,
+            discharge: claim.discharge_date,
+        },
+        family: claim.family.as_str(),
+        diagnosis: &claim.diagnosis_code,
+        third_party_liable: claim.facts.third_party_liable,
+        discharge_medicine_days: claim.facts.discharge_medicine_days,
+        chronic: claim.facts.chronic_condition,
+    };
     let mut hits = Vec::new();
     screening::screen(
         rules,
         &screened,
         &Against {
-            person_id: claim.person_id,
+            person_id: Some(ctx.person.id),
             person,
             earlier_stays: &earlier,
             facility_history: &ctx.history,
@@ -97,28 +110,6 @@ pub fn at_intake(
         &mut hits,
     );
     Ok(hits)
-}
-
-fn screened<'a>(
-    claim: &'a ClaimRow,
-    facts: &FamilyFacts,
-    admission: NaiveDate,
-    discharge: NaiveDate,
-) -> Screened<'a> {
-    Screened {
-        stay: Stay {
-            claim_id: claim.id,
-            facility: &claim.facility_code,
-            inpatient: claim.encounter_kind == "inpatient",
-            admission,
-            discharge,
-        },
-        family: &claim.family,
-        diagnosis: &claim.diagnosis_code,
-        third_party_liable: facts.third_party_liable,
-        discharge_medicine_days: facts.discharge_medicine_days,
-        chronic: facts.chronic_condition,
-    }
 }
 
 /// Scores every facility on the claims admitted in `from..=to` and stores the scores that

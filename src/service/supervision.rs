@@ -4,6 +4,8 @@
 use super::cases::{self, ActionRequest, OpenCase};
 use crate::auth::Principal;
 use crate::definitions::Definitions;
+use crate::domain::audit::Event;
+use crate::domain::case::Subject;
 use crate::domain::dates::parse_iso_date;
 use crate::domain::money::Fen;
 use crate::domain::roles::Role;
@@ -11,7 +13,7 @@ use crate::domain::supervision::{self, SanctionChoice, SanctionRange};
 use crate::domain::workflow::CaseFacts;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::service::Env;
-use crate::store::audit::{self, EventDraft};
+use crate::store::audit;
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::facilities::{self, Facility};
 use crate::store::findings::{self as findings_store, NewFinding};
@@ -238,8 +240,7 @@ pub fn add_violation(
             conn,
             &OpenCase {
                 calendar: defs.calendar_for(&region.path),
-                subject_kind: "violation",
-                subject_id: v.id,
+                subject: Subject::Violation(v.id),
                 workflow: &workflow,
                 region: &region,
                 org: &p.org,
@@ -256,19 +257,14 @@ pub fn add_violation(
 
 /// The case of a violation this user may see.
 fn violation_case(conn: &mut DbConn, p: &Principal, id: i64) -> AppResult<CaseRow> {
-    supervision_case(conn, p, "violation", id)
+    supervision_case(conn, p, Subject::Violation(id))
 }
 
 /// The case of a supervision subject (violation or report) for inspectors, supervisors and
 /// auditors in its region. Anyone else gets "not found", so numbers cannot be probed.
-pub fn supervision_case(
-    conn: &mut DbConn,
-    p: &Principal,
-    kind: &str,
-    id: i64,
-) -> AppResult<CaseRow> {
-    let not_found = || AppError::NotFound(format!("{kind} {id}"));
-    let case = case_store::for_subject(conn, kind, id)?.ok_or_else(not_found)?;
+pub fn supervision_case(conn: &mut DbConn, p: &Principal, subject: Subject) -> AppResult<CaseRow> {
+    let not_found = || AppError::NotFound(format!("{} {}", subject.kind(), subject.id()));
+    let case = case_store::for_subject(conn, subject)?.ok_or_else(not_found)?;
     let may_see = [Role::Inspector, Role::Supervisor, Role::Auditor]
         .iter()
         .any(|r| p.has(*r));
@@ -362,20 +358,15 @@ pub fn attach_file(
     bytes: &[u8],
     now_ms: i64,
 ) -> AppResult<EvidenceRow> {
-    let content_type = super::claims::sniff_content_type(bytes).ok_or_else(|| {
-        AppError::UnsupportedMedia(
-            "the file is not a PDF, JPEG or PNG (checked by its content, not its name)".into(),
-        )
-    })?;
-    let filename = super::claims::safe_filename(filename);
-    let sha256 = super::claims::store_blob(data_dir, bytes).map_err(anyhow::Error::from)?;
-    conn.write_tx(|conn| {
+    let content_type = super::documents::content_type_of(bytes)?;
+    let filename = super::documents::safe_filename(filename);
+    super::documents::with_stored_blob(conn, data_dir, bytes, |conn, sha256| {
         let row = store::insert_evidence(
             conn,
             &NewEvidence {
-                subject_kind: &case.subject_kind,
+                subject_kind: case.subject_kind.as_str(),
                 subject_id: case.subject_id,
-                sha256: &sha256,
+                sha256,
                 content_type,
                 filename: &filename,
                 size_bytes: bytes.len() as i64,
@@ -388,19 +379,9 @@ pub fn attach_file(
         audit::append(
             conn,
             case.id,
-            &EventDraft {
-                at_ms: now_ms,
-                actor_id: by.user_id,
-                actor_name: by.name,
-                role: by.role,
-                action: "evidence_added",
-                from_stage: None,
-                to_stage: None,
-                old_value: "{}",
-                new_value: &value,
-                comment: "",
-                public: false,
-            },
+            Event::new(by.user_id, by.name, by.role, "evidence_added", now_ms)
+                .values("{}", value.as_str())
+                .internal(),
         )?;
         Ok(row)
     })
@@ -533,19 +514,6 @@ pub fn impose_sanction(
         }
         view(conn, env.defs, p, violation_id)
     })
-}
-
-/// The sanction action is taken only through [`impose_sanction`], which records it first.
-pub fn ensure_sanction_recorded(conn: &mut DbConn, violation_id: i64) -> AppResult<()> {
-    let v = store::violation(conn, violation_id)?
-        .ok_or_else(|| AppError::NotFound(format!("violation {violation_id}")))?;
-    if v.sanctioned_at.is_none() {
-        return Err(AppError::field(
-            "action",
-            "record the sanction with POST /api/violations/{id}/sanction; it takes this action",
-        ));
-    }
-    Ok(())
 }
 
 /// Records a payment towards a repayment or fine; the amount may not exceed what is owed.

@@ -1,9 +1,9 @@
 //! The resident's plain-language timeline, built from the public audit events. Comments are
 //! internal and never appear here; what a return asks for, and a decision's amount and
 //! coded reason, do.
+use crate::domain::audit::StoredEvent;
 use crate::domain::documents::document_kind;
 use crate::domain::money::Fen;
-use crate::store::audit::AuditEvent;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -27,7 +27,7 @@ fn stage_text(stage: &str) -> (&'static str, &'static str) {
     }
 }
 
-pub fn timeline(events: &[AuditEvent]) -> Vec<TimelineItem> {
+pub fn timeline(events: &[StoredEvent]) -> Vec<TimelineItem> {
     let mut items: Vec<TimelineItem> = Vec::new();
     for e in events.iter().filter(|e| e.public) {
         let new: Value = serde_json::from_str(&e.new_value).unwrap_or(Value::Null);
@@ -38,7 +38,7 @@ pub fn timeline(events: &[AuditEvent]) -> Vec<TimelineItem> {
             missing: Vec::new(),
             amount_fen: None,
         };
-        let entry = match e.action.as_str() {
+        let entry = match e.action.as_ref() {
             "opened" => item(
                 "已收到您的报销申请".into(),
                 "Your claim was received".into(),

@@ -1,93 +1,61 @@
 //! The append-only audit trail. Events are only ever inserted: there is no update or delete
 //! here, and the database refuses both (triggers in the migrations).
-use super::schema::audit_events;
+use super::schema::{audit_events, cases};
 use super::DbConn;
 use crate::db_run;
-use crate::domain::audit::{
-    event_hash, verify_chain, ChainBreak, EventContent, StoredEvent, GENESIS,
-};
+use crate::domain::audit::{verify_chain, ChainBreak, ChainHead, Event, StoredEvent, GENESIS};
 use diesel::prelude::*;
-use serde::Serialize;
+use std::borrow::Cow;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+/// An event row as stored; read back as a [`StoredEvent`].
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
-pub struct AuditEvent {
-    pub id: i64,
-    pub case_id: i64,
-    pub seq: i64,
-    pub at_ms: i64,
-    pub actor_id: Option<i64>,
-    pub actor_name: String,
-    pub role: String,
-    pub action: String,
-    pub from_stage: Option<String>,
-    pub to_stage: Option<String>,
-    pub old_value: String,
-    pub new_value: String,
-    pub comment: String,
-    pub public: bool,
-    pub prev_hash: String,
-    pub hash: String,
+pub struct EventRow {
+    id: i64,
+    case_id: i64,
+    seq: i64,
+    at_ms: i64,
+    actor_id: Option<i64>,
+    actor_name: String,
+    role: String,
+    action: String,
+    from_stage: Option<String>,
+    to_stage: Option<String>,
+    old_value: String,
+    new_value: String,
+    comment: String,
+    public: bool,
+    prev_hash: String,
+    hash: String,
 }
 
-impl AuditEvent {
-    fn content(&self) -> EventContent<'_> {
-        EventContent {
-            case_id: self.case_id,
-            seq: self.seq,
-            at_ms: self.at_ms,
-            actor_id: self.actor_id,
-            actor_name: &self.actor_name,
-            role: &self.role,
-            action: &self.action,
-            from_stage: self.from_stage.as_deref(),
-            to_stage: self.to_stage.as_deref(),
-            old_value: &self.old_value,
-            new_value: &self.new_value,
-            comment: &self.comment,
-            public: self.public,
+impl From<EventRow> for StoredEvent {
+    fn from(r: EventRow) -> StoredEvent {
+        StoredEvent {
+            id: r.id,
+            event: Event {
+                case_id: r.case_id,
+                seq: r.seq,
+                at_ms: r.at_ms,
+                actor_id: r.actor_id,
+                actor_name: Cow::Owned(r.actor_name),
+                role: Cow::Owned(r.role),
+                action: Cow::Owned(r.action),
+                from_stage: r.from_stage.map(Cow::Owned),
+                to_stage: r.to_stage.map(Cow::Owned),
+                old_value: Cow::Owned(r.old_value),
+                new_value: Cow::Owned(r.new_value),
+                comment: Cow::Owned(r.comment),
+                public: r.public,
+            },
+            prev_hash: r.prev_hash,
+            hash: r.hash,
         }
     }
 }
 
-/// An event to append; sequence number and hashes are filled in here.
-pub struct EventDraft<'a> {
-    pub at_ms: i64,
-    pub actor_id: Option<i64>,
-    pub actor_name: &'a str,
-    pub role: &'a str,
-    pub action: &'a str,
-    pub from_stage: Option<&'a str>,
-    pub to_stage: Option<&'a str>,
-    pub old_value: &'a str,
-    pub new_value: &'a str,
-    pub comment: &'a str,
-    /// Shown to the resident on their timeline. Internal remarks are not.
-    pub public: bool,
-}
-
-/// Appends one event to a case's chain. Call inside the transaction that made the change.
-pub fn append(conn: &mut DbConn, case_id: i64, e: &EventDraft<'_>) -> QueryResult<i64> {
-    let last: Option<(i64, String)> = db_run!(conn, c => audit_events::table
-        .filter(audit_events::case_id.eq(case_id))
-        .order(audit_events::seq.desc())
-        .select((audit_events::seq, audit_events::hash))
-        .first(c)
-        .optional())?;
-    let (seq, prev_hash) = match last {
-        Some((s, h)) => (s + 1, h),
-        None => (1, GENESIS.to_string()),
-    };
-    insert_event(conn, case_id, seq, &prev_hash, e)
-}
-
-/// The first events of cases created in this transaction, one multi-row write: no reads.
-pub fn append_firsts(conn: &mut DbConn, events: &[(i64, EventDraft<'_>)]) -> QueryResult<usize> {
-    let rows: Vec<NewEvent<'_>> = events
-        .iter()
-        .map(|(case_id, e)| NewEvent::chained(*case_id, 1, GENESIS, e))
-        .collect();
-    Ok(crate::insert_chunked!(conn, audit_events::table, rows))
+pub fn stored(rows: Vec<EventRow>) -> Vec<StoredEvent> {
+    rows.into_iter().map(StoredEvent::from).collect()
 }
 
 #[derive(Insertable)]
@@ -107,65 +75,88 @@ struct NewEvent<'a> {
     comment: &'a str,
     public: bool,
     prev_hash: &'a str,
-    hash: String,
+    hash: &'a str,
 }
 
 impl<'a> NewEvent<'a> {
-    /// The row for `e` as event `seq` of its case, hashed onto `prev_hash`.
-    fn chained(case_id: i64, seq: i64, prev_hash: &'a str, e: &EventDraft<'a>) -> Self {
-        let content = EventContent {
-            case_id,
-            seq,
-            at_ms: e.at_ms,
-            actor_id: e.actor_id,
-            actor_name: e.actor_name,
-            role: e.role,
-            action: e.action,
-            from_stage: e.from_stage,
-            to_stage: e.to_stage,
-            old_value: e.old_value,
-            new_value: e.new_value,
-            comment: e.comment,
-            public: e.public,
-        };
+    /// The row of `e` (already placed in its case's chain), hashed onto `prev_hash`.
+    fn of(e: &'a Event<'_>, prev_hash: &'a str, hash: &'a str) -> Self {
         NewEvent {
-            hash: event_hash(prev_hash, &content),
-            case_id,
-            seq,
+            case_id: e.case_id,
+            seq: e.seq,
             at_ms: e.at_ms,
             actor_id: e.actor_id,
-            actor_name: e.actor_name,
-            role: e.role,
-            action: e.action,
-            from_stage: e.from_stage,
-            to_stage: e.to_stage,
-            old_value: e.old_value,
-            new_value: e.new_value,
-            comment: e.comment,
+            actor_name: &e.actor_name,
+            role: &e.role,
+            action: &e.action,
+            from_stage: e.from_stage.as_deref(),
+            to_stage: e.to_stage.as_deref(),
+            old_value: &e.old_value,
+            new_value: &e.new_value,
+            comment: &e.comment,
             public: e.public,
             prev_hash,
+            hash,
         }
     }
 }
 
-fn insert_event(
-    conn: &mut DbConn,
-    case_id: i64,
-    seq: i64,
-    prev_hash: &str,
-    e: &EventDraft<'_>,
-) -> QueryResult<i64> {
-    let row = NewEvent::chained(case_id, seq, prev_hash, e);
-    db_run!(conn, c => diesel::insert_into(audit_events::table).values(&row).execute(c))?;
-    Ok(seq)
+/// The head a case's chain ends in, from its case row.
+fn head_of(conn: &mut DbConn, case_id: i64) -> QueryResult<ChainHead> {
+    let (seq, hash): (i64, String) = db_run!(conn, c => cases::table
+        .find(case_id)
+        .select((cases::last_seq, cases::last_hash))
+        .first(c))?;
+    Ok(ChainHead { seq, hash })
 }
 
-pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<AuditEvent>> {
-    db_run!(conn, c => audit_events::table
+/// Appends one event to a case's chain and moves the head on the case row. Call inside the
+/// transaction that made the change. Returns the event's sequence number.
+pub fn append(conn: &mut DbConn, case_id: i64, event: Event<'_>) -> QueryResult<i64> {
+    let head = head_of(conn, case_id)?;
+    let event = event.at(case_id, head.seq + 1);
+    let hash = event.hash(&head.hash);
+    db_run!(conn, c => diesel::insert_into(audit_events::table)
+        .values(NewEvent::of(&event, &head.hash, &hash))
+        .execute(c))?;
+    let moved = db_run!(conn, c => diesel::update(cases::table.filter(cases::id.eq(case_id).and(cases::last_seq.eq(head.seq))))
+        .set((cases::last_seq.eq(event.seq), cases::last_hash.eq(&hash)))
+        .execute(c))?;
+    if moved != 1 {
+        // Another transaction appended to this case after the head was read.
+        return Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::SerializationFailure,
+            Box::new(format!(
+                "case {case_id}: its audit trail moved on meanwhile"
+            )),
+        ));
+    }
+    Ok(event.seq)
+}
+
+/// The first event of a case about to be written, and the head its case row starts with.
+pub fn first_event<'a>(case_id: i64, event: Event<'a>) -> (Event<'a>, ChainHead) {
+    let event = event.at(case_id, 1);
+    let hash = event.hash(GENESIS);
+    (event, ChainHead { seq: 1, hash })
+}
+
+/// The first events of cases created in this transaction (their heads already on the case
+/// rows, from [`first_event`]), one multi-row write: no reads.
+pub fn insert_firsts(conn: &mut DbConn, firsts: &[(Event<'_>, ChainHead)]) -> QueryResult<usize> {
+    let rows: Vec<NewEvent<'_>> = firsts
+        .iter()
+        .map(|(event, head)| NewEvent::of(event, GENESIS, &head.hash))
+        .collect();
+    Ok(crate::insert_chunked!(conn, audit_events::table, rows))
+}
+
+pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<StoredEvent>> {
+    Ok(stored(db_run!(conn, c => audit_events::table
         .filter(audit_events::case_id.eq(case_id))
         .order(audit_events::seq)
-        .select(AuditEvent::as_select())
-        .load(c))
+        .select(EventRow::as_select())
+        .load(c))?))
 }
 
 pub struct VerifyReport {
@@ -182,23 +173,26 @@ pub fn verify_all(conn: &mut DbConn, mut progress: impl FnMut(usize)) -> QueryRe
         events: 0,
         breaks: Vec::new(),
     };
-    let mut pending: Vec<AuditEvent> = Vec::new();
+    let mut pending: Vec<StoredEvent> = Vec::new();
     let mut after: (i64, i64) = (i64::MIN, 0);
     loop {
-        let page: Vec<AuditEvent> = db_run!(conn, c => audit_events::table
+        let page = stored(db_run!(conn, c => audit_events::table
             .filter(audit_events::case_id.gt(after.0).or(audit_events::case_id.eq(after.0).and(audit_events::seq.gt(after.1))))
             .order((audit_events::case_id, audit_events::seq))
             .limit(PAGE)
-            .select(AuditEvent::as_select())
-            .load(c))?;
+            .select(EventRow::as_select())
+            .load(c))?);
         let done = (page.len() as i64) < PAGE;
         if let Some(last) = page.last() {
-            after = (last.case_id, last.seq);
+            after = (last.event.case_id, last.event.seq);
         }
         report.events += page.len();
         progress(report.events);
         for event in page {
-            if pending.last().is_some_and(|p| p.case_id != event.case_id) {
+            if pending
+                .last()
+                .is_some_and(|p| p.event.case_id != event.event.case_id)
+            {
                 finish_case(&mut pending, &mut report);
             }
             pending.push(event);
@@ -210,18 +204,12 @@ pub fn verify_all(conn: &mut DbConn, mut progress: impl FnMut(usize)) -> QueryRe
     }
 }
 
-fn finish_case(events: &mut Vec<AuditEvent>, report: &mut VerifyReport) {
+fn finish_case(events: &mut Vec<StoredEvent>, report: &mut VerifyReport) {
     if events.is_empty() {
         return;
     }
     report.cases += 1;
-    let chain = events.iter().map(|e| StoredEvent {
-        id: e.id,
-        content: e.content(),
-        prev_hash: &e.prev_hash,
-        hash: &e.hash,
-    });
-    if let Err(b) = verify_chain(chain) {
+    if let Err(b) = verify_chain(events.iter()) {
         report.breaks.push(b);
     }
     events.clear();
@@ -245,7 +233,6 @@ pub fn trails_of_cases_opened(
     from_ms: i64,
     to_ms: i64,
 ) -> QueryResult<Vec<TrailRow>> {
-    use super::schema::cases;
     let pattern = format!("{region_path}/%");
     db_run!(conn, c => audit_events::table
         .inner_join(cases::table)
@@ -257,20 +244,10 @@ pub fn trails_of_cases_opened(
 }
 
 /// Every event of these cases, ordered by case and sequence (one query for a page of cases).
-pub fn for_cases(conn: &mut DbConn, case_ids: &[i64]) -> QueryResult<Vec<AuditEvent>> {
-    db_run!(conn, c => audit_events::table
+pub fn for_cases(conn: &mut DbConn, case_ids: &[i64]) -> QueryResult<Vec<StoredEvent>> {
+    Ok(stored(db_run!(conn, c => audit_events::table
         .filter(audit_events::case_id.eq_any(case_ids))
         .order((audit_events::case_id, audit_events::seq))
-        .select(AuditEvent::as_select())
-        .load(c))
-}
-
-/// Verifies one case's events (in sequence order): how many, or the first break.
-pub fn verify_events(events: &[AuditEvent]) -> Result<usize, ChainBreak> {
-    verify_chain(events.iter().map(|e| StoredEvent {
-        id: e.id,
-        content: e.content(),
-        prev_hash: &e.prev_hash,
-        hash: &e.hash,
-    }))
+        .select(EventRow::as_select())
+        .load(c))?))
 }

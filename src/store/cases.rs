@@ -1,6 +1,7 @@
 use super::schema::{audit_events, cases};
 use super::DbConn;
 use crate::db_run;
+use crate::domain::case::{Subject, SubjectKind};
 use crate::domain::workflow::StageActor;
 use diesel::prelude::*;
 
@@ -8,7 +9,8 @@ use diesel::prelude::*;
 #[diesel(table_name = cases)]
 pub struct CaseRow {
     pub id: i64,
-    pub subject_kind: String,
+    #[diesel(deserialize_as = String)]
+    pub subject_kind: SubjectKind,
     pub subject_id: i64,
     pub workflow: String,
     pub workflow_version: i32,
@@ -32,6 +34,9 @@ pub struct CaseRow {
     pub escalated_to: Option<String>,
     /// When the SLA breach was escalated or flagged; the scan acts once per stage visit.
     pub escalated_at: Option<i64>,
+    /// The head of the case's audit chain: its last event's sequence number and hash.
+    pub last_seq: i64,
+    pub last_hash: String,
 }
 
 /// `None` is NULL, not DEFAULT, so that SQLite takes many rows in one statement.
@@ -55,6 +60,9 @@ pub struct NewCase<'a> {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The head of the case's audit chain: its first event, written with it.
+    pub last_seq: i64,
+    pub last_hash: &'a str,
 }
 
 /// The state a transition writes. Applied only if the row still has `expected_version`.
@@ -85,9 +93,16 @@ pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<CaseRow>> {
     db_run!(conn, c => cases::table.find(id).select(CaseRow::as_select()).load(c).map(super::at_most_one))
 }
 
-pub fn for_subject(conn: &mut DbConn, kind: &str, subject_id: i64) -> QueryResult<Option<CaseRow>> {
+impl CaseRow {
+    /// What the case is about.
+    pub fn subject(&self) -> Subject {
+        Subject::new(self.subject_kind, self.subject_id)
+    }
+}
+
+pub fn for_subject(conn: &mut DbConn, subject: Subject) -> QueryResult<Option<CaseRow>> {
     db_run!(conn, c => cases::table
-        .filter(cases::subject_kind.eq(kind).and(cases::subject_id.eq(subject_id)))
+        .filter(cases::subject_kind.eq(subject.kind().as_str()).and(cases::subject_id.eq(subject.id())))
         .select(CaseRow::as_select())
         .first(c)
         .optional())

@@ -1,66 +1,214 @@
 use super::schema::{claim_documents, claim_invoices, claims, idempotency_keys, ytd_totals};
 use super::DbConn;
 use crate::db_run;
-use crate::domain::policy::YearToDate;
+use crate::domain::claim::{
+    Amounts, Claim, Decision, EncounterKind, Family, FamilyFacts, Uploaded,
+};
+use crate::domain::dates::parse_iso_date;
+use crate::domain::money::Fen;
+use crate::domain::policy::{Breakdown, YearToDate};
 use diesel::prelude::*;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+/// A claims row as stored: the filed claim's JSON parts (invoices, family facts, itemised
+/// lines) and the breakdown and decision as text. Only this module reads it; everything
+/// else gets a [`ClaimRecord`].
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = claims)]
-pub struct ClaimRow {
+struct ClaimRow {
+    id: i64,
+    resident_user_id: Option<i64>,
+    submitted_by: i64,
+    family: String,
+    encounter_kind: String,
+    facility_code: String,
+    admission_date: String,
+    discharge_date: String,
+    diagnosis_code: String,
+    invoice_numbers: String,
+    total_fen: i64,
+    policy_scope_fen: i64,
+    self_paid_fen: i64,
+    family_facts: String,
+    region_code: String,
+    payable_fen: Option<i64>,
+    decided_fen: Option<i64>,
+    created_at: i64,
+    person_id: Option<i64>,
+    policy_name: Option<String>,
+    breakdown: Option<String>,
+    decision: Option<String>,
+    itemised_lines: String,
+}
+
+/// A stored claim: who filed it for whom, the claim itself, and where its assessment and
+/// decision stand.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimRecord {
     pub id: i64,
     pub resident_user_id: Option<i64>,
     pub submitted_by: i64,
-    pub family: String,
-    pub encounter_kind: String,
-    pub facility_code: String,
-    pub admission_date: String,
-    pub discharge_date: String,
-    pub diagnosis_code: String,
-    pub invoice_numbers: String,
-    pub total_fen: i64,
-    pub policy_scope_fen: i64,
-    pub self_paid_fen: i64,
-    pub family_facts: String,
-    pub region_code: String,
-    pub payable_fen: Option<i64>,
-    pub decided_fen: Option<i64>,
-    pub created_at: i64,
     pub person_id: Option<i64>,
+    /// The insured person's region.
+    pub region_code: String,
+    pub created_at: i64,
+    #[serde(flatten)]
+    pub claim: Claim,
     pub policy_name: Option<String>,
-    /// JSON breakdown of the benefit calculation at intake (recomputed at decision).
-    pub breakdown: Option<String>,
-    /// JSON decision record: computed and decided amounts, reason, codes.
-    pub decision: Option<String>,
-    pub itemised_lines: String,
+    /// What the calculator proposed at intake (recomputed at decision).
+    pub payable_fen: Option<i64>,
+    /// The benefit calculation, step by step (the claim's view shows it beside the claim).
+    #[serde(skip)]
+    pub breakdown: Option<Breakdown>,
+    pub decided_fen: Option<i64>,
+    #[serde(skip)]
+    pub decision: Option<Decision>,
+}
+
+impl ClaimRecord {
+    /// The amounts the guards read: proposed and decided so far.
+    pub fn amounts(&self) -> Amounts {
+        Amounts {
+            payable_fen: self.payable_fen.unwrap_or(0),
+            decided_fen: self.decided_fen.unwrap_or(0),
+        }
+    }
+}
+
+fn corrupt(what: &str, id: i64, e: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(format!("claim {id}: stored {what}: {e}").into())
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(id: i64, what: &str, text: &str) -> QueryResult<T> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, id, e))
+}
+
+fn json_text<T: Serialize>(value: &T) -> String {
+    // Plain data of strings, numbers and booleans always serialises.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+impl TryFrom<ClaimRow> for ClaimRecord {
+    type Error = diesel::result::Error;
+
+    fn try_from(r: ClaimRow) -> QueryResult<ClaimRecord> {
+        let id = r.id;
+        let date = |what: &str, text: &str| {
+            parse_iso_date(text).ok_or_else(|| corrupt(what, id, format!("`{text}` is not a date")))
+        };
+        let claim = Claim {
+            family: Family::parse(&r.family).ok_or_else(|| corrupt("family", id, &r.family))?,
+            encounter_kind: EncounterKind::parse(&r.encounter_kind)
+                .ok_or_else(|| corrupt("encounter kind", id, &r.encounter_kind))?,
+            facility_code: r.facility_code,
+            admission_date: date("admission date", &r.admission_date)?,
+            discharge_date: date("discharge date", &r.discharge_date)?,
+            diagnosis_code: r.diagnosis_code,
+            invoice_numbers: from_json(id, "invoice numbers", &r.invoice_numbers)?,
+            total_fen: Fen(r.total_fen),
+            policy_scope_fen: Fen(r.policy_scope_fen),
+            self_paid_fen: Fen(r.self_paid_fen),
+            facts: from_json(id, "family facts", &r.family_facts)?,
+            itemised_lines: from_json(id, "itemised lines", &r.itemised_lines)?,
+        };
+        Ok(ClaimRecord {
+            id,
+            resident_user_id: r.resident_user_id,
+            submitted_by: r.submitted_by,
+            person_id: r.person_id,
+            region_code: r.region_code,
+            created_at: r.created_at,
+            claim,
+            policy_name: r.policy_name,
+            payable_fen: r.payable_fen,
+            breakdown: r
+                .breakdown
+                .as_deref()
+                .map(|b| from_json(id, "breakdown", b))
+                .transpose()?,
+            decided_fen: r.decided_fen,
+            decision: r
+                .decision
+                .as_deref()
+                .map(|d| from_json(id, "decision", d))
+                .transpose()?,
+        })
+    }
+}
+
+fn records(rows: Vec<ClaimRow>) -> QueryResult<Vec<ClaimRecord>> {
+    rows.into_iter().map(ClaimRecord::try_from).collect()
+}
+
+/// A new claim to write, under the id reserved for it.
+pub struct NewClaimRecord<'a> {
+    pub id: i64,
+    pub resident_user_id: Option<i64>,
+    pub submitted_by: i64,
+    pub person_id: Option<i64>,
+    pub region_code: &'a str,
+    pub created_at: i64,
+    pub claim: &'a Claim,
+    pub policy_name: Option<&'a str>,
+    pub payable_fen: Option<i64>,
+    pub breakdown: Option<&'a Breakdown>,
 }
 
 /// `None` is NULL, not DEFAULT, so that SQLite takes many rows in one statement.
 #[derive(Insertable)]
 #[diesel(table_name = claims, treat_none_as_default_value = false)]
-pub struct NewClaim<'a> {
+struct NewClaim<'a> {
     /// Chosen up front ([`crate::store::reserve_ids`]) so invoices and cases can refer to it.
-    pub id: i64,
-    pub resident_user_id: Option<i64>,
-    pub submitted_by: i64,
-    pub family: &'a str,
-    pub encounter_kind: &'a str,
-    pub facility_code: &'a str,
-    pub admission_date: &'a str,
-    pub discharge_date: &'a str,
-    pub diagnosis_code: &'a str,
-    pub invoice_numbers: &'a str,
-    pub total_fen: i64,
-    pub policy_scope_fen: i64,
-    pub self_paid_fen: i64,
-    pub family_facts: &'a str,
-    pub region_code: &'a str,
-    pub created_at: i64,
-    pub person_id: Option<i64>,
-    pub policy_name: Option<&'a str>,
-    pub payable_fen: Option<i64>,
-    pub breakdown: Option<&'a str>,
-    pub itemised_lines: &'a str,
+    id: i64,
+    resident_user_id: Option<i64>,
+    submitted_by: i64,
+    family: &'a str,
+    encounter_kind: &'a str,
+    facility_code: &'a str,
+    admission_date: String,
+    discharge_date: String,
+    diagnosis_code: &'a str,
+    invoice_numbers: String,
+    total_fen: i64,
+    policy_scope_fen: i64,
+    self_paid_fen: i64,
+    family_facts: String,
+    region_code: &'a str,
+    created_at: i64,
+    person_id: Option<i64>,
+    policy_name: Option<&'a str>,
+    payable_fen: Option<i64>,
+    breakdown: Option<String>,
+    itemised_lines: String,
+}
+
+impl<'a> From<&NewClaimRecord<'a>> for NewClaim<'a> {
+    fn from(r: &NewClaimRecord<'a>) -> Self {
+        let c = r.claim;
+        NewClaim {
+            id: r.id,
+            resident_user_id: r.resident_user_id,
+            submitted_by: r.submitted_by,
+            family: c.family.as_str(),
+            encounter_kind: c.encounter_kind.as_str(),
+            facility_code: &c.facility_code,
+            admission_date: c.admission_date.to_string(),
+            discharge_date: c.discharge_date.to_string(),
+            diagnosis_code: &c.diagnosis_code,
+            invoice_numbers: json_text(&c.invoice_numbers),
+            total_fen: c.total_fen.0,
+            policy_scope_fen: c.policy_scope_fen.0,
+            self_paid_fen: c.self_paid_fen.0,
+            family_facts: json_text(&c.facts),
+            region_code: r.region_code,
+            created_at: r.created_at,
+            person_id: r.person_id,
+            policy_name: r.policy_name,
+            payable_fen: r.payable_fen,
+            breakdown: r.breakdown.map(json_text),
+            itemised_lines: json_text(&c.itemised_lines),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
@@ -79,6 +227,24 @@ pub struct DocumentRow {
     pub uploaded_at: i64,
 }
 
+impl Uploaded for DocumentRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    fn status(&self) -> &str {
+        &self.status
+    }
+
+    fn reject_reason(&self) -> Option<&str> {
+        self.reject_reason.as_deref()
+    }
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = claim_documents)]
 pub struct NewDocument<'a> {
@@ -93,12 +259,14 @@ pub struct NewDocument<'a> {
     pub uploaded_at: i64,
 }
 
-pub fn insert_all(conn: &mut DbConn, rows: &[NewClaim<'_>]) -> QueryResult<usize> {
+pub fn insert_all(conn: &mut DbConn, records: &[NewClaimRecord<'_>]) -> QueryResult<usize> {
+    let rows: Vec<NewClaim<'_>> = records.iter().map(NewClaim::from).collect();
     Ok(crate::insert_chunked!(conn, claims::table, rows))
 }
 
-pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<ClaimRow>> {
-    db_run!(conn, c => claims::table.find(id).select(ClaimRow::as_select()).load(c).map(super::at_most_one))
+pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<ClaimRecord>> {
+    let row = db_run!(conn, c => claims::table.find(id).select(ClaimRow::as_select()).load(c).map(super::at_most_one))?;
+    row.map(ClaimRecord::try_from).transpose()
 }
 
 pub fn insert_document(conn: &mut DbConn, doc: &NewDocument<'_>) -> QueryResult<i64> {
@@ -154,32 +322,41 @@ pub fn insert_invoices(conn: &mut DbConn, rows: &[NewInvoice<'_>]) -> QueryResul
     Ok(crate::insert_chunked!(conn, claim_invoices::table, rows))
 }
 
+/// A new price for the claim: the policy, the proposed amount and its breakdown.
 pub fn set_assessment(
     conn: &mut DbConn,
     claim_id: i64,
-    policy: Option<&str>,
-    payable: Option<i64>,
-    breakdown: Option<&str>,
+    policy: &str,
+    breakdown: &Breakdown,
 ) -> QueryResult<usize> {
     db_run!(conn, c => diesel::update(claims::table.find(claim_id))
-        .set((claims::policy_name.eq(policy), claims::payable_fen.eq(payable), claims::breakdown.eq(breakdown)))
+        .set((claims::policy_name.eq(policy), claims::payable_fen.eq(breakdown.payable_fen), claims::breakdown.eq(json_text(breakdown))))
         .execute(c))
 }
 
+/// The decision: the amount granted, the breakdown it rests on (kept when there is none),
+/// and its record.
 pub fn set_decision(
     conn: &mut DbConn,
     claim_id: i64,
-    decided: i64,
-    breakdown: &str,
-    decision: &str,
+    breakdown: Option<&Breakdown>,
+    decision: &Decision,
 ) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::update(claims::table.find(claim_id))
-        .set((claims::decided_fen.eq(decided), claims::breakdown.eq(breakdown), claims::decision.eq(decision)))
-        .execute(c))
+    let text = json_text(decision);
+    db_run!(conn, c => match breakdown {
+        Some(b) => diesel::update(claims::table.find(claim_id))
+            .set((claims::decided_fen.eq(decision.decided_fen), claims::breakdown.eq(json_text(b)), claims::decision.eq(&text)))
+            .execute(c),
+        None => diesel::update(claims::table.find(claim_id))
+            .set((claims::decided_fen.eq(decision.decided_fen), claims::decision.eq(&text)))
+            .execute(c),
+    })
 }
 
-pub fn for_resident(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<ClaimRow>> {
-    db_run!(conn, c => claims::table.filter(claims::resident_user_id.eq(user_id)).order(claims::id.desc()).select(ClaimRow::as_select()).load(c))
+pub fn for_resident(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<ClaimRecord>> {
+    records(
+        db_run!(conn, c => claims::table.filter(claims::resident_user_id.eq(user_id)).order(claims::id.desc()).select(ClaimRow::as_select()).load(c))?,
+    )
 }
 
 /// Reads a person's year-to-date totals for update: on PostgreSQL the row is locked until
@@ -311,6 +488,10 @@ pub fn reject_document(
         .execute(c))
 }
 
-pub fn set_family_facts(conn: &mut DbConn, claim_id: i64, facts: &str) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::update(claims::table.find(claim_id)).set(claims::family_facts.eq(facts)).execute(c))
+pub fn set_family_facts(
+    conn: &mut DbConn,
+    claim_id: i64,
+    facts: &FamilyFacts,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(claims::table.find(claim_id)).set(claims::family_facts.eq(json_text(facts))).execute(c))
 }

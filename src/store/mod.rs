@@ -10,6 +10,7 @@ use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub mod audit;
+pub mod blobs;
 pub mod cases;
 pub mod claims;
 pub mod facilities;

@@ -111,6 +111,8 @@ diesel::table! {
         sla_remaining_ms -> Nullable<BigInt>,
         escalated_to -> Nullable<Text>,
         escalated_at -> Nullable<BigInt>,
+        last_seq -> BigInt,
+        last_hash -> Text,
     }
 }
 

@@ -1,10 +1,11 @@
 //! The auditor's read-only searches over cases, claims and the audit trail, newest first, in
 //! pages by id, always within the searcher's region.
-use super::audit::AuditEvent;
+use super::audit::EventRow;
 use super::cases::CaseRow;
 use super::schema::{audit_events, cases, claim_invoices, claims, persons, users};
 use super::DbConn;
 use crate::db_run;
+use crate::domain::audit::StoredEvent;
 use diesel::prelude::*;
 
 #[derive(Debug, Clone, Default)]
@@ -198,13 +199,13 @@ pub struct EventSearch {
 }
 
 /// The audit trail across cases, newest first.
-pub fn events(conn: &mut DbConn, s: &EventSearch) -> QueryResult<Vec<AuditEvent>> {
+pub fn events(conn: &mut DbConn, s: &EventSearch) -> QueryResult<Vec<StoredEvent>> {
     let subtree = format!("{}/%", s.region_path);
-    db_run!(conn, c => {
+    let rows: Vec<EventRow> = db_run!(conn, c => {
         let mut q = audit_events::table
             .inner_join(cases::table)
             .filter(cases::region_path.eq(&s.region_path).or(cases::region_path.like(&subtree)))
-            .select(AuditEvent::as_select())
+            .select(EventRow::as_select())
             .into_boxed();
         if let Some(id) = s.case_id {
             q = q.filter(audit_events::case_id.eq(id));
@@ -238,7 +239,8 @@ pub fn events(conn: &mut DbConn, s: &EventSearch) -> QueryResult<Vec<AuditEvent>
             q = q.filter(audit_events::id.lt(before));
         }
         q.order(audit_events::id.desc()).limit(s.limit).load(c)
-    })
+    })?;
+    Ok(super::audit::stored(rows))
 }
 
 #[cfg(test)]

@@ -429,9 +429,9 @@ impl TestApp {
                 body["admission_date"] = serde_json::json!(admission.to_string());
                 body["discharge_date"] = serde_json::json!((admission + chrono::Days::new(1)).to_string());
                 body["invoice_numbers"] = serde_json::json!([format!("Q-{i}-{}", store::now_ms())]);
-                let input: claimflow::service::claims::ClaimInput =
+                let input: claimflow::domain::claim::ClaimInput =
                     serde_json::from_value(body).unwrap();
-                let done = claimflow::service::claims::submit(
+                let done = claimflow::service::intake::submit(
                     &mut conn,
                     core.env(),
                     &resident,
@@ -441,14 +441,14 @@ impl TestApp {
                 )
                 .unwrap();
                 for kind in TRAUMA_DOCUMENTS {
-                    let up = claimflow::service::claims::Upload {
+                    let up = claimflow::service::documents::Upload {
                         claim_id: done.claim_id,
                         kind,
                         filename: "a.pdf",
                         bytes: claimflow::cli::demo::DEMO_PDF,
                         now_ms: store::now_ms(),
                     };
-                    claimflow::service::claims::add_document(
+                    claimflow::service::documents::add_document(
                         &mut conn,
                         &config.data_dir,
                         &resident,

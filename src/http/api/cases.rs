@@ -1,3 +1,4 @@
+use crate::domain::audit::StoredEvent;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
@@ -5,7 +6,7 @@ use crate::http::{db, State};
 use crate::service::cases::{self, ActionRequest};
 use crate::service::views::case::case_view;
 use crate::service::views::case::CaseView;
-use crate::store::audit::{self, AuditEvent};
+use crate::store::audit;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 
@@ -17,8 +18,8 @@ use serde::Deserialize;
 pub async fn get_case(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let view = db(&state, move |conn, env| {
-        let case = cases::load(conn, id)?;
-        cases::ensure_can_see(&user.0, &case)?;
+        let case = crate::service::scope::load(conn, id)?;
+        crate::service::scope::ensure_can_see(&user.0, &case)?;
         case_view(conn, env.defs, &user.0, case)
     })
     .await?;
@@ -89,7 +90,7 @@ pub async fn take_action(
 /// The full audit trail of a case (staff only).
 #[utoipa::path(get, path = "/api/cases/{id}/events", tag = "cases", security(("bearer" = [])),
     params(("id" = i64, Path, description = "case id")),
-    responses((status = 200, body = Vec<AuditEvent>), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<StoredEvent>), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/api/cases/{id}/events")]
 pub async fn case_events(
     state: State,
@@ -99,8 +100,8 @@ pub async fn case_events(
     let id = id.into_inner();
     user.0.require_any(&Role::STAFF)?;
     let events = db(&state, move |conn, _| {
-        let case = cases::load(conn, id)?;
-        cases::ensure_can_see(&user.0, &case)?;
+        let case = crate::service::scope::load(conn, id)?;
+        crate::service::scope::ensure_can_see(&user.0, &case)?;
         Ok(audit::for_case(conn, id)?)
     })
     .await?;

@@ -1,16 +1,17 @@
+use crate::domain::case::Subject;
+use crate::domain::claim::ClaimInput;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::upload::read_upload;
 use crate::http::upload::refuse_declared_oversize;
 use crate::http::upload::UploadForm;
 use crate::http::{db, State};
-use crate::service::cases;
-use crate::service::claims::{self as claim_service, ClaimInput, Upload};
+use crate::service::documents::{self, Upload};
+use crate::service::intake;
 use crate::service::views::claim::claim_detail;
 use crate::service::views::claim::my_claim_list;
 use crate::service::views::claim::ClaimDetail;
 use crate::service::views::claim::MyClaim;
-use crate::store::cases as case_store;
 use crate::store::claims::{self as claim_store, DocumentRow};
 use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -47,7 +48,7 @@ pub async fn submit(
         None => None,
     };
     let done = db(&state, move |conn, env| {
-        claim_service::submit(
+        intake::submit(
             conn,
             env,
             &user.0,
@@ -92,9 +93,7 @@ pub async fn get_claim(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let detail = db(&state, move |conn, env| {
-        let case = case_store::for_subject(conn, "claim", id)?
-            .ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
-        cases::ensure_can_see(&user.0, &case)?;
+        let case = crate::service::scope::case_of(conn, &user.0, Subject::Claim(id))?;
         claim_detail(conn, env.defs, &user.0, case)
     })
     .await?;
@@ -128,7 +127,7 @@ pub async fn upload_document(
     let data_dir = state.config.data_dir.clone();
     let claim_id = id.into_inner();
     let doc = db(&state, move |conn, _| {
-        claim_service::add_document(
+        documents::add_document(
             conn,
             &data_dir,
             &user.0,
@@ -157,14 +156,12 @@ pub async fn download_document(
 ) -> AppResult<HttpResponse> {
     let (claim_id, doc_id) = path.into_inner();
     let doc = db(&state, move |conn, _| {
-        let case = case_store::for_subject(conn, "claim", claim_id)?
-            .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
-        cases::ensure_can_see(&user.0, &case)?;
+        crate::service::scope::case_of(conn, &user.0, Subject::Claim(claim_id))?;
         claim_store::document(conn, claim_id, doc_id)?
             .ok_or_else(|| AppError::NotFound(format!("document {doc_id}")))
     })
     .await?;
-    let path = claim_service::blob_path(&state.config.data_dir, &doc.sha256)
+    let path = crate::store::blobs::path(&state.config.data_dir, &doc.sha256)
         .ok_or_else(|| AppError::NotFound("document file".into()))?;
     let bytes = web::block(move || std::fs::read(path))
         .await?
@@ -200,7 +197,7 @@ pub async fn reject_document(
     let (claim_id, doc_id) = path.into_inner();
     let reason = body.into_inner().reason;
     let doc = db(&state, move |conn, _| {
-        claim_service::reject_document(
+        documents::reject_document(
             conn,
             &user.0,
             claim_id,

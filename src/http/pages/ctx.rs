@@ -64,6 +64,15 @@ impl Ctx {
         self.ui.text(self.lang, key)
     }
 
+    /// Picks the Chinese or the English of a pair of optional texts.
+    pub fn pick_opt<'a>(&self, zh: &'a Option<String>, en: &'a Option<String>) -> Option<&'a str> {
+        if self.lang == "en" {
+            en.as_deref()
+        } else {
+            zh.as_deref()
+        }
+    }
+
     /// Picks the Chinese or the English of a pair.
     pub fn pick<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         if self.lang == "en" {

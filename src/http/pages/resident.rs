@@ -2,14 +2,16 @@
 //! the upload right there, the decision letter, and a new-claim form per family.
 use super::ctx::{see_other, Ctx, PageError};
 use super::{when, yuan, yuan_to_fen};
+use crate::domain::case::Subject;
+use crate::domain::claim::{ClaimInput, Family, FamilyFacts};
 use crate::domain::documents::document_kind;
 use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::http::upload::{read_upload, refuse_declared_oversize};
-use crate::service::claims::{self as claim_service, ClaimInput, FamilyFacts, Upload, FAMILIES};
+use crate::service::documents::{self, Upload};
+use crate::service::intake;
 use crate::service::views::claim::{claim_detail, my_claim_list, ClaimDetail};
-use crate::store::cases as case_store;
-use crate::store::claims::ClaimRow;
+use crate::store::claims::ClaimRecord;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -58,9 +60,7 @@ pub async fn my_claims(ctx: Ctx) -> Result<HttpResponse, PageError> {
 async fn load_own(ctx: &Ctx, claim_id: i64) -> Result<ClaimDetail, PageError> {
     let user = ctx.require(RESIDENT)?;
     ctx.db(move |conn, env| {
-        let case = case_store::for_subject(conn, "claim", claim_id)?
-            .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
-        crate::service::cases::ensure_can_see(&user, &case)?;
+        let case = crate::service::scope::case_of(conn, &user, Subject::Claim(claim_id))?;
         claim_detail(conn, env.defs, &user, case)
     })
     .await
@@ -98,19 +98,18 @@ pub(super) fn breakdown_steps(ctx: &Ctx, d: &ClaimDetail) -> Vec<Value> {
 }
 
 /// The claim's own facts, as both the resident's and the reviewer's page show them.
-pub(super) fn claim_fields(c: &ClaimRow) -> Map<String, Value> {
-    let invoices = serde_json::from_str::<Vec<String>>(&c.invoice_numbers)
-        .map_or_else(|_| c.invoice_numbers.clone(), |v| v.join(", "));
+pub(super) fn claim_fields(r: &ClaimRecord) -> Map<String, Value> {
+    let c = &r.claim;
     let fields = json!({
         "facility": c.facility_code,
         "admission_date": c.admission_date,
         "discharge_date": c.discharge_date,
         "diagnosis": c.diagnosis_code,
-        "invoices": invoices,
-        "total": yuan(c.total_fen),
-        "policy_scope": yuan(c.policy_scope_fen),
-        "self_paid": yuan(c.self_paid_fen),
-        "payable": c.payable_fen.map(yuan),
+        "invoices": c.invoice_numbers.join(", "),
+        "total": yuan(c.total_fen.0),
+        "policy_scope": yuan(c.policy_scope_fen.0),
+        "self_paid": yuan(c.self_paid_fen.0),
+        "payable": r.payable_fen.map(yuan),
     });
     match fields {
         Value::Object(map) => map,
@@ -145,8 +144,7 @@ fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
     let decision = d.decision.as_ref();
     // A rejection's reason is written for the resident; an approver's comment is internal.
     let reason = decision
-        .and_then(|v| v.get(ctx.pick("reason_zh", "reason_en")))
-        .and_then(Value::as_str)
+        .and_then(|d| ctx.pick_opt(&d.reason_zh, &d.reason_en))
         .filter(|s| !s.is_empty());
     let c = &d.claim;
     let outcome_title = d
@@ -217,7 +215,7 @@ pub async fn upload(
     let claim_id = id.into_inner();
     let data_dir = ctx.state.config.data_dir.clone();
     ctx.db(move |conn, _| {
-        claim_service::add_document(
+        documents::add_document(
             conn,
             &data_dir,
             &user,
@@ -236,9 +234,9 @@ pub async fn upload(
 
 /// The families a resident can file, each with the documents it needs.
 fn families(ctx: &Ctx, chosen: &str) -> Vec<Value> {
-    FAMILIES
+    Family::ALL
         .iter()
-        .filter_map(|f| ctx.state.defs.latest(f))
+        .filter_map(|f| ctx.state.defs.latest(f.as_str()))
         .map(|wf| {
             let docs: Vec<&str> = wf
                 .required_documents
@@ -414,7 +412,7 @@ pub async fn submit_claim(
         }
     };
     let submitted = crate::http::db(&ctx.state, move |conn, env| {
-        claim_service::submit(conn, env, &user, &input, None, crate::store::now_ms())
+        intake::submit(conn, env, &user, &input, None, crate::store::now_ms())
     })
     .await;
     match submitted {

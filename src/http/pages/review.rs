@@ -3,12 +3,14 @@
 use super::ctx::{see_other, Ctx, PageError};
 use super::listing::{self, blank, csv_download, fen_cell};
 use super::{when, yuan, yuan_to_fen};
+use crate::domain::case::Subject;
+use crate::domain::claim::{Family, FamilyFacts};
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::service::cases::{self, ActionRequest, REJECT_REASONS};
-use crate::service::claims::FAMILIES;
+use crate::service::cases::{self, ActionRequest};
 use crate::service::queue;
 use crate::service::queue::QueueQuery;
+use crate::service::subjects::REJECT_REASONS;
 use crate::service::views::claim::{claim_detail, ClaimDetail};
 use crate::store::audit;
 use actix_web::http::StatusCode;
@@ -185,9 +187,9 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
             })
         })
         .collect();
-    let families: Vec<Value> = FAMILIES
+    let families: Vec<Value> = Family::ALL
         .iter()
-        .filter_map(|f| defs.latest(f))
+        .filter_map(|f| defs.latest(f.as_str()))
         .map(|wf| json!({"code": wf.name, "label": ctx.pick(&wf.title.zh, &wf.title.en), "selected": wf.name == q.family}))
         .collect();
     let mut stages: Vec<Value> = Vec::new();
@@ -306,15 +308,14 @@ pub async fn next_case(
 /// Everything the case page shows, read in one blocking call.
 struct CaseData {
     detail: ClaimDetail,
-    events: Vec<audit::AuditEvent>,
+    events: Vec<crate::domain::audit::StoredEvent>,
 }
 
 async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
     let user = ctx.require(&Role::STAFF)?;
     ctx.db(move |conn, env| {
-        let case = cases::load(conn, case_id)?;
-        cases::ensure_can_see(&user, &case)?;
-        if case.subject_kind != "claim" {
+        let case = crate::service::scope::case(conn, &user, case_id)?;
+        if case.subject().claim().is_none() {
             return Err(AppError::NotFound(format!("claim case {case_id}")));
         }
         let events = audit::for_case(conn, case_id)?;
@@ -325,8 +326,8 @@ async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
 }
 
 /// The family's facts as label/value rows; only what was declared.
-fn family_facts(ctx: &Ctx, raw: &str) -> Vec<Value> {
-    let Ok(Value::Object(facts)) = serde_json::from_str::<Value>(raw) else {
+fn family_facts(ctx: &Ctx, facts: &FamilyFacts) -> Vec<Value> {
+    let Ok(Value::Object(facts)) = serde_json::to_value(facts) else {
         return Vec::new();
     };
     facts
@@ -414,9 +415,9 @@ fn case_view(
         "sla": case.sla,
         "sla_label": case.sla.as_ref().map(|s| ctx.t(&format!("queue.{s}"))),
         "due": case.due_at.map(when),
-        "encounter": ctx.t(&format!("new_claim.encounter_{}", c.encounter_kind)),
+        "encounter": ctx.t(&format!("new_claim.encounter_{}", c.claim.encounter_kind)),
         "decided": c.decided_fen.map(yuan),
-        "family_facts": family_facts(ctx, &c.family_facts),
+        "family_facts": family_facts(ctx, &c.claim.facts),
         "checklist": checklist,
         "findings": findings,
         "steps": steps,
@@ -424,7 +425,7 @@ fn case_view(
         "actions": actions,
         "reasons": reasons,
         "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
-        "chain_ok": audit::verify_events(&data.events).is_ok(),
+        "chain_ok": crate::domain::audit::verify_chain(&data.events).is_ok(),
         "comment_error": comment_error,
     });
     super::resident::extend(&mut view, super::resident::claim_fields(c));
@@ -503,13 +504,12 @@ pub async fn act(
     })
     .await;
     let (status, flash, comment_error) = match done {
-        Ok(case) if case.subject_kind == "violation" => {
-            return Ok(see_other(&format!(
-                "/violations/{}?done=true",
-                case.subject_id
-            )))
+        Ok(case) => {
+            return Ok(see_other(&match case.subject() {
+                Subject::Violation(id) => format!("/violations/{id}?done=true"),
+                _ => format!("/cases/{case_id}?done=1"),
+            }))
         }
-        Ok(_) => return Ok(see_other(&format!("/cases/{case_id}?done=1"))),
         Err(
             e @ (AppError::Conflict(_)
             | AppError::Refused(crate::domain::workflow::Refusal::Closed)),
@@ -529,16 +529,16 @@ pub async fn act(
     };
     // Back to the page the action came from, as the case is now.
     let subject = ctx
-        .db(move |conn, _| cases::load(conn, case_id).map(|c| (c.subject_kind, c.subject_id)))
+        .db(move |conn, _| crate::service::scope::load(conn, case_id).map(|c| c.subject()))
         .await?;
-    if subject.0 == "violation" {
+    if let Subject::Violation(violation_id) = subject {
         let flash = match comment_error {
             Some(text) => ("error", text),
             None => flash,
         };
         return super::violations::violation_page(
             &ctx,
-            subject.1,
+            violation_id,
             None,
             serde_json::Map::new(),
             status,

@@ -348,7 +348,7 @@ pub async fn violation_page(
     let (v, actions) = ctx
         .db(move |conn, env| {
             let v = svc::view(conn, env.defs, &user, id)?;
-            let case = crate::service::cases::load(conn, v.case_id)?;
+            let case = crate::service::scope::load(conn, v.case_id)?;
             let actions = crate::service::cases::available_actions(conn, env.defs, &user, &case)?;
             Ok((v, actions))
         })

@@ -1,10 +1,11 @@
 //! The case as its reader sees it: where it stands, its SLA, and what they may do now.
 use crate::auth::Principal;
 use crate::definitions::Definitions;
+use crate::domain::case::{Subject, SubjectKind};
+use crate::domain::claim::{checklist, ChecklistItem};
 use crate::domain::workflow::{CaseFacts, Title};
 use crate::error::AppResult;
 use crate::service::cases::{self, AvailableAction};
-use crate::service::claims as claim_service;
 use crate::store::cases::CaseRow;
 use crate::store::{claims as claim_store, DbConn};
 use serde::Serialize;
@@ -12,7 +13,7 @@ use serde::Serialize;
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub id: i64,
-    pub subject_kind: String,
+    pub subject_kind: SubjectKind,
     pub subject_id: i64,
     pub workflow: String,
     pub workflow_version: i32,
@@ -41,7 +42,7 @@ pub struct CaseView {
     pub facts: CaseFacts,
     /// The actions you may take now.
     pub actions: Vec<AvailableAction>,
-    pub checklist: Vec<claim_service::ChecklistItem>,
+    pub checklist: Vec<ChecklistItem>,
 }
 
 pub fn case_view(
@@ -51,13 +52,11 @@ pub fn case_view(
     case: CaseRow,
 ) -> AppResult<CaseView> {
     let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
-    let facts = cases::current_facts(conn, &case, &wf)?;
+    let facts = crate::service::subjects::facts(conn, &case, &wf)?;
     let actions = cases::available_actions(conn, defs, p, &case)?;
-    let checklist = if case.subject_kind == "claim" {
-        let docs = claim_store::documents(conn, case.subject_id)?;
-        claim_service::checklist(&wf, &facts, &docs)
-    } else {
-        Vec::new()
+    let checklist = match case.subject() {
+        Subject::Claim(id) => checklist(&wf, &facts, &claim_store::documents(conn, id)?),
+        _ => Vec::new(),
     };
     let (sla, working_ms_left) = sla_state(defs, &case, crate::store::now_ms());
     let stage_title = case

@@ -3,24 +3,26 @@
 use super::case::{case_view, CaseView};
 use crate::auth::Principal;
 use crate::definitions::Definitions;
+use crate::domain::case::Subject;
+use crate::domain::claim::Decision;
 use crate::domain::policy::Breakdown;
 use crate::error::{AppError, AppResult};
 use crate::service::timeline::{timeline, TimelineItem};
-use crate::store::cases::{self as case_store};
-use crate::store::claims::{self as claim_store, ClaimRow, DocumentRow};
+use crate::store::cases::{self as case_store, CaseRow};
+use crate::store::claims::{self as claim_store, ClaimRecord, DocumentRow};
 use crate::store::findings::Finding;
 use crate::store::DbConn;
 use serde::Serialize;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ClaimDetail {
-    pub claim: ClaimRow,
+    pub claim: ClaimRecord,
     pub case: CaseView,
     pub documents: Vec<DocumentRow>,
     /// The benefit calculation, step by step (recomputed at decision).
     pub breakdown: Option<Breakdown>,
     /// The decision record: computed and decided amounts, override reason or reason code.
-    pub decision: Option<serde_json::Value>,
+    pub decision: Option<Decision>,
     /// Plain-language history for the resident (no internal comments).
     pub timeline: Vec<TimelineItem>,
     /// Intake findings (staff only; empty for residents).
@@ -50,10 +52,10 @@ pub fn claim_detail(
     conn: &mut DbConn,
     defs: &Definitions,
     p: &Principal,
-    case: crate::store::cases::CaseRow,
+    case: CaseRow,
 ) -> AppResult<ClaimDetail> {
     let id = case.subject_id;
-    let claim =
+    let mut claim =
         claim_store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("claim {id}")))?;
     let documents = claim_store::documents(conn, id)?;
     let events = crate::store::audit::for_case(conn, case.id)?;
@@ -62,14 +64,8 @@ pub fn claim_detail(
     } else {
         Vec::new()
     };
-    let breakdown = claim
-        .breakdown
-        .as_deref()
-        .and_then(|b| serde_json::from_str(b).ok());
-    let decision = claim
-        .decision
-        .as_deref()
-        .and_then(|d| serde_json::from_str(d).ok());
+    let breakdown = claim.breakdown.take();
+    let decision = claim.decision.take();
     Ok(ClaimDetail {
         claim,
         case: case_view(conn, defs, p, case)?,
@@ -90,7 +86,7 @@ pub fn my_claim_list(
     let claims = claim_store::for_resident(conn, p.user_id)?;
     let mut out = Vec::with_capacity(claims.len());
     for claim in claims {
-        let Some(case) = case_store::for_subject(conn, "claim", claim.id)? else {
+        let Some(case) = case_store::for_subject(conn, Subject::Claim(claim.id))? else {
             continue;
         };
         let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
@@ -101,10 +97,10 @@ pub fn my_claim_list(
             case_id: case.id,
             family_zh: wf.title.zh.clone(),
             family_en: wf.title.en.clone(),
-            family: claim.family,
+            family: claim.claim.family.as_str().to_string(),
             submitted_at: claim.created_at,
-            admission_date: claim.admission_date,
-            total_fen: claim.total_fen,
+            admission_date: claim.claim.admission_date.to_string(),
+            total_fen: claim.claim.total_fen.0,
             payable_fen: claim.payable_fen,
             decided_fen: claim.decided_fen,
             stage: case.stage,

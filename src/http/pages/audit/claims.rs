@@ -7,10 +7,10 @@ use super::{
     export_rows, list_page, page_rows, state_title, workflow_options, workflow_title, AuditList,
     Span,
 };
+use crate::domain::claim::Family;
 use crate::domain::person::IdNumber;
 use crate::error::{AppError, AppResult};
 use crate::http::pages::ctx::{Ctx, PageError};
-use crate::service::claims::FAMILIES;
 use crate::store::search::{self, ClaimHit, ClaimSearch};
 use crate::store::DbConn;
 use actix_web::{get, web, HttpResponse};
@@ -54,7 +54,7 @@ impl AuditList for ClaimForm {
             invoice: blank(&self.invoice),
             resident: blank(&self.resident),
             facility: blank(&self.facility),
-            family: c.keep(listing::one_of("family", &self.family, &FAMILIES)),
+            family: c.keep(listing::one_of("family", &self.family, Family::CODES)),
             from_ms,
             to_ms,
             before_id,
@@ -126,7 +126,7 @@ pub async fn claims_page(ctx: Ctx, q: web::Query<ClaimForm>) -> Result<HttpRespo
     });
     let view = json!({
         "tab": "claims",
-        "families": workflow_options(&ctx, &form.family, Some(&FAMILIES)),
+        "families": workflow_options(&ctx, &form.family, Some(Family::CODES)),
         "form": {"claim_id": form.claim_id, "invoice": form.invoice, "resident": form.resident,
                  "facility": form.facility, "from": form.span.from, "to": form.span.to},
         "query": form.query_string(),

@@ -3,10 +3,10 @@
 use super::super::listing::{self, blank, csv_download, number, Checked};
 use super::super::when;
 use super::{export_rows, list_page, page_rows, AuditList, Span};
+use crate::domain::audit::StoredEvent;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::pages::ctx::{Ctx, PageError};
-use crate::store::audit::AuditEvent;
 use crate::store::search::{self, EventSearch};
 use crate::store::DbConn;
 use actix_web::{get, web, HttpResponse};
@@ -42,7 +42,7 @@ fn role_codes() -> Vec<&'static str> {
 
 impl AuditList for EventForm {
     type Search = EventSearch;
-    type Row = AuditEvent;
+    type Row = StoredEvent;
 
     fn span(&mut self) -> &mut Span {
         &mut self.span
@@ -65,7 +65,7 @@ impl AuditList for EventForm {
         c.finish(found)
     }
 
-    fn load(conn: &mut DbConn, s: &EventSearch) -> AppResult<Vec<AuditEvent>> {
+    fn load(conn: &mut DbConn, s: &EventSearch) -> AppResult<Vec<StoredEvent>> {
         Ok(search::events(conn, s)?)
     }
 
@@ -194,14 +194,14 @@ pub async fn events_csv(ctx: Ctx, q: web::Query<EventForm>) -> Result<HttpRespon
                 e.seq.to_string(),
                 when(e.at_ms),
                 e.actor_id.map(|id| id.to_string()).unwrap_or_default(),
-                e.actor_name.clone(),
-                e.role.clone(),
-                e.action.clone(),
-                e.from_stage.clone().unwrap_or_default(),
-                e.to_stage.clone().unwrap_or_default(),
-                e.old_value.clone(),
-                e.new_value.clone(),
-                e.comment.clone(),
+                e.actor_name.to_string(),
+                e.role.to_string(),
+                e.action.to_string(),
+                e.from_stage.as_deref().unwrap_or_default().to_string(),
+                e.to_stage.as_deref().unwrap_or_default().to_string(),
+                e.old_value.to_string(),
+                e.new_value.to_string(),
+                e.comment.to_string(),
                 e.public.to_string(),
                 e.prev_hash.clone(),
                 e.hash.clone(),

@@ -201,7 +201,8 @@ impl AuditList for CaseForm {
         for case in rows {
             let start = events.partition_point(|e| e.case_id < case.id);
             let end = events.partition_point(|e| e.case_id <= case.id);
-            let verdict = audit::verify_events(&events[start..end])
+            let verdict = crate::domain::audit::verify_chain(&events[start..end])
+                .map(|(count, _)| count)
                 .map_err(|b| format!("#{} {}", b.seq, b.reason));
             out.push((case, verdict));
         }

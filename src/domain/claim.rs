@@ -1,0 +1,599 @@
+//! A manual claim as the domain sees it. What a resident or clerk files ([`ClaimInput`]) is
+//! parsed once into a [`Claim`], with its family and encounter as enums, its dates as dates
+//! and its amounts as [`Fen`]; every problem names its field. The document checklist and the
+//! facts the workflow guards read are computed from a claim here, without I/O.
+use crate::domain::documents::document_kind;
+use crate::domain::field_error::FieldError;
+use crate::domain::money::Fen;
+use crate::domain::person::IdNumber;
+use crate::domain::workflow::{CaseFacts, Workflow};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// The largest amount a claim may carry by default: 10,000,000 yuan.
+pub const DEFAULT_MAX_CLAIM_FEN: i64 = 1_000_000_000;
+
+/// Longest invoice number accepted.
+pub const MAX_INVOICE_LEN: usize = 64;
+
+macro_rules! code_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const CODES: &'static [&'static str] = &[$($code),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+code_enum!(
+    /// The claim families (handbook §3).
+    Family {
+        OutOfRegion = "out_of_region",
+        Trauma = "trauma",
+        UnreferredTransfer = "unreferred_transfer",
+    }
+);
+
+code_enum!(
+    /// What kind of care the claim is for.
+    EncounterKind {
+        Inpatient = "inpatient",
+        Outpatient = "outpatient",
+        SpecialOutpatient = "special_outpatient",
+        Maternity = "maternity",
+    }
+);
+
+/// The family's own facts (handbook §3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct FamilyFacts {
+    /// Out-of-region or transfer filing (备案) made before treatment.
+    pub filed: bool,
+    pub filing_number: Option<String>,
+    pub emergency: Option<EmergencyExplanation>,
+    /// Trauma: a liable third party exists (traffic accident, assault…).
+    pub third_party_liable: bool,
+    pub third_party_declaration: Option<String>,
+    pub referral: bool,
+    pub referral_certificate: Option<String>,
+    /// Special outpatient disease code (e.g. `dialysis`), paid as inpatient where listed.
+    pub special_disease: Option<String>,
+    pub maternity_high_risk: bool,
+    /// Outpatient costs settled in real time at the facility.
+    pub settled_in_real_time: bool,
+    /// Outpatient at a county hospital on a primary-care referral.
+    pub primary_referral: bool,
+    /// A reviewer's judgement whether the care was an emergency (restores the ratio when
+    /// filing or referral was missing). Unset: the emergency explanation decides.
+    pub judged_emergency: Option<bool>,
+    /// Days of medicine given on discharge (出院带药), checked against the acute or chronic
+    /// limit by the screening rules.
+    pub discharge_medicine_days: Option<u32>,
+    /// The condition treated is chronic (the longer discharge-medicine limit applies).
+    pub chronic_condition: bool,
+}
+
+impl FamilyFacts {
+    pub fn is_emergency(&self) -> bool {
+        self.judged_emergency.unwrap_or(self.emergency.is_some())
+    }
+}
+
+/// One line of an itemised bill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemLine {
+    pub code: String,
+    pub name: String,
+    pub quantity: u32,
+    pub total_fen: i64,
+    pub in_policy_scope: bool,
+}
+
+/// The written explanation of an emergency on a short trip (handbook §3.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmergencyExplanation {
+    pub time: String,
+    pub place: String,
+    pub cause: String,
+    pub witness: String,
+    pub witness_contact: String,
+}
+
+/// A claim as filed, before any check.
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimInput {
+    /// out_of_region, trauma or unreferred_transfer.
+    pub family: String,
+    /// The insured person's ID number (GB 11643). Required when a clerk files on a
+    /// resident's behalf; residents file for the person linked to their account.
+    #[serde(default)]
+    pub id_number: Option<String>,
+    /// inpatient, outpatient, special_outpatient or maternity.
+    pub encounter_kind: String,
+    pub facility_code: String,
+    /// YYYY-MM-DD
+    pub admission_date: String,
+    /// YYYY-MM-DD, not before admission.
+    pub discharge_date: String,
+    /// ICD-10 code such as S72.001.
+    pub diagnosis_code: String,
+    pub invoice_numbers: Vec<String>,
+    /// Total cost in fen (1 yuan = 100 fen).
+    pub total_fen: i64,
+    pub policy_scope_fen: i64,
+    pub self_paid_fen: i64,
+    #[serde(default)]
+    pub facts: FamilyFacts,
+    #[serde(default)]
+    pub itemised_lines: Vec<ItemLine>,
+}
+
+/// A checked claim: what intake, pricing, screening and the guards work on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Claim {
+    pub family: Family,
+    pub encounter_kind: EncounterKind,
+    pub facility_code: String,
+    #[schema(value_type = String, format = Date)]
+    pub admission_date: NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub discharge_date: NaiveDate,
+    pub diagnosis_code: String,
+    pub invoice_numbers: Vec<String>,
+    #[schema(value_type = i64)]
+    pub total_fen: Fen,
+    #[schema(value_type = i64)]
+    pub policy_scope_fen: Fen,
+    #[schema(value_type = i64)]
+    pub self_paid_fen: Fen,
+    pub facts: FamilyFacts,
+    pub itemised_lines: Vec<ItemLine>,
+}
+
+fn is_icd10(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() >= 3
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_digit()
+        && (b[2].is_ascii_digit() || b[2].is_ascii_uppercase())
+        && match &code[3..] {
+            "" => true,
+            rest => {
+                rest.starts_with('.')
+                    && rest.len() > 1
+                    && rest[1..].bytes().all(|c| c.is_ascii_alphanumeric())
+            }
+        }
+}
+
+/// Collects field errors while a claim is parsed.
+#[derive(Default)]
+struct Problems(Vec<FieldError>);
+
+impl Problems {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn date(&mut self, field: &str, value: &str) -> Option<NaiveDate> {
+        let date = crate::domain::dates::parse_iso_date(value);
+        if date.is_none() {
+            self.add(field, format!("expected a date YYYY-MM-DD, got `{value}`"));
+        }
+        date
+    }
+
+    fn code<T>(
+        &mut self,
+        field: &str,
+        value: &str,
+        parse: fn(&str) -> Option<T>,
+        codes: &[&str],
+    ) -> Option<T> {
+        let parsed = parse(value);
+        if parsed.is_none() {
+            self.add(field, format!("expected one of {codes:?}, got `{value}`"));
+        }
+        parsed
+    }
+}
+
+impl Claim {
+    /// Checks everything that can be checked without the registries; every problem at
+    /// once, each naming its field. `max_fen` bounds every amount.
+    pub fn parse(input: &ClaimInput, max_fen: i64) -> Result<Claim, Vec<FieldError>> {
+        let mut bad = Problems::default();
+        let family = bad.code("family", &input.family, Family::parse, Family::CODES);
+        let encounter = bad.code(
+            "encounter_kind",
+            &input.encounter_kind,
+            EncounterKind::parse,
+            EncounterKind::CODES,
+        );
+        if input.facility_code.trim().is_empty() {
+            bad.add("facility_code", "must not be empty");
+        }
+        let admission = bad.date("admission_date", &input.admission_date);
+        let discharge = bad.date("discharge_date", &input.discharge_date);
+        if let (Some(a), Some(d)) = (admission, discharge) {
+            if d < a {
+                bad.add(
+                    "discharge_date",
+                    format!("discharge {d} is before admission {a}"),
+                );
+            }
+        }
+        if !is_icd10(&input.diagnosis_code) {
+            bad.add(
+                "diagnosis_code",
+                format!(
+                    "expected an ICD-10 code such as S72.001, got `{}`",
+                    input.diagnosis_code
+                ),
+            );
+        }
+        if input.invoice_numbers.is_empty() {
+            bad.add("invoice_numbers", "at least one invoice number is required");
+        }
+        for (i, n) in input.invoice_numbers.iter().enumerate() {
+            if n.trim().is_empty() || n.len() > MAX_INVOICE_LEN {
+                bad.add(
+                    &format!("invoice_numbers[{i}]"),
+                    format!("must be 1 to {MAX_INVOICE_LEN} characters"),
+                );
+            }
+        }
+        for (field, value) in [
+            ("total_fen", input.total_fen),
+            ("policy_scope_fen", input.policy_scope_fen),
+            ("self_paid_fen", input.self_paid_fen),
+        ] {
+            if value < 0 {
+                bad.add(field, format!("must not be negative, got {value}"));
+            } else if value > max_fen {
+                bad.add(field, format!("must be at most {max_fen}, got {value}"));
+            }
+        }
+        if input.policy_scope_fen > input.total_fen {
+            bad.add("policy_scope_fen", "cannot exceed total_fen");
+        }
+        if input.self_paid_fen > input.total_fen {
+            bad.add("self_paid_fen", "cannot exceed total_fen");
+        }
+        if let Some(id) = &input.id_number {
+            if let Err(e) = IdNumber::parse(id) {
+                bad.add("id_number", e);
+            }
+        }
+        for (i, line) in input.itemised_lines.iter().enumerate() {
+            if !(0..=max_fen).contains(&line.total_fen) {
+                bad.add(
+                    &format!("itemised_lines[{i}].total_fen"),
+                    format!("must be 0 to {max_fen}"),
+                );
+            }
+        }
+        if !input.itemised_lines.is_empty() {
+            // Each line is bounded above, so the sum fits in an i64.
+            let sum: i64 = input
+                .itemised_lines
+                .iter()
+                .map(|l| l.total_fen.clamp(0, max_fen))
+                .sum();
+            if sum != input.total_fen {
+                bad.add(
+                    "itemised_lines",
+                    format!(
+                        "lines add up to {sum} fen but total_fen is {}",
+                        input.total_fen
+                    ),
+                );
+            }
+        }
+        if let Some(e) = &input.facts.emergency {
+            for (field, v) in [
+                ("time", &e.time),
+                ("place", &e.place),
+                ("cause", &e.cause),
+                ("witness", &e.witness),
+                ("witness_contact", &e.witness_contact),
+            ] {
+                if v.trim().is_empty() {
+                    bad.add(
+                        &format!("facts.emergency.{field}"),
+                        "the emergency explanation needs time, place, cause, witness and contact",
+                    );
+                }
+            }
+        }
+        match (family, encounter, admission, discharge) {
+            (Some(family), Some(encounter_kind), Some(admission_date), Some(discharge_date))
+                if bad.0.is_empty() =>
+            {
+                Ok(Claim {
+                    family,
+                    encounter_kind,
+                    facility_code: input.facility_code.trim().to_string(),
+                    admission_date,
+                    discharge_date,
+                    diagnosis_code: input.diagnosis_code.clone(),
+                    invoice_numbers: input.invoice_numbers.clone(),
+                    total_fen: Fen(input.total_fen),
+                    policy_scope_fen: Fen(input.policy_scope_fen),
+                    self_paid_fen: Fen(input.self_paid_fen),
+                    facts: input.facts.clone(),
+                    itemised_lines: input.itemised_lines.clone(),
+                })
+            }
+            _ => Err(bad.0),
+        }
+    }
+
+    /// The day the care ended; it selects the policy year.
+    pub fn service_end(&self) -> NaiveDate {
+        self.discharge_date
+    }
+}
+
+/// The record of a decision on a claim: the amount the calculator computed, the amount
+/// granted and why, or the coded reason for a rejection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Decision {
+    /// approved, partially_approved or rejected
+    pub outcome: String,
+    /// What the policy allowed at the decision (absent for a rejection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_fen: Option<i64>,
+    pub decided_fen: i64,
+    /// The decided amount differs from the computed one.
+    #[serde(default)]
+    pub r#override: bool,
+    /// The reviewer's reason for an override or a partial approval.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_en: Option<String>,
+    /// The policy and year the amount was priced under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+}
+
+/// What the checklist reads of one uploaded document.
+pub trait Uploaded {
+    fn id(&self) -> i64;
+    fn kind(&self) -> &str;
+    /// present or rejected
+    fn status(&self) -> &str;
+    fn reject_reason(&self) -> Option<&str>;
+}
+
+/// No document at all: the checklist of a claim before anything was uploaded.
+pub enum NoDocument {}
+
+impl Uploaded for NoDocument {
+    fn id(&self) -> i64 {
+        match *self {}
+    }
+
+    fn kind(&self) -> &str {
+        match *self {}
+    }
+
+    fn status(&self) -> &str {
+        match *self {}
+    }
+
+    fn reject_reason(&self) -> Option<&str> {
+        match *self {}
+    }
+}
+
+pub const NO_DOCUMENTS: &[NoDocument] = &[];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ChecklistItem {
+    pub kind: String,
+    pub title_zh: String,
+    pub title_en: String,
+    /// present, missing or rejected
+    pub status: String,
+    pub reason: Option<String>,
+    pub document_id: Option<i64>,
+}
+
+impl ChecklistItem {
+    pub fn is_present(&self) -> bool {
+        self.status == "present"
+    }
+}
+
+/// The workflow's document checklist against what was uploaded. The newest upload of a kind
+/// decides its status.
+pub fn checklist<D: Uploaded>(
+    workflow: &Workflow,
+    facts: &CaseFacts,
+    docs: &[D],
+) -> Vec<ChecklistItem> {
+    workflow
+        .required_documents(facts)
+        .into_iter()
+        .map(|kind| {
+            let meta = document_kind(kind);
+            let latest = docs
+                .iter()
+                .filter(|d| d.kind() == kind)
+                .max_by_key(|d| d.id());
+            ChecklistItem {
+                kind: kind.to_string(),
+                title_zh: meta.map_or(kind, |m| m.zh).to_string(),
+                title_en: meta.map_or(kind, |m| m.en).to_string(),
+                status: latest.map_or("missing", |d| d.status()).to_string(),
+                reason: latest.and_then(|d| d.reject_reason().map(str::to_string)),
+                document_id: latest.map(|d| d.id()),
+            }
+        })
+        .collect()
+}
+
+/// What a decision or an assessment has settled about the amounts so far.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Amounts {
+    /// The benefit the calculator proposes.
+    pub payable_fen: i64,
+    /// The amount decided.
+    pub decided_fen: i64,
+}
+
+/// The facts a claim's guards read: the claim's own, its amounts, and whether its checklist
+/// is complete.
+pub fn facts<D: Uploaded>(
+    claim: &Claim,
+    amounts: Amounts,
+    docs: &[D],
+    workflow: &Workflow,
+) -> CaseFacts {
+    let mut facts = CaseFacts {
+        claimed_fen: claim.total_fen.0,
+        policy_scope_fen: claim.policy_scope_fen.0,
+        payable_fen: amounts.payable_fen,
+        decided_fen: amounts.decided_fen,
+        documents_complete: false,
+        family: claim.family.as_str().to_string(),
+        encounter_kind: claim.encounter_kind.as_str().to_string(),
+        emergency: claim.facts.is_emergency(),
+        filed: claim.facts.filed,
+        referral: claim.facts.referral,
+        third_party_liable: claim.facts.third_party_liable,
+        ..CaseFacts::default()
+    };
+    facts.documents_complete = checklist(workflow, &facts, docs)
+        .iter()
+        .all(ChecklistItem::is_present);
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn input() -> ClaimInput {
+        ClaimInput {
+            family: "trauma".into(),
+            id_number: None,
+            encounter_kind: "inpatient".into(),
+            facility_code: "H330326001".into(),
+            admission_date: "2026-03-01".into(),
+            discharge_date: "2026-03-08".into(),
+            diagnosis_code: "S72.001".into(),
+            invoice_numbers: vec!["INV-1".into()],
+            total_fen: 1_000_000,
+            policy_scope_fen: 800_000,
+            self_paid_fen: 200_000,
+            facts: FamilyFacts::default(),
+            itemised_lines: vec![],
+        }
+    }
+
+    fn fields(input: &ClaimInput) -> Vec<String> {
+        Claim::parse(input, DEFAULT_MAX_CLAIM_FEN)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn parses_into_types() {
+        let claim = Claim::parse(&input(), DEFAULT_MAX_CLAIM_FEN).unwrap();
+        assert_eq!(claim.family, Family::Trauma);
+        assert_eq!(claim.encounter_kind, EncounterKind::Inpatient);
+        assert_eq!(
+            claim.admission_date,
+            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+        );
+        assert_eq!(claim.total_fen, Fen(1_000_000));
+    }
+
+    #[test]
+    fn names_every_bad_field() {
+        let bad = ClaimInput {
+            total_fen: -1,
+            discharge_date: "2026-02-01".into(),
+            diagnosis_code: "fracture".into(),
+            family: "dental".into(),
+            ..input()
+        };
+        let fields = fields(&bad);
+        for f in ["total_fen", "discharge_date", "diagnosis_code", "family"] {
+            assert!(fields.contains(&f.to_string()), "{f} in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn bounds_every_amount() {
+        let huge = ClaimInput {
+            total_fen: i64::MAX,
+            policy_scope_fen: i64::MAX,
+            self_paid_fen: 0,
+            ..input()
+        };
+        assert_eq!(fields(&huge), vec!["total_fen", "policy_scope_fen"]);
+        let lines = ClaimInput {
+            itemised_lines: vec![
+                ItemLine {
+                    code: "a".into(),
+                    name: "a".into(),
+                    quantity: 1,
+                    total_fen: i64::MAX,
+                    in_policy_scope: true,
+                },
+                ItemLine {
+                    code: "b".into(),
+                    name: "b".into(),
+                    quantity: 1,
+                    total_fen: i64::MAX,
+                    in_policy_scope: true,
+                },
+            ],
+            ..input()
+        };
+        assert!(fields(&lines).contains(&"itemised_lines[0].total_fen".to_string()));
+    }
+
+    #[test]
+    fn recognises_icd10_codes() {
+        assert!(is_icd10("S72") && is_icd10("S72.001") && !is_icd10("S7") && !is_icd10("S72."));
+    }
+}

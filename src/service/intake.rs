@@ -1,0 +1,433 @@
+//! Claim intake. A filing is planned first (every read and check: the person, the facility,
+//! coverage, the price, duplicate invoices, screening, the findings) and written after, the
+//! claim, its invoices, its case with the first audit event and its findings in one
+//! transaction. A bulk import plans a whole batch before it writes any of it.
+use super::cases::{self, OpenCase};
+use super::lookups::{InvoiceUse, RegistryReads};
+use super::pricing::{self, ClaimContext, Totals};
+use super::Env;
+use crate::auth::Principal;
+use crate::definitions::Definitions;
+use crate::domain::case::Subject;
+use crate::domain::claim::{
+    self as claim_domain, Amounts, Claim, ClaimInput, EncounterKind, NO_DOCUMENTS,
+};
+use crate::domain::eligibility::Eligibility;
+use crate::domain::person::IdNumber;
+use crate::domain::policy::Breakdown;
+use crate::domain::roles::Role;
+use crate::domain::screening::{Hit, HitAction};
+use crate::domain::workflow::{CaseFacts, Workflow};
+use crate::error::{AppError, AppResult};
+use crate::store::claims::{self as claim_store, NewClaimRecord, NewInvoice};
+use crate::store::findings::{self as findings_store, NewFinding};
+use crate::store::persons;
+use crate::store::regions::Region;
+use crate::store::{self, DbConn, IdTable};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+pub struct Submitted {
+    pub claim_id: i64,
+    pub case_id: i64,
+    /// True when an earlier request with the same Idempotency-Key created it.
+    pub replayed: bool,
+}
+
+fn request_hash(input: &ClaimInput) -> AppResult<String> {
+    let body = serde_json::to_vec(input).map_err(anyhow::Error::from)?;
+    Ok(hex::encode(Sha256::digest(&body)))
+}
+
+/// An invoice number and the other claims that carry it.
+pub type InvoiceUses = (String, Vec<InvoiceUse>);
+
+/// One claim being filed: by whom, in which role, for whom, on which workflow.
+pub struct Filing<'a> {
+    pub p: &'a Principal,
+    pub role: Role,
+    pub claim: &'a Claim,
+    /// The insured person's ID number, when a clerk files on their behalf.
+    pub id_number: Option<&'a str>,
+    pub workflow: &'a Arc<Workflow>,
+    pub now_ms: i64,
+}
+
+/// Submits a claim through the API or the pages: checked, planned and written, the resident
+/// told, the case auto-assigned. An `Idempotency-Key` replays the first result.
+pub fn submit(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    p: &Principal,
+    input: &ClaimInput,
+    idempotency_key: Option<&str>,
+    now_ms: i64,
+) -> AppResult<Submitted> {
+    let role = p.require_any(&[Role::Resident, Role::Clerk])?;
+    let claim =
+        Claim::parse(input, claim_domain::DEFAULT_MAX_CLAIM_FEN).map_err(AppError::Validation)?;
+    if let Some(key) = idempotency_key {
+        if key.is_empty() || key.len() > 200 {
+            return Err(AppError::field(
+                "Idempotency-Key",
+                "must be 1 to 200 characters",
+            ));
+        }
+    }
+    let hash = request_hash(input)?;
+    let workflow = env.defs.latest(claim.family.as_str()).ok_or_else(|| {
+        AppError::field(
+            "family",
+            format!("no published workflow for `{}`", claim.family),
+        )
+    })?;
+    let filing = Filing {
+        p,
+        role,
+        claim: &claim,
+        id_number: input.id_number.as_deref(),
+        workflow: &workflow,
+        now_ms,
+    };
+    conn.write_tx(|conn| {
+        if let Some(key) = idempotency_key {
+            if let Some((seen_hash, claim_id, case_id)) =
+                claim_store::idempotent(conn, p.user_id, key)?
+            {
+                return if seen_hash == hash {
+                    Ok(Submitted {
+                        claim_id,
+                        case_id,
+                        replayed: true,
+                    })
+                } else {
+                    Err(AppError::Conflict(
+                        "this Idempotency-Key was used with a different request body".into(),
+                    ))
+                };
+            }
+        }
+        let done = intake(conn, env.defs, &mut super::lookups::Direct, &filing)?;
+        // Submissions through the API tell the resident; bulk imports of old paper claims
+        // do not (they go through `intake` without this).
+        let case = super::scope::load(conn, done.case_id)?;
+        let letter = super::notify::Letter {
+            template: "claim_received",
+            dedupe: "",
+            extra: json!({}),
+        };
+        super::notify::to_resident(conn, env, &case, letter, now_ms)?;
+        super::assignment::auto_assign(conn, env, done.case_id, now_ms)?;
+        if let Some(key) = idempotency_key {
+            claim_store::remember_idempotent(
+                conn,
+                p.user_id,
+                key,
+                &hash,
+                done.claim_id,
+                done.case_id,
+                now_ms,
+            )?;
+        }
+        Ok(done)
+    })
+}
+
+/// A claim with every read and check done and nothing written yet: what
+/// [`write_intakes`] stores. Splitting the two lets a bulk import reject a row before it
+/// writes anything, so it needs no savepoint per row.
+pub struct IntakePlan {
+    /// 0 until [`IntakePlan::assign_ids`].
+    pub claim_id: i64,
+    pub case_id: i64,
+    pub claim: Claim,
+    pub person_id: i64,
+    /// The resident's account, when the person has one.
+    pub owner_user_id: Option<i64>,
+    pub policy_name: Option<String>,
+    pub breakdown: Option<Breakdown>,
+    /// Earlier claims carrying each invoice number.
+    pub duplicates: Vec<InvoiceUses>,
+    region: Region,
+    submitted_by: i64,
+    role: Role,
+    workflow: Arc<Workflow>,
+    screening_hits: i64,
+    findings: Vec<NewFinding>,
+}
+
+impl IntakePlan {
+    /// Gives the claim and its case the ids they will be written under (reserved with
+    /// [`crate::store::reserve_ids`]).
+    pub fn assign_ids(&mut self, claim_id: i64, case_id: i64) {
+        self.claim_id = claim_id;
+        self.case_id = case_id;
+    }
+
+    fn facts(&self) -> CaseFacts {
+        let amounts = Amounts {
+            payable_fen: self.breakdown.as_ref().map_or(0, |b| b.payable_fen),
+            decided_fen: 0,
+        };
+        CaseFacts {
+            screening_hits: self.screening_hits,
+            ..claim_domain::facts(&self.claim, amounts, NO_DOCUMENTS, &self.workflow)
+        }
+    }
+}
+
+/// The intake path inside the caller's transaction: plan, reserve ids, write.
+pub fn intake(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    reads: &mut dyn RegistryReads,
+    filing: &Filing<'_>,
+) -> AppResult<Submitted> {
+    let mut plan = plan_intake(conn, defs, reads, filing)?;
+    let claim_id = store::reserve_ids(conn, IdTable::Claims, 1)?[0];
+    let case_id = store::reserve_ids(conn, IdTable::Cases, 1)?[0];
+    plan.assign_ids(claim_id, case_id);
+    write_intakes(conn, defs, filing.p, &[plan], filing.now_ms)?;
+    Ok(Submitted {
+        claim_id,
+        case_id,
+        replayed: false,
+    })
+}
+
+/// The insured person a filing is for: the resident's own, or the one a clerk names, in
+/// the clerk's region.
+fn person_of(
+    conn: &mut DbConn,
+    reads: &mut dyn RegistryReads,
+    filing: &Filing<'_>,
+) -> AppResult<(persons::Person, Region)> {
+    let person = match filing.role {
+        Role::Resident => persons::by_user(conn, filing.p.user_id)?.ok_or_else(|| {
+            AppError::field(
+                "id_number",
+                "your account is not linked to an insured person; ask the service counter",
+            )
+        })?,
+        _ => {
+            let id = filing.id_number.ok_or_else(|| {
+                AppError::field(
+                    "id_number",
+                    "a clerk must give the insured person's ID number",
+                )
+            })?;
+            let id = IdNumber::parse(id).map_err(|e| AppError::field("id_number", e))?;
+            reads.person(conn, id.as_str())?.ok_or_else(|| {
+                AppError::field("id_number", "no insured person has this ID number")
+            })?
+        }
+    };
+    let region = reads.region(conn, &person.region_code)?;
+    if filing.role == Role::Clerk && !filing.p.covers_region(&region.path) {
+        return Err(AppError::Forbidden(
+            "the insured person is registered outside your region".into(),
+        ));
+    }
+    Ok((person, region))
+}
+
+/// The reading half of intake: who, where, eligibility, the price, duplicates, findings.
+pub fn plan_intake(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    reads: &mut dyn RegistryReads,
+    filing: &Filing<'_>,
+) -> AppResult<IntakePlan> {
+    let claim = filing.claim;
+    let (person, region) = person_of(conn, reads, filing)?;
+    let ctx = pricing::context(conn, reads, person, &claim.facility_code)?;
+    let eligibility = pricing::eligibility_of(conn, reads, claim, &ctx)?;
+    let priced = pricing::price(conn, defs, reads, claim, &ctx, &[], Totals::Read)?;
+    let (policy_name, breakdown) = match priced {
+        Some((pricing, breakdown)) => (Some(pricing.policy), Some(breakdown)),
+        None => (None, None),
+    };
+    let mut duplicates = Vec::with_capacity(claim.invoice_numbers.len());
+    for invoice in &claim.invoice_numbers {
+        let mut uses = claim_store::claims_with_invoice(conn, invoice, 0)?;
+        uses.extend_from_slice(reads.pending_invoice_uses(invoice));
+        duplicates.push((invoice.clone(), uses));
+    }
+    let hits = super::screening::at_intake(conn, defs, reads, claim, &ctx, &duplicates)?;
+    let findings = intake_findings(
+        defs,
+        claim,
+        &ctx,
+        filing.workflow,
+        eligibility.as_ref(),
+        &hits,
+    );
+    // A hit that calls for investigation routes the claim there instead of the normal review.
+    let workflow = match defs.screening().investigates(&hits) {
+        true => defs
+            .latest(super::screening::INVESTIGATION)
+            .unwrap_or_else(|| {
+                tracing::warn!(
+                    "workflow `{}` is not published; the suspect claim goes to normal review",
+                    super::screening::INVESTIGATION
+                );
+                filing.workflow.clone()
+            }),
+        false => filing.workflow.clone(),
+    };
+    Ok(IntakePlan {
+        claim_id: 0,
+        case_id: 0,
+        claim: claim.clone(),
+        person_id: ctx.person.id,
+        owner_user_id: ctx.person.user_id,
+        policy_name,
+        breakdown,
+        duplicates,
+        region,
+        submitted_by: filing.p.user_id,
+        role: filing.role,
+        workflow,
+        screening_hits: hits.len() as i64,
+        findings,
+    })
+}
+
+/// Intake checks (handbook §3-6) and the screening hits, each a finding on the case. Pure:
+/// the caller supplies the eligibility and the hits.
+pub fn intake_findings(
+    defs: &Definitions,
+    claim: &Claim,
+    ctx: &ClaimContext,
+    workflow: &Workflow,
+    eligibility: Option<&Eligibility>,
+    hits: &[Hit],
+) -> Vec<NewFinding> {
+    let mut findings = Vec::new();
+    if let Some(e) = eligibility.filter(|e| !e.covered) {
+        findings.push(NewFinding { code: "not_eligible", severity: "error", zh: e.zh.clone(), en: e.en.clone(), evidence: json!({ "reason": e.code, "service_date": claim.admission_date, "covered_from": e.covered_from }) });
+    }
+    for hit in hits {
+        let investigate = defs
+            .screening()
+            .info(hit.code)
+            .is_some_and(|r| r.action == HitAction::Investigate);
+        findings.push(NewFinding {
+            code: hit.code.as_str(),
+            severity: if investigate { "error" } else { "warning" },
+            zh: hit.zh.clone(),
+            en: hit.en.clone(),
+            evidence: hit.evidence.clone(),
+        });
+    }
+    let facts = claim_domain::facts(claim, Amounts::default(), NO_DOCUMENTS, workflow);
+    let missing: Vec<&str> = workflow.required_documents(&facts);
+    if !missing.is_empty() {
+        findings.push(NewFinding {
+            code: "documents_missing",
+            severity: "info",
+            zh: format!("受理时缺少材料 {} 项，补齐前不能通过受理", missing.len()),
+            en: format!(
+                "{} required documents were missing at submission; intake waits for them",
+                missing.len()
+            ),
+            evidence: json!({ "missing": missing }),
+        });
+    }
+    let policy = defs.policy_for(&ctx.person_region_path, claim.service_end());
+    if claim.encounter_kind == EncounterKind::Outpatient && !claim.facts.settled_in_real_time {
+        if let Some(p) = policy.filter(|p| p.outpatient.as_ref().is_some_and(|o| o.real_time_only))
+        {
+            findings.push(NewFinding {
+                code: "outpatient_not_real_time",
+                severity: "warning",
+                zh: "未实时结算的门诊费用原则上不予支付".into(),
+                en: "Outpatient costs not settled in real time are in principle not paid".into(),
+                evidence: json!({ "policy": p.name }),
+            });
+        }
+    }
+    if policy.is_none() {
+        findings.push(NewFinding {
+            code: "no_policy",
+            severity: "warning",
+            zh: "参保地在就诊日期没有适用的待遇政策".into(),
+            en: "No benefit policy applies to the insured's region on the service date".into(),
+            evidence: json!({ "region": ctx.person.region_code, "date": claim.discharge_date }),
+        });
+    }
+    findings
+}
+
+/// The writing half of intake for plans with their ids assigned: the claims, their
+/// invoices, the cases with their first events and the findings, each as multi-row
+/// statements. Fails only if the database does.
+pub fn write_intakes(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    p: &Principal,
+    plans: &[IntakePlan],
+    now_ms: i64,
+) -> AppResult<()> {
+    let claims: Vec<NewClaimRecord<'_>> = plans
+        .iter()
+        .map(|plan| {
+            debug_assert!(plan.claim_id > 0 && plan.case_id > 0, "ids not assigned");
+            NewClaimRecord {
+                id: plan.claim_id,
+                resident_user_id: plan.owner_user_id,
+                submitted_by: plan.submitted_by,
+                person_id: Some(plan.person_id),
+                region_code: &plan.region.code,
+                created_at: now_ms,
+                claim: &plan.claim,
+                policy_name: plan.policy_name.as_deref(),
+                payable_fen: plan.breakdown.as_ref().map(|b| b.payable_fen),
+                breakdown: plan.breakdown.as_ref(),
+            }
+        })
+        .collect();
+    claim_store::insert_all(conn, &claims)?;
+    let invoices: Vec<NewInvoice<'_>> = plans
+        .iter()
+        .flat_map(|plan| {
+            plan.claim.invoice_numbers.iter().map(|number| NewInvoice {
+                invoice_number: number,
+                facility_code: &plan.claim.facility_code,
+                claim_id: plan.claim_id,
+                person_id: Some(plan.person_id),
+            })
+        })
+        .collect();
+    claim_store::insert_invoices(conn, &invoices)?;
+    let case_facts: Vec<CaseFacts> = plans.iter().map(IntakePlan::facts).collect();
+    let opens: Vec<(i64, OpenCase<'_>)> = plans
+        .iter()
+        .zip(&case_facts)
+        .map(|(plan, facts)| {
+            let open = OpenCase {
+                calendar: defs.calendar_for(&plan.region.path),
+                subject: Subject::Claim(plan.claim_id),
+                workflow: &plan.workflow,
+                region: &plan.region,
+                org: &p.org,
+                owner_user_id: plan.owner_user_id,
+                facts,
+                actor: p,
+                actor_role: plan.role,
+                now_ms,
+            };
+            (plan.case_id, open)
+        })
+        .collect();
+    cases::open_all(conn, &opens)?;
+    findings_store::insert_all(
+        conn,
+        plans
+            .iter()
+            .flat_map(|plan| plan.findings.iter().map(|f| (plan.case_id, f))),
+        now_ms,
+    )?;
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Pricing a claim: who and where (the insured person, the facility and its designation
+//! history, both regions), coverage on the service date, and the benefit breakdown against
+//! the person's year-to-date totals under the policy of their region and year.
+use super::lookups::{Direct, RegistryReads};
+use crate::definitions::Definitions;
+use crate::domain::claim::Claim;
+use crate::domain::eligibility::{self, Eligibility};
+use crate::domain::facility::{self, StatusChange};
+use crate::domain::policy::{calculate, Breakdown, CalcRequest, YearToDate};
+use crate::error::{AppError, AppResult};
+use crate::store::claims::{self as claim_store, ClaimRecord, DocumentRow};
+use crate::store::facilities::Facility;
+use crate::store::persons::{self, Person};
+use crate::store::DbConn;
+use chrono::{Datelike, NaiveDate};
+
+/// Everything intake and decisions need to price and check a claim.
+pub struct ClaimContext {
+    pub person: Person,
+    pub person_region_path: String,
+    pub facility: Facility,
+    pub facility_region_path: String,
+    /// The facility's designation history.
+    pub history: Vec<StatusChange>,
+}
+
+/// The context of a claim for this person at this facility.
+pub fn context(
+    conn: &mut DbConn,
+    reads: &mut dyn RegistryReads,
+    person: Person,
+    facility_code: &str,
+) -> AppResult<ClaimContext> {
+    let (facility, history) = reads.facility(conn, facility_code)?.ok_or_else(|| {
+        AppError::field(
+            "facility_code",
+            format!("unknown facility `{facility_code}`"),
+        )
+    })?;
+    let person_region_path = reads.region(conn, &person.region_code)?.path;
+    let facility_region_path = reads.region(conn, &facility.region_code)?.path;
+    Ok(ClaimContext {
+        person,
+        person_region_path,
+        facility,
+        facility_region_path,
+        history,
+    })
+}
+
+/// The context of a stored claim; `None` when it names no insured person.
+pub fn context_of(conn: &mut DbConn, record: &ClaimRecord) -> AppResult<Option<ClaimContext>> {
+    let Some(person_id) = record.person_id else {
+        return Ok(None);
+    };
+    let person = persons::get(conn, person_id)?
+        .ok_or_else(|| AppError::NotFound(format!("person {person_id}")))?;
+    context(conn, &mut Direct, person, &record.claim.facility_code).map(Some)
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    crate::domain::dates::parse_iso_date(s)
+}
+
+/// The calculator's request for a claim, given what was paid this year.
+pub fn calc_request(
+    claim: &Claim,
+    ctx: &ClaimContext,
+    docs: &[DocumentRow],
+    tier: u8,
+    ytd: YearToDate,
+) -> CalcRequest {
+    let facts = &claim.facts;
+    CalcRequest {
+        family: Some(claim.family.as_str().to_string()),
+        encounter_kind: claim.encounter_kind.as_str().to_string(),
+        facility_category: facility::category(
+            &ctx.facility.level,
+            &ctx.facility_region_path,
+            &ctx.person_region_path,
+        )
+        .into(),
+        facility_code: Some(claim.facility_code.clone()),
+        tier,
+        total_fen: claim.total_fen.0,
+        policy_scope_fen: claim.policy_scope_fen.0,
+        filed: facts.filed,
+        referral: facts.referral,
+        emergency: facts.is_emergency(),
+        special_disease: facts.special_disease.clone(),
+        maternity_high_risk: facts.maternity_high_risk,
+        settled_in_real_time: facts.settled_in_real_time,
+        primary_referral: facts.primary_referral,
+        trauma_approval_form: docs
+            .iter()
+            .any(|d| d.kind == "accident_injury_approval" && d.status == "present"),
+        item: None,
+        units: 1,
+        age: date(&ctx.person.birth_date).and_then(|b| claim.admission_date.years_since(b)),
+        ytd,
+    }
+}
+
+/// How a claim is priced: which policy and year, and the person's eligibility.
+pub struct Pricing {
+    pub policy: String,
+    pub year: i32,
+    pub eligibility: Eligibility,
+}
+
+/// Coverage on the claim's service date (its admission date); `None` when the person's
+/// birth date is not on record.
+pub fn eligibility_of(
+    conn: &mut DbConn,
+    reads: &mut dyn RegistryReads,
+    claim: &Claim,
+    ctx: &ClaimContext,
+) -> AppResult<Option<Eligibility>> {
+    let Some(birth) = date(&ctx.person.birth_date) else {
+        return Ok(None);
+    };
+    let enrolments = reads.enrolments(conn, ctx.person.id)?;
+    Ok(Some(eligibility::check(
+        &enrolments,
+        birth,
+        ctx.person.death_date.as_deref().and_then(date),
+        claim.admission_date,
+    )))
+}
+
+/// Whether the year-to-date totals are read, or locked for a decision that will spend them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Totals {
+    Read,
+    Lock,
+}
+
+/// Prices a claim against the person's year-to-date totals; `None` when no policy applies
+/// or coverage cannot be judged.
+pub fn price(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    reads: &mut dyn RegistryReads,
+    claim: &Claim,
+    ctx: &ClaimContext,
+    docs: &[DocumentRow],
+    totals: Totals,
+) -> AppResult<Option<(Pricing, Breakdown)>> {
+    let Some(eligibility) = eligibility_of(conn, reads, claim, ctx)? else {
+        return Ok(None);
+    };
+    let end = claim.service_end();
+    let Some(policy) = defs.policy_for(&ctx.person_region_path, end) else {
+        return Ok(None);
+    };
+    let pricing = Pricing {
+        policy: policy.name.clone(),
+        year: end.year(),
+        eligibility,
+    };
+    let ytd = match totals {
+        Totals::Lock => {
+            claim_store::ytd_for_update(conn, ctx.person.id, &pricing.policy, pricing.year)?
+        }
+        Totals::Read => claim_store::ytd_read(conn, ctx.person.id, &pricing.policy, pricing.year)?,
+    };
+    let req = calc_request(claim, ctx, docs, pricing.eligibility.tier, ytd);
+    let breakdown = calculate(policy, &req)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("pricing a claim: {e}")))?;
+    Ok(Some((pricing, breakdown)))
+}
+
+/// Records a reviewer's emergency judgement on a claim and prices it again.
+pub fn judge_emergency(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    claim_id: i64,
+    emergency: bool,
+) -> AppResult<()> {
+    let mut record = claim_store::get(conn, claim_id)?
+        .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
+    record.claim.facts.judged_emergency = Some(emergency);
+    claim_store::set_family_facts(conn, claim_id, &record.claim.facts)?;
+    if let Some(ctx) = context_of(conn, &record)? {
+        let docs = claim_store::documents(conn, claim_id)?;
+        let priced = price(
+            conn,
+            defs,
+            &mut Direct,
+            &record.claim,
+            &ctx,
+            &docs,
+            Totals::Read,
+        )?;
+        if let Some((pricing, breakdown)) = priced {
+            claim_store::set_assessment(conn, claim_id, &pricing.policy, &breakdown)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Read authorisation in one place. A [`Scope`] is computed from the principal: staff read
+//! the cases of their region subtree, residents the cases they own. Every read of a case,
+//! and the list queries through [`Scope::region_path`], goes through it.
+use crate::auth::Principal;
+use crate::domain::case::Subject;
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+use crate::store::cases::{self as case_store, CaseRow};
+use crate::store::DbConn;
+
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Staff: the region subtree they read.
+    region_path: Option<String>,
+    /// Residents: the user whose own cases they read.
+    owner: Option<i64>,
+}
+
+impl Scope {
+    pub fn of(p: &Principal) -> Scope {
+        Scope {
+            region_path: p.is_staff().then(|| p.region_path.clone()),
+            owner: p.has(Role::Resident).then_some(p.user_id),
+        }
+    }
+
+    pub fn sees(&self, case: &CaseRow) -> bool {
+        let in_region = self
+            .region_path
+            .as_deref()
+            .is_some_and(|r| crate::store::regions::path_within(&case.region_path, r));
+        let owned = self.owner.is_some() && case.owner_user_id == self.owner;
+        in_region || owned
+    }
+
+    /// The region subtree a staff list is limited to; `None` for a resident.
+    pub fn region_path(&self) -> Option<&str> {
+        self.region_path.as_deref()
+    }
+
+    /// The case if this scope sees it. Anything else is "not found" for residents, so that
+    /// case numbers cannot be probed, and "outside your region" for staff.
+    pub fn check(&self, case: CaseRow) -> AppResult<CaseRow> {
+        if self.sees(&case) {
+            Ok(case)
+        } else if self.region_path.is_some() {
+            Err(AppError::Forbidden(format!(
+                "case {} is outside your region",
+                case.id
+            )))
+        } else {
+            Err(AppError::NotFound(format!("case {}", case.id)))
+        }
+    }
+}
+
+/// Read access to one case, as [`Scope::check`] decides it.
+pub fn ensure_can_see(p: &Principal, case: &CaseRow) -> AppResult<()> {
+    Scope::of(p).check(case.clone()).map(drop)
+}
+
+/// A case by id, without an authorisation check (jobs and the engine's own reads).
+pub fn load(conn: &mut DbConn, case_id: i64) -> AppResult<CaseRow> {
+    case_store::get(conn, case_id)?.ok_or_else(|| AppError::NotFound(format!("case {case_id}")))
+}
+
+/// A case by id, if the principal may see it.
+pub fn case(conn: &mut DbConn, p: &Principal, case_id: i64) -> AppResult<CaseRow> {
+    Scope::of(p).check(load(conn, case_id)?)
+}
+
+/// The case of a subject (a claim, a violation, a report), if the principal may see it.
+pub fn case_of(conn: &mut DbConn, p: &Principal, subject: Subject) -> AppResult<CaseRow> {
+    let case = case_store::for_subject(conn, subject)?
+        .ok_or_else(|| AppError::NotFound(format!("{} {}", subject.kind(), subject.id())))?;
+    Scope::of(p).check(case)
+}
+
+/// The role a breached case was escalated to, when this user holds it.
+pub fn stand_in(p: &Principal, case: &CaseRow) -> Option<Role> {
+    let role: Role = case.escalated_to.as_deref()?.parse().ok()?;
+    (p.has(role) && p.covers_region(&case.region_path)).then_some(role)
+}

@@ -1,0 +1,280 @@
+//! The case engine's hooks into what a case is about. The engine (`service::cases`) knows
+//! workflows; this module knows subjects: the facts a claim's guards read, what a decision
+//! writes on a claim, what a return asks the resident for, and what a violation needs before
+//! a sanction. Each hook dispatches on [`Subject`].
+use super::lookups::Direct;
+use super::pricing::{self, Totals};
+use crate::definitions::Definitions;
+use crate::domain::case::Subject;
+use crate::domain::claim::{self as claim_domain, Decision};
+use crate::domain::policy::YearToDate;
+use crate::domain::workflow::{CaseFacts, OutcomeKind, Workflow};
+use crate::error::{AppError, AppResult};
+use crate::store::cases::CaseRow;
+use crate::store::{claims as claim_store, findings, DbConn};
+
+/// Coded rejection reasons (README "Decisions").
+pub const REJECT_REASONS: [(&str, &str, &str); 9] = [
+    (
+        "not_eligible",
+        "就诊时不符合参保待遇条件",
+        "Not covered on the service date",
+    ),
+    (
+        "facility_not_designated",
+        "就诊机构非定点或已暂停",
+        "The facility was not designated",
+    ),
+    ("duplicate_claim", "重复报销", "Already claimed"),
+    (
+        "third_party_liable",
+        "存在第三方责任",
+        "A liable third party exists",
+    ),
+    (
+        "outside_policy_scope",
+        "费用不在政策范围内",
+        "Costs outside the policy scope",
+    ),
+    (
+        "documents_insufficient",
+        "材料不足或不实",
+        "Documents insufficient or untrue",
+    ),
+    ("fraud_suspected", "涉嫌欺诈骗保", "Suspected fraud"),
+    ("late_submission", "超过申报期限", "Submitted too late"),
+    ("other", "其他原因（见说明）", "Other (see the explanation)"),
+];
+
+fn claim_not_found(id: i64) -> AppError {
+    AppError::NotFound(format!("claim {id}"))
+}
+
+/// The facts a case's guards read, computed fresh from its subject. Cases about other
+/// subjects keep the facts they were opened with.
+pub fn facts(conn: &mut DbConn, case: &CaseRow, workflow: &Workflow) -> AppResult<CaseFacts> {
+    match case.subject() {
+        Subject::Claim(id) => {
+            let record = claim_store::get(conn, id)?.ok_or_else(|| claim_not_found(id))?;
+            let docs = claim_store::documents(conn, id)?;
+            let codes = crate::domain::screening::RuleCode::ALL.map(|c| c.as_str());
+            Ok(CaseFacts {
+                screening_hits: findings::count_codes(conn, case.id, &codes)?,
+                ..claim_domain::facts(&record.claim, record.amounts(), &docs, workflow)
+            })
+        }
+        Subject::Violation(_) | Subject::Report(_) | Subject::Appeal(_) => {
+            Ok(serde_json::from_str(&case.facts).unwrap_or_default())
+        }
+    }
+}
+
+/// What a decision asks of the subject beyond the workflow.
+pub struct DecisionRequest<'a> {
+    pub outcome: OutcomeKind,
+    /// A granted amount other than the computed one (an override, a partial approval).
+    pub amount_fen: Option<i64>,
+    pub reason_code: Option<&'a str>,
+    pub comment: &'a str,
+}
+
+/// Records a decision on the case's subject; for a claim, recomputes the benefit against the
+/// person's year-to-date totals (locked for the rest of the transaction), checks the granted
+/// amount and adds it to the totals. `None` for subjects a decision writes nothing on.
+pub fn decide(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    case: &CaseRow,
+    req: &DecisionRequest<'_>,
+) -> AppResult<Option<Decision>> {
+    match case.subject() {
+        Subject::Claim(id) => decide_claim(conn, defs, id, req).map(Some),
+        Subject::Violation(_) | Subject::Report(_) | Subject::Appeal(_) => Ok(None),
+    }
+}
+
+fn rejection(code: Option<&str>) -> AppResult<Decision> {
+    let code =
+        code.ok_or_else(|| AppError::field("reason_code", "a rejection needs a reason code"))?;
+    let (_, zh, en) = REJECT_REASONS
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .ok_or_else(|| {
+            let codes: Vec<&str> = REJECT_REASONS.iter().map(|r| r.0).collect();
+            AppError::field(
+                "reason_code",
+                format!(
+                    "unknown reason `{code}`; expected one of {}",
+                    codes.join(", ")
+                ),
+            )
+        })?;
+    Ok(Decision {
+        outcome: OutcomeKind::Rejected.as_str().into(),
+        computed_fen: None,
+        decided_fen: 0,
+        r#override: false,
+        reason: String::new(),
+        reason_code: Some(code.into()),
+        reason_zh: Some((*zh).into()),
+        reason_en: Some((*en).into()),
+        policy: None,
+        year: None,
+    })
+}
+
+/// The amount a decision grants, checked against what the policy allows now.
+fn granted(req: &DecisionRequest<'_>, computed: i64) -> AppResult<i64> {
+    match (req.outcome, req.amount_fen) {
+        (OutcomeKind::PartiallyApproved, None) => Err(AppError::field(
+            "amount_fen",
+            "a partial approval needs the amount granted",
+        )),
+        (OutcomeKind::PartiallyApproved, Some(a)) if a >= computed => Err(AppError::field(
+            "amount_fen",
+            format!("a partial approval must grant less than the computed {computed} fen"),
+        )),
+        (_, Some(a)) if a < 0 => Err(AppError::field("amount_fen", "must not be negative")),
+        (_, Some(a)) if a > computed => Err(AppError::field(
+            "amount_fen",
+            format!("{a} fen exceeds what the policy allows now ({computed} fen)"),
+        )),
+        (_, Some(a)) if a != computed && req.comment.trim().is_empty() => Err(AppError::field(
+            "comment",
+            "overriding the computed amount needs a reason",
+        )),
+        (_, Some(a)) => Ok(a),
+        (_, None) => Ok(computed),
+    }
+}
+
+fn decide_claim(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    claim_id: i64,
+    req: &DecisionRequest<'_>,
+) -> AppResult<Decision> {
+    let record = claim_store::get(conn, claim_id)?.ok_or_else(|| claim_not_found(claim_id))?;
+    if req.outcome == OutcomeKind::Rejected {
+        let decision = rejection(req.reason_code)?;
+        claim_store::set_decision(conn, claim_id, None, &decision)?;
+        return Ok(decision);
+    }
+    let ctx = pricing::context_of(conn, &record)?;
+    let docs = claim_store::documents(conn, claim_id)?;
+    let priced = match &ctx {
+        Some(ctx) => pricing::price(
+            conn,
+            defs,
+            &mut Direct,
+            &record.claim,
+            ctx,
+            &docs,
+            Totals::Lock,
+        )?,
+        None => None,
+    };
+    let computed = priced.as_ref().map_or(0, |(_, b)| b.payable_fen);
+    let decided = granted(req, computed)?;
+    let mut decision = Decision {
+        outcome: req.outcome.as_str().into(),
+        computed_fen: Some(computed),
+        decided_fen: decided,
+        r#override: decided != computed,
+        reason: req.comment.into(),
+        reason_code: None,
+        reason_zh: None,
+        reason_en: None,
+        policy: None,
+        year: None,
+    };
+    if let (Some((pricing, b)), Some(ctx)) = (&priced, &ctx) {
+        let before = claim_store::ytd_read(conn, ctx.person.id, &pricing.policy, pricing.year)?;
+        let after = YearToDate {
+            scope_fen: b.ytd_after.scope_fen,
+            over_limit_paid_fen: b
+                .ytd_after
+                .over_limit_paid_fen
+                .min(before.over_limit_paid_fen + decided),
+            outpatient_paid_fen: b
+                .ytd_after
+                .outpatient_paid_fen
+                .min(before.outpatient_paid_fen + decided),
+            paid_fen: before.paid_fen + decided,
+        };
+        claim_store::ytd_write(conn, ctx.person.id, &pricing.policy, pricing.year, &after)?;
+        decision.policy = Some(pricing.policy.clone());
+        decision.year = Some(pricing.year);
+    }
+    claim_store::set_decision(conn, claim_id, priced.as_ref().map(|(_, b)| b), &decision)?;
+    Ok(decision)
+}
+
+/// The documents a return asks for: the ones named, each a known kind, or else whatever
+/// the claim's checklist lacks.
+pub fn missing_for_return(
+    conn: &mut DbConn,
+    workflow: &Workflow,
+    case: &CaseRow,
+    facts: &CaseFacts,
+    named: &[String],
+) -> AppResult<Vec<String>> {
+    if let Some(bad) = named
+        .iter()
+        .find(|k| crate::domain::documents::document_kind(k).is_none())
+    {
+        return Err(AppError::field(
+            "missing_documents",
+            format!("unknown document kind `{bad}`"),
+        ));
+    }
+    if !named.is_empty() {
+        return Ok(named.to_vec());
+    }
+    let Subject::Claim(id) = case.subject() else {
+        return Ok(Vec::new());
+    };
+    let docs = claim_store::documents(conn, id)?;
+    Ok(claim_domain::checklist(workflow, facts, &docs)
+        .into_iter()
+        .filter(|i| !i.is_present())
+        .map(|i| i.kind)
+        .collect())
+}
+
+/// A reviewer's judgement that a claim's care was (or was not) an emergency: recorded on
+/// the claim, which is priced again. Only claims have one.
+pub fn judge_emergency(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    case: &CaseRow,
+    judged: bool,
+) -> AppResult<()> {
+    match case.subject() {
+        Subject::Claim(id) => pricing::judge_emergency(conn, defs, id, judged),
+        _ => Err(AppError::field(
+            "judged_emergency",
+            "only claims are judged an emergency",
+        )),
+    }
+}
+
+/// What an action needs on its subject before the engine takes it.
+pub fn before_action(conn: &mut DbConn, case: &CaseRow, action: &str) -> AppResult<()> {
+    match case.subject() {
+        // The sanction's range and amounts are checked and recorded by its own call, which
+        // then takes this action; the bare action would skip those checks.
+        Subject::Violation(id) if action == "impose_sanction" => {
+            let v = crate::store::supervision::violation(conn, id)?
+                .ok_or_else(|| AppError::NotFound(format!("violation {id}")))?;
+            if v.sanctioned_at.is_none() {
+                return Err(AppError::field(
+                    "action",
+                    "record the sanction with POST /api/violations/{id}/sanction; it takes this action",
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
