@@ -125,6 +125,7 @@ impl Default for JobsConfig {
                 ("document_reminders", "0 0 9 * * *"),
                 ("auto_close", "0 30 0 * * *"),
                 ("mail_delivery", "*/15 * * * * *"),
+                ("blob_cleanup", "0 15 * * * *"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -183,16 +184,19 @@ pub enum Job {
     DocumentReminders,
     AutoClose,
     MailDelivery,
+    /// Uploads whose transaction never committed, or whose final rename a crash cut off.
+    BlobCleanup,
 }
 
 impl Job {
-    pub const ALL: [Job; 6] = [
+    pub const ALL: [Job; 7] = [
         Job::Escalation,
         Job::LeaseExpiry,
         Job::DailyDigest,
         Job::DocumentReminders,
         Job::AutoClose,
         Job::MailDelivery,
+        Job::BlobCleanup,
     ];
 
     pub fn name(self) -> &'static str {
@@ -203,6 +207,7 @@ impl Job {
             Job::DocumentReminders => "document_reminders",
             Job::AutoClose => "auto_close",
             Job::MailDelivery => "mail_delivery",
+            Job::BlobCleanup => "blob_cleanup",
         }
     }
 

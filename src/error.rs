@@ -1,9 +1,9 @@
-//! One error type for everything a request can hit, mapped at the HTTP edge to a status and a
-//! JSON body `{ "error": code, "message": …, "fields": [...] }`.
+//! The error of a use case: what went wrong in terms a caller can act on (not found,
+//! forbidden, a field that is wrong, a conflict), or an internal failure that carries where
+//! it happened. The HTTP edge maps it to a status and a JSON body (`http::errors`); code
+//! outside requests (jobs, the CLI) works with `anyhow` and turns these into its messages.
 use crate::domain::workflow::Refusal;
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use std::panic::Location;
 
 pub use crate::domain::field_error::FieldError;
 
@@ -32,10 +32,45 @@ pub enum AppError {
     #[error("the database is unavailable")]
     Unavailable(String),
     #[error("internal error")]
-    Internal(#[from] anyhow::Error),
+    Internal(Internal),
+}
+
+/// An internal failure and the place in our code it was turned into an [`AppError`].
+#[derive(Debug)]
+pub struct Internal {
+    pub error: anyhow::Error,
+    pub at: &'static Location<'static>,
+}
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:#} (at {}:{})",
+            self.error,
+            self.at.file(),
+            self.at.line()
+        )
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    #[track_caller]
+    fn from(error: anyhow::Error) -> Self {
+        AppError::internal(error)
+    }
 }
 
 impl AppError {
+    /// An internal failure, located at the caller.
+    #[track_caller]
+    pub fn internal(error: impl Into<anyhow::Error>) -> AppError {
+        AppError::Internal(Internal {
+            error: error.into(),
+            at: Location::caller(),
+        })
+    }
+
     pub fn field(field: &str, message: impl Into<String>) -> AppError {
         AppError::Validation(vec![FieldError {
             field: field.into(),
@@ -69,6 +104,7 @@ impl AppError {
 }
 
 impl From<diesel::result::Error> for AppError {
+    #[track_caller]
     fn from(e: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
@@ -78,7 +114,7 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
                 AppError::Conflict(format!("{}; reload and try again", info.message()))
             }
-            other => AppError::Internal(anyhow::Error::new(other)),
+            other => AppError::internal(other),
         }
     }
 }
@@ -89,62 +125,32 @@ impl From<diesel::r2d2::PoolError> for AppError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for AppError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        AppError::Internal(anyhow::anyhow!("blocking task failed: {e}"))
-    }
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub error: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<FieldError>,
-}
-
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Refused(r) => match r {
-                Refusal::FourEyes { .. } | Refusal::RoleNotAllowed { .. } => StatusCode::FORBIDDEN,
-                Refusal::Closed => StatusCode::CONFLICT,
-                _ => StatusCode::UNPROCESSABLE_ENTITY,
-            },
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let AppError::Internal(e) = self {
-            tracing::error!(error = ?e, "internal error");
-        }
-        let fields = match self {
-            AppError::Validation(f) => f.clone(),
-            AppError::Refused(Refusal::CommentRequired(_)) => {
-                vec![FieldError {
-                    field: "comment".into(),
-                    message: "a comment is required for this action".into(),
-                }]
-            }
-            _ => Vec::new(),
-        };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
-            error: self.code().into(),
-            message: self.to_string(),
-            fields,
-        })
-    }
-}
-
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails at its second line, and says which line that is.
+    fn fails() -> (u32, AppResult<()>) {
+        let line = line!() + 1;
+        let result = (|| -> AppResult<()> { Err(anyhow::anyhow!("disk full"))? })();
+        (line, result)
+    }
+
+    #[test]
+    fn an_internal_error_names_where_it_was_raised() {
+        let (line, result) = fails();
+        let Err(AppError::Internal(e)) = result else {
+            panic!("expected an internal error");
+        };
+        assert_eq!(e.at.file(), file!());
+        assert_eq!(e.at.line(), line, "the line of the `?`");
+        assert!(
+            e.to_string().starts_with("disk full (at src/error.rs:"),
+            "{e}"
+        );
+        let db: AppError = diesel::result::Error::BrokenTransactionManager.into();
+        assert!(matches!(db, AppError::Internal(_)));
+    }
+}

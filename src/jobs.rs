@@ -38,7 +38,12 @@ impl JobRunner {
     }
 
     /// Runs one job now and returns its summary.
-    pub fn run_now(&self, job: Job, now_ms: i64) -> AppResult<Value> {
+    pub fn run_now(&self, job: Job, now_ms: i64) -> anyhow::Result<Value> {
+        self.run(job, now_ms)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", job.name()))
+    }
+
+    fn run(&self, job: Job, now_ms: i64) -> AppResult<Value> {
         let mut conn = self.pool.get()?;
         let jobs = &self.config.jobs;
         let env = Env {
@@ -78,11 +83,20 @@ impl JobRunner {
                 )?;
                 Ok(serde_json::to_value(report).unwrap_or_default())
             }
+            Job::BlobCleanup => {
+                // Staged more than an hour ago: no upload takes that long to commit.
+                let older_than =
+                    std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+                let swept = store::blobs::sweep(&self.config.data_dir, older_than, |sha| {
+                    Ok(store::blob_referenced(&mut conn, sha)?)
+                })?;
+                Ok(serde_json::to_value(swept).unwrap_or_default())
+            }
         }
     }
 
     /// Runs the tick if this instance wins it; `None` when another instance already has.
-    pub fn run_tick(&self, job: Job, tick_ms: i64) -> AppResult<Option<Value>> {
+    pub fn run_tick(&self, job: Job, tick_ms: i64) -> anyhow::Result<Option<Value>> {
         let mut conn = self.pool.get()?;
         let now = store::now_ms();
         if !job_store::claim_tick(&mut conn, job.name(), tick_ms, &self.instance, now)? {

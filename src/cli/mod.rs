@@ -2,16 +2,17 @@
 //! the screening backtest, the generator, the baselines, the demo data) live beside this
 //! file and receive what they need, never the whole wiring.
 pub mod bench;
+mod check;
 pub mod demo;
 pub mod gen;
 pub mod import;
 pub mod screen;
+mod serve;
 
-use crate::app::Application;
 use crate::config::Config;
 use crate::core::Core;
 use crate::domain::roles::Role;
-use crate::store::{self, audit, regions, users};
+use crate::store::{self, audit, regions};
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -236,15 +237,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         // `check` and `calc` need no database and tolerate a config without one.
         Command::Check { paths } => {
             let config = Config::load(cli.config.as_deref()).unwrap_or_default();
-            return Ok(check(paths, &config));
+            return Ok(check::check(paths, &config));
         }
-        Command::Calc { policy, request } => return calc(policy, request),
+        Command::Calc { policy, request } => return check::calc(policy, request),
         _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
     init_tracing(&config.log_format);
     match cli.command {
-        Command::Serve { demo } => serve(config, demo),
+        Command::Serve { demo } => serve::serve(config, demo),
         Command::Migrate => {
             let pool = store::build_pool(&config)?;
             let applied = pool.get()?.run_migrations()?;
@@ -337,7 +338,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::SeedDemo => {
             let core = Core::open(config)?;
-            seed_demo(&core)?;
+            serve::seed_demo(&core)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::Add {
@@ -435,117 +436,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
-    let mut errors: Vec<String> = Vec::new();
-    if paths.is_empty() {
-        // Everything the service loads besides workflows and policies.
-        match crate::definitions::load_calendars(
-            &config.calendar_file,
-            &config.region_calendars_dir,
-        ) {
-            Ok(c) => println!(
-                "ok  {} and {} regional holiday file(s)",
-                config.calendar_file.display(),
-                c.regions.len()
-            ),
-            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
-        }
-        match crate::definitions::load_sanctions(&config.sanctions_file) {
-            Ok(s) => println!(
-                "ok  {} ({} articles, {} violation types)",
-                config.sanctions_file.display(),
-                s.articles.len(),
-                s.violation_types.len()
-            ),
-            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
-        }
-        match crate::definitions::load_screening(&config.screening_file) {
-            Ok(s) => println!(
-                "ok  {} ({} screening rules, {} enabled)",
-                config.screening_file.display(),
-                s.rules.len(),
-                s.rules.iter().filter(|r| r.enabled).count()
-            ),
-            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
-        }
-        match crate::mail::MailTemplates::load(&config.mail.templates_dir) {
-            Ok(_) => println!(
-                "ok  {} ({} email templates in zh-CN and en)",
-                config.mail.templates_dir.display(),
-                crate::mail::templates::TEMPLATES.len()
-            ),
-            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
-        }
-    }
-    let (workflows, policies) = if paths.is_empty() {
-        (
-            crate::definitions::load_dir(&config.workflows_dir),
-            crate::definitions::load_policy_dir(&config.policies_dir),
-        )
-    } else {
-        let (p, w): (Vec<PathBuf>, Vec<PathBuf>) = paths
-            .iter()
-            .cloned()
-            .partition(|p| crate::definitions::is_policy_file(p));
-        (
-            crate::definitions::load_files(&w),
-            crate::definitions::load_policy_files(&p),
-        )
-    };
-    match workflows {
-        Ok(files) => {
-            for f in &files {
-                println!(
-                    "ok  {} (workflow {} v{}, {} stages)",
-                    f.path.display(),
-                    f.workflow.name,
-                    f.workflow.version,
-                    f.workflow.stages.len()
-                );
-            }
-        }
-        Err(e) => errors.extend(e.iter().map(ToString::to_string)),
-    }
-    match policies {
-        Ok(files) => {
-            for f in &files {
-                println!(
-                    "ok  {} (policy {}, {} to {})",
-                    f.path.display(),
-                    f.policy.name,
-                    f.policy.valid_from,
-                    f.policy.valid_to
-                );
-            }
-        }
-        Err(e) => errors.extend(e.iter().map(ToString::to_string)),
-    }
-    if errors.is_empty() {
-        return ExitCode::SUCCESS;
-    }
-    for e in &errors {
-        eprintln!("{e}");
-    }
-    eprintln!("{} error(s)", errors.len());
-    ExitCode::from(1)
-}
-
-fn calc(policy: &std::path::Path, request: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let policy =
-        crate::definitions::load_policy_files(&[policy.to_path_buf()]).map_err(|errors| {
-            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            anyhow::anyhow!("{}", list.join("\n"))
-        })?;
-    let text = std::fs::read_to_string(request)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", request.display()))?;
-    let req: crate::domain::policy::CalcRequest = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", request.display(), e.line(), e.column()))?;
-    let breakdown = crate::domain::policy::calculate(&policy[0].policy, &req)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", request.display()))?;
-    println!("{}", serde_json::to_string_pretty(&breakdown)?);
-    Ok(ExitCode::SUCCESS)
-}
-
 fn read_password() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         return Ok(rpassword::prompt_password("Password: ")?);
@@ -553,48 +443,4 @@ fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
-}
-
-fn seed_demo(core: &Core) -> anyhow::Result<()> {
-    let mut conn = core.pool.get()?;
-    let logins = crate::cli::demo::seed(
-        &mut conn,
-        core.env(),
-        &core.config.data_dir,
-        core.config.demo_password.as_deref(),
-    )?;
-    println!("Demo data created. Sign in as:");
-    for l in logins {
-        println!(
-            "  {:<16} {:<16} password: {}",
-            l.username,
-            l.role.as_str(),
-            l.password
-        );
-    }
-    Ok(())
-}
-
-fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let core = Core::open(config)?;
-    if demo && users::count(&mut *core.pool.get()?)? == 0 {
-        seed_demo(&core)?;
-    }
-    let bind = core.config.bind.clone();
-    let runner = std::sync::Arc::new(crate::jobs::JobRunner::new(&core)?);
-    let scheduler_on = core.config.jobs.enabled;
-    runtime.block_on(async move {
-        if scheduler_on {
-            crate::jobs::spawn_scheduler(runner)?;
-            tracing::info!("scheduler started");
-        }
-        let app = Application::build(core)?;
-        tracing::info!(bind, port = app.port(), "claimflow is serving");
-        app.run().await?;
-        Ok::<_, anyhow::Error>(())
-    })?;
-    Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,7 @@ impl FromRequest for AuthUser {
 pub fn authenticate(req: &HttpRequest) -> Result<Principal, AppError> {
     let state = req
         .app_data::<State>()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?;
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
     let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
     let token = match header {
         Some(value) => {

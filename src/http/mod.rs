@@ -2,6 +2,7 @@
 //! service function on a blocking thread with a pooled connection, and map errors.
 pub mod api;
 pub mod auth;
+pub mod errors;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;

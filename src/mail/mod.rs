@@ -58,7 +58,7 @@ impl Notifier {
             .templates
             .render(notice.template, lang, &data)
             .map_err(|e| {
-                AppError::Internal(anyhow::anyhow!(
+                AppError::internal(anyhow::anyhow!(
                     "email template {}/{lang}: {e}",
                     notice.template
                 ))
@@ -130,7 +130,7 @@ pub fn deliver_due(
     let from: Mailbox = config
         .from
         .parse()
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("mail.from: {e}")))?;
+        .map_err(|e| AppError::internal(anyhow::anyhow!("mail.from: {e}")))?;
     let mut report = DeliveryReport::default();
     loop {
         let batch = conn.write_tx(|c| outbox::claim_due(c, now_ms, now_ms + CLAIM_MS, BATCH))?;

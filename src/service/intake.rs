@@ -3,7 +3,7 @@
 //! claim, its invoices, its case with the first audit event and its findings in one
 //! transaction. A bulk import plans a whole batch before it writes any of it.
 use super::cases::{self, OpenCase};
-use super::lookups::{InvoiceUse, RegistryReads};
+use super::lookups::{InvoiceUses, RegistryReads};
 use super::pricing::{self, ClaimContext, Totals};
 use super::Env;
 use crate::auth::Principal;
@@ -39,9 +39,6 @@ fn request_hash(input: &ClaimInput) -> AppResult<String> {
     let body = serde_json::to_vec(input).map_err(anyhow::Error::from)?;
     Ok(hex::encode(Sha256::digest(&body)))
 }
-
-/// An invoice number and the other claims that carry it.
-pub type InvoiceUses = (String, Vec<InvoiceUse>);
 
 /// One claim being filed: by whom, in which role, for whom, on which workflow.
 pub struct Filing<'a> {

@@ -15,6 +15,9 @@ use crate::store::DbConn;
 /// Another claim that carries an invoice number: (claim, facility, person).
 pub type InvoiceUse = (i64, String, Option<i64>);
 
+/// An invoice number and the other claims that carry it.
+pub type InvoiceUses = (String, Vec<InvoiceUse>);
+
 pub trait RegistryReads {
     fn person(&mut self, conn: &mut DbConn, id_number: &str) -> AppResult<Option<Person>>;
     fn enrolments(&mut self, conn: &mut DbConn, person_id: i64) -> AppResult<Vec<Enrolment>>;

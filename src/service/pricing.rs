@@ -166,7 +166,7 @@ pub fn price(
     };
     let req = calc_request(claim, ctx, docs, pricing.eligibility.tier, ytd);
     let breakdown = calculate(policy, &req)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("pricing a claim: {e}")))?;
+        .map_err(|e| AppError::internal(anyhow::anyhow!("pricing a claim: {e}")))?;
     Ok(Some((pricing, breakdown)))
 }
 

@@ -165,7 +165,7 @@ pub fn submit(
         return Err(AppError::Validation(errors));
     }
     let workflow = defs.latest(REPORT_WORKFLOW).ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!(
+        AppError::internal(anyhow::anyhow!(
             "workflow {REPORT_WORKFLOW} is not published"
         ))
     })?;
@@ -233,7 +233,7 @@ fn report_region(
         regions::list(conn)?
             .into_iter()
             .find(|r| r.parent_code.is_none())
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no regions")))?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("no regions")))?
             .code
     };
     regions::get(conn, &code)?.ok_or_else(|| AppError::NotFound(format!("region {code}")))

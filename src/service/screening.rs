@@ -1,7 +1,6 @@
 //! The screening rules at work: per claim at intake (indexed lookups, no scans), the facility
 //! outlier scores, and the backtest over history (`claimflow screen`).
-use super::intake::InvoiceUses;
-use super::lookups::RegistryReads;
+use super::lookups::{InvoiceUses, RegistryReads};
 use super::pricing::ClaimContext;
 use crate::definitions::Definitions;
 use crate::domain::claim::{Claim, EncounterKind};

@@ -459,3 +459,16 @@ struct PageSize {
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
+
+/// Whether a committed document or evidence row names this blob.
+pub fn blob_referenced(conn: &mut DbConn, sha256: &str) -> QueryResult<bool> {
+    use diesel::dsl::exists;
+    use diesel::{ExpressionMethods, QueryDsl};
+    use schema::{claim_documents, evidence_files};
+    let (document, evidence): (bool, bool) = db_run!(conn, c => diesel::select((
+        exists(claim_documents::table.filter(claim_documents::sha256.eq(sha256))),
+        exists(evidence_files::table.filter(evidence_files::sha256.eq(sha256))),
+    ))
+    .get_result(c))?;
+    Ok(document || evidence)
+}

@@ -19,7 +19,7 @@ pub struct Created {
 
 /// Registers an insured person (ID number checked against GB 11643).
 #[utoipa::path(post, path = "/api/admin/persons", tag = "admin", security(("bearer" = [])), request_body = PersonInput,
-    responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 403, body = crate::http::errors::ErrorBody), (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/admin/persons")]
 pub async fn add_person(
     state: State,
@@ -44,7 +44,7 @@ pub struct PersonDetail {
 /// An insured person by ID number, with enrolments.
 #[utoipa::path(get, path = "/api/admin/persons/{id_number}", tag = "admin", security(("bearer" = [])),
     params(("id_number" = String, Path, description = "ID number")),
-    responses((status = 200, body = PersonDetail), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = PersonDetail), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/admin/persons/{id_number}")]
 pub async fn get_person(
     state: State,
@@ -65,7 +65,7 @@ pub async fn get_person(
 
 /// Records an enrolment period for a person.
 #[utoipa::path(post, path = "/api/admin/enrolments", tag = "admin", security(("bearer" = [])), request_body = EnrolmentInput,
-    responses((status = 201, body = Created), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Created), (status = 403, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/admin/enrolments")]
 pub async fn add_enrolment(
     state: State,
@@ -92,7 +92,7 @@ pub struct FacilityDetail {
 
 /// Registers a designated facility.
 #[utoipa::path(post, path = "/api/admin/facilities", tag = "admin", security(("bearer" = [])), request_body = FacilityInput,
-    responses((status = 201, body = FacilityDetail), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = FacilityDetail), (status = 403, body = crate::http::errors::ErrorBody), (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/admin/facilities")]
 pub async fn add_facility(
     state: State,
@@ -120,7 +120,7 @@ fn facility_detail(conn: &mut DbConn, code: &str) -> AppResult<FacilityDetail> {
 
 /// All designated facilities (staff).
 #[utoipa::path(get, path = "/api/facilities", tag = "admin", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Facility>), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<Facility>), (status = 403, body = crate::http::errors::ErrorBody)))]
 #[get("/api/facilities")]
 pub async fn list_facilities(state: State, user: AuthUser) -> AppResult<HttpResponse> {
     if !user.0.is_staff() {
@@ -133,7 +133,7 @@ pub async fn list_facilities(state: State, user: AuthUser) -> AppResult<HttpResp
 /// One facility with its designation history.
 #[utoipa::path(get, path = "/api/facilities/{code}", tag = "admin", security(("bearer" = [])),
     params(("code" = String, Path, description = "facility code")),
-    responses((status = 200, body = FacilityDetail), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = FacilityDetail), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/facilities/{code}")]
 pub async fn get_facility(
     state: State,
@@ -151,7 +151,7 @@ pub async fn get_facility(
 /// Records a designation change: designated, suspended or terminated from a date.
 #[utoipa::path(post, path = "/api/admin/facilities/{code}/status", tag = "admin", security(("bearer" = [])),
     params(("code" = String, Path, description = "facility code")), request_body = StatusInput,
-    responses((status = 200, body = FacilityDetail), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = FacilityDetail), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/admin/facilities/{code}/status")]
 pub async fn change_status(
     state: State,

@@ -22,7 +22,7 @@ pub struct LoginResponse {
 
 /// Exchanges a username and password for a signed token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::http::errors::ErrorBody)))]
 #[post("/api/auth/login")]
 pub async fn login(state: State, body: web::Json<LoginRequest>) -> AppResult<HttpResponse> {
     let LoginRequest { username, password } = body.into_inner();
@@ -41,7 +41,7 @@ pub async fn login(state: State, body: web::Json<LoginRequest>) -> AppResult<Htt
 
 /// Who the token belongs to.
 #[utoipa::path(get, path = "/api/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Principal), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Principal), (status = 401, body = crate::http::errors::ErrorBody)))]
 #[get("/api/me")]
 pub async fn me(user: AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(user.0)

@@ -13,7 +13,7 @@ use serde::Deserialize;
 /// One case with what you may do on it now.
 #[utoipa::path(get, path = "/api/cases/{id}", tag = "cases", security(("bearer" = [])),
     params(("id" = i64, Path, description = "case id")),
-    responses((status = 200, body = CaseView), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/cases/{id}")]
 pub async fn get_case(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -52,10 +52,10 @@ pub struct ActionBody {
 /// Takes a workflow action on a case.
 #[utoipa::path(post, path = "/api/cases/{id}/actions", tag = "cases", security(("bearer" = [])),
     params(("id" = i64, Path, description = "case id")), request_body = ActionBody,
-    responses((status = 200, body = CaseView), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, description = "wrong role, wrong region or four-eyes", body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, description = "stale expected_version or closed case", body = crate::error::ErrorBody),
-        (status = 422, description = "unknown action, guard not met or comment missing", body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 401, body = crate::http::errors::ErrorBody),
+        (status = 403, description = "wrong role, wrong region or four-eyes", body = crate::http::errors::ErrorBody),
+        (status = 404, body = crate::http::errors::ErrorBody), (status = 409, description = "stale expected_version or closed case", body = crate::http::errors::ErrorBody),
+        (status = 422, description = "unknown action, guard not met or comment missing", body = crate::http::errors::ErrorBody)))]
 #[post("/api/cases/{id}/actions")]
 pub async fn take_action(
     state: State,
@@ -90,7 +90,7 @@ pub async fn take_action(
 /// The full audit trail of a case (staff only).
 #[utoipa::path(get, path = "/api/cases/{id}/events", tag = "cases", security(("bearer" = [])),
     params(("id" = i64, Path, description = "case id")),
-    responses((status = 200, body = Vec<StoredEvent>), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<StoredEvent>), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/cases/{id}/events")]
 pub async fn case_events(
     state: State,

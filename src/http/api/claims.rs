@@ -29,8 +29,8 @@ pub struct SubmittedClaim {
 #[utoipa::path(post, path = "/api/claims", tag = "claims", security(("bearer" = [])), request_body = ClaimInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe submission key")),
     responses((status = 201, body = SubmittedClaim), (status = 200, description = "replay of an earlier request with the same key", body = SubmittedClaim),
-        (status = 409, description = "key reused with a different body", body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 422, description = "field errors", body = crate::error::ErrorBody)))]
+        (status = 409, description = "key reused with a different body", body = crate::http::errors::ErrorBody), (status = 401, body = crate::http::errors::ErrorBody),
+        (status = 403, body = crate::http::errors::ErrorBody), (status = 422, description = "field errors", body = crate::http::errors::ErrorBody)))]
 #[post("/api/claims")]
 pub async fn submit(
     state: State,
@@ -71,7 +71,7 @@ pub async fn submit(
 
 /// The signed-in resident's own claims, newest first, with plain-language status.
 #[utoipa::path(get, path = "/api/me/claims", tag = "claims", security(("bearer" = [])),
-    responses((status = 200, body = Vec<MyClaim>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<MyClaim>), (status = 401, body = crate::http::errors::ErrorBody)))]
 #[get("/api/me/claims")]
 pub async fn my_claims(state: State, user: AuthUser) -> AppResult<HttpResponse> {
     let list = db(&state, move |conn, env| {
@@ -84,7 +84,7 @@ pub async fn my_claims(state: State, user: AuthUser) -> AppResult<HttpResponse> 
 /// A claim with its case. Residents see only their own claims: any other id is 404.
 #[utoipa::path(get, path = "/api/claims/{id}", tag = "claims", security(("bearer" = [])),
     params(("id" = i64, Path, description = "claim id")),
-    responses((status = 200, body = ClaimDetail), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ClaimDetail), (status = 401, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/claims/{id}")]
 pub async fn get_claim(
     state: State,
@@ -105,8 +105,8 @@ pub async fn get_claim(
 #[utoipa::path(post, path = "/api/claims/{id}/documents", tag = "claims", security(("bearer" = [])),
     params(("id" = i64, Path, description = "claim id")),
     request_body(content_type = "multipart/form-data", description = "fields `kind` (document kind) and `file`"),
-    responses((status = 201, body = DocumentRow), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-        (status = 415, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = DocumentRow), (status = 404, body = crate::http::errors::ErrorBody), (status = 413, body = crate::http::errors::ErrorBody),
+        (status = 415, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/claims/{id}/documents")]
 pub async fn upload_document(
     state: State,
@@ -147,7 +147,7 @@ pub async fn upload_document(
 /// Downloads a document of a claim you may see.
 #[utoipa::path(get, path = "/api/claims/{id}/documents/{doc_id}", tag = "claims", security(("bearer" = [])),
     params(("id" = i64, Path, description = "claim id"), ("doc_id" = i64, Path, description = "document id")),
-    responses((status = 200, description = "the file"), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the file"), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/claims/{id}/documents/{doc_id}")]
 pub async fn download_document(
     state: State,
@@ -186,7 +186,7 @@ pub struct RejectDocument {
 /// Marks a document rejected with a reason (clerks and reviewers).
 #[utoipa::path(post, path = "/api/claims/{id}/documents/{doc_id}/reject", tag = "claims", security(("bearer" = [])),
     params(("id" = i64, Path, description = "claim id"), ("doc_id" = i64, Path, description = "document id")), request_body = RejectDocument,
-    responses((status = 200, body = DocumentRow), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = DocumentRow), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/claims/{id}/documents/{doc_id}/reject")]
 pub async fn reject_document(
     state: State,

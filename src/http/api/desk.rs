@@ -67,7 +67,7 @@ async fn reassign_cases(
 
 /// Bulk reassignment by a supervisor, with a reason; all or nothing.
 #[utoipa::path(post, path = "/api/cases/reassign", tag = "queue", security(("bearer" = [])), request_body = ReassignBody,
-    responses((status = 200, body = [Reassigned]), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [Reassigned]), (status = 403, body = crate::http::errors::ErrorBody), (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/cases/reassign")]
 pub async fn reassign_many(
     state: State,
@@ -80,7 +80,7 @@ pub async fn reassign_many(
 
 /// Reassigns one case, with a reason.
 #[utoipa::path(post, path = "/api/cases/{id}/reassign", tag = "queue", security(("bearer" = [])), params(("id" = i64, Path, description = "case id")), request_body = ReassignOneBody,
-    responses((status = 200, body = [Reassigned]), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [Reassigned]), (status = 403, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/cases/{id}/reassign")]
 pub async fn reassign_one(
     state: State,
@@ -118,7 +118,7 @@ fn parse_day(field: &str, s: &str) -> AppResult<chrono::NaiveDate> {
 /// Marks a user absent for dates: auto-assignment and reassignment skip them. A user may
 /// record their own absence; a supervisor or admin anyone's in their region.
 #[utoipa::path(post, path = "/api/users/{id}/absences", tag = "queue", security(("bearer" = [])), params(("id" = i64, Path, description = "user id")), request_body = AbsenceBody,
-    responses((status = 201, body = Absence), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Absence), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/users/{id}/absences")]
 pub async fn add_absence(
     state: State,
@@ -182,7 +182,7 @@ pub struct MetricsQuery {
 /// closed, median working time per stage, SLA compliance, and how often a recommendation
 /// was overturned at the next stage. Staff only; teams are organisations.
 #[utoipa::path(get, path = "/api/reports/reviewers", tag = "reports", security(("bearer" = [])), params(MetricsQuery),
-    responses((status = 200, body = ReviewerMetrics), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ReviewerMetrics), (status = 403, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[get("/api/reports/reviewers")]
 pub async fn reviewer_metrics(
     state: State,
@@ -230,7 +230,7 @@ pub struct OutboxItem {
 /// The mail outbox, newest first: what was sent, what waits, what failed and why.
 /// Admins and auditors only.
 #[utoipa::path(get, path = "/api/admin/outbox", tag = "admin", security(("bearer" = [])), params(OutboxQuery),
-    responses((status = 200, body = [OutboxItem]), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [OutboxItem]), (status = 403, body = crate::http::errors::ErrorBody)))]
 #[get("/api/admin/outbox")]
 pub async fn list_outbox(
     state: State,

@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Readiness: the database answers and no migration is pending.
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Health), (status = 503, body = crate::http::errors::ErrorBody)))]
 #[get("/readyz")]
 pub async fn readyz(state: State) -> AppResult<HttpResponse> {
     let pending = db(&state, |conn, _| {

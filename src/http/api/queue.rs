@@ -15,7 +15,7 @@ pub struct QueueResponse {
 
 /// The cases you may work, by role, region and organisation, most urgent first.
 #[utoipa::path(get, path = "/api/queue", tag = "queue", security(("bearer" = [])), params(QueueQuery),
-    responses((status = 200, body = QueueResponse), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = QueueResponse), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[get("/api/queue")]
 pub async fn list(
     state: State,
@@ -33,7 +33,7 @@ pub async fn list(
 /// Claim-next: your unfinished lease, or the most urgent case you may work, leased to you.
 /// 204 when the queue is empty for you.
 #[utoipa::path(post, path = "/api/queue/next", tag = "queue", security(("bearer" = [])),
-    responses((status = 200, body = CaseView), (status = 204, description = "nothing to do"), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 204, description = "nothing to do"), (status = 403, body = crate::http::errors::ErrorBody)))]
 #[post("/api/queue/next")]
 pub async fn next(state: State, user: AuthUser) -> AppResult<HttpResponse> {
     let ttl = state.config.lease_ttl_minutes * 60_000;
@@ -52,7 +52,7 @@ pub async fn next(state: State, user: AuthUser) -> AppResult<HttpResponse> {
 
 /// Leases one case to you.
 #[utoipa::path(post, path = "/api/cases/{id}/claim", tag = "queue", security(("bearer" = [])), params(("id" = i64, Path, description = "case id")),
-    responses((status = 200, body = CaseView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = crate::http::errors::ErrorBody), (status = 409, body = crate::http::errors::ErrorBody)))]
 #[post("/api/cases/{id}/claim")]
 pub async fn claim(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let ttl = state.config.lease_ttl_minutes * 60_000;
@@ -67,7 +67,7 @@ pub async fn claim(state: State, user: AuthUser, id: web::Path<i64>) -> AppResul
 
 /// Gives a leased case back to the pool (its holder or a supervisor).
 #[utoipa::path(post, path = "/api/cases/{id}/release", tag = "queue", security(("bearer" = [])), params(("id" = i64, Path, description = "case id")),
-    responses((status = 200, body = CaseView), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 403, body = crate::http::errors::ErrorBody), (status = 409, body = crate::http::errors::ErrorBody)))]
 #[post("/api/cases/{id}/release")]
 pub async fn release(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
     let id = id.into_inner();

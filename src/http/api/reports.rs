@@ -22,7 +22,7 @@ fn client_addr(req: &HttpRequest) -> String {
 
 /// Files a whistleblower report without login. Returns the tracking code once.
 #[utoipa::path(post, path = "/api/public/reports", tag = "reports", request_body = ReportInput,
-    responses((status = 201, body = Submitted), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = Submitted), (status = 422, body = crate::http::errors::ErrorBody), (status = 429, body = crate::http::errors::ErrorBody)))]
 #[post("/api/public/reports")]
 pub async fn submit(
     state: State,
@@ -41,7 +41,7 @@ pub async fn submit(
 /// Where a report stands, by its tracking code.
 #[utoipa::path(get, path = "/api/public/reports/{code}", tag = "reports",
     params(("code" = String, Path, description = "tracking code")),
-    responses((status = 200, body = PublicStatus), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = PublicStatus), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/public/reports/{code}")]
 pub async fn track(state: State, code: web::Path<String>) -> AppResult<HttpResponse> {
     let code = code.into_inner();
@@ -54,8 +54,8 @@ pub async fn track(state: State, code: web::Path<String>) -> AppResult<HttpRespo
 #[utoipa::path(post, path = "/api/public/reports/{code}/attachments", tag = "reports",
     params(("code" = String, Path, description = "tracking code")),
     request_body(content_type = "multipart/form-data", description = "field `file`"),
-    responses((status = 201, body = EvidenceRow), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-        (status = 415, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = EvidenceRow), (status = 404, body = crate::http::errors::ErrorBody), (status = 413, body = crate::http::errors::ErrorBody),
+        (status = 415, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/public/reports/{code}/attachments")]
 pub async fn attach(
     state: State,
@@ -79,7 +79,7 @@ pub async fn attach(
 /// A report with its case, attachments, linked violations, recovered amount and reward.
 #[utoipa::path(get, path = "/api/whistleblower-reports/{id}", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "report id")),
-    responses((status = 200, body = ReportView), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ReportView), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/whistleblower-reports/{id}")]
 pub async fn get_report(
     state: State,
@@ -103,7 +103,7 @@ pub struct LinkBody {
 /// Links a violation the report led to.
 #[utoipa::path(post, path = "/api/whistleblower-reports/{id}/violations", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "report id")), request_body = LinkBody,
-    responses((status = 200, body = ReportView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ReportView), (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/whistleblower-reports/{id}/violations")]
 pub async fn link_violation(
     state: State,
@@ -122,7 +122,7 @@ pub async fn link_violation(
 /// Records a payment of the reporter's reward (supervisors).
 #[utoipa::path(post, path = "/api/whistleblower-reports/{id}/reward-payments", tag = "reports", security(("bearer" = [])),
     params(("id" = i64, Path, description = "report id")), request_body = PaymentBody,
-    responses((status = 200, body = ReportView), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ReportView), (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/whistleblower-reports/{id}/reward-payments")]
 pub async fn pay_reward(
     state: State,
@@ -141,12 +141,12 @@ pub async fn pay_reward(
 /// Supervision figures for dashboards: violations by type, facility and month, money ordered
 /// and recovered, overdue rectifications, and the facility risk ranking with its components.
 #[utoipa::path(get, path = "/api/supervision/dashboard", tag = "supervision", security(("bearer" = [])),
-    responses((status = 200, body = Dashboard), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Dashboard), (status = 403, body = crate::http::errors::ErrorBody)))]
 #[get("/api/supervision/dashboard")]
 pub async fn dashboard(state: State, user: AuthUser) -> AppResult<HttpResponse> {
     let now = now_ms();
     let today = chrono::DateTime::from_timestamp_millis(now)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("clock out of range")))?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("clock out of range")))?
         .date_naive()
         .to_string();
     let d = db(&state, move |conn, _| {

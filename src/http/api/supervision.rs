@@ -24,7 +24,7 @@ pub async fn violation_types(state: State, _user: AuthUser) -> AppResult<HttpRes
 
 /// An inspector records an inspection of a facility in their region.
 #[utoipa::path(post, path = "/api/inspections", tag = "supervision", security(("bearer" = [])), request_body = InspectionInput,
-    responses((status = 201, body = InspectionRow), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = InspectionRow), (status = 403, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/inspections")]
 pub async fn record_inspection(
     state: State,
@@ -41,7 +41,7 @@ pub async fn record_inspection(
 
 /// An inspector logs a violation; it opens a `facility_violation` case.
 #[utoipa::path(post, path = "/api/violations", tag = "supervision", security(("bearer" = [])), request_body = ViolationInput,
-    responses((status = 201, body = ViolationView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ViolationView), (status = 403, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/violations")]
 pub async fn add_violation(
     state: State,
@@ -59,7 +59,7 @@ pub async fn add_violation(
 /// A violation with its case, the sanction range its article allows, evidence and recoveries.
 #[utoipa::path(get, path = "/api/violations/{id}", tag = "supervision", security(("bearer" = [])),
     params(("id" = i64, Path, description = "violation id")),
-    responses((status = 200, body = ViolationView), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ViolationView), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/violations/{id}")]
 pub async fn get_violation(
     state: State,
@@ -78,8 +78,8 @@ pub async fn get_violation(
 #[utoipa::path(post, path = "/api/violations/{id}/evidence", tag = "supervision", security(("bearer" = [])),
     params(("id" = i64, Path, description = "violation id")),
     request_body(content_type = "multipart/form-data", description = "field `file`"),
-    responses((status = 201, body = EvidenceRow), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-        (status = 415, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = EvidenceRow), (status = 404, body = crate::http::errors::ErrorBody), (status = 413, body = crate::http::errors::ErrorBody),
+        (status = 415, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/violations/{id}/evidence")]
 pub async fn upload_evidence(
     state: State,
@@ -116,8 +116,8 @@ pub async fn upload_evidence(
 /// reason. Moves the case to rectification; a suspension changes the facility's designation.
 #[utoipa::path(post, path = "/api/violations/{id}/sanction", tag = "supervision", security(("bearer" = [])),
     params(("id" = i64, Path, description = "violation id")), request_body = SanctionInput,
-    responses((status = 200, body = ViolationView), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ViolationView), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody),
+        (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/violations/{id}/sanction")]
 pub async fn impose_sanction(
     state: State,
@@ -142,7 +142,7 @@ pub struct PaymentBody {
 /// Records a payment towards a repayment or fine.
 #[utoipa::path(post, path = "/api/recoveries/{id}/payments", tag = "supervision", security(("bearer" = [])),
     params(("id" = i64, Path, description = "recovery id")), request_body = PaymentBody,
-    responses((status = 200, body = RecoveryRow), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = RecoveryRow), (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/recoveries/{id}/payments")]
 pub async fn record_payment(
     state: State,

@@ -34,7 +34,7 @@ pub struct ActionSummary {
 
 /// The latest published version of each workflow.
 #[utoipa::path(get, path = "/api/workflows", tag = "workflows", security(("bearer" = [])),
-    responses((status = 200, body = Vec<WorkflowSummary>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<WorkflowSummary>), (status = 401, body = crate::http::errors::ErrorBody)))]
 #[get("/api/workflows")]
 pub async fn list_workflows(state: State, _user: AuthUser) -> AppResult<HttpResponse> {
     let list: Vec<WorkflowSummary> = state

@@ -37,7 +37,7 @@ impl FromRequest for Ctx {
 
 impl Ctx {
     fn of(req: &HttpRequest) -> AppResult<Ctx> {
-        let missing = || AppError::Internal(anyhow::anyhow!("application state missing"));
+        let missing = || AppError::internal(anyhow::anyhow!("application state missing"));
         let state = req.app_data::<State>().cloned().ok_or_else(missing)?;
         let ui = req.app_data::<Ui>().cloned().ok_or_else(missing)?;
         let lang = i18n::pick(req.cookie(LANG_COOKIE).as_ref().map(|c| c.value()));
@@ -179,7 +179,7 @@ impl Ctx {
         frame.csrf = session::login_token(&self.state.config.jwt_secret, &nonce);
         let mut res = self.render_frame(template, &frame, view, status)?;
         res.add_cookie(&session::nonce_cookie(nonce, self.secure))
-            .map_err(|e| self.fail(AppError::Internal(e.into())))?;
+            .map_err(|e| self.fail(AppError::internal(e)))?;
         Ok(res)
     }
 
@@ -253,7 +253,7 @@ impl Ctx {
     ) -> Result<HttpResponse, PageError> {
         match self.ui.render(template, frame, view) {
             Ok(body) => Ok(html(status, body)),
-            Err(e) => Err(self.fail(AppError::Internal(anyhow::anyhow!(
+            Err(e) => Err(self.fail(AppError::internal(anyhow::anyhow!(
                 "template {template}: {e}"
             )))),
         }

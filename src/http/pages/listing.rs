@@ -126,14 +126,14 @@ pub fn csv_download<const N: usize>(
     rows: impl Iterator<Item = [String; N]>,
 ) -> Result<HttpResponse, PageError> {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let fail = |e: csv::Error| ctx.fail(AppError::Internal(e.into()));
+    let fail = |e: csv::Error| ctx.fail(AppError::internal(e));
     w.write_record(header).map_err(fail)?;
     for row in rows {
         w.write_record(&row).map_err(fail)?;
     }
     let body = w
         .into_inner()
-        .map_err(|e| ctx.fail(AppError::Internal(anyhow::anyhow!("csv: {e}"))))?;
+        .map_err(|e| ctx.fail(AppError::internal(anyhow::anyhow!("csv: {e}"))))?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

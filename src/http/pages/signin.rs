@@ -127,7 +127,7 @@ pub async fn login(
     let ttl = ctx.state.keys.ttl_seconds() / 60;
     res.add_cookie(&session::session_cookie(token, ctx.secure, ttl))
         .and_then(|_| res.add_removal_cookie(&session::removal(NONCE_COOKIE)))
-        .map_err(|e| ctx.fail(AppError::Internal(e.into())))?;
+        .map_err(|e| ctx.fail(AppError::internal(e)))?;
     Ok(res)
 }
 
@@ -142,7 +142,7 @@ pub async fn logout(ctx: Ctx, form: web::Form<CsrfOnly>) -> Result<HttpResponse,
     ctx.check_csrf(&form.csrf)?;
     let mut res = see_other("/login");
     res.add_removal_cookie(&session::removal(SESSION_COOKIE))
-        .map_err(|e| ctx.fail(AppError::Internal(e.into())))?;
+        .map_err(|e| ctx.fail(AppError::internal(e)))?;
     Ok(res)
 }
 
@@ -165,7 +165,7 @@ pub async fn switch_lang(ctx: Ctx, form: web::Form<LangForm>) -> Result<HttpResp
     let lang = i18n::pick(Some(&form.lang));
     let mut res = see_other(local_path(&form.back));
     res.add_cookie(&session::lang_cookie(lang, ctx.secure))
-        .map_err(|e| ctx.fail(AppError::Internal(e.into())))?;
+        .map_err(|e| ctx.fail(AppError::internal(e)))?;
     Ok(res)
 }
 

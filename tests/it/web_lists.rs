@@ -3,13 +3,21 @@
 //! list (queue, facilities, the team board's three lists and the auditor's four) with the
 //! page's filters, the queue's due-date filter, filter errors named next to their fields,
 //! and who may read which list.
-mod common;
-
+use crate::common::TestApp;
 use claimflow::domain::person::IdNumber;
 use claimflow::domain::roles::Role;
-use common::TestApp;
 use serde_json::json;
 use std::collections::BTreeSet;
+
+crate::trials!(web_lists {
+    scenarios: [
+        auditor_searches_claims_by_their_own_fields,
+        auditor_searches_the_trail_across_cases,
+        filters_and_exports_refuse_bad_input_by_field,
+        every_list_exports_only_to_its_roles,
+        queue_facility_and_team_lists_export_what_the_pages_show
+    ],
+});
 
 /// A page or export as the browser gets it with this session: status, content type, body.
 async fn fetch(app: &TestApp, token: &str, path: &str) -> (u16, String, String) {
@@ -421,11 +429,3 @@ async fn queue_facility_and_team_lists_export_what_the_pages_show(app: TestApp) 
     let reviewers = csv_rows(&app, &supervisor, "/team/reviewers.csv").await;
     assert!(reviewers.iter().any(|r| r["reviewer"] == "刘洋（初审）"));
 }
-
-on_both_backends!(
-    auditor_searches_claims_by_their_own_fields,
-    auditor_searches_the_trail_across_cases,
-    filters_and_exports_refuse_bad_input_by_field,
-    every_list_exports_only_to_its_roles,
-    queue_facility_and_team_lists_export_what_the_pages_show,
-);

@@ -1,20 +1,20 @@
 //! End-to-end over HTTP, on SQLite and (with CLAIMFLOW_TEST_POSTGRES_URL) PostgreSQL.
-mod common;
-
+use crate::common::{pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
 use claimflow::domain::roles::Role;
-use common::{pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
 use serde_json::{json, Value};
 
-on_both_backends!(
-    trauma_case_runs_from_intake_to_signoff,
-    four_eyes_refuses_the_initial_reviewer_at_second_review,
-    stale_version_is_a_conflict,
-    tokens_roles_and_regions_are_enforced,
-    residents_see_only_their_own_claims,
-    bad_input_is_refused_precisely,
-    audit_chain_detects_a_row_changed_by_hand,
-    ops_endpoints_answer,
-);
+crate::trials!(api {
+    scenarios: [
+        trauma_case_runs_from_intake_to_signoff,
+        four_eyes_refuses_the_initial_reviewer_at_second_review,
+        stale_version_is_a_conflict,
+        tokens_roles_and_regions_are_enforced,
+        residents_see_only_their_own_claims,
+        bad_input_is_refused_precisely,
+        audit_chain_detects_a_row_changed_by_hand,
+        ops_endpoints_answer
+    ],
+});
 
 async fn submit_trauma(app: &TestApp, resident: &str) -> (i64, i64) {
     let (status, body) = app.post(resident, "/api/claims", trauma_claim()).await;
@@ -205,7 +205,7 @@ async fn tokens_roles_and_regions_are_enforced(app: TestApp) {
         401,
         "alg none"
     );
-    let keys = claimflow::auth::JwtKeys::new(common::SECRET, 60).unwrap();
+    let keys = claimflow::auth::JwtKeys::new(crate::common::SECRET, 60).unwrap();
     let me: Value = app.get(&reviewer, "/api/me").await.1;
     let principal: claimflow::auth::Principal = serde_json::from_value(me).unwrap();
     let now = chrono::Utc::now().timestamp();
@@ -408,8 +408,8 @@ async fn audit_chain_detects_a_row_changed_by_hand(app: TestApp) {
         .is_err());
     // …so tampering takes removing the guard by hand first, which verify then detects.
     let drop = match app.backend {
-        common::Backend::Sqlite => "DROP TRIGGER audit_events_no_update",
-        common::Backend::Postgres => {
+        crate::common::Backend::Sqlite => "DROP TRIGGER audit_events_no_update",
+        crate::common::Backend::Postgres => {
             "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"
         }
     };

@@ -1,13 +1,22 @@
 //! The command line: check, seed-demo, audit verify, user add, config refusal, and
 //! workflow versions.
-mod common;
-
 use claimflow::core::Core;
 use claimflow::db_run;
 use claimflow::store::DbConn;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+crate::trials!(cli {
+    plain: [
+        check_passes_shipped_workflows_and_rejects_a_broken_file_with_its_line,
+        audit_verify_passes_on_demo_data_and_names_a_tampered_event,
+        user_add_reads_the_password_from_stdin,
+        invalid_settings_refuse_to_start_with_a_clear_message,
+        cases_keep_their_workflow_version_when_a_newer_one_is_published,
+        jobs_run_names_the_job_and_the_file_outbox_writes_eml_files
+    ],
+});
 
 fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -20,7 +29,7 @@ fn claimflow(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("CLAIMFLOW_DATA_DIR", data_dir)
-        .env("CLAIMFLOW_DEMO_PASSWORD", common::PASSWORD)
+        .env("CLAIMFLOW_DEMO_PASSWORD", crate::common::PASSWORD)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -47,7 +56,6 @@ fn text(out: &Output) -> String {
     )
 }
 
-#[test]
 fn check_passes_shipped_workflows_and_rejects_a_broken_file_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = claimflow(dir.path(), &["check"], None);
@@ -81,12 +89,11 @@ fn check_passes_shipped_workflows_and_rejects_a_broken_file_with_its_line() {
     assert!(text(&out).contains("broken.toml:2:"), "{}", text(&out));
 }
 
-#[test]
 fn audit_verify_passes_on_demo_data_and_names_a_tampered_event() {
     let dir = tempfile::tempdir().unwrap();
     let out = claimflow(dir.path(), &["seed-demo"], None);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("reviewer") && text(&out).contains(common::PASSWORD));
+    assert!(text(&out).contains("reviewer") && text(&out).contains(crate::common::PASSWORD));
     let out = claimflow(dir.path(), &["audit", "verify"], None);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("0 broken chain(s)"), "{}", text(&out));
@@ -111,7 +118,6 @@ fn audit_verify_passes_on_demo_data_and_names_a_tampered_event() {
     );
 }
 
-#[test]
 fn user_add_reads_the_password_from_stdin() {
     let dir = tempfile::tempdir().unwrap();
     assert!(claimflow(dir.path(), &["seed-demo"], None).status.success());
@@ -183,7 +189,6 @@ fn user_add_reads_the_password_from_stdin() {
     );
 }
 
-#[test]
 fn invalid_settings_refuse_to_start_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let run = |key: &str, value: &str| {
@@ -213,13 +218,18 @@ fn invalid_settings_refuse_to_start_with_a_clear_message() {
     assert!(run("CLAIMFLOW_BIND", "nowhere").contains("bind"));
 }
 
-#[test]
 fn cases_keep_their_workflow_version_when_a_newer_one_is_published() {
     let dir = tempfile::tempdir().unwrap();
-    let config = common::test_config(common::Backend::Sqlite, dir.path()).unwrap();
+    let config = crate::common::test_config(crate::common::Backend::Sqlite, dir.path()).unwrap();
     let core = Core::open(config.clone()).unwrap();
     let mut conn = core.pool.get().unwrap();
-    claimflow::cli::demo::seed(&mut conn, core.env(), dir.path(), Some(common::PASSWORD)).unwrap();
+    claimflow::cli::demo::seed(
+        &mut conn,
+        core.env(),
+        dir.path(),
+        Some(crate::common::PASSWORD),
+    )
+    .unwrap();
     let old_case = claimflow::store::cases::get(&mut conn, 1).unwrap().unwrap();
     assert_eq!(
         (old_case.workflow.as_str(), old_case.workflow_version),
@@ -264,7 +274,6 @@ fn cases_keep_their_workflow_version_when_a_newer_one_is_published() {
     assert!(err.to_string().contains("bump `version`"), "{err}");
 }
 
-#[test]
 fn jobs_run_names_the_job_and_the_file_outbox_writes_eml_files() {
     let dir = tempfile::tempdir().unwrap();
     assert!(claimflow(dir.path(), &["seed-demo"], None).status.success());

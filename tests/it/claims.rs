@@ -1,21 +1,21 @@
 //! Claims over HTTP on both backends: intake checks, the benefit breakdown, decisions and
 //! year-to-date caps, idempotent submission, and the resident's view.
-mod common;
-
+use crate::common::{nth_stay, pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
 use claimflow::domain::roles::Role;
-use common::{nth_stay, pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
 use serde_json::{json, Value};
 
-on_both_backends!(
-    trauma_claim_is_decided_at_the_hand_calculated_amount,
-    out_of_region_penalty_and_emergency_exemption_show_in_the_breakdown,
-    idempotency_key_makes_retries_safe,
-    intake_records_findings,
-    decisions_are_checked_and_explained_to_the_resident,
-    concurrent_decisions_cannot_both_spend_one_cap,
-    year_to_date_totals_are_locked_while_a_decision_runs,
-    approval_above_the_authority_limit_goes_to_signoff,
-);
+crate::trials!(claims {
+    scenarios: [
+        trauma_claim_is_decided_at_the_hand_calculated_amount,
+        out_of_region_penalty_and_emergency_exemption_show_in_the_breakdown,
+        idempotency_key_makes_retries_safe,
+        intake_records_findings,
+        decisions_are_checked_and_explained_to_the_resident,
+        concurrent_decisions_cannot_both_spend_one_cap,
+        year_to_date_totals_are_locked_while_a_decision_runs,
+        approval_above_the_authority_limit_goes_to_signoff
+    ],
+});
 
 async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
     let (status, res) = app.post(token, "/api/claims", body).await;
@@ -537,8 +537,8 @@ async fn year_to_date_totals_are_locked_while_a_decision_runs(app: TestApp) {
         let second_conn: &mut DbConn = &mut second;
         // The second connection gives up quickly instead of waiting the full lock timeout.
         let short_wait = match backend {
-            common::Backend::Sqlite => "PRAGMA busy_timeout = 200",
-            common::Backend::Postgres => "SET lock_timeout = '200ms'",
+            crate::common::Backend::Sqlite => "PRAGMA busy_timeout = 200",
+            crate::common::Backend::Postgres => "SET lock_timeout = '200ms'",
         };
         claimflow::db_run!(second_conn, c => diesel::connection::SimpleConnection::batch_execute(c, short_wait)).unwrap();
         let (tx_started, release) = (std::sync::mpsc::channel::<()>(), std::sync::mpsc::channel::<()>());

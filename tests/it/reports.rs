@@ -1,12 +1,12 @@
 //! Whistleblower reports on both backends: filed without login, rate limited, followed with
 //! the tracking code, triaged into a violation, and rewarded from what was recovered until
 //! the reward is paid. Then the supervision dashboard over what this produced.
-mod common;
-
-use common::{pdf, TestApp};
+use crate::common::{pdf, TestApp};
 use serde_json::{json, Value};
 
-on_both_backends!(a_report_leads_to_a_violation_and_a_paid_reward);
+crate::trials!(reports {
+    scenarios: [a_report_leads_to_a_violation_and_a_paid_reward],
+});
 
 const FACILITY: &str = "H330326020";
 

@@ -3,14 +3,16 @@
 //! Screenshots of every main page, on a desktop and on a 390-pixel phone, are written to
 //! `target/screenshots/` for people to look at; each page is also checked for template tags,
 //! untranslated keys and horizontal overflow on the phone.
-mod common;
-
-use common::{spawn_without_cases, Backend, TestApp, PASSWORD};
+use crate::common::{spawn_without_cases, Backend, TestApp, PASSWORD};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+crate::trials!(browser {
+    backends: [scenarios_in_chromium],
+});
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -29,7 +31,7 @@ impl Driver {
                 "{tool} is missing: apt-get install -y chromium chromium-driver (.ci/run does)"
             );
         }
-        let port = common::free_port();
+        let port = crate::common::free_port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -257,7 +259,7 @@ impl<'a> Session<'a> {
 /// A small PDF on disk for the file inputs.
 fn pdf_file(dir: &std::path::Path) -> PathBuf {
     let path = dir.join("scan.pdf");
-    std::fs::write(&path, common::pdf()).unwrap();
+    std::fs::write(&path, crate::common::pdf()).unwrap();
     path
 }
 
@@ -667,7 +669,7 @@ async fn violation_to_sanction(app: &TestApp, driver: &Driver, words: &Words, la
 async fn a_stale_page_is_explained(app: &TestApp, driver: &Driver, label: &str) {
     let token = app.login("resident").await;
     // A stay of its own (November 2019), so that screening takes it for an ordinary claim.
-    let claim = common::nth_stay(common::trauma_claim(), 16);
+    let claim = crate::common::nth_stay(crate::common::trauma_claim(), 16);
     let (status, body) = app.post(&token, "/api/claims", claim).await;
     assert_eq!(status, 201, "{body}");
     let case_id = body["case_id"].as_i64().unwrap();
@@ -731,12 +733,6 @@ async fn scenarios(backend: Backend) {
     a_stale_page_is_explained(&app, &driver, &format!("{name}-stale")).await;
 }
 
-#[actix_web::test]
-async fn browser_scenarios_sqlite() {
-    scenarios(Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn browser_scenarios_postgres() {
-    scenarios(Backend::Postgres).await;
+fn scenarios_in_chromium(backend: Backend) {
+    crate::common::block_on(scenarios(backend));
 }

@@ -1,12 +1,17 @@
 //! Registries over the admin API, and CSV import through the CLI, on both backends.
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 
-on_both_backends!(registries_are_validated_and_scoped);
+crate::trials!(import {
+    scenarios: [registries_are_validated_and_scoped],
+    backends: [
+        csv_import_reports_bad_rows_and_never_imports_twice,
+        backtest_finds_every_planted_case
+    ],
+    plain: [a_bulk_import_keeps_the_sqlite_wal_bounded],
+});
 
 async fn registries_are_validated_and_scoped(app: TestApp) {
     let admin = app.login("admin").await;
@@ -126,8 +131,8 @@ fn run(data: &Path, db: &str, args: &[&str], stdin: Option<&str>) -> (i32, Strin
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("CLAIMFLOW_DATA_DIR", data)
         .env("CLAIMFLOW_DATABASE_URL", db)
-        .env("CLAIMFLOW_JWT_SECRET", common::SECRET)
-        .env("CLAIMFLOW_DEMO_PASSWORD", common::PASSWORD)
+        .env("CLAIMFLOW_JWT_SECRET", crate::common::SECRET)
+        .env("CLAIMFLOW_DEMO_PASSWORD", crate::common::PASSWORD)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -163,8 +168,8 @@ fn claim_count(db: &str) -> i64 {
 fn database_for(backend: Backend, dir: &Path) -> Option<String> {
     match backend {
         Backend::Sqlite => Some(format!("sqlite://{}", dir.join("import.db").display())),
-        Backend::Postgres => match common::postgres_server() {
-            Some(server) => Some(common::fresh_postgres_database(&server)),
+        Backend::Postgres => match crate::common::postgres_server() {
+            Some(server) => Some(crate::common::fresh_postgres_database(&server)),
             None => {
                 eprintln!("skipped: set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL");
                 None
@@ -173,12 +178,12 @@ fn database_for(backend: Backend, dir: &Path) -> Option<String> {
     }
 }
 
-fn import_flow(backend: Backend) {
+fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let db = match backend {
         Backend::Sqlite => format!("sqlite://{}", dir.path().join("import.db").display()),
-        Backend::Postgres => match common::postgres_server() {
-            Some(server) => common::fresh_postgres_database(&server),
+        Backend::Postgres => match crate::common::postgres_server() {
+            Some(server) => crate::common::fresh_postgres_database(&server),
             None => {
                 return eprintln!("skipped: set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL")
             }
@@ -380,7 +385,7 @@ fn pool_for(db: &str) -> claimflow::store::Pool {
     let config = claimflow::config::Config {
         database_url: db.into(),
         data_dir: std::env::temp_dir(),
-        jwt_secret: common::SECRET.into(),
+        jwt_secret: crate::common::SECRET.into(),
         ..Default::default()
     };
     claimflow::store::build_pool(&config).unwrap()
@@ -407,19 +412,9 @@ fn duplicate_findings(db: &str, invoice: &str) -> Vec<(i64, i64)> {
         .collect()
 }
 
-#[test]
-fn csv_import_reports_bad_rows_and_never_imports_twice_sqlite() {
-    import_flow(Backend::Sqlite);
-}
-
-#[test]
-fn csv_import_reports_bad_rows_and_never_imports_twice_postgres() {
-    import_flow(Backend::Postgres);
-}
-
 /// Generated history with planted fraud of every rule type, imported through intake, then
 /// the backtest: every planted case is found, nothing else is, and the report says so.
-fn backtest_flow(backend: Backend) {
+fn backtest_finds_every_planted_case(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let Some(db) = database_for(backend, dir.path()) else {
         return;
@@ -516,16 +511,6 @@ fn backtest_flow(backend: Backend) {
     );
 }
 
-#[test]
-fn backtest_finds_every_planted_case_sqlite() {
-    backtest_flow(Backend::Sqlite);
-}
-
-#[test]
-fn backtest_finds_every_planted_case_postgres() {
-    backtest_flow(Backend::Postgres);
-}
-
 /// Demo data, a `batch` clerk, and the generated facilities, persons and enrolments.
 fn load_registries(data: &Path, db: &str, gen: &Path) {
     assert_eq!(run(data, db, &["seed-demo"], None).0, 0);
@@ -566,7 +551,7 @@ fn peak_wal_during_import(setup: &Path, dir: &Path, claims: &Path, wal_max_mb: &
             "CLAIMFLOW_DATABASE_URL",
             format!("sqlite://{}", db.display()),
         )
-        .env("CLAIMFLOW_JWT_SECRET", common::SECRET)
+        .env("CLAIMFLOW_JWT_SECRET", crate::common::SECRET)
         .env("CLAIMFLOW_SQLITE_BULK_WAL_MAX_MB", wal_max_mb)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -604,7 +589,6 @@ fn copy_dir(from: &Path, to: &Path) {
 /// SQLite only rewinds its WAL when a writer starts while everything is checkpointed, which a
 /// bulk import never allowed: the WAL grew with the whole load (35 GB into a 10M-claim import,
 /// until the disk was full). With the bound, the WAL stays near it.
-#[test]
 fn a_bulk_import_keeps_the_sqlite_wal_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let setup = dir.path().join("setup");

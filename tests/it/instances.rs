@@ -3,16 +3,16 @@
 //! read back through the other at once (no process caches case state), a stale version is
 //! refused across processes, and claim-next leases stay exclusive across processes (each
 //! has its own connection pool and, on SQLite, its own write gate).
-mod common;
-
+use crate::common::TestApp;
 use claimflow::domain::roles::Role;
-use common::TestApp;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-on_both_backends!(two_serve_processes_behind_a_round_robin_balancer);
+crate::trials!(instances {
+    scenarios: [two_serve_processes_behind_a_round_robin_balancer],
+});
 
 /// A `claimflow serve` process on the test app's database, killed when dropped.
 struct ServeProcess {
@@ -22,7 +22,7 @@ struct ServeProcess {
 
 impl ServeProcess {
     async fn start(app: &TestApp) -> ServeProcess {
-        let port = common::free_port();
+        let port = crate::common::free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_claimflow"))
             .arg("serve")
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -30,7 +30,7 @@ impl ServeProcess {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("CLAIMFLOW_DATABASE_URL", &app.config.database_url)
             .env("CLAIMFLOW_DATA_DIR", &app.config.data_dir)
-            .env("CLAIMFLOW_JWT_SECRET", common::SECRET)
+            .env("CLAIMFLOW_JWT_SECRET", crate::common::SECRET)
             .env("CLAIMFLOW_BIND", format!("127.0.0.1:{port}"))
             .env("CLAIMFLOW_MAIL__BACKEND", "file")
             // Scheduled jobs across instances are tested in tests/operations.rs; here they
@@ -96,7 +96,7 @@ async fn login(app: &TestApp, base: &str, username: &str) -> String {
         reqwest::Method::POST,
         format!("{base}/api/auth/login"),
         None,
-        Some(json!({"username": username, "password": common::PASSWORD})),
+        Some(json!({"username": username, "password": crate::common::PASSWORD})),
     )
     .await;
     assert_eq!(status, 200, "login as {username} at {base}: {body}");

@@ -1,12 +1,12 @@
 //! Fund supervision over HTTP on both backends: an inspection finds phantom beds, the
 //! violation goes through its workflow, the supervisor's sanction is held to Order 735's
 //! range, the facility is suspended, and claims inside the suspension are flagged.
-mod common;
-
-use common::{pdf, trauma_claim, TestApp};
+use crate::common::{pdf, trauma_claim, TestApp};
 use serde_json::{json, Value};
 
-on_both_backends!(phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended);
+crate::trials!(supervision {
+    scenarios: [phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended],
+});
 
 const FACILITY: &str = "H330326010";
 

@@ -1,13 +1,13 @@
 //! Test harness: `spawn_app` starts the real application on a random port with a fresh
 //! database: a temporary SQLite file, or a new PostgreSQL database on the server named by
 //! `CLAIMFLOW_TEST_POSTGRES_URL`.
-#![allow(dead_code)]
 use claimflow::app::Application;
 use claimflow::config::Config;
 use claimflow::core::Core;
 use claimflow::domain::roles::Role;
 use claimflow::store::{self, users, DbConn};
 use diesel::Connection;
+use libtest_mimic::Trial;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -170,26 +170,90 @@ async fn spawn_seeded(
     }
 }
 
-/// Defines `sqlite` and `postgres` tests that run one async scenario on each backend.
+/// Whether the PostgreSQL variants can run here. In CI they must: a missing server is a
+/// failure there, not a skip.
+pub fn postgres_available() -> bool {
+    std::env::var("CLAIMFLOW_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
+        || std::env::var("CI").is_ok()
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+/// Runs a future to completion on its own actix system, as `#[actix_web::test]` does.
+pub fn block_on<F: std::future::Future<Output = ()>>(f: F) {
+    actix_web::rt::System::new().block_on(f)
+}
+
+/// One trial per backend, `module::name::sqlite` and `module::name::postgres`; the
+/// PostgreSQL one is ignored, and counted as such in the summary, when no server is named.
+pub fn per_backend(
+    module: &str,
+    name: &str,
+    run: impl Fn(Backend) + Send + Sync + Clone + 'static,
+) -> Vec<Trial> {
+    [Backend::Sqlite, Backend::Postgres]
+        .into_iter()
+        .map(|backend| {
+            let run = run.clone();
+            Trial::test(
+                format!("{module}::{name}::{}", backend_name(backend)),
+                move || {
+                    run(backend);
+                    Ok(())
+                },
+            )
+            .with_ignored_flag(backend == Backend::Postgres && !postgres_available())
+        })
+        .collect()
+}
+
+/// A scenario on the app with demo data, once per backend.
+pub fn scenario<Fut>(module: &str, name: &str, scenario: fn(TestApp) -> Fut) -> Vec<Trial>
+where
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    per_backend(module, name, move |backend| {
+        block_on(async move {
+            let app = spawn_app(backend)
+                .await
+                .expect("set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL");
+            scenario(app).await
+        })
+    })
+}
+
+/// A test that needs no backend.
+pub fn plain(module: &str, name: &str, test: fn()) -> Trial {
+    Trial::test(format!("{module}::{name}"), move || {
+        test();
+        Ok(())
+    })
+}
+
+/// The trials of a test module: `scenarios` run on the app with demo data on both
+/// backends, `backends` take the backend and run once on each, `plain` need neither.
 #[macro_export]
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            use super::common::{spawn_app, Backend};
-            #[actix_web::test]
-            async fn sqlite() {
-                let app = spawn_app(Backend::Sqlite).await.expect("sqlite is always available");
-                super::$scenario(app).await;
-            }
-            #[actix_web::test]
-            async fn postgres() {
-                match spawn_app(Backend::Postgres).await {
-                    Some(app) => super::$scenario(app).await,
-                    None => eprintln!("skipped: set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL"),
-                }
-            }
+macro_rules! trials {
+    ($module:ident {
+        $(scenarios: [$($scenario:ident),* $(,)?],)?
+        $(backends: [$($backend:ident),* $(,)?],)?
+        $(plain: [$($plain:ident),* $(,)?],)?
+    }) => {
+        pub fn trials() -> Vec<libtest_mimic::Trial> {
+            let module = stringify!($module);
+            let groups: Vec<Vec<libtest_mimic::Trial>> = vec![
+                $($($crate::common::scenario(module, stringify!($scenario), $scenario),)*)?
+                $($($crate::common::per_backend(module, stringify!($backend), $backend),)*)?
+                $(vec![$($crate::common::plain(module, stringify!($plain), $plain)),*],)?
+            ];
+            groups.into_iter().flatten().collect()
         }
-    )*};
+    };
 }
 
 impl TestApp {

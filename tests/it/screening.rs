@@ -1,11 +1,11 @@
 //! Screening at intake: hits become findings with their evidence, and a hit that calls for
 //! investigation routes the claim into `fraud_investigation`, whose every step is timed.
-mod common;
-
-use common::{trauma_claim, TestApp};
+use crate::common::{trauma_claim, TestApp};
 use serde_json::{json, Value};
 
-on_both_backends!(suspect_claims_are_routed_to_investigation);
+crate::trials!(screening {
+    scenarios: [suspect_claims_are_routed_to_investigation],
+});
 
 async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
     let (status, res) = app.post(token, "/api/claims", body).await;
@@ -185,11 +185,17 @@ async fn suspect_claims_are_routed_to_investigation(app: TestApp) {
     // A cleared suspicion is paid as calculated: forward, then cleared at second review.
     let (case, _) = case_and_findings(&app, readmitted).await;
     let case_id = case["id"].as_i64().unwrap();
-    for kind in common::TRAUMA_DOCUMENTS {
+    for kind in crate::common::TRAUMA_DOCUMENTS {
         assert_eq!(
-            app.upload(&resident, readmitted, kind, "scan.pdf", common::pdf())
-                .await
-                .0,
+            app.upload(
+                &resident,
+                readmitted,
+                kind,
+                "scan.pdf",
+                crate::common::pdf()
+            )
+            .await
+            .0,
             201
         );
     }

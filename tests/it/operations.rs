@@ -2,25 +2,27 @@
 //! real SMTP server, one run per tick across instances, the outbox surviving an SMTP
 //! outage, reassignment, auto-assignment with absences, resident letters, reminders,
 //! auto-close, digests and reviewer metrics. Every scenario runs on SQLite and PostgreSQL.
-mod common;
-
+use crate::common::{decoded, with_smtp, SmtpSink, TestApp};
 use actix_web::web;
 use claimflow::config::Job;
 use claimflow::core::Core;
 use claimflow::jobs::JobRunner;
 use claimflow::store::{self, outbox};
-use common::{decoded, with_smtp, SmtpSink, TestApp};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-on_both_backends!(
-    a_breached_case_is_escalated_once_by_two_instances_and_the_supervisor_is_mailed,
-    two_running_schedulers_escalate_once,
-    mail_waits_in_the_outbox_while_smtp_is_down_and_goes_out_once,
-    supervisors_reassign_one_or_many_cases_with_a_reason,
-    residents_are_told_what_is_missing_reminded_and_closed_out,
-    digests_and_reviewer_metrics,
-);
+crate::trials!(operations {
+    scenarios: [
+        a_breached_case_is_escalated_once_by_two_instances_and_the_supervisor_is_mailed,
+        two_running_schedulers_escalate_once,
+        mail_waits_in_the_outbox_while_smtp_is_down_and_goes_out_once,
+        supervisors_reassign_one_or_many_cases_with_a_reason,
+        residents_are_told_what_is_missing_reminded_and_closed_out,
+        digests_and_reviewer_metrics
+    ],
+    backends: [auto_assignment],
+    plain: [bad_schedules_are_refused_with_the_setting_named],
+});
 
 const DAY: i64 = 86_400_000;
 
@@ -192,7 +194,7 @@ async fn two_running_schedulers_escalate_once(app: TestApp) {
 }
 
 async fn mail_waits_in_the_outbox_while_smtp_is_down_and_goes_out_once(app: TestApp) {
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let config = with_smtp(app.config.clone(), port);
     let a = runner(config.clone()).await;
     let case = app.cases_in_initial_review(1).await[0];
@@ -354,7 +356,7 @@ async fn supervisors_reassign_one_or_many_cases_with_a_reason(app: TestApp) {
 async fn residents_are_told_what_is_missing_reminded_and_closed_out(app: TestApp) {
     let resident = app.login("resident").await;
     let (status, created) = app
-        .post(&resident, "/api/claims", common::trauma_claim())
+        .post(&resident, "/api/claims", crate::common::trauma_claim())
         .await;
     assert_eq!(status, 201, "{created}");
     let case = created["case_id"].as_i64().unwrap();
@@ -455,7 +457,6 @@ async fn digests_and_reviewer_metrics(app: TestApp) {
     assert_eq!(status, 422);
 }
 
-#[test]
 fn bad_schedules_are_refused_with_the_setting_named() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = claimflow::config::Config {
@@ -503,14 +504,14 @@ fn auto_assign_workflows(dir: &std::path::Path) -> std::path::PathBuf {
     out
 }
 
-async fn auto_assignment_balances_work_and_skips_absent_reviewers(backend: common::Backend) {
+async fn auto_assignment_balances_work_and_skips_absent_reviewers(backend: crate::common::Backend) {
     use claimflow::domain::roles::Role;
     let dir = tempfile::tempdir().unwrap();
-    let Some(mut config) = common::test_config(backend, dir.path()) else {
+    let Some(mut config) = crate::common::test_config(backend, dir.path()) else {
         return eprintln!("skipped: set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL");
     };
     config.workflows_dir = auto_assign_workflows(dir.path());
-    let app = common::spawn_with(backend, config, dir).await;
+    let app = crate::common::spawn_with(backend, config, dir).await;
     // reviewer3 (lower id than reviewer2) is away; it would win every tie otherwise.
     app.add_user("reviewer3", &[Role::Reviewer], "330300");
     app.add_user("reviewer2", &[Role::Reviewer], "330300");
@@ -574,12 +575,8 @@ async fn auto_assignment_balances_work_and_skips_absent_reviewers(backend: commo
     assert_eq!(open(reviewer3), 0);
 }
 
-#[actix_web::test]
-async fn auto_assignment_sqlite() {
-    auto_assignment_balances_work_and_skips_absent_reviewers(common::Backend::Sqlite).await;
-}
-
-#[actix_web::test]
-async fn auto_assignment_postgres() {
-    auto_assignment_balances_work_and_skips_absent_reviewers(common::Backend::Postgres).await;
+fn auto_assignment(backend: crate::common::Backend) {
+    crate::common::block_on(auto_assignment_balances_work_and_skips_absent_reviewers(
+        backend,
+    ));
 }

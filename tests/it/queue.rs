@@ -1,19 +1,19 @@
 //! The review desk: queue listing and paging, claim-next with leases, four-eyes in the
 //! queue, lease expiry, and claim-next racing across two instances.
-mod common;
-
+use crate::common::TestApp;
 use claimflow::domain::roles::Role;
-use common::TestApp;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
-on_both_backends!(
-    queue_filters_and_pages_without_gaps,
-    claim_next_leases_releases_and_expires,
-    claim_next_never_offers_a_four_eyes_conflict,
-    thirty_two_callers_on_two_instances_get_distinct_cases,
-    the_sla_clock_pauses_while_waiting_for_documents,
-);
+crate::trials!(queue {
+    scenarios: [
+        queue_filters_and_pages_without_gaps,
+        claim_next_leases_releases_and_expires,
+        claim_next_never_offers_a_four_eyes_conflict,
+        thirty_two_callers_on_two_instances_get_distinct_cases,
+        the_sla_clock_pauses_while_waiting_for_documents
+    ],
+});
 
 async fn queue_filters_and_pages_without_gaps(app: TestApp) {
     let created = app.cases_in_initial_review(5).await;
@@ -317,7 +317,7 @@ async fn thirty_two_callers_on_two_instances_get_distinct_cases(app: TestApp) {
 async fn the_sla_clock_pauses_while_waiting_for_documents(app: TestApp) {
     let resident = app.login("resident").await;
     let (status, body) = app
-        .post(&resident, "/api/claims", common::trauma_claim())
+        .post(&resident, "/api/claims", crate::common::trauma_claim())
         .await;
     assert_eq!(status, 201, "{body}");
     let (claim_id, case_id) = (
@@ -346,9 +346,9 @@ async fn the_sla_clock_pauses_while_waiting_for_documents(app: TestApp) {
         kept > sixteen_hours - 120_000 && kept <= sixteen_hours,
         "kept {kept} ms of {sixteen_hours}"
     );
-    for kind in common::TRAUMA_DOCUMENTS {
+    for kind in crate::common::TRAUMA_DOCUMENTS {
         assert_eq!(
-            app.upload(&resident, claim_id, kind, "scan.pdf", common::pdf())
+            app.upload(&resident, claim_id, kind, "scan.pdf", crate::common::pdf())
                 .await
                 .0,
             201

@@ -1,0 +1,51 @@
+//! `claimflow serve`: the scheduler and the HTTP service on one runtime, with demo data on
+//! an empty database when asked.
+use crate::app::Application;
+use crate::config::Config;
+use crate::core::Core;
+use crate::store::users;
+use std::process::ExitCode;
+
+pub fn seed_demo(core: &Core) -> anyhow::Result<()> {
+    let mut conn = core.pool.get()?;
+    let logins = crate::cli::demo::seed(
+        &mut conn,
+        core.env(),
+        &core.config.data_dir,
+        core.config.demo_password.as_deref(),
+    )?;
+    println!("Demo data created. Sign in as:");
+    for l in logins {
+        println!(
+            "  {:<16} {:<16} password: {}",
+            l.username,
+            l.role.as_str(),
+            l.password
+        );
+    }
+    Ok(())
+}
+
+pub fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let core = Core::open(config)?;
+    if demo && users::count(&mut *core.pool.get()?)? == 0 {
+        seed_demo(&core)?;
+    }
+    let bind = core.config.bind.clone();
+    let runner = std::sync::Arc::new(crate::jobs::JobRunner::new(&core)?);
+    let scheduler_on = core.config.jobs.enabled;
+    runtime.block_on(async move {
+        if scheduler_on {
+            crate::jobs::spawn_scheduler(runner)?;
+            tracing::info!("scheduler started");
+        }
+        let app = Application::build(core)?;
+        tracing::info!(bind, port = app.port(), "claimflow is serving");
+        app.run().await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

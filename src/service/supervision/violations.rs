@@ -1,0 +1,314 @@
+//! Inspections, violations and their evidence.
+use super::*;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionInput {
+    pub facility_code: String,
+    /// planned, unannounced, random_recheck or follow_up
+    pub kind: String,
+    /// YYYY-MM-DD
+    pub inspected_on: String,
+    pub team: String,
+    pub scope: String,
+}
+
+pub fn record_inspection(
+    conn: &mut DbConn,
+    p: &Principal,
+    input: &InspectionInput,
+    now_ms: i64,
+) -> AppResult<InspectionRow> {
+    p.require_any(&[Role::Inspector])?;
+    let mut errors = Vec::new();
+    if !INSPECTION_KINDS.contains(&input.kind.as_str()) {
+        errors.push(FieldError {
+            field: "kind".into(),
+            message: format!("expected one of {INSPECTION_KINDS:?}"),
+        });
+    }
+    date_field(&mut errors, "inspected_on", &input.inspected_on);
+    required(&mut errors, "team", &input.team);
+    required(&mut errors, "scope", &input.scope);
+    fail_if_any(errors)?;
+    let (facility, region) = facility_in_reach(conn, p, &input.facility_code)?;
+    Ok(store::insert_inspection(
+        conn,
+        &NewInspection {
+            facility_code: &facility.code,
+            kind: &input.kind,
+            inspected_on: input.inspected_on.trim(),
+            team: input.team.trim(),
+            scope: input.scope.trim(),
+            inspector_id: p.user_id,
+            region_code: &region.code,
+            created_at: now_ms,
+        },
+    )?)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ViolationInput {
+    /// The inspection that found it, if any.
+    pub inspection_id: Option<i64>,
+    pub facility_code: String,
+    /// A code from the violation type list (GET /api/supervision/violation-types).
+    pub type_code: String,
+    /// The amount of fund money involved, in fen.
+    pub amount_fen: i64,
+    #[serde(default)]
+    pub claim_ids: Vec<i64>,
+    /// The responsible department, if known.
+    #[serde(default)]
+    pub department: String,
+    pub description: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ViolationView {
+    pub violation: ViolationRow,
+    pub case_id: i64,
+    pub stage: Option<String>,
+    pub outcome: Option<String>,
+    pub version: i64,
+    pub type_zh: String,
+    pub type_en: String,
+    /// What the article allows for this amount.
+    pub allowed: SanctionRange,
+    pub evidence: Vec<EvidenceRow>,
+    pub recoveries: Vec<RecoveryRow>,
+}
+
+/// Logs a violation and opens its `facility_violation` case, in one transaction.
+pub fn add_violation(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    p: &Principal,
+    input: &ViolationInput,
+    now_ms: i64,
+) -> AppResult<ViolationView> {
+    p.require_any(&[Role::Inspector])?;
+    let sanctions = defs.sanctions();
+    let mut errors = Vec::new();
+    let vtype = sanctions.violation_type(input.type_code.trim());
+    if vtype.is_none() {
+        let codes: Vec<&str> = sanctions
+            .violation_types
+            .iter()
+            .map(|t| t.code.as_str())
+            .collect();
+        errors.push(FieldError {
+            field: "type_code".into(),
+            message: format!(
+                "unknown violation type `{}`; expected one of {}",
+                input.type_code,
+                codes.join(", ")
+            ),
+        });
+    }
+    if input.amount_fen < 0 {
+        errors.push(FieldError {
+            field: "amount_fen".into(),
+            message: "must not be negative".into(),
+        });
+    }
+    required(&mut errors, "description", &input.description);
+    fail_if_any(errors)?;
+    let vtype = vtype.ok_or_else(|| AppError::field("type_code", "unknown"))?;
+    let workflow = defs.latest(VIOLATION_WORKFLOW).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!(
+            "workflow {VIOLATION_WORKFLOW} is not published"
+        ))
+    })?;
+    conn.write_tx(|conn| {
+        let (facility, region) = facility_in_reach(conn, p, &input.facility_code)?;
+        if let Some(id) = input.inspection_id {
+            let inspection = store::inspection(conn, id)?
+                .ok_or_else(|| AppError::field("inspection_id", format!("no inspection {id}")))?;
+            if inspection.facility_code != facility.code {
+                return Err(AppError::field(
+                    "inspection_id",
+                    format!(
+                        "inspection {id} was of facility {}, not {}",
+                        inspection.facility_code, facility.code
+                    ),
+                ));
+            }
+        }
+        let found = store::existing_claims(conn, &input.claim_ids)?;
+        if let Some(missing) = input.claim_ids.iter().find(|id| !found.contains(id)) {
+            return Err(AppError::field("claim_ids", format!("no claim {missing}")));
+        }
+        let claim_ids = serde_json::to_string(&input.claim_ids).map_err(anyhow::Error::from)?;
+        let v = store::insert_violation(
+            conn,
+            &NewViolation {
+                inspection_id: input.inspection_id,
+                facility_code: &facility.code,
+                type_code: &vtype.code,
+                article: &vtype.article,
+                amount_fen: input.amount_fen,
+                claim_ids: &claim_ids,
+                department: input.department.trim(),
+                description: input.description.trim(),
+                region_code: &region.code,
+                created_by: p.user_id,
+                created_at: now_ms,
+            },
+        )?;
+        let facts = CaseFacts {
+            violation_fen: v.amount_fen,
+            article: v.article.clone(),
+            ..CaseFacts::default()
+        };
+        cases::open(
+            conn,
+            &OpenCase {
+                calendar: defs.calendar_for(&region.path),
+                subject: Subject::Violation(v.id),
+                workflow: &workflow,
+                region: &region,
+                org: &p.org,
+                owner_user_id: None,
+                facts: &facts,
+                actor: p,
+                actor_role: Role::Inspector,
+                now_ms,
+            },
+        )?;
+        view(conn, defs, p, v.id)
+    })
+}
+
+/// The case of a violation this user may see.
+pub(super) fn violation_case(conn: &mut DbConn, p: &Principal, id: i64) -> AppResult<CaseRow> {
+    supervision_case(conn, p, Subject::Violation(id))
+}
+
+/// The case of a supervision subject (violation or report) for inspectors, supervisors and
+/// auditors in its region. Anyone else gets "not found", so numbers cannot be probed.
+pub fn supervision_case(conn: &mut DbConn, p: &Principal, subject: Subject) -> AppResult<CaseRow> {
+    let not_found = || AppError::NotFound(format!("{} {}", subject.kind(), subject.id()));
+    let case = case_store::for_subject(conn, subject)?.ok_or_else(not_found)?;
+    let may_see = [Role::Inspector, Role::Supervisor, Role::Auditor]
+        .iter()
+        .any(|r| p.has(*r));
+    if !may_see || !p.covers_region(&case.region_path) {
+        return Err(not_found());
+    }
+    Ok(case)
+}
+
+/// A violation with its case, the sanction range, evidence and recoveries.
+pub fn view(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    p: &Principal,
+    id: i64,
+) -> AppResult<ViolationView> {
+    let case = violation_case(conn, p, id)?;
+    let v =
+        store::violation(conn, id)?.ok_or_else(|| AppError::NotFound(format!("violation {id}")))?;
+    let sanctions = defs.sanctions();
+    let vtype = sanctions.violation_type(&v.type_code);
+    let article = sanctions.article(&v.article).ok_or_else(|| {
+        AppError::internal(anyhow::anyhow!("article {} is not in the table", v.article))
+    })?;
+    Ok(ViolationView {
+        allowed: article.range(Fen(v.amount_fen)),
+        type_zh: vtype.map_or_else(|| v.type_code.clone(), |t| t.zh.clone()),
+        type_en: vtype.map_or_else(|| v.type_code.clone(), |t| t.en.clone()),
+        evidence: store::evidence_of(conn, "violation", id)?,
+        recoveries: store::recoveries_of(conn, id)?,
+        case_id: case.id,
+        stage: case.stage,
+        outcome: case.outcome,
+        version: case.version,
+        violation: v,
+    })
+}
+
+/// An evidence file for a violation, as uploaded.
+pub struct EvidenceUpload<'a> {
+    pub violation_id: i64,
+    pub filename: &'a str,
+    pub bytes: &'a [u8],
+    pub now_ms: i64,
+}
+
+/// Adds an evidence file (PDF, JPEG or PNG, judged by content) to a violation.
+pub fn add_evidence(
+    conn: &mut DbConn,
+    data_dir: &Path,
+    p: &Principal,
+    up: &EvidenceUpload<'_>,
+) -> AppResult<EvidenceRow> {
+    p.require_any(&[Role::Inspector, Role::Supervisor])?;
+    let case = violation_case(conn, p, up.violation_id)?;
+    let role = if p.has(Role::Inspector) {
+        Role::Inspector
+    } else {
+        Role::Supervisor
+    };
+    attach_file(
+        conn,
+        data_dir,
+        &case,
+        Attacher {
+            user_id: Some(p.user_id),
+            name: &p.username,
+            role: role.as_str(),
+        },
+        up.filename,
+        up.bytes,
+        up.now_ms,
+    )
+}
+
+/// Who attaches a file: a user, or the public (no id).
+pub struct Attacher<'a> {
+    pub user_id: Option<i64>,
+    pub name: &'a str,
+    pub role: &'a str,
+}
+
+/// Stores a file for a case's subject (violation or report) after checking its content,
+/// with an internal audit event, in one transaction. The caller has checked access.
+pub fn attach_file(
+    conn: &mut DbConn,
+    data_dir: &Path,
+    case: &CaseRow,
+    by: Attacher<'_>,
+    filename: &str,
+    bytes: &[u8],
+    now_ms: i64,
+) -> AppResult<EvidenceRow> {
+    let content_type = crate::service::documents::content_type_of(bytes)?;
+    let filename = crate::service::documents::safe_filename(filename);
+    crate::service::documents::with_stored_blob(conn, data_dir, bytes, |conn, sha256| {
+        let row = store::insert_evidence(
+            conn,
+            &NewEvidence {
+                subject_kind: case.subject_kind.as_str(),
+                subject_id: case.subject_id,
+                sha256,
+                content_type,
+                filename: &filename,
+                size_bytes: bytes.len() as i64,
+                uploaded_by: by.user_id,
+                uploaded_at: now_ms,
+            },
+        )?;
+        let value =
+            json!({ "evidence_id": row.id, "sha256": sha256, "filename": filename }).to_string();
+        audit::append(
+            conn,
+            case.id,
+            Event::new(by.user_id, by.name, by.role, "evidence_added", now_ms)
+                .values("{}", value.as_str())
+                .internal(),
+        )?;
+        Ok(row)
+    })
+}
