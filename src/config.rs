@@ -33,6 +33,8 @@ pub struct Config {
     pub sanctions_file: PathBuf,
     /// The screening rules: texts, actions and parameters.
     pub screening_file: PathBuf,
+    /// The controls' vocabulary: reasons for overriding an error finding at sign-off.
+    pub controls_file: PathBuf,
     /// The browser interface: page templates, interface strings and the stylesheet.
     pub web_templates_dir: PathBuf,
     pub locales_dir: PathBuf,
@@ -160,6 +162,7 @@ impl Default for Config {
             region_calendars_dir: PathBuf::from("policies/calendars/regions"),
             sanctions_file: PathBuf::from("policies/supervision/order735.toml"),
             screening_file: PathBuf::from("policies/screening/rules.toml"),
+            controls_file: PathBuf::from("policies/controls/controls.toml"),
             web_templates_dir: PathBuf::from("templates/web"),
             locales_dir: PathBuf::from("locales"),
             static_dir: PathBuf::from("static"),

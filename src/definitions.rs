@@ -6,11 +6,12 @@
 //! back from the database if this instance has not seen it.
 use crate::config::Config;
 use crate::domain::calendar::WorkCalendar;
+use crate::domain::controls::Controls;
 use crate::domain::policy::{load_policy, Policy};
 use crate::domain::roles::Role;
 use crate::domain::screening::ScreeningRules;
 use crate::domain::supervision::Sanctions;
-use crate::domain::workflow::{load_workflow, CheckError, Workflow};
+use crate::domain::workflow::{load_workflow_with, CheckError, Safety, Workflow};
 use crate::store::{self, DbConn};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -96,12 +97,12 @@ fn duplicate_names<'a>(
 }
 
 /// Reads and checks every workflow file in `dir`.
-pub fn load_dir(dir: &Path) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
-    load_files(&toml_files(dir, "workflows")?)
+pub fn load_dir(dir: &Path, safety: &Safety) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
+    load_files(&toml_files(dir, "workflows")?, safety)
 }
 
-pub fn load_files(paths: &[PathBuf]) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
-    let loaded: Vec<LoadedFile> = load_all(paths, load_workflow)?
+pub fn load_files(paths: &[PathBuf], safety: &Safety) -> Result<Vec<LoadedFile>, Vec<CheckError>> {
+    let loaded: Vec<LoadedFile> = load_all(paths, |f, s| load_workflow_with(f, s, safety))?
         .into_iter()
         .map(|(path, source, workflow)| LoadedFile {
             path,
@@ -157,6 +158,11 @@ fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+/// The workflow safety rules under the configured authority limits.
+pub fn safety(config: &Config) -> Safety {
+    Safety::with_limits(config.authority_limits_fen.keys().map(String::as_str))
+}
+
 /// Everything `Definitions::publish` needs, read and checked from the configured files.
 pub struct Sources {
     pub workflows: Vec<LoadedFile>,
@@ -164,28 +170,38 @@ pub struct Sources {
     pub calendars: Calendars,
     pub sanctions: Sanctions,
     pub screening: ScreeningRules,
+    pub controls: Controls,
 }
 
 impl Sources {
     /// Reads every definition file the configuration names; all errors of all files come
     /// back together.
     pub fn read(config: &Config) -> Result<Sources, Vec<CheckError>> {
-        let workflows = load_dir(&config.workflows_dir);
+        let workflows = load_dir(&config.workflows_dir, &safety(config));
         let policies = load_policy_dir(&config.policies_dir);
         let calendars = load_calendars(&config.calendar_file, &config.region_calendars_dir);
         let sanctions = load_sanctions(&config.sanctions_file);
         let screening = load_screening(&config.screening_file);
-        match (workflows, policies, calendars, sanctions, screening) {
-            (Ok(workflows), Ok(policies), Ok(calendars), Ok(sanctions), Ok(screening)) => {
-                Ok(Sources {
-                    workflows,
-                    policies,
-                    calendars,
-                    sanctions,
-                    screening,
-                })
-            }
-            (w, p, c, s, r) => Err([w.err(), p.err(), c.err(), s.err(), r.err()]
+        let controls = load_controls(&config.controls_file);
+        match (
+            workflows, policies, calendars, sanctions, screening, controls,
+        ) {
+            (
+                Ok(workflows),
+                Ok(policies),
+                Ok(calendars),
+                Ok(sanctions),
+                Ok(screening),
+                Ok(controls),
+            ) => Ok(Sources {
+                workflows,
+                policies,
+                calendars,
+                sanctions,
+                screening,
+                controls,
+            }),
+            (w, p, c, s, r, k) => Err([w.err(), p.err(), c.err(), s.err(), r.err(), k.err()]
                 .into_iter()
                 .flatten()
                 .flatten()
@@ -212,6 +228,7 @@ pub struct Definitions {
     calendars: Calendars,
     sanctions: Sanctions,
     screening: ScreeningRules,
+    controls: Controls,
 }
 
 impl Definitions {
@@ -260,6 +277,7 @@ impl Definitions {
             calendars: sources.calendars,
             sanctions: sources.sanctions,
             screening: sources.screening,
+            controls: sources.controls,
         })
     }
 
@@ -276,6 +294,11 @@ impl Definitions {
     /// Order 735's article table.
     pub fn sanctions(&self) -> &Sanctions {
         &self.sanctions
+    }
+
+    /// The controls' vocabulary: the reasons for overriding an error finding.
+    pub fn controls(&self) -> &Controls {
+        &self.controls
     }
 
     /// The screening rules every intake runs.
@@ -340,14 +363,14 @@ impl Definitions {
         }
         let row = store::workflows::get(conn, name, version)?
             .ok_or_else(|| anyhow::anyhow!("workflow {name} v{version} is not published"))?;
-        let wf = load_workflow(&format!("{name} v{version} (stored)"), &row.source).map_err(
-            |errors| {
+        let label = format!("{name} v{version} (stored)");
+        let wf =
+            load_workflow_with(&label, &row.source, &Safety::published()).map_err(|errors| {
                 anyhow::anyhow!(
                     "stored workflow {name} v{version} no longer loads: {}",
                     errors[0]
                 )
-            },
-        )?;
+            })?;
         // Stored versions are kept in memory but do not change which version is latest here.
         let wf = Arc::new(wf);
         self.workflows
@@ -450,6 +473,11 @@ pub fn load_calendars(
 /// Loads and validates the sanctions table (`sanctions_file`).
 pub fn load_sanctions(path: &Path) -> Result<Sanctions, Vec<CheckError>> {
     load_one(path, Sanctions::parse)
+}
+
+/// Loads and validates the controls' vocabulary (`controls_file`).
+pub fn load_controls(path: &Path) -> Result<Controls, Vec<CheckError>> {
+    load_one(path, Controls::parse)
 }
 
 /// Loads and validates the screening rules (`screening_file`).

@@ -31,8 +31,72 @@ pub enum AppError {
     Refused(#[from] Refusal),
     #[error("the database is unavailable")]
     Unavailable(String),
+    /// A control refused the request: a stable code and what it means, in both languages.
+    #[error("{}", .0.en)]
+    Rule(Rule),
     #[error("internal error")]
     Internal(Internal),
+}
+
+/// How a control's refusal is answered: the request conflicts with the case as it stands,
+/// breaks a rule the caller can correct, or comes from someone who may not do it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    Conflict,
+    Invalid,
+    Forbidden,
+}
+
+/// A refusal people read: a stable code, the field it concerns if any, and its text in
+/// Chinese and English (amounts in yuan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub kind: RuleKind,
+    pub code: &'static str,
+    pub field: Option<&'static str>,
+    pub zh: String,
+    pub en: String,
+}
+
+impl AppError {
+    pub fn rule(
+        kind: RuleKind,
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> AppError {
+        AppError::Rule(Rule {
+            kind,
+            code,
+            field: None,
+            zh: zh.into(),
+            en: en.into(),
+        })
+    }
+
+    /// A rule about one field of the request.
+    pub fn rule_on(
+        field: &'static str,
+        code: &'static str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> AppError {
+        AppError::Rule(Rule {
+            kind: RuleKind::Invalid,
+            code,
+            field: Some(field),
+            zh: zh.into(),
+            en: en.into(),
+        })
+    }
+
+    /// The text for a reader of `lang`: the rule's own translation, else the message.
+    pub fn text(&self, lang: &str) -> String {
+        match self {
+            AppError::Rule(r) if !lang.starts_with("en") => r.zh.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// An internal failure and the place in our code it was turned into an [`AppError`].
@@ -94,10 +158,12 @@ impl AppError {
                 Refusal::RoleNotAllowed { .. } => "forbidden",
                 Refusal::Closed => "case_closed",
                 Refusal::GuardFailed { .. } => "guard_failed",
+                Refusal::BlockedByFindings { .. } => "blocked_by_findings",
                 Refusal::CommentRequired(_) => "comment_required",
                 _ => "action_refused",
             },
             AppError::Unavailable(_) => "unavailable",
+            AppError::Rule(r) => r.code,
             AppError::Internal(_) => "internal",
         }
     }

@@ -37,6 +37,14 @@ pub fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
             ),
             Err(e) => errors.extend(e.iter().map(ToString::to_string)),
         }
+        match crate::definitions::load_controls(&config.controls_file) {
+            Ok(c) => println!(
+                "ok  {} ({} override reasons)",
+                config.controls_file.display(),
+                c.override_reasons.len()
+            ),
+            Err(e) => errors.extend(e.iter().map(ToString::to_string)),
+        }
         match crate::mail::MailTemplates::load(&config.mail.templates_dir) {
             Ok(_) => println!(
                 "ok  {} ({} email templates in zh-CN and en)",
@@ -48,7 +56,10 @@ pub fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
     }
     let (workflows, policies) = if paths.is_empty() {
         (
-            crate::definitions::load_dir(&config.workflows_dir),
+            crate::definitions::load_dir(
+                &config.workflows_dir,
+                &crate::definitions::safety(config),
+            ),
             crate::definitions::load_policy_dir(&config.policies_dir),
         )
     } else {
@@ -57,7 +68,7 @@ pub fn check(paths: &[PathBuf], config: &Config) -> ExitCode {
             .cloned()
             .partition(|p| crate::definitions::is_policy_file(p));
         (
-            crate::definitions::load_files(&w),
+            crate::definitions::load_files(&w, &crate::definitions::safety(config)),
             crate::definitions::load_policy_files(&p),
         )
     };

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod case;
 pub mod checked_file;
 pub mod claim;
+pub mod controls;
 pub mod dates;
 pub mod documents;
 pub mod eligibility;

@@ -23,29 +23,33 @@ pub enum Role {
     Reviewer,
     SeniorReviewer,
     Supervisor,
+    /// The head of the agency (经办机构负责人): where escalations end.
+    Director,
     Inspector,
     Auditor,
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Resident,
         Role::Clerk,
         Role::Reviewer,
         Role::SeniorReviewer,
         Role::Supervisor,
+        Role::Director,
         Role::Inspector,
         Role::Auditor,
         Role::Admin,
     ];
 
     /// Every role but the resident's: the people who work cases.
-    pub const STAFF: [Role; 7] = [
+    pub const STAFF: [Role; 8] = [
         Role::Clerk,
         Role::Reviewer,
         Role::SeniorReviewer,
         Role::Supervisor,
+        Role::Director,
         Role::Inspector,
         Role::Auditor,
         Role::Admin,
@@ -58,6 +62,7 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::SeniorReviewer => "senior_reviewer",
             Role::Supervisor => "supervisor",
+            Role::Director => "director",
             Role::Inspector => "inspector",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
@@ -71,6 +76,7 @@ impl Role {
             Role::Reviewer => "初审员",
             Role::SeniorReviewer => "复审员",
             Role::Supervisor => "审批负责人",
+            Role::Director => "经办机构负责人",
             Role::Inspector => "稽核员",
             Role::Auditor => "审计员",
             Role::Admin => "系统管理员",
@@ -90,7 +96,7 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role `{0}` (expected one of resident, clerk, reviewer, senior_reviewer, supervisor, inspector, auditor, admin)")]
+#[error("unknown role `{0}` (expected one of resident, clerk, reviewer, senior_reviewer, supervisor, director, inspector, auditor, admin)")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {

@@ -2,7 +2,7 @@
 //! `{ "error": code, "message": …, "fields": [...] }`. Internal errors are logged with where
 //! they happened and answered without detail.
 use crate::domain::workflow::Refusal;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Rule, RuleKind};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -18,6 +18,11 @@ impl From<actix_web::error::BlockingError> for AppError {
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
+    /// The message in Chinese and in English, for the refusals of the controls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_zh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_en: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
 }
@@ -40,6 +45,11 @@ impl ResponseError for AppError {
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             },
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Rule(r) => match r.kind {
+                RuleKind::Conflict => StatusCode::CONFLICT,
+                RuleKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                RuleKind::Forbidden => StatusCode::FORBIDDEN,
+            },
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -56,11 +66,25 @@ impl ResponseError for AppError {
                     message: "a comment is required for this action".into(),
                 }]
             }
+            AppError::Rule(Rule {
+                field: Some(field),
+                en,
+                ..
+            }) => vec![FieldError {
+                field: (*field).into(),
+                message: en.clone(),
+            }],
             _ => Vec::new(),
+        };
+        let (message_zh, message_en) = match self {
+            AppError::Rule(r) => (Some(r.zh.clone()), Some(r.en.clone())),
+            _ => (None, None),
         };
         HttpResponse::build(self.status_code()).json(ErrorBody {
             error: self.code().into(),
             message: self.to_string(),
+            message_zh,
+            message_en,
             fields,
         })
     }

@@ -64,6 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::cases::get_case)
         .service(api::cases::take_action)
         .service(api::cases::case_events)
+        .service(api::cases::override_finding)
         .service(api::workflows::list_workflows)
         .service(api::queue::list)
         .service(api::queue::next)

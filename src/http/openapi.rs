@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::api::cases::get_case,
         super::api::cases::take_action,
         super::api::cases::case_events,
+        super::api::cases::override_finding,
         super::api::workflows::list_workflows,
         super::api::queue::list,
         super::api::queue::next,

@@ -126,7 +126,7 @@ pub fn available_actions(
         return Ok(Vec::new());
     }
     let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
-    let facts = subjects::facts(conn, case, &wf)?;
+    let facts = subjects::facts(conn, defs, case, &wf)?;
     let history = case_store::stage_actors(conn, case.id)?;
     let actor = Actor {
         id: p.user_id,
@@ -206,7 +206,7 @@ pub fn act(
             }
         }
         let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
-        let facts = subjects::facts(conn, &case, &wf)?;
+        let facts = subjects::facts(conn, defs, &case, &wf)?;
         let history = case_store::stage_actors(conn, case.id)?;
         // A resident acts only on their own case and only as a resident.
         let roles: Vec<Role> = if case.owner_user_id == Some(p.user_id) {
@@ -248,7 +248,7 @@ pub fn act(
             }
         }
         if rules::is_return(&t) {
-            details.insert("missing".into(), json!(subjects::missing_for_return(conn, &wf, &case, &facts, req.missing_documents)?));
+            details.insert("missing".into(), json!(subjects::missing_for_return(conn, defs, &wf, &case, &facts, req.missing_documents)?));
         }
         let calendar = defs.calendar_for(&case.region_path);
         let before = Clock { due_at: case.due_at, remaining_ms: case.sla_remaining_ms };

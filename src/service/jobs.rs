@@ -191,8 +191,8 @@ pub fn remind_residents(
             let waited_days = (now_ms - case.stage_entered_at) / DAY_MS;
             let round = waited_days / after_days;
             let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
-            let facts = crate::service::subjects::facts(conn, &case, &wf)?;
-            let missing = crate::service::subjects::missing_for_return(conn, &wf, &case, &facts, &[])?;
+            let facts = crate::service::subjects::facts(conn, env.defs, &case, &wf)?;
+            let missing = crate::service::subjects::missing_for_return(conn, env.defs, &wf, &case, &facts, &[])?;
             let close_on = notify::local_time(env.defs, &case.region_path, case.stage_entered_at + close_after_days * DAY_MS);
             let extra = json!({ "missing": notify::document_list(&missing), "waited_days": waited_days, "close_on": close_on });
             let dedupe = format!("{}:{round}", case.stage_entered_at);

@@ -4,6 +4,7 @@ pub mod assignment;
 pub mod auth;
 pub mod cases;
 pub mod documents;
+pub mod findings;
 pub mod intake;
 pub mod jobs;
 pub mod lookups;

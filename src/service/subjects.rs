@@ -6,12 +6,13 @@ use super::lookups::Direct;
 use super::pricing::{self, Totals};
 use crate::definitions::Definitions;
 use crate::domain::case::Subject;
-use crate::domain::claim::{self as claim_domain, Decision};
+use crate::domain::claim::{self as claim_domain, ChecklistItem, Claim, Decision};
 use crate::domain::policy::YearToDate;
 use crate::domain::workflow::{CaseFacts, OutcomeKind, Workflow};
 use crate::error::{AppError, AppResult};
 use crate::store::cases::CaseRow;
 use crate::store::{claims as claim_store, findings, DbConn};
+use std::sync::Arc;
 
 /// Coded rejection reasons (README "Decisions").
 pub const REJECT_REASONS: [(&str, &str, &str); 9] = [
@@ -50,17 +51,47 @@ fn claim_not_found(id: i64) -> AppError {
     AppError::NotFound(format!("claim {id}"))
 }
 
+/// The workflow whose document checklist a claim answers to: its family's, whichever
+/// workflow its case runs on (an investigation keeps the family's documents).
+fn family_workflow(defs: &Definitions, claim: &Claim, workflow: &Workflow) -> Arc<Workflow> {
+    match defs.latest(claim.family.as_str()) {
+        Some(family) => family,
+        None => Arc::new(workflow.clone()),
+    }
+}
+
+/// The claim's document checklist, against its family's requirements.
+pub fn checklist(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    claim_id: i64,
+    workflow: &Workflow,
+    facts: &CaseFacts,
+) -> AppResult<Vec<ChecklistItem>> {
+    let record = claim_store::get(conn, claim_id)?.ok_or_else(|| claim_not_found(claim_id))?;
+    let family = family_workflow(defs, &record.claim, workflow);
+    let docs = claim_store::documents(conn, claim_id)?;
+    Ok(claim_domain::checklist(&family, facts, &docs))
+}
+
 /// The facts a case's guards read, computed fresh from its subject. Cases about other
 /// subjects keep the facts they were opened with.
-pub fn facts(conn: &mut DbConn, case: &CaseRow, workflow: &Workflow) -> AppResult<CaseFacts> {
+pub fn facts(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    case: &CaseRow,
+    workflow: &Workflow,
+) -> AppResult<CaseFacts> {
     match case.subject() {
         Subject::Claim(id) => {
             let record = claim_store::get(conn, id)?.ok_or_else(|| claim_not_found(id))?;
             let docs = claim_store::documents(conn, id)?;
             let codes = crate::domain::screening::RuleCode::ALL.map(|c| c.as_str());
+            let family = family_workflow(defs, &record.claim, workflow);
             Ok(CaseFacts {
                 screening_hits: findings::count_codes(conn, case.id, &codes)?,
-                ..claim_domain::facts(&record.claim, record.amounts(), &docs, workflow)
+                blocking_findings: findings::blocking(conn, case.id)?,
+                ..claim_domain::facts(&record.claim, record.amounts(), &docs, &family)
             })
         }
         Subject::Violation(_) | Subject::Report(_) | Subject::Appeal(_) => {
@@ -214,6 +245,7 @@ fn decide_claim(
 /// the claim's checklist lacks.
 pub fn missing_for_return(
     conn: &mut DbConn,
+    defs: &Definitions,
     workflow: &Workflow,
     case: &CaseRow,
     facts: &CaseFacts,
@@ -234,8 +266,7 @@ pub fn missing_for_return(
     let Subject::Claim(id) = case.subject() else {
         return Ok(Vec::new());
     };
-    let docs = claim_store::documents(conn, id)?;
-    Ok(claim_domain::checklist(workflow, facts, &docs)
+    Ok(checklist(conn, defs, id, workflow, facts)?
         .into_iter()
         .filter(|i| !i.is_present())
         .map(|i| i.kind)

@@ -17,6 +17,19 @@ pub struct Finding {
     /// JSON: what the finding rests on (the other claim, the dates, …).
     pub evidence: String,
     pub created_at: i64,
+    /// Set when a supervisor overrode this error finding at sign-off.
+    pub overridden_at: Option<i64>,
+    pub overridden_by: Option<i64>,
+    /// The coded reason (policies/controls/controls.toml) and the comment given with it.
+    pub override_reason: Option<String>,
+    pub override_comment: Option<String>,
+}
+
+impl Finding {
+    /// An error finding nobody overrode: it blocks paying the claim.
+    pub fn blocks(&self) -> bool {
+        self.severity == "error" && self.overridden_at.is_none()
+    }
 }
 
 /// A finding before it is stored.
@@ -73,6 +86,42 @@ pub fn error_codes(conn: &mut DbConn, case_ids: &[i64]) -> QueryResult<Vec<(i64,
         .order(case_findings::id)
         .select((case_findings::case_id, case_findings::code))
         .load(c))
+}
+
+/// How many error findings of the case stand (not overridden): the findings gate.
+pub fn blocking(conn: &mut DbConn, case_id: i64) -> QueryResult<i64> {
+    db_run!(conn, c => case_findings::table
+        .filter(case_findings::case_id.eq(case_id).and(case_findings::severity.eq("error")).and(case_findings::overridden_at.is_null()))
+        .count()
+        .get_result(c))
+}
+
+pub fn get(conn: &mut DbConn, case_id: i64, id: i64) -> QueryResult<Option<Finding>> {
+    db_run!(conn, c => case_findings::table
+        .filter(case_findings::id.eq(id).and(case_findings::case_id.eq(case_id)))
+        .select(Finding::as_select())
+        .load(c)
+        .map(super::at_most_one))
+}
+
+/// Records an override; false when the finding was overridden meanwhile.
+pub fn mark_overridden(
+    conn: &mut DbConn,
+    id: i64,
+    by: i64,
+    reason: &str,
+    comment: &str,
+    at_ms: i64,
+) -> QueryResult<bool> {
+    let n = db_run!(conn, c => diesel::update(case_findings::table.filter(case_findings::id.eq(id).and(case_findings::overridden_at.is_null())))
+        .set((
+            case_findings::overridden_at.eq(at_ms),
+            case_findings::overridden_by.eq(by),
+            case_findings::override_reason.eq(reason),
+            case_findings::override_comment.eq(comment),
+        ))
+        .execute(c))?;
+    Ok(n == 1)
 }
 
 /// How many of the case's findings carry one of these codes.

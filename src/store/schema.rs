@@ -83,6 +83,7 @@ diesel::table! {
         reject_reason -> Nullable<Text>,
         uploaded_by -> BigInt,
         uploaded_at -> BigInt,
+        request_id -> Nullable<BigInt>,
     }
 }
 
@@ -113,6 +114,7 @@ diesel::table! {
         escalated_at -> Nullable<BigInt>,
         last_seq -> BigInt,
         last_hash -> Text,
+        escalation_step -> Integer,
     }
 }
 
@@ -167,6 +169,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     facility_scores,
     reports,
     report_violations,
+    document_requests,
+    person_suspensions,
+    dual_approvals,
+    audit_checkpoints,
+    audit_checkpoint_heads,
 );
 
 diesel::table! {
@@ -239,6 +246,10 @@ diesel::table! {
         message_en -> Text,
         evidence -> Text,
         created_at -> BigInt,
+        overridden_at -> Nullable<BigInt>,
+        overridden_by -> Nullable<BigInt>,
+        override_reason -> Nullable<Text>,
+        override_comment -> Nullable<Text>,
     }
 }
 
@@ -347,6 +358,7 @@ diesel::table! {
         sanctioned_by -> Nullable<BigInt>,
         sanctioned_at -> Nullable<BigInt>,
         rectification_due -> Nullable<Text>,
+        person_id -> Nullable<BigInt>,
     }
 }
 
@@ -373,6 +385,7 @@ diesel::table! {
         paid_fen -> BigInt,
         created_at -> BigInt,
         settled_at -> Nullable<BigInt>,
+        written_off_fen -> BigInt,
     }
 }
 
@@ -407,5 +420,66 @@ diesel::table! {
     report_violations (report_id, violation_id) {
         report_id -> BigInt,
         violation_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    document_requests (id) {
+        id -> BigInt,
+        claim_id -> BigInt,
+        case_id -> BigInt,
+        kind -> Text,
+        description -> Text,
+        comment -> Text,
+        requested_by -> BigInt,
+        requested_at -> BigInt,
+        document_id -> Nullable<BigInt>,
+        answered_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    person_suspensions (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        violation_id -> BigInt,
+        starts_on -> Text,
+        ends_on -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    dual_approvals (id) {
+        id -> BigInt,
+        violation_id -> BigInt,
+        kind -> Text,
+        proposal -> Text,
+        reason_code -> Nullable<Text>,
+        reason -> Text,
+        proposed_by -> BigInt,
+        proposed_at -> BigInt,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<BigInt>,
+        decision -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (id) {
+        id -> BigInt,
+        at_ms -> BigInt,
+        max_event_id -> BigInt,
+        events -> BigInt,
+        mac -> Text,
+    }
+}
+
+diesel::table! {
+    audit_checkpoint_heads (checkpoint_id, case_id) {
+        checkpoint_id -> BigInt,
+        case_id -> BigInt,
+        seq -> BigInt,
+        hash -> Text,
     }
 }

@@ -230,10 +230,11 @@ fn cases_keep_their_workflow_version_when_a_newer_one_is_published() {
         Some(crate::common::PASSWORD),
     )
     .unwrap();
+    let shipped = core.defs.latest("trauma").unwrap().version as i32;
     let old_case = claimflow::store::cases::get(&mut conn, 1).unwrap().unwrap();
     assert_eq!(
         (old_case.workflow.as_str(), old_case.workflow_version),
-        ("trauma", 1)
+        ("trauma", shipped)
     );
     drop(conn);
 
@@ -241,25 +242,30 @@ fn cases_keep_their_workflow_version_when_a_newer_one_is_published() {
     let v2_dir = dir.path().join("wf2");
     std::fs::create_dir(&v2_dir).unwrap();
     let v1 = std::fs::read_to_string(manifest().join("workflows/trauma.toml")).unwrap();
-    let v2 = v1.replacen("version = 1", "version = 2", 1).replacen(
-        "外伤无第三方责任报销",
-        "外伤无第三方责任报销（新版）",
-        1,
-    );
+    let v2 = v1
+        .replacen(
+            &format!("version = {shipped}"),
+            &format!("version = {}", shipped + 1),
+            1,
+        )
+        .replacen("外伤无第三方责任报销", "外伤无第三方责任报销（新版）", 1);
     std::fs::write(v2_dir.join("trauma.toml"), &v2).unwrap();
     let core2 = Core::open(claimflow::config::Config {
         workflows_dir: v2_dir.clone(),
         ..config.clone()
     })
     .unwrap();
-    assert_eq!(core2.defs.latest("trauma").unwrap().version, 2);
+    assert_eq!(
+        core2.defs.latest("trauma").unwrap().version as i32,
+        shipped + 1
+    );
     let mut conn = core2.pool.get().unwrap();
     let still = claimflow::store::cases::get(&mut conn, 1).unwrap().unwrap();
     assert_eq!(
-        still.workflow_version, 1,
+        still.workflow_version, shipped,
         "an open case keeps the version it started under"
     );
-    let wf = core2.defs.get(&mut conn, "trauma", 1).unwrap();
+    let wf = core2.defs.get(&mut conn, "trauma", shipped).unwrap();
     assert_eq!(wf.title.zh, "外伤无第三方责任报销");
     drop(conn);
 

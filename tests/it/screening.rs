@@ -211,6 +211,34 @@ async fn suspect_claims_are_routed_to_investigation(app: TestApp) {
         .act(&senior, case_id, "clear", "两次住院诊断不同，非分解住院")
         .await;
     assert_eq!(
+        (status, body["stage"].as_str()),
+        (200, Some("decision")),
+        "a clearance ends at sign-off: {body}"
+    );
+    // The hit is an error finding: nothing clears the claim until sign-off overrides it.
+    let supervisor = app.login("supervisor").await;
+    let (status, body) = app.act(&supervisor, case_id, "clear", "排除疑点").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("guard_failed")),
+        "{body}"
+    );
+    let (_, findings) = case_and_findings(&app, readmitted).await;
+    for f in findings.iter().filter(|f| f["severity"] == "error") {
+        let (status, body) = app
+            .post(
+                &supervisor,
+                &format!("/api/cases/{case_id}/findings/{}/override", f["id"]),
+                json!({"reason_code": "hit_explained", "comment": "两次住院诊断不同，非分解住院"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["overridden_at"].as_i64().is_some(), "{body}");
+    }
+    let (status, body) = app
+        .act(&supervisor, case_id, "clear", "疑点已排除，核准支付")
+        .await;
+    assert_eq!(
         (status, body["outcome"].as_str()),
         (200, Some("approved")),
         "{body}"

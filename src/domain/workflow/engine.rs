@@ -55,6 +55,8 @@ pub enum Refusal {
     CommentRequired(String),
     #[error("the case has no stage to return to")]
     NoReturnStage,
+    #[error("action `{action}` would pay the claim, but {count} finding(s) of severity error stand; a supervisor must override each at sign-off with a reason first")]
+    BlockedByFindings { action: String, count: i64 },
 }
 
 impl Workflow {
@@ -77,7 +79,25 @@ impl Workflow {
             .iter()
             .filter(|a| acting_role(a, actor).is_some())
             .filter(|a| a.guard.as_ref().is_none_or(|g| g.eval(facts)))
+            .filter(|a| !self.gated(self.target(a, facts), facts))
             .collect()
+    }
+
+    /// Where an action leads with these facts: its first matching route, else its target.
+    fn target(&self, action: &Action, facts: &CaseFacts) -> Target {
+        action
+            .routes
+            .iter()
+            .find(|r| r.when.eval(facts))
+            .map_or(action.to, |r| r.to)
+    }
+
+    /// The findings gate: no target that pays a claim while an error finding stands. It is
+    /// the engine's, not the file's, so no workflow can leave it out.
+    fn gated(&self, target: Target, facts: &CaseFacts) -> bool {
+        self.pays_claims()
+            && matches!(target, Target::Outcome(k) if k.pays())
+            && facts.blocking_findings > 0
     }
 
     /// Whether the four-eyes rule keeps this actor out of the stage at all.
@@ -159,11 +179,13 @@ impl Workflow {
         if action.comment_required && comment.trim().is_empty() {
             return Err(Refusal::CommentRequired(action_name.into()));
         }
-        let target = action
-            .routes
-            .iter()
-            .find(|r| r.when.eval(facts))
-            .map_or(action.to, |r| r.to);
+        let target = self.target(action, facts);
+        if self.gated(target, facts) {
+            return Err(Refusal::BlockedByFindings {
+                action: action_name.into(),
+                count: facts.blocking_findings,
+            });
+        }
         let to = match target {
             Target::Stage(i) => Next::Stage(self.stages[i].id.clone()),
             Target::Outcome(kind) => Next::Outcome(kind),

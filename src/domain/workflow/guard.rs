@@ -35,6 +35,9 @@ pub struct CaseFacts {
     pub third_party_liable: bool,
     pub screening_hits: i64,
     pub findings_open: i64,
+    /// Findings of severity `error` not overridden at sign-off: while any stands, no action
+    /// may pay or clear the claim.
+    pub blocking_findings: i64,
     pub violation_fen: i64,
     pub article: String,
 }
@@ -92,6 +95,9 @@ pub const FACTS: &[(&str, FactType, Getter)] = &[
     ("findings_open", FactType::Int, |f| {
         Value::Int(f.findings_open)
     }),
+    ("blocking_findings", FactType::Int, |f| {
+        Value::Int(f.blocking_findings)
+    }),
     ("violation_fen", FactType::Int, |f| {
         Value::Int(f.violation_fen)
     }),
@@ -133,6 +139,38 @@ pub struct GuardError {
 }
 
 impl Guard {
+    fn is_fact(i: usize, fact: &str) -> bool {
+        FACTS.get(i).is_some_and(|f| f.0 == fact)
+    }
+
+    /// Whether the guard can hold only while this integer fact is 0: as a conjunction, one
+    /// of its parts says so (`blocking_findings == 0`, `< 1`, `<= 0`, `not … > 0`).
+    pub fn requires_zero(&self, fact: &str) -> bool {
+        match self {
+            Guard::Cmp(i, op, Literal::Int(n)) if Guard::is_fact(*i, fact) => {
+                matches!((op, n), (CmpOp::Eq, 0) | (CmpOp::Lt, 1) | (CmpOp::Le, 0))
+            }
+            Guard::And(parts) => parts.iter().any(|g| g.requires_zero(fact)),
+            Guard::Or(parts) => parts.iter().all(|g| g.requires_zero(fact)),
+            Guard::Not(inner) => inner.holds_when_positive(fact),
+            _ => false,
+        }
+    }
+
+    /// Whether the guard holds whenever this integer fact is above 0 (`blocking_findings >
+    /// 0`, `>= 1`, `!= 0`, or a disjunction with one of them).
+    pub fn holds_when_positive(&self, fact: &str) -> bool {
+        match self {
+            Guard::Cmp(i, op, Literal::Int(n)) if Guard::is_fact(*i, fact) => {
+                matches!((op, n), (CmpOp::Gt, 0) | (CmpOp::Ge, 1) | (CmpOp::Ne, 0))
+            }
+            Guard::Or(parts) => parts.iter().any(|g| g.holds_when_positive(fact)),
+            Guard::And(parts) => parts.iter().all(|g| g.holds_when_positive(fact)),
+            Guard::Not(inner) => inner.requires_zero(fact),
+            _ => false,
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Guard, GuardError> {
         let tokens = tokenize(text)?;
         let mut parser = Parser {

@@ -5,7 +5,7 @@ mod engine;
 pub mod guard;
 mod model;
 
-pub use check::{load_workflow, CheckError};
+pub use check::{load_workflow, load_workflow_with, CheckError, Safety};
 pub use engine::{Actor, Next, Refusal, StageActor, Transition};
 pub use guard::{CaseFacts, Guard};
 pub use model::{

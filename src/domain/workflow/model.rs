@@ -53,6 +53,11 @@ impl OutcomeKind {
     pub fn parse(s: &str) -> Option<OutcomeKind> {
         OutcomeKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// The outcomes that pay (or clear) a claim, which the findings gate guards.
+    pub fn pays(self) -> bool {
+        matches!(self, OutcomeKind::Approved | OutcomeKind::PartiallyApproved)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +129,9 @@ pub struct Workflow {
     pub version: u32,
     pub subject: String,
     pub family: Option<String>,
+    /// The resident sees only a neutral status for cases on this workflow: an investigation
+    /// is never revealed to them.
+    pub confidential: bool,
     pub title: Title,
     pub initial: usize,
     /// Where a decision above the actor's authority limit goes instead ("pending approval").
@@ -175,6 +183,16 @@ impl Workflow {
     /// The title of an outcome as a closed case stores it (`approved`, `withdrawn`, …).
     pub fn title_of_outcome(&self, stored: &str) -> Option<&Title> {
         OutcomeKind::parse(stored).and_then(|k| self.outcome_title(k))
+    }
+
+    /// Whether this workflow decides payments: its subject is a claim.
+    pub fn pays_claims(&self) -> bool {
+        self.subject == "claim"
+    }
+
+    /// Whether an action can end the case in a paying outcome (by its target or a route).
+    pub fn can_pay(action: &Action) -> bool {
+        Workflow::action_targets(action).any(|t| matches!(t, Target::Outcome(k) if k.pays()))
     }
 
     /// Every target an action can lead to, for graph checks and diagrams.

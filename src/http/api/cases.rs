@@ -4,9 +4,11 @@ use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
 use crate::service::cases::{self, ActionRequest};
+use crate::service::findings;
 use crate::service::views::case::case_view;
 use crate::service::views::case::CaseView;
 use crate::store::audit;
+use crate::store::findings::Finding;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 
@@ -106,4 +108,45 @@ pub async fn case_events(
     })
     .await?;
     Ok(HttpResponse::Ok().json(events))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideBody {
+    /// One of the override reasons of `policies/controls/controls.toml` that applies to the
+    /// finding.
+    pub reason_code: String,
+    /// Why, in the supervisor's words (1 to 4000 bytes).
+    pub comment: String,
+}
+
+/// Overrides an error finding at sign-off, so that the claim may be paid: a supervisor who
+/// took no part in the review, with a coded reason and a comment. Audited, naming the finding.
+#[utoipa::path(post, path = "/api/cases/{id}/findings/{finding_id}/override", tag = "cases", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "case id"), ("finding_id" = i64, Path, description = "finding id")), request_body = OverrideBody,
+    responses((status = 200, body = Finding), (status = 401, body = crate::http::errors::ErrorBody),
+        (status = 403, description = "not the sign-off's role, outside your region, or you reviewed the case", body = crate::http::errors::ErrorBody),
+        (status = 404, body = crate::http::errors::ErrorBody), (status = 409, description = "not at sign-off, or already overridden", body = crate::http::errors::ErrorBody),
+        (status = 422, description = "unknown or inapplicable reason, missing comment, not an error finding", body = crate::http::errors::ErrorBody)))]
+#[post("/api/cases/{id}/findings/{finding_id}/override")]
+pub async fn override_finding(
+    state: State,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<OverrideBody>,
+) -> AppResult<HttpResponse> {
+    let (case_id, finding_id) = path.into_inner();
+    let body = body.into_inner();
+    let finding = db(&state, move |conn, env| {
+        let req = findings::OverrideRequest {
+            case_id,
+            finding_id,
+            reason_code: &body.reason_code,
+            comment: &body.comment,
+            now_ms: crate::store::now_ms(),
+        };
+        findings::override_finding(conn, env.defs, &user.0, &req)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(finding))
 }

@@ -2,12 +2,12 @@
 use crate::auth::Principal;
 use crate::definitions::Definitions;
 use crate::domain::case::{Subject, SubjectKind};
-use crate::domain::claim::{checklist, ChecklistItem};
+use crate::domain::claim::ChecklistItem;
 use crate::domain::workflow::{CaseFacts, Title};
 use crate::error::AppResult;
 use crate::service::cases::{self, AvailableAction};
 use crate::store::cases::CaseRow;
-use crate::store::{claims as claim_store, DbConn};
+use crate::store::DbConn;
 use serde::Serialize;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -52,10 +52,10 @@ pub fn case_view(
     case: CaseRow,
 ) -> AppResult<CaseView> {
     let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
-    let facts = crate::service::subjects::facts(conn, &case, &wf)?;
+    let facts = crate::service::subjects::facts(conn, defs, &case, &wf)?;
     let actions = cases::available_actions(conn, defs, p, &case)?;
     let checklist = match case.subject() {
-        Subject::Claim(id) => checklist(&wf, &facts, &claim_store::documents(conn, id)?),
+        Subject::Claim(id) => crate::service::subjects::checklist(conn, defs, id, &wf, &facts)?,
         _ => Vec::new(),
     };
     let (sla, working_ms_left) = sla_state(defs, &case, crate::store::now_ms());

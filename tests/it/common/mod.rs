@@ -81,6 +81,8 @@ pub fn test_config(backend: Backend, dir: &std::path::Path) -> Option<Config> {
             .join("policies/supervision/order735.toml"),
         screening_file: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("policies/screening/rules.toml"),
+        controls_file: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("policies/controls/controls.toml"),
         web_templates_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/web"),
         locales_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("locales"),
         static_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static"),

@@ -12,6 +12,9 @@ use serde::Deserialize;
 use std::collections::{BTreeSet, VecDeque};
 use toml::Spanned;
 
+mod safety;
+pub use safety::Safety;
+
 /// The target that sends a case back to the stage that returned it for documents.
 pub const RETURN_TARGET: &str = "@return";
 
@@ -22,6 +25,9 @@ struct RawWorkflow {
     version: Spanned<u32>,
     subject: Spanned<String>,
     family: Option<String>,
+    /// The resident sees only a neutral status ("under review") for cases on this workflow.
+    #[serde(default)]
+    confidential: bool,
     title: Title,
     initial_stage: Spanned<String>,
     authority_stage: Option<Spanned<String>>,
@@ -108,8 +114,18 @@ fn check_role(ck: &mut Checker<'_>, raw: &Spanned<String>) -> Option<Role> {
     }
 }
 
-/// Parses and checks one workflow file. `file` is only used in error messages.
+/// Parses and checks one workflow file under the shipped authority limits. `file` is only
+/// used in error messages.
 pub fn load_workflow(file: &str, source: &str) -> Result<Workflow, Vec<CheckError>> {
+    load_workflow_with(file, source, &Safety::default())
+}
+
+/// Parses and checks one workflow file, its shape and its safety (see [`Safety`]).
+pub fn load_workflow_with(
+    file: &str,
+    source: &str,
+    safety: &Safety,
+) -> Result<Workflow, Vec<CheckError>> {
     let mut ck = Checker {
         file,
         source,
@@ -130,6 +146,9 @@ pub fn load_workflow(file: &str, source: &str) -> Result<Workflow, Vec<CheckErro
     match wf {
         Some(wf) if ck.errors.is_empty() => {
             check_graph(&mut ck, &raw, &wf);
+            if ck.errors.is_empty() {
+                safety::check(&mut ck, &raw, &wf, safety);
+            }
             if ck.errors.is_empty() {
                 Ok(wf)
             } else {
@@ -396,6 +415,7 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
         version: *raw.version.get_ref(),
         subject: raw.subject.get_ref().clone(),
         family: raw.family.clone(),
+        confidential: raw.confidential,
         title: raw.title.clone(),
         initial: initial?,
         authority_stage,
@@ -569,13 +589,14 @@ role = "clerk"
 [[stages]]
 id = "review"
 title = { zh = "审核", en = "Review" }
-role = "reviewer"
+role = "supervisor"
 distinct_from = ["intake"]
 
   [[stages.actions]]
   name = "approve"
   title = { zh = "通过", en = "Approve" }
-  roles = ["reviewer"]
+  roles = ["supervisor"]
+  guard = "blocking_findings == 0"
   to = "approved"
 "#;
 
@@ -592,7 +613,7 @@ distinct_from = ["intake"]
 
     #[test]
     fn reports_schema_errors_with_line() {
-        let e = errors(&GOOD.replace("role = \"reviewer\"", "role = \"reviewer\"\ncolour = 1"));
+        let e = errors(&GOOD.replace("role = \"supervisor\"", "role = \"supervisor\"\ncolour = 1"));
         assert_eq!(e[0].line, 28, "{e:?}");
         assert!(e[0].message.contains("colour"), "{e:?}");
     }
@@ -604,7 +625,7 @@ distinct_from = ["intake"]
             e[0].message.contains("unknown stage `revue`") && e[0].line == 22,
             "{e:?}"
         );
-        let e = errors(&GOOD.replace("roles = [\"reviewer\"]", "roles = [\"boss\"]"));
+        let e = errors(&GOOD.replace("roles = [\"supervisor\"]", "roles = [\"boss\"]"));
         assert!(e[0].message.contains("unknown role `boss`"), "{e:?}");
         let e = errors(&GOOD.replace("[\"invoice\"]", "[\"receipt\"]"));
         assert!(
@@ -616,11 +637,11 @@ distinct_from = ["intake"]
     #[test]
     fn reports_bad_guards_at_their_column() {
         let e = errors(&GOOD.replace(
-            "to = \"approved\"",
-            "to = \"approved\"\n  guard = \"amount > 3\"",
+            "guard = \"blocking_findings == 0\"",
+            "guard = \"amount > 3\"",
         ));
         assert!(
-            e[0].message.contains("unknown fact `amount`") && e[0].line == 35 && e[0].column == 12,
+            e[0].message.contains("unknown fact `amount`") && e[0].line == 34 && e[0].column == 12,
             "{e:?}"
         );
     }
@@ -640,7 +661,7 @@ distinct_from = ["intake"]
             e.iter().any(|e| e.message.contains("no terminal outcome")),
             "{e:?}"
         );
-        let dup = GOOD.replace("  to = \"approved\"\n", "  to = \"approved\"\n\n  [[stages.actions]]\n  name = \"approve\"\n  title = { zh = \"a\", en = \"a\" }\n  roles = [\"reviewer\"]\n  to = \"approved\"\n");
+        let dup = GOOD.replace("  to = \"approved\"\n", "  to = \"approved\"\n\n  [[stages.actions]]\n  name = \"approve\"\n  title = { zh = \"a\", en = \"a\" }\n  roles = [\"supervisor\"]\n  to = \"approved\"\n");
         let e = errors(&dup);
         assert!(
             e.iter()

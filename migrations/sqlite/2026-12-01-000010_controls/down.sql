@@ -1,0 +1,13 @@
+ALTER TABLE cases DROP COLUMN escalation_step;
+DROP TABLE audit_checkpoint_heads;
+DROP TABLE audit_checkpoints;
+ALTER TABLE recoveries DROP COLUMN written_off_fen;
+DROP TABLE dual_approvals;
+DROP TABLE person_suspensions;
+ALTER TABLE violations DROP COLUMN person_id;
+ALTER TABLE claim_documents DROP COLUMN request_id;
+DROP TABLE document_requests;
+ALTER TABLE case_findings DROP COLUMN override_comment;
+ALTER TABLE case_findings DROP COLUMN override_reason;
+ALTER TABLE case_findings DROP COLUMN overridden_by;
+ALTER TABLE case_findings DROP COLUMN overridden_at;
