@@ -53,7 +53,8 @@ pub enum RuleKind {
 pub struct Rule {
     pub kind: RuleKind,
     pub code: &'static str,
-    pub field: Option<&'static str>,
+    /// The fields of the request it concerns, if any.
+    pub fields: Vec<&'static str>,
     pub zh: String,
     pub en: String,
 }
@@ -68,7 +69,7 @@ impl AppError {
         AppError::Rule(Rule {
             kind,
             code,
-            field: None,
+            fields: Vec::new(),
             zh: zh.into(),
             en: en.into(),
         })
@@ -84,7 +85,7 @@ impl AppError {
         AppError::Rule(Rule {
             kind: RuleKind::Invalid,
             code,
-            field: Some(field),
+            fields: vec![field],
             zh: zh.into(),
             en: en.into(),
         })
@@ -159,6 +160,7 @@ impl AppError {
                 Refusal::Closed => "case_closed",
                 Refusal::GuardFailed { .. } => "guard_failed",
                 Refusal::BlockedByFindings { .. } => "blocked_by_findings",
+                Refusal::MoneyOutstanding { .. } => "money_outstanding",
                 Refusal::CommentRequired(_) => "comment_required",
                 _ => "action_refused",
             },

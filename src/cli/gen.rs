@@ -330,6 +330,8 @@ pub fn generate(out: &Path, seed: u64, sizes: &Sizes) -> anyhow::Result<Generate
                         row.discharge = "2019-06-16".into();
                     }
                 }
+                // Care before the facility's designation: intake refuses it, so the row
+                // shows the control at import and never reaches the backtest.
                 "facility_not_designated" => row.facility = &late,
                 // After death (February) for the even ones (see persons.csv); a 2020 stay,
                 // outside the 2019 enrolment, for the odd ones.

@@ -32,6 +32,23 @@ impl Fen {
     }
 }
 
+impl Fen {
+    /// Yuan for people: thousands separated, two decimals (`12,345.60`).
+    pub fn yuan_text(self) -> String {
+        let cents = self.0.unsigned_abs();
+        let whole = (cents / 100).to_string();
+        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, ch) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(ch);
+        }
+        let sign = if self.0 < 0 { "-" } else { "" };
+        format!("{sign}{grouped}.{:02}", cents % 100)
+    }
+}
+
 impl fmt::Display for Fen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_yuan())
@@ -49,5 +66,9 @@ mod tests {
         assert_eq!(Fen::from_yuan_half_up(dec!(1.004)), Some(Fen(100)));
         assert_eq!(Fen(333).times_ratio(dec!(0.5)), Fen(167));
         assert_eq!(Fen(12345).to_string(), "123.45");
+        assert_eq!(Fen(123_456_789).yuan_text(), "1,234,567.89");
+        assert_eq!(Fen(5).yuan_text(), "0.05");
+        assert_eq!(Fen(-100_000).yuan_text(), "-1,000.00");
+        assert_eq!(Fen(i64::MIN).yuan_text(), "-92,233,720,368,547,758.08");
     }
 }

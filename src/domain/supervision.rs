@@ -11,6 +11,8 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 struct RawFile {
     articles: Vec<Spanned<RawArticle>>,
+    #[serde(default)]
+    mitigations: Vec<Mitigation>,
     violation_types: Vec<Spanned<RawViolationType>>,
     reward: Spanned<RawReward>,
 }
@@ -29,6 +31,10 @@ struct RawArticle {
     suspension_months: Option<[u32; 2]>,
     #[serde(default)]
     may_terminate: bool,
+    #[serde(default)]
+    fine_optional: bool,
+    #[serde(default)]
+    mitigations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +73,20 @@ pub struct Article {
     /// Suspension range in months, inclusive.
     pub suspension_months: Option<(u32, u32)>,
     pub may_terminate: bool,
+    /// No fine is a choice inside the range (Art. 39: only if not corrected; Art. 41: only
+    /// with intent to defraud).
+    pub fine_optional: bool,
+    /// The mitigating circumstances that may justify a choice below the minimum.
+    pub mitigations: Vec<String>,
+}
+
+/// A circumstance that justifies a lighter sanction (行政处罚法 Art. 32).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mitigation {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -87,6 +107,7 @@ pub struct RewardRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sanctions {
     pub articles: Vec<Article>,
+    pub mitigations: Vec<Mitigation>,
     pub violation_types: Vec<ViolationType>,
     pub reward: RewardRule,
 }
@@ -169,7 +190,21 @@ impl Sanctions {
                 fixed_fine: fixed,
                 suspension_months: a.suspension_months.map(|[l, h]| (l, h)),
                 may_terminate: a.may_terminate,
+                fine_optional: a.fine_optional,
+                mitigations: a.mitigations.clone(),
             });
+            for code in &a.mitigations {
+                if !raw.mitigations.iter().any(|m| &m.code == code) {
+                    c.error(
+                        span.clone(),
+                        format!(
+                            "article {}: mitigation `{code}` is not under [[mitigations]]",
+                            a.article
+                        ),
+                        "declare it with code, zh and en",
+                    );
+                }
+            }
         }
         let mut types: Vec<ViolationType> = Vec::new();
         for t in &raw.violation_types {
@@ -221,6 +256,7 @@ impl Sanctions {
         };
         let value = reward.map(|reward| Sanctions {
             articles,
+            mitigations: raw.mitigations.clone(),
             violation_types: types,
             reward,
         });
@@ -275,72 +311,140 @@ pub struct SanctionChoice<'a> {
     /// 0 for none.
     pub suspension_months: u32,
     pub terminate: bool,
-    pub reason: &'a str,
+    /// A mitigating circumstance from the article's list, for a choice below its minimum.
+    pub mitigation: Option<&'a str>,
 }
 
-/// Where a choice leaves the range, if it does: (field, why). A choice outside the range
-/// stands only with a reason; termination stands only where the article allows it.
-pub fn outside_range(
+/// How a choice inside the law stands: within the article's range, or below its minimum on
+/// a mitigating circumstance, which a second supervisor must approve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Within,
+    Mitigated {
+        mitigation: Mitigation,
+        below: Vec<&'static str>,
+    },
+}
+
+/// Why a choice is refused: the field, and what the law allows, in yuan and months.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    pub field: &'static str,
+    pub code: &'static str,
+    pub zh: String,
+    pub en: String,
+}
+
+fn yuan_text(fen: i64) -> String {
+    Fen(fen).yuan_text()
+}
+
+/// Checks a choice against the article. Above a maximum it is refused, with no way
+/// around; below a minimum it needs one of the article's mitigating circumstances (and,
+/// in the shell, a second supervisor). Every refused field is named at once.
+pub fn check_choice(
+    article: &Article,
     range: &SanctionRange,
+    mitigations: &[Mitigation],
     choice: &SanctionChoice<'_>,
-) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    if choice.fine_fen < range.fine_min_fen || choice.fine_fen > range.fine_max_fen {
-        out.push((
-            "fine_fen",
-            format!(
-                "{} fen is outside the {} to {} fen that article {} allows",
-                choice.fine_fen, range.fine_min_fen, range.fine_max_fen, range.article
+) -> Result<Verdict, Vec<Breach>> {
+    let mut breaches = Vec::new();
+    let mut below = Vec::new();
+    let art = &range.article;
+    let (lo, hi) = (yuan_text(range.fine_min_fen), yuan_text(range.fine_max_fen));
+    if choice.fine_fen < 0 {
+        breaches.push(Breach {
+            field: "fine_fen",
+            code: "fine_negative",
+            zh: "罚款金额不能为负".into(),
+            en: "a fine cannot be negative".into(),
+        });
+    } else if choice.fine_fen > range.fine_max_fen {
+        breaches.push(Breach {
+            field: "fine_fen",
+            code: "fine_above_maximum",
+            zh: format!(
+                "罚款 {} 元超过第{art}条规定的上限：应在 {lo} 至 {hi} 元之间",
+                yuan_text(choice.fine_fen)
             ),
-        ));
+            en: format!(
+                "a fine of {} yuan exceeds article {art}: it allows {lo} to {hi} yuan",
+                yuan_text(choice.fine_fen)
+            ),
+        });
+    } else if choice.fine_fen < range.fine_min_fen
+        && !(article.fine_optional && choice.fine_fen == 0)
+    {
+        below.push("fine_fen");
     }
     let m = choice.suspension_months;
-    if m != 0 && (m < range.suspension_min_months || m > range.suspension_max_months) {
-        out.push((
-            "suspension_months",
-            if range.suspension_max_months == 0 {
-                format!("article {} provides no suspension", range.article)
-            } else {
-                format!(
-                    "{m} months is outside the {} to {} months that article {} allows",
-                    range.suspension_min_months, range.suspension_max_months, range.article
-                )
-            },
-        ));
+    let (m_lo, m_hi) = (range.suspension_min_months, range.suspension_max_months);
+    if m > 0 && m_hi == 0 {
+        breaches.push(Breach {
+            field: "suspension_months",
+            code: "no_suspension_in_article",
+            zh: format!("第{art}条没有暂停的规定"),
+            en: format!("article {art} provides no suspension"),
+        });
+    } else if m > m_hi {
+        breaches.push(Breach {
+            field: "suspension_months",
+            code: "suspension_above_maximum",
+            zh: format!("暂停 {m} 个月超过第{art}条规定的上限：应在 {m_lo} 至 {m_hi} 个月之间"),
+            en: format!("a suspension of {m} months exceeds article {art}: it allows {m_lo} to {m_hi} months"),
+        });
+    } else if m > 0 && m < m_lo {
+        below.push("suspension_months");
     }
     if choice.terminate && !range.may_terminate {
-        out.push((
-            "terminate",
-            format!("article {} does not provide termination", range.article),
-        ));
+        breaches.push(Breach {
+            field: "terminate",
+            code: "no_termination_in_article",
+            zh: format!("第{art}条没有解除协议的规定"),
+            en: format!("article {art} does not provide termination"),
+        });
     }
-    out
-}
-
-/// Checks a choice: inside the range it stands; outside it needs a reason, and is refused
-/// naming every field that left the range. Negative fines are never allowed.
-pub fn check_choice(
-    range: &SanctionRange,
-    choice: &SanctionChoice<'_>,
-) -> Result<bool, Vec<(&'static str, String)>> {
-    if choice.fine_fen < 0 {
-        return Err(vec![("fine_fen", "must not be negative".into())]);
+    if !breaches.is_empty() {
+        return Err(breaches);
     }
-    let outside = outside_range(range, choice);
-    if outside.is_empty() {
-        Ok(false)
-    } else if choice.reason.trim().is_empty() {
-        Err(outside
-            .into_iter()
-            .map(|(f, why)| {
-                (
-                    f,
-                    format!("{why}; a choice outside the range needs a reason"),
-                )
-            })
-            .collect())
+    if below.is_empty() {
+        return Ok(Verdict::Within);
+    }
+    let allowed: Vec<&Mitigation> = mitigations
+        .iter()
+        .filter(|x| article.mitigations.contains(&x.code))
+        .collect();
+    let names = |zh: bool| {
+        allowed
+            .iter()
+            .map(|x| if zh { x.zh.as_str() } else { x.code.as_str() })
+            .collect::<Vec<_>>()
+    };
+    let what = if below == ["suspension_months"] {
+        (
+            format!("暂停 {m} 个月低于第{art}条规定的下限 {m_lo} 个月"),
+            format!("a suspension of {m} months is below article {art}'s minimum of {m_lo} months"),
+        )
     } else {
-        Ok(true)
+        (
+            format!(
+                "罚款 {} 元低于第{art}条规定的下限 {lo} 元",
+                yuan_text(choice.fine_fen)
+            ),
+            format!(
+                "a fine of {} yuan is below article {art}'s minimum of {lo} yuan",
+                yuan_text(choice.fine_fen)
+            ),
+        )
+    };
+    match choice.mitigation.and_then(|code| allowed.iter().find(|x| x.code == code)) {
+        Some(found) => Ok(Verdict::Mitigated { mitigation: (*found).clone(), below }),
+        None => Err(vec![Breach {
+            field: below[0],
+            code: "below_minimum_needs_mitigation",
+            zh: format!("{}；从轻或减轻处罚须说明情节（{}），并经另一位负责人批准", what.0, names(true).join("、")),
+            en: format!("{}; a lighter sanction needs a mitigating circumstance ({}) and a second supervisor's approval", what.1, names(false).join(", ")),
+        }]),
     }
 }
 
@@ -405,47 +509,85 @@ mod tests {
     }
 
     #[test]
-    fn a_choice_outside_the_range_needs_a_reason() {
+    fn above_the_maximum_is_refused_and_below_the_minimum_needs_mitigation() {
         let s = shipped();
-        let range = s.article("38").unwrap().range(Fen(100_000));
-        let mut choice = SanctionChoice {
-            fine_fen: 150_000,
-            suspension_months: 6,
+        let a40 = s.article("40").unwrap();
+        let range = a40.range(Fen(5_000_000));
+        let choice = |fine_fen, suspension_months, mitigation| SanctionChoice {
+            fine_fen,
+            suspension_months,
             terminate: false,
-            reason: "",
+            mitigation,
         };
-        assert_eq!(check_choice(&range, &choice), Ok(false));
-        choice.fine_fen = 100_000;
         assert_eq!(
-            check_choice(&range, &choice),
-            Ok(false),
-            "the low end is inside"
+            check_choice(a40, &range, &s.mitigations, &choice(10_000_000, 6, None)),
+            Ok(Verdict::Within)
         );
-        choice.fine_fen = 200_001;
-        let err = check_choice(&range, &choice).unwrap_err();
-        assert_eq!(err[0].0, "fine_fen");
-        assert!(err[0].1.contains("100000 to 200000"), "{err:?}");
-        choice.reason = "repeat offence, aggravated";
-        assert_eq!(check_choice(&range, &choice), Ok(true));
-        let bad = SanctionChoice {
-            fine_fen: 150_000,
-            suspension_months: 13,
+        // 6 × and 24 months under Art. 40 (2-5 ×, 6-12 months): refused, whatever the reason.
+        let over = check_choice(
+            a40,
+            &range,
+            &s.mitigations,
+            &choice(30_000_000, 24, Some("corrected_promptly")),
+        )
+        .unwrap_err();
+        let fields: Vec<_> = over.iter().map(|b| b.field).collect();
+        assert_eq!(fields, ["fine_fen", "suspension_months"]);
+        assert!(
+            over[0].en.contains(
+                "300,000.00 yuan exceeds article 40: it allows 100,000.00 to 250,000.00 yuan"
+            ),
+            "{over:?}"
+        );
+        assert!(
+            over[1]
+                .zh
+                .contains("暂停 24 个月超过第40条规定的上限：应在 6 至 12 个月之间"),
+            "{over:?}"
+        );
+        // Below the minimum: refused without a listed circumstance, taken for approval with one.
+        let low =
+            check_choice(a40, &range, &s.mitigations, &choice(5_000_000, 0, None)).unwrap_err();
+        assert_eq!(
+            (low[0].field, low[0].code),
+            ("fine_fen", "below_minimum_needs_mitigation")
+        );
+        assert!(
+            low[0]
+                .en
+                .contains("50,000.00 yuan is below article 40's minimum of 100,000.00 yuan"),
+            "{low:?}"
+        );
+        assert!(check_choice(
+            a40,
+            &range,
+            &s.mitigations,
+            &choice(5_000_000, 0, Some("bogus"))
+        )
+        .is_err());
+        assert!(matches!(
+            check_choice(a40, &range, &s.mitigations, &choice(5_000_000, 3, Some("corrected_promptly"))),
+            Ok(Verdict::Mitigated { ref below, .. }) if below == &["fine_fen", "suspension_months"]
+        ));
+        // Art. 41: no fine is inside the range when there was no fraud.
+        let a41 = s.article("41").unwrap();
+        let r41 = a41.range(Fen(100_000));
+        assert_eq!(
+            check_choice(a41, &r41, &s.mitigations, &choice(0, 3, None)),
+            Ok(Verdict::Within)
+        );
+        let terminate = SanctionChoice {
             terminate: true,
-            reason: "",
+            ..choice(0, 3, None)
         };
-        let fields: Vec<_> = check_choice(&range, &bad)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.0)
-            .collect();
-        assert_eq!(fields, ["suspension_months", "terminate"]);
-        let negative = SanctionChoice {
-            fine_fen: -1,
-            suspension_months: 0,
-            terminate: false,
-            reason: "x",
-        };
-        assert!(check_choice(&range, &negative).is_err());
+        assert_eq!(
+            check_choice(a41, &r41, &s.mitigations, &terminate).unwrap_err()[0].field,
+            "terminate"
+        );
+        assert_eq!(
+            check_choice(a41, &r41, &s.mitigations, &choice(-1, 0, None)).unwrap_err()[0].field,
+            "fine_fen"
+        );
     }
 
     #[test]

@@ -66,14 +66,13 @@ impl ResponseError for AppError {
                     message: "a comment is required for this action".into(),
                 }]
             }
-            AppError::Rule(Rule {
-                field: Some(field),
-                en,
-                ..
-            }) => vec![FieldError {
-                field: (*field).into(),
-                message: en.clone(),
-            }],
+            AppError::Rule(Rule { fields, en, .. }) => fields
+                .iter()
+                .map(|field| FieldError {
+                    field: (*field).into(),
+                    message: en.clone(),
+                })
+                .collect(),
             _ => Vec::new(),
         };
         let (message_zh, message_en) = match self {

@@ -89,6 +89,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::supervision::upload_evidence)
         .service(api::supervision::impose_sanction)
         .service(api::supervision::record_payment)
+        .service(api::supervision::decide_approval)
+        .service(api::supervision::propose_write_off)
         .service(api::reports::dashboard)
         .service(api::reports::submit)
         .service(api::reports::track)

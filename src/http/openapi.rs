@@ -40,6 +40,8 @@ use utoipa::{Modify, OpenApi};
         super::api::supervision::upload_evidence,
         super::api::supervision::impose_sanction,
         super::api::supervision::record_payment,
+        super::api::supervision::decide_approval,
+        super::api::supervision::propose_write_off,
         super::api::reports::dashboard,
         super::api::reports::submit,
         super::api::reports::track,

@@ -229,6 +229,57 @@ fn person_of(
     Ok((person, region))
 }
 
+/// Care at a facility while its designation was suspended, or after it was terminated, is
+/// not paid: the claim is refused at intake, saying why.
+fn refuse_undesignated(claim: &Claim, ctx: &ClaimContext) -> AppResult<()> {
+    let Some((day, status)) = crate::domain::facility::first_undesignated_day(
+        &ctx.history,
+        claim.admission_date,
+        claim.discharge_date,
+    ) else {
+        return Ok(());
+    };
+    let (zh, en) = match status.as_str() {
+        "suspended" => ("暂停医保服务", "suspended from the fund"),
+        "terminated" => (
+            "已解除医保服务协议",
+            "no longer designated: its agreement was terminated",
+        ),
+        _ => ("不是医保定点机构", "not a designated facility"),
+    };
+    Err(AppError::rule_on(
+        "facility_code",
+        "facility_not_designated",
+        format!(
+            "就诊机构“{}”在 {day} {zh}，该期间发生的医疗费用不予报销",
+            ctx.facility.name
+        ),
+        format!(
+            "{} was {en} on {day}; care there in that period is not paid",
+            ctx.facility.name
+        ),
+    ))
+}
+
+/// An error finding when the person's direct settlement was suspended (Order 735 Art. 41)
+/// on the service dates: the claim is gated until sign-off overrides it.
+fn person_suspended(
+    conn: &mut DbConn,
+    claim: &Claim,
+    ctx: &ClaimContext,
+) -> AppResult<Option<NewFinding>> {
+    let from = claim.admission_date.to_string();
+    let to = claim.discharge_date.to_string();
+    let over = crate::store::supervision::person_suspensions_over(conn, ctx.person.id, &from, &to)?;
+    Ok(over.first().map(|(starts, ends, violation_id)| NewFinding {
+        code: "person_suspended",
+        severity: "error",
+        zh: format!("参保人因违规暂停医保结算（{starts} 至 {ends}），本申请的就诊日期在此期间"),
+        en: format!("The insured person's settlement is suspended from {starts} to {ends}; this claim falls inside it"),
+        evidence: json!({ "violation_id": violation_id, "from": starts, "until": ends }),
+    }))
+}
+
 /// The reading half of intake: who, where, eligibility, the price, duplicates, findings.
 pub fn plan_intake(
     conn: &mut DbConn,
@@ -239,6 +290,7 @@ pub fn plan_intake(
     let claim = filing.claim;
     let (person, region) = person_of(conn, reads, filing)?;
     let ctx = pricing::context(conn, reads, person, &claim.facility_code)?;
+    refuse_undesignated(claim, &ctx)?;
     let eligibility = pricing::eligibility_of(conn, reads, claim, &ctx)?;
     let priced = pricing::price(conn, defs, reads, claim, &ctx, &[], Totals::Read)?;
     let (policy_name, breakdown) = match priced {
@@ -252,7 +304,7 @@ pub fn plan_intake(
         duplicates.push((invoice.clone(), uses));
     }
     let hits = super::screening::at_intake(conn, defs, reads, claim, &ctx, &duplicates)?;
-    let findings = intake_findings(
+    let mut findings = intake_findings(
         defs,
         claim,
         &ctx,
@@ -260,6 +312,7 @@ pub fn plan_intake(
         eligibility.as_ref(),
         &hits,
     );
+    findings.extend(person_suspended(conn, claim, &ctx)?);
     // A hit that calls for investigation routes the claim there instead of the normal review.
     let workflow = match defs.screening().investigates(&hits) {
         true => defs

@@ -75,16 +75,34 @@ pub fn document_list(kinds: &[String]) -> Value {
         .collect()
 }
 
-/// What every case letter says about the case.
-fn case_fields(conn: &mut DbConn, defs: &Definitions, case: &CaseRow) -> AppResult<Value> {
+/// What every case letter says about the case. A letter to the resident about a claim on a
+/// confidential workflow (an investigation) names the claim's family and "under review".
+fn case_fields(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    case: &CaseRow,
+    for_resident: Option<&ClaimRecord>,
+) -> AppResult<Value> {
     let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
     let stage = case.stage.as_deref().and_then(|s| wf.stage(s));
+    let mut titles = (
+        wf.title.clone(),
+        stage.map(|s| s.title.clone()).unwrap_or_default(),
+    );
+    if let Some(claim) = for_resident.filter(|_| wf.confidential) {
+        if let Some(family) = defs.latest(claim.claim.family.as_str()) {
+            titles.0 = family.title.clone();
+        }
+        if !stage.is_some_and(|s| s.waiting) {
+            titles.1 = crate::service::views::case::under_review();
+        }
+    }
+    let (workflow, stage) = titles;
     Ok(json!({
         "case_id": case.id,
         "claim_id": case.subject().claim(),
-        "workflow_zh": wf.title.zh, "workflow_en": wf.title.en,
-        "stage_zh": stage.map_or("", |s| s.title.zh.as_str()),
-        "stage_en": stage.map_or("", |s| s.title.en.as_str()),
+        "workflow_zh": workflow.zh, "workflow_en": workflow.en,
+        "stage_zh": stage.zh, "stage_en": stage.en,
         "due": case.due_at.map(|d| local_time(defs, &case.region_path, d)).unwrap_or_default(),
     }))
 }
@@ -123,7 +141,7 @@ pub fn to_resident(
         return Ok(false);
     };
     let data = merge(
-        case_fields(conn, env.defs, case)?,
+        case_fields(conn, env.defs, case, Some(&claim))?,
         merge(
             json!({ "total_yuan": yuan(claim.claim.total_fen.0) }),
             letter.extra,
@@ -151,7 +169,7 @@ pub fn to_staff(
     letter: Letter<'_>,
     now_ms: i64,
 ) -> AppResult<bool> {
-    let data = merge(case_fields(conn, env.defs, case)?, letter.extra);
+    let data = merge(case_fields(conn, env.defs, case, None)?, letter.extra);
     env.notifier.enqueue(
         conn,
         Notice {

@@ -94,7 +94,15 @@ pub fn facts(
                 ..claim_domain::facts(&record.claim, record.amounts(), &docs, &family)
             })
         }
-        Subject::Violation(_) | Subject::Report(_) | Subject::Appeal(_) => {
+        Subject::Violation(id) => {
+            let stored: CaseFacts = serde_json::from_str(&case.facts).unwrap_or_default();
+            let owed = crate::store::supervision::recoveries_of(conn, id)?;
+            Ok(CaseFacts {
+                outstanding_fen: owed.iter().map(|r| r.outstanding_fen()).sum(),
+                ..stored
+            })
+        }
+        Subject::Report(_) | Subject::Appeal(_) => {
             Ok(serde_json::from_str(&case.facts).unwrap_or_default())
         }
     }

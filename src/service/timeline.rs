@@ -27,7 +27,9 @@ fn stage_text(stage: &str) -> (&'static str, &'static str) {
     }
 }
 
-pub fn timeline(events: &[StoredEvent]) -> Vec<TimelineItem> {
+/// The timeline of a case's public events. On a confidential workflow (an investigation)
+/// every stage reads "under review".
+pub fn timeline(events: &[StoredEvent], confidential: bool) -> Vec<TimelineItem> {
     let mut items: Vec<TimelineItem> = Vec::new();
     for e in events.iter().filter(|e| e.public) {
         let new: Value = serde_json::from_str(&e.new_value).unwrap_or(Value::Null);
@@ -123,7 +125,11 @@ pub fn timeline(events: &[StoredEvent]) -> Vec<TimelineItem> {
                     item("申请已撤回".into(), "The claim was withdrawn".into())
                 }
                 (Some(stage), _) => {
-                    let (zh, en) = stage_text(stage);
+                    let (zh, en) = if confidential && stage != "awaiting_documents" {
+                        ("审核中", "Under review")
+                    } else {
+                        stage_text(stage)
+                    };
                     item(zh.into(), en.into())
                 }
                 _ => continue,

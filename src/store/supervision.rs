@@ -1,5 +1,8 @@
 //! Inspections, violations with their sanctions, evidence files and recoveries.
-use super::schema::{cases, claims, evidence_files, inspections, recoveries, violations};
+use super::schema::{
+    cases, claims, dual_approvals, evidence_files, inspections, person_suspensions, recoveries,
+    violations,
+};
 use super::DbConn;
 use crate::db_run;
 use diesel::prelude::*;
@@ -59,11 +62,14 @@ pub struct ViolationRow {
     pub sanctioned_by: Option<i64>,
     pub sanctioned_at: Option<i64>,
     pub rectification_due: Option<String>,
+    /// Order 735 Art. 41: the insured person the violation is against.
+    pub person_id: Option<i64>,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = violations)]
 pub struct NewViolation<'a> {
+    pub person_id: Option<i64>,
     pub inspection_id: Option<i64>,
     pub facility_code: &'a str,
     pub type_code: &'a str,
@@ -131,6 +137,133 @@ pub struct RecoveryRow {
     pub paid_fen: i64,
     pub created_at: i64,
     pub settled_at: Option<i64>,
+    /// Written off by two supervisors: no longer owed, never paid.
+    pub written_off_fen: i64,
+}
+
+impl RecoveryRow {
+    /// What is still owed.
+    pub fn outstanding_fen(&self) -> i64 {
+        self.amount_fen - self.paid_fen - self.written_off_fen
+    }
+}
+
+/// A decision that needs a second supervisor: a sanction below the article's minimum, or a
+/// write-off.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[diesel(table_name = dual_approvals)]
+pub struct DualApproval {
+    pub id: i64,
+    pub violation_id: i64,
+    /// mitigated_sanction or write_off
+    pub kind: String,
+    /// JSON: the sanction proposed, or the amounts to write off.
+    pub proposal: String,
+    pub reason_code: Option<String>,
+    pub reason: String,
+    pub proposed_by: i64,
+    pub proposed_at: i64,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<i64>,
+    /// approved or refused; absent while pending.
+    pub decision: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = dual_approvals)]
+pub struct NewDualApproval<'a> {
+    pub violation_id: i64,
+    pub kind: &'a str,
+    pub proposal: &'a str,
+    pub reason_code: Option<&'a str>,
+    pub reason: &'a str,
+    pub proposed_by: i64,
+    pub proposed_at: i64,
+}
+
+pub fn insert_approval(conn: &mut DbConn, row: &NewDualApproval<'_>) -> QueryResult<DualApproval> {
+    db_run!(conn, c => diesel::insert_into(dual_approvals::table).values(row).returning(DualApproval::as_returning()).get_result(c))
+}
+
+pub fn approvals_of(conn: &mut DbConn, violation_id: i64) -> QueryResult<Vec<DualApproval>> {
+    db_run!(conn, c => dual_approvals::table
+        .filter(dual_approvals::violation_id.eq(violation_id))
+        .order(dual_approvals::id)
+        .select(DualApproval::as_select())
+        .load(c))
+}
+
+/// Records the second supervisor's decision; false when it was decided meanwhile.
+pub fn decide_approval(
+    conn: &mut DbConn,
+    id: i64,
+    by: i64,
+    decision: &str,
+    now_ms: i64,
+) -> QueryResult<bool> {
+    let n = db_run!(conn, c => diesel::update(dual_approvals::table.filter(dual_approvals::id.eq(id).and(dual_approvals::decision.is_null())))
+        .set((dual_approvals::decided_by.eq(by), dual_approvals::decided_at.eq(now_ms), dual_approvals::decision.eq(decision)))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// Writes off what is still owed on a recovery, which is then settled.
+pub fn write_off(conn: &mut DbConn, r: &RecoveryRow, now_ms: i64) -> QueryResult<bool> {
+    let n = db_run!(conn, c => diesel::update(recoveries::table.filter(recoveries::id.eq(r.id).and(recoveries::paid_fen.eq(r.paid_fen)).and(recoveries::written_off_fen.eq(r.written_off_fen))))
+        .set((recoveries::written_off_fen.eq(r.written_off_fen + r.outstanding_fen()), recoveries::settled_at.eq(now_ms)))
+        .execute(c))?;
+    Ok(n == 1)
+}
+
+/// A person's direct settlement suspended for [starts_on, ends_on).
+pub fn add_person_suspension(
+    conn: &mut DbConn,
+    person_id: i64,
+    violation_id: i64,
+    starts_on: &str,
+    ends_on: &str,
+    now_ms: i64,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::insert_into(person_suspensions::table)
+        .values((
+            person_suspensions::person_id.eq(person_id),
+            person_suspensions::violation_id.eq(violation_id),
+            person_suspensions::starts_on.eq(starts_on),
+            person_suspensions::ends_on.eq(ends_on),
+            person_suspensions::created_at.eq(now_ms),
+        ))
+        .execute(c))
+}
+
+/// The suspensions of a person's direct settlement that overlap [from, to]: (start, end,
+/// violation).
+pub fn person_suspensions_over(
+    conn: &mut DbConn,
+    person_id: i64,
+    from: &str,
+    to: &str,
+) -> QueryResult<Vec<(String, String, i64)>> {
+    db_run!(conn, c => person_suspensions::table
+        .filter(person_suspensions::person_id.eq(person_id))
+        .filter(person_suspensions::starts_on.le(to).and(person_suspensions::ends_on.gt(from)))
+        .select((person_suspensions::starts_on, person_suspensions::ends_on, person_suspensions::violation_id))
+        .load(c))
+}
+
+/// Open claim cases of a person whose stay touches [from, until): (case id, claim id).
+pub fn open_claims_of(
+    conn: &mut DbConn,
+    person_id: i64,
+    from: &str,
+    until: &str,
+) -> QueryResult<Vec<(i64, i64)>> {
+    db_run!(conn, c => claims::table
+        .inner_join(cases::table.on(cases::subject_kind.eq("claim").and(cases::subject_id.eq(claims::id))))
+        .filter(claims::person_id.eq(person_id))
+        .filter(claims::admission_date.lt(until).and(claims::discharge_date.ge(from)))
+        .filter(cases::stage.is_not_null())
+        .select((cases::id, claims::id))
+        .load(c))
 }
 
 pub fn insert_inspection(conn: &mut DbConn, row: &NewInspection<'_>) -> QueryResult<InspectionRow> {
@@ -205,10 +338,10 @@ pub fn add_payment(conn: &mut DbConn, id: i64, amount_fen: i64, now_ms: i64) -> 
         return Ok(false);
     };
     let paid = r.paid_fen + amount_fen;
-    if amount_fen <= 0 || paid > r.amount_fen {
+    if amount_fen <= 0 || amount_fen > r.outstanding_fen() {
         return Ok(false);
     }
-    let settled = (paid == r.amount_fen).then_some(now_ms);
+    let settled = (paid + r.written_off_fen == r.amount_fen).then_some(now_ms);
     let n = db_run!(conn, c => diesel::update(recoveries::table.filter(recoveries::id.eq(id).and(recoveries::paid_fen.eq(r.paid_fen))))
         .set((recoveries::paid_fen.eq(paid), recoveries::settled_at.eq(settled)))
         .execute(c))?;
@@ -231,9 +364,15 @@ pub fn open_claims_at(
         .load(c))
 }
 
-/// Which of these claim ids exist.
-pub fn existing_claims(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
-    db_run!(conn, c => claims::table.filter(claims::id.eq_any(ids)).select(claims::id).load(c))
+/// Which of these claims exist with their case in the region subtree `path`.
+pub fn claims_in_region(conn: &mut DbConn, ids: &[i64], path: &str) -> QueryResult<Vec<i64>> {
+    let subtree = format!("{path}/%");
+    db_run!(conn, c => claims::table
+        .inner_join(cases::table.on(cases::subject_kind.eq("claim").and(cases::subject_id.eq(claims::id))))
+        .filter(claims::id.eq_any(ids))
+        .filter(cases::region_path.eq(path).or(cases::region_path.like(&subtree)))
+        .select(claims::id)
+        .load(c))
 }
 
 /// A violation with its case's stage and due time.

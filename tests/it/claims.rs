@@ -252,6 +252,26 @@ async fn intake_records_findings(app: TestApp) {
         status, 403,
         "a 平阳 clerk cannot file for a 苍南 resident: {res}"
     );
+    // Care at a suspended facility is refused at intake, saying why in both languages.
+    let (status, res) = app.post(&clerk_wz, "/api/claims", body.clone()).await;
+    assert_eq!(
+        (
+            status,
+            res["error"].as_str(),
+            res["fields"][0]["field"].as_str()
+        ),
+        (422, Some("facility_not_designated"), Some("facility_code")),
+        "{res}"
+    );
+    assert!(
+        res["message_zh"].as_str().unwrap().contains("暂停医保服务")
+            && res["message_en"]
+                .as_str()
+                .unwrap()
+                .contains("suspended from the fund on 2019-06-10"),
+        "{res}"
+    );
+    body["facility_code"] = json!("H330326001");
     let (_, case_id) = submit(&app, &clerk_wz, body).await;
     let staff = app.login("reviewer").await;
     let (_, claim) = app.get(&staff, &format!("/api/cases/{case_id}")).await;
@@ -264,10 +284,7 @@ async fn intake_records_findings(app: TestApp) {
         .iter()
         .map(|f| f["code"].as_str().unwrap())
         .collect();
-    assert!(
-        codes.contains(&"duplicate_invoice") && codes.contains(&"facility_not_designated"),
-        "{codes:?}"
-    );
+    assert!(codes.contains(&"duplicate_invoice"), "{codes:?}");
     let dup = detail["findings"]
         .as_array()
         .unwrap()
@@ -283,19 +300,6 @@ async fn intake_records_findings(app: TestApp) {
     );
     let evidence: Value = serde_json::from_str(dup["evidence"].as_str().unwrap()).unwrap();
     assert_eq!(evidence["invoice"], "PY2026-000123");
-    let suspended = detail["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == "facility_not_designated")
-        .unwrap();
-    assert!(
-        suspended["evidence"]
-            .as_str()
-            .unwrap()
-            .contains("suspended"),
-        "{suspended}"
-    );
     // Outside any enrolment: 2020 is not covered for the demo residents.
     let mut late = trauma_claim();
     late["admission_date"] = json!("2020-03-01");

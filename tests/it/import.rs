@@ -282,24 +282,31 @@ fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
     );
     assert_eq!(code, 3, "rejected rows give exit code 3: {out}");
     assert!(
-        out.contains("303 row(s): 300 imported, 0 already present, 3 rejected"),
+        out.contains("303 row(s): 299 imported, 0 already present, 4 rejected"),
         "{out}"
     );
     let report = std::fs::read_to_string(gen.join("claims.csv.errors.csv")).unwrap();
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines[0], "row,column,reason");
+    // The generator's claim for care before a facility's designation is refused at intake.
     assert!(
-        lines[1].starts_with("302,id_number,") && lines[1].contains("check digit"),
+        lines[1].contains(",facility_code,")
+            && lines[1].contains("不是医保定点机构")
+            && lines[1].contains("not a designated facility"),
         "{report}"
     );
-    assert!(lines[2].starts_with("303,total_yuan,"), "{report}");
     assert!(
-        lines[3].starts_with("304,facility_code,") && lines[3].contains("unknown facility"),
+        lines[2].starts_with("302,id_number,") && lines[2].contains("check digit"),
+        "{report}"
+    );
+    assert!(lines[3].starts_with("303,total_yuan,"), "{report}");
+    assert!(
+        lines[4].starts_with("304,facility_code,") && lines[4].contains("unknown facility"),
         "{report}"
     );
     assert_eq!(
         claim_count(&db),
-        before + 300,
+        before + 299,
         "exactly the valid rows went in"
     );
     // Re-running the same file imports nothing twice.
@@ -310,10 +317,10 @@ fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
         None,
     );
     assert!(
-        out.contains("0 imported, 300 already present, 3 rejected"),
+        out.contains("0 imported, 299 already present, 4 rejected"),
         "{out}"
     );
-    assert_eq!(claim_count(&db), before + 300);
+    assert_eq!(claim_count(&db), before + 299);
     // Inside one batch: a repeated row goes in once, and the same invoice at another
     // facility is flagged against the claim planned just before it, not yet written.
     let header = std::fs::read_to_string(&csv).unwrap();
@@ -355,7 +362,7 @@ fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
     // Every imported claim went through intake: a case, an audit chain and a breakdown.
     let (code, out) = run(data, &db, &["audit", "verify"], None);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(&format!("{} case(s)", before + 302)), "{out}");
+    assert!(out.contains(&format!("{} case(s)", before + 301)), "{out}");
 }
 
 fn text_line(file: &Path, n: usize) -> String {
@@ -446,7 +453,20 @@ fn backtest_finds_every_planted_case(backend: Backend) {
         &["import", "claims", file.to_str().unwrap(), "--as", "batch"],
         None,
     );
-    assert_eq!(code, 0, "claims: {out}");
+    assert_eq!(code, 3, "claims: {out}");
+    assert!(
+        out.contains("6000 row(s): 5994 imported, 0 already present, 6 rejected"),
+        "{out}"
+    );
+    let refused = std::fs::read_to_string(gen.join("claims.csv.errors.csv")).unwrap();
+    assert_eq!(
+        refused
+            .lines()
+            .filter(|l| l.contains(",facility_code,") && l.contains("not a designated facility"))
+            .count(),
+        6,
+        "care before the facility's designation is refused at intake: {refused}"
+    );
     let report = data.join("report");
     let truth = gen.join("planted.csv");
     let (code, out) = run(
@@ -477,6 +497,12 @@ fn backtest_finds_every_planted_case(backend: Backend) {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         // | rule | tp | fp | missed | precision | recall |
         let (rule, tp, fp, missed) = (cells[1], cells[2], cells[3], cells[4]);
+        // Care at an undesignated facility was refused at intake: it never reached the
+        // history the backtest reads.
+        if rule == "facility_not_designated" {
+            assert_eq!((tp, fp, missed), ("0", "0", "6"), "{summary}");
+            continue;
+        }
         let expected = if rule == "facility_outlier" { "1" } else { "6" };
         assert_eq!((tp, fp, missed), (expected, "0", "0"), "{rule}: {summary}");
         assert_eq!(
@@ -488,7 +514,7 @@ fn backtest_finds_every_planted_case(backend: Backend) {
     let hits = std::fs::read_to_string(report.join("hits.csv")).unwrap();
     assert_eq!(
         hits.lines().count(),
-        1 + 8 * 6 + 1,
+        1 + 7 * 6 + 1,
         "one row per planted case: {hits}"
     );
     assert!(
@@ -506,8 +532,8 @@ fn backtest_finds_every_planted_case(backend: Backend) {
     let investigated: i64 = claimflow::db_run!(conn, c => cases.filter(workflow.eq("fraud_investigation")).count().get_result(c)).unwrap();
     assert_eq!(
         investigated,
-        7 * 6,
-        "seven investigate rules, six planted cases each"
+        6 * 6,
+        "six planted investigate rules, six planted cases each"
     );
 }
 
@@ -563,15 +589,18 @@ fn peak_wal_during_import(setup: &Path, dir: &Path, claims: &Path, wal_max_mb: &
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
+    // Exit 3: the generator's claims for care before a facility's designation are refused.
+    assert_eq!(
+        out.status.code(),
+        Some(3),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let before = claim_count(&format!("sqlite://{}", setup.join("import.db").display()));
+    // 8 of the 8,000 (one per rule share) are for care before a designation: refused.
     assert_eq!(
         claim_count(&format!("sqlite://{}", db.display())),
-        before + 8000
+        before + 8000 - 8
     );
     peak
 }

@@ -175,7 +175,7 @@ async fn phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended
         "the sanction is recorded through its own endpoint: {res}"
     );
 
-    // The fine must sit inside 1-2 × the amount, or come with a reason.
+    // The fine must sit inside 1-2 × the amount: above it nothing is accepted.
     let (_, v) = app.get(&supervisor, &format!("/api/violations/{id}")).await;
     let sanction = json!({
         "expected_version": v["version"], "fine_fen": 2_500_000, "suspension_months": 6,
@@ -190,7 +190,20 @@ async fn phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended
         .await;
     assert_eq!(status, 422, "{res}");
     assert_eq!(field_errors(&res), ["fine_fen"]);
-    assert!(res.to_string().contains("1000000 to 2000000"), "{res}");
+    assert!(
+        res["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("25,000.00 yuan exceeds article 38: it allows 10,000.00 to 20,000.00 yuan"),
+        "{res}"
+    );
+    assert!(
+        res["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("应在 10,000.00 至 20,000.00 元之间"),
+        "{res}"
+    );
     let mut inspector_try = sanction.clone();
     inspector_try["fine_fen"] = json!(1_500_000);
     assert_eq!(
@@ -248,15 +261,22 @@ async fn phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended
         history.contains("2019-07-01") && history.contains("2020-01-01"),
         "{facility}"
     );
-    // The claim in flight is flagged; a new claim inside the suspension is flagged at intake;
-    // one before it is not.
+    // The claim in flight gets an error finding (it gates payment); a new claim inside the
+    // suspension is refused at intake, saying why; one before it goes in.
     assert!(finding_codes(&app, in_flight)
         .await
         .contains(&"facility_suspended".to_string()));
-    let (inside_claim, _) = claim_at(&app, &resident, "2019-09-01", "2019-09-05", "SUP-2").await;
-    assert!(finding_codes(&app, inside_claim)
-        .await
-        .contains(&"facility_not_designated".to_string()));
+    let mut inside = trauma_claim();
+    inside["facility_code"] = json!(FACILITY);
+    inside["admission_date"] = json!("2019-09-01");
+    inside["discharge_date"] = json!("2019-09-05");
+    inside["invoice_numbers"] = json!(["SUP-2"]);
+    let (status, res) = app.post(&resident, "/api/claims", inside).await;
+    assert_eq!(
+        (status, res["error"].as_str()),
+        (422, Some("facility_not_designated")),
+        "{res}"
+    );
     let (before_claim, _) = claim_at(&app, &resident, "2019-03-01", "2019-03-05", "SUP-3").await;
     assert!(!finding_codes(&app, before_claim)
         .await
@@ -309,6 +329,22 @@ async fn phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended
         .0,
         200
     );
+    // Money owed is not forgotten: the fine is still unpaid, so the case cannot close.
+    let (status, res) = app.act(&inspector, case_id, "confirm_rectified", "").await;
+    assert_eq!(
+        (status, res["error"].as_str()),
+        (422, Some("guard_failed")),
+        "{res}"
+    );
+    let fine_id = v["recoveries"][1]["id"].as_i64().unwrap();
+    let (status, r) = app
+        .post(
+            &supervisor,
+            &format!("/api/recoveries/{fine_id}/payments"),
+            json!({"amount_fen": 1_500_000}),
+        )
+        .await;
+    assert!(status == 200 && r["settled_at"].is_i64(), "{r}");
     let (status, case) = app.act(&inspector, case_id, "confirm_rectified", "").await;
     assert_eq!(
         (status, &case["outcome"]),

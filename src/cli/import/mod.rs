@@ -77,6 +77,11 @@ impl From<diesel::result::Error> for RowError {
 pub(super) fn rejected(e: AppError) -> RowError {
     RowError::Rejected(match e {
         AppError::Validation(f) => f,
+        // A control's refusal, in both languages, on its field.
+        AppError::Rule(r) => vec![FieldError {
+            field: r.fields.first().map_or("-", |f| *f).into(),
+            message: format!("{} / {}", r.zh, r.en),
+        }],
         AppError::Internal(e) => vec![FieldError {
             field: "-".into(),
             message: format!("{e:#}"),

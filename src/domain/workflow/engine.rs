@@ -57,6 +57,11 @@ pub enum Refusal {
     NoReturnStage,
     #[error("action `{action}` would pay the claim, but {count} finding(s) of severity error stand; a supervisor must override each at sign-off with a reason first")]
     BlockedByFindings { action: String, count: i64 },
+    #[error("action `{action}` would close the violation while {} yuan is still owed; record the payments, or have two supervisors write it off", crate::domain::money::Fen(*outstanding_fen).yuan_text())]
+    MoneyOutstanding {
+        action: String,
+        outstanding_fen: i64,
+    },
 }
 
 impl Workflow {
@@ -79,7 +84,7 @@ impl Workflow {
             .iter()
             .filter(|a| acting_role(a, actor).is_some())
             .filter(|a| a.guard.as_ref().is_none_or(|g| g.eval(facts)))
-            .filter(|a| !self.gated(self.target(a, facts), facts))
+            .filter(|a| self.gate(a, self.target(a, facts), facts).is_none())
             .collect()
     }
 
@@ -92,12 +97,29 @@ impl Workflow {
             .map_or(action.to, |r| r.to)
     }
 
-    /// The findings gate: no target that pays a claim while an error finding stands. It is
-    /// the engine's, not the file's, so no workflow can leave it out.
-    fn gated(&self, target: Target, facts: &CaseFacts) -> bool {
-        self.pays_claims()
-            && matches!(target, Target::Outcome(k) if k.pays())
-            && facts.blocking_findings > 0
+    /// The engine's own gates, which no workflow file can leave out: no target that pays a
+    /// claim while an error finding stands, and none that closes a violation while money is
+    /// owed.
+    fn gate(&self, action: &Action, target: Target, facts: &CaseFacts) -> Option<Refusal> {
+        let Target::Outcome(outcome) = target else {
+            return None;
+        };
+        if self.pays_claims() && outcome.pays() && facts.blocking_findings > 0 {
+            return Some(Refusal::BlockedByFindings {
+                action: action.name.clone(),
+                count: facts.blocking_findings,
+            });
+        }
+        if self.subject == "violation"
+            && outcome == OutcomeKind::Closed
+            && facts.outstanding_fen > 0
+        {
+            return Some(Refusal::MoneyOutstanding {
+                action: action.name.clone(),
+                outstanding_fen: facts.outstanding_fen,
+            });
+        }
+        None
     }
 
     /// Whether the four-eyes rule keeps this actor out of the stage at all.
@@ -180,11 +202,8 @@ impl Workflow {
             return Err(Refusal::CommentRequired(action_name.into()));
         }
         let target = self.target(action, facts);
-        if self.gated(target, facts) {
-            return Err(Refusal::BlockedByFindings {
-                action: action_name.into(),
-                count: facts.blocking_findings,
-            });
+        if let Some(refusal) = self.gate(action, target, facts) {
+            return Err(refusal);
         }
         let to = match target {
             Target::Stage(i) => Next::Stage(self.stages[i].id.clone()),

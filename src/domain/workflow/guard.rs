@@ -38,6 +38,8 @@ pub struct CaseFacts {
     /// Findings of severity `error` not overridden at sign-off: while any stands, no action
     /// may pay or clear the claim.
     pub blocking_findings: i64,
+    /// Violations: repayments and fines still owed (not paid, not written off), in fen.
+    pub outstanding_fen: i64,
     pub violation_fen: i64,
     pub article: String,
 }
@@ -97,6 +99,9 @@ pub const FACTS: &[(&str, FactType, Getter)] = &[
     }),
     ("blocking_findings", FactType::Int, |f| {
         Value::Int(f.blocking_findings)
+    }),
+    ("outstanding_fen", FactType::Int, |f| {
+        Value::Int(f.outstanding_fen)
     }),
     ("violation_fen", FactType::Int, |f| {
         Value::Int(f.violation_fen)

@@ -4,7 +4,7 @@ use super::guard::Guard;
 use crate::domain::roles::Role;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Title {
     pub zh: String,
     pub en: String,

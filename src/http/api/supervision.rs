@@ -6,10 +6,10 @@ use crate::http::auth::AuthUser;
 use crate::http::upload::{read_upload, refuse_declared_oversize};
 use crate::http::{db, State};
 use crate::service::supervision::{
-    self as svc, InspectionInput, SanctionInput, ViolationInput, ViolationView,
+    self as svc, InspectionInput, SanctionInput, SanctionOutcome, ViolationInput, ViolationView,
 };
 use crate::store::now_ms;
-use crate::store::supervision::{EvidenceRow, InspectionRow, RecoveryRow};
+use crate::store::supervision::{DualApproval, EvidenceRow, InspectionRow, RecoveryRow};
 use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -112,11 +112,13 @@ pub async fn upload_evidence(
     Ok(HttpResponse::Created().json(row))
 }
 
-/// A supervisor records the sanction: within the article's range, or outside it with a
-/// reason. Moves the case to rectification; a suspension changes the facility's designation.
+/// A supervisor records the sanction. Within the article's range it is applied and the case
+/// moves to rectification (a suspension changes the facility's designation, or an Art. 41
+/// person's direct settlement); below the minimum, with a mitigating circumstance, it is
+/// proposed for a second supervisor (`pending_approval`); above the maximum it is refused.
 #[utoipa::path(post, path = "/api/violations/{id}/sanction", tag = "supervision", security(("bearer" = [])),
     params(("id" = i64, Path, description = "violation id")), request_body = SanctionInput,
-    responses((status = 200, body = ViolationView), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody),
+    responses((status = 200, body = SanctionOutcome), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody),
         (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/violations/{id}/sanction")]
 pub async fn impose_sanction(
@@ -131,6 +133,71 @@ pub async fn impose_sanction(
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalBody {
+    /// true approves the proposal, false refuses it.
+    pub approve: bool,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// A second supervisor decides a proposal: a sanction below the minimum (applied when
+/// approved) or a write-off (what is owed is settled when approved). The proposer may not.
+#[utoipa::path(post, path = "/api/violations/{id}/approvals/{approval_id}", tag = "supervision", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "violation id"), ("approval_id" = i64, Path, description = "proposal id")), request_body = ApprovalBody,
+    responses((status = 200, body = SanctionOutcome), (status = 403, description = "not a supervisor, or the proposer", body = crate::http::errors::ErrorBody),
+        (status = 404, body = crate::http::errors::ErrorBody), (status = 409, description = "already decided, or outdated", body = crate::http::errors::ErrorBody)))]
+#[post("/api/violations/{id}/approvals/{approval_id}")]
+pub async fn decide_approval(
+    state: State,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+    body: web::Json<ApprovalBody>,
+) -> AppResult<HttpResponse> {
+    let (violation_id, approval_id) = path.into_inner();
+    let body = body.into_inner();
+    let v = db(&state, move |conn, env| {
+        let d = svc::ApprovalDecision {
+            violation_id,
+            approval_id,
+            approve: body.approve,
+            comment: &body.comment,
+            now_ms: now_ms(),
+        };
+        svc::decide_approval(conn, env, &user.0, &d)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WriteOffBody {
+    pub reason: String,
+}
+
+/// A supervisor proposes writing off everything still owed on a violation; a second
+/// supervisor decides it. Until then, or while anything is owed, the case cannot close.
+#[utoipa::path(post, path = "/api/violations/{id}/write-off", tag = "supervision", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "violation id")), request_body = WriteOffBody,
+    responses((status = 201, body = DualApproval), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody),
+        (status = 409, description = "nothing is owed", body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+#[post("/api/violations/{id}/write-off")]
+pub async fn propose_write_off(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<WriteOffBody>,
+) -> AppResult<HttpResponse> {
+    let (id, reason) = (id.into_inner(), body.into_inner().reason);
+    let row = db(&state, move |conn, _| {
+        svc::propose_write_off(conn, &user.0, id, &reason, now_ms())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(row))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -64,6 +64,19 @@ impl Ctx {
         self.ui.text(self.lang, key)
     }
 
+    /// A control's refusal next to each field it names, in this page's language.
+    pub fn rule_errors(
+        &self,
+        rule: &crate::error::Rule,
+        name: impl Fn(&str) -> String,
+    ) -> serde_json::Map<String, Value> {
+        let text = self.pick(&rule.zh, &rule.en).to_string();
+        rule.fields
+            .iter()
+            .map(|f| (name(f), Value::String(text.clone())))
+            .collect()
+    }
+
     /// Picks the Chinese or the English of a pair of optional texts.
     pub fn pick_opt<'a>(&self, zh: &'a Option<String>, en: &'a Option<String>) -> Option<&'a str> {
         if self.lang == "en" {

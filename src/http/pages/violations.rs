@@ -287,6 +287,7 @@ pub async fn log_violation(
         },
     };
     let input = ViolationInput {
+        id_number: None,
         inspection_id,
         facility_code: code.clone(),
         type_code: form.type_code.clone(),
@@ -329,6 +330,8 @@ pub struct SanctionForm {
     terminate: Option<String>,
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    mitigation: String,
     #[serde(default)]
     rectification_due: String,
     #[serde(default, rename = "_csrf", skip_serializing)]
@@ -414,6 +417,12 @@ pub async fn violation_page(
         "evidence": evidence,
         "can_upload": v.stage.is_some() && ctx.user.as_ref().is_some_and(|u| u.has(Role::Inspector) || u.has(Role::Supervisor)),
         "can_sanction": can_sanction,
+        "mitigations": ctx.state.defs.sanctions().article(&v.violation.article).map(|art| {
+            ctx.state.defs.sanctions().mitigations.iter()
+                .filter(|m| art.mitigations.contains(&m.code))
+                .map(|m| json!({"code": m.code, "label": ctx.pick(&m.zh, &m.en), "selected": form.is_some_and(|f| f.mitigation == m.code)}))
+                .collect::<Vec<_>>()
+        }).unwrap_or_default(),
         "form": form_view,
         "case_id": v.case_id,
         "version": v.version,
@@ -423,7 +432,7 @@ pub async fn violation_page(
             wf.stage(st).map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
         }),
         "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
-        "errors": super::field_errors_for(errors, &["fine", "suspension_months", "suspended_from", "rectification_due", "reason", "terminate"]),
+        "errors": super::field_errors_for(errors, &["fine", "suspension_months", "suspended_from", "rectification_due", "reason", "terminate", "mitigation"]),
     });
     let title = format!("{} #{}", ctx.t("violation.title"), v.violation.id);
     ctx.page_titled("violation", title, view, status)
@@ -527,6 +536,7 @@ pub async fn sanction(
         suspension_months,
         suspended_from: blank(&form.suspended_from),
         terminate: form.terminate.is_some(),
+        mitigation: blank(&form.mitigation),
         reason: form.reason.trim().to_string(),
         rectification_due: form.rectification_due.trim().to_string(),
     };
@@ -543,6 +553,18 @@ pub async fn sanction(
     .await;
     match done {
         Ok(_) => Ok(see_other(&format!("/violations/{violation_id}?done=true"))),
+        Err(AppError::Rule(rule)) if !rule.fields.is_empty() => {
+            let errors = ctx.rule_errors(&rule, |f| f.trim_end_matches("_fen").to_string());
+            violation_page(
+                &ctx,
+                violation_id,
+                Some(&form),
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await
+        }
         Err(AppError::Validation(fields)) => {
             let errors = field_errors(&ctx, fields);
             violation_page(

@@ -6,7 +6,10 @@ mod sanctions;
 mod violations;
 
 pub use dashboard::{dashboard, Dashboard, FacilityRisk, Overdue, Tally};
-pub use sanctions::{impose_sanction, record_payment, SanctionInput};
+pub use sanctions::{
+    decide_approval, impose_sanction, propose_write_off, record_payment, ApprovalDecision,
+    SanctionInput, SanctionOutcome,
+};
 pub use violations::{
     add_evidence, add_violation, attach_file, record_inspection, supervision_case, view, Attacher,
     EvidenceUpload, InspectionInput, ViolationInput, ViolationView,

@@ -1,9 +1,19 @@
-//! Sanctions inside the article's range, suspensions and terminations written into the
-//! designation history, and payments towards what is owed.
+//! Sanctions inside the law, and the money they order until it is paid or written off.
+//!
+//! A choice above the article's maximum is refused, with no way around it. A choice below
+//! its minimum needs one of the article's mitigating circumstances and a second supervisor:
+//! it is proposed, and applied only when another supervisor approves it. A sanction against a
+//! facility suspends or terminates its designation; one against a person (Art. 41) suspends
+//! their direct settlement. Either flags the claims in flight inside the period with an
+//! error finding. Money owed is tracked until paid; the only other way out is a write-off,
+//! proposed by one supervisor with a reason and approved by another.
 use super::violations::violation_case;
 use super::*;
+use crate::domain::supervision::{Breach, Verdict};
+use crate::error::{Rule, RuleKind};
+use crate::store::supervision::{DualApproval, NewDualApproval};
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SanctionInput {
     /// The case version you saw (optimistic concurrency).
@@ -17,49 +27,64 @@ pub struct SanctionInput {
     pub suspended_from: Option<String>,
     #[serde(default)]
     pub terminate: bool,
-    /// Why; required for any choice outside the article's range.
+    /// For a choice below the article's minimum: one of the article's mitigating
+    /// circumstances (`policies/supervision/order735.toml`). A second supervisor approves it.
+    #[serde(default)]
+    pub mitigation: Option<String>,
+    /// The grounds, in the supervisor's words.
     #[serde(default)]
     pub reason: String,
     /// When the facility must have rectified, YYYY-MM-DD.
     pub rectification_due: String,
 }
 
-/// Records the sanction and moves the case to rectification, in one transaction: the
-/// choice is checked against the article's range, repayment and fine are ordered, and a
-/// suspension or termination changes the facility's designation from its first day and
-/// flags the claims in flight whose stay falls inside it.
-pub fn impose_sanction(
+/// What a sanction call did: applied at once, or proposed for a second supervisor.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SanctionOutcome {
+    #[serde(flatten)]
+    pub violation: ViolationView,
+    /// The proposal waiting for a second supervisor, when the choice was below the minimum.
+    pub pending_approval: Option<DualApproval>,
+}
+
+fn refused(breaches: Vec<Breach>) -> AppError {
+    let fields = breaches.iter().map(|b| b.field).collect();
+    let join = |f: fn(&Breach) -> &str, sep| breaches.iter().map(f).collect::<Vec<_>>().join(sep);
+    AppError::Rule(Rule {
+        kind: RuleKind::Invalid,
+        code: breaches[0].code,
+        fields,
+        zh: join(|b| &b.zh, "；"),
+        en: join(|b| &b.en, "; "),
+    })
+}
+
+/// The violation at its decision stage, for a supervisor.
+fn at_decision(
     conn: &mut DbConn,
-    env: Env<'_>,
+    defs: &Definitions,
     p: &Principal,
     violation_id: i64,
-    input: &SanctionInput,
-    now_ms: i64,
 ) -> AppResult<ViolationView> {
     p.require_any(&[Role::Supervisor])?;
-    let current = view(conn, env.defs, p, violation_id)?;
+    let current = view(conn, defs, p, violation_id)?;
     if current.stage.as_deref() != Some("decision") {
-        return Err(AppError::Conflict(format!(
-            "violation {violation_id} is at stage {}, not decision",
-            current.stage.as_deref().unwrap_or("(closed)")
-        )));
+        let at = current.stage.as_deref().unwrap_or("closed");
+        return Err(AppError::rule(
+            RuleKind::Conflict,
+            "not_at_decision",
+            format!("违规案件 {violation_id} 当前在“{at}”环节，不在处理决定环节"),
+            format!("violation {violation_id} is at stage `{at}`, not decision"),
+        ));
     }
-    let choice = SanctionChoice {
-        fine_fen: input.fine_fen,
-        suspension_months: input.suspension_months,
-        terminate: input.terminate,
-        reason: &input.reason,
-    };
-    let outside = supervision::check_choice(&current.allowed, &choice).map_err(|errs| {
-        AppError::Validation(
-            errs.into_iter()
-                .map(|(field, message)| FieldError {
-                    field: field.into(),
-                    message,
-                })
-                .collect(),
-        )
-    })?;
+    Ok(current)
+}
+
+/// Checks the dates of a choice: the rectification deadline, and the first day of any
+/// suspension or termination.
+fn checked_dates(
+    input: &SanctionInput,
+) -> AppResult<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>)> {
     let mut errors = Vec::new();
     date_field(&mut errors, "rectification_due", &input.rectification_due);
     let from = input.suspended_from.as_deref().map(str::trim);
@@ -73,63 +98,455 @@ pub fn impose_sanction(
         None => {}
     }
     fail_if_any(errors)?;
-    let from_day = from.and_then(parse_iso_date);
+    let from_day = from.and_then(parse_iso_date).filter(|_| needs_from);
     let until_day = match (from_day, input.suspension_months) {
         (Some(d), m) if m > 0 && !input.terminate => supervision::months_after(d, m),
         _ => None,
     };
+    Ok((from_day, until_day))
+}
+
+/// Checks a choice against the article and returns its verdict.
+fn verdict(
+    defs: &Definitions,
+    current: &ViolationView,
+    input: &SanctionInput,
+) -> AppResult<Verdict> {
+    let sanctions = defs.sanctions();
+    let article = sanctions
+        .article(&current.violation.article)
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "article {} is not in the table",
+                current.violation.article
+            ))
+        })?;
+    let choice = SanctionChoice {
+        fine_fen: input.fine_fen,
+        suspension_months: input.suspension_months,
+        terminate: input.terminate,
+        mitigation: input.mitigation.as_deref(),
+    };
+    supervision::check_choice(article, &current.allowed, &sanctions.mitigations, &choice)
+        .map_err(refused)
+}
+
+/// Records the sanction, or proposes it when it is below the article's minimum. Inside the
+/// range it is applied at once and the case moves to rectification, in one transaction.
+pub fn impose_sanction(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    p: &Principal,
+    violation_id: i64,
+    input: &SanctionInput,
+    now_ms: i64,
+) -> AppResult<SanctionOutcome> {
+    let current = at_decision(conn, env.defs, p, violation_id)?;
+    checked_dates(input)?;
+    match verdict(env.defs, &current, input)? {
+        Verdict::Within => {
+            let violation = apply_sanction(conn, env, p, &current, input, None, now_ms)?;
+            Ok(SanctionOutcome {
+                violation,
+                pending_approval: None,
+            })
+        }
+        Verdict::Mitigated { mitigation, below } => {
+            let proposal = serde_json::to_string(input).map_err(anyhow::Error::from)?;
+            let reason = input.reason.trim();
+            let pending = conn.write_tx(|conn| {
+                let row = store::insert_approval(conn, &NewDualApproval {
+                    violation_id,
+                    kind: "mitigated_sanction",
+                    proposal: &proposal,
+                    reason_code: Some(&mitigation.code),
+                    reason,
+                    proposed_by: p.user_id,
+                    proposed_at: now_ms,
+                })?;
+                let value = json!({ "approval_id": row.id, "below_minimum": below, "mitigation": mitigation.code, "mitigation_zh": mitigation.zh, "proposal": input });
+                audit::append(
+                    conn,
+                    current.case_id,
+                    Event::new(Some(p.user_id), &p.username, Role::Supervisor.as_str(), "sanction_proposed", now_ms)
+                        .values("{}", value)
+                        .comment(reason)
+                        .internal(),
+                )?;
+                Ok::<_, AppError>(row)
+            })?;
+            Ok(SanctionOutcome {
+                violation: view(conn, env.defs, p, violation_id)?,
+                pending_approval: Some(pending),
+            })
+        }
+    }
+}
+
+/// Writes the sanction, orders the money, changes the designation or suspends the person,
+/// flags the claims in flight, and takes the workflow's `impose_sanction` action, in one
+/// transaction. `approval` names the proposal a second supervisor approved.
+fn apply_sanction(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    p: &Principal,
+    current: &ViolationView,
+    input: &SanctionInput,
+    approval: Option<&DualApproval>,
+    now_ms: i64,
+) -> AppResult<ViolationView> {
+    let (from_day, until_day) = checked_dates(input)?;
     let v = &current.violation;
+    let violation_id = v.id;
     conn.write_tx(|conn| {
         let from_text = from_day.map(|d| d.to_string());
         let until_text = until_day.map(|d| d.to_string());
-        store::record_sanction(conn, violation_id, &SanctionRecord {
-            repay_fen: Some(current.allowed.repay_fen),
-            fine_fen: Some(input.fine_fen),
-            suspension_months: Some(input.suspension_months as i32),
-            suspended_from: if needs_from { from_text.as_deref() } else { None },
-            suspended_until: until_text.as_deref(),
-            terminated: Some(input.terminate),
-            sanction_reason: Some(input.reason.trim()),
-            sanctioned_by: Some(p.user_id),
-            sanctioned_at: Some(now_ms),
-            rectification_due: Some(input.rectification_due.trim()),
-        })?;
-        store::order_recovery(conn, violation_id, "repay", current.allowed.repay_fen, now_ms)?;
-        store::order_recovery(conn, violation_id, "fine", input.fine_fen, now_ms)?;
-        let why = format!("violation {violation_id}: {}", current.type_zh);
-        let mut flagged = Vec::new();
-        if let (true, Some(from)) = (needs_from, from_text.as_deref()) {
-            let status = if input.terminate { "terminated" } else { "suspended" };
-            facilities::add_status(conn, &v.facility_code, status, from, &why, now_ms)?;
-            if let Some(until) = until_text.as_deref() {
-                facilities::add_status(conn, &v.facility_code, "designated", until, &format!("{why}: suspension ends"), now_ms)?;
-            }
-            let until = until_text.as_deref().unwrap_or("9999-12-31");
-            for (case_id, claim_id) in store::open_claims_at(conn, &v.facility_code, from, until)? {
-                findings_store::insert_all(conn, [(case_id, &NewFinding {
-                    code: "facility_suspended",
-                    severity: "error",
-                    zh: format!("就诊机构 {} 自 {from} 起{}，本申请的住院日期在此期间，请复核", v.facility_code, if input.terminate { "终止协议" } else { "暂停医保服务" }),
-                    en: format!("Facility {} is {status} from {from}; this claim's stay falls inside it: review it", v.facility_code),
-                    evidence: json!({ "violation_id": violation_id, "facility": v.facility_code, "from": from, "until": until_text, "claim_id": claim_id }),
-                })], now_ms)?;
-                flagged.push(claim_id);
-            }
-        }
-        let comment = format!(
-            "repay {} fen, fine {} fen{}{}{}",
+        store::record_sanction(
+            conn,
+            violation_id,
+            &SanctionRecord {
+                repay_fen: Some(current.allowed.repay_fen),
+                fine_fen: Some(input.fine_fen),
+                suspension_months: Some(input.suspension_months as i32),
+                suspended_from: from_text.as_deref(),
+                suspended_until: until_text.as_deref(),
+                terminated: Some(input.terminate),
+                sanction_reason: Some(input.reason.trim()),
+                sanctioned_by: Some(p.user_id),
+                sanctioned_at: Some(now_ms),
+                rectification_due: Some(input.rectification_due.trim()),
+            },
+        )?;
+        store::order_recovery(
+            conn,
+            violation_id,
+            "repay",
             current.allowed.repay_fen,
-            input.fine_fen,
-            if input.suspension_months > 0 { format!(", suspended {} months from {}", input.suspension_months, from_text.as_deref().unwrap_or("")) } else { String::new() },
-            if input.terminate { ", agreement terminated" } else { "" },
-            if outside { format!("; outside the range because: {}", input.reason.trim()) } else if input.reason.trim().is_empty() { String::new() } else { format!("; {}", input.reason.trim()) },
+            now_ms,
+        )?;
+        store::order_recovery(conn, violation_id, "fine", input.fine_fen, now_ms)?;
+        let flagged = match (from_text.as_deref(), v.person_id) {
+            (Some(from), Some(person_id)) => suspend_person(
+                conn,
+                current,
+                person_id,
+                from,
+                until_text.as_deref(),
+                now_ms,
+            )?,
+            (Some(from), None) => suspend_facility(
+                conn,
+                current,
+                input.terminate,
+                from,
+                until_text.as_deref(),
+                now_ms,
+            )?,
+            (None, _) => Vec::new(),
+        };
+        let comment = format!(
+            "repay {} yuan, fine {} yuan{}{}{}{}",
+            Fen(current.allowed.repay_fen).yuan_text(),
+            Fen(input.fine_fen).yuan_text(),
+            if input.suspension_months > 0 {
+                format!(
+                    ", suspended {} months from {}",
+                    input.suspension_months,
+                    from_text.as_deref().unwrap_or("")
+                )
+            } else {
+                String::new()
+            },
+            if input.terminate {
+                ", agreement terminated"
+            } else {
+                ""
+            },
+            approval.map_or(String::new(), |a| format!(
+                "; below the minimum on `{}`, approved by a second supervisor (proposal {})",
+                a.reason_code.as_deref().unwrap_or(""),
+                a.id
+            )),
+            if input.reason.trim().is_empty() {
+                String::new()
+            } else {
+                format!("; {}", input.reason.trim())
+            },
         );
-        cases::act(conn, env, p, &ActionRequest::simple(current.case_id, "impose_sanction", &comment, input.expected_version, now_ms))?;
+        cases::act(
+            conn,
+            env,
+            p,
+            &ActionRequest::simple(
+                current.case_id,
+                "impose_sanction",
+                &comment,
+                input.expected_version,
+                now_ms,
+            ),
+        )?;
         if !flagged.is_empty() {
-            tracing::info!(violation_id, ?flagged, "claims in flight flagged for review");
+            tracing::info!(
+                violation_id,
+                ?flagged,
+                "claims in flight flagged for review"
+            );
         }
         view(conn, env.defs, p, violation_id)
     })
+}
+
+/// The facility's designation changes from the first day (and back when a suspension
+/// ends); open claims whose stay falls inside get an error finding. Returns their ids.
+fn suspend_facility(
+    conn: &mut DbConn,
+    current: &ViolationView,
+    terminate: bool,
+    from: &str,
+    until: Option<&str>,
+    now_ms: i64,
+) -> AppResult<Vec<i64>> {
+    let v = &current.violation;
+    let why = format!("violation {}: {}", v.id, current.type_zh);
+    let status = if terminate { "terminated" } else { "suspended" };
+    facilities::add_status(conn, &v.facility_code, status, from, &why, now_ms)?;
+    if let Some(until) = until {
+        facilities::add_status(
+            conn,
+            &v.facility_code,
+            "designated",
+            until,
+            &format!("{why}: suspension ends"),
+            now_ms,
+        )?;
+    }
+    let mut flagged = Vec::new();
+    for (case_id, claim_id) in
+        store::open_claims_at(conn, &v.facility_code, from, until.unwrap_or("9999-12-31"))?
+    {
+        findings_store::insert_all(conn, [(case_id, &NewFinding {
+            code: "facility_suspended",
+            severity: "error",
+            zh: format!("就诊机构 {} 自 {from} 起{}，本申请的住院日期在此期间，请复核", v.facility_code, if terminate { "终止协议" } else { "暂停医保服务" }),
+            en: format!("Facility {} is {status} from {from}; this claim's stay falls inside it: review it", v.facility_code),
+            evidence: json!({ "violation_id": v.id, "facility": v.facility_code, "from": from, "until": until, "claim_id": claim_id }),
+        })], now_ms)?;
+        flagged.push(claim_id);
+    }
+    Ok(flagged)
+}
+
+/// Art. 41: the person's direct settlement is suspended for the period; their open claims
+/// inside it get an error finding. Returns their ids.
+fn suspend_person(
+    conn: &mut DbConn,
+    current: &ViolationView,
+    person_id: i64,
+    from: &str,
+    until: Option<&str>,
+    now_ms: i64,
+) -> AppResult<Vec<i64>> {
+    let v = &current.violation;
+    let until = until.unwrap_or("9999-12-31");
+    store::add_person_suspension(conn, person_id, v.id, from, until, now_ms)?;
+    let mut flagged = Vec::new();
+    for (case_id, claim_id) in store::open_claims_of(conn, person_id, from, until)? {
+        findings_store::insert_all(conn, [(case_id, &NewFinding {
+            code: "person_suspended",
+            severity: "error",
+            zh: format!("参保人因违规（{}）自 {from} 起暂停医保结算至 {until}，本申请的就诊日期在此期间", current.type_zh),
+            en: format!("The insured person's settlement is suspended from {from} to {until} ({}); this claim falls inside it", current.type_en),
+            evidence: json!({ "violation_id": v.id, "person_id": person_id, "from": from, "until": until, "claim_id": claim_id }),
+        })], now_ms)?;
+        flagged.push(claim_id);
+    }
+    Ok(flagged)
+}
+
+/// Proposes writing off everything still owed on a violation, with a reason. A second
+/// supervisor decides it (see [`decide_approval`]).
+pub fn propose_write_off(
+    conn: &mut DbConn,
+    p: &Principal,
+    violation_id: i64,
+    reason: &str,
+    now_ms: i64,
+) -> AppResult<DualApproval> {
+    p.require_any(&[Role::Supervisor])?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > 4000 {
+        return Err(AppError::rule_on(
+            "reason",
+            "write_off_needs_reason",
+            "核销须说明理由（1 至 4000 字节）",
+            "a write-off needs a reason of 1 to 4000 bytes",
+        ));
+    }
+    conn.write_tx(|conn| {
+        let case = violation_case(conn, p, violation_id)?;
+        let owed: Vec<_> = store::recoveries_of(conn, violation_id)?.into_iter().filter(|r| r.outstanding_fen() > 0).collect();
+        if owed.is_empty() {
+            return Err(AppError::rule(RuleKind::Conflict, "nothing_owed", "该违规案件没有待缴金额", "nothing is owed on this violation"));
+        }
+        let proposal = json!(owed.iter().map(|r| json!({ "recovery_id": r.id, "kind": r.kind, "outstanding_fen": r.outstanding_fen() })).collect::<Vec<_>>());
+        let row = store::insert_approval(conn, &NewDualApproval {
+            violation_id,
+            kind: "write_off",
+            proposal: &proposal.to_string(),
+            reason_code: None,
+            reason,
+            proposed_by: p.user_id,
+            proposed_at: now_ms,
+        })?;
+        audit::append(
+            conn,
+            case.id,
+            Event::new(Some(p.user_id), &p.username, Role::Supervisor.as_str(), "write_off_proposed", now_ms)
+                .values("{}", json!({ "approval_id": row.id, "owed": proposal }))
+                .comment(reason)
+                .internal(),
+        )?;
+        Ok(row)
+    })
+}
+
+/// A second supervisor's answer to a proposal.
+pub struct ApprovalDecision<'a> {
+    pub violation_id: i64,
+    pub approval_id: i64,
+    pub approve: bool,
+    pub comment: &'a str,
+    pub now_ms: i64,
+}
+
+/// A second supervisor approves or refuses a proposal: a mitigated sanction is then applied,
+/// a write-off settles what was owed. The proposer may not decide their own proposal.
+pub fn decide_approval(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    p: &Principal,
+    d: &ApprovalDecision<'_>,
+) -> AppResult<SanctionOutcome> {
+    let ApprovalDecision {
+        violation_id,
+        approval_id,
+        approve,
+        comment,
+        now_ms,
+    } = *d;
+    p.require_any(&[Role::Supervisor])?;
+    let case = violation_case(conn, p, violation_id)?;
+    let approval = store::approvals_of(conn, violation_id)?
+        .into_iter()
+        .find(|a| a.id == approval_id)
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "approval {approval_id} of violation {violation_id}"
+            ))
+        })?;
+    if approval.decision.is_some() {
+        return Err(AppError::rule(
+            RuleKind::Conflict,
+            "already_decided",
+            "该提议已处理",
+            format!("proposal {approval_id} was already decided"),
+        ));
+    }
+    if approval.proposed_by == p.user_id {
+        return Err(AppError::rule(
+            RuleKind::Forbidden,
+            "four_eyes",
+            "提议须由另一位负责人批准",
+            "a proposal is decided by a second supervisor, not its proposer",
+        ));
+    }
+    let decision = if approve { "approved" } else { "refused" };
+    let note = |conn: &mut DbConn, action: &'static str| -> AppResult<()> {
+        if !store::decide_approval(conn, approval_id, p.user_id, decision, now_ms)? {
+            return Err(AppError::rule(
+                RuleKind::Conflict,
+                "already_decided",
+                "该提议已处理",
+                format!("proposal {approval_id} was already decided"),
+            ));
+        }
+        audit::append(
+            conn,
+            case.id,
+            Event::new(
+                Some(p.user_id),
+                &p.username,
+                Role::Supervisor.as_str(),
+                action,
+                now_ms,
+            )
+            .values(
+                json!({ "approval_id": approval_id, "decision": null }),
+                json!({ "approval_id": approval_id, "kind": approval.kind, "decision": decision }),
+            )
+            .comment(comment)
+            .internal(),
+        )?;
+        Ok(())
+    };
+    if !approve {
+        conn.write_tx(|conn| note(conn, "proposal_refused"))?;
+        return Ok(SanctionOutcome {
+            violation: view(conn, env.defs, p, violation_id)?,
+            pending_approval: None,
+        });
+    }
+    match approval.kind.as_str() {
+        "mitigated_sanction" => {
+            let mut input: SanctionInput =
+                serde_json::from_str(&approval.proposal).map_err(anyhow::Error::from)?;
+            let current = at_decision(conn, env.defs, p, violation_id)?;
+            // The case has moved on since the proposal (its own event): act on it as it is.
+            input.expected_version = current.version;
+            if !matches!(
+                verdict(env.defs, &current, &input)?,
+                Verdict::Mitigated { .. }
+            ) {
+                return Err(AppError::rule(
+                    RuleKind::Conflict,
+                    "proposal_outdated",
+                    "提议已不再低于下限，请重新决定",
+                    "the proposal is no longer below the minimum; decide it afresh",
+                ));
+            }
+            let violation = conn.write_tx(|conn| {
+                note(conn, "proposal_approved")?;
+                apply_sanction(conn, env, p, &current, &input, Some(&approval), now_ms)
+            })?;
+            Ok(SanctionOutcome {
+                violation,
+                pending_approval: None,
+            })
+        }
+        _ => {
+            conn.write_tx(|conn| {
+                note(conn, "written_off")?;
+                for r in store::recoveries_of(conn, violation_id)?
+                    .iter()
+                    .filter(|r| r.outstanding_fen() > 0)
+                {
+                    if !store::write_off(conn, r, now_ms)? {
+                        return Err(AppError::rule(
+                            RuleKind::Conflict,
+                            "recovery_changed",
+                            "待缴金额已变动，请重新提议",
+                            "a payment was recorded meanwhile; propose the write-off again",
+                        ));
+                    }
+                }
+                Ok::<_, AppError>(())
+            })?;
+            Ok(SanctionOutcome {
+                violation: view(conn, env.defs, p, violation_id)?,
+                pending_approval: None,
+            })
+        }
+    }
 }
 
 /// Records a payment towards a repayment or fine; the amount may not exceed what is owed.
@@ -149,11 +566,18 @@ pub fn record_payment(
             return Err(AppError::field("amount_fen", "must be more than 0"));
         }
         if !store::add_payment(conn, recovery_id, amount_fen, now_ms)? {
-            return Err(AppError::field(
+            return Err(AppError::rule_on(
                 "amount_fen",
+                "payment_above_owed",
                 format!(
-                    "{amount_fen} fen is more than the {} fen still owed",
-                    r.amount_fen - r.paid_fen
+                    "{} 元超过尚欠的 {} 元",
+                    Fen(amount_fen).yuan_text(),
+                    Fen(r.outstanding_fen()).yuan_text()
+                ),
+                format!(
+                    "{} yuan is more than the {} yuan still owed",
+                    Fen(amount_fen).yuan_text(),
+                    Fen(r.outstanding_fen()).yuan_text()
                 ),
             ));
         }

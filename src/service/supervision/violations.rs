@@ -63,6 +63,10 @@ pub struct ViolationInput {
     #[serde(default)]
     pub department: String,
     pub description: String,
+    /// Order 735 Art. 41 (acts of individuals): the insured person's ID number. Required for
+    /// the types of article 41, refused for the others.
+    #[serde(default)]
+    pub id_number: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -78,6 +82,56 @@ pub struct ViolationView {
     pub allowed: SanctionRange,
     pub evidence: Vec<EvidenceRow>,
     pub recoveries: Vec<RecoveryRow>,
+    /// Still owed on its repayment and fine, in fen; the case cannot close while above 0.
+    pub outstanding_fen: i64,
+    /// Proposals for a second supervisor: sanctions below the minimum, write-offs.
+    pub approvals: Vec<crate::store::supervision::DualApproval>,
+}
+
+/// The insured person an Art. 41 violation is against: required for that article, refused
+/// for the others, and within the inspector's region.
+fn person_of(
+    conn: &mut DbConn,
+    p: &Principal,
+    article: &str,
+    id_number: Option<&str>,
+) -> AppResult<Option<i64>> {
+    let id_number = id_number.map(str::trim).filter(|s| !s.is_empty());
+    match (article == "41", id_number) {
+        (true, None) => Err(AppError::rule_on(
+            "id_number",
+            "individual_needs_person",
+            "第四十一条的违规行为针对参保人，须填写其身份证号",
+            "article 41 covers acts of individuals: give the insured person's ID number",
+        )),
+        (false, Some(_)) => Err(AppError::rule_on(
+            "id_number",
+            "person_only_for_individuals",
+            "只有第四十一条（个人违法行为）的案件才针对参保人",
+            "only article 41 (acts of individuals) is against a person",
+        )),
+        (false, None) => Ok(None),
+        (true, Some(id)) => {
+            let id = crate::domain::person::IdNumber::parse(id)
+                .map_err(|e| AppError::field("id_number", e))?;
+            let person = crate::store::persons::by_id_number(conn, id.as_str())?;
+            let region = match &person {
+                Some(person) => regions::get(conn, &person.region_code)?,
+                None => None,
+            };
+            match (person, region) {
+                (Some(person), Some(region)) if p.covers_region(&region.path) => {
+                    Ok(Some(person.id))
+                }
+                _ => Err(AppError::rule_on(
+                    "id_number",
+                    "person_not_found",
+                    "辖区内没有该身份证号的参保人",
+                    "no insured person in your region has this ID number",
+                )),
+            }
+        }
+    }
 }
 
 /// Logs a violation and opens its `facility_violation` case, in one transaction.
@@ -136,14 +190,25 @@ pub fn add_violation(
                 ));
             }
         }
-        let found = store::existing_claims(conn, &input.claim_ids)?;
+        // A claim outside the inspector's region reads exactly like one that does not
+        // exist: the answer reveals nothing of other regions.
+        let found = store::claims_in_region(conn, &input.claim_ids, &p.region_path)?;
         if let Some(missing) = input.claim_ids.iter().find(|id| !found.contains(id)) {
-            return Err(AppError::field("claim_ids", format!("no claim {missing}")));
+            return Err(AppError::rule_on(
+                "claim_ids",
+                "claim_not_citable",
+                format!("不能引用申请 {missing}：不存在或不在您的辖区"),
+                format!(
+                    "claim {missing} cannot be cited: it does not exist or is outside your region"
+                ),
+            ));
         }
+        let person_id = person_of(conn, p, &vtype.article, input.id_number.as_deref())?;
         let claim_ids = serde_json::to_string(&input.claim_ids).map_err(anyhow::Error::from)?;
         let v = store::insert_violation(
             conn,
             &NewViolation {
+                person_id,
                 inspection_id: input.inspection_id,
                 facility_code: &facility.code,
                 type_code: &vtype.code,
@@ -215,12 +280,15 @@ pub fn view(
     let article = sanctions.article(&v.article).ok_or_else(|| {
         AppError::internal(anyhow::anyhow!("article {} is not in the table", v.article))
     })?;
+    let recoveries = store::recoveries_of(conn, id)?;
     Ok(ViolationView {
         allowed: article.range(Fen(v.amount_fen)),
         type_zh: vtype.map_or_else(|| v.type_code.clone(), |t| t.zh.clone()),
         type_en: vtype.map_or_else(|| v.type_code.clone(), |t| t.en.clone()),
         evidence: store::evidence_of(conn, "violation", id)?,
-        recoveries: store::recoveries_of(conn, id)?,
+        outstanding_fen: recoveries.iter().map(|r| r.outstanding_fen()).sum(),
+        recoveries,
+        approvals: store::approvals_of(conn, id)?,
         case_id: case.id,
         stage: case.stage,
         outcome: case.outcome,

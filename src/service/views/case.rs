@@ -3,7 +3,7 @@ use crate::auth::Principal;
 use crate::definitions::Definitions;
 use crate::domain::case::{Subject, SubjectKind};
 use crate::domain::claim::ChecklistItem;
-use crate::domain::workflow::{CaseFacts, Title};
+use crate::domain::workflow::{CaseFacts, Title, Workflow};
 use crate::error::AppResult;
 use crate::service::cases::{self, AvailableAction};
 use crate::store::cases::CaseRow;
@@ -68,7 +68,7 @@ pub fn case_view(
         .outcome
         .as_deref()
         .and_then(|o| wf.title_of_outcome(o).cloned());
-    Ok(CaseView {
+    let view = CaseView {
         id: case.id,
         subject_kind: case.subject_kind,
         subject_id: case.subject_id,
@@ -92,7 +92,56 @@ pub fn case_view(
         facts,
         actions,
         checklist,
+    };
+    // An investigation is never revealed to the resident.
+    let family = defs.latest(&view.facts.family);
+    Ok(match family {
+        Some(family) if wf.confidential && !p.is_staff() => view.for_resident(&family),
+        _ => view,
     })
+}
+
+/// "审核中 / Under review": every stage of a confidential workflow but the one waiting on
+/// the resident reads like this to them.
+pub fn under_review() -> Title {
+    Title {
+        zh: "审核中".into(),
+        en: "Under review".into(),
+    }
+}
+
+impl CaseView {
+    /// The case as its resident may see it while it is on a confidential workflow (an
+    /// investigation): the family's workflow and outcome titles, "under review" for every
+    /// stage but one that waits on them, and none of the screening's facts or handlers.
+    fn for_resident(mut self, family: &Workflow) -> CaseView {
+        let waiting = self
+            .stage
+            .as_deref()
+            .and_then(|s| family.stage(s))
+            .filter(|s| s.waiting);
+        match waiting {
+            Some(stage) => self.stage_title = Some(stage.title.clone()),
+            None if self.stage.is_some() => {
+                self.stage = Some("under_review".into());
+                self.stage_title = Some(under_review());
+            }
+            None => {}
+        }
+        self.outcome_title = self
+            .outcome
+            .as_deref()
+            .and_then(|o| family.title_of_outcome(o).cloned());
+        self.workflow = family.name.clone();
+        self.workflow_version = family.version as i32;
+        self.workflow_title = family.title.clone();
+        self.facts.screening_hits = 0;
+        self.facts.blocking_findings = 0;
+        self.assignee_id = None;
+        self.escalated_to = None;
+        self.escalated_at = None;
+        self
+    }
 }
 
 /// SLA status and working time left, from the calendar.

@@ -66,13 +66,18 @@ pub fn claim_detail(
     };
     let breakdown = claim.breakdown.take();
     let decision = claim.decision.take();
+    // The resident's timeline never names an investigation.
+    let confidential = !p.is_staff()
+        && defs
+            .get(conn, &case.workflow, case.workflow_version)?
+            .confidential;
     Ok(ClaimDetail {
         claim,
         case: case_view(conn, defs, p, case)?,
         documents,
         breakdown,
         decision,
-        timeline: timeline(&events),
+        timeline: timeline(&events, confidential),
         findings,
     })
 }
@@ -90,13 +95,17 @@ pub fn my_claim_list(
             continue;
         };
         let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
+        // The family's title, also while the claim is under investigation.
+        let family = defs
+            .latest(claim.claim.family.as_str())
+            .unwrap_or(wf.clone());
         let events = crate::store::audit::for_case(conn, case.id)?;
-        let last = timeline(&events).pop();
+        let last = timeline(&events, wf.confidential).pop();
         out.push(MyClaim {
             claim_id: claim.id,
             case_id: case.id,
-            family_zh: wf.title.zh.clone(),
-            family_en: wf.title.en.clone(),
+            family_zh: family.title.zh.clone(),
+            family_en: family.title.en.clone(),
             family: claim.claim.family.as_str().to_string(),
             submitted_at: claim.created_at,
             admission_date: claim.claim.admission_date.to_string(),
