@@ -114,6 +114,9 @@ pub struct JobsConfig {
     /// Close a claim returned for documents as withdrawn after this many days without an
     /// answer.
     pub auto_close_after_days: i64,
+    /// Reminders that must have gone out in a stage visit before auto-close may withdraw
+    /// the claim.
+    pub reminders_before_close: i64,
 }
 
 impl Default for JobsConfig {
@@ -135,6 +138,7 @@ impl Default for JobsConfig {
             escalate_outside_working_hours: false,
             reminder_after_days: 7,
             auto_close_after_days: 60,
+            reminders_before_close: 2,
         }
     }
 }
@@ -334,6 +338,15 @@ impl Config {
         anyhow::ensure!(
             self.jobs.reminder_after_days > 0 && self.jobs.auto_close_after_days > 0,
             "jobs.reminder_after_days and jobs.auto_close_after_days must be positive"
+        );
+        let jobs = &self.jobs;
+        anyhow::ensure!(
+            jobs.reminders_before_close >= 0
+                && jobs.reminder_after_days * jobs.reminders_before_close < jobs.auto_close_after_days,
+            "jobs.reminders_before_close = {}: the last reminder (day {}) must fall before auto-close (day {})",
+            jobs.reminders_before_close,
+            jobs.reminder_after_days * jobs.reminders_before_close,
+            jobs.auto_close_after_days
         );
         for (name, expr) in &self.jobs.schedules {
             anyhow::ensure!(

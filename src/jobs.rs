@@ -73,6 +73,7 @@ impl JobRunner {
                 env,
                 now_ms,
                 jobs.auto_close_after_days,
+                jobs.reminders_before_close,
             ),
             Job::MailDelivery => {
                 let report = crate::mail::deliver_due(

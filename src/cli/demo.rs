@@ -323,6 +323,7 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
                 &record.claim,
                 record.amounts(),
                 claim_domain::NO_DOCUMENTS,
+                &[],
                 &wf,
             );
             // Leave the first case of each family with its documents missing.
@@ -338,6 +339,7 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
                             filename: "scan.pdf",
                             bytes: DEMO_PDF,
                             now_ms: now,
+                            request_id: None,
                         },
                     )?;
                 }
@@ -346,7 +348,7 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
                 crate::store::cases::get(conn, submitted.case_id)?.map_or(1, |c| c.version);
             for (actor, action) in path {
                 let comment = if action.contains("reject") || action.contains("return") {
-                    "演示：材料或金额需核实"
+                    "演示：材料或金额需核实，请补交复查病历"
                 } else {
                     ""
                 };
@@ -359,6 +361,14 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
                 );
                 if action.contains("reject") {
                     req.reason_code = Some("documents_insufficient");
+                }
+                // A return names what it wants: here a document beyond the checklist.
+                let extra = [
+                    "出院后复查的门诊病历 / the outpatient record of the follow-up visit"
+                        .to_string(),
+                ];
+                if action.contains("return") {
+                    req.extra_documents = &extra;
                 }
                 version = act(conn, env, actor, &req)?.version;
             }

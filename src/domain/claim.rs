@@ -422,6 +422,21 @@ impl Uploaded for NoDocument {
 
 pub const NO_DOCUMENTS: &[NoDocument] = &[];
 
+/// A document a return asked for: a checklist kind, or a named extra one (`other`) with a
+/// description, with the reviewer's comment to the resident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DocumentRequest {
+    pub id: i64,
+    pub kind: String,
+    /// What exactly is wanted: the reviewer's words for an `other` document.
+    pub description: String,
+    /// The comment the case was returned with, for the resident.
+    pub comment: String,
+    pub requested_at: i64,
+    /// The upload that answered it.
+    pub document_id: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ChecklistItem {
     pub kind: String,
@@ -431,6 +446,10 @@ pub struct ChecklistItem {
     pub status: String,
     pub reason: Option<String>,
     pub document_id: Option<i64>,
+    /// Set on an item a return asked for: upload with this request id to answer it.
+    pub request_id: Option<i64>,
+    /// The reviewer's description of a requested extra document.
+    pub description: Option<String>,
 }
 
 impl ChecklistItem {
@@ -439,14 +458,16 @@ impl ChecklistItem {
     }
 }
 
-/// The workflow's document checklist against what was uploaded. The newest upload of a kind
-/// decides its status.
+/// The workflow's document checklist against what was uploaded, then what returns asked
+/// for beyond it. The newest upload of a kind decides its status; a requested item is
+/// `requested` until the upload that answers it.
 pub fn checklist<D: Uploaded>(
     workflow: &Workflow,
     facts: &CaseFacts,
     docs: &[D],
+    requests: &[DocumentRequest],
 ) -> Vec<ChecklistItem> {
-    workflow
+    let mut items: Vec<ChecklistItem> = workflow
         .required_documents(facts)
         .into_iter()
         .map(|kind| {
@@ -462,9 +483,49 @@ pub fn checklist<D: Uploaded>(
                 status: latest.map_or("missing", |d| d.status()).to_string(),
                 reason: latest.and_then(|d| d.reject_reason().map(str::to_string)),
                 document_id: latest.map(|d| d.id()),
+                request_id: None,
+                description: None,
             }
         })
-        .collect()
+        .collect();
+    for r in requests {
+        let answered = r
+            .document_id
+            .and_then(|id| docs.iter().find(|d| d.id() == id));
+        let status = answered.map_or("requested", |d| d.status()).to_string();
+        let description = Some(r.description.clone()).filter(|d| !d.is_empty());
+        match items
+            .iter_mut()
+            .find(|i| i.kind == r.kind && r.kind != "other")
+        {
+            // A checklist kind asked for again: only an upload after the return answers it.
+            Some(item) => {
+                item.status = status;
+                item.request_id = Some(r.id);
+                item.document_id = answered.map(|d| d.id());
+                item.description = description;
+            }
+            None => {
+                let meta = document_kind(&r.kind);
+                let title = |name: Option<&str>, sep: &str| match (name, &description) {
+                    (Some(name), Some(d)) => format!("{name}{sep}{d}"),
+                    (Some(name), None) => name.to_string(),
+                    (None, _) => r.description.clone(),
+                };
+                items.push(ChecklistItem {
+                    kind: r.kind.clone(),
+                    title_zh: title(meta.map(|m| m.zh), "："),
+                    title_en: title(meta.map(|m| m.en), ": "),
+                    status,
+                    reason: answered.and_then(|d| d.reject_reason().map(str::to_string)),
+                    document_id: answered.map(|d| d.id()),
+                    request_id: Some(r.id),
+                    description,
+                });
+            }
+        }
+    }
+    items
 }
 
 /// What a decision or an assessment has settled about the amounts so far.
@@ -482,6 +543,7 @@ pub fn facts<D: Uploaded>(
     claim: &Claim,
     amounts: Amounts,
     docs: &[D],
+    requests: &[DocumentRequest],
     workflow: &Workflow,
 ) -> CaseFacts {
     let mut facts = CaseFacts {
@@ -498,7 +560,7 @@ pub fn facts<D: Uploaded>(
         third_party_liable: claim.facts.third_party_liable,
         ..CaseFacts::default()
     };
-    facts.documents_complete = checklist(workflow, &facts, docs)
+    facts.documents_complete = checklist(workflow, &facts, docs, requests)
         .iter()
         .all(ChecklistItem::is_present);
     facts

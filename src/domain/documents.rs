@@ -77,6 +77,12 @@ pub const DOCUMENT_KINDS: &[DocumentKind] = &[
         zh: "出生医学证明",
         en: "Birth certificate",
     },
+    // A document a reviewer names when returning a claim, described in their words.
+    DocumentKind {
+        code: "other",
+        zh: "其他补充材料",
+        en: "Other document",
+    },
     DocumentKind {
         code: "inspection_evidence",
         zh: "检查证据材料",

@@ -26,6 +26,8 @@ pub(crate) fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> AppRe
 pub struct UploadForm {
     pub kind: Option<String>,
     pub csrf: Option<String>,
+    /// The returned item a document answers (claim documents only).
+    pub request_id: Option<i64>,
     pub filename: String,
     pub bytes: Vec<u8>,
 }
@@ -33,7 +35,7 @@ pub struct UploadForm {
 /// Reads a multipart upload: optional `kind` and `_csrf` text fields and the `file`, which
 /// must not be empty nor larger than `limit`.
 pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<UploadForm> {
-    let (mut kind, mut csrf, mut file) = (None, None, None);
+    let (mut kind, mut csrf, mut request_id, mut file) = (None, None, None, None);
     while let Some(field) = form.next().await {
         let mut field =
             field.map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
@@ -65,11 +67,21 @@ pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<
         match name.as_str() {
             "kind" => kind = Some(text(bytes)?),
             "_csrf" => csrf = Some(text(bytes)?),
+            "request_id" => {
+                let text = text(bytes)?;
+                let text = text.trim();
+                if !text.is_empty() {
+                    let id = text.parse::<i64>().map_err(|_| {
+                        AppError::field("request_id", "expected the number of a requested item")
+                    })?;
+                    request_id = Some(id);
+                }
+            }
             "file" => file = Some((filename, bytes)),
             other => {
                 return Err(AppError::field(
                     other,
-                    "unexpected field; send `kind` and `file`",
+                    "unexpected field; send `kind`, `file` and optionally `request_id`",
                 ))
             }
         }
@@ -82,6 +94,7 @@ pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<
     Ok(UploadForm {
         kind,
         csrf,
+        request_id,
         filename,
         bytes,
     })

@@ -16,6 +16,7 @@ use crate::domain::workflow::{Actor, CaseFacts, Next, OutcomeKind, Workflow};
 use crate::error::{AppError, AppResult};
 use crate::store::audit;
 use crate::store::cases::{self as case_store, CaseRow, CaseState, NewCase};
+use crate::store::claims::{self as claim_store, NewRequest};
 use crate::store::regions::Region;
 use crate::store::{DbConn, IdTable};
 use serde::Serialize;
@@ -155,8 +156,11 @@ pub struct ActionRequest<'a> {
     pub amount_fen: Option<i64>,
     /// Required when rejecting a claim: one of [`subjects::REJECT_REASONS`].
     pub reason_code: Option<&'a str>,
-    /// What a return for documents asks for; default: whatever the checklist lacks.
+    /// What a return for documents asks for, by checklist kind; with no kind and no extra
+    /// document, whatever the checklist lacks.
     pub missing_documents: &'a [String],
+    /// Extra documents a return asks for, each by its description.
+    pub extra_documents: &'a [String],
     /// A reviewer's judgement that the care was (or was not) an emergency.
     pub judged_emergency: Option<bool>,
 }
@@ -178,6 +182,7 @@ impl<'a> ActionRequest<'a> {
             amount_fen: None,
             reason_code: None,
             missing_documents: &[],
+            extra_documents: &[],
             judged_emergency: None,
         }
     }
@@ -248,7 +253,19 @@ pub fn act(
             }
         }
         if rules::is_return(&t) {
-            details.insert("missing".into(), json!(subjects::missing_for_return(conn, defs, &wf, &case, &facts, req.missing_documents)?));
+            let asks = subjects::ReturnAsks { kinds: req.missing_documents, extras: req.extra_documents };
+            let asked = subjects::requests_for_return(conn, defs, &wf, &case, &facts, &asks)?;
+            if let Some(claim_id) = case.subject().claim() {
+                let rows: Vec<NewRequest<'_>> = asked
+                    .iter()
+                    .map(|(kind, description)| NewRequest { claim_id, case_id: case.id, kind, description, comment: req.comment, requested_by: p.user_id, requested_at: req.now_ms })
+                    .collect();
+                claim_store::insert_requests(conn, &rows)?;
+            }
+            // The comment of a return is written for the resident: it travels with it.
+            details.insert("missing".into(), json!(asked.iter().map(|(k, _)| k).collect::<Vec<_>>()));
+            details.insert("requested".into(), json!(asked.iter().map(|(kind, description)| json!({ "kind": kind, "description": description })).collect::<Vec<_>>()));
+            details.insert("message".into(), json!(req.comment));
         }
         let calendar = defs.calendar_for(&case.region_path);
         let before = Clock { due_at: case.due_at, remaining_ms: case.sla_remaining_ms };
@@ -301,12 +318,12 @@ fn tell_resident(
     now_ms: i64,
 ) -> AppResult<()> {
     let version = case.version.to_string();
-    if let Some(missing) = details.get("missing").and_then(|m| m.as_array()) {
-        let kinds: Vec<String> = missing
-            .iter()
-            .filter_map(|k| k.as_str().map(String::from))
-            .collect();
-        let extra = json!({ "missing": super::notify::document_list(&kinds) });
+    if details.get("missing").is_some_and(|m| m.is_array()) {
+        let requested = details.get("requested").cloned().unwrap_or_default();
+        let extra = json!({
+            "missing": super::notify::requested_list(&requested),
+            "message": details.get("message").cloned().unwrap_or_default(),
+        });
         let letter = Letter {
             template: "returned_for_documents",
             dedupe: &version,

@@ -73,6 +73,9 @@ pub struct Upload<'a> {
     pub filename: &'a str,
     pub bytes: &'a [u8],
     pub now_ms: i64,
+    /// The item of the latest return this file answers; without it, the first open item of
+    /// the same kind is taken as answered.
+    pub request_id: Option<i64>,
 }
 
 /// The role a document change is recorded under: the resident's own, else their first
@@ -118,6 +121,7 @@ pub fn add_document(
         if case.stage.is_none() {
             return Err(AppError::Conflict(format!("case {} is closed", case.id)));
         }
+        let answers = answered_request(conn, up)?;
         let doc_id = claim_store::insert_document(
             conn,
             &NewDocument {
@@ -130,8 +134,12 @@ pub fn add_document(
                 status: "present",
                 uploaded_by: p.user_id,
                 uploaded_at: up.now_ms,
+                request_id: answers,
             },
         )?;
+        if let Some(request_id) = answers {
+            claim_store::answer_request(conn, request_id, doc_id, up.now_ms)?;
+        }
         let role = acting_role(p, case.owner_user_id);
         audit::append(
             conn,
@@ -142,6 +150,57 @@ pub fn add_document(
         claim_store::document(conn, up.claim_id, doc_id)?
             .ok_or_else(|| AppError::NotFound("document".into()))
     })
+}
+
+/// The open item of the claim's latest return that this upload answers. A named item must
+/// be open and of the upload's kind; an unnamed upload answers the first open item of its
+/// kind, so a resident who simply uploads the missing invoice is not asked again.
+fn answered_request(conn: &mut DbConn, up: &Upload<'_>) -> AppResult<Option<i64>> {
+    let requests = claim_store::latest_requests(conn, up.claim_id)?;
+    let open = |r: &&crate::domain::claim::DocumentRequest| r.document_id.is_none();
+    match up.request_id {
+        Some(id) => {
+            let Some(request) = requests.iter().find(|r| r.id == id) else {
+                return Err(AppError::rule_on(
+                    "request_id",
+                    "request_not_open",
+                    format!("第 {id} 项不是本申请最近一次退回所要的材料"),
+                    format!("item {id} is not one the latest return of this claim asked for"),
+                ));
+            };
+            if !open(&request) {
+                return Err(AppError::rule_on(
+                    "request_id",
+                    "request_answered",
+                    format!("第 {id} 项已经补交过材料"),
+                    format!("item {id} has been answered already"),
+                ));
+            }
+            if request.kind != up.kind {
+                let (asked, given) = (document_kind(&request.kind), document_kind(up.kind));
+                return Err(AppError::rule_on(
+                    "kind",
+                    "request_kind_mismatch",
+                    format!(
+                        "第 {id} 项要的是{}，上传的是{}",
+                        asked.map_or(request.kind.as_str(), |k| k.zh),
+                        given.map_or(up.kind, |k| k.zh)
+                    ),
+                    format!(
+                        "item {id} asks for {}, the upload is {}",
+                        asked.map_or(request.kind.as_str(), |k| k.en),
+                        given.map_or(up.kind, |k| k.en)
+                    ),
+                ));
+            }
+            Ok(Some(id))
+        }
+        None => Ok(requests
+            .iter()
+            .filter(open)
+            .find(|r| r.kind == up.kind)
+            .map(|r| r.id)),
+    }
 }
 
 /// A reviewer or clerk marks a document unusable; the checklist then shows it as rejected

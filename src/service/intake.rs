@@ -169,7 +169,7 @@ impl IntakePlan {
         };
         CaseFacts {
             screening_hits: self.screening_hits,
-            ..claim_domain::facts(&self.claim, amounts, NO_DOCUMENTS, &self.workflow)
+            ..claim_domain::facts(&self.claim, amounts, NO_DOCUMENTS, &[], &self.workflow)
         }
     }
 }
@@ -371,7 +371,7 @@ pub fn intake_findings(
             evidence: hit.evidence.clone(),
         });
     }
-    let facts = claim_domain::facts(claim, Amounts::default(), NO_DOCUMENTS, workflow);
+    let facts = claim_domain::facts(claim, Amounts::default(), NO_DOCUMENTS, &[], workflow);
     let missing: Vec<&str> = workflow.required_documents(&facts);
     if !missing.is_empty() {
         findings.push(NewFinding {

@@ -5,12 +5,13 @@ use crate::definitions::Definitions;
 use crate::domain::audit::Event;
 use crate::domain::roles::Role;
 use crate::domain::workflow::BreachPolicy;
+use crate::domain::workflow::Workflow;
 use crate::error::AppResult;
 use crate::service::notify;
 use crate::service::notify::Letter;
 use crate::service::Env;
 use crate::store::audit;
-use crate::store::cases as case_store;
+use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::{queue as queue_store, DbConn};
 use serde_json::{json, Value};
 
@@ -175,8 +176,36 @@ fn waiting_stages(defs: &Definitions) -> Vec<String> {
     ids
 }
 
+/// The audit action of a reminder; counting them tells auto-close that the resident was told.
+const REMINDED: &str = "documents_reminded";
+
+/// The cases that have waited on the resident since before `before_ms`, each with its
+/// workflow: a stage id is checked against the case's own workflow, not merely its name.
+fn waiting_cases(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    before_ms: i64,
+) -> AppResult<Vec<(CaseRow, std::sync::Arc<Workflow>)>> {
+    let stages = waiting_stages(defs);
+    let mut waiting = Vec::new();
+    for case in case_store::in_stages_since(conn, &stages, before_ms, BATCH)? {
+        let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
+        if case
+            .stage
+            .as_deref()
+            .and_then(|s| wf.stage(s))
+            .is_some_and(|s| s.waiting)
+        {
+            waiting.push((case, wf));
+        }
+    }
+    Ok(waiting)
+}
+
 /// Reminds residents whose claims have waited `after_days` for documents, and again every
-/// `after_days`, listing what is still missing and when the claim will be closed.
+/// `after_days`, listing what is still missing and the day the claim will be closed. Each
+/// reminder is a public audit event, so the resident's timeline shows it and auto-close can
+/// count it even when the resident has no mail address.
 pub fn remind_residents(
     conn: &mut DbConn,
     env: Env<'_>,
@@ -184,36 +213,61 @@ pub fn remind_residents(
     after_days: i64,
     close_after_days: i64,
 ) -> AppResult<Value> {
-    let stages = waiting_stages(env.defs);
     conn.write_tx(|conn| {
-        let mut letters = 0;
-        for case in case_store::in_stages_since(conn, &stages, now_ms - after_days * DAY_MS, BATCH)? {
+        let (mut reminders, mut letters) = (0, 0);
+        for (case, wf) in waiting_cases(conn, env.defs, now_ms - after_days * DAY_MS)? {
             let waited_days = (now_ms - case.stage_entered_at) / DAY_MS;
-            let round = waited_days / after_days;
-            let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
+            let due = waited_days / after_days;
+            let sent = audit::count_since(conn, case.id, REMINDED, case.stage_entered_at)?;
+            if sent >= due {
+                continue;
+            }
             let facts = crate::service::subjects::facts(conn, env.defs, &case, &wf)?;
-            let missing = crate::service::subjects::missing_for_return(conn, env.defs, &wf, &case, &facts, &[])?;
-            let close_on = notify::local_time(env.defs, &case.region_path, case.stage_entered_at + close_after_days * DAY_MS);
-            let extra = json!({ "missing": notify::document_list(&missing), "waited_days": waited_days, "close_on": close_on });
+            let missing = crate::service::subjects::still_missing(conn, env.defs, &wf, &case, &facts)?;
+            let missing: Vec<Value> = missing
+                .iter()
+                .map(|i| json!({ "code": i.kind, "zh": i.title_zh, "en": i.title_en }))
+                .collect();
+            let close_at = case.stage_entered_at + close_after_days * DAY_MS;
+            let close_on = notify::local_time(env.defs, &case.region_path, close_at);
+            let round = sent + 1;
+            let comment = format!("第 {round} 次提醒补充材料，{close_on} 前未补充将按撤回处理 / reminder {round}: without the documents the claim is withdrawn on {close_on}");
+            let event = SystemEvent {
+                action: REMINDED,
+                from_stage: case.stage.as_deref(),
+                old: json!({}),
+                new: json!({ "round": round, "missing": missing, "close_at": close_at }),
+                comment: &comment,
+                public: true,
+            };
+            system_event(conn, case.id, event, now_ms)?;
+            reminders += 1;
+            let extra = json!({ "missing": missing, "waited_days": waited_days, "close_on": close_on });
             let dedupe = format!("{}:{round}", case.stage_entered_at);
             letters += usize::from(notify::to_resident(conn, env, &case, Letter { template: "documents_reminder", dedupe: &dedupe, extra }, now_ms)?);
         }
-        Ok(json!({ "letters": letters }))
+        Ok(json!({ "reminders": reminders, "letters": letters }))
     })
 }
 
-/// Closes claims that waited `after_days` for documents with no answer, as withdrawn, with
-/// a public audit event and a letter to the resident.
+/// Closes as withdrawn the claims that have waited `after_days` on the resident and were
+/// reminded at least `reminders` times in this visit (each reminder named the closing
+/// day), with a public audit event and a letter. A case waiting on anyone else, or one whose
+/// reminders have not all gone out, stays open.
 pub fn auto_close_unanswered(
     conn: &mut DbConn,
     env: Env<'_>,
     now_ms: i64,
     after_days: i64,
+    reminders: i64,
 ) -> AppResult<Value> {
-    let stages = waiting_stages(env.defs);
     conn.write_tx(|conn| {
-        let mut closed = 0;
-        for case in case_store::in_stages_since(conn, &stages, now_ms - after_days * DAY_MS, BATCH)? {
+        let (mut closed, mut unreminded) = (0, 0);
+        for (case, _) in waiting_cases(conn, env.defs, now_ms - after_days * DAY_MS)? {
+            if audit::count_since(conn, case.id, REMINDED, case.stage_entered_at)? < reminders {
+                unreminded += 1;
+                continue;
+            }
             if !case_store::close(conn, case.id, case.version, "withdrawn", now_ms)? {
                 continue;
             }
@@ -231,6 +285,6 @@ pub fn auto_close_unanswered(
             notify::to_resident(conn, env, &case, Letter { template: "withdrawn_no_response", dedupe: "", extra: json!({ "after_days": after_days }) }, now_ms)?;
             closed += 1;
         }
-        Ok(json!({ "closed": closed }))
+        Ok(json!({ "closed": closed, "waiting_for_reminders": unreminded }))
     })
 }

@@ -75,6 +75,26 @@ pub fn document_list(kinds: &[String]) -> Value {
         .collect()
 }
 
+/// What a return asked for, as the letter lists it: each kind by its name, an extra
+/// document by its description.
+pub fn requested_list(requested: &Value) -> Value {
+    requested
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let code = r["kind"].as_str().unwrap_or_default();
+            let description = r["description"].as_str().unwrap_or_default();
+            let kind = document_kind(code);
+            let name = |n: &str, sep: &str| match description {
+                "" => n.to_string(),
+                d => format!("{n}{sep}{d}"),
+            };
+            json!({ "code": code, "zh": name(kind.map_or(code, |d| d.zh), "："), "en": name(kind.map_or(code, |d| d.en), ": ") })
+        })
+        .collect()
+}
+
 /// What every case letter says about the case. A letter to the resident about a claim on a
 /// confidential workflow (an investigation) names the claim's family and "under review".
 fn case_fields(

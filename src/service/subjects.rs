@@ -71,7 +71,8 @@ pub fn checklist(
     let record = claim_store::get(conn, claim_id)?.ok_or_else(|| claim_not_found(claim_id))?;
     let family = family_workflow(defs, &record.claim, workflow);
     let docs = claim_store::documents(conn, claim_id)?;
-    Ok(claim_domain::checklist(&family, facts, &docs))
+    let requests = claim_store::latest_requests(conn, claim_id)?;
+    Ok(claim_domain::checklist(&family, facts, &docs, &requests))
 }
 
 /// The facts a case's guards read, computed fresh from its subject. Cases about other
@@ -86,12 +87,13 @@ pub fn facts(
         Subject::Claim(id) => {
             let record = claim_store::get(conn, id)?.ok_or_else(|| claim_not_found(id))?;
             let docs = claim_store::documents(conn, id)?;
+            let requests = claim_store::latest_requests(conn, id)?;
             let codes = crate::domain::screening::RuleCode::ALL.map(|c| c.as_str());
             let family = family_workflow(defs, &record.claim, workflow);
             Ok(CaseFacts {
                 screening_hits: findings::count_codes(conn, case.id, &codes)?,
                 blocking_findings: findings::blocking(conn, case.id)?,
-                ..claim_domain::facts(&record.claim, record.amounts(), &docs, &family)
+                ..claim_domain::facts(&record.claim, record.amounts(), &docs, &requests, &family)
             })
         }
         Subject::Violation(id) => {
@@ -249,35 +251,94 @@ fn decide_claim(
     Ok(decision)
 }
 
-/// The documents a return asks for: the ones named, each a known kind, or else whatever
-/// the claim's checklist lacks.
-pub fn missing_for_return(
+/// What a return asks for, as the reviewer named it: checklist kinds, and extra documents
+/// by their description.
+pub struct ReturnAsks<'a> {
+    pub kinds: &'a [String],
+    pub extras: &'a [String],
+}
+
+/// The items a return asks for, as (kind, description): the kinds named, each one the
+/// catalogue knows, and the extra documents (`other`) with their description; with
+/// neither, whatever the checklist lacks. A return must ask for at least one, so that the
+/// resident always knows what to send.
+pub fn requests_for_return(
     conn: &mut DbConn,
     defs: &Definitions,
     workflow: &Workflow,
     case: &CaseRow,
     facts: &CaseFacts,
-    named: &[String],
-) -> AppResult<Vec<String>> {
-    if let Some(bad) = named
+    asks: &ReturnAsks<'_>,
+) -> AppResult<Vec<(String, String)>> {
+    if let Some(bad) = asks
+        .kinds
         .iter()
-        .find(|k| crate::domain::documents::document_kind(k).is_none())
+        .find(|k| crate::domain::documents::document_kind(k).is_none() || k.as_str() == "other")
     {
-        return Err(AppError::field(
+        return Err(AppError::rule_on(
             "missing_documents",
-            format!("unknown document kind `{bad}`"),
+            "unknown_document_kind",
+            format!("未知的材料类型“{bad}”；其他材料请写明名称和说明"),
+            format!("unknown document kind `{bad}`; name other documents with a description"),
         ));
     }
-    if !named.is_empty() {
-        return Ok(named.to_vec());
+    if let Some(bad) = asks
+        .extras
+        .iter()
+        .find(|d| d.trim().is_empty() || d.len() > 500)
+    {
+        let _ = bad;
+        return Err(AppError::rule_on(
+            "extra_documents",
+            "extra_document_needs_description",
+            "请说明需要补充的其他材料（1 至 500 字节）",
+            "describe each other document asked for, in 1 to 500 bytes",
+        ));
     }
+    let mut asked: Vec<(String, String)> = asks
+        .kinds
+        .iter()
+        .map(|k| (k.clone(), String::new()))
+        .collect();
+    asked.extend(
+        asks.extras
+            .iter()
+            .map(|d| ("other".to_string(), d.trim().to_string())),
+    );
+    if asked.is_empty() {
+        if let Subject::Claim(id) = case.subject() {
+            asked = checklist(conn, defs, id, workflow, facts)?
+                .into_iter()
+                .filter(|i| !i.is_present())
+                .map(|i| (i.kind, i.description.unwrap_or_default()))
+                .collect();
+        }
+    }
+    if asked.is_empty() {
+        return Err(AppError::rule_on(
+            "missing_documents",
+            "return_needs_items",
+            "退回补充材料须写明至少一项需要补充的材料",
+            "a return for documents must name at least one document to send",
+        ));
+    }
+    Ok(asked)
+}
+
+/// What the resident still owes on the claim's checklist, by kind (for reminders).
+pub fn still_missing(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    workflow: &Workflow,
+    case: &CaseRow,
+    facts: &CaseFacts,
+) -> AppResult<Vec<ChecklistItem>> {
     let Subject::Claim(id) = case.subject() else {
         return Ok(Vec::new());
     };
     Ok(checklist(conn, defs, id, workflow, facts)?
         .into_iter()
         .filter(|i| !i.is_present())
-        .map(|i| i.kind)
         .collect())
 }
 

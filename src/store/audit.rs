@@ -159,6 +159,21 @@ pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<StoredEvent>
         .load(c))?))
 }
 
+/// How many `action` events a case has had since `since_ms` (reminders in one stage visit).
+pub fn count_since(
+    conn: &mut DbConn,
+    case_id: i64,
+    action: &str,
+    since_ms: i64,
+) -> QueryResult<i64> {
+    db_run!(conn, c => audit_events::table
+        .filter(audit_events::case_id.eq(case_id))
+        .filter(audit_events::action.eq(action))
+        .filter(audit_events::at_ms.ge(since_ms))
+        .count()
+        .get_result(c))
+}
+
 pub struct VerifyReport {
     pub cases: usize,
     pub events: usize,

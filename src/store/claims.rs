@@ -1,8 +1,10 @@
-use super::schema::{claim_documents, claim_invoices, claims, idempotency_keys, ytd_totals};
+use super::schema::{
+    claim_documents, claim_invoices, claims, document_requests, idempotency_keys, ytd_totals,
+};
 use super::DbConn;
 use crate::db_run;
 use crate::domain::claim::{
-    Amounts, Claim, Decision, EncounterKind, Family, FamilyFacts, Uploaded,
+    Amounts, Claim, Decision, DocumentRequest, EncounterKind, Family, FamilyFacts, Uploaded,
 };
 use crate::domain::dates::parse_iso_date;
 use crate::domain::money::Fen;
@@ -257,6 +259,80 @@ pub struct NewDocument<'a> {
     pub status: &'a str,
     pub uploaded_by: i64,
     pub uploaded_at: i64,
+    /// The request of a return this upload answers, if any.
+    pub request_id: Option<i64>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = document_requests)]
+struct RequestRow {
+    id: i64,
+    kind: String,
+    description: String,
+    comment: String,
+    requested_at: i64,
+    document_id: Option<i64>,
+}
+
+impl From<RequestRow> for DocumentRequest {
+    fn from(r: RequestRow) -> Self {
+        DocumentRequest {
+            id: r.id,
+            kind: r.kind,
+            description: r.description,
+            comment: r.comment,
+            requested_at: r.requested_at,
+            document_id: r.document_id,
+        }
+    }
+}
+
+/// One item a return asks for.
+#[derive(Insertable)]
+#[diesel(table_name = document_requests)]
+pub struct NewRequest<'a> {
+    pub claim_id: i64,
+    pub case_id: i64,
+    pub kind: &'a str,
+    pub description: &'a str,
+    pub comment: &'a str,
+    pub requested_by: i64,
+    pub requested_at: i64,
+}
+
+pub fn insert_requests(conn: &mut DbConn, rows: &[NewRequest<'_>]) -> QueryResult<usize> {
+    Ok(crate::insert_chunked!(conn, document_requests::table, rows))
+}
+
+/// What the claim's latest return asked for, answered or not.
+pub fn latest_requests(conn: &mut DbConn, claim_id: i64) -> QueryResult<Vec<DocumentRequest>> {
+    let latest: Option<i64> = db_run!(conn, c => document_requests::table
+        .filter(document_requests::claim_id.eq(claim_id))
+        .select(diesel::dsl::max(document_requests::requested_at))
+        .first(c))?;
+    let Some(latest) = latest else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<RequestRow> = db_run!(conn, c => document_requests::table
+        .filter(document_requests::claim_id.eq(claim_id))
+        .filter(document_requests::requested_at.eq(latest))
+        .order(document_requests::id)
+        .select(RequestRow::as_select())
+        .load(c))?;
+    Ok(rows.into_iter().map(DocumentRequest::from).collect())
+}
+
+/// Marks a request answered by an upload; false when it was answered already.
+pub fn answer_request(
+    conn: &mut DbConn,
+    request_id: i64,
+    document_id: i64,
+    at_ms: i64,
+) -> QueryResult<bool> {
+    let n = db_run!(conn, c => diesel::update(document_requests::table.filter(document_requests::id.eq(request_id).and(document_requests::document_id.is_null())))
+        .set((document_requests::document_id.eq(document_id), document_requests::answered_at.eq(at_ms)))
+        .execute(c))?;
+    Ok(n == 1)
 }
 
 pub fn insert_all(conn: &mut DbConn, records: &[NewClaimRecord<'_>]) -> QueryResult<usize> {

@@ -125,7 +125,7 @@ async fn trauma_claim_is_decided_at_the_hand_calculated_amount(app: TestApp) {
         decided.body_text.contains("核定支付金额：7520.00 元")
             && decided
                 .body_text
-                .contains(&format!("/api/claims/{claim_id}")),
+                .contains(&format!("/my/claims/{claim_id}")),
         "{}",
         decided.body_text
     );

@@ -8,6 +8,7 @@ mod api;
 mod browser;
 mod claims;
 mod cli;
+mod controls;
 mod import;
 mod instances;
 mod operations;
@@ -19,11 +20,12 @@ mod web_lists;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 12] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 13] = [
         api::trials,
         browser::trials,
         claims::trials,
         cli::trials,
+        controls::trials,
         import::trials,
         instances::trials,
         operations::trials,

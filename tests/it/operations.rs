@@ -390,6 +390,17 @@ async fn residents_are_told_what_is_missing_reminded_and_closed_out(app: TestApp
         "lists exactly what is missing: {}",
         returned.body_text
     );
+    assert!(
+        returned.body_text.contains("审核人员说明：请补充"),
+        "the reviewer's comment travels in the letter: {}",
+        returned.body_text
+    );
+    let (_, detail) = app
+        .get(&resident, &format!("/api/claims/{}", created["claim_id"]))
+        .await;
+    let requests = detail["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 2, "{detail}");
+    assert_eq!(requests[0]["comment"], "请补充", "and in the API: {detail}");
 
     let runner = runner(app.config.clone()).await;
     let now = store::now_ms();
@@ -404,6 +415,23 @@ async fn residents_are_told_what_is_missing_reminded_and_closed_out(app: TestApp
         .filter(|m| m.template == "documents_reminder")
         .count();
     assert_eq!(reminders, 1, "one reminder per period");
+
+    // Two reminders must have gone out (jobs.reminders_before_close) before the claim closes.
+    let early = runner.run_now(Job::AutoClose, now + 61 * DAY).unwrap();
+    assert_eq!(early["closed"], 0, "{early}");
+    assert!(
+        early["waiting_for_reminders"].as_i64().unwrap() >= 1,
+        "{early}"
+    );
+    let (_, view) = app.get(&resident, &format!("/api/cases/{case}")).await;
+    assert_eq!(view["outcome"], serde_json::Value::Null, "{view}");
+    runner
+        .run_now(Job::DocumentReminders, now + 15 * DAY)
+        .unwrap();
+    assert_eq!(
+        count(&app.event_actions(case).await, "documents_reminded"),
+        2
+    );
 
     let summary = runner.run_now(Job::AutoClose, now + 61 * DAY).unwrap();
     assert!(summary["closed"].as_i64().unwrap() >= 1, "{summary}");

@@ -46,6 +46,9 @@ pub struct ActionBody {
     /// Returns for documents: the kinds asked for (default: whatever is missing).
     #[serde(default)]
     pub missing_documents: Vec<String>,
+    /// Returns for documents: other documents asked for, each by its description.
+    #[serde(default)]
+    pub extra_documents: Vec<String>,
     /// Reviewers: judge whether the care was an emergency (re-prices the claim).
     #[serde(default)]
     pub judged_emergency: Option<bool>,
@@ -80,6 +83,7 @@ pub async fn take_action(
             amount_fen: body.amount_fen,
             reason_code: body.reason_code.as_deref(),
             missing_documents: &body.missing_documents,
+            extra_documents: &body.extra_documents,
             judged_emergency: body.judged_emergency,
         };
         let case = cases::act(conn, env, &user.0, &req)?;

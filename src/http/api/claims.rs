@@ -104,7 +104,7 @@ pub async fn get_claim(
 /// by content; size-limited.
 #[utoipa::path(post, path = "/api/claims/{id}/documents", tag = "claims", security(("bearer" = [])),
     params(("id" = i64, Path, description = "claim id")),
-    request_body(content_type = "multipart/form-data", description = "fields `kind` (document kind) and `file`"),
+    request_body(content_type = "multipart/form-data", description = "fields `kind` (document kind), `file` and optionally `request_id` (the returned item it answers)"),
     responses((status = 201, body = DocumentRow), (status = 404, body = crate::http::errors::ErrorBody), (status = 413, body = crate::http::errors::ErrorBody),
         (status = 415, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/claims/{id}/documents")]
@@ -121,6 +121,7 @@ pub async fn upload_document(
         kind,
         filename,
         bytes,
+        request_id,
         ..
     } = read_upload(form, limit).await?;
     let kind = kind.ok_or_else(|| AppError::field("kind", "missing: name the document kind"))?;
@@ -137,6 +138,7 @@ pub async fn upload_document(
                 filename: &filename,
                 bytes: &bytes,
                 now_ms: crate::store::now_ms(),
+                request_id,
             },
         )
     })

@@ -244,6 +244,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(resident::claim_page)
         .service(resident::letter)
         .service(resident::upload)
+        .service(resident::resubmit)
         .service(review::queue_page)
         .service(review::queue_csv)
         .service(review::next_case)

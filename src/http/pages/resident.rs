@@ -81,6 +81,7 @@ pub(super) fn checklist_rows(ctx: &Ctx, d: &ClaimDetail, uploads: bool) -> Vec<V
                 "reason": item.reason,
                 "href": item.document_id.map(|id| format!("/api/claims/{}/documents/{id}", d.claim.id)),
                 "upload": uploads && item.status != "present",
+                "request_id": item.request_id,
             })
         })
         .collect()
@@ -169,6 +170,9 @@ fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
         "reason": reason,
         "checklist": checklist,
         "missing_any": checklist.iter().any(|i| i["upload"] == true),
+        "can_resubmit": d.case.actions.iter().any(|a| a.name == "resubmit"),
+        "version": d.case.version,
+        "return_message": d.requests.first().map(|r| r.comment.as_str()).filter(|c| open && !c.is_empty()),
         "timeline": timeline,
         "steps": steps,
         "printed": when(crate::store::now_ms()),
@@ -225,11 +229,51 @@ pub async fn upload(
                 filename: &up.filename,
                 bytes: &up.bytes,
                 now_ms: crate::store::now_ms(),
+                request_id: up.request_id,
             },
         )
     })
     .await?;
     Ok(see_other(&format!("/my/claims/{claim_id}#documents")))
+}
+
+#[derive(Deserialize)]
+pub struct ResubmitForm {
+    expected_version: i64,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// The resident sends the claim back to review once the requested documents are in (the
+/// workflow's `resubmit`, with its `documents_complete` guard).
+#[post("/my/claims/{id}/resubmit")]
+pub async fn resubmit(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    form: web::Form<ResubmitForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(RESIDENT)?;
+    ctx.check_csrf(&form.csrf)?;
+    let claim_id = id.into_inner();
+    let expected_version = form.expected_version;
+    ctx.db(move |conn, env| {
+        let case = crate::service::scope::case_of(conn, &user, Subject::Claim(claim_id))?;
+        let req = crate::service::cases::ActionRequest {
+            case_id: case.id,
+            action: "resubmit",
+            comment: "",
+            expected_version,
+            now_ms: crate::store::now_ms(),
+            amount_fen: None,
+            reason_code: None,
+            missing_documents: &[],
+            extra_documents: &[],
+            judged_emergency: None,
+        };
+        crate::service::cases::act(conn, env, &user, &req)
+    })
+    .await?;
+    Ok(see_other(&format!("/my/claims/{claim_id}")))
 }
 
 /// The families a resident can file, each with the documents it needs.

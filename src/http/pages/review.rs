@@ -498,6 +498,7 @@ pub async fn act(
             amount_fen,
             reason_code: reason_code.as_deref(),
             missing_documents: &[],
+            extra_documents: &[],
             judged_emergency: None,
         };
         cases::act(conn, env, &user, &req)

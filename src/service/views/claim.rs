@@ -27,6 +27,8 @@ pub struct ClaimDetail {
     pub timeline: Vec<TimelineItem>,
     /// Intake findings (staff only; empty for residents).
     pub findings: Vec<Finding>,
+    /// What the latest return for documents asked for, with the reviewer's comment.
+    pub requests: Vec<crate::domain::claim::DocumentRequest>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -79,6 +81,7 @@ pub fn claim_detail(
         decision,
         timeline: timeline(&events, confidential),
         findings,
+        requests: claim_store::latest_requests(conn, id)?,
     })
 }
 

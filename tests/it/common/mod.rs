@@ -363,12 +363,28 @@ impl TestApp {
         filename: &str,
         bytes: Vec<u8>,
     ) -> (u16, Value) {
-        let form = reqwest::multipart::Form::new()
-            .text("kind", kind.to_string())
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()),
-            );
+        self.upload_for(token, claim_id, kind, None, filename, bytes)
+            .await
+    }
+
+    /// Uploads a document answering item `request_id` of the claim's latest return.
+    pub async fn upload_for(
+        &self,
+        token: &str,
+        claim_id: i64,
+        kind: &str,
+        request_id: Option<i64>,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut form = reqwest::multipart::Form::new().text("kind", kind.to_string());
+        if let Some(id) = request_id {
+            form = form.text("request_id", id.to_string());
+        }
+        let form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()),
+        );
         let res = self
             .client
             .post(self.url(&format!("/api/claims/{claim_id}/documents")))
@@ -513,6 +529,7 @@ impl TestApp {
                         filename: "a.pdf",
                         bytes: claimflow::cli::demo::DEMO_PDF,
                         now_ms: store::now_ms(),
+                        request_id: None,
                     };
                     claimflow::service::documents::add_document(
                         &mut conn,
