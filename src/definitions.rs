@@ -316,6 +316,12 @@ impl Definitions {
     }
 
     /// The national working-time calendar.
+    /// This year and the next where the national calendar has no holidays (see
+    /// [`Calendars::missing_years`]).
+    pub fn calendar_missing_years(&self, now_ms: i64) -> Vec<i32> {
+        self.calendars.missing_years(now_ms)
+    }
+
     pub fn calendar(&self) -> &WorkCalendar {
         &self.calendars.national
     }
@@ -402,6 +408,14 @@ impl WorkflowVersions {
 pub struct Calendars {
     pub national: WorkCalendar,
     pub regions: HashMap<String, WorkCalendar>,
+}
+
+impl Calendars {
+    /// This year and the next, where the national calendar lists no holidays.
+    pub fn missing_years(&self, now_ms: i64) -> Vec<i32> {
+        let year = self.national.year_of(now_ms);
+        self.national.years_without_data([year, year + 1])
+    }
 }
 
 /// A file's text, or the located error that it cannot be read.

@@ -34,6 +34,13 @@ pub fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
     if demo && users::count(&mut *core.pool.get()?)? == 0 {
         seed_demo(&core)?;
     }
+    for year in core.defs.calendar_missing_years(crate::store::now_ms()) {
+        tracing::warn!(
+            year,
+            file = %core.config.calendar_file.display(),
+            "the working calendar lists no public holidays for {year}: SLA clocks count plain Monday-Friday days until the State Council's notice is added"
+        );
+    }
     let bind = core.config.bind.clone();
     let runner = std::sync::Arc::new(crate::jobs::JobRunner::new(&core)?);
     let scheduler_on = core.config.jobs.enabled;

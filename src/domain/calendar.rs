@@ -158,6 +158,20 @@ impl WorkCalendar {
         self.epoch_ms((self.local(ms).date() + Duration::days(1)).and_time(NaiveTime::MIN))
     }
 
+    /// The years among `years` with no public holiday listed: their clocks still run, on
+    /// plain Monday-to-Friday working days, but the State Council's notice is missing.
+    pub fn years_without_data(&self, years: impl IntoIterator<Item = i32>) -> Vec<i32> {
+        years
+            .into_iter()
+            .filter(|&y| !self.holidays.iter().any(|d| d.year() == y))
+            .collect()
+    }
+
+    /// The local calendar year of an instant.
+    pub fn year_of(&self, ms: i64) -> i32 {
+        self.local(ms).date().year()
+    }
+
     pub fn is_working_day(&self, d: NaiveDate) -> bool {
         if self.makeup_workdays.contains(&d) {
             return true;
@@ -256,6 +270,25 @@ makeup_workdays = ["2019-10-12"]
     const H: i64 = 3_600_000;
 
     /// (case, start, working hours, due)
+    #[test]
+    fn the_shipped_calendar_covers_2019_to_2026_and_a_bare_year_is_plain_working_days() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/policies/calendars/cn.toml"
+        ))
+        .unwrap();
+        let cal = WorkCalendar::from_file("cn.toml", &text).unwrap();
+        assert_eq!(cal.years_without_data(2019..=2028), vec![2027, 2028]);
+        // 2024-02-18 was a make-up Sunday; 2025-10-08 a Wednesday off; 2026-02-23 a Monday off.
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert!(cal.is_working_day(day("2024-02-18")));
+        assert!(!cal.is_working_day(day("2025-10-08")));
+        assert!(!cal.is_working_day(day("2026-02-23")));
+        // A year without data: Monday to Friday work, weekends do not.
+        assert!(cal.is_working_day(day("2027-01-01")));
+        assert!(!cal.is_working_day(day("2027-01-02")));
+    }
+
     #[test]
     fn due_times_skip_nights_weekends_and_holidays() {
         for (case, start, hours, due) in [
