@@ -250,6 +250,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(review::next_case)
         .service(review::case_page)
         .service(review::act)
+        .service(review::override_finding)
         .service(admin::workflows)
         .service(inspect::facilities_page)
         .service(inspect::facilities_csv)

@@ -380,10 +380,38 @@ fn case_view(
         .map(|(code, zh, en)| json!({"code": code, "label": ctx.pick(zh, en)}))
         .collect();
     let checklist = super::resident::checklist_rows(ctx, d, false);
+    let controls = ctx.state.defs.controls();
+    let supervisor = ctx.user.as_ref().is_some_and(|u| u.has(Role::Supervisor));
     let findings: Vec<Value> = d
         .findings
         .iter()
-        .map(|f| json!({"code": f.code, "severity": f.severity, "text": ctx.pick(&f.message_zh, &f.message_en), "evidence": f.evidence}))
+        .map(|f| {
+            let reason_label = |code: &str| {
+                controls
+                    .override_reason(code)
+                    .map_or(code.to_string(), |r| ctx.pick(&r.zh, &r.en).to_string())
+            };
+            let reasons: Vec<Value> = controls
+                .override_reasons
+                .iter()
+                .filter(|r| r.applies_to(&f.code))
+                .map(|r| json!({"code": r.code, "label": ctx.pick(&r.zh, &r.en)}))
+                .collect();
+            json!({
+                "id": f.id,
+                "code": f.code,
+                "severity": f.severity,
+                "text": ctx.pick(&f.message_zh, &f.message_en),
+                "evidence": f.evidence,
+                // An error nobody overrode stops every paying action (the engine's gate).
+                "blocks": f.blocks(),
+                "overridden": f.overridden_at.map(when),
+                "override_reason": f.override_reason.as_deref().map(reason_label),
+                "override_comment": f.override_comment,
+                "can_override": supervisor && f.blocks() && case.stage.is_some(),
+                "reasons": reasons,
+            })
+        })
         .collect();
     let steps = super::resident::breakdown_steps(ctx, d);
     let events: Vec<Value> = data
@@ -518,6 +546,11 @@ pub async fn act(
             tracing::info!(case_id, error = %e, "stale action from a case page");
             (StatusCode::CONFLICT, ("warn", ctx.t("errors.stale")), None)
         }
+        Err(AppError::Rule(rule)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ("error", ctx.t("case.refused")),
+            Some(ctx.pick(&rule.zh, &rule.en).to_string()),
+        ),
         Err(e @ (AppError::Validation(_) | AppError::Refused(_))) => {
             let text = format!("{}{e}", ctx.t("errors.field_prefix"));
             (
@@ -554,5 +587,57 @@ pub async fn act(
         title,
         case_view(&ctx, &data, Some(flash), comment_error),
         status,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct OverrideForm {
+    #[serde(default)]
+    reason_code: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// A supervisor at sign-off overrides a blocking finding with a coded reason and a comment
+/// (the same use case as the API). A refusal is shown on the case page in the reader's
+/// language.
+#[post("/cases/{id}/findings/{finding_id}/override")]
+pub async fn override_finding(
+    ctx: Ctx,
+    path: web::Path<(i64, i64)>,
+    form: web::Form<OverrideForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Supervisor])?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    let (case_id, finding_id) = path.into_inner();
+    let done = crate::http::db(&ctx.state, move |conn, env| {
+        let req = crate::service::findings::OverrideRequest {
+            case_id,
+            finding_id,
+            reason_code: form.reason_code.trim(),
+            comment: &form.comment,
+            now_ms: crate::store::now_ms(),
+        };
+        crate::service::findings::override_finding(conn, env.defs, &user, &req)
+    })
+    .await;
+    let refusal = match done {
+        Ok(_) => return Ok(see_other(&format!("/cases/{case_id}?done=1#findings"))),
+        Err(AppError::Rule(rule)) => ctx.pick(&rule.zh, &rule.en).to_string(),
+        Err(e @ (AppError::Validation(_) | AppError::Forbidden(_) | AppError::Conflict(_))) => {
+            format!("{}{e}", ctx.t("errors.field_prefix"))
+        }
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    let data = load_case(&ctx, case_id).await?;
+    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
+    ctx.page_titled(
+        "case",
+        title,
+        case_view(&ctx, &data, Some(("error", refusal)), None),
+        StatusCode::UNPROCESSABLE_ENTITY,
     )
 }
