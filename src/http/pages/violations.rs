@@ -551,44 +551,27 @@ pub async fn sanction(
         )
     })
     .await;
-    match done {
-        Ok(_) => Ok(see_other(&format!("/violations/{violation_id}?done=true"))),
+    // A refused value is shown next to its field, whichever layer refused it.
+    let errors = match done {
+        Ok(_) => return Ok(see_other(&format!("/violations/{violation_id}?done=true"))),
         Err(AppError::Rule(rule)) if !rule.fields.is_empty() => {
-            let errors = ctx.rule_errors(&rule, |f| f.trim_end_matches("_fen").to_string());
-            violation_page(
-                &ctx,
-                violation_id,
-                Some(&form),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await
+            ctx.rule_errors(&rule, |f| f.trim_end_matches("_fen").to_string())
         }
-        Err(AppError::Validation(fields)) => {
-            let errors = field_errors(&ctx, fields);
-            violation_page(
-                &ctx,
-                violation_id,
-                Some(&form),
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await
-        }
+        Err(AppError::Validation(fields)) => field_errors(&ctx, fields),
         Err(AppError::Conflict(_)) => {
             let flash = Some(("warn", ctx.t("errors.stale")));
-            violation_page(
-                &ctx,
-                violation_id,
-                None,
-                Map::new(),
-                StatusCode::CONFLICT,
-                flash,
-            )
-            .await
+            let status = StatusCode::CONFLICT;
+            return violation_page(&ctx, violation_id, None, Map::new(), status, flash).await;
         }
-        Err(e) => Err(ctx.fail(e)),
-    }
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    violation_page(
+        &ctx,
+        violation_id,
+        Some(&form),
+        errors,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        None,
+    )
+    .await
 }
