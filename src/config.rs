@@ -15,6 +15,10 @@ pub struct Config {
     /// HS256 secret, at least 32 bytes. Empty: generated once and kept in `DATA_DIR/jwt_secret`.
     pub jwt_secret: String,
     pub jwt_ttl_minutes: i64,
+    /// The key of the audit checkpoints' HMAC, at least 32 bytes, kept out of the database so
+    /// that whoever can write to it cannot forge a checkpoint. Empty: generated once and kept
+    /// in `DATA_DIR/audit_key`. Several instances must share an explicit `CLAIMFLOW_AUDIT_KEY`.
+    pub audit_key: String,
     /// How long a claim-next lease lasts before the case returns to the pool.
     pub lease_ttl_minutes: i64,
     /// The largest amount (fen) each role may decide; above it the decision goes to the
@@ -131,6 +135,7 @@ impl Default for JobsConfig {
                 ("auto_close", "0 30 0 * * *"),
                 ("mail_delivery", "*/15 * * * * *"),
                 ("blob_cleanup", "0 15 * * * *"),
+                ("audit_checkpoint", "0 45 * * * *"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -151,6 +156,7 @@ impl Default for Config {
             bind: "127.0.0.1:8080".into(),
             jwt_secret: String::new(),
             jwt_ttl_minutes: 480,
+            audit_key: String::new(),
             lease_ttl_minutes: 30,
             authority_limits_fen: [
                 ("reviewer".to_string(), 500_000),
@@ -193,10 +199,12 @@ pub enum Job {
     MailDelivery,
     /// Uploads whose transaction never committed, or whose final rename a crash cut off.
     BlobCleanup,
+    /// A keyed checkpoint of every audit chain's head.
+    AuditCheckpoint,
 }
 
 impl Job {
-    pub const ALL: [Job; 7] = [
+    pub const ALL: [Job; 8] = [
         Job::Escalation,
         Job::LeaseExpiry,
         Job::DailyDigest,
@@ -204,6 +212,7 @@ impl Job {
         Job::AutoClose,
         Job::MailDelivery,
         Job::BlobCleanup,
+        Job::AuditCheckpoint,
     ];
 
     pub fn name(self) -> &'static str {
@@ -215,6 +224,7 @@ impl Job {
             Job::AutoClose => "auto_close",
             Job::MailDelivery => "mail_delivery",
             Job::BlobCleanup => "blob_cleanup",
+            Job::AuditCheckpoint => "audit_checkpoint",
         }
     }
 
@@ -286,8 +296,16 @@ impl Config {
         }
         self.backend()?;
         if self.jwt_secret.is_empty() {
-            self.jwt_secret = persistent_secret(&self.data_dir)?;
+            self.jwt_secret = persistent_secret(&self.data_dir, "jwt_secret")?;
         }
+        if self.audit_key.is_empty() {
+            self.audit_key = persistent_secret(&self.data_dir, "audit_key")?;
+        }
+        anyhow::ensure!(
+            self.audit_key.len() >= MIN_JWT_SECRET_BYTES,
+            "audit_key (CLAIMFLOW_AUDIT_KEY) is {} bytes; it must be at least {MIN_JWT_SECRET_BYTES}",
+            self.audit_key.len()
+        );
         anyhow::ensure!(
             self.jwt_secret.len() >= MIN_JWT_SECRET_BYTES,
             "jwt_secret (CLAIMFLOW_JWT_SECRET) is {} bytes; it must be at least {MIN_JWT_SECRET_BYTES}",
@@ -379,11 +397,11 @@ impl Config {
     }
 }
 
-/// A random secret kept in the data directory, so that tokens survive a restart of a single
-/// instance. Several instances must share an explicit `CLAIMFLOW_JWT_SECRET`.
-fn persistent_secret(data_dir: &Path) -> anyhow::Result<String> {
+/// A random secret kept in the data directory under `name`, so that tokens and checkpoints
+/// survive a restart of a single instance. Several instances must share explicit secrets.
+fn persistent_secret(data_dir: &Path, name: &str) -> anyhow::Result<String> {
     use rand::distr::{Alphanumeric, SampleString};
-    let path = data_dir.join("jwt_secret");
+    let path = data_dir.join(name);
     if let Ok(s) = std::fs::read_to_string(&path) {
         return Ok(s.trim().to_string());
     }

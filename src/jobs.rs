@@ -93,6 +93,9 @@ impl JobRunner {
                 })?;
                 Ok(serde_json::to_value(swept).unwrap_or_default())
             }
+            Job::AuditCheckpoint => {
+                crate::service::jobs::audit_checkpoint(&mut conn, &self.config.audit_key, now_ms)
+            }
         }
     }
 

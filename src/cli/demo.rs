@@ -12,7 +12,7 @@ use crate::store::{regions, users, DbConn};
 use rand::distr::{Alphanumeric, SampleString};
 use std::path::Path;
 
-pub const DEMO_USERS: [(&str, Role, &str, &str); 9] = [
+pub const DEMO_USERS: [(&str, Role, &str, &str); 10] = [
     ("resident", Role::Resident, "330326", "张伟"),
     ("resident2", Role::Resident, "330327", "李娜"),
     ("clerk", Role::Clerk, "330326", "王芳（平阳窗口）"),
@@ -24,6 +24,7 @@ pub const DEMO_USERS: [(&str, Role, &str, &str); 9] = [
         "陈静（复审）",
     ),
     ("supervisor", Role::Supervisor, "330300", "赵强（科长）"),
+    ("director", Role::Director, "330300", "钱进（中心主任）"),
     ("inspector", Role::Inspector, "330300", "孙磊（稽核）"),
     ("auditor", Role::Auditor, "330000", "周敏（审计）"),
     ("admin", Role::Admin, "330000", "系统管理员"),

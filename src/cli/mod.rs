@@ -12,7 +12,7 @@ mod serve;
 use crate::config::Config;
 use crate::core::Core;
 use crate::domain::roles::Role;
-use crate::store::{self, audit, regions};
+use crate::store::{self, audit_verify, regions};
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
@@ -178,8 +178,11 @@ pub enum RegionCommand {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Verify every case's audit hash chain; name the first broken event of each bad case.
+    /// Verify every case's audit hash chain, each case and claim row against its trail, and
+    /// the trail against its keyed checkpoints; name the first broken event of each bad case.
     Verify,
+    /// Write a keyed checkpoint of every chain head now (the `audit_checkpoint` job).
+    Checkpoint,
 }
 
 pub fn init_tracing(format: &str) {
@@ -411,24 +414,46 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Audit(AuditCommand::Verify) => {
             let core = Core::open(config)?;
-            let report = audit::verify_all(&mut *core.pool.get()?, |_| {})?;
+            let key = core.config.audit_key.as_bytes();
+            let report = audit_verify::verify_all(&mut *core.pool.get()?, key, |_| {})?;
             for b in &report.breaks {
                 println!(
                     "BROKEN case {}: event id {} (seq {}): {}",
                     b.case_id, b.event_id, b.seq, b.reason
                 );
             }
+            for p in &report.problems {
+                println!("BROKEN trail: {p}");
+            }
+            match &report.last_checkpoint {
+                Some(cp) => println!(
+                    "{} checkpoint(s) checked; the last, {}, counted {} event(s)",
+                    report.checkpoints, cp.id, cp.events
+                ),
+                None => println!("no checkpoint yet: run `claimflow audit checkpoint`, or let the audit_checkpoint job write one"),
+            }
             println!(
                 "{} case(s), {} event(s) checked, {} broken chain(s)",
                 report.cases,
                 report.events,
-                report.breaks.len()
+                report.breaks.len() + report.problems.len()
             );
-            Ok(if report.breaks.is_empty() {
+            Ok(if report.is_clean() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(2)
             })
+        }
+        Command::Audit(AuditCommand::Checkpoint) => {
+            let core = Core::open(config)?;
+            let summary = crate::service::jobs::audit_checkpoint(
+                &mut *core.pool.get()?,
+                &core.config.audit_key,
+                store::now_ms(),
+            )
+            .map_err(|e| anyhow::anyhow!("audit checkpoint: {e}"))?;
+            println!("audit checkpoint: {summary}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check { .. } | Command::Calc { .. } | Command::Gen { .. } => {
             unreachable!("handled above")

@@ -183,7 +183,7 @@ pub struct ChainBreak {
     pub case_id: i64,
     pub event_id: i64,
     pub seq: i64,
-    pub reason: &'static str,
+    pub reason: Cow<'static, str>,
 }
 
 /// Verifies one case's events, given in `seq` order. Returns how many there are and the
@@ -194,11 +194,11 @@ pub fn verify_chain<'e>(
     let mut head = ChainHead::genesis();
     let mut count = 0;
     for (expected_seq, e) in (1..).zip(events) {
-        let brk = |reason| ChainBreak {
+        let brk = |reason: &'static str| ChainBreak {
             case_id: e.event.case_id,
             event_id: e.id,
             seq: e.event.seq,
-            reason,
+            reason: Cow::Borrowed(reason),
         };
         if e.event.seq != expected_seq {
             return Err(brk("sequence gap: an event is missing or reordered"));

@@ -285,6 +285,8 @@ pub fn act(
             sla_remaining_ms: clock.remaining_ms,
             escalated_to: None,
             escalated_at: None,
+            escalation_step: 0,
+            next_escalation_at: None,
         };
         if !case_store::update_state(conn, case.id, case.version, &state)? {
             return Err(AppError::Conflict(format!("case {} changed while you acted; reload and try again", case.id)));

@@ -3,6 +3,7 @@
 use crate::auth::Principal;
 use crate::definitions::Definitions;
 use crate::domain::audit::Event;
+use crate::domain::escalation;
 use crate::domain::roles::Role;
 use crate::domain::workflow::BreachPolicy;
 use crate::domain::workflow::Workflow;
@@ -11,7 +12,7 @@ use crate::service::notify;
 use crate::service::notify::Letter;
 use crate::service::Env;
 use crate::store::audit;
-use crate::store::cases::{self as case_store, CaseRow};
+use crate::store::cases::{self as case_store, CaseRow, EscalationMark};
 use crate::store::{queue as queue_store, DbConn};
 use serde_json::{json, Value};
 
@@ -42,10 +43,11 @@ fn system_event(conn: &mut DbConn, case_id: i64, e: SystemEvent<'_>, now_ms: i64
     Ok(())
 }
 
-/// The escalation scan: each breached case is handed to its stage's escalation role
-/// (`on_breach = "escalate"`) or flagged where it is (`"flag"`), once per stage visit, with
-/// an audit event and a letter to everyone holding the escalation role over its region.
-/// Outside working hours breaches wait, unless `outside_hours` says otherwise.
+/// The escalation scan: each breached case takes the next step of its stage's chain, once
+/// per stage visit: handed to the step's role (`on_breach = "escalate"`) or flagged where
+/// it is (`"flag"`), with an audit event and a letter to everyone holding the step's role
+/// over its region. Supervisor after 1 × the SLA, then director after 2 ×, say. Outside
+/// working hours breaches wait, unless `outside_hours` says otherwise.
 pub fn escalate_breached(
     conn: &mut DbConn,
     env: Env<'_>,
@@ -55,28 +57,48 @@ pub fn escalate_breached(
     conn.write_tx(|conn| {
         let (mut escalated, mut flagged, mut deferred, mut letters) = (0, 0, 0, 0);
         for case in case_store::breached_unescalated(conn, now_ms, BATCH)? {
-            if !outside_hours && !env.defs.calendar_for(&case.region_path).is_working_time(now_ms) {
+            let calendar = env.defs.calendar_for(&case.region_path);
+            if !outside_hours && !calendar.is_working_time(now_ms) {
                 deferred += 1;
                 continue;
             }
             let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
-            let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
+            let (Some(stage), Some(due_at)) = (case.stage.as_deref().and_then(|s| wf.stage(s)), case.due_at) else {
                 continue;
             };
-            let to_role = match stage.on_breach {
-                BreachPolicy::Escalate => stage.escalation_role,
-                BreachPolicy::Flag => None,
+            let Some(due) = escalation::due_step(calendar, stage, due_at, case.escalation_step) else {
+                continue;
             };
-            if !case_store::mark_escalated(conn, case.id, case.version, to_role.map(Role::as_str), now_ms)? {
+            let to_role = due
+                .step
+                .filter(|s| s.on_breach == BreachPolicy::Escalate)
+                .map(|s| s.role);
+            let mark = EscalationMark {
+                expected_version: case.version,
+                step: due.number,
+                to_role: to_role.map(Role::as_str),
+                next_at: due.next_at,
+            };
+            if !case_store::mark_escalated(conn, case.id, &mark, now_ms)? {
                 continue;
             }
             let action = if to_role.is_some() { "escalated" } else { "sla_breach_flagged" };
-            let overdue_hours = (now_ms - case.due_at.unwrap_or(now_ms)) / 3_600_000;
+            let overdue_hours = (now_ms - due_at) / 3_600_000;
+            let notify = due.step.map(|s| s.role);
+            let mut new = json!({
+                "step": due.number, "steps": stage.escalation.len().max(1), "escalated_to": to_role, "notify": notify,
+                "on_breach": due.step.map(|s| s.on_breach), "after_sla": due.step.map(|s| s.after),
+                "next_escalation_at": due.next_at, "overdue_hours": overdue_hours,
+            });
+            if to_role.is_some() {
+                // Handed over: the holder lets go, as the trail must say.
+                new["assignee_id"] = Value::Null;
+            }
             let event = SystemEvent {
                 action,
                 from_stage: Some(&stage.id),
-                old: json!({ "due_at": case.due_at, "assignee_id": case.assignee_id }),
-                new: json!({ "escalated_to": to_role, "notify": stage.escalation_role, "on_breach": stage.on_breach, "overdue_hours": overdue_hours }),
+                old: json!({ "due_at": case.due_at, "assignee_id": case.assignee_id, "escalated_to": case.escalated_to, "step": case.escalation_step }),
+                new,
                 comment: "",
                 public: false,
             };
@@ -86,13 +108,14 @@ pub fn escalate_breached(
             } else {
                 flagged += 1;
             }
-            let Some(role) = stage.escalation_role else {
+            let Some(role) = notify else {
                 continue;
             };
             let case = case_store::get(conn, case.id)?.unwrap_or(case);
-            let extra = json!({ "handed_over": to_role.is_some(), "overdue_hours": overdue_hours });
+            let extra = json!({ "handed_over": to_role.is_some(), "overdue_hours": overdue_hours, "step": due.number, "role": role });
             for staff in notify::role_holders(conn, role, &case)? {
-                if notify::to_staff(conn, env, &case, &staff, Letter { template: "case_escalated", dedupe: &now_ms.to_string(), extra: extra.clone() }, now_ms)? {
+                let dedupe = format!("{now_ms}:{}", due.number);
+                if notify::to_staff(conn, env, &case, &staff, Letter { template: "case_escalated", dedupe: &dedupe, extra: extra.clone() }, now_ms)? {
                     letters += 1;
                 }
             }
@@ -287,4 +310,26 @@ pub fn auto_close_unanswered(
         }
         Ok(json!({ "closed": closed, "waiting_for_reminders": unreminded }))
     })
+}
+
+/// The audit checkpoint: a keyed MAC over every chain head that moved since the last one
+/// (see `store::audit_checkpoints`), also written to the log, so that the MAC lives outside
+/// the database twice over.
+pub fn audit_checkpoint(conn: &mut DbConn, key: &str, now_ms: i64) -> AppResult<Value> {
+    let written =
+        conn.write_tx(|conn| crate::store::audit_checkpoints::write(conn, key.as_bytes(), now_ms))?;
+    let Some((cp, heads)) = written else {
+        return Ok(json!({ "checkpoint": null, "events_since_last": 0 }));
+    };
+    tracing::info!(
+        checkpoint = cp.id,
+        max_event_id = cp.max_event_id,
+        events = cp.events,
+        heads,
+        mac = %cp.mac,
+        "audit checkpoint"
+    );
+    Ok(
+        json!({ "checkpoint": cp.id, "max_event_id": cp.max_event_id, "events": cp.events, "heads": heads, "mac": cp.mac }),
+    )
 }

@@ -1,9 +1,10 @@
 //! The append-only audit trail. Events are only ever inserted: there is no update or delete
-//! here, and the database refuses both (triggers in the migrations).
+//! here, and the database refuses both (triggers in the migrations). Verification is in
+//! `audit_verify`, checkpoints in `audit_checkpoints`.
 use super::schema::{audit_events, cases};
 use super::DbConn;
 use crate::db_run;
-use crate::domain::audit::{verify_chain, ChainBreak, ChainHead, Event, StoredEvent, GENESIS};
+use crate::domain::audit::{ChainHead, Event, StoredEvent, GENESIS};
 use diesel::prelude::*;
 use std::borrow::Cow;
 
@@ -172,151 +173,6 @@ pub fn count_since(
         .filter(audit_events::at_ms.ge(since_ms))
         .count()
         .get_result(c))
-}
-
-pub struct VerifyReport {
-    pub cases: usize,
-    pub events: usize,
-    pub breaks: Vec<ChainBreak>,
-}
-
-/// The heads the case rows record, read in id order a page at a time alongside the trail.
-struct RecordedHeads {
-    page: std::collections::VecDeque<(i64, i64, String)>,
-    after: i64,
-    exhausted: bool,
-}
-
-impl RecordedHeads {
-    const PAGE: i64 = 5_000;
-
-    fn new() -> Self {
-        RecordedHeads {
-            page: Default::default(),
-            after: i64::MIN,
-            exhausted: false,
-        }
-    }
-
-    /// The next case row in id order, or None after the last.
-    fn next(&mut self, conn: &mut DbConn) -> QueryResult<Option<(i64, i64, String)>> {
-        if self.page.is_empty() && !self.exhausted {
-            let after = self.after;
-            let rows: Vec<(i64, i64, String)> = db_run!(conn, c => cases::table
-                .filter(cases::id.gt(after))
-                .order(cases::id)
-                .limit(Self::PAGE)
-                .select((cases::id, cases::last_seq, cases::last_hash))
-                .load(c))?;
-            self.exhausted = (rows.len() as i64) < Self::PAGE;
-            if let Some(last) = rows.last() {
-                self.after = last.0;
-            }
-            self.page.extend(rows);
-        }
-        Ok(self.page.pop_front())
-    }
-}
-
-/// A case row whose recorded head is not where its trail ends: the newest events were
-/// deleted (or the row was edited).
-fn head_break(case_id: i64, recorded_seq: i64, found: Option<&StoredEvent>) -> ChainBreak {
-    ChainBreak {
-        case_id,
-        event_id: found.map_or(0, |e| e.id),
-        seq: recorded_seq,
-        reason: "the trail ends before the head recorded on the case row: its newest events were deleted",
-    }
-}
-
-/// Checks every case's chain, reading in pages ordered by (case, seq) so memory stays flat,
-/// and each chain's end against the head its case row records, so a trail shortened at its
-/// tail (or removed whole) is caught too.
-pub fn verify_all(conn: &mut DbConn, mut progress: impl FnMut(usize)) -> QueryResult<VerifyReport> {
-    const PAGE: i64 = 5_000;
-    let mut report = VerifyReport {
-        cases: 0,
-        events: 0,
-        breaks: Vec::new(),
-    };
-    let mut heads = RecordedHeads::new();
-    let mut pending: Vec<StoredEvent> = Vec::new();
-    let mut after: (i64, i64) = (i64::MIN, 0);
-    loop {
-        let page = stored(db_run!(conn, c => audit_events::table
-            .filter(audit_events::case_id.gt(after.0).or(audit_events::case_id.eq(after.0).and(audit_events::seq.gt(after.1))))
-            .order((audit_events::case_id, audit_events::seq))
-            .limit(PAGE)
-            .select(EventRow::as_select())
-            .load(c))?);
-        let done = (page.len() as i64) < PAGE;
-        if let Some(last) = page.last() {
-            after = (last.event.case_id, last.event.seq);
-        }
-        report.events += page.len();
-        progress(report.events);
-        for event in page {
-            if pending
-                .last()
-                .is_some_and(|p| p.event.case_id != event.event.case_id)
-            {
-                finish_case(conn, &mut heads, &mut pending, &mut report)?;
-            }
-            pending.push(event);
-        }
-        if done {
-            finish_case(conn, &mut heads, &mut pending, &mut report)?;
-            // Case rows after the last trail: their whole trail is gone.
-            while let Some((id, seq, _)) = heads.next(conn)? {
-                if seq > 0 {
-                    report.cases += 1;
-                    report.breaks.push(head_break(id, seq, None));
-                }
-            }
-            return Ok(report);
-        }
-    }
-}
-
-fn finish_case(
-    conn: &mut DbConn,
-    heads: &mut RecordedHeads,
-    events: &mut Vec<StoredEvent>,
-    report: &mut VerifyReport,
-) -> QueryResult<()> {
-    let Some(case_id) = events.first().map(|e| e.event.case_id) else {
-        return Ok(());
-    };
-    report.cases += 1;
-    // Case rows before this one with no trail at all.
-    let recorded = loop {
-        match heads.next(conn)? {
-            Some((id, seq, _)) if id < case_id => {
-                if seq > 0 {
-                    report.cases += 1;
-                    report.breaks.push(head_break(id, seq, None));
-                }
-            }
-            Some((id, seq, hash)) if id == case_id => break Some((seq, hash)),
-            Some(other) => {
-                heads.page.push_front(other);
-                break None;
-            }
-            None => break None,
-        }
-    };
-    match verify_chain(events.iter()) {
-        Err(b) => report.breaks.push(b),
-        Ok((_, head)) => {
-            if let Some((seq, hash)) = recorded {
-                if head.seq != seq || head.hash != hash {
-                    report.breaks.push(head_break(case_id, seq, events.last()));
-                }
-            }
-        }
-    }
-    events.clear();
-    Ok(())
 }
 
 /// A trail row for reviewer metrics: (case, workflow, at, actor, action, from, to).

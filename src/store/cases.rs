@@ -32,11 +32,15 @@ pub struct CaseRow {
     pub sla_remaining_ms: Option<i64>,
     /// The role a breached case was handed to; they may take the stage's actions.
     pub escalated_to: Option<String>,
-    /// When the SLA breach was escalated or flagged; the scan acts once per stage visit.
+    /// When the SLA breach was last escalated or flagged.
     pub escalated_at: Option<i64>,
     /// The head of the case's audit chain: its last event's sequence number and hash.
     pub last_seq: i64,
     pub last_hash: String,
+    /// The steps of the stage's escalation chain taken in this visit; each once.
+    pub escalation_step: i32,
+    /// When the next step falls due; `None` before the first breach and after the last step.
+    pub next_escalation_at: Option<i64>,
 }
 
 /// `None` is NULL, not DEFAULT, so that SQLite takes many rows in one statement.
@@ -83,6 +87,9 @@ pub struct CaseState<'a> {
     pub sla_remaining_ms: Option<i64>,
     pub escalated_to: Option<&'a str>,
     pub escalated_at: Option<i64>,
+    /// A new stage visit starts its escalation chain afresh.
+    pub escalation_step: i32,
+    pub next_escalation_at: Option<i64>,
 }
 
 pub fn insert_all(conn: &mut DbConn, rows: &[NewCase<'_>]) -> QueryResult<usize> {
@@ -147,42 +154,58 @@ pub fn count_by_stage(conn: &mut DbConn) -> QueryResult<Vec<(String, Option<Stri
         .load(c))
 }
 
-/// Open cases past their due time whose breach has not been handled yet, most overdue first.
+/// Open cases due for a step of their escalation chain: past their due time with no step
+/// taken yet, or past the time of their next step. Most overdue first.
 pub fn breached_unescalated(
     conn: &mut DbConn,
     now_ms: i64,
     limit: i64,
 ) -> QueryResult<Vec<CaseRow>> {
+    let first = cases::due_at.lt(now_ms).and(cases::escalation_step.eq(0));
+    let next = cases::next_escalation_at.lt(now_ms);
     db_run!(conn, c => cases::table
-        .filter(cases::stage.is_not_null().and(cases::due_at.lt(now_ms)).and(cases::escalated_at.is_null()))
+        .filter(cases::stage.is_not_null().and(first.or(next)))
         .order((cases::due_at.asc(), cases::id.asc()))
         .limit(limit)
         .select(CaseRow::as_select())
         .load(c))
 }
 
-/// Marks a breach handled: handed to `to_role` (which frees the case from its holder) or
-/// only flagged. False when the case changed meanwhile.
+/// A step of a breached case's escalation chain, as the row records it.
+pub struct EscalationMark<'a> {
+    pub expected_version: i64,
+    /// The step taken, from 1.
+    pub step: i32,
+    /// Handed to this role (which frees the case from its holder), or only flagged.
+    pub to_role: Option<&'a str>,
+    pub next_at: Option<i64>,
+}
+
+/// Records an escalation step. False when the case changed meanwhile.
 pub fn mark_escalated(
     conn: &mut DbConn,
     id: i64,
-    expected_version: i64,
-    to_role: Option<&str>,
+    m: &EscalationMark<'_>,
     now_ms: i64,
 ) -> QueryResult<bool> {
     let target = cases::table.filter(
         cases::id
             .eq(id)
-            .and(cases::version.eq(expected_version))
-            .and(cases::escalated_at.is_null()),
+            .and(cases::version.eq(m.expected_version))
+            .and(cases::escalation_step.eq(m.step - 1)),
     );
-    let n = match to_role {
+    let step = (
+        cases::escalation_step.eq(m.step),
+        cases::next_escalation_at.eq(m.next_at),
+        cases::escalated_at.eq(now_ms),
+        cases::version.eq(cases::version + 1),
+        cases::updated_at.eq(now_ms),
+    );
+    let n = match m.to_role {
         Some(role) => db_run!(conn, c => diesel::update(target)
-            .set((cases::escalated_to.eq(role), cases::escalated_at.eq(now_ms), cases::assignee_id.eq(None::<i64>), cases::lease_expires_at.eq(None::<i64>), cases::version.eq(cases::version + 1), cases::updated_at.eq(now_ms)))
+            .set((step, cases::escalated_to.eq(role), cases::assignee_id.eq(None::<i64>), cases::lease_expires_at.eq(None::<i64>)))
             .execute(c))?,
-        None => db_run!(conn, c => diesel::update(target)
-            .set((cases::escalated_at.eq(now_ms), cases::version.eq(cases::version + 1), cases::updated_at.eq(now_ms)))
-            .execute(c))?,
+        None => db_run!(conn, c => diesel::update(target).set(step).execute(c))?,
     };
     Ok(n == 1)
 }

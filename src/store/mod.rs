@@ -10,6 +10,8 @@ use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub mod audit;
+pub mod audit_checkpoints;
+pub mod audit_verify;
 pub mod blobs;
 pub mod cases;
 pub mod claims;

@@ -115,6 +115,7 @@ diesel::table! {
         last_seq -> BigInt,
         last_hash -> Text,
         escalation_step -> Integer,
+        next_escalation_at -> Nullable<BigInt>,
     }
 }
 

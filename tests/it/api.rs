@@ -11,7 +11,6 @@ crate::trials!(api {
         tokens_roles_and_regions_are_enforced,
         residents_see_only_their_own_claims,
         bad_input_is_refused_precisely,
-        audit_chain_detects_a_row_changed_by_hand,
         ops_endpoints_answer
     ],
 });
@@ -385,88 +384,6 @@ async fn bad_input_is_refused_precisely(app: TestApp) {
     assert_eq!(detail["documents"], json!([]));
     let (status, _) = app.get(&resident, "/api/cases/not-a-number").await;
     assert_eq!(status, 404);
-}
-
-async fn audit_chain_detects_a_row_changed_by_hand(app: TestApp) {
-    let case_id = accepted_trauma_case(&app).await;
-    let report = claimflow::store::audit::verify_all(&mut app.conn(), |_| {}).unwrap();
-    assert!(
-        report.breaks.is_empty() && report.cases > 1,
-        "demo and test cases verify"
-    );
-    // The database refuses to change the trail…
-    let tamper =
-        format!("UPDATE audit_events SET comment = 'edited' WHERE case_id = {case_id} AND seq = 2");
-    assert!(
-        app.raw_sql(&tamper).is_err(),
-        "the append-only trigger refuses updates"
-    );
-    assert!(app
-        .raw_sql(&format!(
-            "DELETE FROM audit_events WHERE case_id = {case_id}"
-        ))
-        .is_err());
-    // …so tampering takes removing the guard by hand first, which verify then detects.
-    let drop = match app.backend {
-        crate::common::Backend::Sqlite => "DROP TRIGGER audit_events_no_update",
-        crate::common::Backend::Postgres => {
-            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change"
-        }
-    };
-    app.raw_sql(drop).unwrap();
-    app.raw_sql(&tamper).unwrap();
-    let report = claimflow::store::audit::verify_all(&mut app.conn(), |_| {}).unwrap();
-    assert_eq!(
-        report.breaks.len(),
-        1,
-        "exactly the altered case is reported"
-    );
-    assert_eq!(
-        (report.breaks[0].case_id, report.breaks[0].seq),
-        (case_id, 2)
-    );
-
-    // Deleting a case's newest event leaves a chain that verifies on its own; the head on
-    // the case row shows it was shortened. Deleting a whole trail is caught the same way.
-    if app.backend == crate::common::Backend::Sqlite {
-        app.raw_sql("DROP TRIGGER audit_events_no_delete").unwrap();
-    }
-    let resident = app.login("resident").await;
-    let mut fresh = Vec::new();
-    for n in 1..=2 {
-        let (status, body) = app
-            .post(
-                &resident,
-                "/api/claims",
-                crate::common::nth_stay(trauma_claim(), n),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        upload_all(&app, &resident, body["claim_id"].as_i64().unwrap()).await;
-        fresh.push(body["case_id"].as_i64().unwrap());
-    }
-    let (shortened, erased) = (fresh[0], fresh[1]);
-    app.raw_sql(&format!(
-        "DELETE FROM audit_events WHERE case_id = {shortened} AND seq = (SELECT MAX(seq) FROM audit_events WHERE case_id = {shortened})"
-    ))
-    .unwrap();
-    app.raw_sql(&format!(
-        "DELETE FROM audit_events WHERE case_id = {erased}"
-    ))
-    .unwrap();
-    let report = claimflow::store::audit::verify_all(&mut app.conn(), |_| {}).unwrap();
-    let mut broken: Vec<(i64, &str)> = report
-        .breaks
-        .iter()
-        .map(|b| (b.case_id, b.reason))
-        .collect();
-    broken.sort();
-    assert_eq!(broken.len(), 3, "{broken:?}");
-    assert_eq!(broken[0].0, case_id);
-    for (id, reason) in &broken[1..] {
-        assert!([shortened, erased].contains(id), "{broken:?}");
-        assert!(reason.contains("newest events were deleted"), "{reason}");
-    }
 }
 
 async fn ops_endpoints_answer(app: TestApp) {

@@ -157,6 +157,21 @@ fn audit_verify_passes_on_demo_data_and_names_a_tampered_event() {
     let out = claimflow(dir.path(), &["audit", "verify"], None);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("0 broken chain(s)"), "{}", text(&out));
+    assert!(text(&out).contains("no checkpoint yet"), "{}", text(&out));
+    let out = claimflow(dir.path(), &["audit", "checkpoint"], None);
+    assert!(
+        out.status.success() && text(&out).contains("\"checkpoint\":1"),
+        "{}",
+        text(&out)
+    );
+    let out = claimflow(dir.path(), &["audit", "verify"], None);
+    assert!(
+        text(&out).contains("1 checkpoint(s) checked"),
+        "{}",
+        text(&out)
+    );
+    // The key lives outside the database, in the data dir by default.
+    assert!(dir.path().join("audit_key").exists());
 
     let config = claimflow::config::Config {
         data_dir: dir.path().into(),

@@ -77,6 +77,16 @@ pub enum BreachPolicy {
     Flag,
 }
 
+/// One step of a stage's escalation chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EscalationStep {
+    /// Told of the breach, and handed the case when `on_breach` is `escalate`.
+    pub role: Role,
+    /// Taken once the case is this many times the stage's SLA in the stage (1: at the breach).
+    pub after: u32,
+    pub on_breach: BreachPolicy,
+}
+
 #[derive(Debug, Clone)]
 pub struct Route {
     pub when_text: String,
@@ -105,8 +115,9 @@ pub struct Stage {
     pub role: Role,
     /// Working hours allowed in this stage; `None` means no SLA.
     pub sla_hours: Option<u32>,
-    pub escalation_role: Option<Role>,
-    pub on_breach: BreachPolicy,
+    /// What a breach sets off, step by step, each once per stage visit. Empty: a breach is
+    /// only flagged.
+    pub escalation: Vec<EscalationStep>,
     /// Four-eyes: whoever acted in these stages may not act here.
     pub distinct_from: Vec<usize>,
     /// The case waits on the resident; the SLA clock is paused.

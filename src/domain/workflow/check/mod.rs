@@ -12,6 +12,7 @@ use serde::Deserialize;
 use std::collections::{BTreeSet, VecDeque};
 use toml::Spanned;
 
+mod escalation;
 mod safety;
 pub use safety::Safety;
 
@@ -62,6 +63,7 @@ struct RawStage {
     sla_hours: Option<u32>,
     escalation_role: Option<Spanned<String>>,
     on_breach: Option<BreachPolicy>,
+    escalation: Option<Spanned<Vec<escalation::RawStep>>>,
     #[serde(default)]
     distinct_from: Vec<Spanned<String>>,
     #[serde(default)]
@@ -289,7 +291,7 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
     let mut stages = Vec::new();
     for s in &raw.stages {
         let role = check_role(ck, &s.role);
-        let escalation_role = s.escalation_role.as_ref().and_then(|r| check_role(ck, r));
+        let escalation = escalation::chain(ck, s);
         let mut distinct_from = Vec::new();
         for d in &s.distinct_from {
             match stage_ids.iter().position(|id| *id == d.get_ref()) {
@@ -371,8 +373,7 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
             title: s.title.clone(),
             role: role.unwrap_or(Role::Admin),
             sla_hours: s.sla_hours,
-            escalation_role,
-            on_breach: s.on_breach.unwrap_or(BreachPolicy::Escalate),
+            escalation,
             distinct_from,
             waiting: s.waiting,
             auto_assign: s.auto_assign,
