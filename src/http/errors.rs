@@ -77,6 +77,7 @@ impl ResponseError for AppError {
         };
         let (message_zh, message_en) = match self {
             AppError::Rule(r) => (Some(r.zh.clone()), Some(r.en.clone())),
+            AppError::Refused(r) => (Some(r.zh()), Some(r.to_string())),
             _ => (None, None),
         };
         HttpResponse::build(self.status_code()).json(ErrorBody {

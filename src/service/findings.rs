@@ -141,3 +141,46 @@ pub fn override_finding(
             .ok_or_else(|| AppError::NotFound(format!("finding {}", finding.id)))
     })
 }
+
+/// A facility suspended or terminated from `from` (until `until`, or for good): each open
+/// claim whose stay falls inside gets an `error` finding, which gates its payment. The one
+/// rule for every way a designation changes: a sanction, or an administrator's status
+/// change. `evidence` says what changed it. Returns the claims gated.
+pub fn gate_claims_at_facility(
+    conn: &mut DbConn,
+    facility_code: &str,
+    status: &str,
+    from: &str,
+    until: Option<&str>,
+    evidence: serde_json::Value,
+    now_ms: i64,
+) -> AppResult<Vec<i64>> {
+    let terminated = status == "terminated";
+    let mut gated = Vec::new();
+    for (case_id, claim_id) in crate::store::supervision::open_claims_at(
+        conn,
+        facility_code,
+        from,
+        until.unwrap_or("9999-12-31"),
+    )? {
+        let mut evidence = evidence.clone();
+        if let Some(map) = evidence.as_object_mut() {
+            map.extend([
+                ("facility".to_string(), json!(facility_code)),
+                ("from".to_string(), json!(from)),
+                ("until".to_string(), json!(until)),
+                ("claim_id".to_string(), json!(claim_id)),
+            ]);
+        }
+        let finding = findings_store::NewFinding {
+            code: "facility_suspended",
+            severity: "error",
+            zh: format!("就诊机构 {facility_code} 自 {from} 起{}，本申请的住院日期在此期间，请复核", if terminated { "终止协议" } else { "暂停医保服务" }),
+            en: format!("Facility {facility_code} is {status} from {from}; this claim's stay falls inside it: review it"),
+            evidence,
+        };
+        findings_store::insert_all(conn, [(case_id, &finding)], now_ms)?;
+        gated.push(claim_id);
+    }
+    Ok(gated)
+}

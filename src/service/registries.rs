@@ -331,15 +331,31 @@ pub fn change_status(
         return Err(AppError::Validation(errors));
     }
     facilities::get(conn, code)?.ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
-    facilities::add_status(
-        conn,
-        code,
-        &input.status,
-        input.effective_from.trim(),
-        input.reason.trim(),
-        now_ms,
-    )?;
-    Ok(())
+    conn.write_tx(|conn| {
+        let from = input.effective_from.trim();
+        facilities::add_status(conn, code, &input.status, from, input.reason.trim(), now_ms)?;
+        if input.status != "designated" {
+            // Claims in flight inside the new status are gated, as after a sanction.
+            let evidence = serde_json::json!({ "status_change": input.reason.trim() });
+            let gated = crate::service::findings::gate_claims_at_facility(
+                conn,
+                code,
+                &input.status,
+                from,
+                None,
+                evidence,
+                now_ms,
+            )?;
+            if !gated.is_empty() {
+                tracing::info!(
+                    facility = code,
+                    ?gated,
+                    "claims in flight gated by a status change"
+                );
+            }
+        }
+        Ok(())
+    })
 }
 
 /// A staff or resident account to create (admins on the web page, or `claimflow user add`).

@@ -8,8 +8,11 @@ crate::trials!(controls {
         a_return_must_ask_for_something_and_the_resident_answers_each_item_in_place,
         a_blocking_finding_shows_on_the_case_page_and_only_a_sign_off_override_releases_it,
         every_tampering_with_the_trail_is_detected,
-        a_sign_off_breach_is_flagged_then_climbs_to_the_director_once
+        a_sign_off_breach_is_flagged_then_climbs_to_the_director_once,
+        claims_the_rules_forbid_are_paid_by_no_route,
+        sanctions_stay_inside_the_law_and_money_owed_needs_two_to_write_off
     ],
+    plain: [check_refuses_unsafe_workflows_with_file_line_and_hint],
 });
 
 async fn submit_with_all_documents(app: &TestApp, resident: &str) -> (i64, i64) {
@@ -234,7 +237,7 @@ async fn a_blocking_finding_shows_on_the_case_page_and_only_a_sign_off_override_
     let (status, body) = app.act(&supervisor, case_id, "approve", "").await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (422, Some("guard_failed")),
+        (422, Some("blocked_by_findings")),
         "gated: {body}"
     );
 
@@ -689,4 +692,466 @@ async fn a_sign_off_breach_is_flagged_then_climbs_to_the_director_once(mut app: 
         verify(&app).is_clean(),
         "the trail still says what the rows hold"
     );
+}
+
+/// A person the agency's admin registers, enrolled for 2019 on `enrolled_on` through
+/// `channel`, and dead since `death` if given. Returns the ID number.
+async fn register_person(
+    app: &TestApp,
+    first17: &str,
+    enrolled_on: &str,
+    channel: &str,
+    death: Option<&str>,
+) -> String {
+    use claimflow::domain::person::IdNumber;
+    let admin = app.login("admin").await;
+    let id = IdNumber::with_check_digit(first17);
+    let parsed = IdNumber::parse(&id).unwrap();
+    let person = json!({
+        "id_number": id, "name": "测试参保人", "sex": parsed.sex().to_string(), "birth_date": parsed.birth_date().to_string(),
+        "household": format!("330326-户{}", &first17[14..17]), "region_code": "330326", "death_date": death,
+    });
+    let (status, body) = app.post(&admin, "/api/admin/persons", person).await;
+    assert_eq!(status, 201, "{body}");
+    let enrolment = json!({
+        "id_number": id, "coverage_year": 2019, "period_start": "2019-01-01", "period_end": "2019-12-31",
+        "tier": 1, "enrolled_on": enrolled_on, "channel": channel,
+    });
+    let (status, body) = app.post(&admin, "/api/admin/enrolments", enrolment).await;
+    assert_eq!(status, 201, "{body}");
+    id
+}
+
+/// A trauma claim the clerk files for `id_number`, with these of its checklist documents.
+async fn filed_by_clerk(
+    app: &TestApp,
+    id_number: &str,
+    invoice: &str,
+    documents: &[&str],
+) -> (i64, i64) {
+    let clerk = app.login("clerk").await;
+    let mut body = trauma_claim();
+    body["id_number"] = json!(id_number);
+    body["invoice_numbers"] = json!([invoice]);
+    let (status, res) = app.post(&clerk, "/api/claims", body).await;
+    assert_eq!(status, 201, "{res}");
+    let claim_id = res["claim_id"].as_i64().unwrap();
+    upload_as(app, &clerk, claim_id, documents).await;
+    (claim_id, res["case_id"].as_i64().unwrap())
+}
+
+async fn upload_as(app: &TestApp, token: &str, claim_id: i64, documents: &[&str]) {
+    for kind in documents {
+        let (status, body) = app.upload(token, claim_id, kind, "scan.pdf", pdf()).await;
+        assert_eq!(status, 201, "{kind}: {body}");
+    }
+}
+
+async fn error_findings(app: &TestApp, claim_id: i64) -> Vec<String> {
+    let supervisor = app.login("supervisor").await;
+    let (_, detail) = app
+        .get(&supervisor, &format!("/api/claims/{claim_id}"))
+        .await;
+    detail["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error" && f["overridden_at"].is_null())
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Takes `action` and asserts it is refused with `code`.
+async fn refused(app: &TestApp, token: &str, case_id: i64, action: &str, code: &str) {
+    let (status, body) = app.act(token, case_id, action, "照付").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some(code)),
+        "{action}: {body}"
+    );
+    assert!(
+        !body["message_zh"].as_str().unwrap_or_default().is_empty(),
+        "{body}"
+    );
+    assert!(
+        !body["message_en"].as_str().unwrap_or_default().is_empty(),
+        "{body}"
+    );
+}
+
+/// The claims the rules forbid, each tried through the route that used to pay it (issue 21):
+/// inside the waiting period through the normal chain, after the person's death through
+/// investigation `clear`, and at a facility suspended by an administrator while the claim
+/// was in flight. None is paid; the stage refuses with its code; nothing is applied.
+async fn claims_the_rules_forbid_are_paid_by_no_route(app: TestApp) {
+    let (reviewer, senior, supervisor) = (
+        app.login("reviewer").await,
+        app.login("senior_reviewer").await,
+        app.login("supervisor").await,
+    );
+    let clerk = app.login("clerk").await;
+
+    // Enrolled mid-year on 20 April: the 90-day wait runs past the May stay.
+    let waiting = register_person(&app, "33032619900101003", "2019-04-20", "mid_year", None).await;
+    let (claim, case) = filed_by_clerk(&app, &waiting, "BYP-WAIT", &TRAUMA_DOCUMENTS).await;
+    assert_eq!(error_findings(&app, claim).await, ["not_eligible"]);
+    let (_, detail) = app.get(&supervisor, &format!("/api/claims/{claim}")).await;
+    assert!(
+        detail["findings"].to_string().contains("waiting_period"),
+        "the finding names the waiting period: {detail}"
+    );
+    assert_eq!(app.act(&clerk, case, "accept", "").await.0, 200);
+    assert_eq!(
+        app.act(&reviewer, case, "recommend_approve", "").await.0,
+        200
+    );
+    let (status, body) = app.act(&senior, case, "approve", "").await;
+    assert_eq!(
+        (status, body["stage"].as_str()),
+        (200, Some("signoff")),
+        "only sign-off may weigh a blocking finding: {body}"
+    );
+    refused(&app, &supervisor, case, "approve", "blocked_by_findings").await;
+    refused(
+        &app,
+        &supervisor,
+        case,
+        "approve_partially",
+        "blocked_by_findings",
+    )
+    .await;
+    let (_, detail) = app.get(&supervisor, &format!("/api/claims/{claim}")).await;
+    assert_eq!(
+        detail["decided_fen"],
+        Value::Null,
+        "nothing was paid: {detail}"
+    );
+
+    // Dead since 1 April: screening routes the May claim to investigation, where clearing
+    // it still ends at sign-off and the finding still gates it.
+    let dead = register_person(
+        &app,
+        "33032619500101004",
+        "2018-11-15",
+        "central",
+        Some("2019-04-01"),
+    )
+    .await;
+    let (claim, case) = filed_by_clerk(&app, &dead, "BYP-DEAD", &[]).await;
+    let (_, view) = app.get(&supervisor, &format!("/api/cases/{case}")).await;
+    assert_eq!(view["workflow"], "fraud_investigation", "{view}");
+    assert!(!error_findings(&app, claim).await.is_empty());
+    // With no documents at all, the family's checklist still holds on the fraud route.
+    let (status, body) = app.act(&reviewer, case, "forward", "核查死亡信息").await;
+    let forwarded = status == 200;
+    if !forwarded {
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (422, Some("guard_failed")),
+            "{body}"
+        );
+    } else {
+        refused(&app, &senior, case, "clear", "guard_failed").await;
+    }
+    let clerk_token = app.login("clerk").await;
+    upload_as(&app, &clerk_token, claim, &TRAUMA_DOCUMENTS).await;
+    if !forwarded {
+        assert_eq!(
+            app.act(&reviewer, case, "forward", "核查死亡信息").await.0,
+            200
+        );
+    }
+    let (status, body) = app.act(&senior, case, "clear", "已核实").await;
+    assert_eq!(
+        (status, body["stage"].as_str()),
+        (200, Some("decision")),
+        "a clearance ends at sign-off: {body}"
+    );
+    refused(&app, &supervisor, case, "clear", "blocked_by_findings").await;
+    let (_, detail) = app.get(&supervisor, &format!("/api/claims/{claim}")).await;
+    assert_eq!(detail["decided_fen"], Value::Null, "{detail}");
+
+    // In flight at H330326001 when the administrator suspends it from 1 May: the claim is
+    // gated as after a sanction.
+    let resident = app.login("resident").await;
+    let (claim, case) = submit_with_all_documents(&app, &resident).await;
+    assert!(error_findings(&app, claim).await.is_empty());
+    let admin = app.login("admin").await;
+    let (status, body) = app
+        .post(&admin, "/api/admin/facilities/H330326001/status", json!({"status": "suspended", "effective_from": "2019-05-01", "reason": "挂床住院，暂停医保服务"}))
+        .await;
+    assert!(status < 300, "{body}");
+    assert_eq!(error_findings(&app, claim).await, ["facility_suspended"]);
+    assert_eq!(app.act(&clerk, case, "accept", "").await.0, 200);
+    assert_eq!(
+        app.act(&reviewer, case, "recommend_approve", "").await.0,
+        200
+    );
+    let (status, body) = app.act(&senior, case, "approve", "").await;
+    assert_eq!(
+        (status, body["stage"].as_str()),
+        (200, Some("signoff")),
+        "{body}"
+    );
+    refused(&app, &supervisor, case, "approve", "blocked_by_findings").await;
+    // A new claim inside the suspension is refused at intake, saying why.
+    let mut inside = crate::common::nth_stay(trauma_claim(), 9);
+    inside["admission_date"] = json!("2019-06-02");
+    inside["discharge_date"] = json!("2019-06-05");
+    let (status, body) = app.post(&resident, "/api/claims", inside).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("facility_not_designated")),
+        "{body}"
+    );
+    assert!(
+        verify(&app).is_clean(),
+        "every refusal left the trail as it was"
+    );
+}
+
+/// A phantom-bed violation (Art. 38, 10,000 yuan) at H330326010, taken to the point where a
+/// supervisor decides the sanction. Returns (violation id, case id).
+async fn violation_awaiting_sanction(app: &TestApp) -> (i64, i64) {
+    let (inspector, supervisor) = (app.login("inspector").await, app.login("supervisor").await);
+    let (status, inspection) = app
+        .post(&inspector, "/api/inspections", json!({"facility_code": "H330326010", "kind": "unannounced", "inspected_on": "2019-06-01", "team": "孙磊、李娜", "scope": "住院病区在床情况"}))
+        .await;
+    assert_eq!(status, 201, "{inspection}");
+    let violation = json!({
+        "inspection_id": inspection["id"], "facility_code": "H330326010", "type_code": "phantom_bed",
+        "amount_fen": 1_000_000, "claim_ids": [], "department": "骨科", "description": "夜间查房 12 张在床登记，实际在床 3 人"
+    });
+    let (status, v) = app.post(&inspector, "/api/violations", violation).await;
+    assert_eq!(status, 201, "{v}");
+    let (id, case_id) = (
+        v["violation"]["id"].as_i64().unwrap(),
+        v["case_id"].as_i64().unwrap(),
+    );
+    for (who, action, comment) in [
+        (&inspector, "submit_for_review", ""),
+        (&supervisor, "request_statement", ""),
+        (&inspector, "record_statement", "机构承认管理疏漏"),
+    ] {
+        let (status, body) = app.act(who, case_id, action, comment).await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    (id, case_id)
+}
+
+async fn sanction(app: &TestApp, token: &str, id: i64, choice: Value) -> (u16, Value) {
+    let (_, v) = app.get(token, &format!("/api/violations/{id}")).await;
+    let mut body = json!({"expected_version": v["version"], "suspension_months": 6, "suspended_from": "2019-07-01", "rectification_due": "2019-09-30"});
+    body.as_object_mut()
+        .unwrap()
+        .extend(choice.as_object().unwrap().clone());
+    app.post(token, &format!("/api/violations/{id}/sanction"), body)
+        .await
+}
+
+/// Sanctions stay inside the law, and money owed is not forgotten (issue 21, items 4-5):
+/// above the article's maximum nothing is accepted, whatever the reason; below its minimum
+/// only with a mitigating circumstance and a second supervisor; and the case closes only
+/// once everything is paid or written off by two supervisors.
+async fn sanctions_stay_inside_the_law_and_money_owed_needs_two_to_write_off(app: TestApp) {
+    app.add_user(
+        "supervisor2",
+        &[claimflow::domain::roles::Role::Supervisor],
+        "330300",
+    );
+    let (supervisor, second, inspector) = (
+        app.login("supervisor").await,
+        app.login("supervisor2").await,
+        app.login("inspector").await,
+    );
+    let (id, case_id) = violation_awaiting_sanction(&app).await;
+
+    // Above the maximum: refused with no override, in yuan and months.
+    let (status, res) = sanction(
+        &app,
+        &supervisor,
+        id,
+        json!({"fine_fen": 2_500_000, "mitigation": "corrected_promptly", "reason": "情节轻微"}),
+    )
+    .await;
+    assert_eq!(
+        (status, res["error"].as_str()),
+        (422, Some("fine_above_maximum")),
+        "{res}"
+    );
+    assert!(
+        res["message_zh"].as_str().unwrap().contains("25,000.00"),
+        "{res}"
+    );
+    let (status, res) = sanction(
+        &app,
+        &supervisor,
+        id,
+        json!({"fine_fen": 1_500_000, "suspension_months": 24}),
+    )
+    .await;
+    assert_eq!(
+        (status, res["error"].as_str()),
+        (422, Some("suspension_above_maximum")),
+        "{res}"
+    );
+    assert!(res["message_en"].as_str().unwrap().contains("24"), "{res}");
+
+    // Below the minimum: only with a mitigating circumstance, and only as a proposal.
+    let (status, res) = sanction(&app, &supervisor, id, json!({"fine_fen": 500_000})).await;
+    assert_eq!(
+        (status, res["error"].as_str()),
+        (422, Some("below_minimum_needs_mitigation")),
+        "{res}"
+    );
+    let (status, res) = sanction(&app, &supervisor, id, json!({"fine_fen": 500_000, "mitigation": "corrected_promptly", "reason": "当场退回多收费用"})).await;
+    assert_eq!(status, 200, "{res}");
+    let approval = res["pending_approval"]["id"]
+        .as_i64()
+        .expect("a proposal for a second supervisor");
+    assert_eq!(res["stage"], "decision", "nothing applied yet: {res}");
+    let decide = |token: String, approval: i64| {
+        let app = &app;
+        async move {
+            app.post(
+                &token,
+                &format!("/api/violations/{id}/approvals/{approval}"),
+                json!({"approve": true, "comment": "同意"}),
+            )
+            .await
+        }
+    };
+    let (status, res) = decide(supervisor.clone(), approval).await;
+    assert_eq!(
+        status, 403,
+        "the proposer does not approve their own proposal: {res}"
+    );
+    let (status, res) = decide(second.clone(), approval).await;
+    assert_eq!(
+        (status, res["stage"].as_str()),
+        (200, Some("rectification")),
+        "{res}"
+    );
+
+    // Money owed: the case does not close while anything is unpaid.
+    assert_eq!(
+        app.act(&inspector, case_id, "report_rectified", "已整改")
+            .await
+            .0,
+        200
+    );
+    refused(
+        &app,
+        &inspector,
+        case_id,
+        "confirm_rectified",
+        "money_outstanding",
+    )
+    .await;
+    let (status, res) = app
+        .post(
+            &supervisor,
+            &format!("/api/violations/{id}/write-off"),
+            json!({"reason": " "}),
+        )
+        .await;
+    assert_eq!(status, 422, "a write-off needs a reason: {res}");
+    let (status, res) = app
+        .post(
+            &supervisor,
+            &format!("/api/violations/{id}/write-off"),
+            json!({"reason": "机构已注销，无可执行财产"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{res}");
+    let write_off = res["id"].as_i64().unwrap();
+    refused(
+        &app,
+        &inspector,
+        case_id,
+        "confirm_rectified",
+        "money_outstanding",
+    )
+    .await;
+    assert_eq!(decide(supervisor.clone(), write_off).await.0, 403);
+    let (status, res) = decide(second.clone(), write_off).await;
+    assert_eq!(status, 200, "{res}");
+    let (status, case) = app.act(&inspector, case_id, "confirm_rectified", "").await;
+    assert_eq!(
+        (status, case["outcome"].as_str()),
+        (200, Some("closed")),
+        "{case}"
+    );
+    let actions = app.event_actions(case_id).await;
+    for expected in [
+        "sanction_proposed",
+        "write_off_proposed",
+        "confirm_rectified",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+    assert!(verify(&app).is_clean());
+}
+
+/// Each unsafe workflow file through `claimflow check` (issue 21, item 8): refused with its
+/// file:line and a hint.
+fn check_refuses_unsafe_workflows_with_file_line_and_hint() {
+    use crate::cli::{claimflow, manifest, text};
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(manifest().join("workflows/trauma.toml")).unwrap();
+    let gated = "roles = [\"supervisor\"]\n  guard = \"documents_complete and not third_party_liable and blocking_findings == 0\"";
+    assert!(good.contains(gated) && good.contains("distinct_from = [\"initial_review\"]\n"));
+    let cases = [
+        (
+            "a paying sign-off open to a resident",
+            good.replacen(gated, &gated.replace("[\"supervisor\"]", "[\"supervisor\", \"resident\"]"), 1),
+            "pays the claim but is open to `resident`",
+        ),
+        (
+            "a second review that lost its distinct_from",
+            good.replacen("distinct_from = [\"initial_review\"]\n", "", 1),
+            "not four-eyes against the earlier review `initial_review`",
+        ),
+        (
+            "a paying action without the findings gate",
+            good.replace(" and blocking_findings == 0", ""),
+            "can pay the claim while error findings stand",
+        ),
+        (
+            // The senior reviewer (limited to 20,000 yuan) approves straight to payment and
+            // no authority stage catches the larger amounts.
+            "limited approvers with no sign-off to climb to",
+            good.replacen("authority_stage = \"signoff\"\n", "", 1).replacen(
+                "  guard = \"documents_complete and not third_party_liable\"\n  to = \"signoff\"",
+                "  guard = \"documents_complete and not third_party_liable and blocking_findings == 0\"\n  to = \"approved\"",
+                1,
+            ),
+            "no sign-off",
+        ),
+    ];
+    let file = dir.path().join("unsafe.toml");
+    for (what, text_of_file, expected) in cases {
+        assert_ne!(text_of_file, good, "{what}: the mutation applied");
+        std::fs::write(&file, &text_of_file).unwrap();
+        let out = claimflow(dir.path(), &["check", file.to_str().unwrap()], None);
+        let msg = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{what}: {msg}");
+        let line = msg
+            .lines()
+            .find(|l| l.contains(expected))
+            .unwrap_or_else(|| panic!("{what}: expected `{expected}` in {msg}"));
+        let located = line
+            .split("unsafe.toml:")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.parse::<usize>().ok());
+        assert!(
+            located.is_some_and(|n| n > 0),
+            "{what}: no file:line in `{line}`"
+        );
+        assert!(msg.contains("hint:"), "{what}: no hint in {msg}");
+    }
 }

@@ -220,7 +220,7 @@ async fn suspect_claims_are_routed_to_investigation(app: TestApp) {
     let (status, body) = app.act(&supervisor, case_id, "clear", "排除疑点").await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (422, Some("guard_failed")),
+        (422, Some("blocked_by_findings")),
         "{body}"
     );
     let (_, findings) = case_and_findings(&app, readmitted).await;

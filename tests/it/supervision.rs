@@ -333,7 +333,7 @@ async fn phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended
     let (status, res) = app.act(&inspector, case_id, "confirm_rectified", "").await;
     assert_eq!(
         (status, res["error"].as_str()),
-        (422, Some("guard_failed")),
+        (422, Some("money_outstanding")),
         "{res}"
     );
     let fine_id = v["recoveries"][1]["id"].as_i64().unwrap();

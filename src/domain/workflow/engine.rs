@@ -64,6 +64,36 @@ pub enum Refusal {
     },
 }
 
+impl Refusal {
+    /// The refusal in Chinese; the English is its `Display`.
+    pub fn zh(&self) -> String {
+        match self {
+            Refusal::Closed => "案件已办结，不能再办理".into(),
+            Refusal::UnknownStage(stage) => format!("案件所处环节 `{stage}` 不在该流程版本中"),
+            Refusal::UnknownAction { stage, action } => format!("环节 `{stage}` 没有操作 `{action}`"),
+            Refusal::RoleNotAllowed { action, allowed } => format!(
+                "操作 `{action}` 须由以下岗位办理：{}",
+                allowed.iter().map(|r| r.title_zh()).collect::<Vec<_>>().join("、")
+            ),
+            Refusal::FourEyes { stage, earlier } => {
+                format!("四眼原则：您已办理本案的 `{earlier}` 环节，不能再办理 `{stage}` 环节")
+            }
+            Refusal::GuardFailed { action, guard } => {
+                format!("当前不能执行操作 `{action}`：条件 `{guard}` 尚不满足")
+            }
+            Refusal::CommentRequired(action) => format!("操作 `{action}` 须填写意见"),
+            Refusal::NoReturnStage => "案件没有可退回的环节".into(),
+            Refusal::BlockedByFindings { action, count } => format!(
+                "操作 `{action}` 将支付该申请，但仍有 {count} 条阻止支付的疑点；须由审批负责人在签发环节逐条说明理由解除后方可支付"
+            ),
+            Refusal::MoneyOutstanding { action, outstanding_fen } => format!(
+                "操作 `{action}` 将结案，但仍有 {} 元未缴清；请登记缴款，或由两名审批负责人批准核销",
+                crate::domain::money::Fen(*outstanding_fen).yuan_text()
+            ),
+        }
+    }
+}
+
 impl Workflow {
     /// The actions this actor may take now, in file order.
     pub fn available_actions<'w>(
@@ -190,6 +220,12 @@ impl Workflow {
                 earlier: earlier.into(),
             });
         }
+        // The engine's gates first: their refusal says exactly what stands in the way, where
+        // a guard that repeats them would only say that a condition does not hold.
+        let target = self.target(action, facts);
+        if let Some(refusal) = self.gate(action, target, facts) {
+            return Err(refusal);
+        }
         if let (Some(guard), Some(text)) = (&action.guard, &action.guard_text) {
             if !guard.eval(facts) {
                 return Err(Refusal::GuardFailed {
@@ -200,10 +236,6 @@ impl Workflow {
         }
         if action.comment_required && comment.trim().is_empty() {
             return Err(Refusal::CommentRequired(action_name.into()));
-        }
-        let target = self.target(action, facts);
-        if let Some(refusal) = self.gate(action, target, facts) {
-            return Err(refusal);
         }
         let to = match target {
             Target::Stage(i) => Next::Stage(self.stages[i].id.clone()),

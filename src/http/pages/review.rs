@@ -551,7 +551,12 @@ pub async fn act(
             ("error", ctx.t("case.refused")),
             Some(ctx.pick(&rule.zh, &rule.en).to_string()),
         ),
-        Err(e @ (AppError::Validation(_) | AppError::Refused(_))) => {
+        Err(AppError::Refused(refusal)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ("error", ctx.t("case.refused")),
+            Some(ctx.pick(&refusal.zh(), &refusal.to_string()).to_string()),
+        ),
+        Err(e @ AppError::Validation(_)) => {
             let text = format!("{}{e}", ctx.t("errors.field_prefix"));
             (
                 StatusCode::UNPROCESSABLE_ENTITY,

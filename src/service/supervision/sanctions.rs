@@ -320,20 +320,16 @@ fn suspend_facility(
             now_ms,
         )?;
     }
-    let mut flagged = Vec::new();
-    for (case_id, claim_id) in
-        store::open_claims_at(conn, &v.facility_code, from, until.unwrap_or("9999-12-31"))?
-    {
-        findings_store::insert_all(conn, [(case_id, &NewFinding {
-            code: "facility_suspended",
-            severity: "error",
-            zh: format!("就诊机构 {} 自 {from} 起{}，本申请的住院日期在此期间，请复核", v.facility_code, if terminate { "终止协议" } else { "暂停医保服务" }),
-            en: format!("Facility {} is {status} from {from}; this claim's stay falls inside it: review it", v.facility_code),
-            evidence: json!({ "violation_id": v.id, "facility": v.facility_code, "from": from, "until": until, "claim_id": claim_id }),
-        })], now_ms)?;
-        flagged.push(claim_id);
-    }
-    Ok(flagged)
+    let evidence = json!({ "violation_id": v.id });
+    crate::service::findings::gate_claims_at_facility(
+        conn,
+        &v.facility_code,
+        status,
+        from,
+        until,
+        evidence,
+        now_ms,
+    )
 }
 
 /// Art. 41: the person's direct settlement is suspended for the period; their open claims
