@@ -226,8 +226,43 @@ fn seed_registries(conn: &mut DbConn) -> anyhow::Result<()> {
             )?;
         }
     }
+    // Enrolled mid-year on 20 August 2019: the 90-day wait covers a September stay, so the
+    // demo has a claim whose eligibility finding blocks payment until sign-off weighs it.
+    let id = IdNumber::parse(&IdNumber::with_check_digit(&WAITING_PERSON.0[..17]))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let person_id = persons::insert(
+        conn,
+        &persons::NewPerson {
+            id_number: id.as_str().into(),
+            name: WAITING_PERSON.1.into(),
+            sex: id.sex().to_string(),
+            birth_date: id.birth_date().to_string(),
+            household: "330326-户903".into(),
+            region_code: "330326".into(),
+            email: None,
+            death_date: None,
+            user_id: None,
+        },
+    )?;
+    persons::insert_enrolment(
+        conn,
+        &persons::NewEnrolment {
+            person_id,
+            coverage_year: 2019,
+            period_start: "2019-01-01".into(),
+            period_end: "2019-12-31".into(),
+            tier: 1,
+            enrolled_on: "2019-08-20".into(),
+            channel: "mid_year".into(),
+            special_groups: "[]".into(),
+            disabled_grade: None,
+        },
+    )?;
     Ok(())
 }
+
+/// A person without an account whose claim the clerk files inside the waiting period.
+const WAITING_PERSON: (&str, &str) = ("33032619900101003", "王磊");
 
 fn who(conn: &mut DbConn, username: &str) -> AppResult<Principal> {
     let user = users::find_by_username(conn, username)?
@@ -374,6 +409,56 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
                 version = act(conn, env, actor, &req)?.version;
             }
         }
+    }
+    seed_gated_claim(conn, env, data_dir, [&clerk, &reviewer, &senior])
+}
+
+/// The clerk files a claim for the person in their waiting period, with every document,
+/// and it reaches sign-off, where its error finding shows as blocking payment.
+fn seed_gated_claim(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    data_dir: &Path,
+    [clerk, reviewer, senior]: [&Principal; 3],
+) -> AppResult<()> {
+    use crate::domain::person::IdNumber;
+    let mut claim = demo_claim("trauma", 1);
+    claim.id_number = Some(IdNumber::with_check_digit(&WAITING_PERSON.0[..17]));
+    claim.facility_code = "H330326001".into();
+    claim.admission_date = "2019-09-25".into();
+    claim.discharge_date = "2019-09-27".into();
+    claim.invoice_numbers = vec!["DEMO-GATED-0001".into()];
+    let now = crate::store::now_ms();
+    let submitted = submit(conn, env, clerk, &claim, None, now)?;
+    let wf = env
+        .defs
+        .latest("trauma")
+        .ok_or_else(|| crate::error::AppError::NotFound("trauma".into()))?;
+    for kind in &wf.required_documents {
+        let upload = Upload {
+            claim_id: submitted.claim_id,
+            kind,
+            filename: "scan.pdf",
+            bytes: DEMO_PDF,
+            now_ms: now,
+            request_id: None,
+        };
+        add_document(conn, data_dir, clerk, &upload)?;
+    }
+    for (actor, action) in [
+        (clerk, "accept"),
+        (reviewer, "recommend_approve"),
+        (senior, "approve"),
+    ] {
+        let version = crate::store::cases::get(conn, submitted.case_id)?.map_or(1, |c| c.version);
+        let req = ActionRequest::simple(
+            submitted.case_id,
+            action,
+            "",
+            version,
+            crate::store::now_ms(),
+        );
+        act(conn, env, actor, &req)?;
     }
     Ok(())
 }

@@ -10,7 +10,8 @@ crate::trials!(controls {
         every_tampering_with_the_trail_is_detected,
         a_sign_off_breach_is_flagged_then_climbs_to_the_director_once,
         claims_the_rules_forbid_are_paid_by_no_route,
-        sanctions_stay_inside_the_law_and_money_owed_needs_two_to_write_off
+        sanctions_stay_inside_the_law_and_money_owed_needs_two_to_write_off,
+        the_demo_keeps_a_gated_claim_and_the_case_page_shows_it
     ],
     plain: [check_refuses_unsafe_workflows_with_file_line_and_hint],
 });
@@ -792,7 +793,7 @@ async fn claims_the_rules_forbid_are_paid_by_no_route(app: TestApp) {
     let clerk = app.login("clerk").await;
 
     // Enrolled mid-year on 20 April: the 90-day wait runs past the May stay.
-    let waiting = register_person(&app, "33032619900101003", "2019-04-20", "mid_year", None).await;
+    let waiting = register_person(&app, "33032619900202005", "2019-04-20", "mid_year", None).await;
     let (claim, case) = filed_by_clerk(&app, &waiting, "BYP-WAIT", &TRAUMA_DOCUMENTS).await;
     assert_eq!(error_findings(&app, claim).await, ["not_eligible"]);
     let (_, detail) = app.get(&supervisor, &format!("/api/claims/{claim}")).await;
@@ -1154,4 +1155,27 @@ fn check_refuses_unsafe_workflows_with_file_line_and_hint() {
         );
         assert!(msg.contains("hint:"), "{what}: no hint in {msg}");
     }
+}
+
+/// The demo data keeps a claim whose error finding gates it at sign-off, and the reviewer's
+/// page shows it as blocking payment, with the approval refused.
+async fn the_demo_keeps_a_gated_claim_and_the_case_page_shows_it(app: TestApp) {
+    let gated: i64 = {
+        use claimflow::store::schema::case_findings::dsl::*;
+        use diesel::prelude::*;
+        let mut conn = app.conn();
+        let conn: &mut claimflow::store::DbConn = &mut conn;
+        claimflow::db_run!(conn, c => case_findings.filter(severity.eq("error")).select(case_id).first(c))
+            .expect("the demo holds a claim with an error finding")
+    };
+    let supervisor = app.login("supervisor").await;
+    let (_, view) = app.get(&supervisor, &format!("/api/cases/{gated}")).await;
+    assert_eq!(view["stage"], "signoff", "{view}");
+    let (status, html) = page(&app, &supervisor, &format!("/cases/{gated}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("阻止支付"),
+        "the finding shows as blocking payment"
+    );
+    refused(&app, &supervisor, gated, "approve", "blocked_by_findings").await;
 }

@@ -126,7 +126,12 @@ async fn auditor_searches_claims_by_their_own_fields(app: TestApp) {
     )
     .await;
     let by_name = csv_rows(&app, &auditor, "/audit/claims.csv?resident=%E5%BC%A0").await;
-    assert_eq!(by_number.len(), all.len());
+    let zhang_wei = all.iter().filter(|r| r["resident"] == "张伟").count();
+    assert!(
+        zhang_wei > 0 && zhang_wei < all.len(),
+        "the demo also files for 王磊"
+    );
+    assert_eq!(by_number.len(), zhang_wei);
     assert_eq!(column(&by_number, "claim_id"), column(&by_name, "claim_id"));
     assert!(by_name.iter().all(|r| r["resident"] == "张伟"
         && !r["id_number_masked"].contains("19800505")
