@@ -114,7 +114,7 @@ fn case_fields(
             titles.0 = family.title.clone();
         }
         if !stage.is_some_and(|s| s.waiting) {
-            titles.1 = crate::service::views::case::under_review();
+            titles.1 = crate::domain::workflow::Title::under_review();
         }
     }
     let (workflow, stage) = titles;

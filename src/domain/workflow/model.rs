@@ -11,6 +11,17 @@ pub struct Title {
 }
 
 impl Title {
+    /// "审核中 / Under review": every stage of a confidential workflow but the one waiting
+    /// on the resident reads like this to them.
+    pub fn under_review() -> Title {
+        Title {
+            zh: "审核中".into(),
+            en: "Under review".into(),
+        }
+    }
+}
+
+impl Title {
     pub fn get(&self, lang: &str) -> &str {
         if lang.starts_with("en") {
             &self.en

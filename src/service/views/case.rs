@@ -101,15 +101,6 @@ pub fn case_view(
     })
 }
 
-/// "审核中 / Under review": every stage of a confidential workflow but the one waiting on
-/// the resident reads like this to them.
-pub fn under_review() -> Title {
-    Title {
-        zh: "审核中".into(),
-        en: "Under review".into(),
-    }
-}
-
 impl CaseView {
     /// The case as its resident may see it while it is on a confidential workflow (an
     /// investigation): the family's workflow and outcome titles, "under review" for every
@@ -124,7 +115,7 @@ impl CaseView {
             Some(stage) => self.stage_title = Some(stage.title.clone()),
             None if self.stage.is_some() => {
                 self.stage = Some("under_review".into());
-                self.stage_title = Some(under_review());
+                self.stage_title = Some(Title::under_review());
             }
             None => {}
         }
