@@ -38,6 +38,9 @@ pub struct Principal {
     pub region_path: String,
     pub org: String,
     pub lang: String,
+    /// The server-side session this principal signed in with; every request checks it.
+    #[serde(skip)]
+    pub session_id: String,
 }
 
 impl Principal {
@@ -78,6 +81,9 @@ struct TokenClaims {
     region_path: String,
     org: String,
     lang: String,
+    /// The session id; a token without one opens nothing.
+    #[serde(default)]
+    sid: String,
 }
 
 pub struct JwtKeys {
@@ -110,6 +116,7 @@ impl JwtKeys {
             region_path: String::new(),
             org: String::new(),
             lang: "zh-CN".into(),
+            session_id: String::new(),
         };
         let now = chrono::Utc::now().timestamp();
         let token = keys.issue(&probe, now)?;
@@ -138,12 +145,14 @@ impl JwtKeys {
             region_path: p.region_path.clone(),
             org: p.org.clone(),
             lang: p.lang.clone(),
+            sid: p.session_id.clone(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| anyhow::anyhow!("cannot sign token: {e}"))
     }
 
-    /// Accepts only HS256 tokens with our signature and an `exp` in the future.
+    /// Accepts only HS256 tokens with our signature and an `exp` in the future. What the
+    /// token claims is then checked against its session (`service::auth::current`).
     pub fn verify(&self, token: &str) -> Result<Principal, AppError> {
         let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &self.validation)
             .map_err(|e| AppError::Unauthorized(format!("invalid token: {e}")))?;
@@ -161,6 +170,7 @@ impl JwtKeys {
             region_path: c.region_path,
             org: c.org,
             lang: c.lang,
+            session_id: c.sid,
         })
     }
 }
@@ -179,6 +189,7 @@ mod tests {
             region_path: "330000/330300".into(),
             org: "agency".into(),
             lang: "zh-CN".into(),
+            session_id: "s1".into(),
         }
     }
 

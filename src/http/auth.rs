@@ -1,11 +1,13 @@
 //! The authentication extractor: a Bearer token (API) or the session cookie (browser), both
-//! carrying the same JWT. No token or a bad one is 401; role and region checks follow in
-//! the handler or service and are 403.
+//! carrying the same JWT. The token's signature, algorithm and expiry are checked here; then
+//! its server-side session, and the user's current roles and region, in the database
+//! (`service::auth::current`). No token, a bad one or an ended session is 401; role and
+//! region checks follow in the handler or service and are 403.
 use super::State;
 use crate::auth::Principal;
 use crate::error::AppError;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
-use std::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 
 pub const SESSION_COOKIE: &str = "claimflow_session";
 
@@ -13,17 +15,26 @@ pub struct AuthUser(pub Principal);
 
 impl FromRequest for AuthUser {
     type Error = AppError;
-    type Future = Ready<Result<AuthUser, AppError>>;
+    type Future = LocalBoxFuture<'static, Result<AuthUser, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(AuthUser))
+        let claimed = state_of(req).and_then(|state| Ok((state, claimed(req)?)));
+        Box::pin(async move {
+            let (state, claimed) = claimed?;
+            Ok(AuthUser(live(&state, claimed).await?))
+        })
     }
 }
 
-pub fn authenticate(req: &HttpRequest) -> Result<Principal, AppError> {
-    let state = req
-        .app_data::<State>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))?;
+fn state_of(req: &HttpRequest) -> Result<State, AppError> {
+    req.app_data::<State>()
+        .cloned()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("application state missing")))
+}
+
+/// The principal the request's token claims, its signature and expiry checked.
+fn claimed(req: &HttpRequest) -> Result<Principal, AppError> {
+    let state = state_of(req)?;
     let header = req.headers().get(actix_web::http::header::AUTHORIZATION);
     let token = match header {
         Some(value) => {
@@ -43,4 +54,13 @@ pub fn authenticate(req: &HttpRequest) -> Result<Principal, AppError> {
             .ok_or_else(|| AppError::Unauthorized("sign in first: no token was sent".into()))?,
     };
     state.keys.verify(&token)
+}
+
+/// The claimed principal as it stands now: a live session, the user's current roles and
+/// region.
+pub async fn live(state: &State, claimed: Principal) -> Result<Principal, AppError> {
+    super::db(state, move |conn, _| {
+        crate::service::auth::current(conn, &claimed, crate::store::now_ms())
+    })
+    .await
 }

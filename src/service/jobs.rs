@@ -140,6 +140,7 @@ fn principal_of(conn: &mut DbConn, s: &crate::store::users::Staff) -> AppResult<
         region_path: s.region_path.clone(),
         org: String::new(),
         lang: s.lang.clone(),
+        session_id: String::new(),
     })
 }
 

@@ -40,6 +40,7 @@ pub fn principal(conn: &mut DbConn, user: users::User) -> AppResult<Principal> {
         region_path: region.path,
         org: user.org,
         lang: user.lang,
+        session_id: String::new(),
     })
 }
 

@@ -383,7 +383,7 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput<'_>, now_ms: i64) -> AppRes
     if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
         bad("username", "1 to 64 characters without spaces".into());
     }
-    if input.password.chars().count() < 8 {
+    if input.password.chars().count() < crate::service::auth::MIN_PASSWORD_CHARS {
         bad(
             "password",
             "the password must be at least 8 characters".into(),

@@ -113,6 +113,7 @@ fn public() -> Principal {
         region_path: String::new(),
         org: String::new(),
         lang: "zh-CN".into(),
+        session_id: String::new(),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod reports;
 pub mod schema;
 pub mod screening;
 pub mod search;
+pub mod sessions;
 pub mod supervision;
 pub mod team;
 pub mod users;

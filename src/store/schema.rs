@@ -22,6 +22,18 @@ diesel::table! {
         email -> Nullable<Text>,
         lang -> Text,
         created_at -> BigInt,
+        disabled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        revoked_reason -> Nullable<Text>,
     }
 }
 
@@ -143,8 +155,11 @@ diesel::table! {
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(claim_documents -> claims (claim_id));
 diesel::joinable!(audit_events -> cases (case_id));
+diesel::joinable!(sessions -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    sessions,
     users,
     user_roles,
     workflow_versions,

@@ -16,6 +16,8 @@ pub struct User {
     pub email: Option<String>,
     pub lang: String,
     pub created_at: i64,
+    /// A disabled user signs in no more, and their sessions have ended.
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -170,4 +172,36 @@ pub fn all_with_roles(conn: &mut DbConn) -> QueryResult<Vec<(User, Vec<String>)>
             (u, mine)
         })
         .collect())
+}
+
+/// Replaces a user's roles and region.
+pub fn set_roles_and_region(
+    conn: &mut DbConn,
+    user_id: i64,
+    roles: &[Role],
+    region_code: &str,
+) -> QueryResult<()> {
+    db_run!(conn, c => diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(c))?;
+    let rows: Vec<_> = roles
+        .iter()
+        .map(|r| {
+            (
+                user_roles::user_id.eq(user_id),
+                user_roles::role.eq(r.as_str()),
+            )
+        })
+        .collect();
+    db_run!(conn, c => diesel::insert_into(user_roles::table).values(&rows).execute(c))?;
+    db_run!(conn, c => diesel::update(users::table.find(user_id)).set(users::region_code.eq(region_code)).execute(c))?;
+    Ok(())
+}
+
+pub fn set_password_hash(conn: &mut DbConn, user_id: i64, hash: &str) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(users::table.find(user_id)).set(users::password_hash.eq(hash)).execute(c))
+}
+
+pub fn disable(conn: &mut DbConn, user_id: i64, now_ms: i64) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(users::table.find(user_id).filter(users::disabled_at.is_null()))
+        .set(users::disabled_at.eq(now_ms))
+        .execute(c))
 }

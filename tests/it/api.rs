@@ -216,8 +216,8 @@ async fn tokens_roles_and_regions_are_enforced(app: TestApp) {
         app.get(&keys.issue(&principal, now).unwrap(), &path)
             .await
             .0,
-        200,
-        "a fresh token with the same key works"
+        401,
+        "a token signed with the key that names no server-side session opens nothing"
     );
 
     // Wrong role: the auditor reads but cannot act; a clerk cannot act in initial review.

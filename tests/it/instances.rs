@@ -11,7 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 crate::trials!(instances {
-    scenarios: [two_serve_processes_behind_a_round_robin_balancer],
+    scenarios: [
+        two_serve_processes_behind_a_round_robin_balancer,
+        sessions_end_at_once_on_every_instance
+    ],
 });
 
 /// A `claimflow serve` process on the test app's database, killed when dropped.
@@ -187,4 +190,190 @@ async fn two_serve_processes_behind_a_round_robin_balancer(app: TestApp) {
     )
     .await;
     assert_eq!(status, 409, "{stale}");
+}
+
+/// Where the queue page ends up with this session cookie: itself, or the sign-in page.
+async fn queue_page(app: &TestApp, base: &str, token: &str) -> String {
+    let res = app
+        .client
+        .get(format!("{base}/queue"))
+        .header("cookie", format!("claimflow_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    res.url().path().to_string()
+}
+
+async fn me_at(app: &TestApp, base: &str, token: &str) -> (u16, Value) {
+    call(
+        app,
+        reqwest::Method::GET,
+        format!("{base}/api/me"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// Server-side sessions (issue 23, item 1): signing out, disabling a user, changing their
+/// roles and region, and resetting their password each end the user's sessions at once on
+/// the other instance too; roles and region are read from the database, not the token.
+async fn sessions_end_at_once_on_every_instance(app: TestApp) {
+    let (a, b) = (
+        ServeProcess::start(&app).await,
+        ServeProcess::start(&app).await,
+    );
+    let (a, b) = (a.base.clone(), b.base.clone());
+    let id = app.add_user("session_rev", &[Role::Reviewer], "330300");
+    let admin = login(&app, &b, "admin").await;
+
+    // Signing out through A ends the session B honoured a moment ago, cookie and bearer alike.
+    let token = login(&app, &a, "session_rev").await;
+    assert_eq!(me_at(&app, &b, &token).await.0, 200);
+    assert_eq!(
+        queue_page(&app, &b, &token).await,
+        "/queue",
+        "a live cookie opens the page"
+    );
+    let (status, _) = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{a}/api/auth/logout"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, body) = me_at(&app, &b, &token).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized")),
+        "{body}"
+    );
+    assert_eq!(
+        queue_page(&app, &b, &token).await,
+        "/login",
+        "the old cookie opens no page: it is sent to sign in"
+    );
+
+    // New roles and region: the open session ends; the next sign-in carries them.
+    let token = login(&app, &a, "session_rev").await;
+    let (status, body) = call(
+        &app,
+        reqwest::Method::PUT,
+        format!("{b}/api/admin/users/{id}/roles"),
+        Some(&admin),
+        Some(json!({"roles": ["auditor"], "region_code": "330326"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["sessions_ended"].as_i64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    assert_eq!(me_at(&app, &a, &token).await.0, 401);
+    let token = login(&app, &a, "session_rev").await;
+    let (_, me) = me_at(&app, &b, &token).await;
+    assert_eq!(
+        (me["roles"].clone(), me["region"].clone()),
+        (json!(["auditor"]), json!("330326")),
+        "{me}"
+    );
+    let (status, body) = call(
+        &app,
+        reqwest::Method::PUT,
+        format!("{b}/api/admin/users/{id}/roles"),
+        Some(&admin),
+        Some(json!({"roles": ["mayor"], "region_code": "330326"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("roles")),
+        "{body}"
+    );
+
+    // A password reset ends the session; the old password opens nothing, the new one does.
+    let (status, body) = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{b}/api/admin/users/{id}/password"),
+        Some(&admin),
+        Some(json!({"password": "short"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{b}/api/admin/users/{id}/password"),
+        Some(&admin),
+        Some(json!({"password": "a-new-long-password"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me_at(&app, &a, &token).await.0, 401);
+    let old = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{a}/api/auth/login"),
+        None,
+        Some(json!({"username": "session_rev", "password": crate::common::PASSWORD})),
+    )
+    .await;
+    assert_eq!(old.0, 401);
+    let (status, fresh) = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{a}/api/auth/login"),
+        None,
+        Some(json!({"username": "session_rev", "password": "a-new-long-password"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{fresh}");
+    let token = fresh["token"].as_str().unwrap().to_string();
+
+    // Disabled: the session ends everywhere and the right password is refused.
+    let reviewer = login(&app, &a, "reviewer").await;
+    let (status, _) = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{a}/api/admin/users/{id}/disable"),
+        Some(&reviewer),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "only an admin disables a user");
+    let (status, body) = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{a}/api/admin/users/{id}/disable"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["sessions_ended"].as_i64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    assert_eq!(me_at(&app, &b, &token).await.0, 401);
+    let again = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{b}/api/auth/login"),
+        None,
+        Some(json!({"username": "session_rev", "password": "a-new-long-password"})),
+    )
+    .await;
+    assert_eq!(again.0, 401, "a disabled user signs in no more");
+    let (status, _) = call(
+        &app,
+        reqwest::Method::POST,
+        format!("{a}/api/admin/users/987654/disable"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
 }

@@ -26,8 +26,11 @@ pub struct LoginResponse {
 #[post("/api/auth/login")]
 pub async fn login(state: State, body: web::Json<LoginRequest>) -> AppResult<HttpResponse> {
     let LoginRequest { username, password } = body.into_inner();
+    let ttl_ms = state.keys.ttl_seconds() * 1000;
     let principal = db(&state, move |conn, _| {
-        check_login(conn, &username, &password)
+        let mut p = check_login(conn, &username, &password)?;
+        crate::service::auth::open_session(conn, &mut p, crate::store::now_ms(), ttl_ms)?;
+        Ok(p)
     })
     .await?;
     let now = chrono::Utc::now().timestamp();
@@ -37,6 +40,19 @@ pub async fn login(state: State, body: web::Json<LoginRequest>) -> AppResult<Htt
         expires_at: now + state.keys.ttl_seconds(),
         user: principal,
     }))
+}
+
+/// Signs out: the token's session ends at once, on every instance; the token opens nothing
+/// afterwards.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "the session has ended"), (status = 401, body = crate::http::errors::ErrorBody)))]
+#[post("/api/auth/logout")]
+pub async fn logout(state: State, user: AuthUser) -> AppResult<HttpResponse> {
+    db(&state, move |conn, _| {
+        crate::service::auth::end_session(conn, &user.0, crate::store::now_ms())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Who the token belongs to.

@@ -11,7 +11,6 @@ use crate::store::DbConn;
 use actix_web::http::{header, StatusCode};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use serde_json::{json, Value};
-use std::future::{ready, Ready};
 
 pub type Ui = web::Data<WebUi>;
 
@@ -28,10 +27,21 @@ pub struct Ctx {
 
 impl FromRequest for Ctx {
     type Error = actix_web::Error;
-    type Future = Ready<Result<Ctx, actix_web::Error>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Ctx, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ctx::of(req).map_err(Into::into))
+        let ctx = Ctx::of(req);
+        Box::pin(async move {
+            let mut ctx = ctx?;
+            // A session that ended (signed out, disabled, roles changed) is no session.
+            if let Some(claimed) = ctx.user.take() {
+                ctx.user = crate::http::auth::live(&ctx.state, claimed).await.ok();
+                if ctx.user.is_none() {
+                    ctx.token = None;
+                }
+            }
+            Ok(ctx)
+        })
     }
 }
 

@@ -100,8 +100,11 @@ pub async fn login(
         return login_page(&ctx, view, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let (username, password) = (form.username.trim().to_string(), form.password);
+    let ttl_ms = ctx.state.keys.ttl_seconds() * 1000;
     let checked = crate::http::db(&ctx.state, move |conn, _| {
-        crate::service::auth::check_login(conn, &username, &password)
+        let mut p = crate::service::auth::check_login(conn, &username, &password)?;
+        crate::service::auth::open_session(conn, &mut p, crate::store::now_ms(), ttl_ms)?;
+        Ok(p)
     })
     .await;
     let principal = match checked {
@@ -140,6 +143,14 @@ pub struct CsrfOnly {
 #[post("/logout")]
 pub async fn logout(ctx: Ctx, form: web::Form<CsrfOnly>) -> Result<HttpResponse, PageError> {
     ctx.check_csrf(&form.csrf)?;
+    if let Some(user) = ctx.user.clone() {
+        // The cookie goes, and so does the session: a copy of the cookie opens nothing.
+        crate::http::db(&ctx.state, move |conn, _| {
+            crate::service::auth::end_session(conn, &user, crate::store::now_ms())
+        })
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    }
     let mut res = see_other("/login");
     res.add_removal_cookie(&session::removal(SESSION_COOKIE))
         .map_err(|e| ctx.fail(AppError::internal(e)))?;

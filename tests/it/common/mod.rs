@@ -398,7 +398,8 @@ impl TestApp {
     }
 
     /// Adds a user directly (as `claimflow user add` does).
-    pub fn add_user(&self, username: &str, roles: &[Role], region: &str) {
+    /// Adds a user with the test password; returns their id.
+    pub fn add_user(&self, username: &str, roles: &[Role], region: &str) -> i64 {
         let hash = claimflow::auth::hash_password(PASSWORD).unwrap();
         users::insert(
             &mut self.conn(),
@@ -414,7 +415,7 @@ impl TestApp {
             },
             roles,
         )
-        .unwrap();
+        .unwrap()
     }
 
     pub fn raw_sql(&self, sql: &str) -> diesel::QueryResult<()> {

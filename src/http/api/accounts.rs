@@ -1,0 +1,133 @@
+//! Accounts for admins: disabling a user, changing their roles and region, resetting their
+//! password. Each ends the user's sessions at once, on every instance.
+use crate::domain::roles::Role;
+use crate::error::{AppError, AppResult};
+use crate::http::auth::AuthUser;
+use crate::http::{db, State};
+use crate::service::auth::{change_account, AccountChange};
+use actix_web::{post, put, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    /// How many live sessions of the user ended.
+    pub sessions_ended: usize,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesBody {
+    /// The user's roles from now on (at least one).
+    pub roles: Vec<String>,
+    /// The user's region from now on.
+    pub region_code: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    /// At least 8 characters.
+    pub password: String,
+}
+
+async fn apply(
+    state: State,
+    user: AuthUser,
+    id: i64,
+    change: impl FnOnce() -> AppResult<Owned> + Send + 'static,
+) -> AppResult<HttpResponse> {
+    let ended = db(&state, move |conn, _| {
+        let owned = change()?;
+        change_account(
+            conn,
+            &user.0,
+            id,
+            &owned.as_change(),
+            crate::store::now_ms(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(SessionsEnded {
+        sessions_ended: ended,
+    }))
+}
+
+/// An account change with its data owned, to move onto the blocking pool.
+enum Owned {
+    Disable,
+    Roles(Vec<Role>, String),
+    Password(String),
+}
+
+impl Owned {
+    fn as_change(&self) -> AccountChange<'_> {
+        match self {
+            Owned::Disable => AccountChange::Disable,
+            Owned::Roles(roles, region_code) => {
+                AccountChange::RolesAndRegion { roles, region_code }
+            }
+            Owned::Password(p) => AccountChange::Password(p),
+        }
+    }
+}
+
+/// Disables a user: they sign in no more, and their sessions end.
+#[utoipa::path(post, path = "/api/admin/users/{id}/disable", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = SessionsEnded), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
+#[post("/api/admin/users/{id}/disable")]
+pub async fn disable_user(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    apply(state, user, id.into_inner(), || Ok(Owned::Disable)).await
+}
+
+/// Replaces a user's roles and region; their sessions end, so the next sign-in carries them.
+#[utoipa::path(put, path = "/api/admin/users/{id}/roles", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "user id")), request_body = RolesBody,
+    responses((status = 200, body = SessionsEnded), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody),
+        (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+#[put("/api/admin/users/{id}/roles")]
+pub async fn set_roles(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<RolesBody>,
+) -> AppResult<HttpResponse> {
+    let RolesBody { roles, region_code } = body.into_inner();
+    apply(state, user, id.into_inner(), move || {
+        let roles = roles
+            .iter()
+            .map(|r| {
+                r.parse::<Role>()
+                    .map_err(|e| AppError::field("roles", e.to_string()))
+            })
+            .collect::<AppResult<Vec<Role>>>()?;
+        if roles.is_empty() {
+            return Err(AppError::field("roles", "give the user at least one role"));
+        }
+        Ok(Owned::Roles(roles, region_code.trim().to_string()))
+    })
+    .await
+}
+
+/// Resets a user's password; their sessions end.
+#[utoipa::path(post, path = "/api/admin/users/{id}/password", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "user id")), request_body = PasswordBody,
+    responses((status = 200, body = SessionsEnded), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody),
+        (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+#[post("/api/admin/users/{id}/password")]
+pub async fn reset_password(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<PasswordBody>,
+) -> AppResult<HttpResponse> {
+    let password = body.into_inner().password;
+    apply(state, user, id.into_inner(), move || {
+        Ok(Owned::Password(password))
+    })
+    .await
+}
