@@ -5,6 +5,7 @@
 //! memory holds one page, the designation histories, the facility totals and the repeated
 //! invoices, never the history itself.
 use crate::definitions::Definitions;
+use crate::domain::export::safe_record;
 use crate::domain::facility::StatusChange;
 use crate::domain::money::Fen;
 use crate::domain::screening::{self, Against, Hit, InvoiceUse, PersonFacts, RuleCode, Screened};
@@ -105,7 +106,7 @@ pub fn run(
     let conn: &mut DbConn = &mut conn;
     let rules = defs.screening();
     let mut csv = csv::Writer::from_path(out.join("hits.csv"))?;
-    csv.write_record([
+    csv.write_record(safe_record([
         "rule",
         "claim_id",
         "id_number",
@@ -117,7 +118,7 @@ pub fn run(
         "message_zh",
         "message_en",
         "evidence",
-    ])?;
+    ]))?;
     let mut summary = Summary::default();
     let mut found: HashSet<HitKey> = HashSet::new();
 
@@ -131,7 +132,7 @@ pub fn run(
             .find(|s| s.facility == score.facility)
             .map_or(0, |s| s.stay_cost_fen);
         let evidence = serde_json::to_string(score)?;
-        csv.write_record([
+        csv.write_record(safe_record([
             RuleCode::FacilityOutlier.as_str(),
             "",
             "",
@@ -149,7 +150,7 @@ pub fn run(
                 score.cost_z, score.admission_z
             ),
             &evidence,
-        ])?;
+        ]))?;
         summary
             .per_rule
             .entry(RuleCode::FacilityOutlier)
@@ -372,7 +373,7 @@ fn write_hit(
     claim: &StayRow,
     id_number: &str,
 ) -> anyhow::Result<()> {
-    csv.write_record([
+    csv.write_record(safe_record([
         hit.code.as_str(),
         &claim.id.to_string(),
         id_number,
@@ -384,7 +385,7 @@ fn write_hit(
         &hit.zh,
         &hit.en,
         &hit.evidence.to_string(),
-    ])?;
+    ]))?;
     Ok(())
 }
 

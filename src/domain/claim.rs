@@ -16,6 +16,15 @@ pub const DEFAULT_MAX_CLAIM_FEN: i64 = 1_000_000_000;
 /// Longest invoice number accepted.
 pub const MAX_INVOICE_LEN: usize = 64;
 
+/// An invoice number: ASCII letters and digits, with `-`, `_`, `/` and `.` between them. It
+/// starts with a letter or digit, so it is never read as a formula where it is exported.
+pub fn is_invoice_number(n: &str) -> bool {
+    n.len() <= MAX_INVOICE_LEN
+        && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
+}
+
 macro_rules! code_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -262,10 +271,10 @@ impl Claim {
             bad.add("invoice_numbers", "at least one invoice number is required");
         }
         for (i, n) in input.invoice_numbers.iter().enumerate() {
-            if n.trim().is_empty() || n.len() > MAX_INVOICE_LEN {
+            if !is_invoice_number(n) {
                 bad.add(
                     &format!("invoice_numbers[{i}]"),
-                    format!("must be 1 to {MAX_INVOICE_LEN} characters"),
+                    format!("must be 1 to {MAX_INVOICE_LEN} ASCII letters and digits, with - _ / . between them (发票号只能由字母、数字及 - _ / . 组成)"),
                 );
             }
         }

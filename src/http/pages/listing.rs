@@ -129,7 +129,9 @@ pub fn csv_download<const N: usize>(
     let fail = |e: csv::Error| ctx.fail(AppError::internal(e));
     w.write_record(header).map_err(fail)?;
     for row in rows {
-        w.write_record(&row).map_err(fail)?;
+        // A resident's text is never a live formula in the auditor's spreadsheet.
+        w.write_record(crate::domain::export::safe_record(&row))
+            .map_err(fail)?;
     }
     let body = w
         .into_inner()
