@@ -131,3 +131,26 @@ pub fn list(conn: &mut DbConn, case_id: Option<i64>, limit: i64) -> QueryResult<
         q.order(mail_outbox::id.desc()).limit(limit).load(c)
     })
 }
+
+/// The letters about cases inside a region subtree, newest first. Letters about no case
+/// (staff digests) are not listed: they carry no region to scope them by.
+pub fn list_in_region(
+    conn: &mut DbConn,
+    region_path: &str,
+    case_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<MailRow>> {
+    use super::schema::cases;
+    let pattern = format!("{region_path}/%");
+    db_run!(conn, c => {
+        let mut q = mail_outbox::table
+            .inner_join(cases::table.on(cases::id.nullable().eq(mail_outbox::case_id)))
+            .filter(cases::region_path.eq(region_path).or(cases::region_path.like(&pattern)))
+            .select(MailRow::as_select())
+            .into_boxed();
+        if let Some(id) = case_id {
+            q = q.filter(mail_outbox::case_id.eq(id));
+        }
+        q.order(mail_outbox::id.desc()).limit(limit).load(c)
+    })
+}

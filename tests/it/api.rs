@@ -11,7 +11,8 @@ crate::trials!(api {
         tokens_roles_and_regions_are_enforced,
         residents_see_only_their_own_claims,
         bad_input_is_refused_precisely,
-        ops_endpoints_answer
+        ops_endpoints_answer,
+        the_outbox_is_scoped_to_the_callers_region
     ],
 });
 
@@ -467,4 +468,31 @@ async fn ops_endpoints_answer(app: TestApp) {
         );
     }
     assert_eq!(app.get(&token, "/api/nope").await.0, 404);
+}
+
+/// Region scope of the outbox (issue 23, item 5): a Shanghai auditor reads none of the
+/// letters to Zhejiang residents, even by naming their case; the Zhejiang auditor reads them.
+async fn the_outbox_is_scoped_to_the_callers_region(app: TestApp) {
+    let zhejiang = app.login("auditor").await;
+    let (status, letters) = app.get(&zhejiang, "/api/admin/outbox").await;
+    assert_eq!(status, 200, "{letters}");
+    let letters = letters.as_array().unwrap().clone();
+    assert!(!letters.is_empty(), "the demo wrote letters");
+    assert!(
+        letters.iter().all(|l| l["case_id"].is_i64()),
+        "only letters about a case"
+    );
+    app.add_user("sh_auditor", &[Role::Auditor], "310000");
+    let shanghai = app.login("sh_auditor").await;
+    let (status, none) = app.get(&shanghai, "/api/admin/outbox").await;
+    assert_eq!((status, none), (200, json!([])));
+    let case_id = letters[0]["case_id"].as_i64().unwrap();
+    let (_, named) = app
+        .get(&shanghai, &format!("/api/admin/outbox?case_id={case_id}"))
+        .await;
+    assert_eq!(
+        named,
+        json!([]),
+        "naming a case outside the region reveals nothing"
+    );
 }

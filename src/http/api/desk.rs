@@ -227,8 +227,8 @@ pub struct OutboxItem {
     pub sent_at: Option<i64>,
 }
 
-/// The mail outbox, newest first: what was sent, what waits, what failed and why.
-/// Admins and auditors only.
+/// The mail outbox, newest first: what was sent, what waits, what failed and why. Admins
+/// and auditors only, and only the letters about cases in their region subtree.
 #[utoipa::path(get, path = "/api/admin/outbox", tag = "admin", security(("bearer" = [])), params(OutboxQuery),
     responses((status = 200, body = [OutboxItem]), (status = 403, body = crate::http::errors::ErrorBody)))]
 #[get("/api/admin/outbox")]
@@ -243,8 +243,9 @@ pub async fn list_outbox(
         return Err(AppError::field("limit", "between 1 and 500"));
     }
     let case_id = q.case_id;
+    let region_path = user.0.region_path.clone();
     let rows = db(&state, move |conn, _| {
-        Ok(outbox::list(conn, case_id, limit)?)
+        Ok(outbox::list_in_region(conn, &region_path, case_id, limit)?)
     })
     .await?;
     let items: Vec<OutboxItem> = rows
