@@ -55,6 +55,8 @@ pub struct Config {
     pub log_format: String,
     pub mail: MailConfig,
     pub jobs: JobsConfig,
+    /// Sign-in throttling per account and per client address.
+    pub login: crate::domain::throttle::LoginPolicy,
 }
 
 /// Where mail goes. Notices are written to the outbox table first; the `mail_delivery` job
@@ -184,6 +186,7 @@ impl Default for Config {
             log_format: "text".into(),
             mail: MailConfig::default(),
             jobs: JobsConfig::default(),
+            login: Default::default(),
         }
     }
 }
@@ -312,6 +315,7 @@ impl Config {
             self.jwt_secret.len()
         );
         anyhow::ensure!(self.jwt_ttl_minutes > 0, "jwt_ttl_minutes must be positive");
+        self.login.check().map_err(|e| anyhow::anyhow!(e))?;
         anyhow::ensure!(
             self.lease_ttl_minutes > 0,
             "lease_ttl_minutes must be positive"

@@ -27,6 +27,9 @@ pub enum AppError {
     UnsupportedMedia(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// Sign-in attempts throttled: the client may try again after this many seconds.
+    #[error("too many sign-in attempts: try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: i64 },
     #[error(transparent)]
     Refused(#[from] Refusal),
     #[error("the database is unavailable")]
@@ -153,7 +156,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::UnsupportedMedia(_) => "unsupported_media_type",
-            AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::TooManyRequests(_) | AppError::Throttled { .. } => "too_many_requests",
             AppError::Refused(r) => match r {
                 Refusal::FourEyes { .. } => "four_eyes",
                 Refusal::RoleNotAllowed { .. } => "forbidden",

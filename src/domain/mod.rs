@@ -21,5 +21,6 @@ pub mod review_metrics;
 pub mod roles;
 pub mod screening;
 pub mod supervision;
+pub mod throttle;
 pub mod trail;
 pub mod workflow;

@@ -38,7 +38,9 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests(_) | AppError::Throttled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Refused(r) => match r {
                 Refusal::FourEyes { .. } | Refusal::RoleNotAllowed { .. } => StatusCode::FORBIDDEN,
                 Refusal::Closed => StatusCode::CONFLICT,
@@ -78,9 +80,20 @@ impl ResponseError for AppError {
         let (message_zh, message_en) = match self {
             AppError::Rule(r) => (Some(r.zh.clone()), Some(r.en.clone())),
             AppError::Refused(r) => (Some(r.zh()), Some(r.to_string())),
+            AppError::Throttled { retry_after_secs } => (
+                Some(format!("登录尝试过多，请 {retry_after_secs} 秒后再试")),
+                Some(self.to_string()),
+            ),
             _ => (None, None),
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut res = HttpResponse::build(self.status_code());
+        if let AppError::Throttled { retry_after_secs } = self {
+            res.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_secs.to_string(),
+            ));
+        }
+        res.json(ErrorBody {
             error: self.code().into(),
             message: self.to_string(),
             message_zh,

@@ -28,6 +28,13 @@ pub struct AppState {
 
 pub type State = web::Data<AppState>;
 
+/// The client's address for rate limits and the sign-in log: the TCP peer. (Behind a proxy,
+/// rate-limit at the proxy too; forwarded headers are not trusted.)
+pub fn client_addr(req: &actix_web::HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+}
+
 /// Runs store or service code on the blocking pool with a pooled connection.
 pub async fn db<T, F>(state: &State, f: F) -> AppResult<T>
 where
@@ -59,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::accounts::disable_user)
         .service(api::accounts::set_roles)
         .service(api::accounts::reset_password)
+        .service(api::accounts::lift_lockout)
         .service(api::claims::submit)
         .service(api::claims::my_claims)
         .service(api::claims::get_claim)

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         super::api::accounts::disable_user,
         super::api::accounts::set_roles,
         super::api::accounts::reset_password,
+        super::api::accounts::lift_lockout,
         super::api::claims::submit,
         super::api::claims::my_claims,
         super::api::claims::get_claim,

@@ -134,3 +134,108 @@ pub fn change_account(
         Ok(sessions::revoke_all(conn, user_id, now_ms, reason)?)
     })
 }
+
+/// One sign-in attempt, from a client address.
+pub struct Attempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub address: &'a str,
+    pub now_ms: i64,
+    /// How long the session it opens lasts.
+    pub ttl_ms: i64,
+}
+
+fn throttle_keys(a: &Attempt<'_>) -> [String; 2] {
+    [
+        format!("user:{}", a.username.trim().to_lowercase()),
+        format!("addr:{}", a.address),
+    ]
+}
+
+/// Signs in under the throttle: while the account or the address must wait, even the right
+/// password is refused with 429 and the wait; each failure counts against both, a success
+/// clears the account's count. Every attempt is logged with its address. The password is
+/// checked outside any write transaction, so that argon2 never holds the write lock.
+pub fn sign_in(
+    conn: &mut DbConn,
+    policy: &crate::domain::throttle::LoginPolicy,
+    a: &Attempt<'_>,
+) -> AppResult<Principal> {
+    use crate::store::logins;
+    let keys = throttle_keys(a);
+    let mut wait_ms = 0;
+    for key in &keys {
+        wait_ms = wait_ms.max(policy.wait_ms(logins::failures(conn, key)?, a.now_ms));
+    }
+    if wait_ms > 0 {
+        logins::record(conn, a.now_ms, a.username, None, a.address, "throttled")?;
+        tracing::warn!(
+            username = a.username,
+            address = a.address,
+            wait_ms,
+            "sign-in throttled"
+        );
+        return Err(AppError::Throttled {
+            retry_after_secs: (wait_ms + 999) / 1000,
+        });
+    }
+    match check_login(conn, a.username, a.password) {
+        Ok(mut p) => {
+            conn.write_tx(|conn| {
+                logins::clear(conn, &keys[0])?;
+                logins::record(
+                    conn,
+                    a.now_ms,
+                    a.username,
+                    Some(p.user_id),
+                    a.address,
+                    "succeeded",
+                )?;
+                open_session(conn, &mut p, a.now_ms, a.ttl_ms)
+            })?;
+            Ok(p)
+        }
+        Err(AppError::Unauthorized(why)) => {
+            conn.write_tx(|conn| -> AppResult<()> {
+                for key in &keys {
+                    let next = policy.after_failure(logins::failures(conn, key)?, a.now_ms);
+                    logins::set_failures(conn, key, next)?;
+                }
+                logins::record(conn, a.now_ms, a.username, None, a.address, "failed")?;
+                Ok(())
+            })?;
+            tracing::info!(username = a.username, address = a.address, "sign-in failed");
+            Err(AppError::Unauthorized(why))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// An admin lifts an account's sign-in lockout, and that of the addresses it failed from
+/// within the window.
+pub fn lift_lockout(
+    conn: &mut DbConn,
+    admin: &Principal,
+    username: &str,
+    policy: &crate::domain::throttle::LoginPolicy,
+    now_ms: i64,
+) -> AppResult<bool> {
+    admin.require_any(&[Role::Admin])?;
+    let user = users::find_by_username(conn, username)?
+        .ok_or_else(|| AppError::NotFound(format!("user {username}")))?;
+    let path = crate::store::regions::get(conn, &user.region_code)?.map(|r| r.path);
+    if !path.is_some_and(|p| admin.covers_region(&p)) {
+        return Err(AppError::NotFound(format!("user {username}")));
+    }
+    conn.write_tx(|conn| {
+        let key = format!("user:{}", username.trim().to_lowercase());
+        let lifted = crate::store::logins::clear(conn, &key)? == 1;
+        // The addresses this account failed from lately are let go too: the user mistyped
+        // at their own desk, and the admin vouches for them.
+        let since = now_ms - policy.window_minutes * 60_000;
+        for address in crate::store::logins::failed_addresses(conn, username, since)? {
+            crate::store::logins::clear(conn, &format!("addr:{address}"))?;
+        }
+        Ok(lifted)
+    })
+}

@@ -18,6 +18,7 @@ pub mod claims;
 pub mod facilities;
 pub mod findings;
 pub mod jobs;
+pub mod logins;
 pub mod outbox;
 pub mod persons;
 pub mod queue;

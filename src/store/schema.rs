@@ -27,6 +27,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failures (key) {
+        key -> Text,
+        failures -> BigInt,
+        last_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_events (id) {
+        id -> BigInt,
+        at_ms -> BigInt,
+        username -> Text,
+        user_id -> Nullable<BigInt>,
+        address -> Text,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         user_id -> BigInt,

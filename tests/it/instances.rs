@@ -13,7 +13,8 @@ use std::time::Duration;
 crate::trials!(instances {
     scenarios: [
         two_serve_processes_behind_a_round_robin_balancer,
-        sessions_end_at_once_on_every_instance
+        sessions_end_at_once_on_every_instance,
+        sign_ins_are_throttled_across_instances
     ],
 });
 
@@ -376,4 +377,78 @@ async fn sessions_end_at_once_on_every_instance(app: TestApp) {
     )
     .await;
     assert_eq!(status, 404);
+}
+
+/// Login throttling (issue 23, item 2): failures through either instance count against the
+/// account and the address in the shared database; then even the right password is refused
+/// with 429 and Retry-After, every attempt is logged with its address, and an admin lifts it.
+async fn sign_ins_are_throttled_across_instances(app: TestApp) {
+    let (a, b) = (
+        ServeProcess::start(&app).await,
+        ServeProcess::start(&app).await,
+    );
+    let (a, b) = (a.base.clone(), b.base.clone());
+    app.add_user("throttled_rev", &[Role::Reviewer], "330300");
+    let admin = login(&app, &a, "admin").await;
+    let attempt = |base: String, password: &'static str| {
+        let client = app.client.clone();
+        async move {
+            client
+                .post(format!("{base}/api/auth/login"))
+                .json(&json!({"username": "throttled_rev", "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for base in [&a, &b, &a] {
+        assert_eq!(attempt(base.clone(), "wrong-password").await.status(), 401);
+    }
+    let refused = attempt(b.clone(), crate::common::PASSWORD).await;
+    assert_eq!(refused.status(), 429, "the right password waits too");
+    let retry: i64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1, "{retry}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_requests", "{body}");
+    assert!(
+        body["message_zh"].as_str().unwrap().contains("秒后再试"),
+        "{body}"
+    );
+
+    let outcomes: Vec<(String, String)> = {
+        use claimflow::store::schema::login_events::dsl::*;
+        use diesel::prelude::*;
+        let mut conn = app.conn();
+        let conn: &mut claimflow::store::DbConn = &mut conn;
+        claimflow::db_run!(conn, c => login_events.filter(username.eq("throttled_rev")).order(id).select((outcome, address)).load(c)).unwrap()
+    };
+    let kinds: Vec<&str> = outcomes.iter().map(|(o, _)| o.as_str()).collect();
+    assert_eq!(kinds, ["failed", "failed", "failed", "throttled"]);
+    assert!(
+        outcomes.iter().all(|(_, addr)| addr == "127.0.0.1"),
+        "{outcomes:?}"
+    );
+
+    let (status, body) = call(
+        &app,
+        reqwest::Method::DELETE,
+        format!("{b}/api/admin/lockouts/throttled_rev"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["lifted"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    assert_eq!(
+        attempt(a.clone(), crate::common::PASSWORD).await.status(),
+        200,
+        "lifted"
+    );
 }

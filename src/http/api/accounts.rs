@@ -5,7 +5,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
 use crate::service::auth::{change_account, AccountChange};
-use actix_web::{post, put, web, HttpResponse};
+use actix_web::{delete, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -130,4 +130,30 @@ pub async fn reset_password(
         Ok(Owned::Password(password))
     })
     .await
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Lifted {
+    /// Whether the account had failures to forget.
+    pub lifted: bool,
+}
+
+/// Lifts an account's sign-in lockout and back-off, and those of the addresses it failed
+/// from lately.
+#[utoipa::path(delete, path = "/api/admin/lockouts/{username}", tag = "admin", security(("bearer" = [])),
+    params(("username" = String, Path, description = "the account")),
+    responses((status = 200, body = Lifted), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
+#[delete("/api/admin/lockouts/{username}")]
+pub async fn lift_lockout(
+    state: State,
+    user: AuthUser,
+    username: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (username, policy) = (username.into_inner(), state.config.login);
+    let lifted = db(&state, move |conn, _| {
+        let now = crate::store::now_ms();
+        crate::service::auth::lift_lockout(conn, &user.0, &username, &policy, now)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Lifted { lifted }))
 }

@@ -2,7 +2,6 @@ use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
-use crate::service::auth::check_login;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -22,15 +21,26 @@ pub struct LoginResponse {
 
 /// Exchanges a username and password for a signed token.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::http::errors::ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::http::errors::ErrorBody),
+        (status = 429, description = "too many attempts for this account or address; see Retry-After", body = crate::http::errors::ErrorBody)))]
 #[post("/api/auth/login")]
-pub async fn login(state: State, body: web::Json<LoginRequest>) -> AppResult<HttpResponse> {
+pub async fn login(
+    state: State,
+    req: actix_web::HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> AppResult<HttpResponse> {
     let LoginRequest { username, password } = body.into_inner();
     let ttl_ms = state.keys.ttl_seconds() * 1000;
+    let (address, policy) = (crate::http::client_addr(&req), state.config.login);
     let principal = db(&state, move |conn, _| {
-        let mut p = check_login(conn, &username, &password)?;
-        crate::service::auth::open_session(conn, &mut p, crate::store::now_ms(), ttl_ms)?;
-        Ok(p)
+        let attempt = crate::service::auth::Attempt {
+            username: &username,
+            password: &password,
+            address: &address,
+            now_ms: crate::store::now_ms(),
+            ttl_ms,
+        };
+        crate::service::auth::sign_in(conn, &policy, &attempt)
     })
     .await?;
     let now = chrono::Utc::now().timestamp();

@@ -13,13 +13,6 @@ use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-/// The submitter's address for the rate limit: the TCP peer. (Behind a proxy, configure it to
-/// pass the connection through or rate-limit at the proxy; forwarded headers are not trusted.)
-fn client_addr(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
-}
-
 /// Files a whistleblower report without login. Returns the tracking code once.
 #[utoipa::path(post, path = "/api/public/reports", tag = "reports", request_body = ReportInput,
     responses((status = 201, body = Submitted), (status = 422, body = crate::http::errors::ErrorBody), (status = 429, body = crate::http::errors::ErrorBody)))]
@@ -29,7 +22,7 @@ pub async fn submit(
     req: HttpRequest,
     body: web::Json<ReportInput>,
 ) -> AppResult<HttpResponse> {
-    let (input, addr) = (body.into_inner(), client_addr(&req));
+    let (input, addr) = (body.into_inner(), crate::http::client_addr(&req));
     let limit = state.config.report_limit_per_hour;
     let done = db(&state, move |conn, env| {
         svc::submit(conn, env.defs, &input, &addr, limit, now_ms())

@@ -55,9 +55,7 @@ pub async fn submit_report(
         description: form.description.trim().to_string(),
         contact: blank(&form.contact),
     };
-    let addr = req
-        .peer_addr()
-        .map_or_else(|| "unknown".into(), |a| a.ip().to_string());
+    let addr = crate::http::client_addr(&req);
     let limit = ctx.state.config.report_limit_per_hour;
     let done = crate::http::db(&ctx.state, move |conn, env| {
         svc::submit(conn, env.defs, &input, &addr, limit, crate::store::now_ms())

@@ -101,10 +101,16 @@ pub async fn login(
     }
     let (username, password) = (form.username.trim().to_string(), form.password);
     let ttl_ms = ctx.state.keys.ttl_seconds() * 1000;
+    let (address, policy) = (crate::http::client_addr(&req), ctx.state.config.login);
     let checked = crate::http::db(&ctx.state, move |conn, _| {
-        let mut p = crate::service::auth::check_login(conn, &username, &password)?;
-        crate::service::auth::open_session(conn, &mut p, crate::store::now_ms(), ttl_ms)?;
-        Ok(p)
+        let attempt = crate::service::auth::Attempt {
+            username: &username,
+            password: &password,
+            address: &address,
+            now_ms: crate::store::now_ms(),
+            ttl_ms,
+        };
+        crate::service::auth::sign_in(conn, &policy, &attempt)
     })
     .await;
     let principal = match checked {
@@ -113,6 +119,21 @@ pub async fn login(
             let view =
                 json!({"failed": true, "username": form.username, "errors": {}, "next": next});
             return login_page(&ctx, view, StatusCode::UNAUTHORIZED);
+        }
+        Err(AppError::Throttled { retry_after_secs }) => {
+            let text = ctx
+                .pick(
+                    &format!("登录尝试过多，请 {retry_after_secs} 秒后再试。"),
+                    &format!("Too many sign-in attempts: try again in {retry_after_secs} s."),
+                )
+                .to_string();
+            let view = json!({"failed": false, "throttled": text, "username": form.username, "errors": {}, "next": next});
+            let mut res = login_page(&ctx, view, StatusCode::TOO_MANY_REQUESTS)?;
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after_secs),
+            );
+            return Ok(res);
         }
         Err(e) => return Err(ctx.fail(e)),
     };

@@ -1,0 +1,2 @@
+DROP TABLE login_events;
+DROP TABLE login_failures;
