@@ -81,14 +81,25 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     AppError::BadRequest(format!("bad query string: {e}")).into()
                 }))
+                .wrap(security_headers())
                 .wrap_fn(move |req, srv| {
                     let started = Instant::now();
+                    // HSTS only where the browser really reached us over TLS.
+                    let tls = crate::http::pages::session::over_tls(req.request());
                     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                     let method = req.method().to_string();
                     let metrics = metrics.clone();
                     let fut = srv.call(req);
                     async move {
-                        let res = fut.await?;
+                        let mut res = fut.await?;
+                        if tls {
+                            res.headers_mut().insert(
+                                actix_web::http::header::STRICT_TRANSPORT_SECURITY,
+                                actix_web::http::header::HeaderValue::from_static(
+                                    "max-age=31536000; includeSubDomains",
+                                ),
+                            );
+                        }
                         metrics.observe(
                             &route,
                             &method,
@@ -119,4 +130,19 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The headers every response carries: a strict Content-Security-Policy (the pages use no
+/// inline script or style), no framing, no sniffing, no referrer beyond the origin, and no
+/// powerful browser features.
+fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"))
 }

@@ -57,6 +57,10 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Sign-in throttling per account and per client address.
     pub login: crate::domain::throttle::LoginPolicy,
+    /// Reverse proxies whose `X-Forwarded-Proto` is believed (Secure cookies and HSTS).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The bearer token `/metrics` asks for. Empty: `/metrics` answers loopback clients only.
+    pub metrics_token: String,
 }
 
 /// Where mail goes. Notices are written to the outbox table first; the `mail_delivery` job
@@ -187,6 +191,8 @@ impl Default for Config {
             mail: MailConfig::default(),
             jobs: JobsConfig::default(),
             login: Default::default(),
+            trusted_proxies: Vec::new(),
+            metrics_token: String::new(),
         }
     }
 }

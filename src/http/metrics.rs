@@ -62,9 +62,42 @@ impl Metrics {
     }
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+/// Who may read the business gauges: the holder of the configured token, or, when none is
+/// configured, a client on the same host.
+pub fn may_scrape(
+    token: &str,
+    authorization: Option<&str>,
+    peer: Option<std::net::IpAddr>,
+) -> bool {
+    if token.is_empty() {
+        return peer.is_some_and(|ip| ip.is_loopback());
+    }
+    authorization
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .is_some_and(|given| {
+            use sha2::Digest;
+            // Compared by digest, so the time taken says nothing about the token.
+            sha2::Sha256::digest(given.as_bytes()) == sha2::Sha256::digest(token.as_bytes())
+        })
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+    (status = 403, description = "no or a wrong metrics token", body = crate::http::errors::ErrorBody)))]
 #[get("/metrics")]
-pub async fn metrics_endpoint(state: State) -> AppResult<HttpResponse> {
+pub async fn metrics_endpoint(
+    state: State,
+    req: actix_web::HttpRequest,
+) -> AppResult<HttpResponse> {
+    let auth = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let peer = req.peer_addr().map(|a| a.ip());
+    if !may_scrape(&state.config.metrics_token, auth, peer) {
+        return Err(crate::error::AppError::Forbidden(
+            "/metrics needs `Authorization: Bearer <metrics_token>` (or, with no token set, a loopback client)".into(),
+        ));
+    }
     let counts = super::db(&state, |conn, _| {
         Ok(crate::store::cases::count_by_stage(conn)?)
     })
@@ -84,4 +117,23 @@ pub async fn metrics_endpoint(state: State) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_scrape;
+
+    #[test]
+    fn metrics_need_the_token_or_a_loopback_client() {
+        let local = Some("127.0.0.1".parse().unwrap());
+        let remote = Some("203.0.113.9".parse().unwrap());
+        assert!(may_scrape("", None, local));
+        assert!(!may_scrape("", None, remote));
+        assert!(may_scrape("s3cret", Some("Bearer s3cret"), remote));
+        assert!(!may_scrape("s3cret", Some("Bearer wrong"), remote));
+        assert!(
+            !may_scrape("s3cret", None, local),
+            "a set token binds loopback too"
+        );
+    }
 }

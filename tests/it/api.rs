@@ -12,7 +12,8 @@ crate::trials!(api {
         residents_see_only_their_own_claims,
         bad_input_is_refused_precisely,
         ops_endpoints_answer,
-        the_outbox_is_scoped_to_the_callers_region
+        the_outbox_is_scoped_to_the_callers_region,
+        responses_carry_security_headers_and_forwarded_proto_is_not_believed
     ],
 });
 
@@ -495,4 +496,51 @@ async fn the_outbox_is_scoped_to_the_callers_region(app: TestApp) {
         json!([]),
         "naming a case outside the region reveals nothing"
     );
+}
+
+/// Headers (issue 23, item 6): every response carries the CSP and its companions; a client's
+/// own `X-Forwarded-Proto: https` neither earns HSTS nor changes the cookie's Secure flag
+/// (only `public_base_url` or a trusted proxy does).
+async fn responses_carry_security_headers_and_forwarded_proto_is_not_believed(app: TestApp) {
+    let token = app.login("reviewer").await;
+    for (path, bearer) in [
+        ("/login", false),
+        ("/api/me", true),
+        ("/no-such-page", false),
+    ] {
+        let mut req = app
+            .client
+            .get(app.url(path))
+            .header("x-forwarded-proto", "https");
+        if bearer {
+            req = req.bearer_auth(&token);
+        }
+        let res = req.send().await.unwrap();
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert!(h.contains_key("permissions-policy"), "{path}");
+        assert!(
+            !h.contains_key("strict-transport-security"),
+            "{path}: a forged header earns no HSTS"
+        );
+        if path == "/login" {
+            assert!(
+                h.get_all("set-cookie").iter().count() > 0,
+                "the sign-in page sets its nonce cookie"
+            );
+        }
+        for cookie in h.get_all("set-cookie") {
+            assert!(
+                !cookie.to_str().unwrap().contains("Secure"),
+                "{path}: {cookie:?}"
+            );
+        }
+    }
 }

@@ -51,8 +51,26 @@ pub fn new_nonce() -> String {
 }
 
 /// True when the request reached us (or the TLS-terminating proxy) over HTTPS.
+/// Whether the browser reached us over TLS: the public URL is https, or a configured
+/// trusted proxy says so in `X-Forwarded-Proto`. A client's own header is not believed, so
+/// it cannot make the cookie lose or gain its Secure flag.
 pub fn over_tls(req: &HttpRequest) -> bool {
-    req.connection_info().scheme() == "https"
+    let Some(state) = req.app_data::<crate::http::State>() else {
+        return false;
+    };
+    let config = &state.config;
+    if config.mail.public_base_url.starts_with("https://") {
+        return true;
+    }
+    let from_proxy = req
+        .peer_addr()
+        .is_some_and(|peer| config.trusted_proxies.contains(&peer.ip()));
+    from_proxy
+        && req
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https")
 }
 
 fn cookie(name: &'static str, value: String, secure: bool, max_age: Duration) -> Cookie<'static> {
