@@ -59,6 +59,9 @@ pub struct Config {
     pub login: crate::domain::throttle::LoginPolicy,
     /// Reverse proxies whose `X-Forwarded-Proto` is believed (Secure cookies and HSTS).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A claim submitted again without an Idempotency-Key, by the same user with the same
+    /// body within this many minutes, answers with the first claim. 0 turns it off.
+    pub honest_retry_minutes: i64,
     /// The bearer token `/metrics` asks for. Empty: `/metrics` answers loopback clients only.
     pub metrics_token: String,
 }
@@ -192,6 +195,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             login: Default::default(),
             trusted_proxies: Vec::new(),
+            honest_retry_minutes: 10,
             metrics_token: String::new(),
         }
     }
@@ -322,6 +326,10 @@ impl Config {
         );
         anyhow::ensure!(self.jwt_ttl_minutes > 0, "jwt_ttl_minutes must be positive");
         self.login.check().map_err(|e| anyhow::anyhow!(e))?;
+        anyhow::ensure!(
+            self.honest_retry_minutes >= 0,
+            "honest_retry_minutes must not be negative"
+        );
         anyhow::ensure!(
             self.lease_ttl_minutes > 0,
             "lease_ttl_minutes must be positive"

@@ -6,7 +6,7 @@ use crate::domain::roles::Role;
 use crate::error::AppResult;
 use crate::service::cases::{act, ActionRequest};
 use crate::service::documents::{add_document, Upload};
-use crate::service::intake::submit;
+use crate::service::intake::{submit, Retries};
 use crate::service::Env;
 use crate::store::{regions, users, DbConn};
 use rand::distr::{Alphanumeric, SampleString};
@@ -349,7 +349,14 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
         for path in paths {
             n += 1;
             let now = crate::store::now_ms();
-            let submitted = submit(conn, env, &resident, &demo_claim(family, n), None, now)?;
+            let submitted = submit(
+                conn,
+                env,
+                &resident,
+                &demo_claim(family, n),
+                Retries::NONE,
+                now,
+            )?;
             let wf = defs
                 .latest(family)
                 .ok_or_else(|| crate::error::AppError::NotFound(family.into()))?;
@@ -429,7 +436,7 @@ fn seed_gated_claim(
     claim.discharge_date = "2019-09-27".into();
     claim.invoice_numbers = vec!["DEMO-GATED-0001".into()];
     let now = crate::store::now_ms();
-    let submitted = submit(conn, env, clerk, &claim, None, now)?;
+    let submitted = submit(conn, env, clerk, &claim, Retries::NONE, now)?;
     let wf = env
         .defs
         .latest("trauma")

@@ -51,16 +51,36 @@ pub struct Filing<'a> {
     pub now_ms: i64,
 }
 
+/// How a repeated submission is recognised: by the client's `Idempotency-Key`, or, without
+/// one, as the same body from the same user within `window_ms` (an honest retry: a form sent
+/// twice, a request resent after a timeout).
+#[derive(Debug, Clone, Copy)]
+pub struct Retries<'a> {
+    pub key: Option<&'a str>,
+    /// 0: without a key nothing is taken for a retry.
+    pub window_ms: i64,
+}
+
+impl Retries<'_> {
+    /// No key and no window: every submission is new (seeding, imports of distinct claims).
+    pub const NONE: Retries<'static> = Retries {
+        key: None,
+        window_ms: 0,
+    };
+}
+
 /// Submits a claim through the API or the pages: checked, planned and written, the resident
-/// told, the case auto-assigned. An `Idempotency-Key` replays the first result.
+/// told, the case auto-assigned. A repeat (see [`Retries`]) replays the first result, so an
+/// honest retry opens no second case and no duplicate-invoice finding against the resident.
 pub fn submit(
     conn: &mut DbConn,
     env: Env<'_>,
     p: &Principal,
     input: &ClaimInput,
-    idempotency_key: Option<&str>,
+    retries: Retries<'_>,
     now_ms: i64,
 ) -> AppResult<Submitted> {
+    let idempotency_key = retries.key;
     let role = p.require_any(&[Role::Resident, Role::Clerk])?;
     let claim =
         Claim::parse(input, claim_domain::DEFAULT_MAX_CLAIM_FEN).map_err(AppError::Validation)?;
@@ -87,22 +107,31 @@ pub fn submit(
         workflow: &workflow,
         now_ms,
     };
+    // Without a key, the body itself is the key, honoured within the window.
+    let implicit = format!("retry:{hash}");
+    let (key, window_ms) = match idempotency_key {
+        Some(key) => (Some(key), None),
+        None if retries.window_ms > 0 => (Some(implicit.as_str()), Some(retries.window_ms)),
+        None => (None, None),
+    };
     conn.write_tx(|conn| {
-        if let Some(key) = idempotency_key {
-            if let Some((seen_hash, claim_id, case_id)) =
+        if let Some(key) = key {
+            if let Some((seen_hash, claim_id, case_id, at_ms)) =
                 claim_store::idempotent(conn, p.user_id, key)?
             {
-                return if seen_hash == hash {
-                    Ok(Submitted {
+                let fresh = window_ms.is_none_or(|w| now_ms - at_ms <= w);
+                if seen_hash == hash && fresh {
+                    return Ok(Submitted {
                         claim_id,
                         case_id,
                         replayed: true,
-                    })
-                } else {
-                    Err(AppError::Conflict(
+                    });
+                }
+                if seen_hash != hash {
+                    return Err(AppError::Conflict(
                         "this Idempotency-Key was used with a different request body".into(),
-                    ))
-                };
+                    ));
+                }
             }
         }
         let done = intake(conn, env.defs, &mut super::lookups::Direct, &filing)?;
@@ -116,7 +145,7 @@ pub fn submit(
         };
         super::notify::to_resident(conn, env, &case, letter, now_ms)?;
         super::assignment::auto_assign(conn, env, done.case_id, now_ms)?;
-        if let Some(key) = idempotency_key {
+        if let Some(key) = key {
             claim_store::remember_idempotent(
                 conn,
                 p.user_id,

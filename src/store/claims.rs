@@ -519,15 +519,15 @@ pub fn ytd_write(
         .execute(c))
 }
 
-/// A stored idempotency key: the request hash and what it created.
+/// A stored idempotency key: the request hash, what it created, and when.
 pub fn idempotent(
     conn: &mut DbConn,
     user_id: i64,
     key: &str,
-) -> QueryResult<Option<(String, i64, i64)>> {
+) -> QueryResult<Option<(String, i64, i64, i64)>> {
     db_run!(conn, c => idempotency_keys::table
         .find((user_id, key))
-        .select((idempotency_keys::request_hash, idempotency_keys::claim_id, idempotency_keys::case_id))
+        .select((idempotency_keys::request_hash, idempotency_keys::claim_id, idempotency_keys::case_id, idempotency_keys::created_at))
         .first(c)
         .optional())
 }
@@ -546,6 +546,14 @@ pub fn remember_idempotent(
             idempotency_keys::user_id.eq(user_id),
             idempotency_keys::key.eq(key),
             idempotency_keys::request_hash.eq(hash),
+            idempotency_keys::claim_id.eq(claim_id),
+            idempotency_keys::case_id.eq(case_id),
+            idempotency_keys::created_at.eq(now_ms),
+        ))
+        // An honest-retry key whose window had passed now names the newer claim.
+        .on_conflict((idempotency_keys::user_id, idempotency_keys::key))
+        .do_update()
+        .set((
             idempotency_keys::claim_id.eq(claim_id),
             idempotency_keys::case_id.eq(case_id),
             idempotency_keys::created_at.eq(now_ms),

@@ -13,7 +13,8 @@ crate::trials!(claims {
         decisions_are_checked_and_explained_to_the_resident,
         concurrent_decisions_cannot_both_spend_one_cap,
         year_to_date_totals_are_locked_while_a_decision_runs,
-        approval_above_the_authority_limit_goes_to_signoff
+        approval_above_the_authority_limit_goes_to_signoff,
+        an_honest_retry_without_a_key_files_one_claim
     ],
 });
 
@@ -638,5 +639,40 @@ async fn approval_above_the_authority_limit_goes_to_signoff(app: TestApp) {
         (status, body["outcome"].as_str()),
         (200, Some("approved")),
         "the supervisor has no limit: {body}"
+    );
+}
+
+/// Honest retries (issue 23, item 7): the same body sent again by the same resident without
+/// an Idempotency-Key answers with the first claim (200) and opens no second case; other
+/// amounts on the same invoice are a new claim, which the duplicate-invoice rule catches.
+async fn an_honest_retry_without_a_key_files_one_claim(app: TestApp) {
+    let resident = app.login("resident").await;
+    let (status, first) = app.post(&resident, "/api/claims", trauma_claim()).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = app.post(&resident, "/api/claims", trauma_claim()).await;
+    assert_eq!(
+        (status, &again),
+        (200, &first),
+        "the retry answers with the first claim"
+    );
+    let supervisor = app.login("supervisor").await;
+    let (_, detail) = app
+        .get(&supervisor, &format!("/api/claims/{}", first["claim_id"]))
+        .await;
+    assert!(
+        !detail["findings"].to_string().contains("duplicate_invoice"),
+        "the resident is not suspected of their own retry: {detail}"
+    );
+    let mut changed = trauma_claim();
+    changed["total_fen"] = json!(1_300_000);
+    let (status, other) = app.post(&resident, "/api/claims", changed).await;
+    assert_eq!(status, 201, "{other}");
+    assert_ne!(other["claim_id"], first["claim_id"]);
+    let (_, detail) = app
+        .get(&supervisor, &format!("/api/claims/{}", other["claim_id"]))
+        .await;
+    assert!(
+        detail["findings"].to_string().contains("duplicate_invoice"),
+        "{detail}"
     );
 }

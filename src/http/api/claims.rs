@@ -47,15 +47,13 @@ pub async fn submit(
         ),
         None => None,
     };
+    let window_ms = state.config.honest_retry_minutes * 60_000;
     let done = db(&state, move |conn, env| {
-        intake::submit(
-            conn,
-            env,
-            &user.0,
-            &input,
-            key.as_deref(),
-            crate::store::now_ms(),
-        )
+        let retries = intake::Retries {
+            key: key.as_deref(),
+            window_ms,
+        };
+        intake::submit(conn, env, &user.0, &input, retries, crate::store::now_ms())
     })
     .await?;
     let body = SubmittedClaim {

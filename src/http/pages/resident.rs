@@ -455,8 +455,14 @@ pub async fn submit_claim(
             return new_claim_page(&ctx, &form, map, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
+    let window_ms = ctx.state.config.honest_retry_minutes * 60_000;
     let submitted = crate::http::db(&ctx.state, move |conn, env| {
-        intake::submit(conn, env, &user, &input, None, crate::store::now_ms())
+        // A form sent twice files one claim.
+        let retries = intake::Retries {
+            key: None,
+            window_ms,
+        };
+        intake::submit(conn, env, &user, &input, retries, crate::store::now_ms())
     })
     .await;
     match submitted {

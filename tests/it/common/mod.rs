@@ -519,7 +519,7 @@ impl TestApp {
                     core.env(),
                     &resident,
                     &input,
-                    None,
+                    claimflow::service::intake::Retries::NONE,
                     store::now_ms(),
                 )
                 .unwrap();
