@@ -371,21 +371,15 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
             );
             // Leave the first case of each family with its documents missing.
             if !path.is_empty() {
-                for kind in wf.required_documents(&facts) {
-                    add_document(
-                        conn,
-                        data_dir,
-                        &resident,
-                        &Upload {
-                            claim_id: submitted.claim_id,
-                            kind,
-                            filename: "scan.pdf",
-                            bytes: DEMO_PDF,
-                            now_ms: now,
-                            request_id: None,
-                        },
-                    )?;
-                }
+                let kinds = wf.required_documents(&facts);
+                add_scans(
+                    conn,
+                    data_dir,
+                    &resident,
+                    submitted.claim_id,
+                    kinds.iter().map(|k| k.as_ref()),
+                    now,
+                )?;
             }
             let mut version =
                 crate::store::cases::get(conn, submitted.case_id)?.map_or(1, |c| c.version);
@@ -420,6 +414,29 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
     seed_gated_claim(conn, env, data_dir, [&clerk, &reviewer, &senior])
 }
 
+/// Uploads the demo scan as each of these document kinds of a claim.
+fn add_scans<'k>(
+    conn: &mut DbConn,
+    data_dir: &Path,
+    by: &Principal,
+    claim_id: i64,
+    kinds: impl Iterator<Item = &'k str>,
+    now_ms: i64,
+) -> AppResult<()> {
+    for kind in kinds {
+        let upload = Upload {
+            claim_id,
+            kind,
+            filename: "scan.pdf",
+            bytes: DEMO_PDF,
+            now_ms,
+            request_id: None,
+        };
+        add_document(conn, data_dir, by, &upload)?;
+    }
+    Ok(())
+}
+
 /// The clerk files a claim for the person in their waiting period, with every document,
 /// and it reaches sign-off, where its error finding shows as blocking payment.
 fn seed_gated_claim(
@@ -441,17 +458,8 @@ fn seed_gated_claim(
         .defs
         .latest("trauma")
         .ok_or_else(|| crate::error::AppError::NotFound("trauma".into()))?;
-    for kind in &wf.required_documents {
-        let upload = Upload {
-            claim_id: submitted.claim_id,
-            kind,
-            filename: "scan.pdf",
-            bytes: DEMO_PDF,
-            now_ms: now,
-            request_id: None,
-        };
-        add_document(conn, data_dir, clerk, &upload)?;
-    }
+    let kinds = wf.required_documents.iter().map(String::as_str);
+    add_scans(conn, data_dir, clerk, submitted.claim_id, kinds, now)?;
     for (actor, action) in [
         (clerk, "accept"),
         (reviewer, "recommend_approve"),

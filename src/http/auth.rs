@@ -64,3 +64,26 @@ pub async fn live(state: &State, claimed: Principal) -> Result<Principal, AppErr
     })
     .await
 }
+
+/// Signs in through the throttle and opens a session: the one way in for the API and the
+/// sign-in page alike.
+pub async fn sign_in(
+    state: &State,
+    req: &HttpRequest,
+    username: String,
+    password: String,
+) -> Result<Principal, AppError> {
+    let ttl_ms = state.keys.ttl_seconds() * 1000;
+    let (address, policy) = (super::client_addr(req), state.config.login);
+    super::db(state, move |conn, _| {
+        let attempt = crate::service::auth::Attempt {
+            username: &username,
+            password: &password,
+            address: &address,
+            now_ms: crate::store::now_ms(),
+            ttl_ms,
+        };
+        crate::service::auth::sign_in(conn, &policy, &attempt)
+    })
+    .await
+}

@@ -30,19 +30,7 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let LoginRequest { username, password } = body.into_inner();
-    let ttl_ms = state.keys.ttl_seconds() * 1000;
-    let (address, policy) = (crate::http::client_addr(&req), state.config.login);
-    let principal = db(&state, move |conn, _| {
-        let attempt = crate::service::auth::Attempt {
-            username: &username,
-            password: &password,
-            address: &address,
-            now_ms: crate::store::now_ms(),
-            ttl_ms,
-        };
-        crate::service::auth::sign_in(conn, &policy, &attempt)
-    })
-    .await?;
+    let principal = crate::http::auth::sign_in(&state, &req, username, password).await?;
     let now = chrono::Utc::now().timestamp();
     let token = state.keys.issue(&principal, now)?;
     Ok(HttpResponse::Ok().json(LoginResponse {

@@ -100,19 +100,7 @@ pub async fn login(
         return login_page(&ctx, view, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let (username, password) = (form.username.trim().to_string(), form.password);
-    let ttl_ms = ctx.state.keys.ttl_seconds() * 1000;
-    let (address, policy) = (crate::http::client_addr(&req), ctx.state.config.login);
-    let checked = crate::http::db(&ctx.state, move |conn, _| {
-        let attempt = crate::service::auth::Attempt {
-            username: &username,
-            password: &password,
-            address: &address,
-            now_ms: crate::store::now_ms(),
-            ttl_ms,
-        };
-        crate::service::auth::sign_in(conn, &policy, &attempt)
-    })
-    .await;
+    let checked = crate::http::auth::sign_in(&ctx.state, &req, username, password).await;
     let principal = match checked {
         Ok(p) => p,
         Err(AppError::Unauthorized(_)) => {
