@@ -17,6 +17,52 @@ pub struct Application {
     pub state: web::Data<AppState>,
 }
 
+/// Serde's messages name fields and expected values, which helps; its Rust type names do
+/// not, so they are replaced by what the caller sent them as.
+fn plain_serde_message(message: &str) -> String {
+    let mut out = Vec::new();
+    let mut words = message.split(' ').peekable();
+    while let Some(word) = words.next() {
+        match word {
+            "struct" | "tuple" | "enum" if words.peek().is_some() => {
+                let name = words.next().unwrap_or_default();
+                let tail = name.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+                out.push(format!(
+                    "{}{tail}",
+                    if word == "enum" {
+                        "one of the documented values"
+                    } else {
+                        "an object"
+                    }
+                ));
+            }
+            other => out.push(other.to_string()),
+        }
+    }
+    out.join(" ")
+}
+
+fn query_error(e: &actix_web::error::QueryPayloadError) -> String {
+    match e {
+        actix_web::error::QueryPayloadError::Deserialize(e) => {
+            let message = e.to_string();
+            // Unknown, missing and enumerated parameters are named by serde; a number that
+            // does not parse is not, so say what the parameters must look like.
+            if ["unknown field", "missing field", "unknown variant"]
+                .iter()
+                .any(|p| message.starts_with(p))
+            {
+                format!("bad query string: {}", plain_serde_message(&message))
+            } else {
+                "bad query string: a parameter is not of its documented type (whole numbers, \
+                 true or false, or one of the listed values)"
+                    .into()
+            }
+        }
+        _ => "bad query string".into(),
+    }
+}
+
 fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
     match err {
         JsonPayloadError::ContentType => {
@@ -24,7 +70,7 @@ fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::E
         }
         JsonPayloadError::Deserialize(e) => AppError::Validation(vec![crate::error::FieldError {
             field: "body".into(),
-            message: e.to_string(),
+            message: plain_serde_message(&e.to_string()),
         }]),
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => {
@@ -75,12 +121,15 @@ impl Application {
                         .limit(1 << 20)
                         .error_handler(json_error),
                 )
-                .app_data(web::PathConfig::default().error_handler(|e, _| {
-                    AppError::NotFound(format!("no such resource ({e})")).into()
-                }))
-                .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    AppError::BadRequest(format!("bad query string: {e}")).into()
-                }))
+                // An id that is not a number (or beyond i64) names nothing: a plain 404.
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| AppError::NotFound("no such resource".into()).into()),
+                )
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| AppError::BadRequest(query_error(&e)).into()),
+                )
                 .wrap(security_headers())
                 .wrap_fn(move |req, srv| {
                     let started = Instant::now();

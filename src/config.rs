@@ -5,6 +5,10 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// The highest `max_claim_yuan` accepted: sums of a billion such claims still fit in an i64
+/// of fen, so no SQL total in the store or the reports can overflow.
+pub const MAX_CLAIM_YUAN_CEILING: i64 = crate::domain::money::CEILING_FEN / 100;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -64,6 +68,8 @@ pub struct Config {
     pub honest_retry_minutes: i64,
     /// The bearer token `/metrics` asks for. Empty: `/metrics` answers loopback clients only.
     pub metrics_token: String,
+    /// The largest amount a claim (or any of its lines) may carry, in yuan.
+    pub max_claim_yuan: i64,
 }
 
 /// Where mail goes. Notices are written to the outbox table first; the `mail_delivery` job
@@ -197,6 +203,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             honest_retry_minutes: 10,
             metrics_token: String::new(),
+            max_claim_yuan: crate::domain::claim::DEFAULT_MAX_CLAIM_FEN / 100,
         }
     }
 }
@@ -261,6 +268,11 @@ pub enum Backend {
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
 impl Config {
+    /// `max_claim_yuan` in fen, the unit amounts are stored and checked in.
+    pub fn max_claim_fen(&self) -> i64 {
+        self.max_claim_yuan * 100
+    }
+
     /// Defaults < config file (if given, or `claimflow.toml` if present) < environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
@@ -326,6 +338,11 @@ impl Config {
         );
         anyhow::ensure!(self.jwt_ttl_minutes > 0, "jwt_ttl_minutes must be positive");
         self.login.check().map_err(|e| anyhow::anyhow!(e))?;
+        anyhow::ensure!(
+            (1..=MAX_CLAIM_YUAN_CEILING).contains(&self.max_claim_yuan),
+            "max_claim_yuan (CLAIMFLOW_MAX_CLAIM_YUAN) must be 1 to {MAX_CLAIM_YUAN_CEILING}, got {}",
+            self.max_claim_yuan
+        );
         anyhow::ensure!(
             self.honest_retry_minutes >= 0,
             "honest_retry_minutes must not be negative"

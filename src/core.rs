@@ -62,6 +62,7 @@ impl Core {
         Env {
             defs: &self.defs,
             notifier: &self.notifier,
+            max_claim_fen: self.config.max_claim_fen(),
         }
     }
 }

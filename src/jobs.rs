@@ -49,6 +49,7 @@ impl JobRunner {
         let env = Env {
             defs: &self.defs,
             notifier: &self.notifier,
+            max_claim_fen: self.config.max_claim_fen(),
         };
         match job {
             Job::Escalation => crate::service::jobs::escalate_breached(

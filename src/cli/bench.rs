@@ -144,7 +144,7 @@ pub fn scan(conn: &mut DbConn, from: &str, to: &str) -> QueryResult<Measured> {
     while let Some(persons) = crate::cli::screen::whole_persons(conn, after, from, to)? {
         rows += persons.page.len() as u64;
         // Touch every row so that nothing is optimised away.
-        total_fen += persons.page.iter().map(|r| r.total_fen).sum::<i64>();
+        total_fen = total_fen.wrapping_add(persons.page.iter().map(|r| r.total_fen).sum::<i64>());
         after = persons.upto;
         if !persons.full {
             break;

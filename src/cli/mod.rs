@@ -1,6 +1,7 @@
 //! The CLI. Each command is a thin call into the library; the long-running ones (import,
 //! the screening backtest, the generator, the baselines, the demo data) live beside this
 //! file and receive what they need, never the whole wiring.
+pub mod backup;
 pub mod bench;
 mod check;
 pub mod demo;
@@ -116,6 +117,19 @@ pub enum Command {
         #[arg(long = "as", default_value = "clerk")]
         as_user: String,
     },
+    /// Write a consistent online backup (database snapshot, blobs, manifest with checksums)
+    /// while `serve` runs. Secrets (jwt_secret, audit_key) are left out unless asked for.
+    Backup {
+        /// The archive to write (.tar.gz); it appears only when complete.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also pack DATA_DIR/jwt_secret and DATA_DIR/audit_key.
+        #[arg(long)]
+        include_secrets: bool,
+    },
+    /// Restore an archive written by `backup` into an empty data directory or database,
+    /// after checking every file against the manifest.
+    Restore { file: PathBuf },
     #[command(subcommand)]
     User(UserCommand),
     #[command(subcommand)]
@@ -249,6 +263,48 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     init_tracing(&config.log_format);
     match cli.command {
         Command::Serve { demo } => serve::serve(config, demo),
+        Command::Backup {
+            out,
+            include_secrets,
+        } => {
+            let pool = store::build_pool(&config)?;
+            let written = backup::backup(
+                &config,
+                &pool,
+                &out,
+                backup::Options {
+                    include_secrets,
+                    progress: std::io::stderr().is_terminal(),
+                },
+            )?;
+            println!(
+                "wrote {} ({} bytes): the database, {} blob(s){}, and a manifest of {} file(s)",
+                out.display(),
+                written.bytes,
+                written.blobs,
+                if written.secrets_included {
+                    ", the secrets"
+                } else {
+                    "; secrets left out"
+                },
+                written.files
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file } => {
+            let restored = backup::restore(&config, &file, std::io::stderr().is_terminal())?;
+            println!(
+                "restored the backup of {} with {} blob(s){}; run `claimflow audit verify` next",
+                restored.created_at,
+                restored.blobs,
+                if restored.secrets_restored {
+                    " and its secrets"
+                } else {
+                    " (secrets were not in it: set the original audit_key before verifying)"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let pool = store::build_pool(&config)?;
             let applied = pool.get()?.run_migrations()?;
@@ -277,6 +333,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     as_user: &as_user,
                     progress: std::io::stderr().is_terminal(),
                     wal_max_bytes: u64::from(core.config.sqlite_bulk_wal_max_mb) * 1024 * 1024,
+                    max_claim_fen: core.config.max_claim_fen(),
                 },
             )?;
             let secs = started.elapsed().as_secs_f64();

@@ -35,13 +35,14 @@ struct RuleFacts {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Tally {
     pub hits: u64,
-    pub amount_fen: i64,
+    /// Widened: a backtest over any number of claims cannot overflow it.
+    pub amount_fen: i128,
 }
 
 impl Tally {
     fn add(&mut self, amount_fen: i64) {
         self.hits += 1;
-        self.amount_fen += amount_fen;
+        self.amount_fen += i128::from(amount_fen);
     }
 }
 
@@ -455,7 +456,7 @@ pub fn render(summary: &Summary, from: NaiveDate, to: NaiveDate) -> String {
             "| {} | {} | {} |\n",
             code.as_str(),
             t.hits,
-            Fen(t.amount_fen)
+            Fen::saturating(t.amount_fen)
         ));
     }
     let mut top: Vec<(&String, &Tally)> = summary.per_facility.iter().collect();
@@ -465,7 +466,7 @@ pub fn render(summary: &Summary, from: NaiveDate, to: NaiveDate) -> String {
         s.push_str(&format!(
             "| {facility} | {} | {} |\n",
             t.hits,
-            Fen(t.amount_fen)
+            Fen::saturating(t.amount_fen)
         ));
     }
     if let Some(scores) = &summary.scores {

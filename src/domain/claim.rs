@@ -284,9 +284,12 @@ impl Claim {
             ("self_paid_fen", input.self_paid_fen),
         ] {
             if value < 0 {
-                bad.add(field, format!("must not be negative, got {value}"));
+                bad.add(field, "must not be negative");
             } else if value > max_fen {
-                bad.add(field, format!("must be at most {max_fen}, got {value}"));
+                bad.add(
+                    field,
+                    format!("must be at most {} yuan", Fen(max_fen).yuan_text()),
+                );
             }
         }
         if input.policy_scope_fen > input.total_fen {
@@ -304,23 +307,26 @@ impl Claim {
             if !(0..=max_fen).contains(&line.total_fen) {
                 bad.add(
                     &format!("itemised_lines[{i}].total_fen"),
-                    format!("must be 0 to {max_fen}"),
+                    format!("must be 0 to {} yuan", Fen(max_fen).yuan_text()),
                 );
             }
         }
         if !input.itemised_lines.is_empty() {
-            // Each line is bounded above, so the sum fits in an i64.
-            let sum: i64 = input
+            // Widened: however many lines there are, the sum cannot overflow.
+            let sum: i128 = input
                 .itemised_lines
                 .iter()
-                .map(|l| l.total_fen.clamp(0, max_fen))
+                .map(|l| i128::from(l.total_fen.clamp(0, max_fen)))
                 .sum();
-            if sum != input.total_fen {
+            // An out-of-range total has its own error already.
+            let total_in_range = (0..=max_fen).contains(&input.total_fen);
+            if total_in_range && sum != i128::from(input.total_fen) {
                 bad.add(
                     "itemised_lines",
                     format!(
-                        "lines add up to {sum} fen but total_fen is {}",
-                        input.total_fen
+                        "the lines add up to {} yuan but the total is {} yuan",
+                        Fen::saturating(sum).yuan_text(),
+                        Fen(input.total_fen).yuan_text()
                     ),
                 );
             }

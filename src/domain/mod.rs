@@ -2,6 +2,7 @@
 //! Time is always passed in; files are read by the shell and handed over as text.
 
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod case;
 pub mod checked_file;

@@ -10,8 +10,40 @@ use std::fmt;
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
+/// No single amount the service accepts exceeds this (90 million yuan), whatever
+/// `max_claim_yuan` says: a billion such amounts still sum inside an i64.
+pub const CEILING_FEN: i64 = 9_000_000_000;
+
+/// Year-to-date and other running totals are accepted up to this: a million amounts at the
+/// ceiling, so that adding one more amount to such a total cannot overflow.
+pub const TOTAL_CEILING_FEN: i64 = CEILING_FEN * 1_000_000;
+
+/// Sums fen widened to i128, so no count of amounts overflows, then saturated back to i64.
+pub fn sum_fen(amounts: impl IntoIterator<Item = i64>) -> i64 {
+    Fen::saturating(amounts.into_iter().map(i128::from).sum()).0
+}
+
+/// An amount a user typed: 0 to the ceiling, or a message saying which way it is wrong.
+pub fn check_amount(fen: i64) -> Result<Fen, String> {
+    if fen < 0 {
+        Err("must not be negative".into())
+    } else if fen > CEILING_FEN {
+        Err(format!(
+            "must be at most {} yuan",
+            Fen(CEILING_FEN).yuan_text()
+        ))
+    } else {
+        Ok(Fen(fen))
+    }
+}
+
 impl Fen {
     pub const ZERO: Fen = Fen(0);
+
+    /// A widened total brought back to fen, saturating at the ends of i64.
+    pub fn saturating(total: i128) -> Fen {
+        Fen(i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX }))
+    }
 
     pub fn to_yuan(self) -> Decimal {
         Decimal::new(self.0, 2)

@@ -44,11 +44,13 @@ where
     let pool = state.pool.clone();
     let defs = state.defs.clone();
     let notifier = state.notifier.clone();
+    let max_claim_fen = state.config.max_claim_fen();
     web::block(move || {
         let mut conn = pool.get()?;
         let env = Env {
             defs: &defs,
             notifier: &notifier,
+            max_claim_fen,
         };
         f(&mut conn, env)
     })

@@ -82,8 +82,7 @@ pub fn submit(
 ) -> AppResult<Submitted> {
     let idempotency_key = retries.key;
     let role = p.require_any(&[Role::Resident, Role::Clerk])?;
-    let claim =
-        Claim::parse(input, claim_domain::DEFAULT_MAX_CLAIM_FEN).map_err(AppError::Validation)?;
+    let claim = Claim::parse(input, env.max_claim_fen).map_err(AppError::Validation)?;
     if let Some(key) = idempotency_key {
         if key.is_empty() || key.len() > 200 {
             return Err(AppError::field(

@@ -50,4 +50,6 @@ pub fn principal(conn: &mut DbConn, user: users::User) -> AppResult<Principal> {
 pub struct Env<'a> {
     pub defs: &'a Definitions,
     pub notifier: &'a Notifier,
+    /// The configured bound on every amount of a claim (`max_claim_yuan`).
+    pub max_claim_fen: i64,
 }

@@ -317,15 +317,16 @@ fn report_case(conn: &mut DbConn, p: &Principal, id: i64) -> AppResult<CaseRow> 
 
 /// Repayments actually recovered on the violations a report led to.
 fn recovered(conn: &mut DbConn, violation_ids: &[i64]) -> AppResult<i64> {
-    let mut total = 0;
+    let mut paid = Vec::new();
     for id in violation_ids {
-        total += supervision_store::recoveries_of(conn, *id)?
-            .iter()
-            .filter(|r| r.kind == "repay")
-            .map(|r| r.paid_fen)
-            .sum::<i64>();
+        paid.extend(
+            supervision_store::recoveries_of(conn, *id)?
+                .iter()
+                .filter(|r| r.kind == "repay")
+                .map(|r| r.paid_fen),
+        );
     }
-    Ok(total)
+    Ok(crate::domain::money::sum_fen(paid))
 }
 
 pub fn view(
@@ -405,8 +406,8 @@ pub fn pay_reward(
                 "nothing has been recovered yet, so no reward is due".into(),
             ));
         }
-        let paid = current.report.reward_paid_fen + amount_fen;
-        if paid > due {
+        // Compared before adding, so that no amount can overflow the sum.
+        if amount_fen > due - current.report.reward_paid_fen {
             return Err(AppError::field(
                 "amount_fen",
                 format!(
@@ -417,6 +418,7 @@ pub fn pay_reward(
                 ),
             ));
         }
+        let paid = current.report.reward_paid_fen + amount_fen;
         store::set_reward(conn, id, due, paid, (paid == due).then_some(now_ms))?;
         view(conn, defs, p, id)
     })

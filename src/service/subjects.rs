@@ -7,6 +7,7 @@ use super::pricing::{self, Totals};
 use crate::definitions::Definitions;
 use crate::domain::case::Subject;
 use crate::domain::claim::{self as claim_domain, ChecklistItem, Claim, Decision};
+use crate::domain::money::Fen;
 use crate::domain::policy::YearToDate;
 use crate::domain::workflow::{CaseFacts, OutcomeKind, Workflow};
 use crate::error::{AppError, AppResult};
@@ -173,12 +174,19 @@ fn granted(req: &DecisionRequest<'_>, computed: i64) -> AppResult<i64> {
         )),
         (OutcomeKind::PartiallyApproved, Some(a)) if a >= computed => Err(AppError::field(
             "amount_fen",
-            format!("a partial approval must grant less than the computed {computed} fen"),
+            format!(
+                "a partial approval must grant less than the computed {} yuan",
+                Fen(computed).yuan_text()
+            ),
         )),
         (_, Some(a)) if a < 0 => Err(AppError::field("amount_fen", "must not be negative")),
         (_, Some(a)) if a > computed => Err(AppError::field(
             "amount_fen",
-            format!("{a} fen exceeds what the policy allows now ({computed} fen)"),
+            format!(
+                "{} yuan exceeds what the policy allows now ({} yuan)",
+                Fen(a).yuan_text(),
+                Fen(computed).yuan_text()
+            ),
         )),
         (_, Some(a)) if a != computed && req.comment.trim().is_empty() => Err(AppError::field(
             "comment",

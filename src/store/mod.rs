@@ -12,6 +12,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 pub mod audit;
 pub mod audit_checkpoints;
 pub mod audit_verify;
+pub mod backup;
 pub mod blobs;
 pub mod cases;
 pub mod claims;

@@ -337,10 +337,11 @@ pub fn add_payment(conn: &mut DbConn, id: i64, amount_fen: i64, now_ms: i64) -> 
     let Some(r) = recovery(conn, id)? else {
         return Ok(false);
     };
-    let paid = r.paid_fen + amount_fen;
     if amount_fen <= 0 || amount_fen > r.outstanding_fen() {
         return Ok(false);
     }
+    // Bounded by what is owed, so this cannot overflow.
+    let paid = r.paid_fen + amount_fen;
     let settled = (paid + r.written_off_fen == r.amount_fen).then_some(now_ms);
     let n = db_run!(conn, c => diesel::update(recoveries::table.filter(recoveries::id.eq(id).and(recoveries::paid_fen.eq(r.paid_fen))))
         .set((recoveries::paid_fen.eq(paid), recoveries::settled_at.eq(settled)))

@@ -13,7 +13,8 @@ crate::trials!(api {
         bad_input_is_refused_precisely,
         ops_endpoints_answer,
         the_outbox_is_scoped_to_the_callers_region,
-        responses_carry_security_headers_and_forwarded_proto_is_not_believed
+        responses_carry_security_headers_and_forwarded_proto_is_not_believed,
+        extreme_numbers_get_plain_4xx_and_the_largest_claim_screens
     ],
 });
 
@@ -543,4 +544,99 @@ async fn responses_carry_security_headers_and_forwarded_proto_is_not_believed(ap
             );
         }
     }
+}
+
+async fn extreme_numbers_get_plain_4xx_and_the_largest_claim_screens(app: TestApp) {
+    let resident = app.login("resident").await;
+    // i64::MAX fen: refused in yuan, naming the field, never echoing the raw number.
+    let mut claim = trauma_claim();
+    claim["total_fen"] = json!(i64::MAX);
+    let (status, body) = app.post(&resident, "/api/claims", claim).await;
+    assert_eq!(status, 422, "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains("total_fen") && text.contains("10,000,000.00 yuan"),
+        "{body}"
+    );
+    assert!(!text.contains(&i64::MAX.to_string()), "{body}");
+    // Beyond i64 altogether: the JSON number does not fit, a 422 without Rust type names.
+    let res = app
+        .client
+        .post(app.url("/api/claims"))
+        .bearer_auth(&resident)
+        .header("content-type", "application/json")
+        .body(
+            trauma_claim()
+                .to_string()
+                .replace("1250000", "99999999999999999999999"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let text = res.text().await.unwrap();
+    assert!(!text.contains("struct ClaimInput"), "{text}");
+
+    // The largest claim allowed is accepted, and the backtest and reports sum it with others.
+    let mut largest = trauma_claim();
+    largest["invoice_numbers"] = json!(["MAX-1"]);
+    largest["total_fen"] = json!(claimflow::domain::claim::DEFAULT_MAX_CLAIM_FEN);
+    largest["policy_scope_fen"] = json!(claimflow::domain::claim::DEFAULT_MAX_CLAIM_FEN);
+    largest["self_paid_fen"] = json!(0);
+    let (status, body) = app.post(&resident, "/api/claims", largest).await;
+    assert_eq!(status, 201, "{body}");
+    let core = claimflow::core::Core::open(app.config.clone()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let summary = claimflow::cli::screen::run(
+        &core.pool,
+        &core.defs,
+        day("2019-01-01"),
+        day("2019-12-31"),
+        out.path(),
+        None,
+        false,
+    )
+    .expect("the backtest sums the largest claim without overflow");
+    assert!(summary.claims_screened > 0);
+    let auditor = app.login("auditor").await;
+    let (status, body) = app.get(&auditor, "/api/supervision/dashboard").await;
+    assert_eq!(status, 200, "{body}");
+
+    // Path and query integers: a plain 404 or 400/422 that says what is expected.
+    let reviewer = app.login("reviewer").await;
+    for path in [
+        "/api/cases/99999999999999999999",
+        "/api/cases/-1",
+        "/api/claims/1e5",
+    ] {
+        let (status, body) = app.get(&reviewer, path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+        assert!(!body.to_string().contains("parse"), "{path}: {body}");
+    }
+    let (status, body) = app.get(&reviewer, "/api/queue?limit=abc").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("documented type")
+            && !body.to_string().contains("invalid digit"),
+        "{body}"
+    );
+    for limit in ["0", "201", "-5", "99999999999999999999"] {
+        let (status, body) = app
+            .get(&reviewer, &format!("/api/queue?limit={limit}"))
+            .await;
+        assert!(status == 400 || status == 422, "limit={limit}: {body}");
+    }
+    let (status, body) = app.get(&reviewer, "/api/queue?colour=red").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `colour`"),
+        "{body}"
+    );
 }

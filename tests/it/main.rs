@@ -5,6 +5,7 @@
 mod common;
 
 mod api;
+mod backup;
 mod browser;
 mod claims;
 mod cli;
@@ -20,8 +21,9 @@ mod web_lists;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 13] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 14] = [
         api::trials,
+        backup::trials,
         browser::trials,
         claims::trials,
         cli::trials,

@@ -4,9 +4,7 @@
 use super::{rejected, BatchImport, RowError, RowResult};
 use crate::auth::Principal;
 use crate::definitions::Definitions;
-use crate::domain::claim::{
-    self as claim_domain, Claim, ClaimInput, EmergencyExplanation, FamilyFacts,
-};
+use crate::domain::claim::{Claim, ClaimInput, EmergencyExplanation, FamilyFacts};
 use crate::domain::eligibility::Enrolment;
 use crate::domain::facility::StatusChange;
 use crate::domain::roles::Role;
@@ -184,6 +182,7 @@ pub(super) struct ClaimImport<'a> {
     case_ids: std::vec::IntoIter<i64>,
     planned: Vec<IntakePlan>,
     now: i64,
+    max_claim_fen: i64,
 }
 
 impl<'a> ClaimImport<'a> {
@@ -192,6 +191,7 @@ impl<'a> ClaimImport<'a> {
         principal: &'a Principal,
         batch: usize,
         now: i64,
+        max_claim_fen: i64,
     ) -> Self {
         ClaimImport {
             defs,
@@ -201,6 +201,7 @@ impl<'a> ClaimImport<'a> {
             case_ids: Vec::new().into_iter(),
             planned: Vec::with_capacity(batch),
             now,
+            max_claim_fen,
         }
     }
 }
@@ -216,7 +217,7 @@ impl BatchImport<ClaimRow> for ClaimImport<'_> {
 
     fn row(&mut self, conn: &mut DbConn, row: ClaimRow) -> Result<RowResult, RowError> {
         let input = row.into_input()?;
-        let claim = Claim::parse(&input, claim_domain::DEFAULT_MAX_CLAIM_FEN)?;
+        let claim = Claim::parse(&input, self.max_claim_fen)?;
         let workflow = self.defs.latest(claim.family.as_str()).ok_or_else(|| {
             vec![FieldError {
                 field: "family".into(),

@@ -118,6 +118,8 @@ pub struct ImportJob<'a> {
     pub progress: bool,
     /// SQLite: restart the WAL past this size during the load.
     pub wal_max_bytes: u64,
+    /// `max_claim_yuan` in fen.
+    pub max_claim_fen: i64,
 }
 
 /// Imports `job.file`; returns the counts.
@@ -130,6 +132,7 @@ pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Resu
         as_user,
         progress,
         wal_max_bytes,
+        max_claim_fen,
     } = *job;
     let mut conn = pool.get()?;
     let user = users::find_by_username(&mut conn, as_user)?
@@ -201,7 +204,7 @@ pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Resu
             errors_path,
             batch,
             progress,
-            &mut claims::ClaimImport::new(defs, &principal, batch, now),
+            &mut claims::ClaimImport::new(defs, &principal, batch, now, max_claim_fen),
         ),
     };
     bulk.end(&mut conn)?;

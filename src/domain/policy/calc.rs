@@ -1,7 +1,7 @@
 //! The benefit calculator. Pure: a policy, a request (the claim, the person's tier and what
 //! was already paid this year) in; a payout with every step explained out.
 use super::{CategoryRule, Policy};
-use crate::domain::money::Fen;
+use crate::domain::money::{Fen, CEILING_FEN, TOTAL_CEILING_FEN};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -278,6 +278,12 @@ fn validate(req: &CalcRequest) -> Result<(), CalcError> {
     if req.policy_scope_fen > req.total_fen {
         return Err(invalid("policy_scope_fen", "cannot exceed total_fen"));
     }
+    if req.total_fen > CEILING_FEN {
+        return Err(invalid(
+            "total_fen",
+            format!("must be at most {} yuan", Fen(CEILING_FEN).yuan_text()),
+        ));
+    }
     if !matches!(req.tier, 1 | 2) {
         return Err(invalid("tier", "expected 1 (一档) or 2 (二档)"));
     }
@@ -290,8 +296,18 @@ fn validate(req: &CalcRequest) -> Result<(), CalcError> {
         ));
     }
     let y = req.ytd;
-    if y.scope_fen < 0 || y.over_limit_paid_fen < 0 || y.outpatient_paid_fen < 0 || y.paid_fen < 0 {
+    let totals = [
+        y.scope_fen,
+        y.over_limit_paid_fen,
+        y.outpatient_paid_fen,
+        y.paid_fen,
+    ];
+    if totals.iter().any(|t| *t < 0) {
         return Err(invalid("ytd", "year-to-date amounts must not be negative"));
+    }
+    // Bounded so that adding this claim's amounts to them cannot overflow.
+    if totals.iter().any(|t| *t > TOTAL_CEILING_FEN) {
+        return Err(invalid("ytd", "year-to-date amounts are out of range"));
     }
     Ok(())
 }

@@ -63,8 +63,8 @@ pub fn per_day(
 
 /// Amount granted over policy-scope cost, to four places rounded half-up; none without cost.
 pub fn policy_scope_ratio(rows: &[(i64, Option<i64>)]) -> Option<Decimal> {
-    let scope: i64 = rows.iter().map(|(s, _)| s).sum();
-    let granted: i64 = rows.iter().filter_map(|(_, g)| *g).sum();
+    let scope = crate::domain::money::sum_fen(rows.iter().map(|(s, _)| *s));
+    let granted = crate::domain::money::sum_fen(rows.iter().filter_map(|(_, g)| *g));
     (scope > 0).then(|| {
         (Decimal::from(granted) / Decimal::from(scope))
             .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)

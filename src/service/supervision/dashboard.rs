@@ -96,11 +96,13 @@ pub fn dashboard(
     let ids: Vec<i64> = rows.iter().map(|r| r.0.id).collect();
     let recoveries = store::recoveries_for(conn, &ids)?;
     let sum = |kind: &str, paid: bool| -> i64 {
-        recoveries
-            .iter()
-            .filter(|r| r.kind == kind)
-            .map(|r| if paid { r.paid_fen } else { r.amount_fen })
-            .sum()
+        crate::domain::money::sum_fen(recoveries.iter().filter(|r| r.kind == kind).map(|r| {
+            if paid {
+                r.paid_fen
+            } else {
+                r.amount_fen
+            }
+        }))
     };
     let risk_ranking = risk_ranking(conn, p, &by_facility)?;
     Ok(Dashboard {

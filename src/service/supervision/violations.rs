@@ -161,10 +161,10 @@ pub fn add_violation(
             ),
         });
     }
-    if input.amount_fen < 0 {
+    if let Err(message) = crate::domain::money::check_amount(input.amount_fen) {
         errors.push(FieldError {
             field: "amount_fen".into(),
-            message: "must not be negative".into(),
+            message,
         });
     }
     required(&mut errors, "description", &input.description);

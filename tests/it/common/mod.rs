@@ -146,6 +146,7 @@ async fn spawn_seeded(
                     claimflow::service::Env {
                         defs: &defs,
                         notifier: &notifier,
+                        max_claim_fen: claimflow::domain::claim::DEFAULT_MAX_CLAIM_FEN,
                     },
                     &data_dir,
                     Some(PASSWORD),
