@@ -115,6 +115,8 @@ pub struct ItemLine {
     pub code: String,
     pub name: String,
     pub quantity: u32,
+    /// Fen, 0 to `max_claim_yuan` × 100 (by default 1,000,000,000).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub total_fen: i64,
     pub in_policy_scope: bool,
 }
@@ -135,24 +137,39 @@ pub struct EmergencyExplanation {
 #[serde(deny_unknown_fields)]
 pub struct ClaimInput {
     /// out_of_region, trauma or unreferred_transfer.
+    #[schema(value_type = Family)]
     pub family: String,
     /// The insured person's ID number (GB 11643). Required when a clerk files on a
     /// resident's behalf; residents file for the person linked to their account.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
     /// inpatient, outpatient, special_outpatient or maternity.
+    #[schema(value_type = EncounterKind)]
     pub encounter_kind: String,
+    #[schema(min_length = 1)]
     pub facility_code: String,
     /// YYYY-MM-DD
+    #[schema(format = Date)]
     pub admission_date: String,
     /// YYYY-MM-DD, not before admission.
+    #[schema(format = Date)]
     pub discharge_date: String,
     /// ICD-10 code such as S72.001.
+    #[schema(pattern = r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Za-z]+)?$")]
     pub diagnosis_code: String,
+    /// 1 to 64 ASCII letters and digits, with - _ / . between them.
+    #[schema(min_items = 1)]
     pub invoice_numbers: Vec<String>,
-    /// Total cost in fen (1 yuan = 100 fen).
+    /// Total cost in fen (1 yuan = 100 fen), 0 to `max_claim_yuan` × 100 (by default
+    /// 1,000,000,000).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub total_fen: i64,
+    /// Not more than `total_fen`.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub policy_scope_fen: i64,
+    /// Not more than `total_fen`.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub self_paid_fen: i64,
     #[serde(default)]
     pub facts: FamilyFacts,

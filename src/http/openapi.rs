@@ -62,7 +62,7 @@ use utoipa::{Modify, OpenApi};
         super::api::admin::get_facility,
         super::api::admin::change_status,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &SharedErrors)
 )]
 pub struct ApiDoc;
 
@@ -80,6 +80,89 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The errors every handler can answer through the shared extractors, declared on each
+/// operation that uses them, so that the document lists every 4xx an operation returns:
+/// - 401 from the bearer check (and 403 from the role check that follows it);
+/// - 404 from a path id that does not parse or names nothing;
+/// - 400 and 422 from a query string of the wrong shape or out of range;
+/// - 400, 413, 415 and 422 from a JSON or multipart body that is malformed, too large, of
+///   another type, or whose fields are wrong.
+struct SharedErrors;
+
+impl SharedErrors {
+    const TEXT: [(&'static str, &'static str); 7] = [
+        ("400", "malformed request (query string or body)"),
+        ("401", "no valid session: sign in again"),
+        ("403", "your role or region may not do this"),
+        ("404", "no such resource, or not one you may see"),
+        ("413", "the body is larger than allowed"),
+        ("415", "the body is not of the documented type"),
+        ("422", "field errors, each naming its field"),
+    ];
+
+    fn response(code: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let text = Self::TEXT
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or("error", |(_, t)| t);
+        ResponseBuilder::new()
+            .description(text)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+            .into()
+    }
+}
+
+impl Modify for SharedErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/api/") || path == "/api/openapi.json" {
+                continue;
+            }
+            let ops: [&mut Option<Operation>; 4] = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let has = |op: &Operation, place: ParameterIn| {
+                    op.parameters
+                        .iter()
+                        .flatten()
+                        .any(|p| p.parameter_in == place)
+                };
+                let mut codes = Vec::new();
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    codes.extend(["401", "403"]);
+                }
+                if has(op, ParameterIn::Path) || path.contains('{') {
+                    codes.push("404");
+                }
+                if has(op, ParameterIn::Query) {
+                    codes.extend(["400", "422"]);
+                }
+                if op.request_body.is_some() {
+                    codes.extend(["400", "413", "415", "422"]);
+                }
+                for code in codes {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| Self::response(code));
+                }
+            }
+        }
     }
 }
 

@@ -31,17 +31,21 @@ fn blank_to_none(s: &Option<String>) -> Option<String> {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonInput {
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
     pub name: String,
     /// M or F; must agree with the ID number.
+    #[schema(pattern = "^[MF]$")]
     pub sex: String,
     /// YYYY-MM-DD; must agree with the ID number.
+    #[schema(format = Date)]
     pub birth_date: String,
     pub household: String,
     pub region_code: String,
     #[serde(default)]
     pub email: Option<String>,
     #[serde(default)]
+    #[schema(format = Date)]
     pub death_date: Option<String>,
 }
 
@@ -106,14 +110,19 @@ pub fn validate_person(input: &PersonInput) -> Result<NewPerson, Vec<FieldError>
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolmentInput {
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: String,
     pub coverage_year: i32,
     /// Usually Jan 1 (Sep 1 for students in 秦皇岛).
+    #[schema(format = Date)]
     pub period_start: String,
+    #[schema(format = Date)]
     pub period_end: String,
     /// 1 (一档) or 2 (二档)
+    #[schema(minimum = 1, maximum = 2)]
     pub tier: i32,
     /// Payment date.
+    #[schema(format = Date)]
     pub enrolled_on: String,
     /// central, mid_year, newborn or from_employee
     pub channel: String,
@@ -207,6 +216,7 @@ pub struct FacilityInput {
     /// public or private
     pub ownership: String,
     /// Date designated (协议定点); YYYY-MM-DD.
+    #[schema(format = Date)]
     pub designated_from: String,
 }
 
@@ -303,6 +313,7 @@ pub fn add_facility(conn: &mut DbConn, input: &FacilityInput, now_ms: i64) -> Ap
 pub struct StatusInput {
     /// designated, suspended or terminated
     pub status: String,
+    #[schema(format = Date)]
     pub effective_from: String,
     pub reason: String,
 }

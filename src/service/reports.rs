@@ -36,11 +36,13 @@ pub struct ReportInput {
     pub facility_code: Option<String>,
     /// The insured person concerned (ID number), if any.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub person_id_number: Option<String>,
     /// The claim concerned, if known.
     #[serde(default)]
     pub claim_id: Option<i64>,
     /// What happened: 10 to 5,000 characters.
+    #[schema(min_length = 10, max_length = 5000)]
     pub description: String,
     /// Optional contact (phone or email); anonymous reports leave it out.
     #[serde(default)]

@@ -8,7 +8,8 @@ crate::trials!(import {
     scenarios: [registries_are_validated_and_scoped],
     backends: [
         csv_import_reports_bad_rows_and_never_imports_twice,
-        backtest_finds_every_planted_case
+        backtest_finds_every_planted_case,
+        an_import_killed_three_times_loses_and_duplicates_nothing
     ],
     plain: [a_bulk_import_keeps_the_sqlite_wal_bounded],
 });
@@ -649,4 +650,112 @@ fn a_bulk_import_keeps_the_sqlite_wal_bounded() {
         mb(bounded),
         mb(unbounded)
     );
+}
+
+/// `kill -9` an import three times, each once the database has grown past a mark (the first
+/// commit, then two later points mid-load), then run it to the end: every distinct
+/// (invoice, facility) key of the file is in once, the refused rows are the ones a clean run
+/// refuses, and the audit trail verifies.
+fn an_import_killed_three_times_loses_and_duplicates_nothing(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = database_for(backend, dir.path()) else {
+        return;
+    };
+    let data = dir.path();
+    let gen = data.join("gen");
+    let args = [
+        "gen",
+        "--seed",
+        "17",
+        "--claims",
+        "4000",
+        "--facilities",
+        "30",
+        "--out",
+        gen.to_str().unwrap(),
+    ];
+    let (code, out) = run(data, &db, &args, None);
+    assert_eq!(code, 0, "{out}");
+    load_registries(data, &db, &gen);
+    let file = gen.join("claims.csv");
+    let base = claim_count(&db);
+    let mut marks = Vec::new();
+    for grow_by in [1, 600, 600] {
+        let start = claim_count(&db);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_claimflow"))
+            .args([
+                "import",
+                "claims",
+                file.to_str().unwrap(),
+                "--as",
+                "batch",
+                "--batch",
+                "100",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("CLAIMFLOW_DATA_DIR", data)
+            .env("CLAIMFLOW_DATABASE_URL", &db)
+            .env("CLAIMFLOW_JWT_SECRET", crate::common::SECRET)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        while claim_count(&db) < start + grow_by {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the import finished before the kill point"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        child.kill().unwrap(); // SIGKILL: no destructor, no rollback by the program.
+        child.wait().unwrap();
+        marks.push(claim_count(&db) - base);
+    }
+    assert!(marks.windows(2).all(|w| w[0] < w[1]), "{marks:?}");
+    let (code, out) = run(
+        data,
+        &db,
+        &[
+            "import",
+            "claims",
+            file.to_str().unwrap(),
+            "--as",
+            "batch",
+            "--batch",
+            "100",
+        ],
+        None,
+    );
+    assert_eq!(code, 3, "the last run: {out}");
+    // The file's distinct natural keys, less the rows intake refuses (care before a
+    // facility's designation), each of which the last run reports again.
+    let mut reader = csv::Reader::from_path(&file).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (invoice, facility) = (col("invoice_number"), col("facility_code"));
+    let keys: std::collections::BTreeSet<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[invoice].trim().to_string(),
+                r[facility].trim().to_string(),
+            )
+        })
+        .collect();
+    let refused = std::fs::read_to_string(gen.join("claims.csv.errors.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next().map(str::to_string))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len() as i64;
+    assert!(refused > 0);
+    assert_eq!(
+        claim_count(&db) - base,
+        keys.len() as i64 - refused,
+        "killed at {marks:?} claims, then run to the end"
+    );
+    let (code, out) = run(data, &db, &["audit", "verify"], None);
+    assert_eq!(code, 0, "audit verify after the crashes: {out}");
 }

@@ -4,4 +4,5 @@
 //! pricing, screening statistics and report sums.
 mod calc;
 mod extremes;
+mod fuzz;
 mod workflow;

@@ -39,6 +39,7 @@ pub struct ActionBody {
     /// Decisions on claims: the granted amount when it differs from the computed one
     /// (needs a comment), or for a partial approval.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 9_000_000_000_i64)]
     pub amount_fen: Option<i64>,
     /// Rejections of claims: a code from the documented list.
     #[serde(default)]

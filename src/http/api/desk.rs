@@ -96,8 +96,10 @@ pub async fn reassign_one(
 #[serde(deny_unknown_fields)]
 pub struct AbsenceBody {
     /// First day away, YYYY-MM-DD.
+    #[schema(format = Date)]
     pub from: String,
     /// Last day away, YYYY-MM-DD.
+    #[schema(format = Date)]
     pub to: String,
     pub reason: String,
 }
@@ -207,6 +209,7 @@ pub async fn reviewer_metrics(
 pub struct OutboxQuery {
     pub case_id: Option<i64>,
     /// 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

@@ -203,6 +203,8 @@ pub async fn propose_write_off(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentBody {
+    /// More than 0 and not more than what is owed.
+    #[schema(minimum = 1, maximum = 9_000_000_000_i64)]
     pub amount_fen: i64,
 }
 

@@ -18,12 +18,15 @@ use crate::store::supervision::{DualApproval, NewDualApproval};
 pub struct SanctionInput {
     /// The case version you saw (optimistic concurrency).
     pub expected_version: i64,
+    /// Within the article's range for the amount involved.
+    #[schema(minimum = 0, maximum = 9_000_000_000_i64)]
     pub fine_fen: i64,
     /// 0 for no suspension.
     #[serde(default)]
     pub suspension_months: u32,
     /// First day of the suspension (or termination), YYYY-MM-DD.
     #[serde(default)]
+    #[schema(format = Date)]
     pub suspended_from: Option<String>,
     #[serde(default)]
     pub terminate: bool,
@@ -35,6 +38,7 @@ pub struct SanctionInput {
     #[serde(default)]
     pub reason: String,
     /// When the facility must have rectified, YYYY-MM-DD.
+    #[schema(format = Date)]
     pub rectification_due: String,
 }
 

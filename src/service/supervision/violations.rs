@@ -8,6 +8,7 @@ pub struct InspectionInput {
     /// planned, unannounced, random_recheck or follow_up
     pub kind: String,
     /// YYYY-MM-DD
+    #[schema(format = Date)]
     pub inspected_on: String,
     pub team: String,
     pub scope: String,
@@ -56,6 +57,7 @@ pub struct ViolationInput {
     /// A code from the violation type list (GET /api/supervision/violation-types).
     pub type_code: String,
     /// The amount of fund money involved, in fen.
+    #[schema(minimum = 0, maximum = 9_000_000_000_i64)]
     pub amount_fen: i64,
     #[serde(default)]
     pub claim_ids: Vec<i64>,
@@ -66,6 +68,7 @@ pub struct ViolationInput {
     /// Order 735 Art. 41 (acts of individuals): the insured person's ID number. Required for
     /// the types of article 41, refused for the others.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{17}[0-9Xx]$")]
     pub id_number: Option<String>,
 }
 
