@@ -87,6 +87,13 @@ impl Role {
     pub fn is_staff(self) -> bool {
         self != Role::Resident
     }
+
+    /// Who may open a claim's documents (the resident only their own): the people who file,
+    /// review, sign off, investigate and audit claims. Admins manage accounts and registries
+    /// and have no need to read medical records.
+    pub fn reads_documents(self) -> bool {
+        self != Role::Admin
+    }
 }
 
 impl fmt::Display for Role {

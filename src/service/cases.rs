@@ -12,7 +12,7 @@ use crate::domain::audit::{ChainHead, Event};
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::{self as rules, Clock, Subject};
 use crate::domain::roles::Role;
-use crate::domain::workflow::{Actor, CaseFacts, Next, OutcomeKind, Workflow};
+use crate::domain::workflow::{Actor, CaseFacts, Next, OutcomeKind, Refusal, Workflow};
 use crate::error::{AppError, AppResult};
 use crate::store::audit;
 use crate::store::cases::{self as case_store, CaseRow, CaseState, NewCase};
@@ -199,6 +199,25 @@ pub fn act(
     let defs = env.defs;
     conn.write_tx(|conn| {
         let case = scope::case(conn, p, req.case_id)?;
+        let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
+        let facts = subjects::facts(conn, defs, &case, &wf)?;
+        let history = case_store::stage_actors(conn, case.id)?;
+        // A resident acts only on their own case and only as a resident.
+        let roles: Vec<Role> = if case.owner_user_id == Some(p.user_id) {
+            p.roles.clone()
+        } else {
+            p.roles.iter().copied().filter(|r| r.is_staff()).collect()
+        };
+        let actor = Actor { id: p.user_id, roles: &roles, stand_in: scope::stand_in(p, &case) };
+        let decided = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history);
+        // Who may act is answered before whether the caller's page is stale, so that a
+        // version or a lease never tells someone without the role that the case moved.
+        if let Err(r @ (Refusal::RoleNotAllowed { .. } | Refusal::FourEyes { .. })) = &decided {
+            return Err(AppError::Refused(r.clone()));
+        }
+        if let Some(allowed) = case.stage.as_deref().and_then(|s| wf.outsider_of(s, actor)) {
+            return Err(AppError::Refused(Refusal::RoleNotAllowed { action: req.action.into(), allowed }));
+        }
         if case.version != req.expected_version {
             return Err(AppError::Conflict(format!(
                 "case {} is at version {}, not {}: someone changed it; reload and try again",
@@ -210,17 +229,7 @@ pub fn act(
                 return Err(AppError::Conflict(format!("case {} is leased by user {holder} until {until}; ask them to release it or a supervisor to reassign it", case.id)));
             }
         }
-        let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
-        let facts = subjects::facts(conn, defs, &case, &wf)?;
-        let history = case_store::stage_actors(conn, case.id)?;
-        // A resident acts only on their own case and only as a resident.
-        let roles: Vec<Role> = if case.owner_user_id == Some(p.user_id) {
-            p.roles.clone()
-        } else {
-            p.roles.iter().copied().filter(|r| r.is_staff()).collect()
-        };
-        let actor = Actor { id: p.user_id, roles: &roles, stand_in: scope::stand_in(p, &case) };
-        let mut t = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history)?;
+        let mut t = decided?;
         let mut details = serde_json::Map::new();
         // Authority limits: a claim approved above the actor's limit waits for sign-off.
         if case.subject().claim().is_some() {

@@ -249,9 +249,11 @@ fn person_of(
         }
     };
     let region = reads.region(conn, &person.region_code)?;
+    // A person registered outside the clerk's region reads like an unknown ID number.
     if filing.role == Role::Clerk && !filing.p.covers_region(&region.path) {
-        return Err(AppError::Forbidden(
-            "the insured person is registered outside your region".into(),
+        return Err(AppError::field(
+            "id_number",
+            "no insured person has this ID number",
         ));
     }
     Ok((person, region))

@@ -38,16 +38,12 @@ impl Scope {
         self.region_path.as_deref()
     }
 
-    /// The case if this scope sees it. Anything else is "not found" for residents, so that
-    /// case numbers cannot be probed, and "outside your region" for staff.
+    /// The case if this scope sees it. Anything else is "not found", worded as for an id that
+    /// names nothing, so that no caller can tell another region's cases (or another
+    /// resident's) from numbers never issued.
     pub fn check(&self, case: CaseRow) -> AppResult<CaseRow> {
         if self.sees(&case) {
             Ok(case)
-        } else if self.region_path.is_some() {
-            Err(AppError::Forbidden(format!(
-                "case {} is outside your region",
-                case.id
-            )))
         } else {
             Err(AppError::NotFound(format!("case {}", case.id)))
         }
@@ -71,9 +67,14 @@ pub fn case(conn: &mut DbConn, p: &Principal, case_id: i64) -> AppResult<CaseRow
 
 /// The case of a subject (a claim, a violation, a report), if the principal may see it.
 pub fn case_of(conn: &mut DbConn, p: &Principal, subject: Subject) -> AppResult<CaseRow> {
-    let case = case_store::for_subject(conn, subject)?
-        .ok_or_else(|| AppError::NotFound(format!("{} {}", subject.kind(), subject.id())))?;
-    Scope::of(p).check(case)
+    // Unseen answers as unknown, naming what was asked for (not the case behind it).
+    let missing = || AppError::NotFound(format!("{} {}", subject.kind(), subject.id()));
+    let case = case_store::for_subject(conn, subject)?.ok_or_else(missing)?;
+    if Scope::of(p).sees(&case) {
+        Ok(case)
+    } else {
+        Err(missing())
+    }
 }
 
 /// The role a breached case was escalated to, when this user holds it.

@@ -167,11 +167,40 @@ async fn stale_version_is_a_conflict(app: TestApp) {
         .0,
         200
     );
+    // The senior reviewer's page is from before the move: a conflict, reload.
+    let senior = app.login("senior_reviewer").await;
+    let stale = json!({"action": "approve", "comment": "", "expected_version": seen});
     let (status, err) = app
-        .post(&reviewer, &format!("/api/cases/{case_id}/actions"), body)
+        .post(&senior, &format!("/api/cases/{case_id}/actions"), stale)
         .await;
     assert_eq!(status, 409, "{err}");
     assert_eq!(err["error"], "conflict");
+    // The role is checked before the version: someone who may not act at second review
+    // (the initial reviewer retrying, an auditor) learns nothing from a stale version.
+    let (status, err) = app
+        .post(&reviewer, &format!("/api/cases/{case_id}/actions"), body)
+        .await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (403, Some("forbidden")),
+        "{err}"
+    );
+    let auditor = app.login("auditor").await;
+    for (action, version) in [
+        ("approve", seen),
+        ("approve", seen + 1),
+        ("recommend_approve", seen),
+    ] {
+        let body = json!({"action": action, "comment": "", "expected_version": version});
+        let (status, err) = app
+            .post(&auditor, &format!("/api/cases/{case_id}/actions"), body)
+            .await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (403, Some("forbidden")),
+            "{err}"
+        );
+    }
 }
 
 async fn tokens_roles_and_regions_are_enforced(app: TestApp) {
@@ -232,18 +261,19 @@ async fn tokens_roles_and_regions_are_enforced(app: TestApp) {
         (403, Some("forbidden")),
         "{body}"
     );
-    // Wrong region: a reviewer scoped to 苍南县 cannot see a 平阳县 case.
+    // Wrong region: a reviewer scoped to 苍南县 cannot see a 平阳县 case, which reads to
+    // them like a case number never issued.
     app.add_user("cangnan_reviewer", &[Role::Reviewer], "330327");
     let other = app.login("cangnan_reviewer").await;
     let (status, body) = app.get(&other, &path).await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (403, Some("forbidden")),
+        (404, Some("not_found")),
         "{body}"
     );
     assert_eq!(
         app.act(&other, case_id, "recommend_approve", "").await.0,
-        403
+        404
     );
     // A resident cannot read the staff audit trail.
     let resident = app.login("resident").await;

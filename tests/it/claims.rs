@@ -250,8 +250,9 @@ async fn intake_records_findings(app: TestApp) {
     body["id_number"] = json!(person2);
     let (status, res) = app.post(&clerk, "/api/claims", body.clone()).await;
     assert_eq!(
-        status, 403,
-        "a 平阳 clerk cannot file for a 苍南 resident: {res}"
+        (status, res["fields"][0]["field"].as_str()),
+        (422, Some("id_number")),
+        "a 平阳 clerk cannot file for a 苍南 resident, who reads like an unknown ID number: {res}"
     );
     // Care at a suspended facility is refused at intake, saying why in both languages.
     let (status, res) = app.post(&clerk_wz, "/api/claims", body.clone()).await;

@@ -121,7 +121,8 @@ async fn registries_are_validated_and_scoped(app: TestApp) {
         app.get(&other_admin, &format!("/api/admin/persons/{id}"))
             .await
             .0,
-        403
+        404,
+        "a person of another county reads like an unknown ID number"
     );
 }
 

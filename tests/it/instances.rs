@@ -182,12 +182,15 @@ async fn two_serve_processes_behind_a_round_robin_balancer(app: TestApp) {
     assert_eq!(read["stage"], "second_review", "{read}");
     assert_eq!(read["version"], acted["version"], "{read}");
     assert!(read["version"].as_i64().unwrap() > seen);
+    // A senior reviewer on the other instance, holding the page from before the move, is
+    // told that the case changed.
+    let senior = login(&app, balancer[0], "senior_reviewer").await;
     let (status, stale) = call(
         &app,
         reqwest::Method::POST,
         format!("{}/api/cases/{case_id}/actions", balancer[0]),
-        Some(&tokens[0]),
-        Some(action(seen)),
+        Some(&senior),
+        Some(json!({"action": "approve", "comment": "", "expected_version": seen})),
     )
     .await;
     assert_eq!(status, 409, "{stale}");

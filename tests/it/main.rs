@@ -15,13 +15,14 @@ mod instances;
 mod operations;
 mod queue;
 mod reports;
+mod scope;
 mod screening;
 mod supervision;
 mod web_lists;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 14] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 15] = [
         api::trials,
         backup::trials,
         browser::trials,
@@ -33,6 +34,7 @@ fn main() {
         operations::trials,
         queue::trials,
         reports::trials,
+        scope::trials,
         screening::trials,
         supervision::trials,
         web_lists::trials,

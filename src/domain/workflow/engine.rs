@@ -118,6 +118,23 @@ impl Workflow {
             .collect()
     }
 
+    /// The roles that act somewhere in this stage, when the actor holds none of them (and
+    /// stands in for nobody): such an actor may not act here whatever the action or version.
+    pub fn outsider_of(&self, stage_id: &str, actor: Actor<'_>) -> Option<Vec<Role>> {
+        let stage = self.stage(stage_id)?;
+        if stage
+            .actions
+            .iter()
+            .any(|a| acting_role(a, actor).is_some())
+        {
+            return None;
+        }
+        let mut roles: Vec<Role> = stage.actions.iter().flat_map(|a| a.roles.clone()).collect();
+        roles.sort();
+        roles.dedup();
+        Some(roles)
+    }
+
     /// Where an action leads with these facts: its first matching route, else its target.
     fn target(&self, action: &Action, facts: &CaseFacts) -> Target {
         action

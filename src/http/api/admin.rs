@@ -53,9 +53,12 @@ pub async fn get_person(
 ) -> AppResult<HttpResponse> {
     let id_number = id_number.into_inner();
     let detail = db(&state, move |conn, _| {
-        let person = persons::by_id_number(conn, &id_number)?
-            .ok_or_else(|| AppError::NotFound(format!("person {id_number}")))?;
-        admin_in(conn, &user.0, &person.region_code)?;
+        // The role first, then a person registered elsewhere reads like an ID number nobody
+        // has: neither answer tells whether the number exists.
+        user.0.require_any(&[Role::Admin])?;
+        let missing = || AppError::NotFound(format!("person {id_number}"));
+        let person = persons::by_id_number(conn, &id_number)?.ok_or_else(missing)?;
+        admin_in(conn, &user.0, &person.region_code).map_err(|_| missing())?;
         let enrolments = persons::enrolments_of(conn, person.id)?;
         Ok(PersonDetail { person, enrolments })
     })
@@ -75,8 +78,11 @@ pub async fn add_enrolment(
     let input = body.into_inner();
     let id = db(&state, move |conn, _| {
         user.0.require_any(&[Role::Admin])?;
+        // A person registered elsewhere reads like an unknown ID number.
         if let Some(person) = persons::by_id_number(conn, input.id_number.trim())? {
-            admin_in(conn, &user.0, &person.region_code)?;
+            admin_in(conn, &user.0, &person.region_code).map_err(|_| {
+                AppError::field("id_number", "no insured person has this ID number")
+            })?;
         }
         registries::add_enrolment(conn, &input)
     })
@@ -161,6 +167,7 @@ pub async fn change_status(
 ) -> AppResult<HttpResponse> {
     let code = code.into_inner();
     let input = body.into_inner();
+    user.0.require_any(&[Role::Admin])?;
     let detail = db(&state, move |conn, _| {
         let facility = facilities::get(conn, &code)?
             .ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;

@@ -146,9 +146,7 @@ pub async fn add_absence(
             let region = store::regions::get(conn, &subject.region_code)?
                 .ok_or_else(|| AppError::NotFound(format!("user {target}")))?;
             if !p.covers_region(&region.path) {
-                return Err(AppError::Forbidden(format!(
-                    "user {target} is outside your region"
-                )));
+                return Err(AppError::NotFound(format!("user {target}")));
             }
         }
         let id = users::add_absence(

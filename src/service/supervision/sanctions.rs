@@ -559,9 +559,13 @@ pub fn record_payment(
 ) -> AppResult<RecoveryRow> {
     p.require_any(&[Role::Supervisor])?;
     conn.write_tx(|conn| {
-        let r = store::recovery(conn, recovery_id)?
-            .ok_or_else(|| AppError::NotFound(format!("recovery {recovery_id}")))?;
-        violation_case(conn, p, r.violation_id)?;
+        let missing = || AppError::NotFound(format!("recovery {recovery_id}"));
+        let r = store::recovery(conn, recovery_id)?.ok_or_else(missing)?;
+        // One outside the region reads like one never recorded.
+        violation_case(conn, p, r.violation_id).map_err(|e| match e {
+            AppError::NotFound(_) => missing(),
+            other => other,
+        })?;
         if amount_fen <= 0 {
             return Err(AppError::field("amount_fen", "must be more than 0"));
         }
