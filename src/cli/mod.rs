@@ -490,9 +490,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => println!("no checkpoint yet: run `claimflow audit checkpoint`, or let the audit_checkpoint job write one"),
             }
             println!(
-                "{} case(s), {} event(s) checked, {} broken chain(s)",
+                "{} case(s), {} event(s) and {} sign-in record(s) checked, {} broken chain(s)",
                 report.cases,
                 report.events,
+                report.sign_ins,
                 report.breaks.len() + report.problems.len()
             );
             Ok(if report.is_clean() {

@@ -3,7 +3,7 @@
 //! over every chain's head (which a rewrite of the database alone cannot forge).
 use super::audit::StoredEvent;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 /// What a case's trail says its rows hold now. Every event that moves the case says so in
 /// its new value: a `stage` key (with its `outcome`) for a transition, an `assignee_id` key
@@ -99,6 +99,41 @@ pub struct CheckpointFields<'a> {
     pub max_event_id: i64,
     pub events: i64,
     pub prev_mac: &'a str,
+    /// The head of the sign-in chain (last id and its hash); id 0 before the first sign-in,
+    /// which leaves the MAC as checkpoints written before the chain existed computed it.
+    pub login_head: (i64, &'a str),
+}
+
+/// One sign-in attempt, as its chained hash covers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignIn<'a> {
+    pub at_ms: i64,
+    pub username: &'a str,
+    pub user_id: Option<i64>,
+    pub address: &'a str,
+    pub outcome: &'a str,
+}
+
+impl SignIn<'_> {
+    /// SHA-256 over the previous hash and every field, each length-prefixed so that no two
+    /// different attempts can share an encoding.
+    pub fn hash(&self, prev_hash: &str) -> String {
+        let mut h = Sha256::new();
+        let user = self.user_id.map(|u| u.to_string()).unwrap_or_default();
+        for field in [
+            prev_hash,
+            &self.at_ms.to_string(),
+            self.username,
+            &user,
+            self.address,
+            self.outcome,
+        ] {
+            h.update(field.len().to_string().as_bytes());
+            h.update(b":");
+            h.update(field.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 impl CheckpointMac {
@@ -110,6 +145,9 @@ impl CheckpointMac {
             f.prev_mac, f.id, f.at_ms, f.max_event_id, f.events
         );
         mac.update(fields.as_bytes());
+        if f.login_head.0 > 0 {
+            mac.update(format!("login:{}:{}\n", f.login_head.0, f.login_head.1).as_bytes());
+        }
         CheckpointMac(mac)
     }
 
@@ -183,6 +221,7 @@ mod tests {
             max_event_id: 10,
             events: 10,
             prev_mac: "",
+            login_head: (0, ""),
         };
         let mac = |key: &[u8], f: &CheckpointFields<'_>, hash: &str| {
             let mut m = CheckpointMac::new(key, f);
@@ -198,5 +237,48 @@ mod tests {
             ..fields.clone()
         };
         assert_ne!(base, mac(b"key", &later, "aa"));
+        let signed_in = CheckpointFields {
+            login_head: (7, "cc"),
+            ..fields.clone()
+        };
+        assert_ne!(base, mac(b"key", &signed_in, "aa"));
+    }
+
+    #[test]
+    fn a_sign_in_hash_covers_every_field_and_its_predecessor() {
+        let a = SignIn {
+            at_ms: 1,
+            username: "ab",
+            user_id: Some(3),
+            address: "127.0.0.1",
+            outcome: "failed",
+        };
+        let h = a.hash("");
+        assert_eq!(h, a.hash(""));
+        assert_ne!(h, a.hash("x"));
+        assert_ne!(
+            h,
+            SignIn {
+                outcome: "succeeded",
+                ..a
+            }
+            .hash("")
+        );
+        assert_ne!(h, SignIn { user_id: None, ..a }.hash(""));
+        // Length prefixes: moving a character between fields changes the hash.
+        assert_ne!(
+            SignIn {
+                username: "a",
+                address: "b127.0.0.1",
+                ..a
+            }
+            .hash(""),
+            SignIn {
+                username: "ab",
+                address: "127.0.0.1",
+                ..a
+            }
+            .hash("")
+        );
     }
 }

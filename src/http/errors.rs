@@ -18,13 +18,35 @@ impl From<actix_web::error::BlockingError> for AppError {
 pub struct ErrorBody {
     pub error: String,
     pub message: String,
-    /// The message in Chinese and in English, for the refusals of the controls.
+    /// The message in Chinese and in English: the controls' refusals word by word, other
+    /// errors by what their kind means.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_zh: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_en: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
+}
+
+/// What each kind of error means, in Chinese, for the errors whose English detail is
+/// written by the code path that raised it.
+fn kind_zh(e: &AppError) -> &'static str {
+    match e {
+        AppError::Unauthorized(_) => "未登录或登录已失效，请重新登录",
+        AppError::Forbidden(_) => "您的岗位无权办理此事项",
+        AppError::NotFound(_) => "未找到该记录，或它不在您的查看范围内",
+        AppError::Conflict(_) => "该记录已被他人修改或正由他人办理，请刷新后重试",
+        AppError::BadRequest(_) => "请求格式有误",
+        AppError::PayloadTooLarge(_) => "文件或请求内容过大",
+        AppError::UnsupportedMedia(_) => "内容类型不受支持（文件仅限 PDF、JPEG、PNG）",
+        AppError::TooManyRequests(_) => "请求过于频繁，请稍后再试",
+        AppError::Unavailable(_) => "服务暂时不可用，请稍后再试",
+        AppError::Internal(_) => "系统内部错误，请稍后再试",
+        AppError::Validation(_)
+        | AppError::Throttled { .. }
+        | AppError::Refused(_)
+        | AppError::Rule(_) => "请求未被受理",
+    }
 }
 
 impl ResponseError for AppError {
@@ -77,15 +99,23 @@ impl ResponseError for AppError {
                 .collect(),
             _ => Vec::new(),
         };
-        let (message_zh, message_en) = match self {
-            AppError::Rule(r) => (Some(r.zh.clone()), Some(r.en.clone())),
-            AppError::Refused(r) => (Some(r.zh()), Some(r.to_string())),
-            AppError::Throttled { retry_after_secs } => (
-                Some(format!("登录尝试过多，请 {retry_after_secs} 秒后再试")),
-                Some(self.to_string()),
+        let message_zh = match self {
+            AppError::Rule(r) => r.zh.clone(),
+            AppError::Refused(r) => r.zh(),
+            AppError::Throttled { retry_after_secs } => {
+                format!("登录尝试过多，请 {retry_after_secs} 秒后再试")
+            }
+            AppError::Validation(fields) => format!(
+                "填写有误，请检查：{}",
+                fields
+                    .iter()
+                    .map(|f| f.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、")
             ),
-            _ => (None, None),
+            other => kind_zh(other).into(),
         };
+        let (message_zh, message_en) = (Some(message_zh), Some(self.to_string()));
         let mut res = HttpResponse::build(self.status_code());
         if let AppError::Throttled { retry_after_secs } = self {
             res.insert_header((

@@ -163,12 +163,19 @@ pub fn sign_in(
 ) -> AppResult<Principal> {
     use crate::store::logins;
     let keys = throttle_keys(a);
+    let attempt = |user_id, outcome| crate::domain::trail::SignIn {
+        at_ms: a.now_ms,
+        username: a.username,
+        user_id,
+        address: a.address,
+        outcome,
+    };
     let mut wait_ms = 0;
     for key in &keys {
         wait_ms = wait_ms.max(policy.wait_ms(logins::failures(conn, key)?, a.now_ms));
     }
     if wait_ms > 0 {
-        logins::record(conn, a.now_ms, a.username, None, a.address, "throttled")?;
+        logins::record(conn, &attempt(None, "throttled"))?;
         tracing::warn!(
             username = a.username,
             address = a.address,
@@ -183,14 +190,7 @@ pub fn sign_in(
         Ok(mut p) => {
             conn.write_tx(|conn| {
                 logins::clear(conn, &keys[0])?;
-                logins::record(
-                    conn,
-                    a.now_ms,
-                    a.username,
-                    Some(p.user_id),
-                    a.address,
-                    "succeeded",
-                )?;
+                logins::record(conn, &attempt(Some(p.user_id), "succeeded"))?;
                 open_session(conn, &mut p, a.now_ms, a.ttl_ms)
             })?;
             Ok(p)
@@ -201,7 +201,7 @@ pub fn sign_in(
                     let next = policy.after_failure(logins::failures(conn, key)?, a.now_ms);
                     logins::set_failures(conn, key, next)?;
                 }
-                logins::record(conn, a.now_ms, a.username, None, a.address, "failed")?;
+                logins::record(conn, &attempt(None, "failed"))?;
                 Ok(())
             })?;
             tracing::info!(username = a.username, address = a.address, "sign-in failed");

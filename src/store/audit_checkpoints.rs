@@ -23,6 +23,9 @@ pub struct Checkpoint {
     pub max_event_id: i64,
     pub events: i64,
     pub mac: String,
+    /// The sign-in chain's end when the checkpoint was written (0 before any sign-in).
+    pub login_max_id: i64,
+    pub login_hash: String,
 }
 
 #[derive(Insertable)]
@@ -52,18 +55,22 @@ pub fn write(
     now_ms: i64,
 ) -> QueryResult<Option<(Checkpoint, usize)>> {
     if let DbConn::Pg(c) = conn {
-        diesel::sql_query("LOCK TABLE audit_events IN SHARE MODE").execute(c)?;
+        diesel::sql_query("LOCK TABLE audit_events, login_events IN SHARE MODE").execute(c)?;
     }
     let previous = latest(conn)?;
-    let (prev_max, prev_events, prev_mac) = previous.as_ref().map_or((0, 0, String::new()), |p| {
-        (p.max_event_id, p.events, p.mac.clone())
-    });
-    let max_id: Option<i64> = db_run!(conn, c => audit_events::table
+    let (prev_max, prev_events, prev_mac, prev_login) =
+        previous.as_ref().map_or((0, 0, String::new(), 0), |p| {
+            (p.max_event_id, p.events, p.mac.clone(), p.login_max_id)
+        });
+    let max_id: i64 = db_run!(conn, c => audit_events::table
         .select(diesel::dsl::max(audit_events::id))
-        .first(c))?;
-    let Some(max_id) = max_id.filter(|m| *m > prev_max) else {
+        .first::<Option<i64>>(c))?
+    .unwrap_or(0)
+    .max(prev_max);
+    let (login_max_id, login_hash) = super::logins::head(conn)?;
+    if max_id == prev_max && login_max_id <= prev_login {
         return Ok(None);
-    };
+    }
     let new_events: i64 = db_run!(conn, c => audit_events::table
         .filter(audit_events::id.gt(prev_max).and(audit_events::id.le(max_id)))
         .count()
@@ -74,10 +81,13 @@ pub fn write(
         max_event_id: max_id,
         events: prev_events + new_events,
         mac: String::new(),
+        login_max_id,
+        login_hash,
     };
     row.id = db_run!(conn, c => diesel::insert_into(audit_checkpoints::table)
         .values((audit_checkpoints::at_ms.eq(row.at_ms), audit_checkpoints::max_event_id.eq(row.max_event_id),
-                 audit_checkpoints::events.eq(row.events), audit_checkpoints::mac.eq("")))
+                 audit_checkpoints::events.eq(row.events), audit_checkpoints::mac.eq(""),
+                 audit_checkpoints::login_max_id.eq(row.login_max_id), audit_checkpoints::login_hash.eq(&row.login_hash)))
         .returning(audit_checkpoints::id)
         .get_result(c))?;
     let mut mac = CheckpointMac::new(key, &fields_of(&row, &prev_mac));
@@ -123,13 +133,14 @@ pub fn write(
     Ok(Some((row, written)))
 }
 
-fn fields_of<'a>(row: &Checkpoint, prev_mac: &'a str) -> CheckpointFields<'a> {
+fn fields_of<'a>(row: &'a Checkpoint, prev_mac: &'a str) -> CheckpointFields<'a> {
     CheckpointFields {
         id: row.id,
         at_ms: row.at_ms,
         max_event_id: row.max_event_id,
         events: row.events,
         prev_mac,
+        login_head: (row.login_max_id, &row.login_hash),
     }
 }
 
@@ -193,6 +204,17 @@ pub fn verify(conn: &mut DbConn, key: &[u8]) -> QueryResult<CheckpointReport> {
                     });
                 }
             }
+        }
+        if cp.login_max_id > 0
+            && super::logins::hash_of(conn, cp.login_max_id)?.as_deref()
+                != Some(cp.login_hash.as_str())
+        {
+            report.problems.push(format!(
+                "sign-in record {}, the chain's end at checkpoint {} of {}, is missing or was rewritten since",
+                cp.login_max_id,
+                cp.id,
+                when(cp.at_ms)
+            ));
         }
         if mac.finish() != cp.mac {
             report.problems.push(format!(

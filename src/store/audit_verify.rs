@@ -21,6 +21,8 @@ pub struct VerifyReport {
     pub breaks: Vec<ChainBreak>,
     pub checkpoints: usize,
     pub last_checkpoint: Option<Checkpoint>,
+    /// Sign-in attempts in their own chain.
+    pub sign_ins: usize,
     /// Whole-trail findings: a checkpoint that fails its MAC, events missing since one.
     pub problems: Vec<String>,
 }
@@ -136,6 +138,7 @@ pub fn verify_all(
         breaks: Vec::new(),
         checkpoints: 0,
         last_checkpoint: None,
+        sign_ins: 0,
         problems: Vec::new(),
     };
     let mut recorded = RecordedCases::new();
@@ -174,6 +177,9 @@ pub fn verify_all(
             report.last_checkpoint = checked.last;
             report.problems = checked.problems;
             report.breaks.extend(checked.breaks);
+            let (sign_ins, broken) = super::logins::verify_chain(conn)?;
+            report.sign_ins = sign_ins;
+            report.problems.extend(broken);
             return Ok(report);
         }
     }

@@ -42,6 +42,8 @@ diesel::table! {
         user_id -> Nullable<BigInt>,
         address -> Text,
         outcome -> Text,
+        prev_hash -> Text,
+        hash -> Text,
     }
 }
 
@@ -507,6 +509,8 @@ diesel::table! {
         max_event_id -> BigInt,
         events -> BigInt,
         mac -> Text,
+        login_max_id -> BigInt,
+        login_hash -> Text,
     }
 }
 

@@ -643,6 +643,14 @@ async fn extreme_numbers_get_plain_4xx_and_the_largest_claim_screens(app: TestAp
         let (status, body) = app.get(&reviewer, path).await;
         assert_eq!(status, 404, "{path}: {body}");
         assert!(!body.to_string().contains("parse"), "{path}: {body}");
+        // Every error reads in both languages.
+        assert!(
+            body["message_zh"]
+                .as_str()
+                .is_some_and(|m| m.contains("未找到"))
+                && body["message_en"].is_string(),
+            "{path}: {body}"
+        );
     }
     let (status, body) = app.get(&reviewer, "/api/queue?limit=abc").await;
     assert_eq!(status, 400, "{body}");

@@ -8,6 +8,7 @@ crate::trials!(controls {
         a_return_must_ask_for_something_and_the_resident_answers_each_item_in_place,
         a_blocking_finding_shows_on_the_case_page_and_only_a_sign_off_override_releases_it,
         every_tampering_with_the_trail_is_detected,
+        sign_ins_form_a_chain_the_checkpoints_keep,
         a_sign_off_breach_is_flagged_then_climbs_to_the_director_once,
         claims_the_rules_forbid_are_paid_by_no_route,
         sanctions_stay_inside_the_law_and_money_owed_needs_two_to_write_off,
@@ -324,6 +325,17 @@ async fn a_blocking_finding_shows_on_the_case_page_and_only_a_sign_off_override_
     );
 }
 
+/// Runs `sql` behind the application's back; verification must then name `problem`.
+fn found_after(app: &TestApp, sql: &str, problem: &str) {
+    app.raw_sql(sql).unwrap();
+    let report = verify(app);
+    assert!(
+        report.problems.iter().any(|p| p.contains(problem)),
+        "after `{sql}`: {:?}",
+        report.problems
+    );
+}
+
 fn verify(app: &TestApp) -> claimflow::store::audit_verify::VerifyReport {
     claimflow::store::audit_verify::verify_all(
         &mut app.conn(),
@@ -527,16 +539,10 @@ async fn every_tampering_with_the_trail_is_detected(app: TestApp) {
     );
 
     // Editing the checkpoint itself breaks its MAC, as does verifying with another key.
-    app.raw_sql("UPDATE audit_checkpoints SET events = events - 10")
-        .unwrap();
-    let report = verify(&app);
-    assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.contains("does not match its MAC")),
-        "{:?}",
-        report.problems
+    found_after(
+        &app,
+        "UPDATE audit_checkpoints SET events = events - 10",
+        "does not match its MAC",
     );
     let other_key =
         claimflow::store::audit_verify::verify_all(&mut app.conn(), &[7u8; 32], |_| {}).unwrap();
@@ -1178,4 +1184,42 @@ async fn the_demo_keeps_a_gated_claim_and_the_case_page_shows_it(app: TestApp) {
         "the finding shows as blocking payment"
     );
     refused(&app, &supervisor, gated, "approve", "blocked_by_findings").await;
+}
+
+/// Sign-in attempts (issue 23, item 2) are audit records: chained like case events and kept
+/// by the keyed checkpoints, so that one rewritten or removed in the database is found.
+async fn sign_ins_form_a_chain_the_checkpoints_keep(app: TestApp) {
+    app.login("resident").await;
+    let res = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .json(&json!({"username": "resident", "password": "not-the-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    claimflow::service::jobs::audit_checkpoint(
+        &mut app.conn(),
+        &app.config.audit_key,
+        claimflow::store::now_ms(),
+    )
+    .unwrap();
+    let report = verify(&app);
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert!(report.sign_ins >= 2, "{}", report.sign_ins);
+    // A failure turned into a success is found, and found no more once put back.
+    found_after(
+        &app,
+        "UPDATE login_events SET outcome = 'succeeded' WHERE outcome = 'failed'",
+        "does not follow from the one before it",
+    );
+    app.raw_sql("UPDATE login_events SET outcome = 'failed' WHERE username = 'resident' AND user_id IS NULL")
+        .unwrap();
+    assert!(verify(&app).is_clean(), "{:?}", verify(&app).problems);
+    // The last attempt removed: the chain left is whole, but the checkpoint recorded its end.
+    found_after(
+        &app,
+        "DELETE FROM login_events WHERE id = (SELECT MAX(id) FROM login_events)",
+        "the chain's end at checkpoint",
+    );
 }

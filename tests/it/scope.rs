@@ -506,7 +506,11 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
         assert_eq!(status, 403, "{op}: {res}");
     }
     // Lists: nothing of Zhejiang.
-    let secrets = ["张伟", person, "SCOPE-1", "330326"];
+    // Residents, staff, facilities and regions of Zhejiang, by name and by code.
+    let secrets = [
+        "张伟", person, "SCOPE-1", "330326", "330300", "刘洋", "赵强", "孙磊", "平阳", "温州",
+        "H3303",
+    ];
     for (op, path, body) in [
         ("GET /api/queue", "/api/queue", None),
         ("POST /api/queue/next", "/api/queue/next", None),
