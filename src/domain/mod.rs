@@ -6,6 +6,7 @@ pub mod backup;
 pub mod calendar;
 pub mod case;
 pub mod checked_file;
+pub mod checklist;
 pub mod claim;
 pub mod controls;
 pub mod dates;

@@ -3,13 +3,14 @@
 //! the API; these modules only read forms, check the session and CSRF, and render.
 pub mod admin;
 pub mod audit;
+mod case_page;
 pub mod ctx;
 pub mod i18n;
 pub mod inspect;
 pub mod listing;
 pub mod public;
 pub mod resident;
-pub mod review;
+mod review;
 pub mod session;
 pub mod signin;
 pub mod svg;
@@ -248,9 +249,9 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(review::queue_page)
         .service(review::queue_csv)
         .service(review::next_case)
-        .service(review::case_page)
-        .service(review::act)
-        .service(review::override_finding)
+        .service(case_page::case_page)
+        .service(case_page::act)
+        .service(case_page::override_finding)
         .service(admin::workflows)
         .service(inspect::facilities_page)
         .service(inspect::facilities_csv)

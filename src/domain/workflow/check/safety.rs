@@ -191,75 +191,7 @@ mod tests {
     use crate::domain::workflow::load_workflow;
 
     /// A safe two-review claim workflow with a sign-off; each test breaks one control.
-    const SAFE: &str = r#"
-name = "safe"
-version = 1
-subject = "claim"
-title = { zh = "安全", en = "Safe" }
-initial_stage = "first"
-authority_stage = "signoff"
-
-[[outcomes]]
-id = "approved"
-title = { zh = "通过", en = "Approved" }
-
-[[outcomes]]
-id = "rejected"
-title = { zh = "不通过", en = "Rejected" }
-
-[[stages]]
-id = "first"
-title = { zh = "初审", en = "First" }
-role = "reviewer"
-
-  [[stages.actions]]
-  name = "forward"
-  title = { zh = "转复审", en = "Forward" }
-  roles = ["reviewer"]
-  to = "second"
-
-[[stages]]
-id = "second"
-title = { zh = "复审", en = "Second" }
-role = "senior_reviewer"
-distinct_from = ["first"]
-
-  [[stages.actions]]
-  name = "approve"
-  title = { zh = "通过", en = "Approve" }
-  roles = ["senior_reviewer"]
-  guard = "blocking_findings == 0"
-  to = "approved"
-
-    [[stages.actions.routes]]
-    when = "claimed_fen > 2_000_000"
-    to = "signoff"
-
-  [[stages.actions]]
-  name = "reject"
-  title = { zh = "不通过", en = "Reject" }
-  roles = ["senior_reviewer"]
-  to = "rejected"
-
-[[stages]]
-id = "signoff"
-title = { zh = "签发", en = "Sign-off" }
-role = "supervisor"
-distinct_from = ["first", "second"]
-
-  [[stages.actions]]
-  name = "approve"
-  title = { zh = "签发", en = "Approve" }
-  roles = ["supervisor"]
-  guard = "documents_complete and blocking_findings == 0"
-  to = "approved"
-
-  [[stages.actions]]
-  name = "reject"
-  title = { zh = "不通过", en = "Reject" }
-  roles = ["supervisor"]
-  to = "rejected"
-"#;
+    const SAFE: &str = include_str!("fixtures/signoff.toml");
 
     fn refused(src: &str, expected: &str) {
         let errors = load_workflow("w.toml", src).expect_err("must be refused");

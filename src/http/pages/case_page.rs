@@ -1,0 +1,359 @@
+//! The case page: everything a decision rests on and exactly the actions allowed now, and
+//! the forms that act on the case and override a finding.
+use super::ctx::{see_other, Ctx, PageError};
+use super::listing::blank;
+use super::{when, yuan, yuan_to_fen};
+use crate::domain::case::Subject;
+use crate::domain::claim::FamilyFacts;
+use crate::domain::roles::Role;
+use crate::error::AppError;
+use crate::service::cases::{self, ActionRequest};
+use crate::service::subjects::REJECT_REASONS;
+use crate::service::views::claim::{claim_detail, ClaimDetail};
+use crate::store::audit;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Everything the case page shows, read in one blocking call.
+struct CaseData {
+    detail: ClaimDetail,
+    events: Vec<crate::domain::audit::StoredEvent>,
+}
+
+async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
+    let user = ctx.require(&Role::STAFF)?;
+    ctx.db(move |conn, env| {
+        let case = crate::service::scope::case(conn, &user, case_id)?;
+        if case.subject().claim().is_none() {
+            return Err(AppError::NotFound(format!("claim case {case_id}")));
+        }
+        let events = audit::for_case(conn, case_id)?;
+        let detail = claim_detail(conn, env.defs, &user, case)?;
+        Ok(CaseData { detail, events })
+    })
+    .await
+}
+
+/// The family's facts as label/value rows; only what was declared.
+fn family_facts(ctx: &Ctx, facts: &FamilyFacts) -> Vec<Value> {
+    let Ok(Value::Object(facts)) = serde_json::to_value(facts) else {
+        return Vec::new();
+    };
+    facts
+        .into_iter()
+        .filter(|(k, v)| {
+            !(v.is_null() || *v == Value::Bool(false))
+                && ctx.ui.has(ctx.lang, &format!("facts.{k}"))
+        })
+        .map(|(k, v)| {
+            let value = match v {
+                Value::Bool(true) => ctx.t("case.yes"),
+                Value::String(s) => s,
+                Value::Object(o) => o
+                    .values()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                other => other.to_string(),
+            };
+            json!({"label": ctx.t(&format!("facts.{k}")), "value": value})
+        })
+        .collect()
+}
+
+fn case_view(
+    ctx: &Ctx,
+    data: &CaseData,
+    flash: Option<(&str, String)>,
+    comment_error: Option<String>,
+) -> Value {
+    let d = &data.detail;
+    let c = &d.claim;
+    let case = &d.case;
+    let actions: Vec<Value> = case
+        .actions
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "title": ctx.pick(&a.title_zh, &a.title_en),
+                "comment_required": a.comment_required,
+                "rejects": a.name.contains("reject"),
+                "partial": a.name == "approve_partially",
+                "danger": a.name.contains("reject") || a.name == "send_back",
+            })
+        })
+        .collect();
+    let reasons: Vec<Value> = REJECT_REASONS
+        .iter()
+        .map(|(code, zh, en)| json!({"code": code, "label": ctx.pick(zh, en)}))
+        .collect();
+    let checklist = super::resident::checklist_rows(ctx, d, false);
+    let controls = ctx.state.defs.controls();
+    let supervisor = ctx.user.as_ref().is_some_and(|u| u.has(Role::Supervisor));
+    let findings: Vec<Value> = d
+        .findings
+        .iter()
+        .map(|f| {
+            let reason_label = |code: &str| {
+                controls
+                    .override_reason(code)
+                    .map_or(code.to_string(), |r| ctx.pick(&r.zh, &r.en).to_string())
+            };
+            let reasons: Vec<Value> = controls
+                .override_reasons
+                .iter()
+                .filter(|r| r.applies_to(&f.code))
+                .map(|r| json!({"code": r.code, "label": ctx.pick(&r.zh, &r.en)}))
+                .collect();
+            json!({
+                "id": f.id,
+                "code": f.code,
+                "severity": f.severity,
+                "text": ctx.pick(&f.message_zh, &f.message_en),
+                "evidence": f.evidence,
+                // An error nobody overrode stops every paying action (the engine's gate).
+                "blocks": f.blocks(),
+                "overridden": f.overridden_at.map(when),
+                "override_reason": f.override_reason.as_deref().map(reason_label),
+                "override_comment": f.override_comment,
+                "can_override": supervisor && f.blocks() && case.stage.is_some(),
+                "reasons": reasons,
+            })
+        })
+        .collect();
+    let steps = super::resident::breakdown_steps(ctx, d);
+    let events: Vec<Value> = data
+        .events
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "when": when(e.at_ms),
+                "actor": e.actor_name,
+                "role": ctx.role_label(&e.role),
+                "action": ctx.action_label(&e.action),
+                "from": e.from_stage.as_deref().map(|s| ctx.stage_title(s)),
+                "to": e.to_stage.as_deref().map(|s| ctx.stage_title(s)),
+                "comment": e.comment,
+            })
+        })
+        .collect();
+    let title = |t: &Option<crate::domain::workflow::Title>| {
+        t.as_ref().map(|t| ctx.pick(&t.zh, &t.en).to_string())
+    };
+    let mut view = json!({
+        "case_id": case.id,
+        "claim_id": c.id,
+        "version": case.version,
+        "family": ctx.pick(&case.workflow_title.zh, &case.workflow_title.en),
+        "stage_title": title(&case.stage_title),
+        "outcome_title": title(&case.outcome_title),
+        "sla": case.sla,
+        "sla_label": case.sla.as_ref().map(|s| ctx.t(&format!("queue.{s}"))),
+        "due": case.due_at.map(when),
+        "encounter": ctx.t(&format!("new_claim.encounter_{}", c.claim.encounter_kind)),
+        "decided": c.decided_fen.map(yuan),
+        "family_facts": family_facts(ctx, &c.claim.facts),
+        "checklist": checklist,
+        "findings": findings,
+        "steps": steps,
+        "events": events,
+        "actions": actions,
+        "reasons": reasons,
+        "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
+        "chain_ok": crate::domain::audit::verify_chain(&data.events).is_ok(),
+        "comment_error": comment_error,
+    });
+    super::resident::extend(&mut view, super::resident::claim_fields(c));
+    view
+}
+
+#[derive(Deserialize)]
+pub struct CaseQuery {
+    #[serde(default)]
+    done: String,
+}
+
+#[get("/cases/{id}")]
+pub async fn case_page(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    q: web::Query<CaseQuery>,
+) -> Result<HttpResponse, PageError> {
+    let data = load_case(&ctx, id.into_inner()).await?;
+    let flash = (!q.done.is_empty()).then(|| ("ok", ctx.t("case.done")));
+    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
+    ctx.page_titled(
+        "case",
+        title,
+        case_view(&ctx, &data, flash, None),
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    action: String,
+    #[serde(default)]
+    comment: String,
+    expected_version: i64,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason_code: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// Takes an action. A stale version (someone acted first) reloads the page with the case as
+/// it is now and says so; a refused value is shown next to the comment box.
+#[post("/cases/{id}/act")]
+pub async fn act(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&Role::STAFF)?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    let case_id = id.into_inner();
+    let amount_fen = match blank(&form.amount) {
+        Some(text) => Some(
+            yuan_to_fen(&text).map_err(|key| ctx.fail(AppError::field("amount", ctx.t(key))))?,
+        ),
+        None => None,
+    };
+    let done = crate::http::db(&ctx.state, move |conn, env| {
+        let reason_code = blank(&form.reason_code);
+        let req = ActionRequest {
+            case_id,
+            action: &form.action,
+            comment: form.comment.trim(),
+            expected_version: form.expected_version,
+            now_ms: crate::store::now_ms(),
+            amount_fen,
+            reason_code: reason_code.as_deref(),
+            missing_documents: &[],
+            extra_documents: &[],
+            judged_emergency: None,
+        };
+        cases::act(conn, env, &user, &req)
+    })
+    .await;
+    let (status, flash, comment_error) = match done {
+        Ok(case) => {
+            return Ok(see_other(&match case.subject() {
+                Subject::Violation(id) => format!("/violations/{id}?done=true"),
+                _ => format!("/cases/{case_id}?done=1"),
+            }))
+        }
+        Err(
+            e @ (AppError::Conflict(_)
+            | AppError::Refused(crate::domain::workflow::Refusal::Closed)),
+        ) => {
+            tracing::info!(case_id, error = %e, "stale action from a case page");
+            (StatusCode::CONFLICT, ("warn", ctx.t("errors.stale")), None)
+        }
+        Err(AppError::Rule(rule)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ("error", ctx.t("case.refused")),
+            Some(ctx.pick(&rule.zh, &rule.en).to_string()),
+        ),
+        Err(AppError::Refused(refusal)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ("error", ctx.t("case.refused")),
+            Some(ctx.pick(&refusal.zh(), &refusal.to_string()).to_string()),
+        ),
+        Err(e @ AppError::Validation(_)) => {
+            let text = format!("{}{e}", ctx.t("errors.field_prefix"));
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ("error", ctx.t("case.refused")),
+                Some(text),
+            )
+        }
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    // Back to the page the action came from, as the case is now.
+    let subject = ctx
+        .db(move |conn, _| crate::service::scope::load(conn, case_id).map(|c| c.subject()))
+        .await?;
+    if let Subject::Violation(violation_id) = subject {
+        let flash = match comment_error {
+            Some(text) => ("error", text),
+            None => flash,
+        };
+        return super::violations::violation_page(
+            &ctx,
+            violation_id,
+            None,
+            serde_json::Map::new(),
+            status,
+            Some(flash),
+        )
+        .await;
+    }
+    let data = load_case(&ctx, case_id).await?;
+    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
+    ctx.page_titled(
+        "case",
+        title,
+        case_view(&ctx, &data, Some(flash), comment_error),
+        status,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct OverrideForm {
+    #[serde(default)]
+    reason_code: String,
+    #[serde(default)]
+    comment: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// A supervisor at sign-off overrides a blocking finding with a coded reason and a comment
+/// (the same use case as the API). A refusal is shown on the case page in the reader's
+/// language.
+#[post("/cases/{id}/findings/{finding_id}/override")]
+pub async fn override_finding(
+    ctx: Ctx,
+    path: web::Path<(i64, i64)>,
+    form: web::Form<OverrideForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Supervisor])?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    let (case_id, finding_id) = path.into_inner();
+    let done = crate::http::db(&ctx.state, move |conn, env| {
+        let req = crate::service::findings::OverrideRequest {
+            case_id,
+            finding_id,
+            reason_code: form.reason_code.trim(),
+            comment: &form.comment,
+            now_ms: crate::store::now_ms(),
+        };
+        crate::service::findings::override_finding(conn, env.defs, &user, &req)
+    })
+    .await;
+    let refusal = match done {
+        Ok(_) => return Ok(see_other(&format!("/cases/{case_id}?done=1#findings"))),
+        Err(AppError::Rule(rule)) => ctx.pick(&rule.zh, &rule.en).to_string(),
+        Err(e @ (AppError::Validation(_) | AppError::Forbidden(_) | AppError::Conflict(_))) => {
+            format!("{}{e}", ctx.t("errors.field_prefix"))
+        }
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    let data = load_case(&ctx, case_id).await?;
+    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
+    ctx.page_titled(
+        "case",
+        title,
+        case_view(&ctx, &data, Some(("error", refusal)), None),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+}
