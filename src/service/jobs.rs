@@ -160,7 +160,7 @@ pub fn send_digests(conn: &mut DbConn, env: Env<'_>, now_ms: i64) -> AppResult<V
             let p = principal_of(conn, s)?;
             let stages = crate::service::queue::my_stages(env.defs, &p);
             let roles = crate::service::queue::my_roles(&p);
-            let counts = queue_store::scope_counts(conn, &stages, &roles, &p.region_path, s.id, now_ms, end_of_day)?;
+            let counts = queue_store::scope_counts(conn, &stages, &roles, crate::service::scope::staff_region(&p)?, s.id, now_ms, end_of_day)?;
             let data = json!({
                 "date": today,
                 "open": counts.open, "due_today": counts.due_today, "breached": counts.breached, "mine": counts.mine,

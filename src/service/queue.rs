@@ -210,7 +210,14 @@ pub fn next(
             return Ok(Some(crate::service::scope::load(conn, id)?));
         }
         let roles = my_roles(p);
-        for id in queue::lease_candidates(conn, &stages, &roles, &p.region_path, now_ms, 50)? {
+        for id in queue::lease_candidates(
+            conn,
+            &stages,
+            &roles,
+            crate::service::scope::staff_region(p)?,
+            now_ms,
+            50,
+        )? {
             if !queue::lock_if_free(conn, id, now_ms)? {
                 continue;
             }
@@ -379,7 +386,7 @@ impl QueueQuery {
         Ok(QueueFilter {
             stages,
             escalated_roles: my_roles(p),
-            region_path: p.region_path.clone(),
+            region_path: crate::service::scope::staff_region(p)?.to_string(),
             family: self.family,
             stage: self.stage,
             facility: self.facility,

@@ -50,6 +50,17 @@ impl Scope {
     }
 }
 
+/// The region subtree a staff list query is limited to: the one place every list (queue,
+/// reports, dashboards, audit lists, digests) takes its region from. Not staff: refused, so
+/// that a list whose role check was forgotten still shows a resident nothing.
+pub fn staff_region(p: &Principal) -> AppResult<&str> {
+    Scope::of(p)
+        .region_path
+        .is_some()
+        .then_some(p.region_path.as_str())
+        .ok_or_else(|| AppError::Forbidden("staff only".into()))
+}
+
 /// Read access to one case, as [`Scope::check`] decides it.
 pub fn ensure_can_see(p: &Principal, case: &CaseRow) -> AppResult<()> {
     Scope::of(p).check(case.clone()).map(drop)
@@ -81,4 +92,34 @@ pub fn case_of(conn: &mut DbConn, p: &Principal, subject: Subject) -> AppResult<
 pub fn stand_in(p: &Principal, case: &CaseRow) -> Option<Role> {
     let role: Role = case.escalated_to.as_deref()?.parse().ok()?;
     (p.has(role) && p.covers_region(&case.region_path)).then_some(role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(roles: Vec<Role>) -> Principal {
+        Principal {
+            user_id: 1,
+            username: "u".into(),
+            display_name: "u".into(),
+            roles,
+            region: "330326".into(),
+            region_path: "330000/330300/330326".into(),
+            org: String::new(),
+            lang: "zh-CN".into(),
+            session_id: String::new(),
+        }
+    }
+
+    #[test]
+    fn lists_take_the_staff_region_and_refuse_residents() {
+        let staff = principal(vec![Role::Reviewer]);
+        assert_eq!(staff_region(&staff).unwrap(), "330000/330300/330326");
+        let resident = principal(vec![Role::Resident]);
+        assert!(matches!(
+            staff_region(&resident),
+            Err(AppError::Forbidden(_))
+        ));
+    }
 }

@@ -94,22 +94,19 @@ async fn load_board(ctx: &Ctx, now: i64, attention_limit: i64) -> Result<Board, 
     let user = ctx.require(SUPERVISOR)?;
     ctx.db(move |conn, env| {
         let metrics = reviewer_report(conn, env.defs, &user, now - 30 * DAY_MS, now + 1)?;
+        let region = crate::service::scope::staff_region(&user)?;
         let mut workload = Vec::new();
-        for (id, n) in team::workload(conn, &user.region_path)? {
+        for (id, n) in team::workload(conn, region)? {
             let Some(id) = id else { continue };
             let name = users::get(conn, id)?.map_or_else(|| format!("#{id}"), |u| u.display_name);
             workload.push((name, n));
         }
         workload.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let attention = team::needing_attention(
-            conn,
-            &user.region_path,
-            now + queue::AT_RISK_MS,
-            attention_limit,
-        )?;
-        let rows = team::opened_and_closed(conn, &user.region_path, now - DAYS * DAY_MS)?;
-        let approved = team::approved_amounts(conn, &user.region_path, now - 90 * DAY_MS)?;
-        let reviewers = super::review::reviewers_for(conn, &user.region_path)?;
+        let attention =
+            team::needing_attention(conn, region, now + queue::AT_RISK_MS, attention_limit)?;
+        let rows = team::opened_and_closed(conn, region, now - DAYS * DAY_MS)?;
+        let approved = team::approved_amounts(conn, region, now - 90 * DAY_MS)?;
+        let reviewers = super::review::reviewers_for(conn, region)?;
         Ok(Board {
             metrics,
             workload,

@@ -41,10 +41,11 @@ pub async fn facility_page(ctx: Ctx, code: web::Path<String>) -> Result<HttpResp
                 .ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
             let history = facilities::history(conn, &code)?;
             let inspections = store::inspections_of(conn, &code)?;
-            let violations: Vec<_> = store::violations_in(conn, &user.region_path)?
-                .into_iter()
-                .filter(|(v, _, _)| v.facility_code == code)
-                .collect();
+            let violations: Vec<_> =
+                store::violations_in(conn, crate::service::scope::staff_region(&user)?)?
+                    .into_iter()
+                    .filter(|(v, _, _)| v.facility_code == code)
+                    .collect();
             Ok((facility, history, inspections, violations))
         })
         .await?;

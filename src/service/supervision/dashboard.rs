@@ -67,7 +67,7 @@ pub fn dashboard(
     now_ms: i64,
 ) -> AppResult<Dashboard> {
     p.require_any(&[Role::Inspector, Role::Supervisor, Role::Auditor])?;
-    let rows = store::violations_in(conn, &p.region_path)?;
+    let rows = store::violations_in(conn, crate::service::scope::staff_region(p)?)?;
     let (mut by_type, mut by_facility, mut by_month) = Default::default();
     let tally = |m: &mut std::collections::BTreeMap<String, (i64, i64)>, k: String, amount: i64| {
         let e = m.entry(k).or_insert((0, 0));

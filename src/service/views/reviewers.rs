@@ -39,7 +39,12 @@ pub fn reviewer_report(
     from: i64,
     to: i64,
 ) -> AppResult<ReviewerMetrics> {
-    let rows = store::audit::trails_of_cases_opened(conn, &p.region_path, from, to)?;
+    let rows = store::audit::trails_of_cases_opened(
+        conn,
+        crate::service::scope::staff_region(p)?,
+        from,
+        to,
+    )?;
     let events: Vec<TrailEvent<'_>> = rows
         .iter()
         .map(|r| TrailEvent {

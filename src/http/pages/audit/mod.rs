@@ -16,6 +16,7 @@ use super::when;
 use crate::domain::roles::Role;
 use crate::domain::workflow::Workflow;
 use crate::error::{AppError, AppResult};
+use crate::service::scope::staff_region;
 use crate::store::DbConn;
 use crate::store::{audit, cases::CaseRow, search};
 use actix_web::http::StatusCode;
@@ -89,7 +90,10 @@ type Listed<R> = (Result<Vec<R>, Map<String, Value>>, Option<i64>);
 /// the filter errors to show next to the fields.
 async fn page_rows<L: AuditList>(ctx: &Ctx, form: &L) -> Result<Listed<L::Row>, PageError> {
     let user = ctx.require(AUDIT_ROLES)?;
-    match listing::filters(ctx, form.search(&user.region_path, PAGE))? {
+    match listing::filters(
+        ctx,
+        form.search(staff_region(&user).map_err(|e| ctx.fail(e))?, PAGE),
+    )? {
         Ok(s) => {
             let rows = ctx.db(move |conn, _| L::load(conn, &s)).await?;
             let next = (rows.len() as i64 == PAGE)
@@ -107,7 +111,10 @@ async fn export_rows<L: AuditList>(ctx: &Ctx, mut form: L) -> Result<Vec<L::Row>
     let user = ctx.require(AUDIT_ROLES)?;
     form.span().before.clear();
     let s = form
-        .search(&user.region_path, listing::CSV_MAX)
+        .search(
+            staff_region(&user).map_err(|e| ctx.fail(e))?,
+            listing::CSV_MAX,
+        )
         .map_err(|e| ctx.fail(e))?;
     ctx.db(move |conn, _| L::load(conn, &s)).await
 }

@@ -9,8 +9,13 @@ use serde_json::{json, Value};
 
 async fn violations(ctx: &Ctx) -> Result<Vec<supervision::ViolationAndStage>, PageError> {
     let user = ctx.require(AUDIT_ROLES)?;
-    ctx.db(move |conn, _| Ok(supervision::violations_in(conn, &user.region_path)?))
-        .await
+    ctx.db(move |conn, _| {
+        Ok(supervision::violations_in(
+            conn,
+            crate::service::scope::staff_region(&user)?,
+        )?)
+    })
+    .await
 }
 
 #[get("/audit/violations")]
