@@ -233,3 +233,27 @@ pub fn auto_assign(
     )?;
     Ok(Some(staff.id))
 }
+
+/// Records a period away for `target`: the user themself, or a supervisor or admin over
+/// their region. The role first, then a user outside the region reads like an unknown id.
+pub fn add_absence(
+    conn: &mut DbConn,
+    p: &Principal,
+    target: i64,
+    (from, to): (&str, &str),
+    reason: &str,
+    now_ms: i64,
+) -> AppResult<i64> {
+    if target != p.user_id {
+        p.require_any(&[Role::Supervisor, Role::Admin])?;
+        let missing = || AppError::NotFound(format!("user {target}"));
+        let subject = users::get(conn, target)?.ok_or_else(missing)?;
+        let region = crate::store::regions::get(conn, &subject.region_code)?.ok_or_else(missing)?;
+        if !p.covers_region(&region.path) {
+            return Err(missing());
+        }
+    }
+    Ok(users::add_absence(
+        conn, target, from, to, reason, p.user_id, now_ms,
+    )?)
+}

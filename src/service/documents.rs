@@ -205,6 +205,31 @@ fn answered_request(conn: &mut DbConn, up: &Upload<'_>) -> AppResult<Option<i64>
 
 /// A reviewer or clerk marks a document unusable; the checklist then shows it as rejected
 /// with the reason, and the resident sees what to replace.
+/// A document of a claim, with its bytes, for its resident or for staff in region who read
+/// documents (not admins). The role before any lookup, so that the answer says nothing of
+/// which claims exist.
+pub fn open(
+    conn: &mut DbConn,
+    p: &Principal,
+    data_dir: &Path,
+    claim_id: i64,
+    doc_id: i64,
+) -> AppResult<(DocumentRow, Vec<u8>)> {
+    if !p.roles.iter().any(|r| r.reads_documents()) {
+        return Err(AppError::Forbidden(
+            "admins manage accounts and do not open claim documents".into(),
+        ));
+    }
+    scope::case_of(conn, p, Subject::Claim(claim_id))?;
+    let doc = claim_store::document(conn, claim_id, doc_id)?
+        .ok_or_else(|| AppError::NotFound(format!("document {doc_id}")))?;
+    let path = blobs::path(data_dir, &doc.sha256)
+        .ok_or_else(|| AppError::NotFound("document file".into()))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("cannot read stored document: {e}")))?;
+    Ok((doc, bytes))
+}
+
 pub fn reject_document(
     conn: &mut DbConn,
     p: &Principal,

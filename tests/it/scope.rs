@@ -25,6 +25,12 @@ struct Id {
     id: i64,
 }
 
+async fn me_of(app: &TestApp, token: &str) -> i64 {
+    app.get(token, "/api/me").await.1["user_id"]
+        .as_i64()
+        .unwrap()
+}
+
 fn first_id(conn: &mut DbConn, sql: &str) -> i64 {
     let q = diesel::sql_query(sql);
     match conn {
@@ -529,6 +535,38 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
     ] {
         walk.lists_nothing_of(op, path, body, &secrets).await;
     }
+
+    // Role before lookup also for a caller with no staff role: a resident naming a real
+    // user and one never issued gets the same refusal.
+    let absence = json!({"from": "2019-06-01", "to": "2019-06-02", "reason": "休假"});
+    let supervisor_id = me_of(&app, &supervisor).await;
+    let as_resident = Walk {
+        app: &app,
+        token: resident.clone(),
+        covered: BTreeSet::new(),
+    };
+    let real = as_resident
+        .send(
+            "POST",
+            &format!("/api/users/{supervisor_id}/absences"),
+            Some(absence.clone()),
+        )
+        .await;
+    let unknown = as_resident
+        .send(
+            "POST",
+            &format!("/api/users/{UNKNOWN}/absences"),
+            Some(absence),
+        )
+        .await;
+    assert_eq!(
+        (real.0, &real.1["error"]),
+        (unknown.0, &unknown.1["error"]),
+        "{} / {}",
+        real.1,
+        unknown.1
+    );
+    assert_eq!(real.0, 403, "{}", real.1);
 
     // Every operation of the document was walked, or is listed above as not scoped.
     let (_, doc) = app.get(&walk.token, "/api/openapi.json").await;

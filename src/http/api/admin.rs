@@ -1,14 +1,12 @@
 //! Registries for admins: insured persons, enrolments, designated facilities.
-use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
 use crate::service::registries::{
     self, admin_in, EnrolmentInput, FacilityInput, PersonInput, StatusInput,
 };
-use crate::store::facilities::{self, Facility, StatusRow};
-use crate::store::persons::{self, EnrolmentRow, Person};
-use crate::store::DbConn;
+use crate::service::views::registry::{self as view, FacilityDetail, PersonDetail};
+use crate::store::facilities::Facility;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Serialize;
 
@@ -35,12 +33,6 @@ pub async fn add_person(
     Ok(HttpResponse::Created().json(Created { id }))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PersonDetail {
-    pub person: Person,
-    pub enrolments: Vec<EnrolmentRow>,
-}
-
 /// An insured person by ID number, with enrolments.
 #[utoipa::path(get, path = "/api/admin/persons/{id_number}", tag = "admin", security(("bearer" = [])),
     params(("id_number" = String, Path, description = "ID number")),
@@ -53,14 +45,7 @@ pub async fn get_person(
 ) -> AppResult<HttpResponse> {
     let id_number = id_number.into_inner();
     let detail = db(&state, move |conn, _| {
-        // The role first, then a person registered elsewhere reads like an ID number nobody
-        // has: neither answer tells whether the number exists.
-        user.0.require_any(&[Role::Admin])?;
-        let missing = || AppError::NotFound(format!("person {id_number}"));
-        let person = persons::by_id_number(conn, &id_number)?.ok_or_else(missing)?;
-        admin_in(conn, &user.0, &person.region_code).map_err(|_| missing())?;
-        let enrolments = persons::enrolments_of(conn, person.id)?;
-        Ok(PersonDetail { person, enrolments })
+        view::person_detail(conn, &user.0, &id_number)
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))
@@ -76,24 +61,8 @@ pub async fn add_enrolment(
     body: web::Json<EnrolmentInput>,
 ) -> AppResult<HttpResponse> {
     let input = body.into_inner();
-    let id = db(&state, move |conn, _| {
-        user.0.require_any(&[Role::Admin])?;
-        // A person registered elsewhere reads like an unknown ID number.
-        if let Some(person) = persons::by_id_number(conn, input.id_number.trim())? {
-            admin_in(conn, &user.0, &person.region_code).map_err(|_| {
-                AppError::field("id_number", "no insured person has this ID number")
-            })?;
-        }
-        registries::add_enrolment(conn, &input)
-    })
-    .await?;
+    let id = db(&state, move |conn, _| view::enrol(conn, &user.0, &input)).await?;
     Ok(HttpResponse::Created().json(Created { id }))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct FacilityDetail {
-    pub facility: Facility,
-    pub history: Vec<StatusRow>,
 }
 
 /// Registers a designated facility.
@@ -109,19 +78,10 @@ pub async fn add_facility(
     let detail = db(&state, move |conn, _| {
         admin_in(conn, &user.0, input.region_code.trim())?;
         registries::add_facility(conn, &input, crate::store::now_ms())?;
-        facility_detail(conn, input.code.trim())
+        view::facility_detail(conn, input.code.trim())
     })
     .await?;
     Ok(HttpResponse::Created().json(detail))
-}
-
-fn facility_detail(conn: &mut DbConn, code: &str) -> AppResult<FacilityDetail> {
-    let facility = facilities::get(conn, code)?
-        .ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
-    Ok(FacilityDetail {
-        history: facilities::history(conn, code)?,
-        facility,
-    })
 }
 
 /// All designated facilities (staff).
@@ -129,10 +89,7 @@ fn facility_detail(conn: &mut DbConn, code: &str) -> AppResult<FacilityDetail> {
     responses((status = 200, body = Vec<Facility>), (status = 403, body = crate::http::errors::ErrorBody)))]
 #[get("/api/facilities")]
 pub async fn list_facilities(state: State, user: AuthUser) -> AppResult<HttpResponse> {
-    if !user.0.is_staff() {
-        return Err(AppError::Forbidden("staff only".into()));
-    }
-    let list = db(&state, |conn, _| Ok(facilities::list(conn)?)).await?;
+    let list = db(&state, move |conn, _| view::facilities(conn, &user.0)).await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
@@ -146,11 +103,8 @@ pub async fn get_facility(
     user: AuthUser,
     code: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    if !user.0.is_staff() {
-        return Err(AppError::Forbidden("staff only".into()));
-    }
     let code = code.into_inner();
-    let detail = db(&state, move |conn, _| facility_detail(conn, &code)).await?;
+    let detail = db(&state, move |conn, _| view::facility(conn, &user.0, &code)).await?;
     Ok(HttpResponse::Ok().json(detail))
 }
 
@@ -167,13 +121,8 @@ pub async fn change_status(
 ) -> AppResult<HttpResponse> {
     let code = code.into_inner();
     let input = body.into_inner();
-    user.0.require_any(&[Role::Admin])?;
     let detail = db(&state, move |conn, _| {
-        let facility = facilities::get(conn, &code)?
-            .ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
-        admin_in(conn, &user.0, &facility.region_code)?;
-        registries::change_status(conn, &code, &input, crate::store::now_ms())?;
-        facility_detail(conn, &code)
+        view::change_status(conn, &user.0, &code, &input, crate::store::now_ms())
     })
     .await?;
     Ok(HttpResponse::Ok().json(detail))

@@ -1,5 +1,4 @@
 use crate::domain::audit::StoredEvent;
-use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
@@ -7,7 +6,6 @@ use crate::service::cases::{self, ActionRequest};
 use crate::service::findings;
 use crate::service::views::case::case_view;
 use crate::service::views::case::CaseView;
-use crate::store::audit;
 use crate::store::findings::Finding;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
@@ -105,11 +103,8 @@ pub async fn case_events(
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    user.0.require_any(&Role::STAFF)?;
     let events = db(&state, move |conn, _| {
-        let case = crate::service::scope::load(conn, id)?;
-        crate::service::scope::ensure_can_see(&user.0, &case)?;
-        Ok(audit::for_case(conn, id)?)
+        crate::service::views::case::events(conn, &user.0, id)
     })
     .await?;
     Ok(HttpResponse::Ok().json(events))

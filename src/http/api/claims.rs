@@ -12,7 +12,7 @@ use crate::service::views::claim::claim_detail;
 use crate::service::views::claim::my_claim_list;
 use crate::service::views::claim::ClaimDetail;
 use crate::service::views::claim::MyClaim;
-use crate::store::claims::{self as claim_store, DocumentRow};
+use crate::store::claims::DocumentRow;
 use actix_multipart::Multipart;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -156,23 +156,11 @@ pub async fn download_document(
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (claim_id, doc_id) = path.into_inner();
-    // The role before any lookup, so that the answer says nothing of which claims exist.
-    if !user.0.roles.iter().any(|r| r.reads_documents()) {
-        return Err(AppError::Forbidden(
-            "admins manage accounts and do not open claim documents".into(),
-        ));
-    }
-    let doc = db(&state, move |conn, _| {
-        crate::service::scope::case_of(conn, &user.0, Subject::Claim(claim_id))?;
-        claim_store::document(conn, claim_id, doc_id)?
-            .ok_or_else(|| AppError::NotFound(format!("document {doc_id}")))
+    let data_dir = state.config.data_dir.clone();
+    let (doc, bytes) = db(&state, move |conn, _| {
+        documents::open(conn, &user.0, &data_dir, claim_id, doc_id)
     })
     .await?;
-    let path = crate::store::blobs::path(&state.config.data_dir, &doc.sha256)
-        .ok_or_else(|| AppError::NotFound("document file".into()))?;
-    let bytes = web::block(move || std::fs::read(path))
-        .await?
-        .map_err(|e| anyhow::anyhow!("cannot read stored document: {e}"))?;
     Ok(HttpResponse::Ok()
         .content_type(doc.content_type.as_str())
         .insert_header((

@@ -7,7 +7,7 @@ use crate::http::{db, State};
 use crate::service::assignment;
 use crate::service::views::reviewers::reviewer_report;
 use crate::service::views::reviewers::ReviewerMetrics;
-use crate::store::{self, outbox, users};
+use crate::store::{self, outbox};
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -138,24 +138,13 @@ pub async fn add_absence(
         return Err(AppError::field("reason", "say why (leave, training, …)"));
     }
     let created = db(&state, move |conn, _| {
-        let p = &user.0;
-        let subject = users::get(conn, target)?
-            .ok_or_else(|| AppError::NotFound(format!("user {target}")))?;
-        if target != p.user_id {
-            p.require_any(&[Role::Supervisor, Role::Admin])?;
-            let region = store::regions::get(conn, &subject.region_code)?
-                .ok_or_else(|| AppError::NotFound(format!("user {target}")))?;
-            if !p.covers_region(&region.path) {
-                return Err(AppError::NotFound(format!("user {target}")));
-            }
-        }
-        let id = users::add_absence(
+        let (from, to) = (from.to_string(), to.to_string());
+        let id = crate::service::assignment::add_absence(
             conn,
+            &user.0,
             target,
-            &from.to_string(),
-            &to.to_string(),
+            (&from, &to),
             b.reason.trim(),
-            p.user_id,
             store::now_ms(),
         )?;
         Ok(Absence {
@@ -244,9 +233,9 @@ pub async fn list_outbox(
         return Err(AppError::field("limit", "between 1 and 500"));
     }
     let case_id = q.case_id;
-    let region_path = user.0.region_path.clone();
     let rows = db(&state, move |conn, _| {
-        Ok(outbox::list_in_region(conn, &region_path, case_id, limit)?)
+        let region = crate::service::scope::staff_region(&user.0)?;
+        Ok(outbox::list_in_region(conn, region, case_id, limit)?)
     })
     .await?;
     let items: Vec<OutboxItem> = rows

@@ -156,3 +156,14 @@ fn sla_state(defs: &Definitions, case: &CaseRow, now_ms: i64) -> (Option<String>
         _ => (None, None),
     }
 }
+
+/// A case's whole audit trail, for staff who may see the case.
+pub fn events(
+    conn: &mut DbConn,
+    p: &Principal,
+    case_id: i64,
+) -> AppResult<Vec<crate::domain::audit::StoredEvent>> {
+    p.require_any(&crate::domain::roles::Role::STAFF)?;
+    crate::service::scope::case(conn, p, case_id)?;
+    Ok(crate::store::audit::for_case(conn, case_id)?)
+}

@@ -2,4 +2,5 @@
 //! authorisation applied.
 pub mod case;
 pub mod claim;
+pub mod registry;
 pub mod reviewers;
