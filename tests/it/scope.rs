@@ -568,6 +568,41 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
     );
     assert_eq!(real.0, 403, "{}", real.1);
 
+    // The admin's registry page lists the accounts of the admin's own region only.
+    let registry = |token: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .client
+                .get(app.url("/admin/registry"))
+                .header(
+                    "cookie",
+                    format!("claimflow_session={token}; claimflow_lang=zh-CN"),
+                )
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (status, page) = registry(walk.token.clone()).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("sh_everyone"),
+        "the admin's own account is listed"
+    );
+    for name in ["刘洋", "赵强", "张伟"] {
+        assert!(
+            !page.contains(name),
+            "the Shanghai admin's registry lists {name}"
+        );
+    }
+    let (_, page) = registry(app.login("admin").await).await;
+    assert!(
+        page.contains("刘洋"),
+        "the Zhejiang admin's registry lists its reviewers"
+    );
+
     // Every operation of the document was walked, or is listed above as not scoped.
     let (_, doc) = app.get(&walk.token, "/api/openapi.json").await;
     let mut missing = Vec::new();

@@ -8,7 +8,7 @@ use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::service::registries::admin_in;
 use crate::service::registries::{self, FacilityInput, StatusInput};
-use crate::store::{facilities, regions, users};
+use crate::store::facilities;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -104,18 +104,13 @@ async fn registry_page(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let (facility_form, status_form) = (&sent.facility, &sent.status);
-    ctx.require(&[Role::Admin])?;
+    let user = ctx.require(&[Role::Admin])?;
     let today = chrono::Utc::now().date_naive();
-    let (people, region_rows, facility_rows, history) = ctx
-        .db(|conn, _| {
-            Ok((
-                users::all_with_roles(conn)?,
-                regions::list(conn)?,
-                facilities::list(conn)?,
-                facilities::all_history(conn)?,
-            ))
-        })
+    let board = ctx
+        .db(move |conn, _| crate::service::views::registry::registry_board(conn, &user))
         .await?;
+    let (people, region_rows, facility_rows, history) =
+        (board.users, board.regions, board.facilities, board.history);
     let role_title = |r: &str| {
         r.parse::<Role>().map_or_else(
             |_| r.to_string(),
@@ -241,10 +236,18 @@ pub async fn change_status(
         reason: form.reason.trim().to_string(),
     };
     let done = crate::http::db(&ctx.state, move |conn, _| {
-        let facility = facilities::get(conn, &code)?
-            .ok_or_else(|| AppError::field("facility", format!("no facility `{code}`")))?;
-        admin_in(conn, &user, &facility.region_code)?;
-        registries::change_status(conn, &code, &input, crate::store::now_ms())
+        crate::service::views::registry::change_status(
+            conn,
+            &user,
+            &code,
+            &input,
+            crate::store::now_ms(),
+        )
+        .map(drop)
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::field("facility", format!("no facility `{code}`")),
+            other => other,
+        })
     })
     .await;
     match done {

@@ -10,7 +10,6 @@ use crate::error::AppError;
 use crate::service::cases::{self, ActionRequest};
 use crate::service::subjects::REJECT_REASONS;
 use crate::service::views::claim::{claim_detail, ClaimDetail};
-use crate::store::audit;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
@@ -29,7 +28,7 @@ async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
         if case.subject().claim().is_none() {
             return Err(AppError::NotFound(format!("claim case {case_id}")));
         }
-        let events = audit::for_case(conn, case_id)?;
+        let events = crate::service::views::case::events(conn, &user, case_id)?;
         let detail = claim_detail(conn, env.defs, &user, case)?;
         Ok(CaseData { detail, events })
     })

@@ -60,8 +60,7 @@ async fn load(ctx: &Ctx) -> Result<Loaded, PageError> {
         .unwrap_or_default();
     let (list, history, dashboard) = ctx
         .db(move |conn, _| {
-            let list = facilities::list(conn)?;
-            let history = facilities::all_history(conn)?;
+            let (list, history) = crate::service::views::registry::facility_registry(conn, &user)?;
             let dashboard = supervision::dashboard(conn, &user, &today.to_string(), now)?;
             Ok((list, history, dashboard))
         })

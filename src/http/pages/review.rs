@@ -109,22 +109,6 @@ const QUEUE_FIELDS: [&str; 8] = [
     "after",
 ];
 
-/// The supervisor's reviewers: those of the supervisor's region, above or below it.
-pub fn reviewers_for(
-    conn: &mut crate::store::DbConn,
-    region: &str,
-) -> Result<Vec<crate::store::users::Staff>, AppError> {
-    Ok(
-        crate::store::users::staff_with_roles(conn, &[Role::Reviewer, Role::SeniorReviewer])?
-            .into_iter()
-            .filter(|s| {
-                crate::store::regions::path_within(&s.region_path, region)
-                    || crate::store::regions::path_within(region, &s.region_path)
-            })
-            .collect(),
-    )
-}
-
 #[get("/queue")]
 pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpResponse, PageError> {
     let user = ctx.require(QUEUE_ROLES)?;
@@ -151,7 +135,7 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
             };
             // Supervisors may hand the selected cases to a reviewer of their region.
             let reviewers = if supervisor {
-                reviewers_for(conn, &region)?
+                crate::service::views::team::reviewers_near(conn, &region)?
             } else {
                 Vec::new()
             };

@@ -7,10 +7,9 @@ use super::listing::{self, csv_download};
 use super::{svg, when};
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::service::views::reviewers::{reviewer_report, ReviewerMetrics};
+use crate::service::views::team::{team_board, TeamBoard};
 use crate::service::{assignment, queue};
 use crate::store::queue::Sla;
-use crate::store::{cases::CaseRow, team, users};
 use actix_web::{get, post, web, HttpResponse};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -79,44 +78,11 @@ fn percent(ratio: Decimal) -> String {
     )
 }
 
-struct Board {
-    metrics: ReviewerMetrics,
-    workload: Vec<(String, i64)>,
-    attention: Vec<CaseRow>,
-    per_day: Vec<(String, u32, u32)>,
-    approved: Vec<(i64, Option<i64>)>,
-    reviewers: Vec<users::Staff>,
-}
-
-/// Everything the board shows, read in one blocking call; `attention_limit` caps the cases
-/// listed as breached, at risk or escalated.
-async fn load_board(ctx: &Ctx, now: i64, attention_limit: i64) -> Result<Board, PageError> {
+/// The board's data and the days it covers, read in one blocking call.
+async fn load_board(ctx: &Ctx, now: i64, attention_limit: i64) -> Result<TeamBoard, PageError> {
     let user = ctx.require(SUPERVISOR)?;
-    ctx.db(move |conn, env| {
-        let metrics = reviewer_report(conn, env.defs, &user, now - 30 * DAY_MS, now + 1)?;
-        let region = crate::service::scope::staff_region(&user)?;
-        let mut workload = Vec::new();
-        for (id, n) in team::workload(conn, region)? {
-            let Some(id) = id else { continue };
-            let name = users::get(conn, id)?.map_or_else(|| format!("#{id}"), |u| u.display_name);
-            workload.push((name, n));
-        }
-        workload.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let attention =
-            team::needing_attention(conn, region, now + queue::AT_RISK_MS, attention_limit)?;
-        let rows = team::opened_and_closed(conn, region, now - DAYS * DAY_MS)?;
-        let approved = team::approved_amounts(conn, region, now - 90 * DAY_MS)?;
-        let reviewers = super::review::reviewers_for(conn, region)?;
-        Ok(Board {
-            metrics,
-            workload,
-            attention,
-            per_day: per_day(&rows, now, DAYS),
-            approved,
-            reviewers,
-        })
-    })
-    .await
+    ctx.db(move |conn, env| team_board(conn, env.defs, &user, (now, DAYS, attention_limit)))
+        .await
 }
 
 /// A case's SLA state as the board shows it: a case without a due time is paused.
@@ -151,7 +117,8 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
             })
         })
         .collect();
-    let labels: Vec<String> = b.per_day.iter().map(|d| d.0.clone()).collect();
+    let days = per_day(&b.opened_closed, now, DAYS);
+    let labels: Vec<String> = days.iter().map(|d| d.0.clone()).collect();
     let opened_closed = svg::bar_chart(
         &ctx.t("team.chart_days"),
         &labels,
@@ -166,8 +133,8 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
             },
         ],
         &[
-            b.per_day.iter().map(|d| f64::from(d.1)).collect(),
-            b.per_day.iter().map(|d| f64::from(d.2)).collect(),
+            days.iter().map(|d| f64::from(d.1)).collect(),
+            days.iter().map(|d| f64::from(d.2)).collect(),
         ],
     );
     // How long each stage took (working hours) over the team's cases of the last 30 days.

@@ -9,7 +9,7 @@ use crate::http::upload::{read_upload, refuse_declared_oversize};
 use crate::service::supervision::{
     self as svc, EvidenceUpload, InspectionInput, SanctionInput, ViolationInput,
 };
-use crate::store::{facilities, supervision as store};
+use crate::store::facilities;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -35,20 +35,15 @@ pub async fn facility_page(ctx: Ctx, code: web::Path<String>) -> Result<HttpResp
     let user = ctx.require(SUPERVISION_ROLES)?;
     let code = code.into_inner();
     let today = chrono::Utc::now().date_naive();
-    let (facility, history, inspections, violations) = ctx
-        .db(move |conn, _| {
-            let facility = facilities::get(conn, &code)?
-                .ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
-            let history = facilities::history(conn, &code)?;
-            let inspections = store::inspections_of(conn, &code)?;
-            let violations: Vec<_> =
-                store::violations_in(conn, crate::service::scope::staff_region(&user)?)?
-                    .into_iter()
-                    .filter(|(v, _, _)| v.facility_code == code)
-                    .collect();
-            Ok((facility, history, inspections, violations))
-        })
+    let file = ctx
+        .db(move |conn, _| svc::facility_file(conn, &user, &code))
         .await?;
+    let (facility, history, inspections, violations) = (
+        file.facility,
+        file.history,
+        file.inspections,
+        file.violations,
+    );
     let status = status_on(&facilities::to_changes(&history), today)
         .unwrap_or("none")
         .to_string();
@@ -194,8 +189,9 @@ async fn violation_form_page(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let facility = code.to_string();
+    let user = ctx.require(SUPERVISION_ROLES)?;
     let inspections: Vec<Value> = ctx
-        .db(move |conn, _| Ok(store::inspections_of(conn, &facility)?))
+        .db(move |conn, _| svc::inspections_at(conn, &user, &facility))
         .await?
         .iter()
         .map(|i| {

@@ -383,3 +383,49 @@ pub fn attach_file(
         Ok(row)
     })
 }
+
+/// What a facility's supervision page shows: the facility and its designation history, its
+/// inspections, and its violations within the caller's region.
+pub struct FacilityFile {
+    pub facility: crate::store::facilities::Facility,
+    pub history: Vec<crate::store::facilities::StatusRow>,
+    pub inspections: Vec<store::InspectionRow>,
+    pub violations: Vec<store::ViolationAndStage>,
+}
+
+pub fn facility_file(conn: &mut DbConn, p: &Principal, code: &str) -> AppResult<FacilityFile> {
+    p.require_any(&[Role::Inspector, Role::Supervisor])?;
+    let facility = crate::store::facilities::get(conn, code)?
+        .ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
+    let violations = store::violations_in(conn, crate::service::scope::staff_region(p)?)?
+        .into_iter()
+        .filter(|(v, _, _)| v.facility_code == code)
+        .collect();
+    Ok(FacilityFile {
+        history: crate::store::facilities::history(conn, code)?,
+        inspections: store::inspections_of(conn, code)?,
+        facility,
+        violations,
+    })
+}
+
+/// A facility's inspections, for the inspectors and supervisors who cite them.
+pub fn inspections_at(
+    conn: &mut DbConn,
+    p: &Principal,
+    code: &str,
+) -> AppResult<Vec<store::InspectionRow>> {
+    p.require_any(&[Role::Inspector, Role::Supervisor])?;
+    Ok(store::inspections_of(conn, code)?)
+}
+
+/// The violations of the caller's region subtree, newest first, with their stage.
+pub fn violations_in_region(
+    conn: &mut DbConn,
+    p: &Principal,
+) -> AppResult<Vec<store::ViolationAndStage>> {
+    Ok(store::violations_in(
+        conn,
+        crate::service::scope::staff_region(p)?,
+    )?)
+}

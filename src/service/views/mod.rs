@@ -4,3 +4,4 @@ pub mod case;
 pub mod claim;
 pub mod registry;
 pub mod reviewers;
+pub mod team;

@@ -89,3 +89,43 @@ fn staff_only(p: &Principal) -> AppResult<()> {
         Err(AppError::Forbidden("staff only".into()))
     }
 }
+
+/// What the admin's registry page shows: the accounts of the admin's region subtree (never
+/// another region's), the regions, and the facility registry with its history.
+pub struct RegistryBoard {
+    pub users: Vec<(crate::store::users::User, Vec<String>)>,
+    pub regions: Vec<crate::store::regions::Region>,
+    pub facilities: Vec<Facility>,
+    pub history: Vec<StatusRow>,
+}
+
+pub fn registry_board(conn: &mut DbConn, p: &Principal) -> AppResult<RegistryBoard> {
+    p.require_any(&[Role::Admin])?;
+    let regions = crate::store::regions::list(conn)?;
+    let path_of = |code: &str| {
+        regions
+            .iter()
+            .find(|r| r.code == code)
+            .map(|r| r.path.as_str())
+    };
+    let users = crate::store::users::all_with_roles(conn)?
+        .into_iter()
+        .filter(|(u, _)| path_of(&u.region_code).is_some_and(|path| p.covers_region(path)))
+        .collect();
+    let (facilities, history) = facility_registry(conn, p)?;
+    Ok(RegistryBoard {
+        users,
+        regions,
+        facilities,
+        history,
+    })
+}
+
+/// Every facility and every designation change, for the staff pages that show statuses.
+pub fn facility_registry(
+    conn: &mut DbConn,
+    p: &Principal,
+) -> AppResult<(Vec<Facility>, Vec<StatusRow>)> {
+    staff_only(p)?;
+    Ok((facilities::list(conn)?, facilities::all_history(conn)?))
+}

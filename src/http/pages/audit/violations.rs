@@ -9,13 +9,8 @@ use serde_json::{json, Value};
 
 async fn violations(ctx: &Ctx) -> Result<Vec<supervision::ViolationAndStage>, PageError> {
     let user = ctx.require(AUDIT_ROLES)?;
-    ctx.db(move |conn, _| {
-        Ok(supervision::violations_in(
-            conn,
-            crate::service::scope::staff_region(&user)?,
-        )?)
-    })
-    .await
+    ctx.db(move |conn, _| crate::service::supervision::violations_in_region(conn, &user))
+        .await
 }
 
 #[get("/audit/violations")]
