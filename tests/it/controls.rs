@@ -164,21 +164,6 @@ async fn a_return_must_ask_for_something_and_the_resident_answers_each_item_in_p
     );
 }
 
-/// A page as the browser gets it with this session.
-async fn page(app: &TestApp, token: &str, path: &str) -> (u16, String) {
-    let res = app
-        .client
-        .get(app.url(path))
-        .header(
-            "cookie",
-            format!("claimflow_session={token}; claimflow_lang=zh-CN"),
-        )
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
 /// Posts a form from a page with the page's CSRF token.
 async fn post_form(
     app: &TestApp,
@@ -243,7 +228,7 @@ async fn a_blocking_finding_shows_on_the_case_page_and_only_a_sign_off_override_
         "gated: {body}"
     );
 
-    let (status, html) = page(&app, &supervisor, &format!("/cases/{case_id}")).await;
+    let (status, html) = app.page(&supervisor, &format!("/cases/{case_id}")).await;
     assert_eq!(status, 200);
     assert!(
         html.contains("阻止支付"),
@@ -305,7 +290,7 @@ async fn a_blocking_finding_shows_on_the_case_page_and_only_a_sign_off_override_
     )
     .await;
     assert_eq!(status, 303);
-    let (_, html) = page(&app, &supervisor, &format!("/cases/{case_id}")).await;
+    let (_, html) = app.page(&supervisor, &format!("/cases/{case_id}")).await;
     assert!(
         html.contains("已由主管否决于") && html.contains("参保登记已核实更正"),
         "{html}"
@@ -1177,7 +1162,7 @@ async fn the_demo_keeps_a_gated_claim_and_the_case_page_shows_it(app: TestApp) {
     let supervisor = app.login("supervisor").await;
     let (_, view) = app.get(&supervisor, &format!("/api/cases/{gated}")).await;
     assert_eq!(view["stage"], "signoff", "{view}");
-    let (status, html) = page(&app, &supervisor, &format!("/cases/{gated}")).await;
+    let (status, html) = app.page(&supervisor, &format!("/cases/{gated}")).await;
     assert_eq!(status, 200);
     assert!(
         html.contains("阻止支付"),

@@ -569,23 +569,7 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
     assert_eq!(real.0, 403, "{}", real.1);
 
     // The admin's registry page lists the accounts of the admin's own region only.
-    let registry = |token: String| {
-        let app = &app;
-        async move {
-            let res = app
-                .client
-                .get(app.url("/admin/registry"))
-                .header(
-                    "cookie",
-                    format!("claimflow_session={token}; claimflow_lang=zh-CN"),
-                )
-                .send()
-                .await
-                .unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        }
-    };
-    let (status, page) = registry(walk.token.clone()).await;
+    let (status, page) = app.page(&walk.token, "/admin/registry").await;
     assert_eq!(status, 200);
     assert!(
         page.contains("sh_everyone"),
@@ -597,7 +581,7 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
             "the Shanghai admin's registry lists {name}"
         );
     }
-    let (_, page) = registry(app.login("admin").await).await;
+    let (_, page) = app.page(&app.login("admin").await, "/admin/registry").await;
     assert!(
         page.contains("刘洋"),
         "the Zhejiang admin's registry lists its reviewers"

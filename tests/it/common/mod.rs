@@ -283,6 +283,21 @@ impl TestApp {
             .to_string()
     }
 
+    /// A page as the browser gets it with this session, in Chinese.
+    pub async fn page(&self, token: &str, path: &str) -> (u16, String) {
+        let res = self
+            .client
+            .get(self.url(path))
+            .header(
+                "cookie",
+                format!("claimflow_session={token}; claimflow_lang=zh-CN"),
+            )
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         let res = self
             .client
