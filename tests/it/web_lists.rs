@@ -26,23 +26,7 @@ async fn fetch(app: &TestApp, token: &str, path: &str) -> (u16, String, String) 
 }
 
 async fn fetch_in(app: &TestApp, token: &str, path: &str, lang: &str) -> (u16, String, String) {
-    let res = app
-        .client
-        .get(app.url(path))
-        .header(
-            "cookie",
-            format!("claimflow_session={token}; claimflow_lang={lang}"),
-        )
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let kind = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, kind, res.text().await.unwrap())
+    app.fetch(token, path, lang).await
 }
 
 /// A CSV export's rows as maps from column to value; the export must be a CSV with the

@@ -285,17 +285,30 @@ impl TestApp {
 
     /// A page as the browser gets it with this session, in Chinese.
     pub async fn page(&self, token: &str, path: &str) -> (u16, String) {
+        let (status, _, body) = self.fetch(token, path, "zh-CN").await;
+        (status, body)
+    }
+
+    /// A page or export as the browser gets it with this session and language: status,
+    /// content type, body.
+    pub async fn fetch(&self, token: &str, path: &str, lang: &str) -> (u16, String, String) {
         let res = self
             .client
             .get(self.url(path))
             .header(
                 "cookie",
-                format!("claimflow_session={token}; claimflow_lang=zh-CN"),
+                format!("claimflow_session={token}; claimflow_lang={lang}"),
             )
             .send()
             .await
             .unwrap();
-        (res.status().as_u16(), res.text().await.unwrap())
+        let status = res.status().as_u16();
+        let kind = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, kind, res.text().await.unwrap())
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
