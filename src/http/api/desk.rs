@@ -7,7 +7,7 @@ use crate::http::{db, State};
 use crate::service::assignment;
 use crate::service::views::reviewers::reviewer_report;
 use crate::service::views::reviewers::ReviewerMetrics;
-use crate::store::{self, outbox};
+use crate::store;
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -234,8 +234,7 @@ pub async fn list_outbox(
     }
     let case_id = q.case_id;
     let rows = db(&state, move |conn, _| {
-        let region = crate::service::scope::staff_region(&user.0)?;
-        Ok(outbox::list_in_region(conn, region, case_id, limit)?)
+        crate::service::views::audit::outbox(conn, &user.0, case_id, limit)
     })
     .await?;
     let items: Vec<OutboxItem> = rows

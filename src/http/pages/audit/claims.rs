@@ -11,7 +11,7 @@ use crate::domain::claim::Family;
 use crate::domain::person::IdNumber;
 use crate::error::{AppError, AppResult};
 use crate::http::pages::ctx::{Ctx, PageError};
-use crate::store::search::{self, ClaimHit, ClaimSearch};
+use crate::store::search::{ClaimHit, ClaimSearch};
 use crate::store::DbConn;
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
@@ -64,7 +64,7 @@ impl AuditList for ClaimForm {
     }
 
     fn load(conn: &mut DbConn, s: &ClaimSearch) -> AppResult<Vec<ClaimHit>> {
-        Ok(search::claims(conn, s)?)
+        crate::service::views::audit::claims(conn, s)
     }
 
     fn row_id(h: &Self::Row) -> i64 {

@@ -7,7 +7,7 @@ use crate::domain::audit::StoredEvent;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::pages::ctx::{Ctx, PageError};
-use crate::store::search::{self, EventSearch};
+use crate::store::search::EventSearch;
 use crate::store::DbConn;
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
@@ -66,7 +66,7 @@ impl AuditList for EventForm {
     }
 
     fn load(conn: &mut DbConn, s: &EventSearch) -> AppResult<Vec<StoredEvent>> {
-        Ok(search::events(conn, s)?)
+        crate::service::views::audit::events(conn, s)
     }
 
     fn row_id(e: &Self::Row) -> i64 {

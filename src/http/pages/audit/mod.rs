@@ -18,7 +18,7 @@ use crate::domain::workflow::Workflow;
 use crate::error::{AppError, AppResult};
 use crate::service::scope::staff_region;
 use crate::store::DbConn;
-use crate::store::{audit, cases::CaseRow, search};
+use crate::store::{cases::CaseRow, search};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
@@ -194,26 +194,8 @@ impl AuditList for CaseForm {
         c.finish(found)
     }
 
-    /// Cases and, per case, whether its chain verifies (with its length) or where it breaks.
     fn load(conn: &mut DbConn, s: &search::CaseSearch) -> AppResult<Vec<(CaseRow, Verdict)>> {
-        let rows = search::cases(conn, s)?;
-        let ids: Vec<i64> = rows.iter().map(|c| c.id).collect();
-        // Events in chunks of 500 cases, so that no statement carries too many parameters.
-        let mut events = Vec::new();
-        for chunk in ids.chunks(500) {
-            events.extend(audit::for_cases(conn, chunk)?);
-        }
-        events.sort_by_key(|e| (e.case_id, e.seq));
-        let mut out = Vec::with_capacity(rows.len());
-        for case in rows {
-            let start = events.partition_point(|e| e.case_id < case.id);
-            let end = events.partition_point(|e| e.case_id <= case.id);
-            let verdict = crate::domain::audit::verify_chain(&events[start..end])
-                .map(|(count, _)| count)
-                .map_err(|b| format!("#{} {}", b.seq, b.reason));
-            out.push((case, verdict));
-        }
-        Ok(out)
+        crate::service::views::audit::cases(conn, s)
     }
 
     fn row_id((c, _): &Self::Row) -> i64 {
@@ -233,7 +215,7 @@ impl CaseForm {
     }
 }
 
-type Verdict = Result<usize, String>;
+use crate::service::views::audit::Verdict;
 
 #[get("/audit")]
 pub async fn search_page(ctx: Ctx, q: web::Query<CaseForm>) -> Result<HttpResponse, PageError> {
