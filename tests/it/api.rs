@@ -14,7 +14,8 @@ crate::trials!(api {
         ops_endpoints_answer,
         the_outbox_is_scoped_to_the_callers_region,
         responses_carry_security_headers_and_forwarded_proto_is_not_believed,
-        extreme_numbers_get_plain_4xx_and_the_largest_claim_screens
+        extreme_numbers_get_plain_4xx_and_the_largest_claim_screens,
+        stage_titles_come_from_the_cases_own_workflow
     ],
 });
 
@@ -677,4 +678,25 @@ async fn extreme_numbers_get_plain_4xx_and_the_largest_claim_screens(app: TestAp
             .contains("unknown field `colour`"),
         "{body}"
     );
+}
+
+/// Issue 28: the same stage id names different stages in different workflows; a trauma
+/// claim's trail and queue line say 初审, never the fraud investigation's 疑点初审.
+async fn stage_titles_come_from_the_cases_own_workflow(app: TestApp) {
+    let case_id = accepted_trauma_case(&app).await;
+    let reviewer = app.login("reviewer").await;
+    let (status, html) = app.page(&reviewer, &format!("/cases/{case_id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("初审"), "the trail names the stage");
+    assert!(
+        !html.contains("疑点初审"),
+        "a trauma case has no 疑点初审: {html}"
+    );
+    let (status, queue) = app.page(&reviewer, "/queue?family=trauma").await;
+    assert_eq!(status, 200);
+    assert!(
+        queue.contains(&format!("/cases/{case_id}")),
+        "the case is in the queue"
+    );
+    assert!(!queue.contains("疑点初审"), "{queue}");
 }

@@ -134,8 +134,8 @@ fn case_view(
                 "actor": e.actor_name,
                 "role": ctx.role_label(&e.role),
                 "action": ctx.action_label(&e.action),
-                "from": e.from_stage.as_deref().map(|s| ctx.stage_title(s)),
-                "to": e.to_stage.as_deref().map(|s| ctx.stage_title(s)),
+                "from": e.from_stage.as_deref().map(|s| ctx.stage_title_in(&d.case.workflow, s)),
+                "to": e.to_stage.as_deref().map(|s| ctx.stage_title_in(&d.case.workflow, s)),
                 "comment": e.comment,
             })
         })

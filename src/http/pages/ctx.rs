@@ -105,12 +105,27 @@ impl Ctx {
         }
     }
 
-    /// A stage's title as the published workflows name it (stage ids are shared across
-    /// workflows with the same meaning), or the id itself.
-    pub fn stage_title(&self, id: &str) -> String {
+    /// A stage's title in the case's own workflow: the same stage id means different things
+    /// in different workflows (`initial_review` is 初审 for a claim and 疑点初审 in a fraud
+    /// investigation). Falls back to [`Ctx::stage_title`].
+    pub fn stage_title_in(&self, workflow: &str, id: &str) -> String {
         self.state
             .defs
-            .latest_all()
+            .latest(workflow)
+            .and_then(|wf| {
+                wf.stage(id)
+                    .map(|s| self.pick(&s.title.zh, &s.title.en).to_string())
+            })
+            .unwrap_or_else(|| self.stage_title(id))
+    }
+
+    /// A stage's title as the published workflows name it, when the workflow is not known
+    /// (a filter over several), or the id itself. The claim families' workflows are asked
+    /// first: their meaning of a shared id (初审) is the everyday one.
+    pub fn stage_title(&self, id: &str) -> String {
+        let mut workflows = self.state.defs.latest_all();
+        workflows.sort_by_key(|wf| crate::domain::claim::Family::parse(&wf.name).is_none());
+        workflows
             .iter()
             .find_map(|wf| {
                 wf.stage(id)

@@ -154,7 +154,7 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
                 "resident": i.resident_name,
                 "id_masked": i.id_number_masked,
                 "family": wf.as_ref().map(|wf| ctx.pick(&wf.title.zh, &wf.title.en).to_string()),
-                "stage": i.stage.as_deref().map(stage_title),
+                "stage": i.stage.as_deref().map(|s| ctx.stage_title_in(&i.workflow, s)),
                 "amount": yuan(i.total_fen),
                 "facility": i.facility_code,
                 "sla": i.sla,
@@ -172,7 +172,11 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
         .collect();
     let mut stages: Vec<Value> = Vec::new();
     for id in &stage_ids {
-        let label = stage_title(id);
+        let label = if q.family.is_empty() {
+            stage_title(id)
+        } else {
+            ctx.stage_title_in(&q.family, id)
+        };
         // Several workflows share stage names; one option per name.
         if !stages.iter().any(|s| s["code"] == id.as_str()) {
             stages.push(json!({"code": id, "label": label, "selected": *id == q.stage}));
