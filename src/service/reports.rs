@@ -178,7 +178,23 @@ pub fn submit(
                 "at most {per_hour} reports an hour from one address; please try again later"
             )));
         }
-        let region = report_region(conn, facility_code, input.claim_id)?;
+        // A claim number that names no claim is kept in the text, not refused: the public
+        // form must not tell anyone which claim numbers exist.
+        let claim_id = match input.claim_id {
+            Some(id) if claim_store::get(conn, id)?.is_some() => Some(id),
+            _ => None,
+        };
+        let noted;
+        let description = match (input.claim_id, claim_id) {
+            (Some(given), None) => {
+                noted = format!(
+                    "{description}\n（举报人提供的申请编号 / claim number given: {given}）"
+                );
+                noted.as_str()
+            }
+            _ => description,
+        };
+        let region = report_region(conn, facility_code, claim_id)?;
         let code = new_tracking_code();
         let row = store::insert(
             conn,
@@ -186,7 +202,7 @@ pub fn submit(
                 tracking_hash: &hash(&code),
                 facility_code,
                 person_id_number: person,
-                claim_id: input.claim_id,
+                claim_id,
                 description,
                 contact: clean(&input.contact),
                 client_addr,

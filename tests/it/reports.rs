@@ -50,6 +50,19 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
         "{res}"
     );
 
+    // A claim number beside a real facility (found by the attack suite: a 500): a number that
+    // names no claim is accepted and kept in the text, like one that does, so that the public
+    // form tells nobody which claim numbers exist.
+    for claim_id in [-122, 1] {
+        let (status, res) = public_post(
+            &app,
+            "/api/public/reports",
+            json!({"facility_code": FACILITY, "claim_id": claim_id, "description": "该院骨科长期挂床住院，病房无人"}),
+        )
+        .await;
+        assert_eq!(status, 201, "claim {claim_id}: {res}");
+    }
+
     // Filed anonymously, without a token.
     let report = json!({"facility_code": FACILITY, "description": "该院骨科长期挂床住院，夜间病房基本无人，但每日计费", "person_id_number": null});
     let (status, filed) = public_post(&app, "/api/public/reports", report.clone()).await;
@@ -100,8 +113,8 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
         415
     );
 
-    // Rate limited per address: five an hour.
-    for _ in 0..4 {
+    // Rate limited per address: five an hour (three were filed above).
+    for _ in 0..2 {
         assert_eq!(
             public_post(&app, "/api/public/reports", report.clone())
                 .await
