@@ -430,19 +430,7 @@ fn backtest_finds_every_planted_case(backend: Backend) {
     };
     let data = dir.path();
     let gen = data.join("gen");
-    let args = [
-        "gen",
-        "--seed",
-        "11",
-        "--claims",
-        "6000",
-        "--facilities",
-        "40",
-        "--out",
-        gen.to_str().unwrap(),
-    ];
-    let (code, out) = run(data, &db, &args, None);
-    assert_eq!(code, 0, "{out}");
+    let out = generate(data, &db, &gen, ("11", "6000", "40"));
     assert!(
         out.contains("6000 claims (60 planted: 6 per screening rule"),
         "{out}"
@@ -537,6 +525,29 @@ fn backtest_finds_every_planted_case(backend: Backend) {
         6 * 6,
         "six planted investigate rules, six planted cases each"
     );
+}
+
+/// `claimflow gen` into `gen` with (seed, claims, facilities); returns what it printed.
+fn generate(
+    data: &Path,
+    db: &str,
+    gen: &Path,
+    (seed, claims, facilities): (&str, &str, &str),
+) -> String {
+    let args = [
+        "gen",
+        "--seed",
+        seed,
+        "--claims",
+        claims,
+        "--facilities",
+        facilities,
+        "--out",
+        gen.to_str().unwrap(),
+    ];
+    let (code, out) = run(data, db, &args, None);
+    assert_eq!(code, 0, "{out}");
+    out
 }
 
 /// Demo data, a `batch` clerk, and the generated facilities, persons and enrolments.
@@ -664,19 +675,7 @@ fn an_import_killed_three_times_loses_and_duplicates_nothing(backend: Backend) {
     };
     let data = dir.path();
     let gen = data.join("gen");
-    let args = [
-        "gen",
-        "--seed",
-        "17",
-        "--claims",
-        "4000",
-        "--facilities",
-        "30",
-        "--out",
-        gen.to_str().unwrap(),
-    ];
-    let (code, out) = run(data, &db, &args, None);
-    assert_eq!(code, 0, "{out}");
+    generate(data, &db, &gen, ("17", "4000", "30"));
     load_registries(data, &db, &gen);
     let file = gen.join("claims.csv");
     let base = claim_count(&db);
