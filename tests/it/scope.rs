@@ -193,6 +193,19 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
         .await;
     assert_eq!(status, 201, "{doc}");
     let doc_id = doc["id"].as_i64().unwrap();
+    // Documents: staff in region read them, admins (accounts and registries) do not.
+    let doc_path = format!("/api/claims/{claim_id}/documents/{doc_id}");
+    let zhejiang_admin = app.login("admin").await;
+    assert_eq!(app.get(&zhejiang_admin, &doc_path).await.0, 403);
+    let auditor = app.login("auditor").await;
+    let res = app
+        .client
+        .get(app.url(&doc_path))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     let (status, v) = app
         .post(&inspector, "/api/violations", json!({"facility_code": FACILITY, "type_code": "phantom_bed",
             "amount_fen": 100_000, "claim_ids": [claim_id], "department": "骨科", "description": "查房不在床"}))
