@@ -32,7 +32,7 @@ curl -sf "$BASE/healthz" >/dev/null || { cat "$DATA/serve.log"; exit 1; }
 
 # All tokens first: the run's own failed sign-ins slow this address down (by design).
 declare -A TOKENS
-for role in reviewer admin resident; do
+for role in reviewer admin resident supervisor; do
     TOKENS[$role]=$(curl -sf -X POST "$BASE/api/auth/login" -H 'content-type: application/json' \
         -d "{\"username\":\"$role\",\"password\":\"$PASSWORD\"}" |
         python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
@@ -54,7 +54,7 @@ print(total, errors)'
 read -r start_total _ < <(counters)
 status=0
 : >target/attack-report.md
-for role in reviewer admin resident; do
+for role in reviewer admin resident supervisor; do
     echo "--- schemathesis as $role"
     # Logout would end the run's own session, and the account endpoints could disable the
     # very user the run signs in as; both are covered by the integration tests instead.

@@ -91,6 +91,7 @@ impl Application {
             pool: core.pool,
             defs: core.defs,
             notifier: core.notifier,
+            accounts: core.accounts,
             keys,
             config: core.config.clone(),
             metrics: Arc::new(Metrics::new()?),

@@ -23,6 +23,11 @@ pub struct Config {
     /// that whoever can write to it cannot forge a checkpoint. Empty: generated once and kept
     /// in `DATA_DIR/audit_key`. Several instances must share an explicit `CLAIMFLOW_AUDIT_KEY`.
     pub audit_key: String,
+    /// Encrypts payee account numbers at rest. Empty: generated once and kept in
+    /// `DATA_DIR/account_key`. Several instances must share an explicit `CLAIMFLOW_ACCOUNT_KEY`.
+    pub account_key: String,
+    /// Days after a decision within which the resident may appeal it (申诉).
+    pub appeal_days: u32,
     /// How long a claim-next lease lasts before the case returns to the pool.
     pub lease_ttl_minutes: i64,
     /// The largest amount (fen) each role may decide; above it the decision goes to the
@@ -172,6 +177,8 @@ impl Default for Config {
             jwt_secret: String::new(),
             jwt_ttl_minutes: 480,
             audit_key: String::new(),
+            account_key: String::new(),
+            appeal_days: 60,
             lease_ttl_minutes: 30,
             authority_limits_fen: [
                 ("reviewer".to_string(), 500_000),
@@ -326,6 +333,14 @@ impl Config {
         if self.audit_key.is_empty() {
             self.audit_key = persistent_secret(&self.data_dir, "audit_key")?;
         }
+        if self.account_key.is_empty() {
+            self.account_key = persistent_secret(&self.data_dir, "account_key")?;
+        }
+        anyhow::ensure!(
+            self.account_key.len() >= MIN_JWT_SECRET_BYTES,
+            "account_key (CLAIMFLOW_ACCOUNT_KEY) is {} bytes; it must be at least {MIN_JWT_SECRET_BYTES}",
+            self.account_key.len()
+        );
         anyhow::ensure!(
             self.audit_key.len() >= MIN_JWT_SECRET_BYTES,
             "audit_key (CLAIMFLOW_AUDIT_KEY) is {} bytes; it must be at least {MIN_JWT_SECRET_BYTES}",

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::definitions::{Definitions, Sources};
 use crate::mail::{MailTemplates, Notifier};
+use crate::service::cipher::AccountCipher;
 use crate::service::Env;
 use crate::store;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ pub struct Core {
     pub pool: store::Pool,
     pub defs: Arc<Definitions>,
     pub notifier: Arc<Notifier>,
+    pub accounts: Arc<AccountCipher>,
 }
 
 /// Joins located errors into one message for the log or the terminal.
@@ -49,7 +51,9 @@ impl Core {
                 .to_string(),
         };
         drop(conn);
+        let accounts = Arc::new(AccountCipher::from_secret(&config.account_key));
         Ok(Core {
+            accounts,
             config: Arc::new(config),
             pool,
             defs: Arc::new(defs),
@@ -59,10 +63,6 @@ impl Core {
 
     /// What use cases read besides their connection.
     pub fn env(&self) -> Env<'_> {
-        Env {
-            defs: &self.defs,
-            notifier: &self.notifier,
-            max_claim_fen: self.config.max_claim_fen(),
-        }
+        Env::new(&self.defs, &self.notifier, &self.accounts, &self.config)
     }
 }

@@ -281,14 +281,19 @@ impl Definitions {
         })
     }
 
-    /// The policy for a patient's region on a service date: valid on the date, its region on
-    /// the patient's region path, the most specific region first.
+    /// The policy for a patient's region on a service date (see [`policy::policy_on`]).
     pub fn policy_for(&self, region_path: &str, date: chrono::NaiveDate) -> Option<&Policy> {
-        self.policies
-            .iter()
-            .filter(|p| p.valid_from <= date && date <= p.valid_to)
-            .filter(|p| region_path.split('/').any(|code| code == p.region))
-            .max_by_key(|p| region_path.split('/').position(|code| code == p.region))
+        crate::domain::policy::policy_on(&self.policies, region_path, date)
+    }
+
+    /// The policy a stay is priced under (see [`policy::policy_for_stay`]).
+    pub fn policy_for_stay(
+        &self,
+        region_path: &str,
+        admission: chrono::NaiveDate,
+        discharge: chrono::NaiveDate,
+    ) -> Option<&Policy> {
+        crate::domain::policy::policy_for_stay(&self.policies, region_path, admission, discharge)
     }
 
     /// Order 735's article table.
@@ -336,6 +341,24 @@ impl Definitions {
 
     pub fn policies(&self) -> &[Policy] {
         &self.policies
+    }
+
+    /// The schedules (with their region) that have no policy in force on `date`: claims for
+    /// that day in their regions cannot be priced.
+    pub fn schedules_without_policy_on(&self, date: chrono::NaiveDate) -> Vec<(&str, &str)> {
+        let mut missing: Vec<(&str, &str)> =
+            self.policies
+                .iter()
+                .filter(|p| {
+                    !self.policies.iter().any(|q| {
+                        q.schedule == p.schedule && q.valid_from <= date && date <= q.valid_to
+                    })
+                })
+                .map(|p| (p.schedule.as_str(), p.region.as_str()))
+                .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        missing
     }
 
     /// The newest version this instance publishes, for new cases.

@@ -20,6 +20,7 @@ pub struct JobRunner {
     pub pool: store::Pool,
     pub defs: Arc<Definitions>,
     pub notifier: Arc<Notifier>,
+    pub accounts: Arc<crate::service::cipher::AccountCipher>,
     pub config: Arc<Config>,
     pub transport: MailTransport,
     pub instance: String,
@@ -31,6 +32,7 @@ impl JobRunner {
             pool: core.pool.clone(),
             defs: core.defs.clone(),
             notifier: core.notifier.clone(),
+            accounts: core.accounts.clone(),
             config: core.config.clone(),
             transport: MailTransport::from_config(&core.config)?,
             instance: format!("pid{}-{:08x}", std::process::id(), rand::random::<u32>()),
@@ -46,11 +48,7 @@ impl JobRunner {
     fn run(&self, job: Job, now_ms: i64) -> AppResult<Value> {
         let mut conn = self.pool.get()?;
         let jobs = &self.config.jobs;
-        let env = Env {
-            defs: &self.defs,
-            notifier: &self.notifier,
-            max_claim_fen: self.config.max_claim_fen(),
-        };
+        let env = Env::new(&self.defs, &self.notifier, &self.accounts, &self.config);
         match job {
             Job::Escalation => crate::service::jobs::escalate_breached(
                 &mut conn,

@@ -7,6 +7,7 @@ mod check;
 pub mod demo;
 pub mod gen;
 pub mod import;
+mod payments;
 pub mod screen;
 mod serve;
 
@@ -138,6 +139,24 @@ pub enum Command {
     Audit(AuditCommand),
     #[command(subcommand)]
     Jobs(JobsCommand),
+    #[command(subcommand)]
+    Payments(PaymentsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum PaymentsCommand {
+    /// Write a payment batch's bank file (CSV: reference, claim_id, payee_name, bank,
+    /// account_number, amount_yuan; a TOTAL control row last). The first export locks the
+    /// batch; a repeat writes the same file and pays nothing twice.
+    Export {
+        batch: i64,
+        /// Where to write it (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Apply the bank's result file (reference,status,date,amount_yuan,reason). Every row is
+    /// checked first; one bad row and nothing is applied.
+    ImportResult { file: PathBuf },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -468,6 +487,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => println!("{}: this tick already ran on another instance", job.name()),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Payments(PaymentsCommand::Export { batch, out }) => {
+            payments::export(&Core::open(config)?, batch, out.as_deref())
+        }
+        Command::Payments(PaymentsCommand::ImportResult { file }) => {
+            payments::import_result(&Core::open(config)?, &file)
         }
         Command::Audit(AuditCommand::Verify) => {
             let core = Core::open(config)?;

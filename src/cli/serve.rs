@@ -41,6 +41,14 @@ pub fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
             "the working calendar lists no public holidays for {year}: SLA clocks count plain Monday-Friday days until the State Council's notice is added"
         );
     }
+    let today = chrono::Utc::now().date_naive();
+    for (schedule, region) in core.defs.schedules_without_policy_on(today) {
+        tracing::warn!(
+            schedule,
+            region,
+            "no policy of the {schedule} schedule is in force today ({today}): claims in region {region} for this year get the no_policy finding and cannot be priced until its policy file is added"
+        );
+    }
     let bind = core.config.bind.clone();
     let runner = std::sync::Arc::new(crate::jobs::JobRunner::new(&core)?);
     let scheduler_on = core.config.jobs.enabled;

@@ -16,7 +16,7 @@ pub const MANIFEST: &str = "manifest.json";
 pub const SQLITE_DB: &str = "database/claimflow.db";
 pub const PG_DUMP: &str = "database/claimflow.pgdump";
 /// Secret files kept in the data directory, included only on request.
-pub const SECRETS: [&str; 2] = ["jwt_secret", "audit_key"];
+pub const SECRETS: [&str; 3] = ["jwt_secret", "audit_key", "account_key"];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {

@@ -405,6 +405,11 @@ pub struct Decision {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub computed_fen: Option<i64>,
     pub decided_fen: i64,
+    /// What catastrophic insurance and medical assistance add on the same bill.
+    #[serde(default)]
+    pub catastrophic_fen: i64,
+    #[serde(default)]
+    pub assistance_fen: i64,
     /// The decided amount differs from the computed one.
     #[serde(default)]
     pub r#override: bool,
@@ -422,6 +427,13 @@ pub struct Decision {
     pub policy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<i32>,
+}
+
+impl Decision {
+    /// What the resident is reimbursed on this decision: all three layers.
+    pub fn reimbursed_fen(&self) -> i64 {
+        self.decided_fen + self.catastrophic_fen + self.assistance_fen
+    }
 }
 
 /// What a decision or an assessment has settled about the amounts so far.

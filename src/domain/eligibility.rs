@@ -39,6 +39,29 @@ pub struct Enrolment {
     pub channel: Channel,
     pub tier: u8,
     pub special_groups: Vec<String>,
+    /// The coverage year the period belongs to (its start year: 2026 for Sep 2026–Aug 2027).
+    pub coverage_year: i32,
+    pub disabled_grade: Option<i32>,
+}
+
+impl Enrolment {
+    /// The groups whose benefits apply: the special groups, with `disabled` only for a
+    /// grade 1-2 disability (a registry that names the group without a grade is believed).
+    pub fn benefit_groups(&self) -> Vec<String> {
+        self.special_groups
+            .iter()
+            .filter(|g| g.as_str() != "disabled" || self.disabled_grade.is_none_or(|d| d <= 2))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The enrolment whose period holds `date`: its coverage year is the one the date counts in
+/// (January to December, or September to August for students).
+pub fn enrolment_on(enrolments: &[Enrolment], date: NaiveDate) -> Option<&Enrolment> {
+    enrolments
+        .iter()
+        .find(|e| e.period_start <= date && date <= e.period_end)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -203,6 +226,8 @@ mod tests {
             channel,
             tier: 1,
             special_groups: groups.iter().map(|g| g.to_string()).collect(),
+            coverage_year: 2026,
+            disabled_grade: None,
         }
     }
 
@@ -360,6 +385,40 @@ mod tests {
             )
             .covered
         );
-        assert!(!check(&[e], d("2010-01-01"), None, d("2026-08-31")).covered);
+        assert!(
+            !check(
+                std::slice::from_ref(&e),
+                d("2010-01-01"),
+                None,
+                d("2026-08-31")
+            )
+            .covered
+        );
+        // A stay counted in June 2027 falls in the year that began in September 2026.
+        let earlier = Enrolment {
+            id: 7,
+            period_start: d("2025-09-01"),
+            period_end: d("2026-08-31"),
+            coverage_year: 2025,
+            ..e.clone()
+        };
+        let both = [earlier, e];
+        assert_eq!(
+            enrolment_on(&both, d("2027-06-30")).map(|e| e.coverage_year),
+            Some(2026)
+        );
+        assert_eq!(
+            enrolment_on(&both, d("2026-08-31")).map(|e| e.coverage_year),
+            Some(2025)
+        );
+    }
+
+    #[test]
+    fn only_grade_one_and_two_disability_is_a_benefit_group() {
+        let mut e = enrolment(Channel::Central, "2025-11-20", &["disabled", "dibao"]);
+        e.disabled_grade = Some(3);
+        assert_eq!(e.benefit_groups(), vec!["dibao".to_string()]);
+        e.disabled_grade = Some(2);
+        assert_eq!(e.benefit_groups().len(), 2);
     }
 }

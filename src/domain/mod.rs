@@ -17,6 +17,7 @@ pub mod export;
 pub mod facility;
 pub mod field_error;
 pub mod money;
+pub mod payment;
 pub mod person;
 pub mod policy;
 pub mod review_metrics;

@@ -21,6 +21,7 @@ pub struct AppState {
     pub pool: Pool,
     pub defs: Arc<Definitions>,
     pub notifier: Arc<crate::mail::Notifier>,
+    pub accounts: Arc<crate::service::cipher::AccountCipher>,
     pub keys: Arc<JwtKeys>,
     pub config: Arc<Config>,
     pub metrics: Arc<metrics::Metrics>,
@@ -44,14 +45,11 @@ where
     let pool = state.pool.clone();
     let defs = state.defs.clone();
     let notifier = state.notifier.clone();
-    let max_claim_fen = state.config.max_claim_fen();
+    let accounts = state.accounts.clone();
+    let config = state.config.clone();
     web::block(move || {
         let mut conn = pool.get()?;
-        let env = Env {
-            defs: &defs,
-            notifier: &notifier,
-            max_claim_fen,
-        };
+        let env = Env::new(&defs, &notifier, &accounts, &config);
         f(&mut conn, env)
     })
     .await?
@@ -111,5 +109,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::reports::attach)
         .service(api::reports::get_report)
         .service(api::reports::link_violation)
-        .service(api::reports::pay_reward);
+        .service(api::reports::pay_reward)
+        .service(api::payments::get_account)
+        .service(api::payments::put_account)
+        .service(api::payments::claim_payment)
+        .service(api::payments::create_batch)
+        .service(api::payments::list_batches)
+        .service(api::payments::get_batch)
+        .service(api::payments::export_batch)
+        .service(api::payments::import_results)
+        .service(api::payments::reconciliation);
 }

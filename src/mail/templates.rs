@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Every notice the platform sends.
-pub const TEMPLATES: [&str; 8] = [
+pub const TEMPLATES: [&str; 10] = [
     "claim_received",
     "returned_for_documents",
     "claim_decided",
@@ -15,6 +15,8 @@ pub const TEMPLATES: [&str; 8] = [
     "case_assigned",
     "case_escalated",
     "digest",
+    "payment_paid",
+    "payment_failed",
 ];
 
 pub const LANGS: [&str; 2] = ["zh-CN", "en"];

@@ -415,7 +415,11 @@ pub fn intake_findings(
             evidence: json!({ "missing": missing }),
         });
     }
-    let policy = defs.policy_for(&ctx.person_region_path, claim.service_end());
+    let policy = defs.policy_for_stay(
+        &ctx.person_region_path,
+        claim.admission_date,
+        claim.service_end(),
+    );
     if claim.encounter_kind == EncounterKind::Outpatient && !claim.facts.settled_in_real_time {
         if let Some(p) = policy.filter(|p| p.outpatient.as_ref().is_some_and(|o| o.real_time_only))
         {
@@ -432,8 +436,16 @@ pub fn intake_findings(
         findings.push(NewFinding {
             code: "no_policy",
             severity: "warning",
-            zh: "参保地在就诊日期没有适用的待遇政策".into(),
-            en: "No benefit policy applies to the insured's region on the service date".into(),
+            zh: format!(
+                "参保地（{}）在 {} 没有适用的待遇政策，无法计算支付额，请由管理员发布该年度政策",
+                ctx.person.region_code,
+                claim.service_end()
+            ),
+            en: format!(
+                "No benefit policy applies to the insured's region ({}) on {}: the amount cannot be priced until an admin publishes that year's policy",
+                ctx.person.region_code,
+                claim.service_end()
+            ),
             evidence: json!({ "region": ctx.person.region_code, "date": claim.discharge_date }),
         });
     }

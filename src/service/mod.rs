@@ -3,12 +3,14 @@
 pub mod assignment;
 pub mod auth;
 pub mod cases;
+pub mod cipher;
 pub mod documents;
 pub mod findings;
 pub mod intake;
 pub mod jobs;
 pub mod lookups;
 pub mod notify;
+pub mod payments;
 pub mod pricing;
 pub mod queue;
 pub mod registries;
@@ -50,6 +52,27 @@ pub fn principal(conn: &mut DbConn, user: users::User) -> AppResult<Principal> {
 pub struct Env<'a> {
     pub defs: &'a Definitions,
     pub notifier: &'a Notifier,
+    /// Seals and opens payee account numbers.
+    pub accounts: &'a cipher::AccountCipher,
+    /// Days after a decision within which it may be appealed.
+    pub appeal_days: u32,
     /// The configured bound on every amount of a claim (`max_claim_yuan`).
     pub max_claim_fen: i64,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(
+        defs: &'a Definitions,
+        notifier: &'a Notifier,
+        accounts: &'a cipher::AccountCipher,
+        config: &crate::config::Config,
+    ) -> Env<'a> {
+        Env {
+            defs,
+            notifier,
+            accounts,
+            appeal_days: config.appeal_days,
+            max_claim_fen: config.max_claim_fen(),
+        }
+    }
 }

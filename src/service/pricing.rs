@@ -4,15 +4,15 @@
 use super::lookups::{Direct, RegistryReads};
 use crate::definitions::Definitions;
 use crate::domain::claim::Claim;
-use crate::domain::eligibility::{self, Eligibility};
+use crate::domain::eligibility::{self, Eligibility, Enrolment};
 use crate::domain::facility::{self, StatusChange};
-use crate::domain::policy::{calculate, Breakdown, CalcRequest, YearToDate};
+use crate::domain::policy::{calculate_decided, stay_terms, Breakdown, CalcRequest, YearToDate};
 use crate::error::{AppError, AppResult};
 use crate::store::claims::{self as claim_store, ClaimRecord, DocumentRow};
 use crate::store::facilities::Facility;
 use crate::store::persons::{self, Person};
 use crate::store::DbConn;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 /// Everything intake and decisions need to price and check a claim.
 pub struct ClaimContext {
@@ -69,6 +69,7 @@ pub fn calc_request(
     docs: &[DocumentRow],
     tier: u8,
     ytd: YearToDate,
+    groups: Vec<String>,
 ) -> CalcRequest {
     let facts = &claim.facts;
     CalcRequest {
@@ -98,14 +99,18 @@ pub fn calc_request(
         units: 1,
         age: date(&ctx.person.birth_date).and_then(|b| claim.admission_date.years_since(b)),
         ytd,
+        groups,
     }
 }
 
-/// How a claim is priced: which policy and year, and the person's eligibility.
+/// How a claim is priced: which policy, the schedule and coverage year its totals count in,
+/// the person's eligibility and benefit groups.
 pub struct Pricing {
     pub policy: String,
+    pub schedule: String,
     pub year: i32,
     pub eligibility: Eligibility,
+    pub groups: Vec<String>,
 }
 
 /// Coverage on the claim's service date (its admission date); `None` when the person's
@@ -116,16 +121,27 @@ pub fn eligibility_of(
     claim: &Claim,
     ctx: &ClaimContext,
 ) -> AppResult<Option<Eligibility>> {
+    Ok(enrolled(conn, reads, claim, ctx)?.map(|(e, _)| e))
+}
+
+/// Coverage on the service date, and the person's enrolments.
+fn enrolled(
+    conn: &mut DbConn,
+    reads: &mut dyn RegistryReads,
+    claim: &Claim,
+    ctx: &ClaimContext,
+) -> AppResult<Option<(Eligibility, Vec<Enrolment>)>> {
     let Some(birth) = date(&ctx.person.birth_date) else {
         return Ok(None);
     };
     let enrolments = reads.enrolments(conn, ctx.person.id)?;
-    Ok(Some(eligibility::check(
+    let eligibility = eligibility::check(
         &enrolments,
         birth,
         ctx.person.death_date.as_deref().and_then(date),
         claim.admission_date,
-    )))
+    );
+    Ok(Some((eligibility, enrolments)))
 }
 
 /// Whether the year-to-date totals are read, or locked for a decision that will spend them.
@@ -146,28 +162,81 @@ pub fn price(
     docs: &[DocumentRow],
     totals: Totals,
 ) -> AppResult<Option<(Pricing, Breakdown)>> {
-    let Some(eligibility) = eligibility_of(conn, reads, claim, ctx)? else {
+    let Some((eligibility, enrolments)) = enrolled(conn, reads, claim, ctx)? else {
         return Ok(None);
     };
-    let end = claim.service_end();
-    let Some(policy) = defs.policy_for(&ctx.person_region_path, end) else {
+    let Some(terms) = stay_terms(
+        defs.policies(),
+        &ctx.person_region_path,
+        &enrolments,
+        eligibility.enrolment_id,
+        claim.admission_date,
+        claim.service_end(),
+    ) else {
         return Ok(None);
     };
+    let policy = terms.policy;
     let pricing = Pricing {
         policy: policy.name.clone(),
-        year: end.year(),
+        schedule: policy.schedule.clone(),
+        year: terms.coverage_year,
+        groups: terms.groups,
         eligibility,
     };
     let ytd = match totals {
         Totals::Lock => {
-            claim_store::ytd_for_update(conn, ctx.person.id, &pricing.policy, pricing.year)?
+            claim_store::ytd_for_update(conn, ctx.person.id, &pricing.schedule, pricing.year)?
         }
-        Totals::Read => claim_store::ytd_read(conn, ctx.person.id, &pricing.policy, pricing.year)?,
+        Totals::Read => {
+            claim_store::ytd_read(conn, ctx.person.id, &pricing.schedule, pricing.year)?
+        }
     };
-    let req = calc_request(claim, ctx, docs, pricing.eligibility.tier, ytd);
-    let breakdown = calculate(policy, &req)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("pricing a claim: {e}")))?;
+    let breakdown = breakdown_of(policy, claim, ctx, docs, &pricing, ytd, None)?;
     Ok(Some((pricing, breakdown)))
+}
+
+/// The breakdown of a claim on these terms and totals, with the decided basic amount if the
+/// reviewers set one.
+fn breakdown_of(
+    policy: &crate::domain::policy::Policy,
+    claim: &Claim,
+    ctx: &ClaimContext,
+    docs: &[DocumentRow],
+    pricing: &Pricing,
+    ytd: YearToDate,
+    decided: Option<i64>,
+) -> AppResult<Breakdown> {
+    let req = calc_request(
+        claim,
+        ctx,
+        docs,
+        pricing.eligibility.tier,
+        ytd,
+        pricing.groups.clone(),
+    );
+    calculate_decided(policy, &req, decided)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("pricing a claim: {e}")))
+}
+
+/// Prices a claim again with the basic amount the reviewers decided, against the totals
+/// already locked for the decision: the later layers work on the decided amount.
+pub fn price_decided(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    claim: &Claim,
+    ctx: &ClaimContext,
+    docs: &[DocumentRow],
+    pricing: Pricing,
+    decided: i64,
+) -> AppResult<(Pricing, Breakdown)> {
+    let policy = defs
+        .policies()
+        .iter()
+        .find(|p| p.name == pricing.policy)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("policy {} vanished", pricing.policy)))?;
+    let ytd = claim_store::ytd_read(conn, ctx.person.id, &pricing.schedule, pricing.year)?;
+    let breakdown = breakdown_of(policy, claim, ctx, docs, &pricing, ytd, Some(decided))?;
+    Ok((pricing, breakdown))
 }
 
 /// Records a reviewer's emergency judgement on a claim and prices it again.

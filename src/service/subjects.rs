@@ -155,6 +155,8 @@ fn rejection(code: Option<&str>) -> AppResult<Decision> {
         outcome: OutcomeKind::Rejected.as_str().into(),
         computed_fen: None,
         decided_fen: 0,
+        catastrophic_fen: 0,
+        assistance_fen: 0,
         r#override: false,
         reason: String::new(),
         reason_code: Some(code.into()),
@@ -225,10 +227,29 @@ fn decide_claim(
     };
     let computed = priced.as_ref().map_or(0, |(_, b)| b.payable_fen);
     let decided = granted(req, computed)?;
+    // A decided basic amount other than the computed one: the later layers work on it.
+    let priced = match (priced, &ctx) {
+        (Some((pricing, _)), Some(ctx)) if decided != computed => Some(pricing::price_decided(
+            conn,
+            defs,
+            &record.claim,
+            ctx,
+            &docs,
+            pricing,
+            decided,
+        )?),
+        (priced, _) => priced,
+    };
+    let bill = priced
+        .as_ref()
+        .map(|(_, b)| b.bill.clone())
+        .unwrap_or_default();
     let mut decision = Decision {
         outcome: req.outcome.as_str().into(),
         computed_fen: Some(computed),
         decided_fen: decided,
+        catastrophic_fen: bill.catastrophic_fen,
+        assistance_fen: bill.assistance_fen,
         r#override: decided != computed,
         reason: req.comment.into(),
         reason_code: None,
@@ -238,7 +259,7 @@ fn decide_claim(
         year: None,
     };
     if let (Some((pricing, b)), Some(ctx)) = (&priced, &ctx) {
-        let before = claim_store::ytd_read(conn, ctx.person.id, &pricing.policy, pricing.year)?;
+        let before = claim_store::ytd_read(conn, ctx.person.id, &pricing.schedule, pricing.year)?;
         let after = YearToDate {
             scope_fen: b.ytd_after.scope_fen,
             over_limit_paid_fen: b
@@ -250,12 +271,26 @@ fn decide_claim(
                 .outpatient_paid_fen
                 .min(before.outpatient_paid_fen + decided),
             paid_fen: before.paid_fen + decided,
+            catastrophic_base_fen: b.ytd_after.catastrophic_base_fen,
+            catastrophic_paid_fen: b.ytd_after.catastrophic_paid_fen,
+            assistance_paid_fen: b.ytd_after.assistance_paid_fen,
         };
-        claim_store::ytd_write(conn, ctx.person.id, &pricing.policy, pricing.year, &after)?;
+        claim_store::ytd_write(conn, ctx.person.id, &pricing.schedule, pricing.year, &after)?;
         decision.policy = Some(pricing.policy.clone());
         decision.year = Some(pricing.year);
     }
     claim_store::set_decision(conn, claim_id, priced.as_ref().map(|(_, b)| b), &decision)?;
+    // What all three layers reimburse becomes payable in the same transaction.
+    if let Some(person_id) = record.person_id {
+        super::payments::make_payable(
+            conn,
+            claim_id,
+            person_id,
+            &record.region_code,
+            decision.reimbursed_fen(),
+            crate::store::now_ms(),
+        )?;
+    }
     Ok(decision)
 }
 

@@ -421,10 +421,10 @@ pub fn set_decision(
     let text = json_text(decision);
     db_run!(conn, c => match breakdown {
         Some(b) => diesel::update(claims::table.find(claim_id))
-            .set((claims::decided_fen.eq(decision.decided_fen), claims::breakdown.eq(json_text(b)), claims::decision.eq(&text)))
+            .set((claims::decided_fen.eq(decision.decided_fen), claims::catastrophic_fen.eq(decision.catastrophic_fen), claims::assistance_fen.eq(decision.assistance_fen), claims::breakdown.eq(json_text(b)), claims::decision.eq(&text)))
             .execute(c),
         None => diesel::update(claims::table.find(claim_id))
-            .set((claims::decided_fen.eq(decision.decided_fen), claims::decision.eq(&text)))
+            .set((claims::decided_fen.eq(decision.decided_fen), claims::catastrophic_fen.eq(decision.catastrophic_fen), claims::assistance_fen.eq(decision.assistance_fen), claims::decision.eq(&text)))
             .execute(c),
     })
 }
@@ -435,86 +435,99 @@ pub fn for_resident(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<ClaimRec
     )
 }
 
-/// Reads a person's year-to-date totals for update: on PostgreSQL the row is locked until
-/// the transaction ends (SQLite's write transaction already excludes other writers), so two
-/// concurrent decisions cannot both spend the same room under a cap.
+/// The year-to-date columns of a row, read into the calculator's totals.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ytd_totals)]
+struct YtdRow {
+    scope_fen: i64,
+    over_limit_paid_fen: i64,
+    outpatient_paid_fen: i64,
+    paid_fen: i64,
+    catastrophic_base_fen: i64,
+    catastrophic_paid_fen: i64,
+    assistance_paid_fen: i64,
+}
+
+fn ytd_of(r: YtdRow) -> YearToDate {
+    YearToDate {
+        scope_fen: r.scope_fen,
+        over_limit_paid_fen: r.over_limit_paid_fen,
+        outpatient_paid_fen: r.outpatient_paid_fen,
+        paid_fen: r.paid_fen,
+        catastrophic_base_fen: r.catastrophic_base_fen,
+        catastrophic_paid_fen: r.catastrophic_paid_fen,
+        assistance_paid_fen: r.assistance_paid_fen,
+    }
+}
+
+/// Reads a person's year-to-date totals in one schedule's coverage year for update: on
+/// PostgreSQL the row is locked until the transaction ends (SQLite's write transaction
+/// already excludes other writers), so two concurrent decisions cannot both spend the same
+/// room under a cap.
 pub fn ytd_for_update(
     conn: &mut DbConn,
     person_id: i64,
-    policy: &str,
+    schedule: &str,
     year: i32,
 ) -> QueryResult<YearToDate> {
     let blank = (
         ytd_totals::person_id.eq(person_id),
-        ytd_totals::policy_name.eq(policy),
+        ytd_totals::schedule.eq(schedule),
         ytd_totals::year.eq(year),
         ytd_totals::scope_fen.eq(0i64),
         ytd_totals::over_limit_paid_fen.eq(0i64),
         ytd_totals::outpatient_paid_fen.eq(0i64),
         ytd_totals::paid_fen.eq(0i64),
     );
-    let key = ytd_totals::table.find((person_id, policy, year));
-    let cols = (
-        ytd_totals::scope_fen,
-        ytd_totals::over_limit_paid_fen,
-        ytd_totals::outpatient_paid_fen,
-        ytd_totals::paid_fen,
-    );
-    let row: (i64, i64, i64, i64) = match conn {
+    let key = ytd_totals::table.find((person_id, schedule, year));
+    let row: YtdRow = match conn {
         DbConn::Sqlite(c, _) => {
             diesel::insert_or_ignore_into(ytd_totals::table)
                 .values(blank)
                 .execute(c)?;
-            key.select(cols).first(c)?
+            key.select(YtdRow::as_select()).first(c)?
         }
         DbConn::Pg(c) => {
             diesel::insert_into(ytd_totals::table)
                 .values(blank)
                 .on_conflict_do_nothing()
                 .execute(c)?;
-            key.select(cols).for_update().first(c)?
+            key.select(YtdRow::as_select()).for_update().first(c)?
         }
     };
-    Ok(YearToDate {
-        scope_fen: row.0,
-        over_limit_paid_fen: row.1,
-        outpatient_paid_fen: row.2,
-        paid_fen: row.3,
-    })
+    Ok(ytd_of(row))
 }
 
 pub fn ytd_read(
     conn: &mut DbConn,
     person_id: i64,
-    policy: &str,
+    schedule: &str,
     year: i32,
 ) -> QueryResult<YearToDate> {
-    let row: Option<(i64, i64, i64, i64)> = db_run!(conn, c => ytd_totals::table
-        .find((person_id, policy, year))
-        .select((ytd_totals::scope_fen, ytd_totals::over_limit_paid_fen, ytd_totals::outpatient_paid_fen, ytd_totals::paid_fen))
+    let row: Option<YtdRow> = db_run!(conn, c => ytd_totals::table
+        .find((person_id, schedule, year))
+        .select(YtdRow::as_select())
         .load(c)
         .map(super::at_most_one))?;
-    Ok(row.map_or_else(YearToDate::default, |r| YearToDate {
-        scope_fen: r.0,
-        over_limit_paid_fen: r.1,
-        outpatient_paid_fen: r.2,
-        paid_fen: r.3,
-    }))
+    Ok(row.map_or_else(YearToDate::default, ytd_of))
 }
 
 pub fn ytd_write(
     conn: &mut DbConn,
     person_id: i64,
-    policy: &str,
+    schedule: &str,
     year: i32,
     y: &YearToDate,
 ) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::update(ytd_totals::table.find((person_id, policy, year)))
+    db_run!(conn, c => diesel::update(ytd_totals::table.find((person_id, schedule, year)))
         .set((
             ytd_totals::scope_fen.eq(y.scope_fen),
             ytd_totals::over_limit_paid_fen.eq(y.over_limit_paid_fen),
             ytd_totals::outpatient_paid_fen.eq(y.outpatient_paid_fen),
             ytd_totals::paid_fen.eq(y.paid_fen),
+            ytd_totals::catastrophic_base_fen.eq(y.catastrophic_base_fen),
+            ytd_totals::catastrophic_paid_fen.eq(y.catastrophic_paid_fen),
+            ytd_totals::assistance_paid_fen.eq(y.assistance_paid_fen),
         ))
         .execute(c))
 }

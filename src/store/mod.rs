@@ -21,6 +21,7 @@ pub mod findings;
 pub mod jobs;
 pub mod logins;
 pub mod outbox;
+pub mod payments;
 pub mod persons;
 pub mod queue;
 pub mod regions;

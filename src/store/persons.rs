@@ -75,6 +75,8 @@ impl EnrolmentRow {
             channel: Channel::parse(&self.channel)?,
             tier: self.tier as u8,
             special_groups: serde_json::from_str(&self.special_groups).unwrap_or_default(),
+            coverage_year: self.coverage_year,
+            disabled_grade: self.disabled_grade,
         })
     }
 }

@@ -100,6 +100,8 @@ diesel::table! {
         breakdown -> Nullable<Text>,
         decision -> Nullable<Text>,
         itemised_lines -> Text,
+        catastrophic_fen -> Nullable<BigInt>,
+        assistance_fen -> Nullable<BigInt>,
     }
 }
 
@@ -180,6 +182,10 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    payee_accounts,
+    payment_batches,
+    payments,
+    payment_items,
     sessions,
     users,
     user_roles,
@@ -291,14 +297,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    ytd_totals (person_id, policy_name, year) {
+    ytd_totals (person_id, schedule, year) {
         person_id -> BigInt,
-        policy_name -> Text,
+        schedule -> Text,
         year -> Integer,
         scope_fen -> BigInt,
         over_limit_paid_fen -> BigInt,
         outpatient_paid_fen -> BigInt,
         paid_fen -> BigInt,
+        catastrophic_base_fen -> BigInt,
+        catastrophic_paid_fen -> BigInt,
+        assistance_paid_fen -> BigInt,
     }
 }
 
@@ -520,5 +529,69 @@ diesel::table! {
         case_id -> BigInt,
         seq -> BigInt,
         hash -> Text,
+    }
+}
+
+diesel::table! {
+    payee_accounts (person_id) {
+        person_id -> BigInt,
+        bank -> Text,
+        holder -> Text,
+        number_cipher -> Text,
+        last4 -> Text,
+        updated_by -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    payment_batches (id) {
+        id -> BigInt,
+        region_code -> Text,
+        region_path -> Text,
+        cutoff_ms -> BigInt,
+        status -> Text,
+        item_count -> BigInt,
+        total_fen -> BigInt,
+        created_by -> BigInt,
+        created_at -> BigInt,
+        exported_by -> Nullable<BigInt>,
+        exported_at -> Nullable<BigInt>,
+        file_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> BigInt,
+        claim_id -> BigInt,
+        person_id -> BigInt,
+        region_path -> Text,
+        amount_fen -> BigInt,
+        status -> Text,
+        attempt -> BigInt,
+        batch_id -> Nullable<BigInt>,
+        payable_at -> BigInt,
+        paid_on -> Nullable<Text>,
+        account_last4 -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    payment_items (batch_id, payment_id) {
+        batch_id -> BigInt,
+        payment_id -> BigInt,
+        claim_id -> BigInt,
+        reference -> Text,
+        amount_fen -> BigInt,
+        bank -> Text,
+        holder -> Text,
+        number_cipher -> Text,
+        account_last4 -> Text,
+        result -> Text,
+        result_on -> Nullable<Text>,
+        reason -> Nullable<Text>,
     }
 }

@@ -56,6 +56,19 @@ async fn to_signoff_stage(app: &TestApp, body: Value, documents: &[&str]) -> (i6
     (claim_id, case_id)
 }
 
+/// `n` trauma claims of the demo resident, each on its own stay, approved at sign-off.
+pub async fn approved_trauma_claims(app: &TestApp, n: u64) -> Vec<i64> {
+    let supervisor = app.login("supervisor").await;
+    let mut claims = Vec::new();
+    for i in 0..n {
+        let (claim_id, case_id) = trauma_at_signoff(app, nth_stay(trauma_claim(), i)).await;
+        let (status, body) = app.act(&supervisor, case_id, "approve", "").await;
+        assert_eq!(status, 200, "{body}");
+        claims.push(claim_id);
+    }
+    claims
+}
+
 fn step_codes(breakdown: &Value) -> Vec<&str> {
     breakdown["steps"]
         .as_array()
@@ -89,8 +102,20 @@ async fn trauma_claim_is_decided_at_the_hand_calculated_amount(app: TestApp) {
             "annual_scope_limit",
             "deductible",
             "ratio",
-            "payable"
+            "payable",
+            "catastrophic_threshold",
+            "assistance_none",
+            "bill"
         ]
+    );
+    // One bill: 12,500.00 total = 7,520.00 basic + 0 + 0 + 4,980.00 the resident pays.
+    assert_eq!(
+        (
+            b["bill"]["fund_fen"].as_i64(),
+            b["bill"]["self_pay_fen"].as_i64()
+        ),
+        (Some(752_000), Some(498_000)),
+        "{b}"
     );
     assert_eq!(b["steps"][2]["amount_fen"], 940_000);
     assert_eq!(
@@ -473,9 +498,9 @@ async fn concurrent_decisions_cannot_both_spend_one_cap(app: TestApp) {
         .await;
     let person_id = first["claim"]["person_id"].as_i64().unwrap();
     app.raw_sql(&format!(
-        "INSERT INTO ytd_totals (person_id, policy_name, year, scope_fen, over_limit_paid_fen, outpatient_paid_fen, paid_fen) \
-         VALUES ({person_id}, 'pingyang-2019', 2019, 12000000, 0, 0, 8000000) \
-         ON CONFLICT (person_id, policy_name, year) DO UPDATE SET scope_fen = 12000000, over_limit_paid_fen = 0, outpatient_paid_fen = 0, paid_fen = 8000000"
+        "INSERT INTO ytd_totals (person_id, schedule, year, scope_fen, over_limit_paid_fen, outpatient_paid_fen, paid_fen) \
+         VALUES ({person_id}, 'pingyang', 2019, 12000000, 0, 0, 8000000) \
+         ON CONFLICT (person_id, schedule, year) DO UPDATE SET scope_fen = 12000000, over_limit_paid_fen = 0, outpatient_paid_fen = 0, paid_fen = 8000000"
     ))
     .unwrap();
     // Read every version first, then fire all eight decisions at once.
@@ -515,8 +540,7 @@ async fn concurrent_decisions_cannot_both_spend_one_cap(app: TestApp) {
         "exactly one claim gets the 60,000 of room"
     );
     let mut conn = app.conn();
-    let ytd =
-        claimflow::store::claims::ytd_read(&mut conn, person_id, "pingyang-2019", 2019).unwrap();
+    let ytd = claimflow::store::claims::ytd_read(&mut conn, person_id, "pingyang", 2019).unwrap();
     assert_eq!(
         (ytd.over_limit_paid_fen, ytd.paid_fen),
         (6_000_000, 14_000_000)
@@ -551,21 +575,21 @@ async fn year_to_date_totals_are_locked_while_a_decision_runs(app: TestApp) {
         let holder = std::thread::spawn(move || {
             first
                 .write_tx(|conn| {
-                    let mut ytd = ytd_for_update(conn, person_id, "pingyang-2019", 2019)?;
+                    let mut ytd = ytd_for_update(conn, person_id, "pingyang", 2019)?;
                     tx_started.0.send(()).unwrap();
                     release.1.recv().unwrap();
                     ytd.paid_fen += 12_345;
-                    ytd_write(conn, person_id, "pingyang-2019", 2019, &ytd)?;
+                    ytd_write(conn, person_id, "pingyang", 2019, &ytd)?;
                     Ok::<_, diesel::result::Error>(())
                 })
                 .unwrap();
         });
         tx_started.1.recv().unwrap();
-        let blocked = second_conn.write_tx(|conn| ytd_for_update(conn, person_id, "pingyang-2019", 2019));
+        let blocked = second_conn.write_tx(|conn| ytd_for_update(conn, person_id, "pingyang", 2019));
         assert!(blocked.is_err(), "a second decision must not read the totals while the first holds them");
         release.0.send(()).unwrap();
         holder.join().unwrap();
-        let after = second_conn.write_tx(|conn| ytd_for_update(conn, person_id, "pingyang-2019", 2019)).unwrap();
+        let after = second_conn.write_tx(|conn| ytd_for_update(conn, person_id, "pingyang", 2019)).unwrap();
         assert!(after.paid_fen >= 12_345, "the second sees the first's write: {after:?}");
     })
     .await

@@ -1,6 +1,6 @@
 //! The bypass suite (issue 21): each control is tried the way a user would walk around it,
 //! and the refusal is asserted with its status and error code; then the legitimate path.
-use crate::common::{pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
+use crate::common::{csrf_of, pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
 use serde_json::{json, Value};
 
 crate::trials!(controls {
@@ -164,40 +164,6 @@ async fn a_return_must_ask_for_something_and_the_resident_answers_each_item_in_p
     );
 }
 
-/// Posts a form from a page with the page's CSRF token.
-async fn post_form(
-    app: &TestApp,
-    token: &str,
-    path: &str,
-    csrf: &str,
-    fields: &[(&str, &str)],
-) -> (u16, String) {
-    let mut form: Vec<(&str, &str)> = fields.to_vec();
-    form.push(("_csrf", csrf));
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(app.url(path))
-        .header(
-            "cookie",
-            format!("claimflow_session={token}; claimflow_lang=zh-CN"),
-        )
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html
-        .find("name=\"_csrf\" value=\"")
-        .expect("a form with a CSRF token")
-        + 20;
-    html[at..].split('"').next().unwrap().to_string()
-}
-
 async fn a_blocking_finding_shows_on_the_case_page_and_only_a_sign_off_override_releases_it(
     app: TestApp,
 ) {
@@ -243,52 +209,52 @@ async fn a_blocking_finding_shows_on_the_case_page_and_only_a_sign_off_override_
 
     // A reviewer cannot override; the supervisor needs a comment.
     let reviewer = app.login("reviewer").await;
-    let (status, _) = post_form(
-        &app,
-        &reviewer,
-        &override_path,
-        &csrf,
-        &[("reason_code", "registry_corrected"), ("comment", "x")],
-    )
-    .await;
+    let (status, _) = app
+        .post_form(
+            &reviewer,
+            &override_path,
+            &csrf,
+            &[("reason_code", "registry_corrected"), ("comment", "x")],
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, html) = post_form(
-        &app,
-        &supervisor,
-        &override_path,
-        &csrf,
-        &[("reason_code", "registry_corrected"), ("comment", " ")],
-    )
-    .await;
+    let (status, html) = app
+        .post_form(
+            &supervisor,
+            &override_path,
+            &csrf,
+            &[("reason_code", "registry_corrected"), ("comment", " ")],
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(
         html.contains("须说明理由"),
         "the refusal in Chinese on the page: {html}"
     );
-    let (status, html) = post_form(
-        &app,
-        &supervisor,
-        &override_path,
-        &csrf,
-        &[("reason_code", "hit_explained"), ("comment", "登记已更正")],
-    )
-    .await;
+    let (status, html) = app
+        .post_form(
+            &supervisor,
+            &override_path,
+            &csrf,
+            &[("reason_code", "hit_explained"), ("comment", "登记已更正")],
+        )
+        .await;
     assert_eq!(
         status, 422,
         "a reason that does not apply to this finding: {html}"
     );
 
-    let (status, _) = post_form(
-        &app,
-        &supervisor,
-        &override_path,
-        &csrf,
-        &[
-            ("reason_code", "registry_corrected"),
-            ("comment", "参保登记已核实更正"),
-        ],
-    )
-    .await;
+    let (status, _) = app
+        .post_form(
+            &supervisor,
+            &override_path,
+            &csrf,
+            &[
+                ("reason_code", "registry_corrected"),
+                ("comment", "参保登记已核实更正"),
+            ],
+        )
+        .await;
     assert_eq!(status, 303);
     let (_, html) = app.page(&supervisor, &format!("/cases/{case_id}")).await;
     assert!(

@@ -13,6 +13,7 @@ mod controls;
 mod import;
 mod instances;
 mod operations;
+mod payments;
 mod queue;
 mod reports;
 mod scope;
@@ -22,7 +23,7 @@ mod web_lists;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 15] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 16] = [
         api::trials,
         backup::trials,
         browser::trials,
@@ -32,6 +33,7 @@ fn main() {
         import::trials,
         instances::trials,
         operations::trials,
+        payments::trials,
         queue::trials,
         reports::trials,
         scope::trials,

@@ -42,7 +42,10 @@ fn first_id(conn: &mut DbConn, sql: &str) -> i64 {
 }
 
 /// Operations open to anyone, or about the caller alone, which carry no other region's data.
-const NOT_SCOPED: [&str; 12] = [
+const NOT_SCOPED: [&str; 13] = [
+    // A CSV body of bank references: another region's references answer like unknown ones,
+    // walked in payments::a_batch_goes_to_the_bank_and_comes_back_paid_failed_and_returned.
+    "POST /api/payment-results",
     "GET /api/openapi.json",
     "POST /api/auth/login",
     "POST /api/auth/logout",
@@ -271,6 +274,19 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
         &mut conn,
         "SELECT id FROM users WHERE username = 'resident'",
     );
+    let person_id = first_id(
+        &mut conn,
+        "SELECT id FROM persons WHERE id_number = '330326198005050019'",
+    );
+    drop(conn);
+    // A payment batch of 平阳县 (the money path's own test walks one through the bank).
+    app.raw_sql(
+        "INSERT INTO payment_batches (region_code, region_path, cutoff_ms, status, item_count, total_fen, created_by, created_at) \
+         SELECT '330326', path, 0, 'open', 0, 0, (SELECT id FROM users WHERE username = 'supervisor'), 0 FROM regions WHERE code = '330326'",
+    )
+    .unwrap();
+    let mut conn = app.conn();
+    let batch_id = first_id(&mut conn, "SELECT max(id) AS id FROM payment_batches");
     drop(conn);
     let person = "330326198005050019"; // the demo resident 张伟, registered in 平阳县
     let (_, me) = app.get(&resident, "/api/me").await;
@@ -295,6 +311,8 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
         recovery_id,
         approval_id,
         resident_user,
+        person_id,
+        batch_id,
     ]
     .iter()
     .map(i64::to_string)
@@ -373,6 +391,36 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
             format!("/api/claims/{claim_id}/documents/{doc_id}/reject"),
             format!("/api/claims/{u}/documents/{u}/reject"),
             Some(json!({"reason": "看不清"})),
+        ),
+        (
+            "GET /api/claims/{id}/payment",
+            format!("/api/claims/{claim_id}/payment"),
+            format!("/api/claims/{u}/payment"),
+            None,
+        ),
+        (
+            "GET /api/persons/{id}/payee-account",
+            format!("/api/persons/{person_id}/payee-account"),
+            format!("/api/persons/{u}/payee-account"),
+            None,
+        ),
+        (
+            "PUT /api/persons/{id}/payee-account",
+            format!("/api/persons/{person_id}/payee-account"),
+            format!("/api/persons/{u}/payee-account"),
+            Some(json!({"bank": "上海银行", "holder": "张伟", "number": "123456789012"})),
+        ),
+        (
+            "GET /api/payment-batches/{id}",
+            format!("/api/payment-batches/{batch_id}"),
+            format!("/api/payment-batches/{u}"),
+            None,
+        ),
+        (
+            "POST /api/payment-batches/{id}/export",
+            format!("/api/payment-batches/{batch_id}/export"),
+            format!("/api/payment-batches/{u}/export"),
+            None,
         ),
         (
             "GET /api/violations/{id}",
@@ -491,6 +539,13 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
         .await;
     let enrol = |id: &str| json!({"id_number": id, "coverage_year": 2019, "period_start": "2019-01-01", "period_end": "2019-12-31", "tier": 1, "enrolled_on": "2018-12-01", "channel": "central"});
     walk.same_field_errors(
+        "POST /api/payment-batches",
+        "/api/payment-batches",
+        json!({"region": "330326"}),
+        json!({"region": "999999"}),
+    )
+    .await;
+    walk.same_field_errors(
         "POST /api/admin/enrolments",
         "/api/admin/enrolments",
         enrol(person),
@@ -532,6 +587,12 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
     ];
     for (op, path, body) in [
         ("GET /api/queue", "/api/queue", None),
+        ("GET /api/payment-batches", "/api/payment-batches", None),
+        (
+            "GET /api/payments/reconciliation",
+            "/api/payments/reconciliation?from=2019-01-01&to=2030-01-01",
+            None,
+        ),
         ("POST /api/queue/next", "/api/queue/next", None),
         ("GET /api/me/claims", "/api/me/claims", None),
         ("GET /api/admin/outbox", "/api/admin/outbox", None),

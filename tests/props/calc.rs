@@ -1,6 +1,9 @@
 //! The benefit calculator: `claimflow calc` reproduces every hand-worked example, policy
 //! files are checked with line numbers, and payouts obey the caps in any order.
-use claimflow::domain::policy::{calculate, load_policy, CalcRequest, Policy, YearToDate};
+use claimflow::domain::eligibility::{Channel, Enrolment, SPECIAL_GROUPS};
+use claimflow::domain::policy::{
+    calculate, load_policy, stay_terms, CalcRequest, GroupCap, Policy, YearToDate,
+};
 use proptest::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -23,7 +26,10 @@ fn calc_reproduces_every_hand_worked_example() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if !name.ends_with(".json") || name.ends_with(".expected.json") {
+        if !name.ends_with(".json")
+            || name.ends_with(".expected.json")
+            || name.ends_with(".stay.json")
+        {
             continue;
         }
         let expected_path = dir.join(name.replace(".json", ".expected.json"));
@@ -61,6 +67,7 @@ fn calc_reproduces_every_hand_worked_example() {
             .collect();
         assert_eq!(Value::Array(steps), expected["steps"], "{name}");
         assert_eq!(got["ytd_after"], expected["ytd_after"], "{name}");
+        assert_eq!(got["bill"], expected["bill"], "{name}: {}", expected["why"]);
         for step in got["steps"].as_array().unwrap() {
             assert!(
                 !step["zh"].as_str().unwrap().is_empty()
@@ -70,8 +77,72 @@ fn calc_reproduces_every_hand_worked_example() {
         }
         count += 1;
     }
-    assert!(count >= 10, "at least ten worked examples, found {count}");
-    assert_eq!(policies_seen.len(), 2, "both schedules are covered");
+    assert!(count >= 27, "at least 27 worked examples, found {count}");
+    assert_eq!(policies_seen.len(), 3, "every policy file is covered");
+}
+
+fn date(v: &Value) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap()
+}
+
+/// Stay examples: which policy a stay is priced under and which coverage year its totals
+/// count in, worked out by hand in `why`.
+#[test]
+fn stay_examples_pick_the_policy_and_the_coverage_year() {
+    let policies: Vec<Policy> = ["pingyang-2019", "pingyang-2026", "chongqing-level1"]
+        .into_iter()
+        .map(policy)
+        .collect();
+    let dir = root().join("policies/examples");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if !name.ends_with(".stay.json") {
+            continue;
+        }
+        let stay: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(name.replace(".stay.json", ".stay.expected.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let enrolments: Vec<Enrolment> = stay["enrolments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| Enrolment {
+                id: e["id"].as_i64().unwrap(),
+                period_start: date(&e["period_start"]),
+                period_end: date(&e["period_end"]),
+                enrolled_on: date(&e["period_start"]),
+                channel: Channel::Central,
+                tier: 1,
+                special_groups: serde_json::from_value(e["special_groups"].clone()).unwrap(),
+                coverage_year: e["coverage_year"].as_i64().unwrap() as i32,
+                disabled_grade: e["disabled_grade"].as_i64().map(|g| g as i32),
+            })
+            .collect();
+        let terms = stay_terms(
+            &policies,
+            stay["region_path"].as_str().unwrap(),
+            &enrolments,
+            stay["admitted_under"].as_i64(),
+            date(&stay["admission"]),
+            date(&stay["discharge"]),
+        );
+        let got = serde_json::json!({
+            "policy": terms.as_ref().map(|t| t.policy.name.clone()),
+            "schedule": terms.as_ref().map(|t| t.policy.schedule.clone()),
+            "coverage_year": terms.as_ref().map(|t| t.coverage_year),
+            "groups": terms.as_ref().map_or(vec![], |t| t.groups.clone()),
+        });
+        for key in ["policy", "schedule", "coverage_year", "groups"] {
+            assert_eq!(got[key], expected[key], "{name} {key}: {}", expected["why"]);
+        }
+        count += 1;
+    }
+    assert!(count >= 5, "at least five stay examples, found {count}");
 }
 
 #[test]
@@ -210,9 +281,10 @@ fn request() -> impl Strategy<Value = CalcRequest> {
         any::<[bool; 7]>(),
         1u8..=2,
         0u32..80,
+        any::<[bool; 6]>(),
     )
         .prop_map(
-            |(kind, cat, family, item, total, scope_pct, flags, tier, age)| CalcRequest {
+            |(kind, cat, family, item, total, scope_pct, flags, tier, age, in_group)| CalcRequest {
                 family: family.map(String::from),
                 encounter_kind: kind.into(),
                 facility_category: cat.into(),
@@ -232,12 +304,37 @@ fn request() -> impl Strategy<Value = CalcRequest> {
                 units: 1 + (age % 2),
                 age: Some(age),
                 ytd: YearToDate::default(),
+                groups: SPECIAL_GROUPS
+                    .iter()
+                    .zip(in_group)
+                    .filter(|(_, member)| *member)
+                    .map(|(g, _)| g.to_string())
+                    .collect(),
             },
         )
 }
 
-fn both() -> [Policy; 2] {
-    [policy("pingyang-2019"), policy("chongqing-level1")]
+fn both() -> [Policy; 3] {
+    [
+        policy("pingyang-2019"),
+        policy("pingyang-2026"),
+        policy("chongqing-level1"),
+    ]
+}
+
+/// The most any layer-2 rule open to these groups may pay in a year; `None` when one is
+/// uncapped.
+fn catastrophic_ceiling(p: &Policy, groups: &[String]) -> Option<i64> {
+    let rule = p.catastrophic.as_ref()?;
+    let mut ceiling = rule.annual_cap.map(|c| c.0)?;
+    for g in p.groups.iter().filter(|g| groups.contains(&g.id)) {
+        match g.catastrophic.as_ref().map(|c| c.cap) {
+            Some(GroupCap::Uncapped) => return None,
+            Some(GroupCap::Own(f)) => ceiling = ceiling.max(f.0),
+            _ => {}
+        }
+    }
+    Some(ceiling)
 }
 
 /// A request naming an item the policy does not have is refused (tested above); the
@@ -256,6 +353,20 @@ proptest! {
         for p in both().into_iter().filter(|p| priceable(p, &req)) {
             let b = calculate(&p, &req).unwrap();
             prop_assert!(b.payable_fen >= 0 && b.payable_fen <= req.policy_scope_fen, "{} paid {} of {}", p.name, b.payable_fen, req.policy_scope_fen);
+        }
+    }
+
+    #[test]
+    fn the_layers_add_up_to_the_total_and_never_pay_more(req in request()) {
+        for p in both().into_iter().filter(|p| priceable(p, &req)) {
+            let b = calculate(&p, &req).unwrap();
+            let bill = &b.bill;
+            let parts = [bill.fund_fen, bill.catastrophic_fen, bill.assistance_fen, bill.self_pay_fen];
+            prop_assert!(parts.iter().all(|x| *x >= 0), "{}: {bill:?}", p.name);
+            prop_assert_eq!(parts.iter().sum::<i64>(), req.total_fen, "{}: {:?}", p.name, bill);
+            prop_assert!(bill.reimbursed_fen() <= req.policy_scope_fen, "{}: {:?}", p.name, bill);
+            prop_assert_eq!(bill.fund_fen, b.payable_fen);
+            prop_assert_eq!(b.steps.last().map(|s| s.code.as_str()), Some("bill"));
         }
     }
 
@@ -279,8 +390,15 @@ proptest! {
         for p in both() {
             let mut ytd = YearToDate::default();
             let mut paid = 0i64;
+            // One person: the groups of the year's first claim hold for the whole year.
+            let groups = year[0].groups.clone();
+            let (mut catastrophic, mut assistance) = (0i64, 0i64);
             for req in year.iter().filter(|r| priceable(&p, r)) {
-                let b = calculate(&p, &CalcRequest { ytd, ..req.clone() }).unwrap();
+                let b = calculate(&p, &CalcRequest { ytd, groups: groups.clone(), ..req.clone() }).unwrap();
+                catastrophic += b.bill.catastrophic_fen;
+                assistance += b.bill.assistance_fen;
+                prop_assert_eq!(b.ytd_after.catastrophic_paid_fen, catastrophic);
+                prop_assert_eq!(b.ytd_after.assistance_paid_fen, assistance);
                 paid += b.payable_fen;
                 ytd = b.ytd_after;
                 prop_assert_eq!(ytd.paid_fen, paid);
@@ -288,6 +406,11 @@ proptest! {
             if let Some((_, max)) = p.inpatient.over_limit {
                 prop_assert!(ytd.over_limit_paid_fen <= max.0);
             }
+            if let Some(ceiling) = catastrophic_ceiling(&p, &groups) {
+                prop_assert!(catastrophic <= ceiling, "{}: catastrophic {catastrophic} above {ceiling}", p.name);
+            }
+            let assistance_ceiling = p.groups.iter().filter(|g| groups.contains(&g.id)).filter_map(|g| g.assistance.as_ref()).map(|a| a.annual_cap.0).max().unwrap_or(0);
+            prop_assert!(assistance <= assistance_ceiling, "{}: assistance {assistance} above {assistance_ceiling}", p.name);
             if let Some(limit) = p.inpatient.annual_scope_limit {
                 prop_assert!(ytd.scope_fen <= limit.0);
             }

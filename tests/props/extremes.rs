@@ -92,11 +92,13 @@ proptest! {
             item: None,
             units: 1,
             age: Some(40),
-            ytd: YearToDate { scope_fen: ytd, over_limit_paid_fen: ytd, outpatient_paid_fen: ytd, paid_fen: ytd },
+            ytd: YearToDate { scope_fen: ytd, over_limit_paid_fen: ytd, outpatient_paid_fen: ytd, paid_fen: ytd, catastrophic_base_fen: ytd, catastrophic_paid_fen: ytd, assistance_paid_fen: ytd },
+            groups: vec!["tekun".into(), "dibao".into()],
         };
         if let Ok(b) = calculate(&policy, &req) {
             prop_assert!(b.payable_fen >= 0 && b.payable_fen <= scope);
             prop_assert!(b.ytd_after.paid_fen >= ytd);
+            prop_assert_eq!(b.bill.fund_fen + b.bill.catastrophic_fen + b.bill.assistance_fen + b.bill.self_pay_fen, total);
         }
     }
 

@@ -1,5 +1,6 @@
 //! The benefit calculator. Pure: a policy, a request (the claim, the person's tier and what
 //! was already paid this year) in; a payout with every step explained out.
+use super::layers::{apply_layers, LayerInput};
 use super::{CategoryRule, Policy};
 use crate::domain::money::{Fen, CEILING_FEN, TOTAL_CEILING_FEN};
 use rust_decimal::Decimal;
@@ -15,6 +16,37 @@ pub struct YearToDate {
     pub outpatient_paid_fen: i64,
     /// Everything paid, for an annual payout maximum.
     pub paid_fen: i64,
+    /// Policy-scope out-of-pocket left after the basic layer, accumulated for the
+    /// catastrophic threshold.
+    pub catastrophic_base_fen: i64,
+    pub catastrophic_paid_fen: i64,
+    pub assistance_paid_fen: i64,
+}
+
+/// The one bill (一单结算): what each layer paid and what is left to the resident; the parts
+/// add up to the total cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Bill {
+    pub total_fen: i64,
+    pub policy_scope_fen: i64,
+    /// Basic insurance (the fund).
+    pub fund_fen: i64,
+    /// Catastrophic insurance (大病保险, paid by the insurer).
+    pub catastrophic_fen: i64,
+    /// Medical assistance (医疗救助).
+    pub assistance_fen: i64,
+    /// What the resident pays.
+    pub self_pay_fen: i64,
+    /// The group whose catastrophic rule was used (就高), if not the general one.
+    pub catastrophic_group: Option<String>,
+    pub assistance_group: Option<String>,
+}
+
+impl Bill {
+    /// What the resident is reimbursed: all three layers.
+    pub fn reimbursed_fen(&self) -> i64 {
+        self.fund_fen + self.catastrophic_fen + self.assistance_fen
+    }
 }
 
 fn one() -> u8 {
@@ -71,6 +103,9 @@ pub struct CalcRequest {
     pub age: Option<u32>,
     #[serde(default)]
     pub ytd: YearToDate,
+    /// The person's special groups (tekun, dibao, …) on the service date.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -87,9 +122,12 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Breakdown {
     pub policy: String,
+    /// What basic insurance (the fund) pays.
     pub payable_fen: i64,
     pub steps: Vec<Step>,
     pub ytd_after: YearToDate,
+    #[serde(default)]
+    pub bill: Bill,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,14 +146,21 @@ fn invalid(field: &'static str, message: impl Into<String>) -> CalcError {
     }
 }
 
-fn pct(r: Decimal) -> String {
+pub(super) fn pct(r: Decimal) -> String {
     format!("{}%", (r * Decimal::ONE_HUNDRED).normalize())
 }
 
-struct Steps(Vec<Step>);
+pub(super) struct Steps(Vec<Step>);
 
 impl Steps {
-    fn add(&mut self, code: &str, key: impl Into<String>, amount: Fen, zh: String, en: String) {
+    pub(super) fn add(
+        &mut self,
+        code: &str,
+        key: impl Into<String>,
+        amount: Fen,
+        zh: String,
+        en: String,
+    ) {
         self.0.push(Step {
             code: code.into(),
             key: key.into(),
@@ -126,7 +171,18 @@ impl Steps {
     }
 }
 
+/// Prices a claim: the basic layer, then catastrophic insurance and medical assistance.
 pub fn calculate(policy: &Policy, req: &CalcRequest) -> Result<Breakdown, CalcError> {
+    calculate_decided(policy, req, None)
+}
+
+/// Prices a claim whose basic payout a reviewer decided (`decided`, when it differs from the
+/// computed one): the later layers work on the decided amount.
+pub fn calculate_decided(
+    policy: &Policy,
+    req: &CalcRequest,
+    decided: Option<i64>,
+) -> Result<Breakdown, CalcError> {
     validate(req)?;
     let scope = Fen(req.policy_scope_fen);
     let mut steps = Steps(Vec::with_capacity(8));
@@ -149,6 +205,13 @@ pub fn calculate(policy: &Policy, req: &CalcRequest) -> Result<Breakdown, CalcEr
             .special_disease
             .as_ref()
             .is_some_and(|d| policy.inpatient.special_diseases.contains(d));
+    let covered = req.item.is_none()
+        && match req.encounter_kind.as_str() {
+            "inpatient" => true,
+            "special_outpatient" => special_as_inpatient,
+            "maternity" => req.maternity_high_risk || policy.maternity_fixed.is_none(),
+            _ => false,
+        };
     let mut paid = if let Some(item) = &req.item {
         item_payout(policy, req, item, &mut steps)?
     } else if req.encounter_kind == "maternity"
@@ -257,14 +320,34 @@ pub fn calculate(policy: &Policy, req: &CalcRequest) -> Result<Breakdown, CalcEr
         "payable",
         "result",
         paid,
-        format!("本次基金支付 {paid} 元"),
-        format!("The fund pays {paid}"),
+        format!("本次基本医保基金支付 {paid} 元"),
+        format!("Basic insurance (the fund) pays {paid}"),
     );
+    if let Some(d) = decided.filter(|d| *d != paid.0) {
+        let computed = paid;
+        paid = Fen(d.clamp(0, scope.0));
+        ytd.paid_fen = req.ytd.paid_fen + paid.0;
+        steps.add(
+            "decided",
+            "decision.decided_fen",
+            paid,
+            format!("审核决定基本医保支付 {paid} 元（计算值 {computed} 元）"),
+            format!("The reviewers decided basic insurance pays {paid} (computed {computed})"),
+        );
+    }
+    let input = LayerInput {
+        total: Fen(req.total_fen),
+        scope,
+        basic: paid,
+        covered,
+    };
+    let bill = apply_layers(policy, &req.groups, input, &mut ytd, &mut steps);
     Ok(Breakdown {
         policy: policy.name.clone(),
         payable_fen: paid.0,
         steps: steps.0,
         ytd_after: ytd,
+        bill,
     })
 }
 
@@ -284,6 +367,19 @@ fn validate(req: &CalcRequest) -> Result<(), CalcError> {
             format!("must be at most {} yuan", Fen(CEILING_FEN).yuan_text()),
         ));
     }
+    if let Some(g) = req
+        .groups
+        .iter()
+        .find(|g| !crate::domain::eligibility::SPECIAL_GROUPS.contains(&g.as_str()))
+    {
+        return Err(invalid(
+            "groups",
+            format!(
+                "unknown group `{g}`; expected some of {:?}",
+                crate::domain::eligibility::SPECIAL_GROUPS
+            ),
+        ));
+    }
     if !matches!(req.tier, 1 | 2) {
         return Err(invalid("tier", "expected 1 (一档) or 2 (二档)"));
     }
@@ -301,6 +397,9 @@ fn validate(req: &CalcRequest) -> Result<(), CalcError> {
         y.over_limit_paid_fen,
         y.outpatient_paid_fen,
         y.paid_fen,
+        y.catastrophic_base_fen,
+        y.catastrophic_paid_fen,
+        y.assistance_paid_fen,
     ];
     if totals.iter().any(|t| *t < 0) {
         return Err(invalid("ytd", "year-to-date amounts must not be negative"));

@@ -29,6 +29,58 @@ struct RawPolicy {
     fixed_items: Vec<RawFixedItem>,
     #[serde(default)]
     ratio_items: Vec<RawRatioItem>,
+    schedule: Option<String>,
+    coverage: Option<RawCoverage>,
+    catastrophic: Option<RawCatastrophic>,
+    #[serde(default)]
+    groups: Vec<RawGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCoverage {
+    /// "admission" or "discharge".
+    crossing: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSegment {
+    from: Spanned<String>,
+    ratio: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatastrophic {
+    threshold: Spanned<String>,
+    segments: Vec<RawSegment>,
+    annual_cap: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroupCatastrophic {
+    threshold: Spanned<String>,
+    ratio_bonus: Option<Spanned<String>>,
+    /// "general" (default), "none", or an amount in yuan.
+    cap: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAssistance {
+    ratio: Spanned<String>,
+    annual_cap: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    id: Spanned<String>,
+    title: RawTitle,
+    catastrophic: Option<RawGroupCatastrophic>,
+    assistance: Option<RawAssistance>,
 }
 
 #[derive(Deserialize)]
@@ -279,7 +331,39 @@ fn build(ck: &mut FileChecker<'_>, raw: RawPolicy) -> Policy {
             real_time_only: o.real_time_only,
         }
     });
+    let crossing = match raw.coverage.as_ref().map(|c| &c.crossing) {
+        None => Crossing::Discharge,
+        Some(c) if c.get_ref() == "discharge" => Crossing::Discharge,
+        Some(c) if c.get_ref() == "admission" => Crossing::Admission,
+        Some(c) => {
+            ck.error(
+                c.span(),
+                format!("unknown crossing rule `{}`", c.get_ref()),
+                "expected \"admission\" or \"discharge\": the date whose coverage year a stay across a year boundary counts in",
+            );
+            Crossing::Discharge
+        }
+    };
+    let catastrophic = raw.catastrophic.as_ref().map(|c| catastrophic(ck, c));
+    let groups = raw
+        .groups
+        .into_iter()
+        .map(|g| group(ck, g, catastrophic.is_some()))
+        .collect::<Vec<_>>();
+    for (i, g) in groups.iter().enumerate() {
+        if groups[..i].iter().any(|o| o.id == g.id) {
+            ck.error(
+                raw.name.span(),
+                format!("group `{}` declared twice", g.id),
+                "declare each group once",
+            );
+        }
+    }
     Policy {
+        schedule: raw.schedule.unwrap_or_else(|| raw.name.get_ref().clone()),
+        catastrophic,
+        groups,
+        crossing,
         name: raw.name.get_ref().clone(),
         title: title(raw.title),
         region: raw.region,
@@ -312,5 +396,87 @@ fn build(ck: &mut FileChecker<'_>, raw: RawPolicy) -> Policy {
                 max_age: i.max_age,
             })
             .collect(),
+    }
+}
+
+fn catastrophic(ck: &mut FileChecker<'_>, raw: &RawCatastrophic) -> Catastrophic {
+    let segments: Vec<Segment> = raw
+        .segments
+        .iter()
+        .map(|s| Segment {
+            from: yuan(ck, &s.from),
+            ratio: ratio(ck, &s.ratio),
+        })
+        .collect();
+    match segments.first() {
+        None => ck.error(
+            raw.threshold.span(),
+            "the catastrophic layer has no segments",
+            "give at least one segment: { from = \"0.00\", ratio = \"0.60\" }",
+        ),
+        Some(first) if first.from != Fen::ZERO => ck.error(
+            raw.segments[0].from.span(),
+            "the first segment must start at the threshold",
+            "write from = \"0.00\" for the first segment",
+        ),
+        Some(_) => {}
+    }
+    for (i, pair) in segments.windows(2).enumerate() {
+        if pair[1].from <= pair[0].from {
+            ck.error(
+                raw.segments[i + 1].from.span(),
+                "segments must start at rising amounts",
+                "order the segments by `from`, each above the one before",
+            );
+        }
+    }
+    Catastrophic {
+        threshold: yuan(ck, &raw.threshold),
+        segments,
+        annual_cap: raw.annual_cap.as_ref().map(|c| yuan(ck, c)),
+    }
+}
+
+fn group(ck: &mut FileChecker<'_>, raw: RawGroup, has_catastrophic: bool) -> GroupRule {
+    let groups = crate::domain::eligibility::SPECIAL_GROUPS;
+    if !groups.contains(&raw.id.get_ref().as_str()) {
+        ck.error(
+            raw.id.span(),
+            format!("unknown group `{}`", raw.id.get_ref()),
+            format!("expected one of {groups:?}, as enrolments name them"),
+        );
+    }
+    let catastrophic = raw.catastrophic.as_ref().map(|c| {
+        if !has_catastrophic {
+            ck.error(
+                c.threshold.span(),
+                "a group's catastrophic rule needs a [catastrophic] layer",
+                "add the general [catastrophic] section the group's rule departs from",
+            );
+        }
+        let cap = match c.cap.as_ref() {
+            None => GroupCap::General,
+            Some(s) if s.get_ref() == "general" => GroupCap::General,
+            Some(s) if s.get_ref() == "none" => GroupCap::Uncapped,
+            Some(s) => GroupCap::Own(yuan(ck, s)),
+        };
+        GroupCatastrophic {
+            threshold: yuan(ck, &c.threshold),
+            ratio_bonus: c
+                .ratio_bonus
+                .as_ref()
+                .map_or(Decimal::ZERO, |r| ratio(ck, r)),
+            cap,
+        }
+    });
+    let assistance = raw.assistance.as_ref().map(|a| Assistance {
+        ratio: ratio(ck, &a.ratio),
+        annual_cap: yuan(ck, &a.annual_cap),
+    });
+    GroupRule {
+        id: raw.id.into_inner(),
+        title: title(raw.title),
+        catastrophic,
+        assistance,
     }
 }

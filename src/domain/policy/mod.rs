@@ -1,9 +1,12 @@
 //! Benefit schedules: `policies/*.toml`, checked at load like workflows, and a pure
 //! calculator that explains every step of a payout.
 mod calc;
+mod layers;
 mod load;
 
-pub use calc::{calculate, Breakdown, CalcError, CalcRequest, Step, YearToDate};
+pub use calc::{
+    calculate, calculate_decided, Bill, Breakdown, CalcError, CalcRequest, Step, YearToDate,
+};
 pub use load::load_policy;
 
 use crate::domain::money::Fen;
@@ -71,9 +74,69 @@ pub struct RatioItem {
     pub max_age: Option<u32>,
 }
 
+/// One segment of the catastrophic layer: from this much above the threshold, this ratio.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub from: Fen,
+    pub ratio: Decimal,
+}
+
+/// 大病保险: paid on the policy-scope out-of-pocket left after the basic layer, accumulated
+/// over the coverage year, above a threshold, in segments.
+#[derive(Debug, Clone)]
+pub struct Catastrophic {
+    pub threshold: Fen,
+    pub segments: Vec<Segment>,
+    pub annual_cap: Option<Fen>,
+}
+
+/// What a group's members get in the catastrophic layer instead of the general rule.
+#[derive(Debug, Clone)]
+pub struct GroupCatastrophic {
+    pub threshold: Fen,
+    /// Added to every segment's ratio (5 points for the poor, 2019 national rules).
+    pub ratio_bonus: Decimal,
+    pub cap: GroupCap,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupCap {
+    /// The general annual cap applies.
+    General,
+    /// No annual cap (倾斜支付 for the poor).
+    Uncapped,
+    Own(Fen),
+}
+
+/// 医疗救助 for one group: a ratio of what remains after both insurance layers.
+#[derive(Debug, Clone)]
+pub struct Assistance {
+    pub ratio: Decimal,
+    pub annual_cap: Fen,
+}
+
+/// A special group (特困, 低保, …) and its treatment in each layer.
+#[derive(Debug, Clone)]
+pub struct GroupRule {
+    pub id: String,
+    pub title: Title,
+    pub catastrophic: Option<GroupCatastrophic>,
+    pub assistance: Option<Assistance>,
+}
+
+/// Which coverage year a stay that crosses a year boundary counts in, and under whose policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crossing {
+    Admission,
+    Discharge,
+}
+
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub name: String,
+    /// The schedule this file is one year of (`pingyang`): year-to-date totals carry across
+    /// the files of one schedule within a coverage year (a student's year spans two).
+    pub schedule: String,
     pub title: Title,
     pub region: String,
     pub valid_from: chrono::NaiveDate,
@@ -86,4 +149,87 @@ pub struct Policy {
     pub trauma_cap_without_approval: Option<Fen>,
     pub fixed_items: Vec<FixedItem>,
     pub ratio_items: Vec<RatioItem>,
+    pub catastrophic: Option<Catastrophic>,
+    pub groups: Vec<GroupRule>,
+    pub crossing: Crossing,
+}
+
+impl Policy {
+    /// The date a stay from `admission` to `discharge` is counted on: its coverage year and,
+    /// by this policy's rule, the policy year it is priced in.
+    pub fn counting_date(
+        &self,
+        admission: chrono::NaiveDate,
+        discharge: chrono::NaiveDate,
+    ) -> chrono::NaiveDate {
+        match self.crossing {
+            Crossing::Admission => admission,
+            Crossing::Discharge => discharge,
+        }
+    }
+}
+
+/// The policy for a patient's region on a date: valid on the date, its region on the
+/// patient's region path, the most specific region first.
+pub fn policy_on<'p>(
+    policies: &'p [Policy],
+    region_path: &str,
+    date: chrono::NaiveDate,
+) -> Option<&'p Policy> {
+    policies
+        .iter()
+        .filter(|p| p.valid_from <= date && date <= p.valid_to)
+        .filter(|p| region_path.split('/').any(|code| code == p.region))
+        .max_by_key(|p| region_path.split('/').position(|code| code == p.region))
+}
+
+/// The policy a stay is priced under: the one in force on the date its coverage year is
+/// counted by (discharge, unless the policy at discharge says admission; a stay whose
+/// discharge no policy covers falls to one at admission that counts by admission).
+pub fn policy_for_stay<'p>(
+    policies: &'p [Policy],
+    region_path: &str,
+    admission: chrono::NaiveDate,
+    discharge: chrono::NaiveDate,
+) -> Option<&'p Policy> {
+    match policy_on(policies, region_path, discharge) {
+        Some(p) if p.crossing == Crossing::Admission => policy_on(policies, region_path, admission),
+        Some(p) => Some(p),
+        None => policy_on(policies, region_path, admission)
+            .filter(|p| p.crossing == Crossing::Admission),
+    }
+}
+
+/// The terms a stay is priced on: the policy, the coverage year its totals count in, and the
+/// person's benefit groups in that year.
+#[derive(Debug, Clone)]
+pub struct StayTerms<'p> {
+    pub policy: &'p Policy,
+    pub coverage_year: i32,
+    pub groups: Vec<String>,
+}
+
+/// The terms of a stay. Totals count in the coverage year of the policy's counting date (a
+/// student's runs September to August); a counting date no enrolment holds counts in the year
+/// of the enrolment that covered the admission (`admitted_under`).
+pub fn stay_terms<'p>(
+    policies: &'p [Policy],
+    region_path: &str,
+    enrolments: &[crate::domain::eligibility::Enrolment],
+    admitted_under: Option<i64>,
+    admission: chrono::NaiveDate,
+    discharge: chrono::NaiveDate,
+) -> Option<StayTerms<'p>> {
+    use chrono::Datelike;
+    let policy = policy_for_stay(policies, region_path, admission, discharge)?;
+    let counted_on = policy.counting_date(admission, discharge);
+    let enrolment = crate::domain::eligibility::enrolment_on(enrolments, counted_on)
+        .or_else(|| enrolments.iter().find(|e| Some(e.id) == admitted_under));
+    Some(StayTerms {
+        policy,
+        coverage_year: enrolment.map_or(counted_on.year(), |e| e.coverage_year),
+        groups: enrolment
+            .map(crate::domain::eligibility::Enrolment::benefit_groups)
+            .unwrap_or_default(),
+    })
 }

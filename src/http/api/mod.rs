@@ -5,6 +5,7 @@ pub mod cases;
 pub mod claims;
 pub mod desk;
 pub mod health;
+pub mod payments;
 pub mod queue;
 pub mod reports;
 pub mod supervision;

@@ -8,8 +8,9 @@ pub mod ctx;
 pub mod i18n;
 pub mod inspect;
 pub mod listing;
+mod payment;
 pub mod public;
-pub mod resident;
+mod resident;
 mod review;
 pub mod session;
 pub mod signin;
@@ -246,6 +247,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(resident::letter)
         .service(resident::upload)
         .service(resident::resubmit)
+        .service(payment::set_account)
         .service(review::queue_page)
         .service(review::queue_csv)
         .service(review::next_case)

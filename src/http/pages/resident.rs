@@ -57,7 +57,7 @@ pub async fn my_claims(ctx: Ctx) -> Result<HttpResponse, PageError> {
 
 /// The claim as its resident sees it; a claim of someone else is "not found", exactly like
 /// one that does not exist.
-async fn load_own(ctx: &Ctx, claim_id: i64) -> Result<ClaimDetail, PageError> {
+pub(super) async fn load_own(ctx: &Ctx, claim_id: i64) -> Result<ClaimDetail, PageError> {
     let user = ctx.require(RESIDENT)?;
     ctx.db(move |conn, env| {
         let case = crate::service::scope::case_of(conn, &user, Subject::Claim(claim_id))?;
@@ -126,7 +126,7 @@ pub(super) fn extend(view: &mut Value, fields: Map<String, Value>) {
 }
 
 /// The view of one claim shared by the claim page and the decision letter.
-fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
+pub(super) fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
     let open = d.case.outcome.is_none();
     let checklist = checklist_rows(ctx, d, open);
     let timeline: Vec<Value> = d
@@ -178,6 +178,8 @@ fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
         "printed": when(crate::store::now_ms()),
     });
     extend(&mut view, claim_fields(c));
+    extend(&mut view, super::payment::bill_fields(ctx, d));
+    extend(&mut view, super::payment::payment_fields(ctx, d));
     view
 }
 

@@ -138,6 +138,46 @@ pub fn bar_chart(
     svg
 }
 
+/// One bar split into parts (the layers of a bill), each labelled in the legend; the widths
+/// come from the integer amounts.
+pub fn split_bar(title: &str, parts: &[(String, i64, &str)]) -> String {
+    let (width, left) = (640.0, 8.0);
+    let plot_w = width - 2.0 * left;
+    let total: i64 = parts.iter().map(|p| p.1.max(0)).sum();
+    let rows = parts.len().div_ceil(2);
+    let height = 44.0 + 22.0 * rows as f64;
+    let mut svg = format!(
+        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"#,
+        t = escape(title)
+    );
+    let mut x = left;
+    for (_, amount, class) in parts {
+        let w = if total > 0 {
+            plot_w * (*amount).max(0) as f64 / total as f64
+        } else {
+            0.0
+        };
+        svg.push_str(&format!(
+            r#"<rect class="{class}" x="{x:.1}" y="8" width="{w:.1}" height="24"/>"#
+        ));
+        x += w;
+    }
+    for (i, (label, _, class)) in parts.iter().enumerate() {
+        let (lx, ly) = (
+            left + (i % 2) as f64 * plot_w / 2.0,
+            50.0 + 22.0 * (i / 2) as f64,
+        );
+        svg.push_str(&format!(
+            r#"<rect class="{class}" x="{lx:.1}" y="{y:.1}" width="12" height="12"/><text class="legend" x="{tx:.1}" y="{ly:.1}">{l}</text>"#,
+            y = ly - 10.0,
+            tx = lx + 18.0,
+            l = escape(label)
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// A horizontal bar for a share (0..=1) against a target share, labelled with both.
 pub fn share_bar(
     title: &str,

@@ -29,6 +29,8 @@ pub struct ClaimDetail {
     pub findings: Vec<Finding>,
     /// What the latest return for documents asked for, with the reviewer's comment.
     pub requests: Vec<crate::domain::claim::DocumentRequest>,
+    /// The payment of an approved claim: payable, with the bank, paid (date, masked account).
+    pub payment: Option<crate::service::payments::PaymentView>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -82,6 +84,7 @@ pub fn claim_detail(
         timeline: timeline(&events, confidential),
         findings,
         requests: claim_store::latest_requests(conn, id)?,
+        payment: crate::service::payments::payment_view(conn, id)?,
     })
 }
 

@@ -136,6 +136,8 @@ async fn spawn_seeded(
     {
         let defs = core.defs.clone();
         let notifier = core.notifier.clone();
+        let accounts = core.accounts.clone();
+        let config = config.clone();
         let data_dir = config.data_dir.clone();
         let pool = pool.clone();
         actix_web::web::block(move || {
@@ -143,11 +145,7 @@ async fn spawn_seeded(
             if cases {
                 claimflow::cli::demo::seed(
                     &mut conn,
-                    claimflow::service::Env {
-                        defs: &defs,
-                        notifier: &notifier,
-                        max_claim_fen: claimflow::domain::claim::DEFAULT_MAX_CLAIM_FEN,
-                    },
+                    claimflow::service::Env::new(&defs, &notifier, &accounts, &config),
                     &data_dir,
                     Some(PASSWORD),
                 )
@@ -340,19 +338,54 @@ impl TestApp {
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
-        let res = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
+        self.send_json(self.client.post(self.url(path)), token, body)
             .await
-            .unwrap();
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        self.send_json(self.client.put(self.url(path)), token, body)
+            .await
+    }
+
+    async fn send_json(
+        &self,
+        req: reqwest::RequestBuilder,
+        token: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let res = req.bearer_auth(token).json(&body).send().await.unwrap();
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// Takes an action at the case's current version.
+    /// Posts a form from a page with the page's CSRF token, as the browser would (session
+    /// cookie, Chinese), without following the redirect.
+    pub async fn post_form(
+        &self,
+        token: &str,
+        path: &str,
+        csrf: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, String) {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", csrf));
+        let res = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(self.url(path))
+            .header(
+                "cookie",
+                format!("claimflow_session={token}; claimflow_lang=zh-CN"),
+            )
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
     pub async fn act(
         &self,
         token: &str,
@@ -741,4 +774,13 @@ fn quoted_printable_decode(raw: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The CSRF token of the first form on a page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html
+        .find("name=\"_csrf\" value=\"")
+        .expect("a form with a CSRF token")
+        + 20;
+    html[at..].split('"').next().unwrap().to_string()
 }

@@ -1,0 +1,526 @@
+//! The money path after approval on both backends: payee accounts, a batch exported to the
+//! bank, its result file with paid, failed and returned rows, a retried export that pays
+//! nothing twice, bad result files that change nothing, reconciliation, and a corrected
+//! account paid again.
+use crate::claims::approved_trauma_claims;
+use crate::common::{block_on, csrf_of, spawn_without_cases, Backend, TestApp};
+use claimflow::domain::roles::Role;
+use serde_json::{json, Value};
+
+crate::trials!(payments {
+    backends: [a_batch_goes_to_the_bank_and_comes_back_paid_failed_and_returned],
+});
+
+fn a_batch_goes_to_the_bank_and_comes_back_paid_failed_and_returned(backend: Backend) {
+    block_on(async move {
+        let Some(app) = spawn_without_cases(backend).await else {
+            panic!("set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL");
+        };
+        money_path(app).await
+    })
+}
+
+async fn post_text(app: &TestApp, token: &str, path: &str, body: &str) -> (u16, String, Value) {
+    let res = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("Content-Type", "text/csv")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let first = res
+        .headers()
+        .get("X-Claimflow-First-Export")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        first,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn count(app: &TestApp, sql: &str) -> i64 {
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = app.conn();
+    let rows: Vec<N> = match &mut *conn {
+        claimflow::store::DbConn::Sqlite(c, _) => diesel::sql_query(sql).load(c),
+        claimflow::store::DbConn::Pg(c) => diesel::sql_query(sql).load(c),
+    }
+    .unwrap();
+    rows[0].n
+}
+
+/// Every payment's status, in claim order, and how many items the batches hold.
+fn state(app: &TestApp) -> (String, i64) {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    #[derive(QueryableByName)]
+    struct S {
+        #[diesel(sql_type = Text)]
+        status: String,
+    }
+    let mut conn = app.conn();
+    let sql = "SELECT status FROM payments ORDER BY claim_id";
+    let rows: Vec<S> = match &mut *conn {
+        claimflow::store::DbConn::Sqlite(c, _) => diesel::sql_query(sql).load(c),
+        claimflow::store::DbConn::Pg(c) => diesel::sql_query(sql).load(c),
+    }
+    .unwrap();
+    let statuses: Vec<String> = rows.into_iter().map(|r| r.status).collect();
+    (
+        statuses.join(","),
+        count(
+            app,
+            "SELECT COUNT(*) AS n FROM payment_items WHERE result <> 'pending'",
+        ),
+    )
+}
+
+/// `claimflow ARGS` against the app's database and data directory (its account key).
+fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_claimflow"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CLAIMFLOW_DATABASE_URL", &app.config.database_url)
+        .env("CLAIMFLOW_DATA_DIR", &app.config.data_dir)
+        .output()
+        .unwrap()
+}
+
+fn references(csv: &str) -> Vec<(String, String)> {
+    csv.lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("TOTAL"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0].to_string(), cells[5].to_string())
+        })
+        .collect()
+}
+
+async fn money_path(app: TestApp) {
+    let claims = approved_trauma_claims(&app, 3).await;
+    let resident = app.login("resident").await;
+    let supervisor = app.login("supervisor").await;
+    let reviewer = app.login("reviewer").await;
+    let (_, detail) = app
+        .get(&resident, &format!("/api/claims/{}", claims[0]))
+        .await;
+    let person_id = detail["claim"]["person_id"].as_i64().unwrap();
+    // What each claim reimburses: all three layers of its bill.
+    let mut reimbursed = Vec::new();
+    for claim in &claims {
+        let (status, pay) = app
+            .get(&resident, &format!("/api/claims/{claim}/payment"))
+            .await;
+        assert_eq!(
+            (status, pay["status"].as_str()),
+            (200, Some("payable")),
+            "{pay}"
+        );
+        let (_, d) = app.get(&resident, &format!("/api/claims/{claim}")).await;
+        let bill = &d["breakdown"]["bill"];
+        let layers = bill["fund_fen"].as_i64().unwrap()
+            + bill["catastrophic_fen"].as_i64().unwrap()
+            + bill["assistance_fen"].as_i64().unwrap();
+        assert_eq!(pay["amount_fen"].as_i64(), Some(layers), "{d}");
+        reimbursed.push(layers);
+    }
+    let total: i64 = reimbursed.iter().sum();
+
+    // No account yet: nothing can be batched, and the refusal says why in both languages.
+    let batch_body = json!({"region": "330326"});
+    let (status, body) = app
+        .post(&supervisor, "/api/payment-batches", batch_body.clone())
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("nothing_payable")),
+        "{body}"
+    );
+    assert!(
+        body["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("3 笔缺少账户"),
+        "{body}"
+    );
+    // A reviewer may not make batches; another region is unknown.
+    let (status, _) = app
+        .post(&reviewer, "/api/payment-batches", batch_body.clone())
+        .await;
+    assert_eq!(status, 403);
+    let (status, body) = app
+        .post(
+            &supervisor,
+            "/api/payment-batches",
+            json!({"region": "110101"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    // The account: a wrong check digit is refused on its field; the good one is kept sealed.
+    let account_path = format!("/api/persons/{person_id}/payee-account");
+    let (status, body) = app.put(&resident, &account_path, json!({"bank": "中国农业银行平阳县支行", "holder": "张伟", "number": "6222 0212 3456 7895"})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("account_number")),
+        "{body}"
+    );
+    assert!(
+        body["message_zh"].as_str().unwrap().contains("校验位"),
+        "{body}"
+    );
+    let (status, body) = app.put(&resident, &account_path, json!({"bank": "中国农业银行平阳县支行", "holder": "张伟", "number": "6222 0212 3456 7894"})).await;
+    assert_eq!(
+        (status, body["number_masked"].as_str()),
+        (200, Some("****7894")),
+        "{body}"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) AS n FROM payee_accounts WHERE number_cipher LIKE '%6222021234567894%' OR number_cipher LIKE '%7894'"),
+        0,
+        "the number is not stored in clear"
+    );
+    let (status, _) = app.get(&reviewer, &account_path).await;
+    assert_eq!(status, 404, "a reviewer cannot read a resident's account");
+    let resident2 = app.login("resident2").await;
+    let (status, _) = app
+        .put(
+            &resident2,
+            &account_path,
+            json!({"bank": "x", "holder": "x", "number": "123456789012"}),
+        )
+        .await;
+    assert_eq!(status, 404, "another resident cannot redirect the payment");
+
+    // The claim page: the one bill charted, where the payment stands, the account form; a
+    // bad number is refused beside the form in Chinese, with what was typed kept.
+    let page_path = format!("/my/claims/{}", claims[0]);
+    let (status, html) = app.page(&resident, &page_path).await;
+    assert_eq!(status, 200);
+    for text in [
+        "一站式结算单",
+        "基本医保",
+        "个人自付",
+        "待支付",
+        "保存收款账户",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    assert!(html.contains("<svg class=\"chart\""), "the bill is charted");
+    let csrf = csrf_of(&html);
+    let form_path = format!("/my/claims/{}/account", claims[0]);
+    let (status, html) = app
+        .post_form(
+            &resident,
+            &form_path,
+            &csrf,
+            &[
+                ("bank", "平阳农商银行"),
+                ("holder", "张伟"),
+                ("number", "6222021234567895"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("银行卡号校验位不符") && html.contains("value=\"平阳农商银行\""),
+        "{html}"
+    );
+    assert!(
+        !html.contains("6222021234567895"),
+        "the number typed is not echoed"
+    );
+
+    // The batch takes all three, to the fen.
+    let (status, created) = app
+        .post(&supervisor, "/api/payment-batches", batch_body.clone())
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let batch_id = created["batch"]["id"].as_i64().unwrap();
+    assert_eq!(created["batch"]["item_count"], 3);
+    assert_eq!(created["batch"]["total_fen"].as_i64(), Some(total));
+    let export_path = format!("/api/payment-batches/{batch_id}/export");
+    let (status, first, file) = post_text(&app, &supervisor, &export_path, "").await;
+    assert_eq!((status, first.as_str()), (200, "true"), "{file}");
+    let file = file.as_str().unwrap().to_string();
+    let lines: Vec<&str> = file.lines().collect();
+    assert_eq!(
+        lines[0],
+        "reference,claim_id,payee_name,bank,account_number,amount_yuan"
+    );
+    assert!(
+        lines[1].contains(",6222021234567894,"),
+        "the bank gets the whole number: {file}"
+    );
+    let total_yuan = format!("{}.{:02}", total / 100, total % 100);
+    assert_eq!(lines[4], format!("TOTAL,3,,,,{total_yuan}"), "{file}");
+    let refs = references(&file);
+
+    // A retried export is the same file and pays nothing twice; nothing more is batchable.
+    let (status, first, again) = post_text(&app, &supervisor, &export_path, "").await;
+    assert_eq!(
+        (status, first.as_str(), again.as_str()),
+        (200, "false", Some(file.as_str()))
+    );
+    assert_eq!(state(&app), ("sent,sent,sent".to_string(), 0));
+    let (status, body) = app
+        .post(&supervisor, "/api/payment-batches", batch_body.clone())
+        .await;
+    assert_eq!(
+        status, 422,
+        "every payment is already with the bank: {body}"
+    );
+
+    // Bad result files: each refused with its line and field, and nothing recorded.
+    let header = "reference,status,date,amount_yuan,reason";
+    let bad_files = [
+        ("reference;status\nx;y\n".to_string(), "line 1, header"),
+        (
+            format!("{header}\nCF99999999-1,paid,2026-12-01,1.00,\n"),
+            "line 2, reference",
+        ),
+        (
+            format!("{header}\n{},paid,2026-12-01,{}1,\n", refs[0].0, refs[0].1),
+            "line 2, amount_yuan",
+        ),
+        (
+            format!(
+                "{header}\n{},paid,2026-12-01,{},\n{},failed,,{},\n",
+                refs[0].0, refs[0].1, refs[1].0, refs[1].1
+            ),
+            "line 3, reason",
+        ),
+    ];
+    for (text, expected) in &bad_files {
+        let (status, _, body) = post_text(&app, &supervisor, "/api/payment-results", text).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (422, Some("bank_result_rejected")),
+            "{body}"
+        );
+        assert!(
+            body["message_en"].as_str().unwrap().contains(expected),
+            "{expected}: {body}"
+        );
+        assert!(
+            body["message_zh"]
+                .as_str()
+                .unwrap()
+                .contains("任何结果均未记录"),
+            "{body}"
+        );
+        assert_eq!(
+            state(&app),
+            ("sent,sent,sent".to_string(), 0),
+            "{expected}: nothing applied"
+        );
+    }
+
+    // The bank's answer: one paid, one failed, one returned.
+    let result = format!(
+        "{header}\n{},paid,2026-12-01,{},\n{},failed,,{},账户已销户 account closed\n{},returned,,{},户名不符 name mismatch\n",
+        refs[0].0, refs[0].1, refs[1].0, refs[1].1, refs[2].0, refs[2].1
+    );
+    // A supervisor of another region: these references answer like unknown ones.
+    app.add_user("sh_supervisor", &[Role::Supervisor], "310000");
+    let shanghai = app.login("sh_supervisor").await;
+    let (status, _, body) = post_text(&app, &shanghai, "/api/payment-results", &result).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to no exported payment batch"),
+        "{body}"
+    );
+    let (status, _, _) = post_text(&app, &shanghai, &export_path, "").await;
+    assert_eq!(status, 404);
+    assert_eq!(state(&app), ("sent,sent,sent".to_string(), 0));
+    let (status, _, summary) = post_text(&app, &supervisor, "/api/payment-results", &result).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(
+        (
+            summary["paid"].as_i64(),
+            summary["failed"].as_i64(),
+            summary["returned"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    // The same file again changes nothing; a contradicting one is refused.
+    let (_, _, summary) = post_text(&app, &supervisor, "/api/payment-results", &result).await;
+    assert_eq!(summary["unchanged"], 3, "{summary}");
+    let contradiction = format!(
+        "{header}\n{},failed,,{},late failure\n",
+        refs[0].0, refs[0].1
+    );
+    let (status, _, body) =
+        post_text(&app, &supervisor, "/api/payment-results", &contradiction).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(state(&app), ("paid,failed,returned".to_string(), 3));
+
+    // The resident sees where the money went, and got a letter.
+    let (_, pay) = app
+        .get(&resident, &format!("/api/claims/{}/payment", claims[0]))
+        .await;
+    assert_eq!(
+        pay["zh"].as_str(),
+        Some(format!("已于 2026-12-01 支付 {} 元至账户 ****7894", refs[0].1).as_str()),
+        "{pay}"
+    );
+    assert!(
+        pay["en"]
+            .as_str()
+            .unwrap()
+            .contains("paid on 2026-12-01 to account ****7894"),
+        "{pay}"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM mail_outbox WHERE template = 'payment_paid'"
+        ),
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM mail_outbox WHERE template = 'payment_failed'"
+        ),
+        2
+    );
+
+    // The batch and the period reconcile to the fen.
+    let (_, report) = app
+        .get(&supervisor, &format!("/api/payment-batches/{batch_id}"))
+        .await;
+    assert_eq!(report["balances"], true, "{report}");
+    assert_eq!(report["paid_fen"].as_i64(), Some(reimbursed[0]));
+    assert_eq!(report["failed_fen"].as_i64(), Some(reimbursed[1]));
+    assert_eq!(report["returned_fen"].as_i64(), Some(reimbursed[2]));
+    let today = chrono::Utc::now().date_naive();
+    let period = format!(
+        "/api/payments/reconciliation?from={today}&to={}",
+        today.succ_opt().unwrap()
+    );
+    let (status, r) = app.get(&supervisor, &period).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["approved_count"], 3, "{r}");
+    assert_eq!(r["approved_fen"].as_i64(), Some(total));
+    assert_eq!(r["paid_fen"].as_i64(), Some(reimbursed[0]));
+    assert_eq!(
+        r["failed_fen"].as_i64(),
+        Some(reimbursed[1] + reimbursed[2])
+    );
+    assert_eq!(r["differences"], json!([]));
+    let (status, _) = app.get(&reviewer, &period).await;
+    assert_eq!(status, 403);
+    // A payment removed by hand shows as a difference.
+    app.raw_sql(&format!(
+        "UPDATE payments SET amount_fen = amount_fen - 1 WHERE claim_id = {}",
+        claims[2]
+    ))
+    .unwrap();
+    let (_, r) = app.get(&supervisor, &period).await;
+    assert_eq!(
+        r["differences"][0]["claim_id"].as_i64(),
+        Some(claims[2]),
+        "{r}"
+    );
+    app.raw_sql(&format!(
+        "UPDATE payments SET amount_fen = amount_fen + 1 WHERE claim_id = {}",
+        claims[2]
+    ))
+    .unwrap();
+
+    // A corrected account sends the failed and returned payments again, as new attempts.
+    let (status, _) = app
+        .put(
+            &resident,
+            &account_path,
+            json!({"bank": "平阳农商银行", "holder": "张伟", "number": "123456789012"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(state(&app).0, "paid,payable,payable");
+    let (status, second) = app
+        .post(&supervisor, "/api/payment-batches", batch_body)
+        .await;
+    assert_eq!(
+        (status, second["batch"]["item_count"].as_i64()),
+        (201, Some(2)),
+        "{second}"
+    );
+    let second_id = second["batch"]["id"].as_i64().unwrap();
+    // The bank file from the command line: new references, the corrected account.
+    let out = cli(&app, &["payments", "export", &second_id.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file2 = String::from_utf8(out.stdout).unwrap();
+    let refs2 = references(&file2);
+    assert_eq!(refs2.len(), 2, "{file2}");
+    assert!(refs2.iter().all(|(r, _)| r.ends_with("-2")), "{file2}");
+    assert!(file2.contains(",123456789012,"), "{file2}");
+    // A bad result file from the command line: exit 1, the lines, nothing applied.
+    let bad = app.config.data_dir.join("bank-result.csv");
+    std::fs::write(
+        &bad,
+        format!("{header}\n{},paid,someday,{},\n", refs2[0].0, refs2[0].1),
+    )
+    .unwrap();
+    let out = cli(&app, &["payments", "import-result", bad.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("line 2, date") && stderr.contains("nothing was applied"),
+        "{stderr}"
+    );
+    assert_eq!(state(&app).0, "paid,sent,sent");
+
+    // Every step is in the claim's audit trail, and the trail still verifies.
+    let (_, case) = app
+        .get(&supervisor, &format!("/api/claims/{}", claims[1]))
+        .await;
+    let case_id = case["case"]["id"].as_i64().unwrap();
+    let actions = app.event_actions(case_id).await;
+    for expected in [
+        "payment_batched",
+        "payment_sent",
+        "payment_failed",
+        "payment_requeued",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+    let report = claimflow::store::audit_verify::verify_all(
+        &mut app.conn(),
+        app.config.audit_key.as_bytes(),
+        |_| {},
+    )
+    .unwrap();
+    assert!(
+        report.breaks.is_empty() && report.problems.is_empty(),
+        "{:?} {:?}",
+        report.breaks,
+        report.problems
+    );
+}
