@@ -26,7 +26,8 @@ pub struct Config {
     /// Encrypts payee account numbers at rest. Empty: generated once and kept in
     /// `DATA_DIR/account_key`. Several instances must share an explicit `CLAIMFLOW_ACCOUNT_KEY`.
     pub account_key: String,
-    /// Days after a decision within which the resident may appeal it (申诉).
+    /// Days after a decision within which the resident may appeal it (申诉; default 60, as
+    /// for administrative reconsideration).
     pub appeal_days: u32,
     /// How long a claim-next lease lasts before the case returns to the pool.
     pub lease_ttl_minutes: i64,

@@ -343,22 +343,10 @@ impl Definitions {
         &self.policies
     }
 
-    /// The schedules (with their region) that have no policy in force on `date`: claims for
-    /// that day in their regions cannot be priced.
+    /// The schedules without a policy in force on `date` (see
+    /// [`crate::domain::policy::schedules_without_policy`]).
     pub fn schedules_without_policy_on(&self, date: chrono::NaiveDate) -> Vec<(&str, &str)> {
-        let mut missing: Vec<(&str, &str)> =
-            self.policies
-                .iter()
-                .filter(|p| {
-                    !self.policies.iter().any(|q| {
-                        q.schedule == p.schedule && q.valid_from <= date && date <= q.valid_to
-                    })
-                })
-                .map(|p| (p.schedule.as_str(), p.region.as_str()))
-                .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        missing
+        crate::domain::policy::schedules_without_policy(&self.policies, date)
     }
 
     /// The newest version this instance publishes, for new cases.

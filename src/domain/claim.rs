@@ -427,6 +427,10 @@ pub struct Decision {
     pub policy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub year: Option<i32>,
+    /// What this decision added to the year-to-date totals: an appeal that changes the
+    /// amount takes out exactly this and adds its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ytd_added: Option<crate::domain::policy::YearToDate>,
 }
 
 impl Decision {

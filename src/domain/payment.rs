@@ -332,14 +332,18 @@ impl Reconciliation {
 /// `(claim_id, amount, status)`, both in claim order.
 pub fn reconcile(approved: &[(i64, i64)], payments: &[(i64, i64, String)]) -> Reconciliation {
     let mut r = Reconciliation::default();
-    let mut by_claim: std::collections::HashMap<i64, (i64, &str)> = payments
-        .iter()
-        .map(|(c, a, s)| (*c, (*a, s.as_str())))
-        .collect();
+    // A claim may have two payments: the decision's, and an appeal's increase.
+    let mut by_claim: std::collections::BTreeMap<i64, Vec<(i64, &str)>> = Default::default();
+    for (claim, amount, status) in payments {
+        by_claim
+            .entry(*claim)
+            .or_default()
+            .push((*amount, status.as_str()));
+    }
     for &(claim_id, reimbursed) in approved {
         r.approved_fen += reimbursed;
         r.approved_count += 1;
-        let Some((amount, status)) = by_claim.remove(&claim_id) else {
+        let Some(rows) = by_claim.remove(&claim_id) else {
             r.differences.push(Difference {
                 claim_id,
                 approved_fen: reimbursed,
@@ -355,10 +359,14 @@ pub fn reconcile(approved: &[(i64, i64)], payments: &[(i64, i64, String)]) -> Re
             });
             continue;
         };
-        match status {
-            "paid" => r.paid_fen += amount,
-            "failed" | "returned" => r.failed_fen += amount,
-            _ => r.in_flight_fen += amount,
+        let mut amount = 0;
+        for (fen, status) in rows {
+            amount += fen;
+            match status {
+                "paid" => r.paid_fen += fen,
+                "failed" | "returned" => r.failed_fen += fen,
+                _ => r.in_flight_fen += fen,
+            }
         }
         if amount != reimbursed {
             r.differences.push(Difference {
@@ -378,9 +386,8 @@ pub fn reconcile(approved: &[(i64, i64)], payments: &[(i64, i64, String)]) -> Re
             });
         }
     }
-    let mut strays: Vec<(i64, i64)> = by_claim.into_iter().map(|(c, (a, _))| (c, a)).collect();
-    strays.sort_unstable();
-    for (claim_id, amount) in strays {
+    for (claim_id, rows) in by_claim {
+        let amount: i64 = rows.iter().map(|(fen, _)| fen).sum();
         r.differences.push(Difference {
             claim_id,
             approved_fen: 0,

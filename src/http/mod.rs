@@ -118,5 +118,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api::payments::get_batch)
         .service(api::payments::export_batch)
         .service(api::payments::import_results)
-        .service(api::payments::reconciliation);
+        .service(api::payments::reconciliation)
+        .service(api::payments::file_appeal)
+        .service(api::payments::get_appeal);
 }

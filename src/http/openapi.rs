@@ -63,6 +63,8 @@ use utoipa::{Modify, OpenApi};
         super::api::payments::export_batch,
         super::api::payments::import_results,
         super::api::payments::reconciliation,
+        super::api::payments::file_appeal,
+        super::api::payments::get_appeal,
         super::api::admin::add_person,
         super::api::admin::get_person,
         super::api::admin::add_enrolment,

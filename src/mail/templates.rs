@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Every notice the platform sends.
-pub const TEMPLATES: [&str; 10] = [
+pub const TEMPLATES: [&str; 11] = [
     "claim_received",
     "returned_for_documents",
     "claim_decided",
@@ -17,6 +17,7 @@ pub const TEMPLATES: [&str; 10] = [
     "digest",
     "payment_paid",
     "payment_failed",
+    "appeal_decided",
 ];
 
 pub const LANGS: [&str; 2] = ["zh-CN", "en"];

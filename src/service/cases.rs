@@ -129,6 +129,9 @@ pub fn available_actions(
     let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
     let facts = subjects::facts(conn, defs, case, &wf)?;
     let history = case_store::stage_actors(conn, case.id)?;
+    if super::appeals::earlier_chain(conn, case)?.contains(&p.user_id) {
+        return Ok(Vec::new());
+    }
     let actor = Actor {
         id: p.user_id,
         roles: &p.roles,
@@ -209,6 +212,10 @@ pub fn act(
             p.roles.iter().copied().filter(|r| r.is_staff()).collect()
         };
         let actor = Actor { id: p.user_id, roles: &roles, stand_in: scope::stand_in(p, &case) };
+        // An appeal is re-reviewed by staff who took no part in the decision appealed against.
+        if super::appeals::earlier_chain(conn, &case)?.contains(&p.user_id) {
+            return Err(AppError::Refused(Refusal::FourEyes { stage: case.stage.clone().unwrap_or_default(), earlier: "the decision appealed against (原决定)".into() }));
+        }
         let decided = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history);
         // Who may act is answered before whether the caller's page is stale, so that a
         // version or a lease never tells someone without the role that the case moved.
@@ -255,7 +262,16 @@ pub fn act(
             subjects::judge_emergency(conn, defs, &case, judged)?;
             details.insert("judged_emergency".into(), json!(judged));
         }
-        if let Next::Outcome(outcome @ (OutcomeKind::Approved | OutcomeKind::PartiallyApproved | OutcomeKind::Rejected)) = t.to {
+        if let (Next::Outcome(outcome @ (OutcomeKind::Approved | OutcomeKind::Rejected)), Subject::Appeal(_)) = (t.to.clone(), case.subject()) {
+            // Approved: the appeal changes the amount (it needs the new one); rejected: upheld.
+            let changed = match (outcome, req.amount_fen) {
+                (OutcomeKind::Approved, None) => return Err(AppError::rule_on("amount_fen", "appeal_amount", "变更决定须填写新的基本医保金额", "changing the decision needs the new basic-insurance amount")),
+                (OutcomeKind::Approved, amount) => amount,
+                _ => None,
+            };
+            let d = super::appeals::decide(conn, env, &case, changed, req.comment, req.now_ms)?;
+            details.insert("decision".into(), serde_json::to_value(d).map_err(anyhow::Error::from)?);
+        } else if let Next::Outcome(outcome @ (OutcomeKind::Approved | OutcomeKind::PartiallyApproved | OutcomeKind::Rejected)) = t.to {
             let decision = DecisionRequest { outcome, amount_fen: req.amount_fen, reason_code: req.reason_code, comment: req.comment };
             if let Some(d) = subjects::decide(conn, defs, &case, &decision)? {
                 details.insert("decision".into(), serde_json::to_value(d).map_err(anyhow::Error::from)?);

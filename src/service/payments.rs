@@ -204,6 +204,7 @@ pub fn make_payable(
         conn,
         &NewPayment {
             claim_id,
+            seq: 1,
             person_id,
             region_path: &region_path,
             amount_fen,
@@ -229,8 +230,9 @@ pub struct PaymentView {
     pub en: String,
 }
 
+/// The claim's latest payment (an appeal's increase after the first), as its resident reads it.
 pub fn payment_view(conn: &mut DbConn, claim_id: i64) -> AppResult<Option<PaymentView>> {
-    let Some(pay) = store::payment_of_claim(conn, claim_id)? else {
+    let Some(pay) = store::payments_of_claim(conn, claim_id)?.pop() else {
         return Ok(None);
     };
     let account = pay.account_last4.as_deref().map(masked);

@@ -149,6 +149,8 @@ fn enrolled(
 pub enum Totals {
     Read,
     Lock,
+    /// These totals (an appeal re-pricing a claim without its own earlier decision).
+    Given(YearToDate),
 }
 
 /// Prices a claim against the person's year-to-date totals; `None` when no policy applies
@@ -190,6 +192,7 @@ pub fn price(
         Totals::Read => {
             claim_store::ytd_read(conn, ctx.person.id, &pricing.schedule, pricing.year)?
         }
+        Totals::Given(ytd) => ytd,
     };
     let breakdown = breakdown_of(policy, claim, ctx, docs, &pricing, ytd, None)?;
     Ok(Some((pricing, breakdown)))
@@ -218,15 +221,15 @@ fn breakdown_of(
         .map_err(|e| AppError::internal(anyhow::anyhow!("pricing a claim: {e}")))
 }
 
-/// Prices a claim again with the basic amount the reviewers decided, against the totals
-/// already locked for the decision: the later layers work on the decided amount.
+/// Prices a claim again with the basic amount the reviewers decided, against `ytd` (the
+/// totals locked for the decision): the later layers work on the decided amount.
 pub fn price_decided(
-    conn: &mut DbConn,
     defs: &Definitions,
     claim: &Claim,
     ctx: &ClaimContext,
     docs: &[DocumentRow],
     pricing: Pricing,
+    ytd: YearToDate,
     decided: i64,
 ) -> AppResult<(Pricing, Breakdown)> {
     let policy = defs
@@ -234,7 +237,6 @@ pub fn price_decided(
         .iter()
         .find(|p| p.name == pricing.policy)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("policy {} vanished", pricing.policy)))?;
-    let ytd = claim_store::ytd_read(conn, ctx.person.id, &pricing.schedule, pricing.year)?;
     let breakdown = breakdown_of(policy, claim, ctx, docs, &pricing, ytd, Some(decided))?;
     Ok((pricing, breakdown))
 }

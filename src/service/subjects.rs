@@ -164,6 +164,7 @@ fn rejection(code: Option<&str>) -> AppResult<Decision> {
         reason_en: Some((*en).into()),
         policy: None,
         year: None,
+        ytd_added: None,
     })
 }
 
@@ -229,15 +230,18 @@ fn decide_claim(
     let decided = granted(req, computed)?;
     // A decided basic amount other than the computed one: the later layers work on it.
     let priced = match (priced, &ctx) {
-        (Some((pricing, _)), Some(ctx)) if decided != computed => Some(pricing::price_decided(
-            conn,
-            defs,
-            &record.claim,
-            ctx,
-            &docs,
-            pricing,
-            decided,
-        )?),
+        (Some((pricing, _)), Some(ctx)) if decided != computed => {
+            let ytd = claim_store::ytd_read(conn, ctx.person.id, &pricing.schedule, pricing.year)?;
+            Some(pricing::price_decided(
+                defs,
+                &record.claim,
+                ctx,
+                &docs,
+                pricing,
+                ytd,
+                decided,
+            )?)
+        }
         (priced, _) => priced,
     };
     let bill = priced
@@ -257,27 +261,15 @@ fn decide_claim(
         reason_en: None,
         policy: None,
         year: None,
+        ytd_added: None,
     };
     if let (Some((pricing, b)), Some(ctx)) = (&priced, &ctx) {
         let before = claim_store::ytd_read(conn, ctx.person.id, &pricing.schedule, pricing.year)?;
-        let after = YearToDate {
-            scope_fen: b.ytd_after.scope_fen,
-            over_limit_paid_fen: b
-                .ytd_after
-                .over_limit_paid_fen
-                .min(before.over_limit_paid_fen + decided),
-            outpatient_paid_fen: b
-                .ytd_after
-                .outpatient_paid_fen
-                .min(before.outpatient_paid_fen + decided),
-            paid_fen: before.paid_fen + decided,
-            catastrophic_base_fen: b.ytd_after.catastrophic_base_fen,
-            catastrophic_paid_fen: b.ytd_after.catastrophic_paid_fen,
-            assistance_paid_fen: b.ytd_after.assistance_paid_fen,
-        };
+        let after = YearToDate::after_decision(before, b.ytd_after, decided);
         claim_store::ytd_write(conn, ctx.person.id, &pricing.schedule, pricing.year, &after)?;
         decision.policy = Some(pricing.policy.clone());
         decision.year = Some(pricing.year);
+        decision.ytd_added = Some(after.minus(before));
     }
     claim_store::set_decision(conn, claim_id, priced.as_ref().map(|(_, b)| b), &decision)?;
     // What all three layers reimburse becomes payable in the same transaction.

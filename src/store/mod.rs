@@ -9,6 +9,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryResult, QueryableByName, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+pub mod appeals;
 pub mod audit;
 pub mod audit_checkpoints;
 pub mod audit_verify;

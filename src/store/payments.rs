@@ -22,6 +22,7 @@ pub struct AccountRow {
 pub struct PaymentRow {
     pub id: i64,
     pub claim_id: i64,
+    pub seq: i64,
     pub person_id: i64,
     pub region_path: String,
     pub amount_fen: i64,
@@ -40,6 +41,7 @@ pub struct PaymentRow {
 #[diesel(table_name = payments)]
 pub struct NewPayment<'a> {
     pub claim_id: i64,
+    pub seq: i64,
     pub person_id: i64,
     pub region_path: &'a str,
     pub amount_fen: i64,
@@ -120,8 +122,21 @@ pub fn insert_payment(conn: &mut DbConn, p: &NewPayment<'_>) -> QueryResult<i64>
     db_run!(conn, c => diesel::insert_into(payments::table).values(p).returning(payments::id).get_result(c))
 }
 
-pub fn payment_of_claim(conn: &mut DbConn, claim_id: i64) -> QueryResult<Option<PaymentRow>> {
-    db_run!(conn, c => payments::table.filter(payments::claim_id.eq(claim_id)).select(PaymentRow::as_select()).load(c).map(super::at_most_one))
+/// A claim's payments: the decision's, then an appeal's increase.
+pub fn payments_of_claim(conn: &mut DbConn, claim_id: i64) -> QueryResult<Vec<PaymentRow>> {
+    db_run!(conn, c => payments::table.filter(payments::claim_id.eq(claim_id)).order(payments::seq).select(PaymentRow::as_select()).load(c))
+}
+
+/// Changes the amount of a payment that is not with the bank.
+pub fn set_unsent_amount(
+    conn: &mut DbConn,
+    id: i64,
+    amount_fen: i64,
+    now_ms: i64,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(payments::table.filter(payments::id.eq(id)).filter(payments::status.eq_any(["payable", "failed", "returned"])))
+        .set((payments::amount_fen.eq(amount_fen), payments::updated_at.eq(now_ms)))
+        .execute(c))
 }
 
 pub fn payments_by_id(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<PaymentRow>> {

@@ -182,6 +182,7 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    appeals,
     payee_accounts,
     payment_batches,
     payments,
@@ -565,6 +566,7 @@ diesel::table! {
     payments (id) {
         id -> BigInt,
         claim_id -> BigInt,
+        seq -> BigInt,
         person_id -> BigInt,
         region_path -> Text,
         amount_fen -> BigInt,
@@ -593,5 +595,20 @@ diesel::table! {
         result -> Text,
         result_on -> Nullable<Text>,
         reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    appeals (id) {
+        id -> BigInt,
+        claim_id -> BigInt,
+        claim_case_id -> BigInt,
+        filed_by -> BigInt,
+        reason -> Text,
+        filed_at -> BigInt,
+        old_reimbursed_fen -> BigInt,
+        outcome -> Nullable<Text>,
+        new_reimbursed_fen -> Nullable<BigInt>,
+        decided_at -> Nullable<BigInt>,
     }
 }

@@ -28,7 +28,7 @@ async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
 }
 
 /// Submits with all seven trauma documents and walks the case to sign-off.
-async fn trauma_at_signoff(app: &TestApp, body: Value) -> (i64, i64) {
+pub async fn trauma_at_signoff(app: &TestApp, body: Value) -> (i64, i64) {
     to_signoff_stage(app, body, &TRAUMA_DOCUMENTS).await
 }
 

@@ -2,14 +2,27 @@
 //! bank, its result file with paid, failed and returned rows, a retried export that pays
 //! nothing twice, bad result files that change nothing, reconciliation, and a corrected
 //! account paid again.
-use crate::claims::approved_trauma_claims;
+use crate::claims::{approved_trauma_claims, trauma_at_signoff};
 use crate::common::{block_on, csrf_of, spawn_without_cases, Backend, TestApp};
+use crate::common::{nth_stay, trauma_claim};
 use claimflow::domain::roles::Role;
 use serde_json::{json, Value};
 
 crate::trials!(payments {
-    backends: [a_batch_goes_to_the_bank_and_comes_back_paid_failed_and_returned],
+    backends: [
+        a_batch_goes_to_the_bank_and_comes_back_paid_failed_and_returned,
+        an_appeal_changes_the_amount_once
+    ],
 });
+
+fn an_appeal_changes_the_amount_once(backend: Backend) {
+    block_on(async move {
+        let Some(app) = spawn_without_cases(backend).await else {
+            panic!("set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL");
+        };
+        appeal(app).await
+    })
+}
 
 fn a_batch_goes_to_the_bank_and_comes_back_paid_failed_and_returned(backend: Backend) {
     block_on(async move {
@@ -494,6 +507,39 @@ async fn money_path(app: TestApp) {
     );
     assert_eq!(state(&app).0, "paid,sent,sent");
 
+    // The finance desk in the browser: the month reconciled and charted, the batches, a batch
+    // with its results; a batch asked for with nothing payable is refused on the page.
+    let (status, html) = app.page(&supervisor, "/payments").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("本月对账")
+            && html.contains("<svg class=\"chart\"")
+            && html.contains(&format!("/payments/{batch_id}")),
+        "{html}"
+    );
+    let (_, html) = app
+        .page(&supervisor, &format!("/payments/{batch_id}"))
+        .await;
+    assert!(
+        html.contains(&refs[0].0)
+            && html.contains("已支付")
+            && html.contains("退回")
+            && html.contains("****7894"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("6222021234567894"),
+        "pages show accounts masked"
+    );
+    let (_, html) = app.page(&supervisor, "/payments").await;
+    let csrf = csrf_of(&html);
+    let (status, html) = app
+        .post_form(&supervisor, "/payments", &csrf, &[("region", "330326")])
+        .await;
+    assert_eq!(status, 422, "both open payments are in batch {second_id}");
+    assert!(html.contains("没有可支付"), "{html}");
+    assert_eq!(app.page(&reviewer, "/payments").await.0, 403);
+
     // Every step is in the claim's audit trail, and the trail still verifies.
     let (_, case) = app
         .get(&supervisor, &format!("/api/claims/{}", claims[1]))
@@ -511,6 +557,244 @@ async fn money_path(app: TestApp) {
             "{expected} in {actions:?}"
         );
     }
+    trail_verifies(&app);
+}
+
+fn ytd_paid(app: &TestApp) -> i64 {
+    count(app, "SELECT CAST(COALESCE(SUM(paid_fen), 0) AS BIGINT) AS n FROM ytd_totals WHERE schedule = 'pingyang' AND year = 2019")
+}
+
+async fn appeal(app: TestApp) {
+    let resident = app.login("resident").await;
+    let supervisor = app.login("supervisor").await;
+    let senior = app.login("senior_reviewer").await;
+    // Decided in part: 7,000.00 of the 7,520.00 the policy allows.
+    let (claim_id, case_id) = trauma_at_signoff(&app, nth_stay(trauma_claim(), 0)).await;
+    let (_, case) = app.get(&supervisor, &format!("/api/cases/{case_id}")).await;
+    let (status, body) = app
+        .post(&supervisor, &format!("/api/cases/{case_id}/actions"), json!({"action": "approve", "expected_version": case["version"], "amount_fen": 700_000, "comment": "部分费用不合理"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ytd_paid(&app), 700_000);
+    let appeal_path = format!("/api/claims/{claim_id}/appeal");
+    // On the claim page: the appeal form with its last day; a blank reason is refused there.
+    let page_path = format!("/my/claims/{claim_id}");
+    let (_, html) = app.page(&resident, &page_path).await;
+    assert!(
+        html.contains("提交申诉") && html.contains("申诉截止日"),
+        "{html}"
+    );
+    let (status, html) = app
+        .post_form(
+            &resident,
+            &format!("{page_path}/appeal"),
+            &csrf_of(&html),
+            &[("reason", " ")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("请写明申诉理由"), "{html}");
+
+    // Filing: a reason is needed; one appeal per decision; none after the deadline.
+    let (status, body) = app
+        .post(&resident, &appeal_path, json!({"reason": "  "}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("appeal_reason")),
+        "{body}"
+    );
+    let (status, filed) = app
+        .post(
+            &resident,
+            &appeal_path,
+            json!({"reason": "护理费属于政策范围，不应扣减"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let appeal_case = filed["case_id"].as_i64().unwrap();
+    assert_eq!(filed["appeal"]["old_reimbursed_fen"], 700_000);
+    let (status, body) = app
+        .post(&resident, &appeal_path, json!({"reason": "再次申诉"}))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("appeal_exists")),
+        "{body}"
+    );
+    let late = approved_trauma_claims_after(&app).await;
+    app.raw_sql(&format!("UPDATE cases SET stage_entered_at = stage_entered_at - {} WHERE subject_kind = 'claim' AND subject_id = {late}", 61 * 86_400_000i64)).unwrap();
+    let (status, body) = app
+        .post(
+            &resident,
+            &format!("/api/claims/{late}/appeal"),
+            json!({"reason": "逾期申诉"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("appeal_deadline_passed")),
+        "{body}"
+    );
+    assert!(
+        body["message_zh"].as_str().unwrap().contains("60 日"),
+        "{body}"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) AS n FROM appeals"),
+        1,
+        "the late appeal left nothing"
+    );
+    // The second claim's 7,520.00 counts too; the appeal must move only its own claim's share.
+    let before = ytd_paid(&app);
+    assert_eq!(before, 700_000 + 752_000);
+    let (_, html) = app.page(&resident, &page_path).await;
+    assert!(
+        html.contains("申诉已受理") && !html.contains("提交申诉"),
+        "{html}"
+    );
+    let (_, html) = app.page(&resident, &format!("/my/claims/{late}")).await;
+    assert!(
+        !html.contains("提交申诉"),
+        "no appeal form after the deadline"
+    );
+    // The claim links to its appeal.
+    let (_, seen) = app.get(&resident, &appeal_path).await;
+    assert_eq!(seen["case_id"].as_i64(), Some(appeal_case));
+
+    // Four eyes against the whole earlier chain: the decision's reviewers cannot act.
+    let (_, ac) = app.get(&senior, &format!("/api/cases/{appeal_case}")).await;
+    assert_eq!(ac["actions"], json!([]), "{ac}");
+    let (status, body) = app
+        .act(&senior, appeal_case, "propose_change", "应全额支付")
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("four_eyes")),
+        "{body}"
+    );
+    app.add_user("senior2", &[Role::SeniorReviewer], "330326");
+    app.add_user("supervisor2", &[Role::Supervisor], "330326");
+    let senior2 = app.login("senior2").await;
+    let supervisor2 = app.login("supervisor2").await;
+    // The appeal's page: the claim appealed against, the resident's reason, the appeal's actions.
+    let (status, html) = app.page(&senior2, &format!("/cases/{appeal_case}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("护理费属于政策范围") && html.contains("建议变更，报主管签批"),
+        "{html}"
+    );
+    let (status, body) = app
+        .act(&senior2, appeal_case, "propose_change", "护理费应纳入")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .act(&supervisor, appeal_case, "approve_change", "同意")
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("four_eyes")),
+        "the original sign-off: {body}"
+    );
+
+    // Sign-off: the new amount is needed and bounded by what the policy allows.
+    let action = |amount: Option<i64>, version: &Value| {
+        let mut b = json!({"action": "approve_change", "expected_version": version, "comment": "复核同意全额支付"});
+        if let Some(a) = amount {
+            b["amount_fen"] = json!(a);
+        }
+        b
+    };
+    let actions_path = format!("/api/cases/{appeal_case}/actions");
+    let (_, c) = app
+        .get(&supervisor2, &format!("/api/cases/{appeal_case}"))
+        .await;
+    let (status, body) = app
+        .post(&supervisor2, &actions_path, action(None, &c["version"]))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("appeal_amount")),
+        "{body}"
+    );
+    let (status, body) = app
+        .post(
+            &supervisor2,
+            &actions_path,
+            action(Some(900_000), &c["version"]),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (422, Some("appeal_amount")),
+        "{body}"
+    );
+    assert!(
+        body["message_zh"].as_str().unwrap().contains("7,520.00"),
+        "{body}"
+    );
+    assert_eq!(ytd_paid(&app), before, "a refused change moved nothing");
+    let (status, body) = app
+        .post(
+            &supervisor2,
+            &actions_path,
+            action(Some(752_000), &c["version"]),
+        )
+        .await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("approved")),
+        "{body}"
+    );
+
+    // Exactly once: the claim, the totals and the payable amount moved by 520.00.
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    assert_eq!(detail["claim"]["decided_fen"], 752_000, "{detail}");
+    assert_eq!(ytd_paid(&app), before + 52_000);
+    let (_, pay) = app
+        .get(&resident, &format!("/api/claims/{claim_id}/payment"))
+        .await;
+    assert_eq!(
+        (pay["amount_fen"].as_i64(), pay["status"].as_str()),
+        (Some(752_000), Some("payable")),
+        "{pay}"
+    );
+    let (_, seen) = app.get(&resident, &appeal_path).await;
+    assert_eq!(
+        (
+            seen["appeal"]["outcome"].as_str(),
+            seen["appeal"]["new_reimbursed_fen"].as_i64()
+        ),
+        (Some("changed"), Some(752_000)),
+        "{seen}"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) AS n FROM mail_outbox WHERE template = 'appeal_decided'"
+        ),
+        1
+    );
+    let actions = app.event_actions(case_id).await;
+    assert!(
+        actions.iter().any(|a| a == "appeal_filed")
+            && actions.iter().any(|a| a == "appeal_decided"),
+        "{actions:?}"
+    );
+    trail_verifies(&app);
+}
+
+/// A second approved claim of the demo resident, for the deadline.
+async fn approved_trauma_claims_after(app: &TestApp) -> i64 {
+    let supervisor = app.login("supervisor").await;
+    let (claim_id, case_id) = trauma_at_signoff(app, nth_stay(trauma_claim(), 1)).await;
+    let (status, body) = app.act(&supervisor, case_id, "approve", "").await;
+    assert_eq!(status, 200, "{body}");
+    claim_id
+}
+
+/// Every chain, row and checkpoint still verifies after the money moved.
+fn trail_verifies(app: &TestApp) {
     let report = claimflow::store::audit_verify::verify_all(
         &mut app.conn(),
         app.config.audit_key.as_bytes(),

@@ -393,6 +393,18 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
             Some(json!({"reason": "看不清"})),
         ),
         (
+            "GET /api/claims/{id}/appeal",
+            format!("/api/claims/{claim_id}/appeal"),
+            format!("/api/claims/{u}/appeal"),
+            None,
+        ),
+        (
+            "POST /api/claims/{id}/appeal",
+            format!("/api/claims/{claim_id}/appeal"),
+            format!("/api/claims/{u}/appeal"),
+            Some(json!({"reason": "不服"})),
+        ),
+        (
             "GET /api/claims/{id}/payment",
             format!("/api/claims/{claim_id}/payment"),
             format!("/api/claims/{u}/payment"),

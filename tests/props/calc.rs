@@ -81,6 +81,21 @@ fn calc_reproduces_every_hand_worked_example() {
     assert_eq!(policies_seen.len(), 3, "every policy file is covered");
 }
 
+/// `serve` warns of a schedule with no policy today: 平阳 has 2019 and 2026, 重庆 runs to 2030.
+#[test]
+fn schedules_without_a_policy_on_a_day_are_named() {
+    let policies = both();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    assert_eq!(
+        claimflow::domain::policy::schedules_without_policy(&policies, day("2026-06-01")),
+        Vec::<(&str, &str)>::new()
+    );
+    assert_eq!(
+        claimflow::domain::policy::schedules_without_policy(&policies, day("2027-01-01")),
+        vec![("pingyang", "330326")]
+    );
+}
+
 fn date(v: &Value) -> chrono::NaiveDate {
     chrono::NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap()
 }

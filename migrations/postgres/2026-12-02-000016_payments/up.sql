@@ -26,12 +26,15 @@ CREATE TABLE payment_batches (
     file_sha256  TEXT
 );
 
--- One payment per claim: payable, then in a batch, sent with it, and paid, failed or
+-- One payment per claim (and one more for an appeal's increase): payable, then in a batch, sent with it, and paid, failed or
 -- returned; a failed or returned one goes back to payable (a new attempt) once the account
 -- is corrected. A paid one is final.
 CREATE TABLE payments (
     id            BIGSERIAL PRIMARY KEY,
-    claim_id      BIGINT NOT NULL UNIQUE REFERENCES claims(id),
+    claim_id      BIGINT NOT NULL REFERENCES claims(id),
+    -- 1 for the decision; 2 for what an appeal that raised the amount adds after the first
+    -- payment went to the bank.
+    seq           BIGINT NOT NULL DEFAULT 1,
     person_id     BIGINT NOT NULL REFERENCES persons(id),
     region_path   TEXT NOT NULL,
     amount_fen    BIGINT NOT NULL CHECK (amount_fen > 0),
@@ -42,7 +45,8 @@ CREATE TABLE payments (
     paid_on       TEXT,
     account_last4 TEXT,
     reason        TEXT,
-    updated_at    BIGINT NOT NULL
+    updated_at    BIGINT NOT NULL,
+    UNIQUE (claim_id, seq)
 );
 -- Each attempt of a payment in a batch, with the bank's result: the batch's history stays
 -- whole when a failed payment is tried again in a later batch.

@@ -23,6 +23,42 @@ pub struct YearToDate {
     pub assistance_paid_fen: i64,
 }
 
+impl YearToDate {
+    /// The totals once a decision granting `decided` of basic insurance on breakdown
+    /// `after` (the calculator's totals) is recorded: layers above the basic one are
+    /// attributed to what was decided, never more.
+    pub fn after_decision(before: YearToDate, after: YearToDate, decided: i64) -> YearToDate {
+        YearToDate {
+            scope_fen: after.scope_fen,
+            over_limit_paid_fen: after
+                .over_limit_paid_fen
+                .min(before.over_limit_paid_fen + decided),
+            outpatient_paid_fen: after
+                .outpatient_paid_fen
+                .min(before.outpatient_paid_fen + decided),
+            paid_fen: before.paid_fen + decided,
+            ..after
+        }
+    }
+
+    fn zip(self, other: YearToDate, f: impl Fn(i64, i64) -> i64) -> YearToDate {
+        YearToDate {
+            scope_fen: f(self.scope_fen, other.scope_fen),
+            over_limit_paid_fen: f(self.over_limit_paid_fen, other.over_limit_paid_fen),
+            outpatient_paid_fen: f(self.outpatient_paid_fen, other.outpatient_paid_fen),
+            paid_fen: f(self.paid_fen, other.paid_fen),
+            catastrophic_base_fen: f(self.catastrophic_base_fen, other.catastrophic_base_fen),
+            catastrophic_paid_fen: f(self.catastrophic_paid_fen, other.catastrophic_paid_fen),
+            assistance_paid_fen: f(self.assistance_paid_fen, other.assistance_paid_fen),
+        }
+    }
+
+    /// Field by field `self - other`, never below zero.
+    pub fn minus(self, other: YearToDate) -> YearToDate {
+        self.zip(other, |a, b| (a - b).max(0))
+    }
+}
+
 /// The one bill (一单结算): what each layer paid and what is left to the resident; the parts
 /// add up to the total cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

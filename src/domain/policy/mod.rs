@@ -200,6 +200,23 @@ pub fn policy_for_stay<'p>(
     }
 }
 
+/// The schedules (with their region) that have no policy in force on `date`: claims for
+/// that day in their regions cannot be priced.
+pub fn schedules_without_policy(policies: &[Policy], date: chrono::NaiveDate) -> Vec<(&str, &str)> {
+    let mut missing: Vec<(&str, &str)> = policies
+        .iter()
+        .filter(|p| {
+            !policies
+                .iter()
+                .any(|q| q.schedule == p.schedule && q.valid_from <= date && date <= q.valid_to)
+        })
+        .map(|p| (p.schedule.as_str(), p.region.as_str()))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    missing
+}
+
 /// The terms a stay is priced on: the policy, the coverage year its totals count in, and the
 /// person's benefit groups in that year.
 #[derive(Debug, Clone)]

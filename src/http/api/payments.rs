@@ -223,3 +223,42 @@ pub async fn reconciliation(
     .await?;
     Ok(HttpResponse::Ok().json(v))
 }
+
+/// Appeals against a claim decision (申诉): the resident, or a clerk for them, within
+/// `appeal_days` of the decision. Opens a re-review on the `appeal` workflow.
+#[utoipa::path(post, path = "/api/claims/{id}/appeal", tag = "appeals", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "claim id")), request_body = crate::service::appeals::AppealInput,
+    responses((status = 201, body = crate::service::appeals::AppealView), (status = 403, body = crate::http::errors::ErrorBody),
+        (status = 404, body = crate::http::errors::ErrorBody), (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+#[post("/api/claims/{id}/appeal")]
+pub async fn file_appeal(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<crate::service::appeals::AppealInput>,
+) -> AppResult<HttpResponse> {
+    let (id, input) = (id.into_inner(), body.into_inner());
+    let v = db(&state, move |conn, env| {
+        crate::service::appeals::file(conn, env, &user.0, id, &input, now_ms())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// The appeal of a claim, if one was filed: its case, stage, outcome and the deadline.
+#[utoipa::path(get, path = "/api/claims/{id}/appeal", tag = "appeals", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "claim id")),
+    responses((status = 200, body = Option<crate::service::appeals::AppealView>), (status = 404, body = crate::http::errors::ErrorBody)))]
+#[get("/api/claims/{id}/appeal")]
+pub async fn get_appeal(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let v = db(&state, move |conn, env| {
+        crate::service::appeals::of_claim(conn, &user.0, id, env.appeal_days)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}

@@ -25,10 +25,19 @@ async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
     let user = ctx.require(&Role::STAFF)?;
     ctx.db(move |conn, env| {
         let case = crate::service::scope::case(conn, &user, case_id)?;
+        let events = crate::service::views::case::events(conn, &user, case_id)?;
+        // An appeal's page is the claim appealed against, with the appeal's own actions.
+        if let Subject::Appeal(appeal_id) = case.subject() {
+            let appeal = crate::store::appeals::get(conn, appeal_id)?
+                .ok_or_else(|| AppError::NotFound(format!("appeal {appeal_id}")))?;
+            let claim_case = crate::service::scope::load(conn, appeal.claim_case_id)?;
+            let mut detail = claim_detail(conn, env.defs, &user, claim_case)?;
+            detail.case = crate::service::views::case::case_view(conn, env.defs, &user, case)?;
+            return Ok(CaseData { detail, events });
+        }
         if case.subject().claim().is_none() {
             return Err(AppError::NotFound(format!("claim case {case_id}")));
         }
-        let events = crate::service::views::case::events(conn, &user, case_id)?;
         let detail = claim_detail(conn, env.defs, &user, case)?;
         Ok(CaseData { detail, events })
     })
@@ -80,7 +89,7 @@ fn case_view(
                 "title": ctx.pick(&a.title_zh, &a.title_en),
                 "comment_required": a.comment_required,
                 "rejects": a.name.contains("reject"),
-                "partial": a.name == "approve_partially",
+                "partial": a.name == "approve_partially" || a.name == "approve_change",
                 "danger": a.name.contains("reject") || a.name == "send_back",
             })
         })
@@ -143,7 +152,13 @@ fn case_view(
     let title = |t: &Option<crate::domain::workflow::Title>| {
         t.as_ref().map(|t| ctx.pick(&t.zh, &t.en).to_string())
     };
+    let appeal_reason = d
+        .appeal
+        .as_ref()
+        .filter(|_| d.case.subject_kind == crate::domain::case::SubjectKind::Appeal)
+        .map(|a| a.reason.clone());
     let mut view = json!({
+        "appeal_reason": appeal_reason,
         "case_id": case.id,
         "claim_id": c.id,
         "version": case.version,

@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod inspect;
 pub mod listing;
 mod payment;
+mod payments;
 pub mod public;
 mod resident;
 mod review;
@@ -30,8 +31,10 @@ pub const PARTIALS: [&str; 3] = ["layout", "field", "audit_tabs"];
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 23] = [
+pub const PAGES: [&str; 25] = [
     "login",
+    "payments",
+    "payment_batch",
     "error",
     "my_claims",
     "claim",
@@ -203,11 +206,16 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
             })
             .collect();
     };
-    let links: [(&'static str, &str, &[Role]); 9] = [
+    let links: [(&'static str, &str, &[Role]); 10] = [
         ("/my/claims", "nav.my_claims", &[Role::Resident]),
         ("/my/claims/new", "nav.new_claim", &[Role::Resident]),
         ("/queue", "nav.queue", review::QUEUE_ROLES),
         ("/team", "nav.team", &[Role::Supervisor]),
+        (
+            "/payments",
+            "nav.payments",
+            &[Role::Supervisor, Role::Director, Role::Auditor],
+        ),
         ("/facilities", "nav.facilities", inspect::INSPECT_ROLES),
         ("/audit", "nav.audit", audit::AUDIT_ROLES),
         ("/admin/workflows", "nav.workflows", admin::ADMIN_ROLES),
@@ -248,6 +256,12 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(resident::upload)
         .service(resident::resubmit)
         .service(payment::set_account)
+        .service(payment::file_appeal)
+        .service(payments::payments_desk)
+        .service(payments::create_batch)
+        .service(payments::results)
+        .service(payments::batch_page)
+        .service(payments::export)
         .service(review::queue_page)
         .service(review::queue_csv)
         .service(review::next_case)

@@ -64,6 +64,88 @@ pub fn payment_fields(ctx: &Ctx, d: &ClaimDetail) -> Map<String, Value> {
     out
 }
 
+/// The appeal: its state once filed; the form while the decision may still be appealed.
+pub fn appeal_fields(ctx: &Ctx, d: &ClaimDetail) -> Map<String, Value> {
+    let mut out = Map::new();
+    if let Some(a) = &d.appeal {
+        let key = match a.outcome.as_deref() {
+            Some("changed") => "appeal.changed",
+            Some(_) => "appeal.upheld",
+            None => "appeal.pending",
+        };
+        out.insert("appeal_text".into(), json!(ctx.t(key)));
+        out.insert("appeal_reason".into(), json!(a.reason));
+        if let Some(fen) = a
+            .new_reimbursed_fen
+            .filter(|_| a.outcome.as_deref() == Some("changed"))
+        {
+            out.insert("appeal_amount".into(), json!(yuan(fen)));
+        }
+        return out;
+    }
+    if let Some(decided) = d.decided_at {
+        let due = crate::service::appeals::deadline(decided, ctx.state.config.appeal_days);
+        if crate::store::now_ms() <= due {
+            out.insert("appeal_form".into(), json!(true));
+            out.insert(
+                "appeal_until".into(),
+                json!(crate::domain::dates::local_date(due)),
+            );
+        }
+    }
+    out
+}
+
+#[derive(Deserialize)]
+pub struct AppealForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    reason: String,
+}
+
+/// Files the appeal from the claim page; a refusal is shown beside the form.
+#[post("/my/claims/{id}/appeal")]
+pub async fn file_appeal(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    form: web::Form<AppealForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Resident])?;
+    ctx.check_csrf(&form.csrf)?;
+    let claim_id = id.into_inner();
+    let input = crate::service::appeals::AppealInput {
+        reason: form.reason.clone(),
+    };
+    let done = ctx
+        .db(move |conn, env| {
+            match crate::service::appeals::file(
+                conn,
+                env,
+                &user,
+                claim_id,
+                &input,
+                crate::store::now_ms(),
+            ) {
+                Ok(_) => Ok(None),
+                Err(AppError::Rule(r)) => Ok(Some((r.zh, r.en))),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+    match done {
+        None => Ok(see_other(&format!("/my/claims/{claim_id}#appeal"))),
+        Some((zh, en)) => {
+            let d = super::resident::load_own(&ctx, claim_id).await?;
+            let mut view = super::resident::claim_view(&ctx, &d);
+            if let Value::Object(m) = &mut view {
+                m.insert("appeal_error".into(), json!(ctx.pick(&zh, &en)));
+            }
+            let title = format!("{} #{claim_id}", ctx.t("claim.title"));
+            ctx.page_titled("claim", title, view, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct AccountForm {
     #[serde(rename = "_csrf")]

@@ -180,6 +180,7 @@ pub(super) fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
     extend(&mut view, claim_fields(c));
     extend(&mut view, super::payment::bill_fields(ctx, d));
     extend(&mut view, super::payment::payment_fields(ctx, d));
+    extend(&mut view, super::payment::appeal_fields(ctx, d));
     view
 }
 

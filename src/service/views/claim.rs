@@ -31,6 +31,10 @@ pub struct ClaimDetail {
     pub requests: Vec<crate::domain::claim::DocumentRequest>,
     /// The payment of an approved claim: payable, with the bank, paid (date, masked account).
     pub payment: Option<crate::service::payments::PaymentView>,
+    /// When the decision was made (the case closed), for the appeal deadline.
+    pub decided_at: Option<i64>,
+    /// The resident's appeal against the decision, if filed.
+    pub appeal: Option<crate::store::appeals::AppealRow>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -75,7 +79,10 @@ pub fn claim_detail(
         && defs
             .get(conn, &case.workflow, case.workflow_version)?
             .confidential;
+    let decided_at = case.outcome.is_some().then_some(case.stage_entered_at);
     Ok(ClaimDetail {
+        decided_at,
+        appeal: crate::store::appeals::of_claim(conn, id)?,
         claim,
         case: case_view(conn, defs, p, case)?,
         documents,

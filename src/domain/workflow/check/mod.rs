@@ -97,7 +97,7 @@ struct RawRoute {
     to: Spanned<String>,
 }
 
-const SUBJECTS: [&str; 3] = ["claim", "violation", "report"];
+const SUBJECTS: [&str; 4] = ["claim", "violation", "report", "appeal"];
 const FAMILIES: [&str; 4] = ["out_of_region", "trauma", "unreferred_transfer", "suspect"];
 
 type Checker<'a> = FileChecker<'a>;
