@@ -129,7 +129,7 @@ pub fn available_actions(
     let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
     let facts = subjects::facts(conn, defs, case, &wf)?;
     let history = case_store::stage_actors(conn, case.id)?;
-    if super::appeals::earlier_chain(conn, case)?.contains(&p.user_id) {
+    if super::appeal_decision::earlier_chain(conn, case)?.contains(&p.user_id) {
         return Ok(Vec::new());
     }
     let actor = Actor {
@@ -213,7 +213,7 @@ pub fn act(
         };
         let actor = Actor { id: p.user_id, roles: &roles, stand_in: scope::stand_in(p, &case) };
         // An appeal is re-reviewed by staff who took no part in the decision appealed against.
-        if super::appeals::earlier_chain(conn, &case)?.contains(&p.user_id) {
+        if super::appeal_decision::earlier_chain(conn, &case)?.contains(&p.user_id) {
             return Err(AppError::Refused(Refusal::FourEyes { stage: case.stage.clone().unwrap_or_default(), earlier: "the decision appealed against (原决定)".into() }));
         }
         let decided = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history);
@@ -269,7 +269,7 @@ pub fn act(
                 (OutcomeKind::Approved, amount) => amount,
                 _ => None,
             };
-            let d = super::appeals::decide(conn, env, &case, changed, req.comment, req.now_ms)?;
+            let d = super::appeal_decision::decide(conn, env, &case, changed, req.comment, req.now_ms)?;
             details.insert("decision".into(), serde_json::to_value(d).map_err(anyhow::Error::from)?);
         } else if let Next::Outcome(outcome @ (OutcomeKind::Approved | OutcomeKind::PartiallyApproved | OutcomeKind::Rejected)) = t.to {
             let decision = DecisionRequest { outcome, amount_fen: req.amount_fen, reason_code: req.reason_code, comment: req.comment };

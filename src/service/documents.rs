@@ -118,8 +118,16 @@ pub fn add_document(
                 "only the resident, a clerk or a reviewer may add documents".into(),
             ));
         }
-        if case.stage.is_none() {
-            return Err(AppError::Conflict(format!("case {} is closed", case.id)));
+        // A decided claim takes documents again only for an appeal under way.
+        let appealing = crate::store::appeals::of_claim(conn, up.claim_id)?
+            .is_some_and(|a| a.outcome.is_none());
+        if case.stage.is_none() && !appealing {
+            return Err(AppError::rule(
+                crate::error::RuleKind::Conflict,
+                "case_closed",
+                "该申请已办结，不能再上传材料；如有异议请先提出申诉",
+                "the claim is decided and takes no more documents; file an appeal first",
+            ));
         }
         let answers = answered_request(conn, up)?;
         let doc_id = claim_store::insert_document(

@@ -1,5 +1,6 @@
 //! Use cases: each loads what the pure core needs, asks it, and writes the result and its
 //! audit event in one transaction. HTTP handlers, CLI commands and jobs all go through here.
+pub mod appeal_decision;
 pub mod appeals;
 pub mod assignment;
 pub mod auth;

@@ -218,6 +218,11 @@ pub fn batched_ids(conn: &mut DbConn, batch_id: i64) -> QueryResult<Vec<i64>> {
     db_run!(conn, c => payments::table.filter(payments::batch_id.eq(batch_id)).filter(payments::status.eq("batched")).order(payments::id).select(payments::id).load(c))
 }
 
+/// A person's payments not yet paid, in claim order.
+pub fn unpaid_of_person(conn: &mut DbConn, person_id: i64) -> QueryResult<Vec<PaymentRow>> {
+    db_run!(conn, c => payments::table.filter(payments::person_id.eq(person_id)).filter(payments::status.ne("paid")).order((payments::claim_id, payments::seq)).select(PaymentRow::as_select()).load(c))
+}
+
 pub fn insert_batch(conn: &mut DbConn, b: &NewBatch<'_>) -> QueryResult<i64> {
     db_run!(conn, c => diesel::insert_into(payment_batches::table).values(b).returning(payment_batches::id).get_result(c))
 }

@@ -4,7 +4,7 @@
 //! account paid again.
 use crate::claims::{approved_trauma_claims, trauma_at_signoff};
 use crate::common::{block_on, csrf_of, spawn_without_cases, Backend, TestApp};
-use crate::common::{nth_stay, trauma_claim};
+use crate::common::{nth_stay, pdf, trauma_claim};
 use claimflow::domain::roles::Role;
 use serde_json::{json, Value};
 
@@ -534,7 +534,22 @@ async fn money_path(app: TestApp) {
     let (_, html) = app.page(&supervisor, "/payments").await;
     let csrf = csrf_of(&html);
     let (status, html) = app
-        .post_form(&supervisor, "/payments", &csrf, &[("region", "330326")])
+        .post_form(
+            &supervisor,
+            "/payments",
+            &csrf,
+            &[("region", "330326"), ("cutoff", "someday")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("截止日期应为"), "{html}");
+    let (status, html) = app
+        .post_form(
+            &supervisor,
+            "/payments",
+            &csrf,
+            &[("region", "330326"), ("cutoff", "")],
+        )
         .await;
     assert_eq!(status, 422, "both open payments are in batch {second_id}");
     assert!(html.contains("没有可支付"), "{html}");
@@ -551,6 +566,7 @@ async fn money_path(app: TestApp) {
         "payment_sent",
         "payment_failed",
         "payment_requeued",
+        "payee_account_set",
     ] {
         assert!(
             actions.iter().any(|a| a == expected),
@@ -604,6 +620,15 @@ async fn appeal(app: TestApp) {
         (422, Some("appeal_reason")),
         "{body}"
     );
+    // A decided claim takes no documents, until it is appealed.
+    let (status, body) = app
+        .upload(&resident, claim_id, "other", "nursing.pdf", pdf())
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("case_closed")),
+        "{body}"
+    );
     let (status, filed) = app
         .post(
             &resident,
@@ -612,6 +637,10 @@ async fn appeal(app: TestApp) {
         )
         .await;
     assert_eq!(status, 201, "{filed}");
+    let (status, body) = app
+        .upload(&resident, claim_id, "other", "nursing.pdf", pdf())
+        .await;
+    assert_eq!(status, 201, "the appeal's evidence: {body}");
     let appeal_case = filed["case_id"].as_i64().unwrap();
     assert_eq!(filed["appeal"]["old_reimbursed_fen"], 700_000);
     let (status, body) = app
@@ -624,9 +653,24 @@ async fn appeal(app: TestApp) {
     );
     let late = approved_trauma_claims_after(&app).await;
     app.raw_sql(&format!("UPDATE cases SET stage_entered_at = stage_entered_at - {} WHERE subject_kind = 'claim' AND subject_id = {late}", 61 * 86_400_000i64)).unwrap();
+    // A reviewer does not file appeals; a clerk files for the resident, within the deadline too.
+    let reviewer = app.login("reviewer").await;
     let (status, body) = app
         .post(
-            &resident,
+            &reviewer,
+            &format!("/api/claims/{late}/appeal"),
+            json!({"reason": "代为申诉"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("appeal_filer")),
+        "{body}"
+    );
+    let clerk = app.login("clerk").await;
+    let (status, body) = app
+        .post(
+            &clerk,
             &format!("/api/claims/{late}/appeal"),
             json!({"reason": "逾期申诉"}),
         )

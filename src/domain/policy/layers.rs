@@ -1,7 +1,7 @@
 //! The layers after basic insurance on one bill (一单结算, 三重保障; handbook §8.1):
 //! catastrophic insurance on the year's policy-scope out-of-pocket above a threshold, then
 //! medical assistance on what remains, each with the single most favourable group (就高).
-use super::calc::{pct, Bill, Steps, YearToDate};
+use super::breakdown::{pct, Bill, Steps, YearToDate};
 use super::{Catastrophic, GroupCap, GroupRule, Policy};
 use crate::domain::money::Fen;
 use rust_decimal::Decimal;

@@ -1,12 +1,12 @@
 //! Benefit schedules: `policies/*.toml`, checked at load like workflows, and a pure
 //! calculator that explains every step of a payout.
+mod breakdown;
 mod calc;
 mod layers;
 mod load;
 
-pub use calc::{
-    calculate, calculate_decided, Bill, Breakdown, CalcError, CalcRequest, Step, YearToDate,
-};
+pub use breakdown::{Bill, Breakdown, Step, YearToDate};
+pub use calc::{calculate, calculate_decided, CalcError, CalcRequest};
 pub use load::load_policy;
 
 use crate::domain::money::Fen;

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 mod case_page;
+mod claim_forms;
 pub mod ctx;
 pub mod i18n;
 pub mod inspect;
@@ -255,8 +256,8 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(resident::letter)
         .service(resident::upload)
         .service(resident::resubmit)
-        .service(payment::set_account)
-        .service(payment::file_appeal)
+        .service(claim_forms::set_account)
+        .service(claim_forms::file_appeal)
         .service(payments::payments_desk)
         .service(payments::create_batch)
         .service(payments::results)

@@ -115,6 +115,16 @@ pub struct BatchForm {
     #[serde(rename = "_csrf")]
     csrf: String,
     region: String,
+    /// The last day (China Standard Time) whose approvals go in; empty for now.
+    #[serde(default)]
+    cutoff: String,
+}
+
+/// The end of a day in China Standard Time, in Unix ms.
+fn end_of_day_cst(day: &str) -> Option<i64> {
+    let d = crate::domain::dates::parse_iso_date(day)?;
+    let next = d.succ_opt()?.and_hms_opt(0, 0, 0)?;
+    Some(next.and_utc().timestamp_millis() - 8 * 3_600_000 - 1)
 }
 
 /// The text of a refusal a person can correct, in their language; anything else fails the page.
@@ -131,9 +141,21 @@ fn correctable(ctx: &Ctx, e: AppError) -> Result<String, PageError> {
 pub async fn create_batch(ctx: Ctx, form: web::Form<BatchForm>) -> Result<HttpResponse, PageError> {
     let user = ctx.require(&[Role::Supervisor])?;
     ctx.check_csrf(&form.csrf)?;
+    let cutoff = form.cutoff.trim();
+    let cutoff_ms = match (cutoff.is_empty(), end_of_day_cst(cutoff)) {
+        (true, _) => None,
+        (false, Some(ms)) => Some(ms),
+        (false, None) => {
+            let msg = ctx.pick(
+                "截止日期应为 YYYY-MM-DD 格式的日期",
+                "the cut-off must be a date, YYYY-MM-DD",
+            );
+            return desk(&ctx, Some(msg.to_string()), None).await;
+        }
+    };
     let req = NewBatchRequest {
         region: form.region.trim().to_string(),
-        cutoff_ms: None,
+        cutoff_ms,
     };
     let made = ctx
         .db(move |conn, _| Ok(svc::create_batch(conn, &user, &req, crate::store::now_ms())))
