@@ -9,6 +9,7 @@ use crate::domain::case::Subject;
 use crate::domain::claim::Decision;
 use crate::domain::money::Fen;
 use crate::domain::policy::YearToDate;
+use crate::domain::workflow::OutcomeKind;
 use crate::error::{AppError, AppResult, RuleKind};
 use crate::service::lookups::Direct;
 use crate::service::pricing::{self, Totals};
@@ -131,29 +132,45 @@ fn reprice(
             "the earlier decision did not record its policy and year-to-date totals, so the amount cannot be changed on appeal",
         )
     };
-    let (Some(policy), Some(year), Some(added)) =
-        (&original.policy, original.year, original.ytd_added)
-    else {
-        return Err(unpriced());
+    let no_policy = || {
+        AppError::rule(
+            RuleKind::Conflict,
+            "appeal_no_policy",
+            "该申请不适用任何报销政策（参保或政策年度不符），无法按申诉变更金额",
+            "no policy applies to the claim (enrolment or policy year), so the amount cannot be changed on appeal",
+        )
     };
-    let schedule = defs
-        .policies()
-        .iter()
-        .find(|p| &p.name == policy)
-        .map(|p| p.schedule.clone())
-        .ok_or_else(unpriced)?;
-    let current = claim_store::ytd_for_update(conn, ctx.person.id, &schedule, year)?;
-    let base = current.minus(added);
-    let (pricing, computed) = pricing::price(
-        conn,
-        defs,
-        &mut Direct,
-        &record.claim,
-        &ctx,
-        &docs,
-        Totals::Given(base),
-    )?
-    .ok_or_else(unpriced)?;
+    let price_on = |conn: &mut DbConn, totals| {
+        pricing::price(conn, defs, &mut Direct, &record.claim, &ctx, &docs, totals)?
+            .ok_or_else(no_policy)
+    };
+    // The totals the claim is priced on: without what the earlier decision added. A
+    // rejection added nothing, so its claim is priced on the year's totals as they stand.
+    let (pricing, computed, base) = match (&original.policy, original.year, original.ytd_added) {
+        (Some(policy), Some(year), Some(added)) => {
+            let schedule = defs
+                .policies()
+                .iter()
+                .find(|p| &p.name == policy)
+                .map(|p| p.schedule.clone())
+                .ok_or_else(unpriced)?;
+            let current = claim_store::ytd_for_update(conn, ctx.person.id, &schedule, year)?;
+            let base = current.minus(added);
+            let (pricing, computed) = price_on(conn, Totals::Given(base))?;
+            (pricing, computed, base)
+        }
+        _ if original.outcome == OutcomeKind::Rejected.as_str() => {
+            let (pricing, computed) = price_on(conn, Totals::Lock)?;
+            let base = claim_store::ytd_read(conn, ctx.person.id, &pricing.schedule, pricing.year)?;
+            (pricing, computed, base)
+        }
+        _ => return Err(unpriced()),
+    };
+    let (schedule, year, policy) = (
+        pricing.schedule.clone(),
+        pricing.year,
+        pricing.policy.clone(),
+    );
     if amount < 0 || amount > computed.payable_fen {
         return Err(AppError::rule_on(
             "amount_fen",
@@ -172,16 +189,26 @@ fn reprice(
     let after = YearToDate::after_decision(base, b.ytd_after, amount);
     // The totals without the earlier decision, plus what this one adds.
     claim_store::ytd_write(conn, ctx.person.id, &schedule, year, &after)?;
+    // A changed decision grants money, so a rejection changed on appeal becomes an approval.
+    let outcome = if amount == computed.payable_fen {
+        OutcomeKind::Approved
+    } else {
+        OutcomeKind::PartiallyApproved
+    };
     let decision = Decision {
-        outcome: original.outcome.clone(),
+        outcome: outcome.as_str().into(),
         computed_fen: Some(computed.payable_fen),
         decided_fen: amount,
         catastrophic_fen: b.bill.catastrophic_fen,
         assistance_fen: b.bill.assistance_fen,
         r#override: amount != computed.payable_fen,
         reason: comment.into(),
+        reason_code: None,
+        reason_zh: None,
+        reason_en: None,
+        policy: Some(policy),
+        year: Some(year),
         ytd_added: Some(after.minus(base)),
-        ..original.clone()
     };
     claim_store::set_decision(conn, appeal.claim_id, Some(&b), &decision)?;
     Ok(decision)

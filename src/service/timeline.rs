@@ -70,6 +70,33 @@ pub fn timeline(events: &[StoredEvent], confidential: bool) -> Vec<TimelineItem>
                 it.missing = vec![kind.to_string()];
                 it
             }
+            "appeal_filed" => item(
+                "已收到您的申诉，正在复核".into(),
+                "Your appeal was received and is being reviewed".into(),
+            ),
+            "appeal_decided" => {
+                let d = &new["decision"];
+                let total: i64 = ["decided_fen", "catastrophic_fen", "assistance_fen"]
+                    .iter()
+                    .filter_map(|k| d[*k].as_i64())
+                    .sum();
+                let mut it = if new["outcome"] == "changed" {
+                    item(
+                        format!("申诉复核完成：决定变更，共支付 {} 元", Fen(total)),
+                        format!(
+                            "Appeal decided: changed, {} will be paid in all",
+                            Fen(total)
+                        ),
+                    )
+                } else {
+                    item(
+                        "申诉复核完成：维持原决定".into(),
+                        "Appeal decided: the decision stands".into(),
+                    )
+                };
+                it.amount_fen = Some(total);
+                it
+            }
             _ if new.get("missing").is_some() => {
                 let missing: Vec<String> = new["missing"]
                     .as_array()

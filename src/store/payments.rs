@@ -242,11 +242,12 @@ pub fn batches_in(conn: &mut DbConn, region_path: &str) -> QueryResult<Vec<Batch
         .load(c))
 }
 
-/// Locks an open batch as exported; 0 when it was not open.
+/// Locks an open batch as exported, by a user or (`None`) the command line; 0 when it was
+/// not open.
 pub fn lock_batch(
     conn: &mut DbConn,
     id: i64,
-    by: i64,
+    by: Option<i64>,
     now_ms: i64,
     sha256: &str,
 ) -> QueryResult<usize> {
@@ -301,29 +302,57 @@ pub fn person_names(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, Str
 /// A claim and what its decision granted in each layer.
 type LayerAmounts = (i64, Option<i64>, Option<i64>, Option<i64>);
 
-/// Claims approved (fully or in part) in a region's subtree whose case closed in
-/// `[from_ms, to_ms)`, with what they reimburse (decided + catastrophic + assistance), when
-/// that is more than nothing; read from the claims and their cases, not from the payments, so
-/// that an approved claim without a payment shows as a difference.
+/// Claims in a region's subtree whose reimbursement was last set in `[from_ms, to_ms)`, with
+/// what they reimburse (decided + catastrophic + assistance), when that is more than nothing:
+/// set by the decision (the case closing) or, once an appeal changed it, by the appeal's
+/// decision, so that each claim counts in one period and a rejection changed on appeal
+/// counts at all. Read from the claims and their cases, not from the payments, so that an
+/// approved claim without a payment shows as a difference.
 pub fn approved_claims(
     conn: &mut DbConn,
     region_path: &str,
     from_ms: i64,
     to_ms: i64,
 ) -> QueryResult<Vec<(i64, i64)>> {
-    use super::schema::cases;
+    use super::schema::{appeals, cases};
     let pattern = format!("{region_path}/%");
+    let in_period = |at: i64| at >= from_ms && at < to_ms;
+    // Claims whose amount an appeal changed, and whether it did so in the period.
+    let changed: Vec<(i64, Option<i64>)> = db_run!(conn, c => appeals::table
+        .inner_join(cases::table.on(cases::id.eq(appeals::claim_case_id)))
+        .filter(appeals::outcome.eq("changed"))
+        .filter(cases::region_path.eq(region_path).or(cases::region_path.like(&pattern)))
+        .select((appeals::claim_id, appeals::decided_at))
+        .load(c))?;
+    let changed: std::collections::HashMap<i64, bool> = changed
+        .into_iter()
+        .map(|(id, at)| (id, at.is_some_and(in_period)))
+        .collect();
     let claim_of_case = claims::id
         .eq(cases::subject_id)
         .and(cases::subject_kind.eq("claim"));
-    let rows: Vec<LayerAmounts> = db_run!(conn, c => cases::table
+    let decided: Vec<LayerAmounts> = db_run!(conn, c => cases::table
         .inner_join(claims::table.on(claim_of_case))
-        .filter(cases::outcome.eq_any(["approved", "partially_approved"]))
+        .filter(cases::outcome.is_not_null())
         .filter(cases::region_path.eq(region_path).or(cases::region_path.like(&pattern)))
         .filter(cases::stage_entered_at.ge(from_ms).and(cases::stage_entered_at.lt(to_ms)))
         .select((claims::id, claims::decided_fen, claims::catastrophic_fen, claims::assistance_fen))
-        .order(claims::id)
         .load(c))?;
+    let mut rows: Vec<LayerAmounts> = decided
+        .into_iter()
+        .filter(|r| !changed.contains_key(&r.0))
+        .collect();
+    let appealed: Vec<i64> = changed
+        .iter()
+        .filter_map(|(id, now)| now.then_some(*id))
+        .collect();
+    for chunk in appealed.chunks(500) {
+        rows.extend(db_run!(conn, c => claims::table
+            .filter(claims::id.eq_any(chunk))
+            .select((claims::id, claims::decided_fen, claims::catastrophic_fen, claims::assistance_fen))
+            .load::<LayerAmounts>(c))?);
+    }
+    rows.sort_unstable_by_key(|r| r.0);
     Ok(rows
         .into_iter()
         .map(|(id, d, c, a)| (id, d.unwrap_or(0) + c.unwrap_or(0) + a.unwrap_or(0)))

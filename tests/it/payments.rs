@@ -491,6 +491,11 @@ async fn money_path(app: TestApp) {
     assert_eq!(refs2.len(), 2, "{file2}");
     assert!(refs2.iter().all(|(r, _)| r.ends_with("-2")), "{file2}");
     assert!(file2.contains(",123456789012,"), "{file2}");
+    assert_eq!(
+        count(&app, &format!("SELECT COUNT(*) AS n FROM payment_batches WHERE id = {second_id} AND exported_by IS NULL AND exported_at IS NOT NULL")),
+        1,
+        "exported from the command line: by no user"
+    );
     // A bad result file from the command line: exit 1, the lines, nothing applied.
     let bad = app.config.data_dir.join("bank-result.csv");
     std::fs::write(
@@ -652,7 +657,13 @@ async fn appeal(app: TestApp) {
         "{body}"
     );
     let late = approved_trauma_claims_after(&app).await;
-    app.raw_sql(&format!("UPDATE cases SET stage_entered_at = stage_entered_at - {} WHERE subject_kind = 'claim' AND subject_id = {late}", 61 * 86_400_000i64)).unwrap();
+    // Decided (and made payable) 61 days ago.
+    let days_61 = 61 * 86_400_000i64;
+    app.raw_sql(&format!("UPDATE cases SET stage_entered_at = stage_entered_at - {days_61} WHERE subject_kind = 'claim' AND subject_id = {late}")).unwrap();
+    app.raw_sql(&format!(
+        "UPDATE payments SET payable_at = payable_at - {days_61} WHERE claim_id = {late}"
+    ))
+    .unwrap();
     // A reviewer does not file appeals; a clerk files for the resident, within the deadline too.
     let reviewer = app.login("reviewer").await;
     let (status, body) = app
@@ -825,7 +836,109 @@ async fn appeal(app: TestApp) {
             && actions.iter().any(|a| a == "appeal_decided"),
         "{actions:?}"
     );
+    rejection_changed_on_appeal(&app, &supervisor, &senior2, &supervisor2).await;
     trail_verifies(&app);
+}
+
+/// A rejection changed on appeal becomes an approval: priced on the year's totals as they
+/// stand (the rejection added nothing), the totals and payable move once, and the month's
+/// reconciliation counts the claim with its payment and no stray.
+async fn rejection_changed_on_appeal(
+    app: &TestApp,
+    supervisor: &str,
+    senior2: &str,
+    supervisor2: &str,
+) {
+    let resident = app.login("resident").await;
+    let (claim_id, case_id) = trauma_at_signoff(app, nth_stay(trauma_claim(), 2)).await;
+    let (_, case) = app.get(supervisor, &format!("/api/cases/{case_id}")).await;
+    let (status, body) = app
+        .post(supervisor, &format!("/api/cases/{case_id}/actions"), json!({"action": "reject", "expected_version": case["version"], "reason_code": "not_eligible", "comment": "不符合待遇条件"}))
+        .await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("rejected")),
+        "{body}"
+    );
+    let before = ytd_paid(app);
+    let (status, pay) = app
+        .get(&resident, &format!("/api/claims/{claim_id}/payment"))
+        .await;
+    assert_eq!(
+        pay["status"].as_str(),
+        None,
+        "a rejection is not payable: {status} {pay}"
+    );
+    let (status, filed) = app
+        .post(
+            &resident,
+            &format!("/api/claims/{claim_id}/appeal"),
+            json!({"reason": "就诊时已参保，缴费凭证附后"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    assert_eq!(filed["appeal"]["old_reimbursed_fen"], 0);
+    let appeal_case = filed["case_id"].as_i64().unwrap();
+    let (status, body) = app
+        .act(senior2, appeal_case, "propose_change", "参保有效，应予支付")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, c) = app
+        .get(supervisor2, &format!("/api/cases/{appeal_case}"))
+        .await;
+    let (status, body) = app
+        .post(supervisor2, &format!("/api/cases/{appeal_case}/actions"), json!({"action": "approve_change", "expected_version": c["version"], "amount_fen": 752_000, "comment": "复核同意支付"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    assert_eq!(
+        (
+            detail["claim"]["decided_fen"].as_i64(),
+            detail["decision"]["outcome"].as_str(),
+            detail["decision"]["reason_code"].as_str()
+        ),
+        (Some(752_000), Some("approved"), None),
+        "{detail}"
+    );
+    assert_eq!(ytd_paid(app), before + 752_000, "the totals moved once");
+    let told = detail["timeline"].as_array().unwrap();
+    assert!(
+        told.last().unwrap()["zh"]
+            .as_str()
+            .unwrap()
+            .starts_with("申诉复核完成：决定变更")
+            && told
+                .iter()
+                .any(|t| t["en"] == "Your appeal was received and is being reviewed"),
+        "{told:?}"
+    );
+    let (_, pay) = app
+        .get(&resident, &format!("/api/claims/{claim_id}/payment"))
+        .await;
+    let reimbursed = detail["decision"]["decided_fen"].as_i64().unwrap()
+        + detail["decision"]["catastrophic_fen"].as_i64().unwrap()
+        + detail["decision"]["assistance_fen"].as_i64().unwrap();
+    assert_eq!(
+        (pay["amount_fen"].as_i64(), pay["status"].as_str()),
+        (Some(reimbursed), Some("payable")),
+        "{pay}"
+    );
+    let today = chrono::Utc::now().date_naive();
+    let (status, r) = app
+        .get(
+            supervisor,
+            &format!(
+                "/api/payments/reconciliation?from={today}&to={}",
+                today.succ_opt().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["differences"], json!([]), "{r}");
+    assert_eq!(
+        r["approved_count"], 2,
+        "the changed partial and the changed rejection (the late one was decided 61 days ago): {r}"
+    );
 }
 
 /// A second approved claim of the demo resident, for the deadline.

@@ -168,7 +168,7 @@ pub fn export_batch(
         let csv = bank_file(env, &items)?;
         let sha = hex::encode(Sha256::digest(&csv));
         if first {
-            if store::lock_batch(conn, batch_id, actor.user_id.unwrap_or(batch.created_by), now_ms, &sha)? != 1 {
+            if store::lock_batch(conn, batch_id, actor.user_id, now_ms, &sha)? != 1 {
                 return Err(AppError::Conflict(format!(
                     "payment batch {batch_id} was exported meanwhile"
                 )));
