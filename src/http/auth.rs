@@ -6,6 +6,7 @@
 use super::State;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::service::auth::Access;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
@@ -22,6 +23,25 @@ impl FromRequest for AuthUser {
         Box::pin(async move {
             let (state, claimed) = claimed?;
             Ok(AuthUser(live(&state, claimed).await?))
+        })
+    }
+}
+
+/// A signed-in user changing their own password: the one thing a session opens while an
+/// administrator's reset is pending.
+pub struct PasswordChanger(pub Principal);
+
+impl FromRequest for PasswordChanger {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<PasswordChanger, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let claimed = state_of(req).and_then(|state| Ok((state, claimed(req)?)));
+        Box::pin(async move {
+            let (state, claimed) = claimed?;
+            Ok(PasswordChanger(
+                live_for(&state, claimed, Access::PasswordChange).await?,
+            ))
         })
     }
 }
@@ -59,8 +79,16 @@ fn claimed(req: &HttpRequest) -> Result<Principal, AppError> {
 /// The claimed principal as it stands now: a live session, the user's current roles and
 /// region.
 pub async fn live(state: &State, claimed: Principal) -> Result<Principal, AppError> {
+    live_for(state, claimed, Access::Full).await
+}
+
+pub async fn live_for(
+    state: &State,
+    claimed: Principal,
+    access: Access,
+) -> Result<Principal, AppError> {
     super::db(state, move |conn, _| {
-        crate::service::auth::current(conn, &claimed, crate::store::now_ms())
+        crate::service::auth::current(conn, &claimed, crate::store::now_ms(), access)
     })
     .await
 }

@@ -51,9 +51,32 @@ fn ended() -> AppError {
     AppError::Unauthorized("your session has ended: sign in again".into())
 }
 
+/// What a session opens: everything, or, after an administrator reset the password, only
+/// the user's own password change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Full,
+    PasswordChange,
+}
+
+/// The refusal of a session whose password an administrator reset, until it is changed.
+pub fn change_required() -> AppError {
+    AppError::rule(
+        crate::error::RuleKind::Forbidden,
+        "password_change_required",
+        "管理员已重置您的密码：请先设置新密码",
+        "an administrator reset your password: choose a new one first",
+    )
+}
+
 /// The principal of a request whose token `claimed` verified: its session must be live and
 /// its user enabled; roles and region are read now, not trusted from the token.
-pub fn current(conn: &mut DbConn, claimed: &Principal, now_ms: i64) -> AppResult<Principal> {
+pub fn current(
+    conn: &mut DbConn,
+    claimed: &Principal,
+    now_ms: i64,
+    access: Access,
+) -> AppResult<Principal> {
     if claimed.session_id.is_empty() {
         return Err(ended());
     }
@@ -62,9 +85,58 @@ pub fn current(conn: &mut DbConn, claimed: &Principal, now_ms: i64) -> AppResult
         return Err(ended());
     }
     let user = users::get(conn, user_id)?.ok_or_else(ended)?;
+    if user.password_reset_at.is_some() && access == Access::Full {
+        return Err(change_required());
+    }
     let mut p = crate::service::principal(conn, user)?;
     p.session_id.clone_from(&claimed.session_id);
     Ok(p)
+}
+
+fn too_short() -> AppError {
+    AppError::rule_on(
+        "password",
+        "password_too_short",
+        format!("密码至少 {MIN_PASSWORD_CHARS} 个字符"),
+        format!("the password must be at least {MIN_PASSWORD_CHARS} characters"),
+    )
+}
+
+/// The user's own password change: the current password, then a new one of at least
+/// `MIN_PASSWORD_CHARS` that differs from it. Ends the user's other sessions and lifts an
+/// administrator's reset.
+pub fn change_own_password(
+    conn: &mut DbConn,
+    p: &Principal,
+    current_password: &str,
+    new_password: &str,
+    now_ms: i64,
+) -> AppResult<()> {
+    conn.write_tx(|conn| {
+        let user = users::get(conn, p.user_id)?.ok_or_else(ended)?;
+        if !verify_password(&user.password_hash, current_password) {
+            return Err(AppError::rule_on(
+                "current_password",
+                "password_wrong",
+                "当前密码不正确",
+                "the current password is not right",
+            ));
+        }
+        if new_password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(too_short());
+        }
+        if new_password == current_password {
+            return Err(AppError::rule_on(
+                "password",
+                "password_unchanged",
+                "新密码不能与当前密码相同",
+                "the new password must differ from the current one",
+            ));
+        }
+        users::set_password(conn, p.user_id, &hash_password(new_password)?, None)?;
+        sessions::revoke_others(conn, p.user_id, &p.session_id, now_ms, "password changed")?;
+        Ok(())
+    })
 }
 
 /// Signing out: the session ends at once, on every instance.
@@ -73,18 +145,23 @@ pub fn end_session(conn: &mut DbConn, p: &Principal, now_ms: i64) -> AppResult<(
     Ok(())
 }
 
-/// What an administrator changes about an account; each change ends the account's sessions.
+/// What an administrator changes about an account. Each is recorded in the account's
+/// history; those that change what a session may do end the account's sessions.
 pub enum AccountChange<'a> {
     Disable,
+    Enable,
     RolesAndRegion {
         roles: &'a [Role],
         region_code: &'a str,
     },
+    /// A password the user must change at their next sign-in.
     Password(&'a str),
+    /// Links a resident account to the insured person with this ID number.
+    LinkPerson(&'a str),
 }
 
-/// Applies an administrator's change to an account and ends all its sessions, in one
-/// transaction. Returns how many sessions ended.
+/// Applies an administrator's change to an account, records it, and ends the sessions it
+/// must end, in one transaction. Returns how many sessions ended.
 pub fn change_account(
     conn: &mut DbConn,
     admin: &Principal,
@@ -105,34 +182,112 @@ pub fn change_account(
         if !within(conn, &user.region_code)? {
             return Err(AppError::NotFound(format!("user {user_id}")));
         }
-        let reason = match change {
+        let (action, detail, end_sessions) = match change {
             AccountChange::Disable => {
+                if user_id == admin.user_id {
+                    return Err(AppError::rule(
+                        crate::error::RuleKind::Conflict,
+                        "disable_self",
+                        "不能停用自己的账号",
+                        "you cannot disable your own account",
+                    ));
+                }
                 users::disable(conn, user_id, now_ms)?;
-                "user disabled"
+                ("disabled", serde_json::json!({}), true)
+            }
+            AccountChange::Enable => {
+                users::enable(conn, user_id)?;
+                ("enabled", serde_json::json!({}), false)
             }
             AccountChange::RolesAndRegion { roles, region_code } => {
                 if !within(conn, region_code)? {
-                    return Err(AppError::field(
+                    return Err(AppError::rule_on(
                         "region_code",
+                        "region_outside",
+                        format!("“{region_code}”不在您管辖的地区内"),
                         format!("`{region_code}` is not a region within yours"),
                     ));
                 }
                 users::set_roles_and_region(conn, user_id, roles, region_code)?;
-                "roles or region changed"
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                (
+                    "roles_changed",
+                    serde_json::json!({"roles": names, "region_code": region_code}),
+                    true,
+                )
             }
             AccountChange::Password(password) => {
                 if password.chars().count() < MIN_PASSWORD_CHARS {
-                    return Err(AppError::field(
-                        "password",
-                        format!("the password must be at least {MIN_PASSWORD_CHARS} characters"),
-                    ));
+                    return Err(too_short());
                 }
-                users::set_password_hash(conn, user_id, &hash_password(password)?)?;
-                "password reset"
+                users::set_password(conn, user_id, &hash_password(password)?, Some(now_ms))?;
+                ("password_reset", serde_json::json!({}), true)
+            }
+            AccountChange::LinkPerson(id_number) => {
+                let person = link_person(conn, admin, user_id, id_number)?;
+                (
+                    "person_linked",
+                    serde_json::json!({"person_id": person}),
+                    false,
+                )
             }
         };
-        Ok(sessions::revoke_all(conn, user_id, now_ms, reason)?)
+        users::record_event(
+            conn,
+            admin.user_id,
+            user_id,
+            action,
+            &detail.to_string(),
+            now_ms,
+        )?;
+        if end_sessions {
+            Ok(sessions::revoke_all(conn, user_id, now_ms, action)?)
+        } else {
+            Ok(0)
+        }
     })
+}
+
+/// Links a resident account to the person with `id_number` in the admin's region, unless
+/// another account holds that person; the account's earlier link, if any, is dropped.
+fn link_person(
+    conn: &mut DbConn,
+    admin: &Principal,
+    user_id: i64,
+    id_number: &str,
+) -> AppResult<i64> {
+    if !users::roles_of(conn, user_id)?.contains(&Role::Resident) {
+        return Err(AppError::rule_on(
+            "id_number",
+            "link_not_resident",
+            "只有参保居民账号可以关联参保人",
+            "only a resident account can be linked to an insured person",
+        ));
+    }
+    let id_number = id_number.trim().to_uppercase();
+    let unknown = || {
+        AppError::rule_on(
+            "id_number",
+            "person_unknown",
+            format!("您管辖的地区内没有身份证号为 {id_number} 的参保人"),
+            format!("no insured person with ID number {id_number} in your region"),
+        )
+    };
+    let person = crate::store::persons::by_id_number(conn, &id_number)?.ok_or_else(unknown)?;
+    let path = crate::store::regions::get(conn, &person.region_code)?.map(|r| r.path);
+    if !path.is_some_and(|p| admin.covers_region(&p)) {
+        return Err(unknown());
+    }
+    if users::link_person(conn, user_id, person.id)? != 1 {
+        return Err(AppError::rule_on(
+            "id_number",
+            "person_linked",
+            "该参保人已关联其他账号",
+            "this insured person is linked to another account",
+        ));
+    }
+    users::unlink_others(conn, user_id, person.id)?;
+    Ok(person.id)
 }
 
 /// One sign-in attempt, from a client address.
@@ -230,6 +385,7 @@ pub fn lift_lockout(
     conn.write_tx(|conn| {
         let key = format!("user:{}", username.trim().to_lowercase());
         let lifted = crate::store::logins::clear(conn, &key)? == 1;
+        users::record_event(conn, admin.user_id, user.id, "unlocked", "{}", now_ms)?;
         // The addresses this account failed from lately are let go too: the user mistyped
         // at their own desk, and the admin vouches for them.
         let since = now_ms - policy.window_minutes * 60_000;
@@ -237,5 +393,70 @@ pub fn lift_lockout(
             crate::store::logins::clear(conn, &format!("addr:{address}"))?;
         }
         Ok(lifted)
+    })
+}
+
+/// An account as its administrator sees it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub region_code: String,
+    pub org: String,
+    pub roles: Vec<String>,
+    pub disabled_at: Option<i64>,
+    /// An administrator reset the password and the user has not changed it yet.
+    pub password_reset_at: Option<i64>,
+    /// Sign-in is refused for this many more milliseconds after failed attempts.
+    pub locked_for_ms: i64,
+    /// The insured person a resident account is linked to: (person id, name, masked ID).
+    pub person: Option<(i64, String, String)>,
+    /// What administrators changed, newest first, with who did it.
+    pub events: Vec<(users::AccountEvent, String)>,
+}
+
+/// An account in the admin's region subtree, with its history; one outside reads as unknown.
+pub fn account_view(
+    conn: &mut DbConn,
+    admin: &Principal,
+    user_id: i64,
+    policy: &crate::domain::throttle::LoginPolicy,
+    now_ms: i64,
+) -> AppResult<AccountView> {
+    admin.require_any(&[Role::Admin])?;
+    let unknown = || AppError::NotFound(format!("user {user_id}"));
+    let user = users::get(conn, user_id)?.ok_or_else(unknown)?;
+    let path = crate::store::regions::get(conn, &user.region_code)?.map(|r| r.path);
+    if !path.is_some_and(|p| admin.covers_region(&p)) {
+        return Err(unknown());
+    }
+    let key = format!("user:{}", user.username.trim().to_lowercase());
+    let locked_for_ms = policy.wait_ms(crate::store::logins::failures(conn, &key)?, now_ms);
+    let person = crate::store::persons::by_user(conn, user_id)?.map(|p| {
+        let masked = crate::domain::person::IdNumber::parse(&p.id_number)
+            .map_or_else(|_| String::new(), |n| n.masked());
+        (p.id, p.name, masked)
+    });
+    let mut events = Vec::new();
+    for e in users::events_of(conn, user_id)? {
+        let by = users::get(conn, e.admin_user_id)?.map_or_else(String::new, |u| u.username);
+        events.push((e, by));
+    }
+    Ok(AccountView {
+        id: user.id,
+        roles: users::roles_of(conn, user_id)?
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect(),
+        username: user.username,
+        display_name: user.display_name,
+        region_code: user.region_code,
+        org: user.org,
+        disabled_at: user.disabled_at,
+        password_reset_at: user.password_reset_at,
+        locked_for_ms,
+        person,
+        events,
     })
 }

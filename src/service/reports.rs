@@ -84,8 +84,25 @@ pub struct ReportView {
     pub reward_due_fen: i64,
 }
 
+/// The code's hash, on its canonical form: a code typed in lower case, without its dashes or
+/// with spaces is the same code.
 fn hash(code: &str) -> String {
-    hex::encode(Sha256::digest(code.trim().to_ascii_uppercase().as_bytes()))
+    hex::encode(Sha256::digest(canonical_code(code).as_bytes()))
+}
+
+/// Letters and digits only, upper case, in groups of five joined by dashes (the form the
+/// code is shown in).
+fn canonical_code(code: &str) -> String {
+    let plain: Vec<char> = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    plain
+        .chunks(5)
+        .map(|group| group.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// 20 characters from an alphabet without look-alikes (no 0/O, 1/I/L): about 99 bits.
@@ -440,4 +457,23 @@ pub fn pay_reward(
         store::set_reward(conn, id, due, paid, (paid == due).then_some(now_ms))?;
         view(conn, defs, p, id)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_is_found_however_it_is_typed() {
+        let code = new_tracking_code();
+        for typed in [
+            code.clone(),
+            code.to_lowercase(),
+            code.replace('-', ""),
+            format!("  {} ", code.replace('-', " ").to_lowercase()),
+        ] {
+            assert_eq!(hash(&typed), hash(&code), "{typed}");
+        }
+        assert_ne!(hash("ABCDE-FGHJK"), hash("ABCDE-FGHJM"));
+    }
 }

@@ -23,6 +23,18 @@ diesel::table! {
         lang -> Text,
         created_at -> BigInt,
         disabled_at -> Nullable<BigInt>,
+        password_reset_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    account_events (id) {
+        id -> BigInt,
+        at_ms -> BigInt,
+        admin_user_id -> BigInt,
+        user_id -> BigInt,
+        action -> Text,
+        detail -> Text,
     }
 }
 

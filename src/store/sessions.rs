@@ -48,3 +48,16 @@ pub fn revoke_all(
         .set((sessions::revoked_at.eq(now_ms), sessions::revoked_reason.eq(reason)))
         .execute(c))
 }
+
+/// Ends every live session of a user but `keep` (the one that changed the password).
+pub fn revoke_others(
+    conn: &mut DbConn,
+    user_id: i64,
+    keep: &str,
+    now_ms: i64,
+    reason: &str,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(sessions::table.filter(sessions::user_id.eq(user_id).and(sessions::revoked_at.is_null()).and(sessions::id.ne(keep))))
+        .set((sessions::revoked_at.eq(now_ms), sessions::revoked_reason.eq(reason)))
+        .execute(c))
+}

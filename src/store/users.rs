@@ -1,4 +1,4 @@
-use super::schema::{user_roles, users};
+use super::schema::{account_events, persons, user_roles, users};
 use super::DbConn;
 use crate::db_run;
 use crate::domain::roles::Role;
@@ -18,6 +18,8 @@ pub struct User {
     pub created_at: i64,
     /// A disabled user signs in no more, and their sessions have ended.
     pub disabled_at: Option<i64>,
+    /// Set by an administrator's reset: the user must choose their own password first.
+    pub password_reset_at: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -196,8 +198,72 @@ pub fn set_roles_and_region(
     Ok(())
 }
 
-pub fn set_password_hash(conn: &mut DbConn, user_id: i64, hash: &str) -> QueryResult<usize> {
-    db_run!(conn, c => diesel::update(users::table.find(user_id)).set(users::password_hash.eq(hash)).execute(c))
+/// Sets the password; `reset_at` marks an administrator's reset (the user must change it),
+/// `None` the user's own choice.
+pub fn set_password(
+    conn: &mut DbConn,
+    user_id: i64,
+    hash: &str,
+    reset_at: Option<i64>,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(users::table.find(user_id))
+        .set((users::password_hash.eq(hash), users::password_reset_at.eq(reset_at)))
+        .execute(c))
+}
+
+pub fn enable(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(users::table.find(user_id).filter(users::disabled_at.is_not_null()))
+        .set(users::disabled_at.eq(None::<i64>))
+        .execute(c))
+}
+
+/// Links a resident account to an insured person, moving the link off any other account;
+/// 0 when the person is linked to another account already.
+pub fn link_person(conn: &mut DbConn, user_id: i64, person_id: i64) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(persons::table.find(person_id).filter(persons::user_id.is_null().or(persons::user_id.eq(user_id))))
+        .set(persons::user_id.eq(user_id))
+        .execute(c))
+}
+
+/// Removes the account's link to any person but `keep`.
+pub fn unlink_others(conn: &mut DbConn, user_id: i64, keep: i64) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(persons::table.filter(persons::user_id.eq(user_id)).filter(persons::id.ne(keep)))
+        .set(persons::user_id.eq(None::<i64>))
+        .execute(c))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
+#[diesel(table_name = account_events)]
+pub struct AccountEvent {
+    pub id: i64,
+    pub at_ms: i64,
+    pub admin_user_id: i64,
+    pub user_id: i64,
+    pub action: String,
+    pub detail: String,
+}
+
+pub fn record_event(
+    conn: &mut DbConn,
+    admin_user_id: i64,
+    user_id: i64,
+    action: &str,
+    detail: &str,
+    now_ms: i64,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::insert_into(account_events::table)
+        .values((account_events::at_ms.eq(now_ms), account_events::admin_user_id.eq(admin_user_id), account_events::user_id.eq(user_id), account_events::action.eq(action), account_events::detail.eq(detail)))
+        .execute(c))
+}
+
+/// An account's administrative history, newest first.
+pub fn events_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<AccountEvent>> {
+    db_run!(conn, c => account_events::table
+        .filter(account_events::user_id.eq(user_id))
+        .order(account_events::id.desc())
+        .limit(100)
+        .select(AccountEvent::as_select())
+        .load(c))
 }
 
 pub fn disable(conn: &mut DbConn, user_id: i64, now_ms: i64) -> QueryResult<usize> {

@@ -467,14 +467,30 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
     let code = s.text_of("tracking-code").await;
     assert!(code.trim().len() >= 8, "{code:?}");
     s.look("report-done").await;
-    s.click("main a.button").await;
+    s.click("#track-now").await;
     assert!(
         s.c.find(Locator::Id("report-status")).await.is_ok(),
         "{}",
         s.text().await
     );
+    assert_eq!(s.path().await, "/report/track");
+    assert!(
+        !s.c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains(code.trim()),
+        "the code is never in the address"
+    );
     s.look("report-track").await;
-    s.goto("/report/track?code=NOT-A-CODE").await;
+    // Typed in lower case without its dashes, the code is still found.
+    s.goto("/report/track").await;
+    s.fill("code", &code.trim().replace('-', "").to_lowercase())
+        .await;
+    s.click("form[action='/report/track'] button.primary").await;
+    assert!(s.has("#report-status").await, "{}", s.text().await);
+    s.fill("code", "NOT-A-CODE").await;
+    s.click("form[action='/report/track'] button.primary").await;
     assert!(s.has("p.error").await);
     for (user, own, refused) in [
         ("inspector", "/facilities", "/queue"),
@@ -714,6 +730,51 @@ async fn a_stale_page_is_explained(app: &TestApp, driver: &Driver, label: &str) 
     s.c.close().await.unwrap();
 }
 
+/// An admin disables a user on the account page, confirming first; the user's open
+/// session, in another browser, fails at its next page.
+async fn admin_disables_a_user(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let name = format!("off_{}", label.replace('-', "_"));
+    let id = app.add_user(&name, &[claimflow::domain::roles::Role::Reviewer], "330326");
+    let user = Session::open(app, driver, &format!("{label}-user"), words.lang).await;
+    user.sign_in(&name).await;
+    user.goto("/queue").await;
+    assert_eq!(user.path().await, "/queue");
+    let admin = Session::open(app, driver, label, words.lang).await;
+    admin.sign_in("admin").await;
+    admin.goto("/admin/registry").await;
+    admin.click(&format!("a[href='/admin/users/{id}']")).await;
+    admin.look("account").await;
+    // Without the tick the page refuses in place, in its language, and nothing changes.
+    admin
+        .click("form[action$='/disable'] button[type=submit]")
+        .await;
+    let refusal = admin.text_of("confirm-error").await;
+    assert!(
+        refusal.contains(if words.lang == "en" {
+            "tick to confirm"
+        } else {
+            "请勾选确认"
+        }),
+        "{refusal}"
+    );
+    user.goto("/queue").await;
+    assert_eq!(user.path().await, "/queue", "not disabled yet");
+    admin.tick("#confirm").await;
+    admin
+        .click("form[action$='/disable'] button[type=submit]")
+        .await;
+    assert!(admin.has(".flash.ok").await, "{}", admin.text().await);
+    admin.look("account-disabled").await;
+    user.goto("/queue").await;
+    assert_eq!(
+        user.path().await,
+        "/login",
+        "the open session failed at once"
+    );
+    user.c.close().await.unwrap();
+    admin.c.close().await.unwrap();
+}
+
 async fn scenarios(backend: Backend) {
     let Some(app) = spawn_without_cases(backend).await else {
         eprintln!("skipped: set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL");
@@ -731,6 +792,8 @@ async fn scenarios(backend: Backend) {
     pages_by_role(&app, &driver, &ZH, &format!("{name}-zh")).await;
     pages_by_role(&app, &driver, &EN, &format!("{name}-en")).await;
     a_stale_page_is_explained(&app, &driver, &format!("{name}-stale")).await;
+    admin_disables_a_user(&app, &driver, &ZH, &format!("{name}-zh-disable")).await;
+    admin_disables_a_user(&app, &driver, &EN, &format!("{name}-en-disable")).await;
 }
 
 fn scenarios_in_chromium(backend: Backend) {

@@ -4,6 +4,7 @@
 //! reported as ignored, and a line says how many did not run; with `CI` set they must run.
 mod common;
 
+mod accounts;
 mod api;
 mod backup;
 mod browser;
@@ -23,7 +24,8 @@ mod web_lists;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 16] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 17] = [
+        accounts::trials,
         api::trials,
         backup::trials,
         browser::trials,

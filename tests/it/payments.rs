@@ -76,21 +76,7 @@ fn count(app: &TestApp, sql: &str) -> i64 {
 
 /// Every payment's status, in claim order, and how many items the batches hold.
 fn state(app: &TestApp) -> (String, i64) {
-    use diesel::prelude::*;
-    use diesel::sql_types::Text;
-    #[derive(QueryableByName)]
-    struct S {
-        #[diesel(sql_type = Text)]
-        status: String,
-    }
-    let mut conn = app.conn();
-    let sql = "SELECT status FROM payments ORDER BY claim_id";
-    let rows: Vec<S> = match &mut *conn {
-        claimflow::store::DbConn::Sqlite(c, _) => diesel::sql_query(sql).load(c),
-        claimflow::store::DbConn::Pg(c) => diesel::sql_query(sql).load(c),
-    }
-    .unwrap();
-    let statuses: Vec<String> = rows.into_iter().map(|r| r.status).collect();
+    let statuses = app.text_column("SELECT status AS text FROM payments ORDER BY claim_id");
     (
         statuses.join(","),
         count(

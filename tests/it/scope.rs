@@ -42,7 +42,7 @@ fn first_id(conn: &mut DbConn, sql: &str) -> i64 {
 }
 
 /// Operations open to anyone, or about the caller alone, which carry no other region's data.
-const NOT_SCOPED: [&str; 13] = [
+const NOT_SCOPED: [&str; 14] = [
     // A CSV body of bank references: another region's references answer like unknown ones,
     // walked in payments::a_batch_goes_to_the_bank_and_comes_back_paid_failed_and_returned.
     "POST /api/payment-results",
@@ -50,6 +50,8 @@ const NOT_SCOPED: [&str; 13] = [
     "POST /api/auth/login",
     "POST /api/auth/logout",
     "GET /api/me",
+    // The caller's own password: there is no one else's to reach.
+    "POST /api/me/password",
     "GET /api/workflows",
     "GET /api/supervision/violation-types",
     "POST /api/public/reports",
@@ -513,6 +515,24 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
             format!("/api/admin/users/{resident_user}/roles"),
             format!("/api/admin/users/{u}/roles"),
             Some(json!({"roles": ["resident"], "region_code": "310000"})),
+        ),
+        (
+            "POST /api/admin/users/{id}/enable",
+            format!("/api/admin/users/{resident_user}/enable"),
+            format!("/api/admin/users/{u}/enable"),
+            None,
+        ),
+        (
+            "GET /api/admin/users/{id}",
+            format!("/api/admin/users/{resident_user}"),
+            format!("/api/admin/users/{u}"),
+            None,
+        ),
+        (
+            "PUT /api/admin/users/{id}/person",
+            format!("/api/admin/users/{resident_user}/person"),
+            format!("/api/admin/users/{u}/person"),
+            Some(json!({"id_number": person})),
         ),
         (
             "DELETE /api/admin/lockouts/{username}",

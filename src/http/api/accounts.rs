@@ -5,7 +5,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
 use crate::service::auth::{change_account, AccountChange};
-use actix_web::{delete, post, put, web, HttpResponse};
+use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -53,22 +53,52 @@ async fn apply(
 }
 
 /// An account change with its data owned, to move onto the blocking pool.
-enum Owned {
+pub enum Owned {
     Disable,
+    Enable,
     Roles(Vec<Role>, String),
     Password(String),
+    Link(String),
 }
 
 impl Owned {
-    fn as_change(&self) -> AccountChange<'_> {
+    pub fn as_change(&self) -> AccountChange<'_> {
         match self {
             Owned::Disable => AccountChange::Disable,
+            Owned::Enable => AccountChange::Enable,
             Owned::Roles(roles, region_code) => {
                 AccountChange::RolesAndRegion { roles, region_code }
             }
             Owned::Password(p) => AccountChange::Password(p),
+            Owned::Link(id_number) => AccountChange::LinkPerson(id_number),
         }
     }
+}
+
+/// Roles by name, at least one; each name one the system knows.
+pub fn parse_roles(names: &[String]) -> AppResult<Vec<Role>> {
+    let roles = names
+        .iter()
+        .map(|r| {
+            r.parse::<Role>().map_err(|_| {
+                AppError::rule_on(
+                    "roles",
+                    "role_unknown",
+                    format!("未知的角色“{r}”"),
+                    format!("unknown role `{r}`"),
+                )
+            })
+        })
+        .collect::<AppResult<Vec<Role>>>()?;
+    if roles.is_empty() {
+        return Err(AppError::rule_on(
+            "roles",
+            "roles_empty",
+            "请至少选择一个角色",
+            "give the user at least one role",
+        ));
+    }
+    Ok(roles)
 }
 
 /// Disables a user: they sign in no more, and their sessions end.
@@ -98,19 +128,101 @@ pub async fn set_roles(
 ) -> AppResult<HttpResponse> {
     let RolesBody { roles, region_code } = body.into_inner();
     apply(state, user, id.into_inner(), move || {
-        let roles = roles
-            .iter()
-            .map(|r| {
-                r.parse::<Role>()
-                    .map_err(|e| AppError::field("roles", e.to_string()))
-            })
-            .collect::<AppResult<Vec<Role>>>()?;
-        if roles.is_empty() {
-            return Err(AppError::field("roles", "give the user at least one role"));
-        }
-        Ok(Owned::Roles(roles, region_code.trim().to_string()))
+        Ok(Owned::Roles(
+            parse_roles(&roles)?,
+            region_code.trim().to_string(),
+        ))
     })
     .await
+}
+
+/// Enables a disabled user: they may sign in again.
+#[utoipa::path(post, path = "/api/admin/users/{id}/enable", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = SessionsEnded), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
+#[post("/api/admin/users/{id}/enable")]
+pub async fn enable_user(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    apply(state, user, id.into_inner(), || Ok(Owned::Enable)).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// The insured person's ID number, in the admin's region.
+    pub id_number: String,
+}
+
+/// Links a resident account to the insured person with this ID number: the resident then
+/// files and sees that person's claims. A person belongs to one account.
+#[utoipa::path(put, path = "/api/admin/users/{id}/person", tag = "admin", security(("bearer" = [])), request_body = LinkBody,
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = SessionsEnded), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody),
+        (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+#[put("/api/admin/users/{id}/person")]
+pub async fn link_person(
+    state: State,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<LinkBody>,
+) -> AppResult<HttpResponse> {
+    let id_number = body.into_inner().id_number;
+    apply(state, user, id.into_inner(), move || {
+        Ok(Owned::Link(id_number))
+    })
+    .await
+}
+
+/// An account as its administrator sees it: state, roles, linked person and history.
+#[utoipa::path(get, path = "/api/admin/users/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = crate::service::auth::AccountView), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody), (status = 404, body = crate::http::errors::ErrorBody)))]
+#[get("/api/admin/users/{id}")]
+pub async fn account(state: State, user: AuthUser, id: web::Path<i64>) -> AppResult<HttpResponse> {
+    let (id, policy) = (id.into_inner(), state.config.login);
+    let view = db(&state, move |conn, _| {
+        crate::service::auth::account_view(conn, &user.0, id, &policy, crate::store::now_ms())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnPasswordBody {
+    pub current_password: String,
+    /// At least 8 characters, other than the current one.
+    pub password: String,
+}
+
+/// Changes the caller's own password; their other sessions end. After an administrator's
+/// reset this is the one call the session may make.
+#[utoipa::path(post, path = "/api/me/password", tag = "auth", security(("bearer" = [])), request_body = OwnPasswordBody,
+    responses((status = 204, description = "changed"), (status = 401, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+#[post("/api/me/password")]
+pub async fn change_own_password(
+    state: State,
+    user: crate::http::auth::PasswordChanger,
+    body: web::Json<OwnPasswordBody>,
+) -> AppResult<HttpResponse> {
+    let OwnPasswordBody {
+        current_password,
+        password,
+    } = body.into_inner();
+    db(&state, move |conn, _| {
+        crate::service::auth::change_own_password(
+            conn,
+            &user.0,
+            &current_password,
+            &password,
+            crate::store::now_ms(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Resets a user's password; their sessions end.

@@ -45,7 +45,10 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204, description = "the session has ended"), (status = 401, body = crate::http::errors::ErrorBody)))]
 #[post("/api/auth/logout")]
-pub async fn logout(state: State, user: AuthUser) -> AppResult<HttpResponse> {
+pub async fn logout(
+    state: State,
+    user: crate::http::auth::PasswordChanger,
+) -> AppResult<HttpResponse> {
     db(&state, move |conn, _| {
         crate::service::auth::end_session(conn, &user.0, crate::store::now_ms())
     })

@@ -121,7 +121,9 @@ async fn registry_page(
         .iter()
         .map(|(u, roles)| {
             json!({
+                "id": u.id,
                 "username": u.username,
+                "disabled": u.disabled_at.is_some(),
                 "name": u.display_name,
                 "roles": roles.iter().map(|r| role_title(r)).collect::<Vec<_>>().join("、"),
                 "region": u.region_code,

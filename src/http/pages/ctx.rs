@@ -7,6 +7,7 @@ use crate::auth::Principal;
 use crate::domain::roles::Role;
 use crate::error::{AppError, AppResult};
 use crate::http::State;
+use crate::service::auth::Access;
 use crate::store::DbConn;
 use actix_web::http::{header, StatusCode};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse, ResponseError};
@@ -23,7 +24,14 @@ pub struct Ctx {
     pub token: Option<String>,
     pub user: Option<Principal>,
     pub secure: bool,
+    /// The session is live but an administrator reset its password: every signed-in page
+    /// leads to the password change until it is made.
+    pub pending_reset: bool,
 }
+
+/// The page a session with a pending password reset may open (besides signing out and the
+/// language switch).
+pub const PASSWORD_PAGE: &str = "/account/password";
 
 impl FromRequest for Ctx {
     type Error = actix_web::Error;
@@ -35,9 +43,18 @@ impl FromRequest for Ctx {
             let mut ctx = ctx?;
             // A session that ended (signed out, disabled, roles changed) is no session.
             if let Some(claimed) = ctx.user.take() {
-                ctx.user = crate::http::auth::live(&ctx.state, claimed).await.ok();
-                if ctx.user.is_none() {
-                    ctx.token = None;
+                let path = ctx.here.split('?').next().unwrap_or_default();
+                let access = if [PASSWORD_PAGE, "/logout", "/lang"].contains(&path) {
+                    Access::PasswordChange
+                } else {
+                    Access::Full
+                };
+                match crate::http::auth::live_for(&ctx.state, claimed, access).await {
+                    Ok(p) => ctx.user = Some(p),
+                    Err(e) => {
+                        ctx.pending_reset = e.code() == "password_change_required";
+                        ctx.token = None;
+                    }
                 }
             }
             Ok(ctx)
@@ -67,6 +84,7 @@ impl Ctx {
             token,
             user,
             secure: session::over_tls(req),
+            pending_reset: false,
         })
     }
 
@@ -172,6 +190,9 @@ impl Ctx {
     /// The signed-in user if they hold one of `roles`. Signed out: to the sign-in page and
     /// back here afterwards. Signed in without the role: a 403 page.
     pub fn require(&self, roles: &[Role]) -> Result<Principal, PageError> {
+        if self.pending_reset {
+            return Err(PageError::redirect(PASSWORD_PAGE.to_string()));
+        }
         let Some(user) = &self.user else {
             let back = if self.here.starts_with('/') {
                 self.here.as_str()
@@ -325,6 +346,9 @@ impl Ctx {
     ) -> Result<serde_json::Map<String, Value>, PageError> {
         match err {
             AppError::Validation(fields) => Ok(self.field_messages(fields, form_field)),
+            AppError::Rule(rule) if !rule.fields.is_empty() => {
+                Ok(self.rule_errors(&rule, form_field))
+            }
             other => Err(self.fail(other)),
         }
     }
@@ -335,7 +359,7 @@ impl Ctx {
         }
         let status = err.status_code();
         if status.is_server_error() {
-            tracing::error!(error = %err, "page failed");
+            tracing::error!(error = ?err, "page failed");
         }
         let (title_key, text_key) = match status {
             StatusCode::FORBIDDEN => match &err {
@@ -354,6 +378,7 @@ impl Ctx {
             | AppError::PayloadTooLarge(_)
             | AppError::UnsupportedMedia(_)
             | AppError::TooManyRequests(_) => Some(err.to_string()),
+            AppError::Rule(r) => Some(self.pick(&r.zh, &r.en).to_string()),
             _ => None,
         };
         let view = json!({"status": status.as_u16(), "heading": self.t(title_key), "text": self.t(text_key), "detail": detail});

@@ -1,6 +1,7 @@
 //! The browser interface: server-rendered pages from `templates/web/*.hbs` with strings from
 //! `locales/`, in Simplified Chinese by default and English. Pages call the same services as
 //! the API; these modules only read forms, check the session and CSRF, and render.
+pub mod accounts;
 pub mod admin;
 pub mod audit;
 mod case_page;
@@ -32,7 +33,7 @@ pub const PARTIALS: [&str; 3] = ["layout", "field", "audit_tabs"];
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 25] = [
+pub const PAGES: [&str; 27] = [
     "login",
     "payments",
     "payment_batch",
@@ -58,6 +59,8 @@ pub const PAGES: [&str; 25] = [
     "violation_new",
     "violation",
     "admin_registry",
+    "admin_user",
+    "account_password",
 ];
 
 pub struct WebUi {
@@ -286,6 +289,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(public::report_page)
         .service(public::submit_report)
         .service(public::track)
+        .service(public::track_post)
         .service(violations::facility_page)
         .service(violations::new_inspection)
         .service(violations::record_inspection)
@@ -298,6 +302,10 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(admin::add_facility)
         .service(admin::change_status)
         .service(admin::add_user)
+        .service(accounts::account_get)
+        .service(accounts::account_post)
+        .service(accounts::password_get)
+        .service(accounts::password_post)
         .service(admin::add_region);
 }
 

@@ -77,48 +77,60 @@ pub async fn submit_report(
 }
 
 #[derive(Deserialize)]
-pub struct TrackQuery {
+pub struct TrackForm {
     #[serde(default)]
     code: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
 }
 
-/// Follows a report: the form, and with a code the report's status in plain words.
+/// The tracking form. The code is the reporter's credential, so it is sent by POST and never
+/// appears in an address, a log line or the browser's history.
 #[get("/report/track")]
-pub async fn track(ctx: Ctx, q: web::Query<TrackQuery>) -> Result<HttpResponse, PageError> {
-    let code = q.into_inner().code.trim().to_string();
-    let status = if code.is_empty() {
-        None
-    } else {
-        let lookup = code.clone();
-        match crate::http::db(&ctx.state, move |conn, _| svc::track(conn, &lookup)).await {
-            Ok(s) => Some(Ok(s)),
-            Err(AppError::NotFound(_)) => Some(Err(())),
-            Err(e) => return Err(ctx.fail(e)),
-        }
-    };
-    let view = match &status {
-        Some(Ok(s)) => json!({
-            "code": code,
-            "found": true,
-            "unknown": false,
-            "submitted": when(s.submitted_at),
-            "status": ctx.pick(&s.status_zh, &s.status_en),
-            "attachments": s.attachments,
-            "reward": s.reward_fen.map(yuan),
-            "reward_paid": yuan(s.reward_paid_fen),
-        }),
-        Some(Err(())) => json!({"code": code, "found": false, "unknown": true}),
-        None => json!({"code": "", "found": false, "unknown": false}),
-    };
-    let status_code = if matches!(status, Some(Err(()))) {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::OK
-    };
-    ctx.page_titled(
+pub async fn track(ctx: Ctx) -> Result<HttpResponse, PageError> {
+    let view = json!({"code": "", "found": false, "unknown": false});
+    ctx.public_page(
         "report_track",
         ctx.t("report.track_title"),
         view,
-        status_code,
+        StatusCode::OK,
     )
+}
+
+/// Follows a report by its code: its status in plain words.
+#[post("/report/track")]
+pub async fn track_post(
+    ctx: Ctx,
+    req: HttpRequest,
+    form: web::Form<TrackForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    ctx.check_public_csrf(&req, &form.csrf)?;
+    let code = form.code.trim().to_string();
+    let lookup = code.clone();
+    let found = match crate::http::db(&ctx.state, move |conn, _| svc::track(conn, &lookup)).await {
+        Ok(s) => Some(s),
+        Err(AppError::NotFound(_)) => None,
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    let (view, status) = match &found {
+        Some(s) => (
+            json!({
+                "code": code,
+                "found": true,
+                "unknown": false,
+                "submitted": when(s.submitted_at),
+                "status": ctx.pick(&s.status_zh, &s.status_en),
+                "attachments": s.attachments,
+                "reward": s.reward_fen.map(yuan),
+                "reward_paid": yuan(s.reward_paid_fen),
+            }),
+            StatusCode::OK,
+        ),
+        None => (
+            json!({"code": code, "found": false, "unknown": true}),
+            StatusCode::NOT_FOUND,
+        ),
+    };
+    ctx.public_page("report_track", ctx.t("report.track_title"), view, status)
 }

@@ -267,18 +267,47 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str) -> String {
+        self.login_with(username, PASSWORD).await
+    }
+
+    pub async fn login_with(&self, username: &str, password: &str) -> String {
+        let (status, token) = self.try_login(username, password).await;
+        assert_eq!(status, 200, "login as {username}");
+        token
+    }
+
+    /// Signs in with a password: the status and the token (empty when refused).
+    pub async fn try_login(&self, username: &str, password: &str) -> (u16, String) {
         let res = self
             .client
             .post(self.url("/api/auth/login"))
-            .json(&json!({"username": username, "password": PASSWORD}))
+            .json(&json!({"username": username, "password": password}))
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 200, "login as {username}");
-        res.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        (
+            status,
+            body["token"].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
+    /// The `text` column of a query's rows, on either backend.
+    pub fn text_column(&self, sql: &str) -> Vec<String> {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            text: String,
+        }
+        let mut conn = self.conn();
+        let rows: Vec<Row> = match &mut *conn {
+            store::DbConn::Sqlite(c, _) => diesel::sql_query(sql).load(c),
+            store::DbConn::Pg(c) => diesel::sql_query(sql).load(c),
+        }
+        .unwrap();
+        rows.into_iter().map(|r| r.text).collect()
     }
 
     /// A page as the browser gets it with this session, in Chinese.

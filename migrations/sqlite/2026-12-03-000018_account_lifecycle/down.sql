@@ -1,0 +1,2 @@
+DROP TABLE account_events;
+ALTER TABLE users DROP COLUMN password_reset_at;
