@@ -264,3 +264,10 @@ pub fn open_counts(conn: &mut DbConn, user_ids: &[i64]) -> QueryResult<Vec<(Opti
         .select((cases::assignee_id, diesel::dsl::count_star()))
         .load(c))
 }
+
+/// Sets an open case's deadline (a stage whose deadline was decided, not timed).
+pub fn set_due(conn: &mut DbConn, case_id: i64, due_ms: i64) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(cases::table.find(case_id).filter(cases::stage.is_not_null()))
+        .set(cases::due_at.eq(due_ms))
+        .execute(c))
+}

@@ -457,6 +457,23 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
     // Signed out: the whistleblower form, the tracking code shown once, and tracking.
     s.click("header nav a[href='/report']").await;
     s.look("report").await;
+    // Wrong: refused beside each field, in the page's language, the input kept.
+    s.fill("person_id_number", "12345").await;
+    s.fill("description", "太短").await;
+    s.click("form[action='/report'] button.primary").await;
+    let (id_error, text_error) = if words.lang == "en" {
+        ("", "10 to 5,000 characters")
+    } else {
+        ("身份证号格式不正确", "10 至 5000 字")
+    };
+    assert!(
+        s.text_of("person_id_number-error").await.contains(id_error)
+            && s.text_of("description-error").await.contains(text_error),
+        "{}",
+        s.text().await
+    );
+    s.look("report-refused").await;
+    s.fill("person_id_number", "").await;
     s.fill("facility_code", "H330326020").await;
     s.fill(
         "description",

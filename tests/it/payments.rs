@@ -855,6 +855,26 @@ async fn rejection_changed_on_appeal(
         None,
         "a rejection is not payable: {status} {pay}"
     );
+    // The letter is a formal decision, and a rejection's pays nothing, in words and figures.
+    let (status, letter) = app
+        .page(&resident, &format!("/my/claims/{claim_id}/letter"))
+        .await;
+    assert_eq!(status, 200, "{letter}");
+    let year = chrono::Utc::now().format("%Y");
+    for part in [
+        "申请人",
+        &format!("{year}-{claim_id:06}"),
+        "平阳县医疗保障局",
+        "本申请不予支付，本次支付 0.00 元",
+        "就诊时不符合参保待遇条件",
+        "60 日内向本经办机构申诉",
+    ] {
+        assert!(letter.contains(part), "{part}: {letter}");
+    }
+    assert!(
+        !letter.contains("计算步骤"),
+        "no computation on a rejection: {letter}"
+    );
     let (status, filed) = app
         .post(
             &resident,
@@ -887,6 +907,13 @@ async fn rejection_changed_on_appeal(
         "{detail}"
     );
     assert_eq!(ytd_paid(app), before + 752_000, "the totals moved once");
+    let (_, letter) = app
+        .page(&resident, &format!("/my/claims/{claim_id}/letter"))
+        .await;
+    assert!(
+        letter.contains("计算步骤") && letter.contains("7,520.00"),
+        "{letter}"
+    );
     let told = detail["timeline"].as_array().unwrap();
     assert!(
         told.last().unwrap()["zh"]

@@ -227,6 +227,23 @@ async fn phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended
         .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["stage"], "rectification");
+    // The deadline is the day the sanction gave, to its end in China Standard Time, and
+    // the case page shows that day, not a shifted moment.
+    let (_, case) = app.get(&supervisor, &format!("/api/cases/{case_id}")).await;
+    assert_eq!(
+        case["due_at"].as_i64(),
+        Some(claimflow::domain::dates::end_of_local_day(
+            chrono::NaiveDate::from_ymd_opt(2019, 9, 30).unwrap()
+        )),
+        "{case}"
+    );
+    let (_, html) = app
+        .page(&supervisor, &format!("/facilities/{FACILITY}"))
+        .await;
+    assert!(
+        html.contains("2019-09-30</li>") && !html.contains("2019-09-30 23:59"),
+        "{html}"
+    );
     assert_eq!(v["violation"]["suspended_from"], "2019-07-01");
     assert_eq!(
         v["violation"]["suspended_until"], "2020-01-01",

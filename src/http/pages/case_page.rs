@@ -167,7 +167,7 @@ fn case_view(
         "outcome_title": title(&case.outcome_title),
         "sla": case.sla,
         "sla_label": case.sla.as_ref().map(|s| ctx.t(&format!("queue.{s}"))),
-        "due": case.due_at.map(when),
+        "due": case.due_at.map(super::due),
         "encounter": ctx.t(&format!("new_claim.encounter_{}", c.claim.encounter_kind)),
         "decided": c.decided_fen.map(yuan),
         "family_facts": family_facts(ctx, &c.claim.facts),

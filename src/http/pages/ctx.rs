@@ -329,9 +329,26 @@ impl Ctx {
         fields: Vec<crate::error::FieldError>,
         form_field: impl Fn(&str) -> String,
     ) -> serde_json::Map<String, Value> {
+        self.field_messages_in(fields, form_field, None)
+    }
+
+    /// As [`Ctx::field_messages`], but a form whose locale `section` has `err_FIELD` says
+    /// that in Chinese instead of the service's English (which English pages keep: it names
+    /// the figures).
+    pub fn field_messages_in(
+        &self,
+        fields: Vec<crate::error::FieldError>,
+        form_field: impl Fn(&str) -> String,
+        section: Option<&str>,
+    ) -> serde_json::Map<String, Value> {
+        let own = |field: &str| {
+            let key = format!("{}.err_{field}", section?);
+            (self.lang != "en" && self.ui.has(self.lang, &key)).then(|| self.t(&key))
+        };
         let mut map = serde_json::Map::new();
         for f in fields {
-            let text = format!("{}{}", self.t("errors.field_prefix"), f.message);
+            let text = own(&f.field)
+                .unwrap_or_else(|| format!("{}{}", self.t("errors.field_prefix"), f.message));
             map.entry(form_field(&f.field))
                 .or_insert(Value::String(text));
         }

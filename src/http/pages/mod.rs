@@ -318,6 +318,16 @@ pub fn field_errors_for(mut errors: serde_json::Map<String, Value>, fields: &[&s
     Value::Object(errors)
 }
 
+/// A deadline for people: a date when it was given as one (it ends with that day), else the
+/// moment as [`when`] shows it.
+pub fn due(ms: i64) -> String {
+    if crate::domain::dates::is_end_of_local_day(ms) {
+        crate::domain::dates::local_date(ms)
+    } else {
+        when(ms)
+    }
+}
+
 /// A moment for people: China Standard Time (UTC+8, no daylight saving), to the minute.
 pub fn when(ms: i64) -> String {
     let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");

@@ -8,11 +8,13 @@ use serde_json::{json, Map, Value};
 /// The bill's parts in yuan, with a split bar: what each layer paid and what is left.
 pub fn bill_fields(ctx: &Ctx, d: &ClaimDetail) -> Map<String, Value> {
     let mut out = Map::new();
+    // A rejection pays nothing: the computation it did not use is not shown as a bill.
+    let rejected = d.decision.as_ref().is_some_and(|x| x.outcome == "rejected");
     let Some(b) = d
         .breakdown
         .as_ref()
         .map(|b| &b.bill)
-        .filter(|b| b.total_fen > 0)
+        .filter(|b| b.total_fen > 0 && !rejected)
     else {
         return out;
     };

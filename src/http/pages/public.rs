@@ -15,6 +15,10 @@ pub struct ReportForm {
     #[serde(default)]
     facility_code: String,
     #[serde(default)]
+    person_id_number: String,
+    #[serde(default)]
+    claim_id: String,
+    #[serde(default)]
     description: String,
     #[serde(default)]
     contact: String,
@@ -29,7 +33,16 @@ fn report_form(
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
     let has_errors = !errors.is_empty();
-    let errors = super::field_errors_for(errors, &["facility_code", "description", "contact"]);
+    let errors = super::field_errors_for(
+        errors,
+        &[
+            "facility_code",
+            "person_id_number",
+            "claim_id",
+            "description",
+            "contact",
+        ],
+    );
     let view = json!({"form": form, "errors": errors, "has_errors": has_errors});
     ctx.public_page("report", ctx.t("report.title"), view, status)
 }
@@ -48,10 +61,20 @@ pub async fn submit_report(
     let form = form.into_inner();
     ctx.check_public_csrf(&req, &form.csrf)?;
     let blank = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    // A claim number is digits; anything else is said so beside the field.
+    let claim_id = match blank(&form.claim_id).map(|c| c.parse::<i64>()) {
+        Some(Ok(id)) if id > 0 => Some(id),
+        Some(_) => {
+            let mut errors = Map::new();
+            errors.insert("claim_id".into(), ctx.t("report.err_claim_id").into());
+            return report_form(&ctx, &form, errors, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        None => None,
+    };
     let input = ReportInput {
         facility_code: blank(&form.facility_code),
-        person_id_number: None,
-        claim_id: None,
+        person_id_number: blank(&form.person_id_number),
+        claim_id,
         description: form.description.trim().to_string(),
         contact: blank(&form.contact),
     };
@@ -69,7 +92,7 @@ pub async fn submit_report(
             StatusCode::CREATED,
         ),
         Err(AppError::Validation(fields)) => {
-            let errors = ctx.field_messages(fields, str::to_string);
+            let errors = ctx.field_messages_in(fields, str::to_string, Some("report"));
             report_form(&ctx, &form, errors, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(ctx.fail(e)),

@@ -141,8 +141,13 @@ pub(super) fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
             })
         })
         .collect();
-    let steps = breakdown_steps(ctx, d);
     let decision = d.decision.as_ref();
+    // A rejection pays nothing; the computation it set aside would read as a payment.
+    let steps = if decision.is_some_and(|x| x.outcome == "rejected") {
+        Vec::new()
+    } else {
+        breakdown_steps(ctx, d)
+    };
     // A rejection's reason is written for the resident; an approver's comment is internal.
     let reason = decision
         .and_then(|d| ctx.pick_opt(&d.reason_zh, &d.reason_en))
@@ -199,7 +204,59 @@ pub async fn letter(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, PageEr
         return Err(ctx.fail(AppError::NotFound("decision".into())));
     }
     let title = format!("{} #{}", ctx.t("letter.title"), d.claim.id);
-    ctx.page_titled("letter", title, claim_view(&ctx, &d), StatusCode::OK)
+    let (person_id, region_code) = (d.claim.person_id, d.claim.region_code.clone());
+    let (applicant, region) = ctx
+        .db(move |conn, _| {
+            let person = match person_id {
+                Some(id) => crate::store::persons::get(conn, id)?,
+                None => None,
+            };
+            Ok((person, crate::store::regions::get(conn, &region_code)?))
+        })
+        .await?;
+    let mut view = claim_view(&ctx, &d);
+    extend(&mut view, letter_fields(&ctx, &d, applicant, region));
+    ctx.page_titled("letter", title, view, StatusCode::OK)
+}
+
+/// What makes the letter a formal decision: the applicant (name, masked ID number), the
+/// decision's number and date, the issuing agency and its region, what is paid (0 on a
+/// rejection, with its reason instead of a computation) and the appeal route.
+fn letter_fields(
+    ctx: &Ctx,
+    d: &ClaimDetail,
+    applicant: Option<crate::store::persons::Person>,
+    region: Option<crate::store::regions::Region>,
+) -> Map<String, Value> {
+    let decided_at = d.decided_at.unwrap_or_default();
+    let date = crate::domain::dates::local_date(decided_at);
+    let rejected = d.decision.as_ref().is_some_and(|x| x.outcome == "rejected");
+    let reimbursed = d.decision.as_ref().map_or(0, |x| x.reimbursed_fen());
+    let (region_name, agency) = region.map_or_else(Default::default, |r| {
+        let name = ctx.pick(&r.name_zh, &r.name_en).to_string();
+        let agency = if ctx.lang == "en" {
+            format!("{name} Healthcare Security Administration")
+        } else {
+            format!("{name}医疗保障局")
+        };
+        (name, agency)
+    });
+    let fields = json!({
+        "applicant": applicant.as_ref().map(|p| p.name.clone()),
+        "applicant_id": applicant.as_ref().and_then(|p| crate::domain::person::IdNumber::parse(&p.id_number).ok()).map(|n| n.masked()),
+        // Year of the decision, then the claim number: unique, and stable across reprints.
+        "decision_number": format!("{}-{:06}", &date.get(..4).unwrap_or("0000"), d.claim.id),
+        "decision_date": date,
+        "agency": agency,
+        "region_name": region_name,
+        "rejected": rejected,
+        "reimbursed": yuan(reimbursed),
+        "appeal_route": ctx.t("letter.appeal_route").replace("{days}", &ctx.state.config.appeal_days.to_string()),
+    });
+    match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
 }
 
 /// A document for a missing or rejected item, from the claim page (multipart: `_csrf`,

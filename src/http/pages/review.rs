@@ -1,7 +1,7 @@
 //! The reviewer's queue: its filters and SLA badges, its CSV export, and "next case".
 use super::ctx::{see_other, Ctx, PageError};
 use super::listing::{self, blank, csv_download, fen_cell};
-use super::{when, yuan, yuan_to_fen};
+use super::{yuan, yuan_to_fen};
 use crate::domain::claim::Family;
 use crate::domain::roles::Role;
 use crate::error::AppError;
@@ -159,7 +159,7 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
                 "facility": i.facility_code,
                 "sla": i.sla,
                 "sla_label": ctx.t(&format!("queue.{}", i.sla)),
-                "due": i.due_at.map(when),
+                "due": i.due_at.map(super::due),
                 "mine": i.assignee_id == Some(user.user_id),
                 "flags": i.flags,
             })
@@ -260,7 +260,7 @@ pub async fn queue_csv(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespons
                 i.total_fen.to_string(),
                 fen_cell(i.payable_fen),
                 i.age_hours.to_string(),
-                i.due_at.map(when).unwrap_or_default(),
+                i.due_at.map(super::due).unwrap_or_default(),
                 i.sla.clone(),
                 i.assignee_id.map(|a| a.to_string()).unwrap_or_default(),
                 i.escalated_to.clone().unwrap_or_default(),

@@ -4,7 +4,7 @@
 //! national 75 % target).
 use super::ctx::{see_other, Ctx, PageError};
 use super::listing::{self, csv_download};
-use super::{svg, when};
+use super::svg;
 use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::service::views::team::{team_board, TeamBoard};
@@ -112,7 +112,7 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
                 "stage": wf.as_ref().and_then(|wf| wf.stage(c.stage.as_deref()?).map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())),
                 "sla": sla,
                 "sla_label": ctx.t(&format!("queue.{sla}")),
-                "due": c.due_at.map(when),
+                "due": c.due_at.map(super::due),
                 "escalated": c.escalated_at.is_some(),
             })
         })
@@ -294,7 +294,7 @@ pub async fn board_csv(ctx: Ctx, list: web::Path<String>) -> Result<HttpResponse
                     c.workflow.clone(),
                     c.stage.clone().unwrap_or_default(),
                     sla_state(c.due_at, now).to_string(),
-                    c.due_at.map(when).unwrap_or_default(),
+                    c.due_at.map(super::due).unwrap_or_default(),
                     c.assignee_id.map(|a| a.to_string()).unwrap_or_default(),
                     c.escalated_to.clone().unwrap_or_default(),
                 ]

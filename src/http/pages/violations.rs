@@ -68,7 +68,7 @@ pub async fn facility_page(ctx: Ctx, code: web::Path<String>) -> Result<HttpResp
                 "sanctioned": v.sanctioned_at.is_some(),
                 "open": stage.is_some(),
                 "rectifying": matches!(stage.as_deref(), Some("rectification" | "follow_up")),
-                "due": due.map(when),
+                "due": due.map(super::due),
             })
         })
         .collect();
