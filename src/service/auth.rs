@@ -104,36 +104,59 @@ fn too_short() -> AppError {
 
 /// The user's own password change: the current password, then a new one of at least
 /// `MIN_PASSWORD_CHARS` that differs from it. Ends the user's other sessions and lifts an
-/// administrator's reset.
+/// administrator's reset. A wrong current password counts against the account's sign-in
+/// throttle, so that a borrowed session cannot guess the password faster than the sign-in
+/// form; argon2 runs outside the write transaction.
 pub fn change_own_password(
     conn: &mut DbConn,
+    policy: &crate::domain::throttle::LoginPolicy,
     p: &Principal,
     current_password: &str,
     new_password: &str,
     now_ms: i64,
 ) -> AppResult<()> {
+    use crate::store::logins;
+    let key = format!("user:{}", p.username.trim().to_lowercase());
+    let wait_ms = policy.wait_ms(logins::failures(conn, &key)?, now_ms);
+    if wait_ms > 0 {
+        return Err(AppError::Throttled {
+            retry_after_secs: (wait_ms + 999) / 1000,
+        });
+    }
+    let user = users::get(conn, p.user_id)?.ok_or_else(ended)?;
+    if !verify_password(&user.password_hash, current_password) {
+        conn.write_tx(|conn| -> AppResult<()> {
+            let next = policy.after_failure(logins::failures(conn, &key)?, now_ms);
+            logins::set_failures(conn, &key, next)?;
+            Ok(())
+        })?;
+        return Err(AppError::rule_on(
+            "current_password",
+            "password_wrong",
+            "当前密码不正确",
+            "the current password is not right",
+        ));
+    }
+    if new_password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(too_short());
+    }
+    if new_password == current_password {
+        return Err(AppError::rule_on(
+            "password",
+            "password_unchanged",
+            "新密码不能与当前密码相同",
+            "the new password must differ from the current one",
+        ));
+    }
+    let hash = hash_password(new_password)?;
     conn.write_tx(|conn| {
-        let user = users::get(conn, p.user_id)?.ok_or_else(ended)?;
-        if !verify_password(&user.password_hash, current_password) {
-            return Err(AppError::rule_on(
-                "current_password",
-                "password_wrong",
-                "当前密码不正确",
-                "the current password is not right",
+        // Only over the hash that was checked: a concurrent change wins, this one retries.
+        if users::set_password_over(conn, p.user_id, &user.password_hash, &hash)? != 1 {
+            return Err(AppError::Conflict(
+                "the password was changed meanwhile; sign in again".into(),
             ));
         }
-        if new_password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(too_short());
-        }
-        if new_password == current_password {
-            return Err(AppError::rule_on(
-                "password",
-                "password_unchanged",
-                "新密码不能与当前密码相同",
-                "the new password must differ from the current one",
-            ));
-        }
-        users::set_password(conn, p.user_id, &hash_password(new_password)?, None)?;
+        logins::clear(conn, &key)?;
         sessions::revoke_others(conn, p.user_id, &p.session_id, now_ms, "password changed")?;
         Ok(())
     })

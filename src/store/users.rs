@@ -211,6 +211,19 @@ pub fn set_password(
         .execute(c))
 }
 
+/// The user's own new password, replacing `old_hash` only (0 when it changed meanwhile);
+/// lifts an administrator's reset.
+pub fn set_password_over(
+    conn: &mut DbConn,
+    user_id: i64,
+    old_hash: &str,
+    hash: &str,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(users::table.find(user_id).filter(users::password_hash.eq(old_hash)))
+        .set((users::password_hash.eq(hash), users::password_reset_at.eq(None::<i64>)))
+        .execute(c))
+}
+
 pub fn enable(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
     db_run!(conn, c => diesel::update(users::table.find(user_id).filter(users::disabled_at.is_not_null()))
         .set(users::disabled_at.eq(None::<i64>))

@@ -172,6 +172,47 @@ async fn an_admins_changes_to_an_account_hold_at_once(app: TestApp) {
     assert_eq!(app.get(&pending, "/api/queue").await.0, 200, "changed: in");
     assert_eq!(app.try_login("rev_life", "given-by-admin-1").await.0, 401);
 
+    // A wrong current password counts against the account's sign-in throttle: a borrowed
+    // session guesses no faster than the sign-in form, and a locked account changes nothing.
+    let session = pending.clone();
+    let failures = |app: &TestApp| {
+        app.text_column(
+            "SELECT CAST(failures AS TEXT) AS text FROM login_failures WHERE key = 'user:rev_life'",
+        )
+    };
+    let count = |app: &TestApp| {
+        failures(app)
+            .first()
+            .map_or(0, |n| n.parse::<i64>().unwrap())
+    };
+    let before = count(&app);
+    let (status, _) = app
+        .post(
+            &session,
+            "/api/me/password",
+            change("not-mine-at-all", "another-long-1"),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(count(&app), before + 1, "the wrong guess counted");
+    let now = claimflow::store::now_ms();
+    app.raw_sql(&format!(
+        "UPDATE login_failures SET failures = 10, last_at_ms = {now} WHERE key = 'user:rev_life'"
+    ))
+    .unwrap();
+    let (status, body) = app
+        .post(
+            &session,
+            "/api/me/password",
+            change("mine-and-long-1", "another-long-1"),
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (429, "too_many_requests"),
+        "{body}"
+    );
+
     // A lockout (ten failures just now; the throttle itself is proven in instances.rs)
     // shows on the account, refuses even the right password, and is lifted.
     let now = claimflow::store::now_ms();

@@ -201,7 +201,8 @@ pub struct OwnPasswordBody {
 /// Changes the caller's own password; their other sessions end. After an administrator's
 /// reset this is the one call the session may make.
 #[utoipa::path(post, path = "/api/me/password", tag = "auth", security(("bearer" = [])), request_body = OwnPasswordBody,
-    responses((status = 204, description = "changed"), (status = 401, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+    responses((status = 204, description = "changed"), (status = 401, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody),
+        (status = 429, description = "too many wrong current passwords; see Retry-After", body = crate::http::errors::ErrorBody)))]
 #[post("/api/me/password")]
 pub async fn change_own_password(
     state: State,
@@ -212,9 +213,11 @@ pub async fn change_own_password(
         current_password,
         password,
     } = body.into_inner();
+    let policy = state.config.login;
     db(&state, move |conn, _| {
         crate::service::auth::change_own_password(
             conn,
+            &policy,
             &user.0,
             &current_password,
             &password,

@@ -249,9 +249,11 @@ pub async fn password_post(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, P
         errors.insert("confirm_password".into(), ctx.t("account.mismatch").into());
         return password_page(&ctx, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
+    let policy = ctx.state.config.login;
     let done = crate::http::db(&ctx.state, move |conn, _| {
         crate::service::auth::change_own_password(
             conn,
+            &policy,
             &user,
             &form.current_password,
             &form.password,
@@ -261,6 +263,14 @@ pub async fn password_post(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, P
     .await;
     match done {
         Ok(()) => Ok(see_other("/")),
+        Err(AppError::Throttled { retry_after_secs }) => {
+            let mut errors = Map::new();
+            let text = ctx
+                .t("account.throttled")
+                .replace("{secs}", &retry_after_secs.to_string());
+            errors.insert("current_password".into(), text.into());
+            password_page(&ctx, errors, StatusCode::TOO_MANY_REQUESTS).await
+        }
         Err(e) => {
             let errors = errors_in_place(&ctx, e)?;
             password_page(&ctx, errors, StatusCode::UNPROCESSABLE_ENTITY).await
