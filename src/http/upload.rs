@@ -28,6 +28,8 @@ pub struct UploadForm {
     pub csrf: Option<String>,
     /// The returned item a document answers (claim documents only).
     pub request_id: Option<i64>,
+    /// A whistleblower's tracking code (the public attachment form only).
+    pub code: Option<String>,
     pub filename: String,
     pub bytes: Vec<u8>,
 }
@@ -35,7 +37,7 @@ pub struct UploadForm {
 /// Reads a multipart upload: optional `kind` and `_csrf` text fields and the `file`, which
 /// must not be empty nor larger than `limit`.
 pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<UploadForm> {
-    let (mut kind, mut csrf, mut request_id, mut file) = (None, None, None, None);
+    let (mut kind, mut csrf, mut request_id, mut code, mut file) = (None, None, None, None, None);
     while let Some(field) = form.next().await {
         let mut field =
             field.map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
@@ -77,6 +79,7 @@ pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<
                     request_id = Some(id);
                 }
             }
+            "code" => code = Some(text(bytes)?),
             "file" => file = Some((filename, bytes)),
             other => {
                 return Err(AppError::field(
@@ -95,6 +98,7 @@ pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<
         kind,
         csrf,
         request_id,
+        code,
         filename,
         bytes,
     })

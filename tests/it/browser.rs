@@ -147,6 +147,27 @@ impl<'a> Session<'a> {
         field.send_keys(value).await.unwrap();
     }
 
+    /// The element with this id says `en` on an English page and `zh` on a Chinese one.
+    async fn says(&self, id: &str, lang: &str, en: &str, zh: &str) {
+        let text = self.text_of(id).await;
+        let expected = if lang == "en" { en } else { zh };
+        assert!(
+            text.contains(expected),
+            "#{id}: {text:?} lacks {expected:?}"
+        );
+    }
+
+    /// Chooses a file for the file input with this id.
+    async fn choose_file(&self, id: &str, file: &std::path::Path) {
+        self.c
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .send_keys(&file.display().to_string())
+            .await
+            .unwrap();
+    }
+
     /// Date inputs take keystrokes in the browser's locale format; set the value directly.
     async fn set_value(&self, id: &str, value: &str) {
         self.c
@@ -484,7 +505,38 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
     let code = s.text_of("tracking-code").await;
     assert!(code.trim().len() >= 8, "{code:?}");
     s.look("report-done").await;
-    s.click("#track-now").await;
+    // Evidence from the done page: the code travels in the form, the file is checked by
+    // content, and the tracking page counts it.
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = pdf_file(tmp.path());
+    s.choose_file("attach-file", &pdf).await;
+    s.click("#attach-now").await;
+    assert!(
+        s.has("#attach-notice.ok").await && s.has("#report-status").await,
+        "{}",
+        s.text().await
+    );
+    let not_a_pdf = tmp.path().join("note.pdf");
+    std::fs::write(&not_a_pdf, "just text").unwrap();
+    s.choose_file("attach-file", &not_a_pdf).await;
+    s.click("#attach-now").await;
+    s.says(
+        "attach-notice",
+        words.lang,
+        "Only PDF, JPEG or PNG",
+        "只接受 PDF、JPEG 或 PNG",
+    )
+    .await;
+    s.look("report-attached").await;
+    s.goto("/report/track").await;
+    s.fill("code", code.trim()).await;
+    s.click("form[action='/report/track'] button.primary").await;
+    assert_eq!(
+        s.text_of("report-attachments").await.trim(),
+        "1",
+        "one attachment, the text file refused"
+    );
+
     assert!(
         s.c.find(Locator::Id("report-status")).await.is_ok(),
         "{}",
@@ -650,12 +702,7 @@ async fn violation_to_sanction(app: &TestApp, driver: &Driver, words: &Words, la
     );
     let tmp = tempfile::tempdir().unwrap();
     let pdf = pdf_file(tmp.path());
-    s.c.find(Locator::Id("evidence-file"))
-        .await
-        .unwrap()
-        .send_keys(&pdf.display().to_string())
-        .await
-        .unwrap();
+    s.choose_file("evidence-file", &pdf).await;
     s.click("form.upload button[type=submit]").await;
     assert!(
         s.text().await.contains("scan.pdf"),
@@ -765,15 +812,9 @@ async fn admin_disables_a_user(app: &TestApp, driver: &Driver, words: &Words, la
     admin
         .click("form[action$='/disable'] button[type=submit]")
         .await;
-    let refusal = admin.text_of("confirm-error").await;
-    assert!(
-        refusal.contains(if words.lang == "en" {
-            "tick to confirm"
-        } else {
-            "请勾选确认"
-        }),
-        "{refusal}"
-    );
+    admin
+        .says("confirm-error", words.lang, "tick to confirm", "请勾选确认")
+        .await;
     user.goto("/queue").await;
     assert_eq!(user.path().await, "/queue", "not disabled yet");
     admin.tick("#confirm").await;

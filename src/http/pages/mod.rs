@@ -290,6 +290,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(public::submit_report)
         .service(public::track)
         .service(public::track_post)
+        .service(public::attach)
         .service(violations::facility_page)
         .service(violations::new_inspection)
         .service(violations::record_inspection)

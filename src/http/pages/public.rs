@@ -129,13 +129,23 @@ pub async fn track_post(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     ctx.check_public_csrf(&req, &form.csrf)?;
-    let code = form.code.trim().to_string();
+    track_page(&ctx, form.code.trim().to_string(), None).await
+}
+
+/// The report's status by its code, with the attachment form while it is open; `notice` is
+/// what the last attachment did (added, or why not), in the page's language.
+async fn track_page(
+    ctx: &Ctx,
+    code: String,
+    notice: Option<(&str, String)>,
+) -> Result<HttpResponse, PageError> {
     let lookup = code.clone();
     let found = match crate::http::db(&ctx.state, move |conn, _| svc::track(conn, &lookup)).await {
         Ok(s) => Some(s),
         Err(AppError::NotFound(_)) => None,
         Err(e) => return Err(ctx.fail(e)),
     };
+    let notice = notice.map(|(kind, text)| json!({"kind": kind, "text": text}));
     let (view, status) = match &found {
         Some(s) => (
             json!({
@@ -145,6 +155,9 @@ pub async fn track_post(
                 "submitted": when(s.submitted_at),
                 "status": ctx.pick(&s.status_zh, &s.status_en),
                 "attachments": s.attachments,
+                "can_attach": s.status == "received" || s.status == "investigating",
+                "max_attachments": svc::MAX_ATTACHMENTS,
+                "notice": notice,
                 "reward": s.reward_fen.map(yuan),
                 "reward_paid": yuan(s.reward_paid_fen),
             }),
@@ -156,4 +169,51 @@ pub async fn track_post(
         ),
     };
     ctx.public_page("report_track", ctx.t("report.track_title"), view, status)
+}
+
+/// A reporter's file (PDF, JPEG or PNG, checked by content; at most `MAX_ATTACHMENTS`),
+/// sent with the tracking code in the body.
+#[post("/report/attachments")]
+pub async fn attach(
+    ctx: Ctx,
+    req: HttpRequest,
+    form: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    let limit = ctx.state.config.upload_max_bytes;
+    let read = match crate::http::upload::refuse_declared_oversize(&req, limit) {
+        Ok(()) => crate::http::upload::read_upload(form, limit).await,
+        Err(e) => Err(e),
+    };
+    let up = match read {
+        Ok(up) => up,
+        // Too large, or not a file: said on the page, which needs the code, which is gone.
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    ctx.check_public_csrf(&req, up.csrf.as_deref().unwrap_or_default())?;
+    let code = up.code.clone().unwrap_or_default().trim().to_string();
+    let (lookup, data_dir) = (code.clone(), ctx.state.config.data_dir.clone());
+    let done = crate::http::db(&ctx.state, move |conn, _| {
+        svc::attach(
+            conn,
+            &data_dir,
+            &lookup,
+            &up.filename,
+            &up.bytes,
+            crate::store::now_ms(),
+        )
+    })
+    .await;
+    let notice = match done {
+        Ok(_) => ("ok", ctx.t("report.attached")),
+        Err(AppError::NotFound(_)) => return track_page(&ctx, code, None).await,
+        Err(AppError::UnsupportedMedia(_)) => ("error", ctx.t("report.err_file_type")),
+        Err(AppError::Conflict(_)) => ("error", ctx.t("report.err_closed")),
+        Err(AppError::Validation(_)) => (
+            "error",
+            ctx.t("report.err_file_count")
+                .replace("{n}", &svc::MAX_ATTACHMENTS.to_string()),
+        ),
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    track_page(&ctx, code, Some(notice)).await
 }
