@@ -152,8 +152,11 @@ pub fn change_own_password(
     conn.write_tx(|conn| {
         // Only over the hash that was checked: a concurrent change wins, this one retries.
         if users::set_password_over(conn, p.user_id, &user.password_hash, &hash)? != 1 {
-            return Err(AppError::Conflict(
-                "the password was changed meanwhile; sign in again".into(),
+            return Err(AppError::rule(
+                crate::error::RuleKind::Conflict,
+                "password_changed_meanwhile",
+                "密码已在别处被修改，请重新登录",
+                "the password was changed meanwhile; sign in again",
             ));
         }
         logins::clear(conn, &key)?;
