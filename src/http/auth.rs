@@ -19,11 +19,8 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<AuthUser, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let claimed = state_of(req).and_then(|state| Ok((state, claimed(req)?)));
-        Box::pin(async move {
-            let (state, claimed) = claimed?;
-            Ok(AuthUser(live(&state, claimed).await?))
-        })
+        let principal = principal_of(req, Access::Full);
+        Box::pin(async move { Ok(AuthUser(principal.await?)) })
     }
 }
 
@@ -36,14 +33,21 @@ impl FromRequest for PasswordChanger {
     type Future = LocalBoxFuture<'static, Result<PasswordChanger, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let claimed = state_of(req).and_then(|state| Ok((state, claimed(req)?)));
-        Box::pin(async move {
-            let (state, claimed) = claimed?;
-            Ok(PasswordChanger(
-                live_for(&state, claimed, Access::PasswordChange).await?,
-            ))
-        })
+        let principal = principal_of(req, Access::PasswordChange);
+        Box::pin(async move { Ok(PasswordChanger(principal.await?)) })
     }
+}
+
+/// The request's principal as it stands now, for what its session may open.
+fn principal_of(
+    req: &HttpRequest,
+    access: Access,
+) -> LocalBoxFuture<'static, Result<Principal, AppError>> {
+    let claimed = state_of(req).and_then(|state| Ok((state, claimed(req)?)));
+    Box::pin(async move {
+        let (state, claimed) = claimed?;
+        live_for(&state, claimed, access).await
+    })
 }
 
 fn state_of(req: &HttpRequest) -> Result<State, AppError> {

@@ -173,17 +173,43 @@ pub fn end_session(conn: &mut DbConn, p: &Principal, now_ms: i64) -> AppResult<(
 
 /// What an administrator changes about an account. Each is recorded in the account's
 /// history; those that change what a session may do end the account's sessions.
-pub enum AccountChange<'a> {
+pub enum AccountChange {
     Disable,
     Enable,
     RolesAndRegion {
-        roles: &'a [Role],
-        region_code: &'a str,
+        roles: Vec<Role>,
+        region_code: String,
     },
     /// A password the user must change at their next sign-in.
-    Password(&'a str),
+    Password(String),
     /// Links a resident account to the insured person with this ID number.
-    LinkPerson(&'a str),
+    LinkPerson(String),
+}
+
+/// Roles by name, at least one; each name one the system knows.
+pub fn parse_roles(names: &[String]) -> AppResult<Vec<Role>> {
+    let roles = names
+        .iter()
+        .map(|r| {
+            r.parse::<Role>().map_err(|_| {
+                AppError::rule_on(
+                    "roles",
+                    "role_unknown",
+                    format!("未知的角色“{r}”"),
+                    format!("unknown role `{r}`"),
+                )
+            })
+        })
+        .collect::<AppResult<Vec<Role>>>()?;
+    if roles.is_empty() {
+        return Err(AppError::rule_on(
+            "roles",
+            "roles_empty",
+            "请至少选择一个角色",
+            "give the user at least one role",
+        ));
+    }
+    Ok(roles)
 }
 
 /// Applies an administrator's change to an account, records it, and ends the sessions it
@@ -192,7 +218,7 @@ pub fn change_account(
     conn: &mut DbConn,
     admin: &Principal,
     user_id: i64,
-    change: &AccountChange<'_>,
+    change: &AccountChange,
     now_ms: i64,
 ) -> AppResult<usize> {
     admin.require_any(&[Role::Admin])?;

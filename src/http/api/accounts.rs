@@ -1,10 +1,9 @@
 //! Accounts for admins: disabling a user, changing their roles and region, resetting their
 //! password. Each ends the user's sessions at once, on every instance.
-use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
-use crate::service::auth::{change_account, AccountChange};
+use crate::service::auth::{change_account, parse_roles, AccountChange};
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -34,71 +33,16 @@ async fn apply(
     state: State,
     user: AuthUser,
     id: i64,
-    change: impl FnOnce() -> AppResult<Owned> + Send + 'static,
+    change: impl FnOnce() -> AppResult<AccountChange> + Send + 'static,
 ) -> AppResult<HttpResponse> {
     let ended = db(&state, move |conn, _| {
         let owned = change()?;
-        change_account(
-            conn,
-            &user.0,
-            id,
-            &owned.as_change(),
-            crate::store::now_ms(),
-        )
+        change_account(conn, &user.0, id, &owned, crate::store::now_ms())
     })
     .await?;
     Ok(HttpResponse::Ok().json(SessionsEnded {
         sessions_ended: ended,
     }))
-}
-
-/// An account change with its data owned, to move onto the blocking pool.
-pub enum Owned {
-    Disable,
-    Enable,
-    Roles(Vec<Role>, String),
-    Password(String),
-    Link(String),
-}
-
-impl Owned {
-    pub fn as_change(&self) -> AccountChange<'_> {
-        match self {
-            Owned::Disable => AccountChange::Disable,
-            Owned::Enable => AccountChange::Enable,
-            Owned::Roles(roles, region_code) => {
-                AccountChange::RolesAndRegion { roles, region_code }
-            }
-            Owned::Password(p) => AccountChange::Password(p),
-            Owned::Link(id_number) => AccountChange::LinkPerson(id_number),
-        }
-    }
-}
-
-/// Roles by name, at least one; each name one the system knows.
-pub fn parse_roles(names: &[String]) -> AppResult<Vec<Role>> {
-    let roles = names
-        .iter()
-        .map(|r| {
-            r.parse::<Role>().map_err(|_| {
-                AppError::rule_on(
-                    "roles",
-                    "role_unknown",
-                    format!("未知的角色“{r}”"),
-                    format!("unknown role `{r}`"),
-                )
-            })
-        })
-        .collect::<AppResult<Vec<Role>>>()?;
-    if roles.is_empty() {
-        return Err(AppError::rule_on(
-            "roles",
-            "roles_empty",
-            "请至少选择一个角色",
-            "give the user at least one role",
-        ));
-    }
-    Ok(roles)
 }
 
 /// Disables a user: they sign in no more, and their sessions end.
@@ -111,7 +55,7 @@ pub async fn disable_user(
     user: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    apply(state, user, id.into_inner(), || Ok(Owned::Disable)).await
+    apply(state, user, id.into_inner(), || Ok(AccountChange::Disable)).await
 }
 
 /// Replaces a user's roles and region; their sessions end, so the next sign-in carries them.
@@ -128,10 +72,10 @@ pub async fn set_roles(
 ) -> AppResult<HttpResponse> {
     let RolesBody { roles, region_code } = body.into_inner();
     apply(state, user, id.into_inner(), move || {
-        Ok(Owned::Roles(
-            parse_roles(&roles)?,
-            region_code.trim().to_string(),
-        ))
+        Ok(AccountChange::RolesAndRegion {
+            roles: parse_roles(&roles)?,
+            region_code: region_code.trim().to_string(),
+        })
     })
     .await
 }
@@ -146,7 +90,7 @@ pub async fn enable_user(
     user: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
-    apply(state, user, id.into_inner(), || Ok(Owned::Enable)).await
+    apply(state, user, id.into_inner(), || Ok(AccountChange::Enable)).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -171,7 +115,7 @@ pub async fn link_person(
 ) -> AppResult<HttpResponse> {
     let id_number = body.into_inner().id_number;
     apply(state, user, id.into_inner(), move || {
-        Ok(Owned::Link(id_number))
+        Ok(AccountChange::LinkPerson(id_number))
     })
     .await
 }
@@ -242,7 +186,7 @@ pub async fn reset_password(
 ) -> AppResult<HttpResponse> {
     let password = body.into_inner().password;
     apply(state, user, id.into_inner(), move || {
-        Ok(Owned::Password(password))
+        Ok(AccountChange::Password(password))
     })
     .await
 }

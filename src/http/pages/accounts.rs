@@ -5,8 +5,7 @@
 use super::ctx::{see_other, Ctx, PageError, PASSWORD_PAGE};
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::http::api::accounts::{parse_roles, Owned};
-use crate::service::auth::{account_view, change_account, AccountView};
+use crate::service::auth::{account_view, change_account, parse_roles, AccountChange, AccountView};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use serde_json::{json, Map, Value};
@@ -164,12 +163,16 @@ pub async fn account_post(
             "停用会立即结束该用户的所有会话：请勾选确认",
             "disabling ends all of the user's sessions at once: tick to confirm",
         )),
-        "disable" => Ok(Some(Owned::Disable)),
-        "enable" => Ok(Some(Owned::Enable)),
-        "password" => Ok(Some(Owned::Password(form.password.clone()))),
-        "roles" => parse_roles(&form.roles)
-            .map(|roles| Some(Owned::Roles(roles, form.region_code.trim().to_string()))),
-        "person" => Ok(Some(Owned::Link(form.id_number.clone()))),
+        "disable" => Ok(Some(AccountChange::Disable)),
+        "enable" => Ok(Some(AccountChange::Enable)),
+        "password" => Ok(Some(AccountChange::Password(form.password.clone()))),
+        "roles" => parse_roles(&form.roles).map(|roles| {
+            Some(AccountChange::RolesAndRegion {
+                roles,
+                region_code: form.region_code.trim().to_string(),
+            })
+        }),
+        "person" => Ok(Some(AccountChange::LinkPerson(form.id_number.clone()))),
         "unlock" => Ok(None),
         _ => return Err(ctx.fail(AppError::NotFound(format!("account action {action}")))),
     };
@@ -177,7 +180,7 @@ pub async fn account_post(
     let done = crate::http::db(&ctx.state, move |conn, _| {
         let now = crate::store::now_ms();
         match change? {
-            Some(owned) => change_account(conn, &admin, id, &owned.as_change(), now).map(|_| ()),
+            Some(change) => change_account(conn, &admin, id, &change, now).map(|_| ()),
             None => {
                 let user = crate::store::users::get(conn, id)?
                     .ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
