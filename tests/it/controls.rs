@@ -12,6 +12,7 @@ crate::trials!(controls {
         a_sign_off_breach_is_flagged_then_climbs_to_the_director_once,
         claims_the_rules_forbid_are_paid_by_no_route,
         sanctions_stay_inside_the_law_and_money_owed_needs_two_to_write_off,
+        money_owed_is_recorded_and_written_off_on_the_violation_page,
         the_demo_keeps_a_gated_claim_and_the_case_page_shows_it
     ],
     plain: [check_refuses_unsafe_workflows_with_file_line_and_hint],
@@ -897,6 +898,21 @@ async fn violation_awaiting_sanction(app: &TestApp) -> (i64, i64) {
     (id, case_id)
 }
 
+/// Sessions of the supervisor, a second supervisor (for four-eyes decisions) and the
+/// inspector.
+async fn two_supervisors_and_an_inspector(app: &TestApp) -> (String, String, String) {
+    app.add_user(
+        "supervisor2",
+        &[claimflow::domain::roles::Role::Supervisor],
+        "330300",
+    );
+    (
+        app.login("supervisor").await,
+        app.login("supervisor2").await,
+        app.login("inspector").await,
+    )
+}
+
 async fn sanction(app: &TestApp, token: &str, id: i64, choice: Value) -> (u16, Value) {
     let (_, v) = app.get(token, &format!("/api/violations/{id}")).await;
     let mut body = json!({"expected_version": v["version"], "suspension_months": 6, "suspended_from": "2019-07-01", "rectification_due": "2019-09-30"});
@@ -912,16 +928,7 @@ async fn sanction(app: &TestApp, token: &str, id: i64, choice: Value) -> (u16, V
 /// only with a mitigating circumstance and a second supervisor; and the case closes only
 /// once everything is paid or written off by two supervisors.
 async fn sanctions_stay_inside_the_law_and_money_owed_needs_two_to_write_off(app: TestApp) {
-    app.add_user(
-        "supervisor2",
-        &[claimflow::domain::roles::Role::Supervisor],
-        "330300",
-    );
-    let (supervisor, second, inspector) = (
-        app.login("supervisor").await,
-        app.login("supervisor2").await,
-        app.login("inspector").await,
-    );
+    let (supervisor, second, inspector) = two_supervisors_and_an_inspector(&app).await;
     let (id, case_id) = violation_awaiting_sanction(&app).await;
 
     // Above the maximum: refused with no override, in yuan and months.
@@ -1051,6 +1058,171 @@ async fn sanctions_stay_inside_the_law_and_money_owed_needs_two_to_write_off(app
             "{expected} in {actions:?}"
         );
     }
+    assert!(verify(&app).is_clean());
+}
+
+/// The violation page's money section (issue 28, item 4): a payment above what is owed,
+/// not a number, zero, or towards another violation's recovery is refused beside its field
+/// with the input kept; a payment is in the trail; a write-off needs a reason and a second
+/// supervisor, and the proposer's own approval is refused on the page.
+async fn money_owed_is_recorded_and_written_off_on_the_violation_page(app: TestApp) {
+    let (supervisor, second, inspector) = two_supervisors_and_an_inspector(&app).await;
+    let (id, case_id) = violation_awaiting_sanction(&app).await;
+    let (status, res) = sanction(&app, &supervisor, id, json!({"fine_fen": 1_500_000})).await;
+    assert_eq!(status, 200, "{res}");
+    let ids = app.text_column(&format!(
+        "SELECT CAST(id AS TEXT) AS text FROM recoveries WHERE violation_id = {id} ORDER BY id"
+    ));
+    let (repay, fine) = (ids[0].clone(), ids[1].clone());
+    let page = format!("/violations/{id}");
+    let (status, html) = app.page(&supervisor, &page).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("尚欠合计") && html.contains("25,000.00"),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"payment-form\""),
+        "a supervisor records payments"
+    );
+    let csrf = csrf_of(&html);
+    let pay = |token: String, fields: Vec<(&'static str, String)>| {
+        let (app, page, csrf) = (&app, &page, &csrf);
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form(&token, &format!("{page}/payments"), csrf, &fields)
+                .await
+        }
+    };
+    for (amount, recovery, says) in [
+        ("12,000", &repay, "12,000.00 元超过尚欠的 10,000.00 元"),
+        ("十元", &repay, "最多两位小数"),
+        ("0", &repay, "须大于 0 元"),
+        ("100", &"999999".to_string(), "不属于本违规案件"),
+    ] {
+        let (status, html) = pay(
+            supervisor.clone(),
+            vec![("recovery_id", recovery.clone()), ("amount", amount.into())],
+        )
+        .await;
+        assert_eq!(status, 422, "{amount}: {html}");
+        assert!(html.contains(says), "{amount}: {says} in {html}");
+        assert!(
+            html.contains(&format!("value=\"{amount}\"")),
+            "{amount} is kept"
+        );
+    }
+    // Nothing was recorded by the refusals, and an inspector records nothing.
+    let (status, _) = pay(
+        inspector.clone(),
+        vec![("recovery_id", repay.clone()), ("amount", "100".into())],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .post_form(
+            &supervisor,
+            &format!("{page}/payments"),
+            "forged",
+            &[("recovery_id", &repay), ("amount", "100")],
+        )
+        .await;
+    assert_eq!(status, 403, "no CSRF token, no payment");
+    let paid = |app: &TestApp| {
+        app.text_column(&format!(
+            "SELECT CAST(SUM(paid_fen) AS TEXT) AS text FROM recoveries WHERE violation_id = {id}"
+        ))
+    };
+    assert_eq!(paid(&app), ["0"]);
+    let (status, _) = pay(
+        supervisor.clone(),
+        vec![
+            ("recovery_id", repay.clone()),
+            ("amount", "10,000.00".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _) = pay(
+        supervisor.clone(),
+        vec![("recovery_id", fine.clone()), ("amount", "2,500.5".into())],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(paid(&app), ["1250050"]);
+    let payments = app.text_column(&format!(
+        "SELECT new_value AS text FROM audit_events WHERE case_id = {case_id} AND action = 'recovery_paid' ORDER BY seq"
+    ));
+    assert_eq!(payments.len(), 2, "each payment is in the trail");
+    assert!(
+        payments[1].contains("\"amount_fen\":250050"),
+        "{payments:?}"
+    );
+    let (_, html) = app.page(&supervisor, &page).await;
+    assert!(html.contains("12,499.50"), "the fine still owed: {html}");
+    assert!(html.contains("登记缴款"), "the timeline names the payment");
+
+    // A write-off: a reason is required, in place; the proposer cannot approve it.
+    let (status, html) = app
+        .post_form(
+            &supervisor,
+            &format!("{page}/write-off"),
+            &csrf,
+            &[("reason", " ")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("核销须说明理由"), "{html}");
+    let (status, _) = app
+        .post_form(
+            &supervisor,
+            &format!("{page}/write-off"),
+            &csrf,
+            &[("reason", "机构已注销")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let approval = app.text_column(&format!(
+        "SELECT CAST(id AS TEXT) AS text FROM dual_approvals WHERE violation_id = {id} AND kind = 'write_off'"
+    ))[0]
+        .clone();
+    let (_, html) = app.page(&supervisor, &page).await;
+    assert!(html.contains("待另一位负责人批准"), "{html}");
+    assert!(
+        !html.contains("data-decision=\"approve\""),
+        "no approve button for the proposer"
+    );
+    let decide = format!("{page}/approvals/{approval}");
+    let (status, html) = app
+        .post_form(&supervisor, &decide, &csrf, &[("decision", "approve")])
+        .await;
+    assert_eq!(status, 403);
+    assert!(html.contains("提议须由另一位负责人批准"), "{html}");
+    let (_, html) = app.page(&second, &page).await;
+    assert!(html.contains("data-decision=\"approve\""), "{html}");
+    let second_csrf = csrf_of(&html);
+    let (status, html) = app
+        .post_form(&second, &decide, &second_csrf, &[("decision", "maybe")])
+        .await;
+    assert_eq!(status, 422, "{html}");
+    let (status, _) = app
+        .post_form(
+            &second,
+            &decide,
+            &second_csrf,
+            &[("decision", "approve"), ("comment", "同意核销")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, html) = app.page(&second, &page).await;
+    assert!(
+        !html.contains("id=\"payment-form\""),
+        "nothing is owed any more"
+    );
+    let owed = app.text_column(&format!(
+        "SELECT CAST(SUM(amount_fen - paid_fen - written_off_fen) AS TEXT) AS text FROM recoveries WHERE violation_id = {id}"
+    ));
+    assert_eq!(owed, ["0"]);
     assert!(verify(&app).is_clean());
 }
 

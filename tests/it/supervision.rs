@@ -378,7 +378,10 @@ async fn phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended
             "request_statement",
             "record_statement",
             "impose_sanction",
+            "recovery_paid",
+            "recovery_paid",
             "report_rectified",
+            "recovery_paid",
             "confirm_rectified"
         ]
     );

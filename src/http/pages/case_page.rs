@@ -261,6 +261,7 @@ pub async fn act(
         Ok(case) => {
             return Ok(see_other(&match case.subject() {
                 Subject::Violation(id) => format!("/violations/{id}?done=true"),
+                Subject::Report(id) => format!("/reports/{id}?done=true"),
                 _ => format!("/cases/{case_id}?done=1"),
             }))
         }
@@ -295,15 +296,21 @@ pub async fn act(
     let subject = ctx
         .db(move |conn, _| crate::service::scope::load(conn, case_id).map(|c| c.subject()))
         .await?;
+    let flash_or_refusal = |comment_error: Option<String>| match comment_error {
+        Some(text) => ("error", text),
+        None => flash.clone(),
+    };
+    if let Subject::Report(report_id) = subject {
+        let flash = Some(flash_or_refusal(comment_error));
+        let errors = serde_json::Map::new();
+        return super::report_desk::report_page(&ctx, report_id, errors, "", status, flash).await;
+    }
     if let Subject::Violation(violation_id) = subject {
-        let flash = match comment_error {
-            Some(text) => ("error", text),
-            None => flash,
-        };
+        let flash = flash_or_refusal(comment_error);
         return super::violations::violation_page(
             &ctx,
             violation_id,
-            None,
+            super::violations::Kept::default(),
             serde_json::Map::new(),
             status,
             Some(flash),

@@ -335,37 +335,48 @@ pub struct SanctionForm {
     csrf: String,
 }
 
+/// What the user typed into the page's forms, kept when one of them is refused.
+#[derive(Default)]
+pub struct Kept<'a> {
+    pub sanction: Option<&'a SanctionForm>,
+    pub payment: Option<&'a super::recovery_view::PaymentForm>,
+    pub write_off_reason: Option<&'a str>,
+}
+
 /// The violation page. `flash` explains what happened to an action taken from it.
 pub async fn violation_page(
     ctx: &Ctx,
     id: i64,
-    form: Option<&SanctionForm>,
+    kept: Kept<'_>,
     errors: Map<String, Value>,
     status: StatusCode,
     flash: Option<(&str, String)>,
 ) -> Result<HttpResponse, PageError> {
     let user = ctx.require(&[Role::Inspector, Role::Supervisor, Role::Auditor])?;
-    let (v, actions) = ctx
+    let me = user.user_id;
+    let (v, actions, events, facility, proposers) = ctx
         .db(move |conn, env| {
             let v = svc::view(conn, env.defs, &user, id)?;
             let case = crate::service::scope::load(conn, v.case_id)?;
             let actions = crate::service::cases::available_actions(conn, env.defs, &user, &case)?;
-            Ok((v, actions))
+            let events = crate::service::views::case::events(conn, &user, v.case_id)?;
+            let facility = facilities::get(conn, &v.violation.facility_code)?;
+            let mut proposers = Vec::new();
+            for a in &v.approvals {
+                let name = crate::store::users::get(conn, a.proposed_by)?
+                    .map_or_else(String::new, |u| u.display_name);
+                proposers.push(name);
+            }
+            Ok((v, actions, events, facility, proposers))
         })
         .await?;
+    let form = kept.sanction;
     // The sanction itself is recorded through its own form below, not as a bare action.
-    let actions: Vec<Value> = actions
-        .iter()
-        .filter(|a| a.name != "impose_sanction")
-        .map(|a| {
-            json!({
-                "name": a.name,
-                "title": ctx.pick(&a.title_zh, &a.title_en),
-                "comment_required": a.comment_required,
-                "danger": a.name == "dismiss",
-            })
-        })
-        .collect();
+    let actions = action_buttons(
+        ctx,
+        actions.iter().filter(|a| a.name != "impose_sanction"),
+        &["dismiss"],
+    );
     let a = &v.allowed;
     let suspension = if a.suspension_max_months > 0 {
         Some(format!(
@@ -380,7 +391,7 @@ pub async fn violation_page(
     let evidence: Vec<Value> = v
         .evidence
         .iter()
-        .map(|e| json!({"name": e.filename, "kind": e.content_type, "size_kb": (e.size_bytes + 1023) / 1024, "when": when(e.uploaded_at)}))
+        .map(|e| json!({"id": e.id, "name": e.filename, "kind": e.content_type, "size_kb": (e.size_bytes + 1023) / 1024, "when": when(e.uploaded_at)}))
         .collect();
     // The sanction is decided at the workflow's decision stage, after the facility was heard.
     let can_sanction = v.violation.sanctioned_at.is_none()
@@ -394,11 +405,45 @@ pub async fn violation_page(
     };
     let mut form_view = serde_json::to_value(form.unwrap_or(&default_form)).unwrap_or_default();
     form_view["expected_version"] = json!(v.version);
+    let supervisor = ctx.user.as_ref().is_some_and(|u| u.has(Role::Supervisor));
+    let money = super::recovery_view::money_view(
+        ctx,
+        &v,
+        &proposers,
+        me,
+        supervisor,
+        kept.payment,
+        kept.write_off_reason,
+    );
+    let timeline: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "when": when(e.at_ms),
+                "actor": e.actor_name,
+                "role": ctx.role_label(&e.role),
+                "action": ctx.action_label(&e.action),
+                "to": e.to_stage.as_deref().map(|s| ctx.stage_title_in("facility_violation", s)),
+                "comment": e.comment,
+            })
+        })
+        .collect();
+    let article_title = ctx
+        .state
+        .defs
+        .sanctions()
+        .article(&v.violation.article)
+        .map(|art| ctx.pick(&art.title.zh, &art.title.en).to_string());
     let view = json!({
         "id": v.violation.id,
         "facility": v.violation.facility_code,
+        "facility_name": facility.map(|f| f.name),
         "type": ctx.pick(&v.type_zh, &v.type_en),
+        "type_code": v.violation.type_code,
         "article": a.article,
+        "article_title": article_title,
+        "money": money,
+        "timeline": timeline,
         "amount": yuan(v.violation.amount_fen),
         "description": v.violation.description,
         "department": v.violation.department,
@@ -429,10 +474,29 @@ pub async fn violation_page(
             wf.stage(st).map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
         }),
         "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
-        "errors": super::field_errors_for(errors, &["fine", "suspension_months", "suspended_from", "rectification_due", "reason", "terminate", "mitigation"]),
+        "errors": super::field_errors_for(errors, &["fine", "suspension_months", "suspended_from", "rectification_due", "reason", "terminate", "mitigation", "amount", "recovery", "write_off_reason"]),
     });
     let title = format!("{} #{}", ctx.t("violation.title"), v.violation.id);
     ctx.page_titled("violation", title, view, status)
+}
+
+/// The workflow actions a supervision page offers (a violation, a report), one form each;
+/// those named in `dangerous` are marked so.
+pub fn action_buttons<'a>(
+    ctx: &Ctx,
+    actions: impl Iterator<Item = &'a crate::service::cases::AvailableAction>,
+    dangerous: &[&str],
+) -> Vec<Value> {
+    actions
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "title": ctx.pick(&a.title_zh, &a.title_en),
+                "comment_required": a.comment_required,
+                "danger": dangerous.contains(&a.name.as_str()),
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -451,7 +515,7 @@ pub async fn violation(
     violation_page(
         &ctx,
         id.into_inner(),
-        None,
+        Kept::default(),
         Map::new(),
         StatusCode::OK,
         flash,
@@ -519,7 +583,10 @@ pub async fn sanction(
         return violation_page(
             &ctx,
             violation_id,
-            Some(&form),
+            Kept {
+                sanction: Some(&form),
+                ..Kept::default()
+            },
             errors,
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
@@ -558,14 +625,25 @@ pub async fn sanction(
         Err(AppError::Conflict(_)) => {
             let flash = Some(("warn", ctx.t("errors.stale")));
             let status = StatusCode::CONFLICT;
-            return violation_page(&ctx, violation_id, None, Map::new(), status, flash).await;
+            return violation_page(
+                &ctx,
+                violation_id,
+                Kept::default(),
+                Map::new(),
+                status,
+                flash,
+            )
+            .await;
         }
         Err(e) => return Err(ctx.fail(e)),
     };
     violation_page(
         &ctx,
         violation_id,
-        Some(&form),
+        Kept {
+            sanction: Some(&form),
+            ..Kept::default()
+        },
         errors,
         StatusCode::UNPROCESSABLE_ENTITY,
         None,

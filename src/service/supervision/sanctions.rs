@@ -571,7 +571,7 @@ pub fn record_payment(
         let missing = || AppError::NotFound(format!("recovery {recovery_id}"));
         let r = store::recovery(conn, recovery_id)?.ok_or_else(missing)?;
         // One outside the region reads like one never recorded.
-        violation_case(conn, p, r.violation_id).map_err(|e| match e {
+        let case = violation_case(conn, p, r.violation_id).map_err(|e| match e {
             AppError::NotFound(_) => missing(),
             other => other,
         })?;
@@ -594,7 +594,18 @@ pub fn record_payment(
                 ),
             ));
         }
-        store::recovery(conn, recovery_id)?
-            .ok_or_else(|| AppError::NotFound(format!("recovery {recovery_id}")))
+        let after = store::recovery(conn, recovery_id)?.ok_or_else(missing)?;
+        // The payment is part of the violation's trail: who recorded how much, and when.
+        audit::append(
+            conn,
+            case.id,
+            Event::new(Some(p.user_id), &p.username, Role::Supervisor.as_str(), "recovery_paid", now_ms)
+                .values(
+                    json!({ "recovery_id": r.id, "kind": r.kind, "paid_fen": r.paid_fen }),
+                    json!({ "recovery_id": r.id, "kind": r.kind, "paid_fen": after.paid_fen, "amount_fen": amount_fen, "outstanding_fen": after.outstanding_fen() }),
+                )
+                .internal(),
+        )?;
+        Ok(after)
     })
 }

@@ -89,7 +89,7 @@ impl EventForm {
 
 /// What the services record besides workflow actions (leases, assignment, SLA jobs,
 /// documents and evidence); each has a name under `actions.` in the locales.
-pub const SYSTEM_ACTIONS: [&str; 12] = [
+pub const SYSTEM_ACTIONS: [&str; 18] = [
     "opened",
     "leased",
     "released",
@@ -102,6 +102,12 @@ pub const SYSTEM_ACTIONS: [&str; 12] = [
     "document_added",
     "document_rejected",
     "evidence_added",
+    "sanction_proposed",
+    "write_off_proposed",
+    "written_off",
+    "proposal_approved",
+    "proposal_refused",
+    "recovery_paid",
 ];
 
 /// Every action the published workflows define and every system action, once each, named.
