@@ -12,7 +12,7 @@ use crate::domain::person::IdNumber;
 use crate::domain::roles::Role;
 use crate::domain::supervision::reward;
 use crate::domain::workflow::CaseFacts;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, RuleKind};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::regions::{self, Region};
 use crate::store::reports::{self as store, NewReport, ReportRow};
@@ -392,6 +392,18 @@ pub fn view(
     })
 }
 
+/// The inspectors' triage list: the reports in the reader's region, open ones unless
+/// `with_closed`, newest first.
+pub fn triage_list(
+    conn: &mut DbConn,
+    p: &Principal,
+    with_closed: bool,
+) -> AppResult<Vec<store::ReportListRow>> {
+    p.require_any(&[Role::Inspector, Role::Supervisor, Role::Auditor])?;
+    let path = crate::service::scope::staff_region(p)?;
+    Ok(store::in_region(conn, path, with_closed, 500)?)
+}
+
 /// Links a violation the report led to (same region).
 pub fn link_violation(
     conn: &mut DbConn,
@@ -405,9 +417,11 @@ pub fn link_violation(
     let v_case = case_store::for_subject(conn, Subject::Violation(violation_id))?
         .filter(|c| p.covers_region(&c.region_path))
         .ok_or_else(|| {
-            AppError::field(
+            AppError::rule_on(
                 "violation_id",
-                format!("no violation {violation_id} in your region"),
+                "no_such_violation",
+                format!("本辖区没有编号为 {violation_id} 的违规案件"),
+                format!("there is no violation {violation_id} in your region"),
             )
         })?;
     conn.write_tx(|conn| store::link(conn, id, v_case.subject_id))?;
@@ -426,30 +440,50 @@ pub fn pay_reward(
 ) -> AppResult<ReportView> {
     p.require_any(&[Role::Supervisor])?;
     if amount_fen <= 0 {
-        return Err(AppError::field("amount_fen", "must be positive"));
+        return Err(AppError::rule_on(
+            "amount_fen",
+            "amount_not_positive",
+            "金额须大于 0 元",
+            "the amount must be more than 0 yuan",
+        ));
     }
     conn.write_tx(|conn| {
         let current = view(conn, defs, p, id)?;
         if current.outcome.as_deref() != Some("closed") {
-            return Err(AppError::Conflict(
-                "only a confirmed report earns a reward".into(),
+            return Err(AppError::rule(
+                RuleKind::Conflict,
+                "report_not_confirmed",
+                "举报查实结案后才发放奖励",
+                "only a confirmed report earns a reward",
             ));
         }
         let due = current.report.reward_fen.unwrap_or(current.reward_due_fen);
         if due == 0 {
-            return Err(AppError::Conflict(
-                "nothing has been recovered yet, so no reward is due".into(),
+            return Err(AppError::rule(
+                RuleKind::Conflict,
+                "nothing_recovered",
+                "尚未追回基金，暂无应发奖励",
+                "nothing has been recovered yet, so no reward is due",
             ));
         }
         // Compared before adding, so that no amount can overflow the sum.
         if amount_fen > due - current.report.reward_paid_fen {
-            return Err(AppError::field(
+            let (due, paid) = (Fen(due), Fen(current.report.reward_paid_fen));
+            let left = Fen(due.0 - paid.0);
+            return Err(AppError::rule_on(
                 "amount_fen",
+                "reward_above_due",
                 format!(
-                    "the reward is {} yuan and {} is paid; {} yuan is left",
-                    Fen(due),
-                    Fen(current.report.reward_paid_fen),
-                    Fen(due - current.report.reward_paid_fen)
+                    "奖励为 {} 元，已发 {} 元，尚余 {} 元",
+                    due.yuan_text(),
+                    paid.yuan_text(),
+                    left.yuan_text()
+                ),
+                format!(
+                    "the reward is {} yuan and {} yuan is paid; {} yuan is left",
+                    due.yuan_text(),
+                    paid.yuan_text(),
+                    left.yuan_text()
                 ),
             ));
         }

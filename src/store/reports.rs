@@ -86,3 +86,42 @@ pub fn set_reward(
         .set((reports::reward_fen.eq(reward_fen), reports::reward_paid_fen.eq(paid_fen), reports::reward_paid_at.eq(paid_at)))
         .execute(c))
 }
+
+/// A report on the staff's triage list, with where its case stands.
+#[derive(Debug, Clone, Queryable, Serialize, utoipa::ToSchema)]
+pub struct ReportListRow {
+    pub id: i64,
+    pub facility_code: Option<String>,
+    pub description: String,
+    pub created_at: i64,
+    pub case_id: i64,
+    pub stage: Option<String>,
+    pub outcome: Option<String>,
+    pub due_at: Option<i64>,
+}
+
+/// Reports whose case lies in the region subtree `path`, newest first; closed ones only when
+/// asked for. At most `limit`.
+pub fn in_region(
+    conn: &mut DbConn,
+    path: &str,
+    with_closed: bool,
+    limit: i64,
+) -> QueryResult<Vec<ReportListRow>> {
+    use super::schema::cases;
+    let subtree = format!("{path}/%");
+    db_run!(conn, c => {
+        let mut q = reports::table
+            .inner_join(cases::table.on(cases::subject_kind.eq("report").and(cases::subject_id.eq(reports::id))))
+            .filter(cases::region_path.eq(path).or(cases::region_path.like(&subtree)))
+            .into_boxed();
+        if !with_closed {
+            q = q.filter(cases::outcome.is_null());
+        }
+        q.order(reports::id.desc())
+            .limit(limit)
+            .select((reports::id, reports::facility_code, reports::description, reports::created_at,
+                cases::id, cases::stage, cases::outcome, cases::due_at))
+            .load(c)
+    })
+}

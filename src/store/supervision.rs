@@ -290,6 +290,10 @@ pub fn insert_evidence(conn: &mut DbConn, row: &NewEvidence<'_>) -> QueryResult<
     db_run!(conn, c => diesel::insert_into(evidence_files::table).values(row).returning(EvidenceRow::as_returning()).get_result(c))
 }
 
+pub fn evidence_file(conn: &mut DbConn, id: i64) -> QueryResult<Option<EvidenceRow>> {
+    db_run!(conn, c => evidence_files::table.find(id).select(EvidenceRow::as_select()).first(c).optional())
+}
+
 pub fn evidence_of(conn: &mut DbConn, kind: &str, id: i64) -> QueryResult<Vec<EvidenceRow>> {
     db_run!(conn, c => evidence_files::table
         .filter(evidence_files::subject_kind.eq(kind).and(evidence_files::subject_id.eq(id)))

@@ -741,6 +741,35 @@ async fn violation_to_sanction(app: &TestApp, driver: &Driver, words: &Words, la
     let imposed = s.text_of("sanction-imposed").await;
     assert!(imposed.contains("15,000.00"), "{imposed}");
     s.look("violation-sanctioned").await;
+
+    // The facility repays: more than is owed is refused beside the field, the input kept.
+    let owed = s.text_of("outstanding").await;
+    assert!(owed.contains("25,000.00"), "repayment and fine: {owed}");
+    s.fill("amount", "12,000").await;
+    s.click("#payment-form button.primary").await;
+    s.says(
+        "amount-error",
+        words.lang,
+        "more than the 10,000.00 yuan still owed",
+        "超过尚欠的 10,000.00 元",
+    )
+    .await;
+    s.fill("amount", "10,000.00").await;
+    s.click("#payment-form button.primary").await;
+    assert!(s.has(".flash.ok").await, "{}", s.text().await);
+    let owed = s.text_of("outstanding").await;
+    assert!(
+        owed.contains("15,000.00"),
+        "only the fine is owed now: {owed}"
+    );
+    let timeline = s.text_of("timeline").await;
+    let recorded = if words.lang == "en" {
+        "Payment recorded"
+    } else {
+        "登记缴款"
+    };
+    assert!(timeline.contains(recorded), "{timeline}");
+    s.look("violation-recovery").await;
     s.c.close().await.unwrap();
 }
 
@@ -833,6 +862,78 @@ async fn admin_disables_a_user(app: &TestApp, driver: &Driver, words: &Words, la
     admin.c.close().await.unwrap();
 }
 
+/// Scenario: a whistleblower report triaged by an inspector, linked to the violation it led
+/// to, confirmed by a supervisor, and its reward paid, all in the browser.
+async fn report_triaged_to_reward(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let (status, filed) = app
+        .public(reqwest::Method::POST, "/api/public/reports", Some(json!({"facility_code": "H330326020", "description": "该院骨科长期挂床住院，夜间病房基本无人，但每日计费"})))
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let report_id = filed["report_id"].as_i64().unwrap();
+    let (violation_id, _) = crate::common::violation_at_decision(app, "H330326020").await;
+    crate::common::sanction_and_repay(app, violation_id, 6_000_000).await;
+    let s = Session::open(app, driver, label, words.lang).await;
+    s.sign_in("inspector").await;
+    s.click("header nav a[href='/reports']").await;
+    s.look("reports").await;
+    s.click(&format!("a[href='/reports/{report_id}']")).await;
+    s.look("report-case").await;
+    act_on_page(&s, "take_up", "").await;
+    // Linking without a choice is refused beside the field, in the page's language.
+    s.click("form[action$='/violations'] button[type=submit]")
+        .await;
+    s.says(
+        "violation_id-error",
+        words.lang,
+        "choose a violation",
+        "请选择一个违规案件",
+    )
+    .await;
+    s.c.find(Locator::Css(&format!(
+        "#violation_id option[value='{violation_id}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    s.click("form[action$='/violations'] button[type=submit]")
+        .await;
+    assert!(
+        s.has(&format!("#linked a[href='/violations/{violation_id}']"))
+            .await,
+        "{}",
+        s.text().await
+    );
+    act_on_page(&s, "report_findings", "线索属实，已立案处理").await;
+    s.sign_out().await;
+
+    s.sign_in("supervisor").await;
+    s.goto(&format!("/reports/{report_id}")).await;
+    act_on_page(&s, "confirm", "查实").await;
+    let facts = s.text_of("reward-facts").await;
+    assert!(
+        facts.contains("60,000.00") && facts.contains("3,000.00"),
+        "{facts}"
+    );
+    s.fill("amount", "5000").await;
+    s.click("form[action$='/reward'] button.primary").await;
+    s.says(
+        "amount-error",
+        words.lang,
+        "3,000.00 yuan is left",
+        "尚余 3,000.00 元",
+    )
+    .await;
+    s.look("report-reward-refused").await;
+    s.fill("amount", "3,000").await;
+    s.click("form[action$='/reward'] button.primary").await;
+    assert!(s.has(".flash.ok").await, "{}", s.text().await);
+    assert_eq!(s.text_of("reward-left").await.trim(), "0.00");
+    s.look("report-rewarded").await;
+    s.c.close().await.unwrap();
+}
+
 async fn scenarios(backend: Backend) {
     let Some(app) = spawn_without_cases(backend).await else {
         eprintln!("skipped: set CLAIMFLOW_TEST_POSTGRES_URL to run on PostgreSQL");
@@ -849,6 +950,8 @@ async fn scenarios(backend: Backend) {
     violation_to_sanction(&app, &driver, &EN, &format!("{name}-en")).await;
     pages_by_role(&app, &driver, &ZH, &format!("{name}-zh")).await;
     pages_by_role(&app, &driver, &EN, &format!("{name}-en")).await;
+    report_triaged_to_reward(&app, &driver, &ZH, &format!("{name}-zh-report")).await;
+    report_triaged_to_reward(&app, &driver, &EN, &format!("{name}-en-report")).await;
     a_stale_page_is_explained(&app, &driver, &format!("{name}-stale")).await;
     admin_disables_a_user(&app, &driver, &ZH, &format!("{name}-zh-disable")).await;
     admin_disables_a_user(&app, &driver, &EN, &format!("{name}-en-disable")).await;

@@ -1,11 +1,14 @@
 //! Whistleblower reports on both backends: filed without login, rate limited, followed with
 //! the tracking code, triaged into a violation, and rewarded from what was recovered until
 //! the reward is paid. Then the supervision dashboard over what this produced.
-use crate::common::{pdf, TestApp};
+use crate::common::{csrf_of, pdf, TestApp};
 use serde_json::{json, Value};
 
 crate::trials!(reports {
-    scenarios: [a_report_leads_to_a_violation_and_a_paid_reward],
+    scenarios: [
+        a_report_leads_to_a_violation_and_a_paid_reward,
+        a_report_is_triaged_linked_and_rewarded_on_the_desk
+    ],
 });
 
 const FACILITY: &str = "H330326020";
@@ -22,8 +25,14 @@ async fn public_post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     app.public(reqwest::Method::POST, path, Some(body)).await
 }
 
-async fn public_get(app: &TestApp, path: &str) -> (u16, Value) {
-    app.public(reqwest::Method::GET, path, None).await
+/// Where a report stands, asked with its code in the body (never in the address).
+async fn track(app: &TestApp, code: &str) -> (u16, Value) {
+    public_post(
+        app,
+        "/api/public/reports/track",
+        json!({"tracking_code": code}),
+    )
+    .await
 }
 
 async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
@@ -70,37 +79,37 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     let code = filed["tracking_code"].as_str().unwrap().to_string();
     let report_id = filed["report_id"].as_i64().unwrap();
     assert_eq!(code.len(), 23, "20 characters in groups of five: {code}");
-    let (status, tracked) = public_get(&app, &format!("/api/public/reports/{code}")).await;
+    let (status, tracked) = track(&app, &code).await;
     assert_eq!(
         (status, tracked["status"].as_str()),
         (200, Some("received")),
         "{tracked}"
     );
-    assert_eq!(
-        public_get(&app, "/api/public/reports/AAAAA-BBBBB-CCCCC-DDDDD")
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        public_get(
-            &app,
-            &format!("/api/public/reports/{}", code.to_lowercase())
+    assert_eq!(track(&app, "AAAAA-BBBBB-CCCCC-DDDDD").await.0, 404);
+    let (status, _) = app
+        .public(
+            reqwest::Method::GET,
+            &format!("/api/public/reports/{code}"),
+            None,
         )
-        .await
-        .1["status"],
+        .await;
+    assert_eq!(status, 404, "no address carries the code");
+    assert_eq!(
+        track(&app, &code.to_lowercase().replace('-', " ")).await.1["status"],
         "received",
         "codes are read case-insensitively"
     );
 
     // Attachments by tracking code, checked by content.
     let attach = |bytes: Vec<u8>| {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes).file_name("照片.pdf"),
-        );
+        let form = reqwest::multipart::Form::new()
+            .text("code", code.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("照片.pdf"),
+            );
         app.client
-            .post(app.url(&format!("/api/public/reports/{code}/attachments")))
+            .post(app.url("/api/public/reports/attachments"))
             .multipart(form)
             .send()
     };
@@ -152,12 +161,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
     );
     let report_case = view["case_id"].as_i64().unwrap();
     assert_eq!(app.act(&inspector, report_case, "take_up", "").await.0, 200);
-    assert_eq!(
-        public_get(&app, &format!("/api/public/reports/{code}"))
-            .await
-            .1["status"],
-        "investigating"
-    );
+    assert_eq!(track(&app, &code).await.1["status"], "investigating");
 
     // The inspection confirms phantom beds: a violation, linked to the report, sanctioned.
     let (status, v) = app
@@ -233,12 +237,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
         app.act(&supervisor, report_case, "confirm", "查实").await.0,
         200
     );
-    assert_eq!(
-        public_get(&app, &format!("/api/public/reports/{code}"))
-            .await
-            .1["status"],
-        "confirmed"
-    );
+    assert_eq!(track(&app, &code).await.1["status"], "confirmed");
     let (status, res) = app
         .post(
             &supervisor,
@@ -319,7 +318,7 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
         paid["report"]["reward_paid_at"].as_i64().is_some(),
         "{paid}"
     );
-    let (_, tracked) = public_get(&app, &format!("/api/public/reports/{code}")).await;
+    let (_, tracked) = track(&app, &code).await;
     assert_eq!(
         (
             tracked["reward_fen"].as_i64(),
@@ -363,4 +362,278 @@ async fn a_report_leads_to_a_violation_and_a_paid_reward(app: TestApp) {
         app.get(&resident, "/api/supervision/dashboard").await.0,
         403
     );
+}
+
+/// The staff desk for reports (issue 28, item 3), through the pages: the triage list by
+/// region and role, the report with its attachment opened inline, the workflow actions back
+/// on the report page, linking a violation and paying the reward, each refusal in place.
+async fn a_report_is_triaged_linked_and_rewarded_on_the_desk(app: TestApp) {
+    let (status, filed) = public_post(
+        &app,
+        "/api/public/reports",
+        json!({"facility_code": FACILITY, "description": "该院骨科长期挂床住院，夜间病房基本无人，但每日计费"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{filed}");
+    let (code, report_id) = (
+        filed["tracking_code"].as_str().unwrap().to_string(),
+        filed["report_id"].as_i64().unwrap(),
+    );
+    let form = reqwest::multipart::Form::new()
+        .text("code", code.to_lowercase())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(pdf()).file_name("病房.pdf"),
+        );
+    let res = app
+        .client
+        .post(app.url("/api/public/reports/attachments"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let evidence_id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+
+    app.add_user(
+        "inspector_far",
+        &[claimflow::domain::roles::Role::Inspector],
+        "330327",
+    );
+    let (inspector, supervisor, resident, far) = (
+        app.login("inspector").await,
+        app.login("supervisor").await,
+        app.login("resident").await,
+        app.login("inspector_far").await,
+    );
+    // The triage list: the region's inspectors see it waiting; others do not.
+    let (status, list) = app.page(&inspector, "/reports").await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains(&format!("href=\"/reports/{report_id}\"")),
+        "{list}"
+    );
+    assert!(
+        list.contains("线索分拣"),
+        "its stage by the report workflow's title"
+    );
+    let (_, far_list) = app.page(&far, "/reports").await;
+    assert!(
+        !far_list.contains(&format!("/reports/{report_id}")),
+        "another region's list"
+    );
+    assert_eq!(
+        app.page(&far, &format!("/reports/{report_id}")).await.0,
+        404
+    );
+    assert_eq!(app.page(&resident, "/reports").await.0, 403);
+    assert_eq!(
+        app.page(&resident, &format!("/reports/{report_id}"))
+            .await
+            .0,
+        403
+    );
+
+    // The report, with its attachment opened inline for the region's staff only.
+    let (status, page) = app.page(&inspector, &format!("/reports/{report_id}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("病房.pdf") && page.contains(&format!("/evidence/{evidence_id}")),
+        "{page}"
+    );
+    assert!(page.contains("data-action=\"take_up\""), "{page}");
+    let (status, ctype, body) = app
+        .fetch(&inspector, &format!("/evidence/{evidence_id}"), "zh-CN")
+        .await;
+    assert_eq!((status, ctype.as_str()), (200, "application/pdf"));
+    assert!(body.starts_with("%PDF"));
+    assert_eq!(
+        app.fetch(&far, &format!("/evidence/{evidence_id}"), "zh-CN")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        app.fetch(&resident, &format!("/evidence/{evidence_id}"), "zh-CN")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        app.fetch(&inspector, "/evidence/999999", "zh-CN").await.0,
+        404
+    );
+
+    // Taken up from the page: back on the report page, which says so.
+    let csrf = csrf_of(&page);
+    let version = |html: &str| {
+        let marker = "name=\"expected_version\" value=\"";
+        let at = html.find(marker).unwrap() + marker.len();
+        html[at..].split('"').next().unwrap().to_string()
+    };
+    let case_id = app.text_column(&format!(
+        "SELECT CAST(id AS TEXT) AS text FROM cases WHERE subject_kind = 'report' AND subject_id = {report_id}"
+    ))[0]
+        .clone();
+    let act = |token: String, html: String, action: &'static str, comment: &'static str| {
+        let (app, csrf, case_id) = (&app, &csrf, &case_id);
+        let v = version(&html);
+        async move {
+            app.post_form(
+                &token,
+                &format!("/cases/{case_id}/act"),
+                csrf,
+                &[
+                    ("action", action),
+                    ("comment", comment),
+                    ("expected_version", &v),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, _) = act(inspector.clone(), page.clone(), "take_up", "").await;
+    assert_eq!(status, 303);
+    let (_, page) = app
+        .page(&inspector, &format!("/reports/{report_id}?done=true"))
+        .await;
+    assert!(
+        page.contains("核查") && page.contains("data-action=\"report_findings\""),
+        "{page}"
+    );
+    // A comment the action needs: refused on the report page, in Chinese.
+    let (status, html) = act(inspector.clone(), page.clone(), "report_findings", "").await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains(&format!("举报线索 #{report_id}")),
+        "the report page again"
+    );
+
+    // A violation it led to: linked from the page; a choice of none is refused in place.
+    let (violation_id, _) = crate::common::violation_at_decision(&app, FACILITY).await;
+    let link = format!("/reports/{report_id}/violations");
+    let (status, html) = app
+        .post_form(&inspector, &link, &csrf, &[("violation_id", "")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("请选择一个违规案件"), "{html}");
+    let (status, html) = app
+        .post_form(&inspector, &link, &csrf, &[("violation_id", "999999")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("本辖区没有编号为 999999 的违规案件"),
+        "{html}"
+    );
+    let (status, _) = app
+        .post_form(
+            &inspector,
+            &link,
+            &csrf,
+            &[("violation_id", &violation_id.to_string())],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = app.page(&inspector, &format!("/reports/{report_id}")).await;
+    assert!(
+        page.contains(&format!("href=\"/violations/{violation_id}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("挂床"),
+        "the violation's type by name: {page}"
+    );
+
+    // Confirmed by a supervisor; the reward waits for money recovered.
+    let (status, _) = act(
+        inspector.clone(),
+        page.clone(),
+        "report_findings",
+        "线索属实",
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, page) = app
+        .page(&supervisor, &format!("/reports/{report_id}"))
+        .await;
+    let sup_csrf = csrf_of(&page);
+    let confirm = app
+        .post_form(
+            &supervisor,
+            &format!("/cases/{case_id}/act"),
+            &sup_csrf,
+            &[
+                ("action", "confirm"),
+                ("comment", "查实"),
+                ("expected_version", &version(&page)),
+            ],
+        )
+        .await;
+    assert_eq!(confirm.0, 303, "{}", confirm.1);
+    let reward = format!("/reports/{report_id}/reward");
+    let (_, page) = app
+        .page(&supervisor, &format!("/reports/{report_id}"))
+        .await;
+    assert!(
+        !page.contains(&format!("action=\"{reward}\"")),
+        "nothing recovered, no form"
+    );
+    let (status, html) = app
+        .post_form(&supervisor, &reward, &sup_csrf, &[("amount", "100")])
+        .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("尚未追回基金"), "{html}");
+
+    crate::common::sanction_and_repay(&app, violation_id, 6_000_000).await;
+
+    // 60,000 yuan recovered: 3,000 yuan due, paid from the page in yuan.
+    let (_, page) = app
+        .page(&supervisor, &format!("/reports/{report_id}"))
+        .await;
+    assert!(
+        page.contains("60,000.00") && page.contains("3,000.00"),
+        "{page}"
+    );
+    assert_eq!(
+        app.post_form(&inspector, &reward, &csrf, &[("amount", "100")])
+            .await
+            .0,
+        403
+    );
+    let (status, html) = app
+        .post_form(&supervisor, &reward, &sup_csrf, &[("amount", "三千")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("value=\"三千\""), "the input is kept");
+    let (status, html) = app
+        .post_form(&supervisor, &reward, &sup_csrf, &[("amount", "3,500")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("奖励为 3,000.00 元，已发 0.00 元，尚余 3,000.00 元"),
+        "{html}"
+    );
+    let (status, _) = app
+        .post_form(&supervisor, &reward, &sup_csrf, &[("amount", "1,000")])
+        .await;
+    assert_eq!(status, 303);
+    let (status, _) = app
+        .post_form(&supervisor, &reward, &sup_csrf, &[("amount", "2000.00")])
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = app
+        .page(&supervisor, &format!("/reports/{report_id}"))
+        .await;
+    assert!(page.contains("发放完毕时间"), "paid in full: {page}");
+    let (_, tracked) = track(&app, &code).await;
+    assert_eq!(
+        tracked["reward_paid_fen"].as_i64(),
+        Some(300_000),
+        "{tracked}"
+    );
+    // Closed reports leave the open list, and stay on the full one.
+    let (_, list) = app.page(&inspector, "/reports").await;
+    assert!(!list.contains(&format!("href=\"/reports/{report_id}\"")));
+    let (_, list) = app.page(&inspector, "/reports?all=true").await;
+    assert!(list.contains(&format!("href=\"/reports/{report_id}\"")));
 }

@@ -56,8 +56,8 @@ const NOT_SCOPED: [&str; 14] = [
     "GET /api/supervision/violation-types",
     "POST /api/public/reports",
     // Whoever holds a tracking code is its reporter; the code is the credential.
-    "GET /api/public/reports/{code}",
-    "POST /api/public/reports/{code}/attachments",
+    "POST /api/public/reports/track",
+    "POST /api/public/reports/attachments",
     // The designated-facility registry is public (the agencies publish it): a reviewer
     // reads the facilities of out-of-region care, and a status change outside the region
     // is refused with 403 because the facility's existence is no secret.

@@ -31,37 +31,50 @@ pub async fn submit(
     Ok(HttpResponse::Created().json(done))
 }
 
-/// Where a report stands, by its tracking code.
-#[utoipa::path(get, path = "/api/public/reports/{code}", tag = "reports",
-    params(("code" = String, Path, description = "tracking code")),
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackBody {
+    /// The code shown once when the report was filed; case, dashes and spaces do not matter.
+    #[schema(max_length = 64)]
+    pub tracking_code: String,
+}
+
+/// Where a report stands, by its tracking code. The code travels in the body, never in an
+/// address, so that it stays out of logs, proxies and browser history.
+#[utoipa::path(post, path = "/api/public/reports/track", tag = "reports", request_body = TrackBody,
     responses((status = 200, body = PublicStatus), (status = 404, body = crate::http::errors::ErrorBody)))]
-#[get("/api/public/reports/{code}")]
-pub async fn track(state: State, code: web::Path<String>) -> AppResult<HttpResponse> {
-    let code = code.into_inner();
+#[post("/api/public/reports/track")]
+pub async fn track(state: State, body: web::Json<TrackBody>) -> AppResult<HttpResponse> {
+    let code = body.into_inner().tracking_code;
     let status = db(&state, move |conn, _| svc::track(conn, &code)).await?;
     Ok(HttpResponse::Ok().json(status))
 }
 
-/// Adds a file to an open report, by its tracking code (multipart field `file`; PDF, JPEG or
-/// PNG by content; size-limited; at most five).
-#[utoipa::path(post, path = "/api/public/reports/{code}/attachments", tag = "reports",
-    params(("code" = String, Path, description = "tracking code")),
-    request_body(content_type = "multipart/form-data", description = "field `file`"),
+/// Adds a file to an open report, by its tracking code (multipart fields `code` and `file`;
+/// PDF, JPEG or PNG by content; size-limited; at most five).
+#[utoipa::path(post, path = "/api/public/reports/attachments", tag = "reports",
+    request_body(content_type = "multipart/form-data", description = "fields `code` (the tracking code) and `file`"),
     responses((status = 201, body = EvidenceRow), (status = 404, body = crate::http::errors::ErrorBody), (status = 413, body = crate::http::errors::ErrorBody),
         (status = 415, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
-#[post("/api/public/reports/{code}/attachments")]
-pub async fn attach(
-    state: State,
-    code: web::Path<String>,
-    req: HttpRequest,
-    form: Multipart,
-) -> AppResult<HttpResponse> {
+#[post("/api/public/reports/attachments")]
+pub async fn attach(state: State, req: HttpRequest, form: Multipart) -> AppResult<HttpResponse> {
     let limit = state.config.upload_max_bytes;
     refuse_declared_oversize(&req, limit)?;
     let crate::http::upload::UploadForm {
-        filename, bytes, ..
+        filename,
+        bytes,
+        code,
+        ..
     } = read_upload(form, limit).await?;
-    let (code, data_dir) = (code.into_inner(), state.config.data_dir.clone());
+    let code = code.ok_or_else(|| {
+        AppError::rule_on(
+            "code",
+            "tracking_code_required",
+            "请填写举报查询码",
+            "the tracking code is required",
+        )
+    })?;
+    let data_dir = state.config.data_dir.clone();
     let row = db(&state, move |conn, _| {
         svc::attach(conn, &data_dir, &code, &filename, &bytes, now_ms())
     })

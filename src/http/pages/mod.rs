@@ -13,6 +13,9 @@ pub mod listing;
 mod payment;
 mod payments;
 pub mod public;
+mod recoveries;
+mod recovery_view;
+pub mod report_desk;
 mod resident;
 mod review;
 pub mod session;
@@ -33,7 +36,7 @@ pub const PARTIALS: [&str; 3] = ["layout", "field", "audit_tabs"];
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 27] = [
+pub const PAGES: [&str; 29] = [
     "login",
     "payments",
     "payment_batch",
@@ -61,6 +64,8 @@ pub const PAGES: [&str; 27] = [
     "admin_registry",
     "admin_user",
     "account_password",
+    "reports",
+    "report_case",
 ];
 
 pub struct WebUi {
@@ -210,7 +215,7 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
             })
             .collect();
     };
-    let links: [(&'static str, &str, &[Role]); 10] = [
+    let links: [(&'static str, &str, &[Role]); 11] = [
         ("/my/claims", "nav.my_claims", &[Role::Resident]),
         ("/my/claims/new", "nav.new_claim", &[Role::Resident]),
         ("/queue", "nav.queue", review::QUEUE_ROLES),
@@ -221,6 +226,7 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
             &[Role::Supervisor, Role::Director, Role::Auditor],
         ),
         ("/facilities", "nav.facilities", inspect::INSPECT_ROLES),
+        ("/reports", "nav.reports", report_desk::DESK_ROLES),
         ("/audit", "nav.audit", audit::AUDIT_ROLES),
         ("/admin/workflows", "nav.workflows", admin::ADMIN_ROLES),
         ("/admin/registry", "nav.registry", &[Role::Admin]),
@@ -299,6 +305,14 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(violations::violation)
         .service(violations::upload_evidence)
         .service(violations::sanction)
+        .service(recoveries::record_payment)
+        .service(report_desk::triage)
+        .service(report_desk::report)
+        .service(report_desk::link)
+        .service(report_desk::pay_reward)
+        .service(report_desk::evidence)
+        .service(recoveries::propose_write_off)
+        .service(recoveries::decide)
         .service(admin::registry_page_get)
         .service(admin::add_facility)
         .service(admin::change_status)

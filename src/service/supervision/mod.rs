@@ -11,9 +11,9 @@ pub use sanctions::{
     SanctionInput, SanctionOutcome,
 };
 pub use violations::{
-    add_evidence, add_violation, attach_file, facility_file, inspections_at, record_inspection,
-    supervision_case, view, violations_in_region, Attacher, EvidenceUpload, FacilityFile,
-    InspectionInput, ViolationInput, ViolationView,
+    add_evidence, add_violation, attach_file, facility_file, inspections_at, open_evidence,
+    record_inspection, supervision_case, view, violations_in_region, Attacher, EvidenceUpload,
+    FacilityFile, InspectionInput, ViolationInput, ViolationView,
 };
 
 use crate::auth::Principal;

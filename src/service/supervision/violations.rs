@@ -308,6 +308,28 @@ pub struct EvidenceUpload<'a> {
     pub now_ms: i64,
 }
 
+/// An evidence file of a violation or a report, with its bytes, for staff who may see that
+/// case. One outside the reader's region reads like one never stored.
+pub fn open_evidence(
+    conn: &mut DbConn,
+    p: &Principal,
+    data_dir: &std::path::Path,
+    evidence_id: i64,
+) -> AppResult<(EvidenceRow, Vec<u8>)> {
+    let missing = || AppError::NotFound(format!("evidence {evidence_id}"));
+    let file = store::evidence_file(conn, evidence_id)?.ok_or_else(missing)?;
+    let subject = match file.subject_kind.as_str() {
+        "violation" => Subject::Violation(file.subject_id),
+        "report" => Subject::Report(file.subject_id),
+        _ => return Err(missing()),
+    };
+    supervision_case(conn, p, subject).map_err(|_| missing())?;
+    let path = crate::store::blobs::path(data_dir, &file.sha256).ok_or_else(missing)?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| AppError::internal(anyhow::anyhow!("cannot read stored evidence: {e}")))?;
+    Ok((file, bytes))
+}
+
 /// Adds an evidence file (PDF, JPEG or PNG, judged by content) to a violation.
 pub fn add_evidence(
     conn: &mut DbConn,

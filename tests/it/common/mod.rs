@@ -813,3 +813,55 @@ pub fn csrf_of(html: &str) -> String {
         + 20;
     html[at..].split('"').next().unwrap().to_string()
 }
+
+/// A phantom-bed violation of 100,000 yuan at `facility`, taken through the inspector's and
+/// the facility's stages to the supervisor's decision. Returns (violation id, case id).
+pub async fn violation_at_decision(app: &TestApp, facility: &str) -> (i64, i64) {
+    let (inspector, supervisor) = (app.login("inspector").await, app.login("supervisor").await);
+    let (status, v) = app
+        .post(&inspector, "/api/violations", json!({"facility_code": facility, "type_code": "phantom_bed", "amount_fen": 10_000_000, "claim_ids": [], "department": "骨科", "description": "举报线索核实：挂床住院 40 人次"}))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (id, case_id) = (
+        v["violation"]["id"].as_i64().unwrap(),
+        v["case_id"].as_i64().unwrap(),
+    );
+    for (token, action) in [
+        (&inspector, "submit_for_review"),
+        (&supervisor, "request_statement"),
+        (&inspector, "no_statement"),
+    ] {
+        assert_eq!(app.act(token, case_id, action, "").await.0, 200, "{action}");
+    }
+    (id, case_id)
+}
+
+/// Sanctions a violation at its decision (the whole amount repaid, a fine of the same) and
+/// records `paid_fen` towards the repayment. Returns the repayment's id.
+pub async fn sanction_and_repay(app: &TestApp, violation_id: i64, paid_fen: i64) -> i64 {
+    let supervisor = app.login("supervisor").await;
+    let (_, current) = app
+        .get(&supervisor, &format!("/api/violations/{violation_id}"))
+        .await;
+    let (status, v) = app
+        .post(&supervisor, &format!("/api/violations/{violation_id}/sanction"), json!({"expected_version": current["version"], "fine_fen": 10_000_000, "rectification_due": "2027-01-31"}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let repay = v["recoveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "repay")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, res) = app
+        .post(
+            &supervisor,
+            &format!("/api/recoveries/{repay}/payments"),
+            json!({"amount_fen": paid_fen}),
+        )
+        .await;
+    assert_eq!(status, 200, "{res}");
+    repay
+}
