@@ -155,6 +155,20 @@ pub fn add_document(
             Event::new(Some(p.user_id), &p.username, role.as_str(), "document_added", up.now_ms)
                 .values("{}", json!({ "document_id": doc_id, "kind": up.kind, "sha256": sha, "size": up.bytes.len() })),
         )?;
+        // The reviewer holding the case hears of a document someone else added.
+        if let Some(holder) = case.assignee_id.filter(|a| *a != p.user_id) {
+            let key = format!("documents_arrived:{}:{doc_id}", case.id);
+            let href = super::notify::staff_href(&case);
+            super::notify::to_inbox(
+                conn,
+                holder,
+                "documents_arrived",
+                &case,
+                &key,
+                &href,
+                up.now_ms,
+            )?;
+        }
         claim_store::document(conn, up.claim_id, doc_id)?
             .ok_or_else(|| AppError::NotFound("document".into()))
     })

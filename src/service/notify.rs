@@ -34,9 +34,12 @@ pub fn staff_recipient(s: &Staff) -> Recipient {
     }
 }
 
-/// The resident a claim belongs to: their account's address and language, or else the
-/// contact address in the registry (in Chinese).
-pub fn resident_of(conn: &mut DbConn, claim: &ClaimRecord) -> AppResult<Option<Recipient>> {
+/// The resident a claim belongs to: their account (if any), and their account's address and
+/// language, or else the contact address in the registry (in Chinese).
+pub fn resident_of(
+    conn: &mut DbConn,
+    claim: &ClaimRecord,
+) -> AppResult<(Option<i64>, Option<Recipient>)> {
     let person = match claim.person_id {
         Some(id) => persons::get(conn, id)?,
         None => None,
@@ -57,11 +60,48 @@ pub fn resident_of(conn: &mut DbConn, claim: &ClaimRecord) -> AppResult<Option<R
         .as_ref()
         .and_then(|u| u.email.clone())
         .or(person.as_ref().and_then(|p| p.email.clone()));
-    Ok(email.map(|email| Recipient {
-        email,
-        name,
-        lang: user.map_or_else(|| "zh-CN".to_string(), |u| u.lang),
-    }))
+    let user_id = user.as_ref().map(|u| u.id);
+    Ok((
+        user_id,
+        email.map(|email| Recipient {
+            email,
+            name,
+            lang: user.map_or_else(|| "zh-CN".to_string(), |u| u.lang),
+        }),
+    ))
+}
+
+/// Where a case's inbox item leads a member of staff: the page the case is worked on.
+pub fn staff_href(case: &CaseRow) -> String {
+    use crate::domain::case::Subject;
+    match case.subject() {
+        Subject::Violation(id) => format!("/violations/{id}"),
+        Subject::Report(id) => format!("/reports/{id}"),
+        Subject::Claim(_) | Subject::Appeal(_) => format!("/cases/{}", case.id),
+    }
+}
+
+/// Puts an item in a user's inbox, once per key, in the caller's transaction.
+pub fn to_inbox(
+    conn: &mut DbConn,
+    user_id: i64,
+    kind: &str,
+    case: &CaseRow,
+    dedupe_key: &str,
+    href: &str,
+    now_ms: i64,
+) -> AppResult<bool> {
+    Ok(crate::store::inbox::insert(
+        conn,
+        &crate::store::inbox::NewInboxItem {
+            user_id,
+            dedupe_key,
+            kind,
+            case_id: Some(case.id),
+            href,
+            created_at: now_ms,
+        },
+    )?)
 }
 
 /// The documents as the letter lists them.
@@ -157,7 +197,22 @@ pub fn to_resident(
     let Some(claim) = claim_store::get(conn, claim_id)? else {
         return Ok(false);
     };
-    let Some(to) = resident_of(conn, &claim)? else {
+    let (user_id, to) = resident_of(conn, &claim)?;
+    let dedupe_key = format!("{}:{}:{}", letter.template, case.id, letter.dedupe);
+    // The resident's inbox has it even without an address to mail to.
+    if let Some(user_id) = user_id {
+        let href = format!("/my/claims/{claim_id}");
+        to_inbox(
+            conn,
+            user_id,
+            letter.template,
+            case,
+            &dedupe_key,
+            &href,
+            now_ms,
+        )?;
+    }
+    let Some(to) = to else {
         return Ok(false);
     };
     let data = merge(
@@ -172,7 +227,7 @@ pub fn to_resident(
         Notice {
             template: letter.template,
             to: &to,
-            dedupe_key: format!("{}:{}:{}", letter.template, case.id, letter.dedupe),
+            dedupe_key,
             case_id: Some(case.id),
             data,
         },
@@ -190,15 +245,26 @@ pub fn to_staff(
     now_ms: i64,
 ) -> AppResult<bool> {
     let data = merge(case_fields(conn, env.defs, case, None)?, letter.extra);
+    let dedupe_key = format!(
+        "{}:{}:{}:{}",
+        letter.template, case.id, staff.id, letter.dedupe
+    );
+    let href = staff_href(case);
+    to_inbox(
+        conn,
+        staff.id,
+        letter.template,
+        case,
+        &dedupe_key,
+        &href,
+        now_ms,
+    )?;
     env.notifier.enqueue(
         conn,
         Notice {
             template: letter.template,
             to: &staff_recipient(staff),
-            dedupe_key: format!(
-                "{}:{}:{}:{}",
-                letter.template, case.id, staff.id, letter.dedupe
-            ),
+            dedupe_key,
             case_id: Some(case.id),
             data,
         },

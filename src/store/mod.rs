@@ -19,6 +19,7 @@ pub mod cases;
 pub mod claims;
 pub mod facilities;
 pub mod findings;
+pub mod inbox;
 pub mod jobs;
 pub mod logins;
 pub mod outbox;

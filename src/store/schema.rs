@@ -39,6 +39,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    inbox_items (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        dedupe_key -> Text,
+        kind -> Text,
+        case_id -> Nullable<BigInt>,
+        href -> Text,
+        created_at -> BigInt,
+        read_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     login_failures (key) {
         key -> Text,
         failures -> BigInt,
@@ -194,6 +207,7 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    inbox_items,
     appeals,
     payee_accounts,
     payment_batches,

@@ -862,6 +862,31 @@ async fn admin_disables_a_user(app: &TestApp, driver: &Driver, words: &Words, la
     admin.c.close().await.unwrap();
 }
 
+/// Scenario: the resident's inbox after their claims were decided: the header's count, an
+/// item that opens its claim, and mark-all-as-read.
+async fn inbox_in_the_header(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let s = Session::open(app, driver, label, words.lang).await;
+    s.sign_in("resident").await;
+    assert!(s.has("#inbox-count").await, "{}", s.text().await);
+    s.click("#inbox-link").await;
+    assert_eq!(s.path().await, "/inbox");
+    s.says("inbox-items", words.lang, "Your claim", "您的报销申请")
+        .await;
+    s.look("inbox").await;
+    s.click("#inbox-items li.unread a").await;
+    assert!(
+        s.path().await.starts_with("/my/claims/"),
+        "{}",
+        s.path().await
+    );
+    s.click("#inbox-link").await;
+    s.click("#read-all button[type=submit]").await;
+    assert!(!s.has("#inbox-count").await, "nothing unread");
+    assert!(!s.has("#inbox-items li.unread").await);
+    s.look("inbox-read").await;
+    s.c.close().await.unwrap();
+}
+
 /// Scenario: a whistleblower report triaged by an inspector, linked to the violation it led
 /// to, confirmed by a supervisor, and its reward paid, all in the browser.
 async fn report_triaged_to_reward(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
@@ -945,7 +970,9 @@ async fn scenarios(backend: Backend) {
         Backend::Postgres => "postgres",
     };
     claim_to_decision(&app, &driver, &ZH, &format!("{name}-zh")).await;
+    inbox_in_the_header(&app, &driver, &ZH, &format!("{name}-zh-inbox")).await;
     claim_to_decision(&app, &driver, &EN, &format!("{name}-en")).await;
+    inbox_in_the_header(&app, &driver, &EN, &format!("{name}-en-inbox")).await;
     violation_to_sanction(&app, &driver, &ZH, &format!("{name}-zh")).await;
     violation_to_sanction(&app, &driver, &EN, &format!("{name}-en")).await;
     pages_by_role(&app, &driver, &ZH, &format!("{name}-zh")).await;

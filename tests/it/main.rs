@@ -12,6 +12,7 @@ mod claims;
 mod cli;
 mod controls;
 mod import;
+mod inbox;
 mod instances;
 mod operations;
 mod payments;
@@ -24,7 +25,7 @@ mod web_lists;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 17] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 18] = [
         accounts::trials,
         api::trials,
         backup::trials,
@@ -33,6 +34,7 @@ fn main() {
         cli::trials,
         controls::trials,
         import::trials,
+        inbox::trials,
         instances::trials,
         operations::trials,
         payments::trials,

@@ -27,6 +27,8 @@ pub struct Ctx {
     /// The session is live but an administrator reset its password: every signed-in page
     /// leads to the password change until it is made.
     pub pending_reset: bool,
+    /// Unread items in the signed-in user's inbox, for the header's badge.
+    pub unread: i64,
 }
 
 /// The page a session with a pending password reset may open (besides signing out and the
@@ -50,7 +52,15 @@ impl FromRequest for Ctx {
                     Access::Full
                 };
                 match crate::http::auth::live_for(&ctx.state, claimed, access).await {
-                    Ok(p) => ctx.user = Some(p),
+                    Ok(p) => {
+                        let user_id = p.user_id;
+                        ctx.user = Some(p);
+                        ctx.unread = crate::http::db(&ctx.state, move |conn, _| {
+                            Ok(crate::store::inbox::unread(conn, user_id)?)
+                        })
+                        .await
+                        .unwrap_or(0);
+                    }
                     Err(e) => {
                         ctx.pending_reset = e.code() == "password_change_required";
                         ctx.token = None;
@@ -85,6 +95,7 @@ impl Ctx {
             user,
             secure: session::over_tls(req),
             pending_reset: false,
+            unread: 0,
         })
     }
 
@@ -154,7 +165,7 @@ impl Ctx {
 
     /// A string of the catalog if it has `key`, else `fallback` as it is (codes recorded before
     /// a label existed stay readable).
-    fn t_or(&self, key: &str, fallback: &str) -> String {
+    pub fn t_or(&self, key: &str, fallback: &str) -> String {
         if self.ui.has(self.lang, key) {
             self.t(key)
         } else {
@@ -280,6 +291,7 @@ impl Ctx {
             csrf: self.csrf(),
             user: self.user.clone(),
             flash: None,
+            unread: self.unread,
         }
     }
 

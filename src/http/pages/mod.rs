@@ -8,6 +8,7 @@ mod case_page;
 mod claim_forms;
 pub mod ctx;
 pub mod i18n;
+mod inbox;
 pub mod inspect;
 pub mod listing;
 mod payment;
@@ -36,7 +37,7 @@ pub const PARTIALS: [&str; 3] = ["layout", "field", "audit_tabs"];
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 29] = [
+pub const PAGES: [&str; 30] = [
     "login",
     "payments",
     "payment_batch",
@@ -66,6 +67,7 @@ pub const PAGES: [&str; 29] = [
     "account_password",
     "reports",
     "report_case",
+    "inbox",
 ];
 
 pub struct WebUi {
@@ -170,6 +172,7 @@ impl WebUi {
             "user": frame.user.as_ref().map(|u| json!({"display_name": u.display_name, "username": u.username})),
             "nav": navigation(self, frame),
             "flash": frame.flash.as_ref().map(|(kind, text)| json!({"kind": kind, "text": text})),
+            "unread": frame.unread,
         });
         if let (Some(data), Value::Object(view)) = (data.as_object_mut(), view) {
             data.extend(view);
@@ -186,6 +189,7 @@ pub struct Frame {
     pub csrf: String,
     pub user: Option<Principal>,
     pub flash: Option<(&'static str, String)>,
+    pub unread: i64,
 }
 
 fn other_lang(lang: &str) -> Value {
@@ -306,6 +310,9 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(violations::upload_evidence)
         .service(violations::sanction)
         .service(recoveries::record_payment)
+        .service(inbox::inbox_page)
+        .service(inbox::open_item)
+        .service(inbox::read_all)
         .service(report_desk::triage)
         .service(report_desk::report)
         .service(report_desk::link)
@@ -437,6 +444,7 @@ mod tests {
             csrf: "x".into(),
             user: None,
             flash: None,
+            unread: 0,
         };
         let html = ui
             .render(
@@ -450,6 +458,19 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("{{"), "{html}");
+        // Every letter about a case also lands in the inbox, which names it in both languages.
+        let inbox_kinds = crate::mail::templates::TEMPLATES
+            .into_iter()
+            .filter(|t| *t != "digest")
+            .chain(["documents_arrived"]);
+        for kind in inbox_kinds {
+            for lang in ["zh-CN", "en"] {
+                assert!(
+                    ui.has(lang, &format!("inbox.kind_{kind}")),
+                    "{lang}: inbox {kind}"
+                );
+            }
+        }
         for action in audit::SYSTEM_ACTIONS {
             for lang in ["zh-CN", "en"] {
                 assert!(
