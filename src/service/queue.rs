@@ -15,9 +15,19 @@ use std::collections::HashMap;
 
 /// Stage ids whose working role this user holds, across the workflows in use.
 pub fn my_stages(defs: &Definitions, p: &Principal) -> Vec<String> {
+    my_stages_in(defs, p, |_| true)
+}
+
+/// The stages this user works in, of the workflows `keep` accepts.
+pub fn my_stages_in(
+    defs: &Definitions,
+    p: &Principal,
+    keep: impl Fn(&crate::domain::workflow::Workflow) -> bool,
+) -> Vec<String> {
     let mut stages: Vec<String> = defs
         .latest_all()
         .iter()
+        .filter(|wf| keep(wf))
         .flat_map(|wf| {
             wf.stages
                 .iter()

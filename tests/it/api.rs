@@ -699,4 +699,20 @@ async fn stage_titles_come_from_the_cases_own_workflow(app: TestApp) {
         "the case is in the queue"
     );
     assert!(!queue.contains("疑点初审"), "{queue}");
+    // A supervisor also decides violations and reports, but the review queue's stage filter
+    // offers only the stages of claim and appeal workflows.
+    let supervisor = app.login("supervisor").await;
+    let (status, queue) = app.page(&supervisor, "/queue").await;
+    assert_eq!(status, 200);
+    let options = &queue[queue.find("id=\"stage\"").expect("the stage filter")..];
+    let options = &options[..options.find("</select>").unwrap()];
+    assert!(options.contains("value=\"signoff\""), "{options}");
+    for other in [
+        "facility_statement",
+        "rectification",
+        "triage",
+        "\"review\"",
+    ] {
+        assert!(!options.contains(other), "{other} in {options}");
+    }
 }

@@ -114,7 +114,11 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
     let user = ctx.require(QUEUE_ROLES)?;
     let q = q.into_inner();
     let supervisor = user.has(Role::Supervisor);
-    let stage_ids = queue::my_stages(&ctx.state.defs, &user);
+    // The filter offers the stages of claim and appeal workflows only: a supervisor also
+    // decides violations and reports, which are worked on their own pages.
+    let stage_ids = queue::my_stages_in(&ctx.state.defs, &user, |wf| {
+        wf.pays_claims() || wf.subject == "appeal"
+    });
     let filter = listing::filters(
         &ctx,
         q.query()
