@@ -158,6 +158,32 @@ impl WorkCalendar {
         self.epoch_ms((self.local(ms).date() + Duration::days(1)).and_time(NaiveTime::MIN))
     }
 
+    /// The last millisecond of a local calendar day: a deadline given as a date holds
+    /// through that whole day, wherever the server runs.
+    pub fn end_of_date(&self, day: NaiveDate) -> i64 {
+        self.epoch_ms((day + Duration::days(1)).and_time(NaiveTime::MIN)) - 1
+    }
+
+    /// Whether an instant is the last millisecond of its local day: a deadline that was
+    /// given as a date, and reads as that date.
+    pub fn is_end_of_date(&self, ms: i64) -> bool {
+        self.end_of_date(self.local_date(ms)) == ms
+    }
+
+    /// An instant for people: local time, to the minute.
+    pub fn minute_text(&self, ms: i64) -> String {
+        self.local(ms).format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    /// A deadline for people: the date when it was given as one, else the local minute.
+    pub fn deadline_text(&self, ms: i64) -> String {
+        if self.is_end_of_date(ms) {
+            self.local_date(ms).to_string()
+        } else {
+            self.minute_text(ms)
+        }
+    }
+
     /// The years among `years` with no public holiday listed: their clocks still run, on
     /// plain Monday-to-Friday working days, but the State Council's notice is missing.
     pub fn years_without_data(&self, years: impl IntoIterator<Item = i32>) -> Vec<i32> {
@@ -413,6 +439,39 @@ makeup_workdays = ["2019-10-12"]
         assert!(national.with_region_file("x", "bogus = 1").unwrap_err()[0]
             .to_string()
             .contains("bogus"));
+    }
+
+    #[test]
+    fn dates_and_deadlines_read_in_the_calendars_own_zone() {
+        let beijing = cal();
+        // 2026-11-30T16:30:00Z is half past midnight on 1 December in Beijing.
+        assert_eq!(beijing.minute_text(1_796_056_200_000), "2026-12-01 00:30");
+        let day = NaiveDate::from_ymd_opt(2027, 1, 10).unwrap();
+        let end = beijing.end_of_date(day);
+        assert_eq!(beijing.local_date(end), day);
+        assert_eq!(
+            beijing.deadline_text(end),
+            "2027-01-10",
+            "a date reads as entered"
+        );
+        assert_eq!(beijing.local_date(end + 1).to_string(), "2027-01-11");
+        assert!(beijing.is_end_of_date(end) && !beijing.is_end_of_date(end - 60_000));
+        assert_eq!(beijing.deadline_text(end - 60_000), "2027-01-10 23:58");
+        // Configured five hours behind UTC, the same date is another instant and still
+        // reads as the date that was entered.
+        let west = WorkCalendar::from_file(
+            "w",
+            "utc_offset_hours = -5\nday_start = \"09:00\"\nday_end = \"17:00\"",
+        )
+        .unwrap();
+        let west_end = west.end_of_date(day);
+        assert_eq!(west_end - end, 13 * 3_600_000);
+        assert_eq!(west.deadline_text(west_end), "2027-01-10");
+        assert_eq!(west.minute_text(1_796_056_200_000), "2026-11-30 11:30");
+        assert!(
+            !west.is_end_of_date(end),
+            "Beijing's end of day is mid-afternoon there"
+        );
     }
 
     #[test]

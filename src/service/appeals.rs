@@ -112,7 +112,7 @@ pub fn file(
         }
         let due = deadline(claim_case.stage_entered_at, env.appeal_days);
         if now_ms > due {
-            let day = crate::domain::dates::local_date(due);
+            let day = env.defs.calendar().local_date(due);
             return Err(AppError::rule(
                 RuleKind::Invalid,
                 "appeal_deadline_passed",

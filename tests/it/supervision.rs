@@ -232,9 +232,16 @@ async fn phantom_beds_are_sanctioned_within_the_range_and_the_facility_suspended
     let (_, case) = app.get(&supervisor, &format!("/api/cases/{case_id}")).await;
     assert_eq!(
         case["due_at"].as_i64(),
-        Some(claimflow::domain::dates::end_of_local_day(
-            chrono::NaiveDate::from_ymd_opt(2019, 9, 30).unwrap()
-        )),
+        // 2019-10-01 00:00 in Beijing is 2019-09-30 16:00 UTC; the day ends a millisecond before.
+        Some(
+            chrono::NaiveDate::from_ymd_opt(2019, 9, 30)
+                .unwrap()
+                .and_hms_opt(16, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis()
+                - 1
+        ),
         "{case}"
     );
     let (_, html) = app

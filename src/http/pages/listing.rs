@@ -24,17 +24,18 @@ pub fn number(field: &str, s: &str) -> Result<Option<i64>, AppError> {
         .transpose()
 }
 
-/// Midnight (UTC+8) of a YYYY-MM-DD day, in ms.
-fn day_start_ms(day: &str) -> Option<i64> {
+/// Local midnight of a YYYY-MM-DD day, in ms; the zone is `offset_ms` east of UTC.
+fn day_start_ms(day: &str, offset_ms: i64) -> Option<i64> {
     let date = crate::domain::dates::parse_iso_date(day)?;
-    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - 8 * 3_600_000)
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - offset_ms)
 }
 
-/// The start of a typed-in day in Beijing time (ms), or the field and what it holds instead.
-pub fn day_start(field: &str, s: &str) -> Result<Option<i64>, AppError> {
+/// The start of a typed-in day in the agency's zone (`offset_ms` east of UTC), or the field
+/// and what it holds instead.
+pub fn day_start(field: &str, s: &str, offset_ms: i64) -> Result<Option<i64>, AppError> {
     blank(s)
         .map(|v| {
-            day_start_ms(&v).ok_or_else(|| {
+            day_start_ms(&v, offset_ms).ok_or_else(|| {
                 AppError::field(field, format!("expected a date YYYY-MM-DD, got `{v}`"))
             })
         })
@@ -42,8 +43,8 @@ pub fn day_start(field: &str, s: &str) -> Result<Option<i64>, AppError> {
 }
 
 /// The end of a typed-in day (the next midnight), so that a "to" day is included.
-pub fn day_end(field: &str, s: &str) -> Result<Option<i64>, AppError> {
-    Ok(day_start(field, s)?.map(|ms| ms + 86_400_000))
+pub fn day_end(field: &str, s: &str, offset_ms: i64) -> Result<Option<i64>, AppError> {
+    Ok(day_start(field, s, offset_ms)?.map(|ms| ms + 86_400_000))
 }
 
 /// One of the values a field allows, or the field and what it allows.
@@ -155,21 +156,23 @@ pub fn fen_cell(fen: Option<i64>) -> String {
 mod tests {
     use super::*;
 
+    const BEIJING: i64 = 8 * 3_600_000;
+
     #[test]
     fn filter_fields_are_checked_and_named() {
         assert_eq!(number("case_id", " 12 ").unwrap(), Some(12));
         assert_eq!(number("case_id", "  ").unwrap(), None);
         let err = number("case_id", "12x").unwrap_err().to_string();
         assert!(err.contains("case_id") && err.contains("12x"), "{err}");
-        assert!(day_start("to", "2026-13-01")
+        assert!(day_start("to", "2026-13-01", BEIJING)
             .unwrap_err()
             .to_string()
             .contains("to"));
         // Midnight in Beijing is 16:00 UTC the day before; the end of a day is the next midnight.
-        let start = day_start("from", "2026-11-30").unwrap().unwrap();
+        let start = day_start("from", "2026-11-30", BEIJING).unwrap().unwrap();
         assert_eq!(start, 1_795_968_000_000);
         assert_eq!(
-            day_end("to", "2026-11-30").unwrap().unwrap() - start,
+            day_end("to", "2026-11-30", BEIJING).unwrap().unwrap() - start,
             86_400_000
         );
         assert!(one_of("state", "gone", &["open", "closed"]).is_err());
@@ -184,7 +187,7 @@ mod tests {
     fn every_wrong_field_is_reported_at_once() {
         let mut c = Checked::default();
         let id = c.keep(number("case_id", "x"));
-        let from = c.keep(day_start("from", "2026-02-30"));
+        let from = c.keep(day_start("from", "2026-02-30", BEIJING));
         let ok = c.keep(number("before", "7"));
         assert_eq!((id, from, ok), (None, None, Some(7)));
         match c.finish(()) {

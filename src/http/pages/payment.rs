@@ -84,7 +84,7 @@ pub fn appeal_fields(ctx: &Ctx, d: &ClaimDetail) -> Map<String, Value> {
             out.insert("appeal_form".into(), json!(true));
             out.insert(
                 "appeal_until".into(),
-                json!(crate::domain::dates::local_date(due)),
+                json!(ctx.state.defs.calendar().local_date(due).to_string()),
             );
         }
     }

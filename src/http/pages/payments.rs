@@ -1,7 +1,7 @@
 //! The finance desk: payment batches with their bank files and results, and this month's
 //! reconciliation charted (approved = paid + in flight + failed).
 use super::ctx::{see_other, Ctx, PageError};
-use super::{svg, when, yuan};
+use super::{svg, yuan};
 use crate::domain::roles::Role;
 use crate::error::{AppError, RuleKind};
 use crate::http::upload::{read_upload, refuse_declared_oversize};
@@ -55,7 +55,7 @@ async fn desk(
             json!({
                 "id": b.id, "region": b.region_code, "status": b.status,
                 "status_label": ctx.t(&format!("payments.status_{}", b.status)),
-                "count": b.item_count, "total": yuan(b.total_fen), "created": when(b.created_at),
+                "count": b.item_count, "total": yuan(b.total_fen), "created": ctx.when(b.created_at),
             })
         })
         .collect();
@@ -115,16 +115,9 @@ pub struct BatchForm {
     #[serde(rename = "_csrf")]
     csrf: String,
     region: String,
-    /// The last day (China Standard Time) whose approvals go in; empty for now.
+    /// The last day (the agency's local day) whose approvals go in; empty for now.
     #[serde(default)]
     cutoff: String,
-}
-
-/// The end of a day in China Standard Time, in Unix ms.
-fn end_of_day_cst(day: &str) -> Option<i64> {
-    let d = crate::domain::dates::parse_iso_date(day)?;
-    let next = d.succ_opt()?.and_hms_opt(0, 0, 0)?;
-    Some(next.and_utc().timestamp_millis() - 8 * 3_600_000 - 1)
 }
 
 /// The text of a refusal a person can correct, in their language; anything else fails the page.
@@ -142,7 +135,11 @@ pub async fn create_batch(ctx: Ctx, form: web::Form<BatchForm>) -> Result<HttpRe
     let user = ctx.require(&[Role::Supervisor])?;
     ctx.check_csrf(&form.csrf)?;
     let cutoff = form.cutoff.trim();
-    let cutoff_ms = match (cutoff.is_empty(), end_of_day_cst(cutoff)) {
+    let cutoff_ms = match (
+        cutoff.is_empty(),
+        crate::domain::dates::parse_iso_date(cutoff)
+            .map(|d| ctx.state.defs.calendar().end_of_date(d)),
+    ) {
         (true, _) => None,
         (false, Some(ms)) => Some(ms),
         (false, None) => {

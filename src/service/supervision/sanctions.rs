@@ -289,13 +289,13 @@ fn apply_sanction(
                 now_ms,
             ),
         )?;
-        // The rectification runs to the end of the day the sanction gave (China Standard
-        // Time), not to the stage's default timer: that is the deadline the facility was told.
+        // The rectification runs to the end of the day the sanction gave (the agency's local
+        // day), not to the stage's default timer: that is the deadline the facility was told.
         if let Some(day) = crate::domain::dates::parse_iso_date(input.rectification_due.trim()) {
             crate::store::cases::set_due(
                 conn,
                 current.case_id,
-                crate::domain::dates::end_of_local_day(day),
+                env.defs.calendar().end_of_date(day),
             )?;
         }
         if !flagged.is_empty() {

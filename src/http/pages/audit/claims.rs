@@ -2,7 +2,7 @@
 //! of the name), facility, family and submission date. ID numbers are masked in the list and
 //! the export; the full number is only ever a search term.
 use super::super::listing::{self, blank, csv_download, fen_cell, number, Checked};
-use super::super::{when, yuan};
+use super::super::yuan;
 use super::{
     export_rows, list_page, page_rows, state_title, workflow_options, workflow_title, AuditList,
     Span,
@@ -45,9 +45,14 @@ impl AuditList for ClaimForm {
         &mut self.span
     }
 
-    fn search(&self, region_path: &str, limit: i64) -> Result<ClaimSearch, AppError> {
+    fn search(
+        &self,
+        region_path: &str,
+        limit: i64,
+        offset_ms: i64,
+    ) -> Result<ClaimSearch, AppError> {
         let mut c = Checked::default();
-        let (from_ms, to_ms, before_id) = self.span.read(&mut c);
+        let (from_ms, to_ms, before_id) = self.span.read(&mut c, offset_ms);
         let found = ClaimSearch {
             region_path: region_path.to_string(),
             claim_id: c.keep(number("claim_id", &self.claim_id)),
@@ -119,7 +124,7 @@ pub async fn claims_page(ctx: Ctx, q: web::Query<ClaimForm>) -> Result<HttpRespo
                     "total": yuan(h.total_fen),
                     "decided": h.decided_fen.or(h.payable_fen).map(yuan),
                     "state": state_title(&ctx, wf.as_deref(), h.stage.as_deref(), h.outcome.as_deref()),
-                    "submitted": when(h.created_at),
+                    "submitted": ctx.when(h.created_at),
                 })
             })
             .collect()
@@ -176,7 +181,7 @@ pub async fn claims_csv(ctx: Ctx, q: web::Query<ClaimForm>) -> Result<HttpRespon
                 fen_cell(h.decided_fen),
                 h.stage.clone().unwrap_or_default(),
                 h.outcome.clone().unwrap_or_default(),
-                when(h.created_at),
+                ctx.when(h.created_at),
             ]
         }),
     )

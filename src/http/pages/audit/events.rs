@@ -1,7 +1,6 @@
 //! The audit trail across the region's cases: who did what, in which role, when, newest
 //! first. The actor is a username, or part of a person's name.
 use super::super::listing::{self, blank, csv_download, number, Checked};
-use super::super::when;
 use super::{export_rows, list_page, page_rows, AuditList, Span};
 use crate::domain::audit::StoredEvent;
 use crate::domain::roles::Role;
@@ -48,9 +47,14 @@ impl AuditList for EventForm {
         &mut self.span
     }
 
-    fn search(&self, region_path: &str, limit: i64) -> Result<EventSearch, AppError> {
+    fn search(
+        &self,
+        region_path: &str,
+        limit: i64,
+        offset_ms: i64,
+    ) -> Result<EventSearch, AppError> {
         let mut c = Checked::default();
-        let (from_ms, to_ms, before_id) = self.span.read(&mut c);
+        let (from_ms, to_ms, before_id) = self.span.read(&mut c, offset_ms);
         let found = EventSearch {
             region_path: region_path.to_string(),
             case_id: c.keep(number("case_id", &self.case_id)),
@@ -137,7 +141,7 @@ pub async fn events_page(ctx: Ctx, q: web::Query<EventForm>) -> Result<HttpRespo
             .iter()
             .map(|e| {
                 json!({
-                    "when": when(e.at_ms),
+                    "when": ctx.when(e.at_ms),
                     "case_id": e.case_id,
                     "seq": e.seq,
                     "actor": e.actor_name,
@@ -198,7 +202,7 @@ pub async fn events_csv(ctx: Ctx, q: web::Query<EventForm>) -> Result<HttpRespon
                 e.id.to_string(),
                 e.case_id.to_string(),
                 e.seq.to_string(),
-                when(e.at_ms),
+                ctx.when(e.at_ms),
                 e.actor_id.map(|id| id.to_string()).unwrap_or_default(),
                 e.actor_name.to_string(),
                 e.role.to_string(),

@@ -12,7 +12,6 @@ pub use violations::{violations_csv, violations_page};
 
 use super::ctx::{Ctx, PageError};
 use super::listing::{self, blank, csv_download, day_end, day_start, number, one_of, Checked};
-use super::when;
 use crate::domain::roles::Role;
 use crate::domain::workflow::Workflow;
 use crate::error::{AppError, AppResult};
@@ -63,10 +62,10 @@ pub struct Span {
 
 impl Span {
     /// From the start of `from` to the end of `to` (ms), and the id to continue below.
-    fn read(&self, c: &mut Checked) -> (Option<i64>, Option<i64>, Option<i64>) {
+    fn read(&self, c: &mut Checked, offset_ms: i64) -> (Option<i64>, Option<i64>, Option<i64>) {
         (
-            c.keep(day_start("from", &self.from)),
-            c.keep(day_end("to", &self.to)),
+            c.keep(day_start("from", &self.from, offset_ms)),
+            c.keep(day_end("to", &self.to, offset_ms)),
             c.keep(number("before", &self.before)),
         )
     }
@@ -77,8 +76,14 @@ trait AuditList: Sized {
     type Search: Send + 'static;
     type Row: Send + 'static;
     fn span(&mut self) -> &mut Span;
-    /// The store's search within `region_path`, or every field that could not be read.
-    fn search(&self, region_path: &str, limit: i64) -> Result<Self::Search, AppError>;
+    /// The store's search within `region_path`, or every field that could not be read; days
+    /// are read in the zone `offset_ms` east of UTC.
+    fn search(
+        &self,
+        region_path: &str,
+        limit: i64,
+        offset_ms: i64,
+    ) -> Result<Self::Search, AppError>;
     fn load(conn: &mut DbConn, s: &Self::Search) -> AppResult<Vec<Self::Row>>;
     /// The id the list pages by (newest first).
     fn row_id(row: &Self::Row) -> i64;
@@ -92,7 +97,11 @@ async fn page_rows<L: AuditList>(ctx: &Ctx, form: &L) -> Result<Listed<L::Row>, 
     let user = ctx.require(AUDIT_ROLES)?;
     match listing::filters(
         ctx,
-        form.search(staff_region(&user).map_err(|e| ctx.fail(e))?, PAGE),
+        form.search(
+            staff_region(&user).map_err(|e| ctx.fail(e))?,
+            PAGE,
+            ctx.utc_offset_ms(),
+        ),
     )? {
         Ok(s) => {
             let rows = ctx.db(move |conn, _| L::load(conn, &s)).await?;
@@ -114,6 +123,7 @@ async fn export_rows<L: AuditList>(ctx: &Ctx, mut form: L) -> Result<Vec<L::Row>
         .search(
             staff_region(&user).map_err(|e| ctx.fail(e))?,
             listing::CSV_MAX,
+            ctx.utc_offset_ms(),
         )
         .map_err(|e| ctx.fail(e))?;
     ctx.db(move |conn, _| L::load(conn, &s)).await
@@ -178,9 +188,14 @@ impl AuditList for CaseForm {
         &mut self.span
     }
 
-    fn search(&self, region_path: &str, limit: i64) -> Result<search::CaseSearch, AppError> {
+    fn search(
+        &self,
+        region_path: &str,
+        limit: i64,
+        offset_ms: i64,
+    ) -> Result<search::CaseSearch, AppError> {
         let mut c = Checked::default();
-        let (from_ms, to_ms, before_id) = self.span.read(&mut c);
+        let (from_ms, to_ms, before_id) = self.span.read(&mut c, offset_ms);
         let found = search::CaseSearch {
             region_path: region_path.to_string(),
             case_id: c.keep(number("case_id", &self.case_id)),
@@ -232,7 +247,7 @@ pub async fn search_page(ctx: Ctx, q: web::Query<CaseForm>) -> Result<HttpRespon
                     "workflow": workflow_title(&ctx, wf.as_deref(), &c.workflow),
                     "state": state_title(&ctx, wf.as_deref(), c.stage.as_deref(), c.outcome.as_deref()),
                     "region": c.region_code,
-                    "opened": when(c.created_at),
+                    "opened": ctx.when(c.created_at),
                     "chain_ok": verdict.is_ok(),
                     "chain": match verdict {
                         Ok(n) => format!("{} ({n})", ctx.t("audit.chain_ok")),
@@ -273,8 +288,8 @@ pub async fn cases_csv(ctx: Ctx, q: web::Query<CaseForm>) -> Result<HttpResponse
                 c.stage.clone().unwrap_or_default(),
                 c.outcome.clone().unwrap_or_default(),
                 c.region_code.clone(),
-                when(c.created_at),
-                when(c.updated_at),
+                ctx.when(c.created_at),
+                ctx.when(c.updated_at),
                 match verdict {
                     Ok(n) => format!("ok ({n} events)"),
                     Err(why) => format!("broken: {why}"),

@@ -1,6 +1,6 @@
 //! The region's violations, newest first, and their CSV export.
 use super::super::listing::{csv_download, fen_cell};
-use super::super::{when, yuan};
+use super::super::yuan;
 use super::AUDIT_ROLES;
 use crate::http::pages::ctx::{Ctx, PageError};
 use crate::store::supervision;
@@ -28,7 +28,7 @@ pub async fn violations_page(ctx: Ctx) -> Result<HttpResponse, PageError> {
                 "repay": v.repay_fen.map(yuan),
                 "fine": v.fine_fen.map(yuan),
                 "stage": stage,
-                "recorded": when(v.created_at),
+                "recorded": ctx.when(v.created_at),
             })
         })
         .collect();
@@ -70,7 +70,7 @@ pub async fn violations_csv(ctx: Ctx) -> Result<HttpResponse, PageError> {
                     .map(|m| m.to_string())
                     .unwrap_or_default(),
                 stage.clone().unwrap_or_default(),
-                when(v.created_at),
+                ctx.when(v.created_at),
             ]
         }),
     )
