@@ -17,48 +17,125 @@ use crate::store::users::{self, Staff};
 use crate::store::DbConn;
 use serde_json::json;
 
-/// Why a user cannot take this case, or `None` when they can.
+/// Why a user cannot take this case, in both languages, or `None` when they can. `history`
+/// is who acted in which stage of the case (for four-eyes).
 fn ineligible(
-    conn: &mut DbConn,
     wf: &Workflow,
     case: &CaseRow,
+    history: &[crate::domain::workflow::StageActor],
     user: &Staff,
     roles: &[Role],
     absent: bool,
-) -> AppResult<Option<String>> {
-    let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
-        return Ok(Some(format!("case {} is closed", case.id)));
+) -> Option<AppError> {
+    let refuse = |code: &'static str, zh: String, en: String| {
+        Some(AppError::rule_on("case_ids", code, zh, en))
     };
-    let escalated: Option<Role> = case.escalated_to.as_deref().and_then(|r| r.parse().ok());
+    let (id, who) = (case.id, user.display_name.as_str());
+    let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
+        return refuse(
+            "reassign_closed",
+            format!("案件 #{id} 已办结"),
+            format!("case #{id} is closed"),
+        );
+    };
     if stage.waiting {
-        return Ok(Some(format!(
-            "case {} is waiting for the resident's documents",
-            case.id
-        )));
+        return refuse(
+            "reassign_waiting",
+            format!("案件 #{id} 正在等待申请人补充材料"),
+            format!("case #{id} is waiting for the resident's documents"),
+        );
     }
+    let escalated: Option<Role> = case.escalated_to.as_deref().and_then(|r| r.parse().ok());
     if !roles.contains(&stage.role) && !escalated.is_some_and(|r| roles.contains(&r)) {
-        return Ok(Some(format!(
-            "{} does not hold the role `{}` that stage `{}` of case {} needs",
-            user.username, stage.role, stage.id, case.id
-        )));
+        return refuse(
+            "reassign_role",
+            format!(
+                "{who} 不具备案件 #{id} 当前环节（{}）所需的角色 `{}`",
+                stage.title.zh, stage.role
+            ),
+            format!(
+                "{who} does not hold the role `{}` that case #{id}'s stage ({}) needs",
+                stage.role, stage.title.en
+            ),
+        );
     }
     if !crate::store::regions::path_within(&case.region_path, &user.region_path) {
-        return Ok(Some(format!(
-            "case {} is outside {}'s region",
-            case.id, user.username
-        )));
+        return refuse(
+            "reassign_region",
+            format!("案件 #{id} 不在 {who} 的辖区内"),
+            format!("case #{id} is outside {who}'s region"),
+        );
     }
-    let history = case_store::stage_actors(conn, case.id)?;
-    if wf.excludes(&stage.id, user.id, &history) {
-        return Ok(Some(format!(
-            "four-eyes rule: {} already acted on case {} in an earlier stage",
-            user.username, case.id
-        )));
+    if wf.excludes(&stage.id, user.id, history) {
+        return refuse(
+            "reassign_four_eyes",
+            format!("双人复核：{who} 已在前一环节办理过案件 #{id}"),
+            format!("four eyes: {who} already acted on case #{id} in an earlier stage"),
+        );
     }
     if absent {
-        return Ok(Some(format!("{} is marked absent today", user.username)));
+        return refuse(
+            "reassign_absent",
+            format!("{who} 今天登记为不在岗"),
+            format!("{who} is marked absent today"),
+        );
     }
-    Ok(None)
+    None
+}
+
+/// The selected cases and the people who may take every one of them: the region's staff
+/// with the stage's role, not absent today, not excluded by four-eyes, not disabled. This is
+/// what the reassignment form offers; `reassign` checks the same rules again.
+pub fn eligible_for(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    p: &Principal,
+    case_ids: &[i64],
+    now_ms: i64,
+) -> AppResult<(Vec<CaseRow>, Vec<Staff>)> {
+    p.require_any(&[Role::Supervisor])?;
+    check_selection(case_ids)?;
+    let region = crate::service::scope::staff_region(p)?;
+    let mut candidates: Vec<(Staff, Vec<Role>)> = Vec::new();
+    for s in crate::service::views::team::reviewers_near(conn, region)?
+        .into_iter()
+        .chain(users::staff_with_roles(conn, &[Role::Supervisor])?)
+    {
+        if !candidates.iter().any(|(c, _)| c.id == s.id) {
+            let roles = users::roles_of(conn, s.id)?;
+            candidates.push((s, roles));
+        }
+    }
+    let ids: Vec<i64> = candidates.iter().map(|(s, _)| s.id).collect();
+    let today = env.defs.calendar().local_date(now_ms).to_string();
+    let absent = users::absent_on(conn, &ids, &today)?;
+    let mut cases = Vec::with_capacity(case_ids.len());
+    for &id in case_ids {
+        let case = load(conn, id)?;
+        crate::service::scope::ensure_can_see(p, &case)?;
+        let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
+        let history = case_store::stage_actors(conn, case.id)?;
+        candidates.retain(|(s, roles)| {
+            ineligible(&wf, &case, &history, s, roles, absent.contains(&s.id)).is_none()
+        });
+        cases.push(case);
+    }
+    Ok((cases, candidates.into_iter().map(|(s, _)| s).collect()))
+}
+
+fn check_selection(case_ids: &[i64]) -> AppResult<()> {
+    if case_ids.is_empty() || case_ids.len() > 500 {
+        return Err(AppError::rule_on(
+            "case_ids",
+            "reassign_selection",
+            format!("请选择 1 至 500 件案件（已选 {} 件）", case_ids.len()),
+            format!(
+                "select between 1 and 500 cases ({} selected)",
+                case_ids.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn assigned_event(
@@ -107,16 +184,29 @@ pub fn reassign(
 ) -> AppResult<Vec<CaseRow>> {
     p.require_any(&[Role::Supervisor])?;
     if reason.trim().is_empty() {
-        return Err(AppError::field("reason", "a reassignment needs a reason"));
+        return Err(AppError::rule_on(
+            "reason",
+            "reassign_reason",
+            "改派须说明理由",
+            "a reassignment needs a reason",
+        ));
     }
-    if case_ids.is_empty() || case_ids.len() > 500 {
-        return Err(AppError::field("case_ids", "between 1 and 500 case ids"));
-    }
+    check_selection(case_ids)?;
     conn.write_tx(|conn| {
         let target = match to_user {
             Some(id) => {
-                let user = users::get(conn, id)?
-                    .ok_or_else(|| AppError::field("to_user_id", format!("no user {id}")))?;
+                let unknown = || {
+                    AppError::rule_on(
+                        "to_user_id",
+                        "reassign_unknown_user",
+                        format!("没有编号为 {id} 的在岗工作人员"),
+                        format!("no active staff member {id}"),
+                    )
+                };
+                let user = users::get(conn, id)?.ok_or_else(unknown)?;
+                if user.disabled_at.is_some() {
+                    return Err(unknown());
+                }
                 let roles = users::roles_of(conn, id)?;
                 let region = crate::store::regions::get(conn, &user.region_code)?
                     .ok_or_else(|| AppError::field("to_user_id", "the user's region is unknown"))?;
@@ -143,14 +233,18 @@ pub fn reassign(
             crate::service::scope::ensure_can_see(p, &case)?;
             let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
             if let Some((staff, roles, absent)) = &target {
-                if let Some(why) = ineligible(conn, &wf, &case, staff, roles, *absent)? {
-                    return Err(AppError::field("case_ids", why));
+                let history = case_store::stage_actors(conn, case.id)?;
+                if let Some(refusal) = ineligible(&wf, &case, &history, staff, roles, *absent) {
+                    return Err(refusal);
                 }
             }
             if !case_store::set_assignee(conn, id, case.version, to_user, now_ms)? {
-                return Err(AppError::Conflict(format!(
-                    "case {id} changed meanwhile; reload and try again"
-                )));
+                return Err(AppError::rule(
+                    crate::error::RuleKind::Conflict,
+                    "reassign_changed",
+                    format!("案件 #{id} 刚被他人改动，请刷新后重试"),
+                    format!("case #{id} changed meanwhile; reload and try again"),
+                ));
             }
             let staff = target.as_ref().map(|(s, _, _)| s);
             assigned_event(conn, &case, Some(p), "reassigned", staff, reason, now_ms)?;

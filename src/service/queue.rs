@@ -7,7 +7,7 @@ use crate::domain::person::IdNumber;
 use crate::error::{AppError, AppResult};
 use crate::store::audit;
 use crate::store::cases as case_store;
-use crate::store::queue::{self, QueueFilter, QueueRow, Sla};
+use crate::store::queue::{self, QueueFilter, QueueRow, QueueSearch, QueueSort, Sla};
 use crate::store::DbConn;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -24,6 +24,25 @@ pub fn my_stages_in(
     p: &Principal,
     keep: impl Fn(&crate::domain::workflow::Workflow) -> bool,
 ) -> Vec<String> {
+    working_stages(defs, keep, |role| p.has(role))
+}
+
+/// Every working stage of the claim and appeal workflows: the supervisor's team view.
+pub fn team_stages(defs: &Definitions) -> Vec<String> {
+    working_stages(
+        defs,
+        |wf| wf.pays_claims() || wf.subject == "appeal",
+        |_| true,
+    )
+}
+
+/// The ids of the stages that are not waiting for the resident, of the workflows `keep`
+/// accepts, whose role `worked_by` accepts; sorted, once each.
+fn working_stages(
+    defs: &Definitions,
+    keep: impl Fn(&crate::domain::workflow::Workflow) -> bool,
+    worked_by: impl Fn(crate::domain::roles::Role) -> bool,
+) -> Vec<String> {
     let mut stages: Vec<String> = defs
         .latest_all()
         .iter()
@@ -31,7 +50,7 @@ pub fn my_stages_in(
         .flat_map(|wf| {
             wf.stages
                 .iter()
-                .filter(|s| !s.waiting && p.has(s.role))
+                .filter(|s| !s.waiting && worked_by(s.role))
                 .map(|s| s.id.clone())
                 .collect::<Vec<_>>()
         })
@@ -64,6 +83,8 @@ pub struct QueueItem {
     pub payable_fen: Option<i64>,
     pub facility_code: String,
     pub age_hours: i64,
+    /// When the case was opened (ms since the epoch).
+    pub opened_at: i64,
     pub due_at: Option<i64>,
     /// on_track, at_risk or breached
     pub sla: String,
@@ -95,7 +116,7 @@ pub fn sla_of(due_at: Option<i64>, now_ms: i64) -> Sla {
 
 pub fn parse_cursor(s: &str) -> AppResult<(i64, i64)> {
     let bad = || AppError::field("after", "expected the `next` value of the previous page");
-    let (a, b) = s.split_once('.').ok_or_else(bad)?;
+    let (a, b) = s.rsplit_once('.').ok_or_else(bad)?;
     Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }
 
@@ -104,7 +125,7 @@ pub fn list(conn: &mut DbConn, filter: &QueueFilter) -> AppResult<QueuePage> {
     let next = (rows.len() as i64 == filter.limit)
         .then(|| {
             rows.last()
-                .map(|r| format!("{}.{}", r.due_at.unwrap_or(0), r.case_id))
+                .map(|r| format!("{}.{}", filter.sort.key_of(r), r.case_id))
         })
         .flatten();
     let ids: Vec<i64> = rows.iter().map(|r| r.case_id).collect();
@@ -134,6 +155,7 @@ pub fn list(conn: &mut DbConn, filter: &QueueFilter) -> AppResult<QueuePage> {
             payable_fen: r.payable_fen,
             facility_code: r.facility_code,
             age_hours: (filter.now_ms - r.created_at) / 3_600_000,
+            opened_at: r.created_at,
             due_at: r.due_at,
             sla: match sla_of(r.due_at, filter.now_ms) {
                 Sla::Breached => "breached",
@@ -360,6 +382,16 @@ pub struct QueueQuery {
     /// Only cases nobody holds.
     #[serde(default)]
     pub unassigned: bool,
+    /// Supervisors: only the cases this user holds.
+    pub holder: Option<i64>,
+    /// Supervisors: every open claim and appeal case of the region, whatever its stage, not
+    /// only the stages of the caller's own roles.
+    #[serde(default)]
+    pub team: bool,
+    /// A claim or case number, an invoice number, an ID number or part of a resident's name.
+    pub q: Option<String>,
+    /// due (default), amount, opened or case; a leading `-` sorts descending.
+    pub sort: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     /// Page size, 1 to 200 (default 50).
@@ -370,7 +402,20 @@ pub struct QueueQuery {
 impl QueueQuery {
     /// The store's filter for this user: their stages, roles and region, checked values.
     pub fn filter(self, defs: &Definitions, p: &Principal) -> AppResult<QueueFilter> {
-        let stages = my_stages(defs, p);
+        let supervisor = p.has(crate::domain::roles::Role::Supervisor);
+        if (self.team || self.holder.is_some()) && !supervisor {
+            return Err(AppError::rule(
+                crate::error::RuleKind::Forbidden,
+                "team_view_supervisors_only",
+                "只有负责人可以查看整个团队的案件",
+                "Only a supervisor may see the whole team's cases",
+            ));
+        }
+        let stages = if self.team {
+            team_stages(defs)
+        } else {
+            my_stages(defs, p)
+        };
         if stages.is_empty() {
             return Err(AppError::Forbidden(
                 "none of your roles works a queue".into(),
@@ -393,6 +438,19 @@ impl QueueQuery {
             return Err(AppError::field("limit", "between 1 and 200"));
         }
         let after = self.after.as_deref().map(parse_cursor).transpose()?;
+        let sort = match self.sort.as_deref() {
+            None | Some("") => QueueSort::default(),
+            Some(s) => QueueSort::parse(s).ok_or_else(|| {
+                AppError::rule_on(
+                    "sort",
+                    "queue_sort_unknown",
+                    format!("无法按“{s}”排序：可选 due、amount、opened 或 case（前加 - 为倒序）"),
+                    format!(
+                        "cannot sort by `{s}`: expected due, amount, opened or case (a leading - sorts descending)"
+                    ),
+                )
+            })?,
+        };
         Ok(QueueFilter {
             stages,
             escalated_roles: my_roles(p),
@@ -404,8 +462,14 @@ impl QueueQuery {
             max_fen: self.max_fen,
             sla,
             due_before: self.due_before,
-            assignee: self.mine.then_some(p.user_id),
+            assignee: if self.mine {
+                Some(p.user_id)
+            } else {
+                self.holder
+            },
             unassigned: self.unassigned,
+            search: self.q.as_deref().and_then(QueueSearch::parse),
+            sort,
             after,
             limit,
             now_ms: crate::store::now_ms(),

@@ -2,7 +2,7 @@
 //! PostgreSQL each candidate is locked `FOR UPDATE SKIP LOCKED` before it is leased, so two
 //! callers never take the same case and never wait on each other; on SQLite the whole
 //! claim-next runs in one `BEGIN IMMEDIATE` transaction.
-use super::schema::{cases, claims, persons};
+use super::schema::{cases, claim_invoices, claims, persons};
 use super::DbConn;
 use crate::db_run;
 use diesel::prelude::*;
@@ -29,12 +29,83 @@ pub struct QueueFilter {
     pub due_before: Option<i64>,
     pub assignee: Option<i64>,
     pub unassigned: bool,
-    /// Keyset cursor: the (due_at, id) of the last row seen.
+    /// A claim or case number, an invoice number, an ID number or part of a name.
+    pub search: Option<QueueSearch>,
+    pub sort: QueueSort,
+    /// Keyset cursor: the (sort key, id) of the last row seen.
     pub after: Option<(i64, i64)>,
     pub limit: i64,
     pub now_ms: i64,
     /// A case is at risk when its due time is this close.
     pub at_risk_ms: i64,
+}
+
+/// What the queue's search box matched against: the text as typed (an invoice number, an ID
+/// number, part of a name) and, when it is a number, a claim or case number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSearch {
+    pub text: String,
+    pub number: Option<i64>,
+}
+
+impl QueueSearch {
+    /// The search for what a user typed; none for blank input.
+    pub fn parse(typed: &str) -> Option<QueueSearch> {
+        let text = typed.trim().trim_start_matches('#');
+        (!text.is_empty()).then(|| QueueSearch {
+            text: text.to_string(),
+            number: text.parse().ok().filter(|n: &i64| *n > 0),
+        })
+    }
+}
+
+/// The column the queue is ordered by; the case number breaks ties.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// The due time: the most urgent first.
+    #[default]
+    Due,
+    /// The claimed amount.
+    Amount,
+    /// When the case was opened.
+    Opened,
+    /// The case number.
+    Case,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueSort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl QueueSort {
+    pub const KEYS: [(&'static str, SortKey); 4] = [
+        ("due", SortKey::Due),
+        ("amount", SortKey::Amount),
+        ("opened", SortKey::Opened),
+        ("case", SortKey::Case),
+    ];
+
+    /// `due`, `amount`, `opened` or `case`, with a leading `-` for descending order.
+    pub fn parse(s: &str) -> Option<QueueSort> {
+        let (descending, name) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let key = Self::KEYS.iter().find(|(n, _)| *n == name)?.1;
+        Some(QueueSort { key, descending })
+    }
+
+    /// The row's value of the sort column, which the cursor carries.
+    pub fn key_of(&self, r: &QueueRow) -> i64 {
+        match self.key {
+            SortKey::Due => r.due_at.unwrap_or(i64::MIN),
+            SortKey::Amount => r.total_fen,
+            SortKey::Opened => r.created_at,
+            SortKey::Case => r.case_id,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -75,9 +146,18 @@ fn lanes<'a>(stages: &'a [String], roles: &'a [String]) -> impl Iterator<Item = 
         .chain(roles.iter().map(|r| Lane::EscalatedTo(r)))
 }
 
-/// Merges lanes already in (due_at, id) order into the first `limit` distinct cases.
-fn merge<T>(mut rows: Vec<T>, key: impl Fn(&T) -> (Option<i64>, i64), limit: i64) -> Vec<T> {
-    rows.sort_by_key(|r| key(r));
+/// Merges lanes already in (key, id) order into the first `limit` distinct cases.
+fn merge<T>(
+    mut rows: Vec<T>,
+    key: impl Fn(&T) -> (i64, i64),
+    descending: bool,
+    limit: i64,
+) -> Vec<T> {
+    if descending {
+        rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
+    } else {
+        rows.sort_by_key(|r| key(r));
+    }
     rows.dedup_by_key(|r| key(r).1);
     rows.truncate(limit.max(0) as usize);
     rows
@@ -92,7 +172,12 @@ pub fn queue(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<QueueRow>> {
     for lane in lanes(&f.stages, &f.escalated_roles) {
         rows.extend(queue_lane(conn, f, Some(lane))?);
     }
-    Ok(merge(rows, |r| (r.due_at, r.case_id), f.limit))
+    Ok(merge(
+        rows,
+        |r| (f.sort.key_of(r), r.case_id),
+        f.sort.descending,
+        f.limit,
+    ))
 }
 
 fn queue_lane(
@@ -142,12 +227,45 @@ fn queue_lane(
         if f.unassigned {
             q = q.filter(cases::assignee_id.is_null().or(cases::lease_expires_at.lt(f.now_ms)));
         }
-        if let Some((due, id)) = f.after {
-            // The lower bound first, so that it opens the index range.
-            q = q.filter(cases::due_at.ge(due)).filter(cases::due_at.gt(due).or(cases::id.gt(id)));
+        if let Some(s) = &f.search {
+            let on_invoice = claim_invoices::table
+                .filter(claim_invoices::invoice_number.eq(&s.text))
+                .select(claim_invoices::claim_id);
+            let number = s.number.unwrap_or(-1);
+            q = q.filter(
+                persons::name.nullable().like(super::search::contains_pattern(&s.text)).escape('\\')
+                    .or(persons::id_number.nullable().eq(s.text.to_uppercase()))
+                    .or(claims::id.eq_any(on_invoice))
+                    .or(claims::id.eq(number))
+                    .or(cases::id.eq(number)),
+            );
         }
-        q.order((cases::due_at.asc(), cases::id.asc()))
-            .limit(f.limit)
+        // Keyset paging on (sort column, id); the bound on the column first, so that it
+        // opens the index range.
+        macro_rules! keyset {
+            ($col:expr) => {{
+                let desc = f.sort.descending;
+                if let Some((k, id)) = f.after {
+                    q = if desc {
+                        q.filter($col.le(k)).filter($col.lt(k).or(cases::id.lt(id)))
+                    } else {
+                        q.filter($col.ge(k)).filter($col.gt(k).or(cases::id.gt(id)))
+                    };
+                }
+                q = if desc {
+                    q.order(($col.desc(), cases::id.desc()))
+                } else {
+                    q.order(($col.asc(), cases::id.asc()))
+                };
+            }};
+        }
+        match f.sort.key {
+            SortKey::Due => keyset!(cases::due_at),
+            SortKey::Amount => keyset!(claims::total_fen),
+            SortKey::Opened => keyset!(cases::created_at),
+            SortKey::Case => keyset!(cases::id),
+        }
+        q.limit(f.limit)
             .select((
                 cases::id,
                 claims::id,
@@ -214,10 +332,12 @@ pub fn lease_candidates(
         }?;
         found.extend(rows);
     }
-    Ok(merge(found, |r| *r, limit)
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect())
+    Ok(
+        merge(found, |r| (r.0.unwrap_or(i64::MIN), r.1), false, limit)
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect(),
+    )
 }
 
 /// Locks one candidate for this transaction if it is still free. On PostgreSQL a row that

@@ -101,7 +101,7 @@ pub struct ClaimSearch {
 }
 
 /// `%text%` for LIKE, with the pattern characters in `text` matched literally.
-fn contains_pattern(text: &str) -> String {
+pub(crate) fn contains_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
     p.push('%');
     for ch in text.chars() {

@@ -24,6 +24,23 @@ pub fn needing_attention(
         .load(c))
 }
 
+/// (workflow, stage, holder, open cases); no holder is the pool.
+pub type StageHolderCount = (String, Option<String>, Option<i64>, i64);
+
+/// The region's open claim cases counted by (workflow, stage, holder).
+pub fn open_by_stage_and_holder(
+    conn: &mut DbConn,
+    region_path: &str,
+) -> QueryResult<Vec<StageHolderCount>> {
+    let subtree = format!("{region_path}/%");
+    db_run!(conn, c => cases::table
+        .filter(cases::stage.is_not_null().and(cases::subject_kind.eq("claim")))
+        .filter(cases::region_path.eq(region_path).or(cases::region_path.like(&subtree)))
+        .group_by((cases::workflow, cases::stage, cases::assignee_id))
+        .select((cases::workflow, cases::stage, cases::assignee_id, diesel::dsl::count_star()))
+        .load(c))
+}
+
 /// Open cases held by each assignee in the region.
 pub fn workload(conn: &mut DbConn, region_path: &str) -> QueryResult<Vec<(Option<i64>, i64)>> {
     let subtree = format!("{region_path}/%");

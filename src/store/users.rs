@@ -63,6 +63,18 @@ pub fn roles_of(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<Role>> {
     Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
 }
 
+/// The display names of these users, by id.
+pub fn display_names(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = db_run!(conn, c => users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
+}
+
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     db_run!(conn, c => users::table.count().get_result(c))
 }
@@ -89,6 +101,7 @@ pub fn staff_covering(
         .inner_join(user_roles::table)
         .inner_join(regions::table.on(regions::code.eq(users::region_code)))
         .filter(user_roles::role.eq(role.as_str()))
+        .filter(users::disabled_at.is_null())
         .order(users::id)
         .select((users::id, users::username, users::display_name, users::email, users::lang, regions::path))
         .load(c))?;
@@ -106,6 +119,7 @@ pub fn staff_with_roles(conn: &mut DbConn, roles: &[Role]) -> QueryResult<Vec<St
         .inner_join(user_roles::table)
         .inner_join(regions::table.on(regions::code.eq(users::region_code)))
         .filter(user_roles::role.eq_any(&names))
+        .filter(users::disabled_at.is_null())
         .order(users::id)
         .select((users::id, users::username, users::display_name, users::email, users::lang, regions::path))
         .load(c))?;

@@ -264,6 +264,39 @@ impl<'a> Session<'a> {
             )
             .await
             .unwrap();
+        // Every table cell with text is at least three characters ("000" in its own font)
+        // wide, and every chart label renders at 11 px or more.
+        let cramped = self
+            .c
+            .execute(
+                r#"const probe = document.createElement('span');
+probe.textContent = '000';
+probe.style.cssText = 'position:absolute;visibility:hidden;white-space:nowrap';
+document.body.appendChild(probe);
+const bad = [];
+for (const cell of document.querySelectorAll('td, th')) {
+  const box = cell.getBoundingClientRect();
+  if (box.width === 0 || cell.textContent.trim() === '' || cell.closest('.visually-hidden')) continue;
+  const style = getComputedStyle(cell);
+  const head = cell.closest('thead');
+  if (style.position === 'absolute' || (head && getComputedStyle(head).position === 'absolute')) continue;
+  probe.style.font = style.font;
+  const room = box.width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  if (room + 0.5 < probe.getBoundingClientRect().width) bad.push(cell.textContent.trim().slice(0, 20) + ' (' + Math.round(room) + ' px)');
+}
+for (const svg of document.querySelectorAll('svg.chart')) {
+  const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  for (const t of svg.querySelectorAll('text')) {
+    const px = parseFloat(getComputedStyle(t).fontSize) * scale;
+    if (px < 10.95) bad.push('chart label ' + t.textContent.slice(0, 20) + ' at ' + px.toFixed(1) + ' px');
+  }
+}
+probe.remove();
+return bad;"#,
+                vec![],
+            )
+            .await
+            .unwrap();
         std::fs::write(
             self.shots.join(format!("{name}-phone.png")),
             self.c.screenshot().await.unwrap(),
@@ -273,6 +306,11 @@ impl<'a> Session<'a> {
         assert!(
             overflow.as_i64().is_some_and(|px| px <= 0),
             "{name}: the page is {overflow} px wider than a 390-pixel phone"
+        );
+        assert_eq!(
+            cramped,
+            json!([]),
+            "{name}: at 390 px these are narrower than three characters or smaller than 11 px"
         );
     }
 }
@@ -418,8 +456,9 @@ async fn claim_to_decision(app: &TestApp, driver: &Driver, words: &Words, label:
         if user == "supervisor" {
             // Bulk select: the supervisor hands the case back to the pool from the queue.
             s.tick("input[name=case_ids]").await;
-            s.fill("reason", "统一由科长签发").await;
             s.click("#reassign").await;
+            s.fill("reason", "统一由科长签发").await;
+            s.click("#confirm-reassign").await;
             assert_eq!(s.path().await, "/queue", "{}", s.text().await);
         }
         s.click("#next-case").await;
@@ -862,6 +901,130 @@ async fn admin_disables_a_user(app: &TestApp, driver: &Driver, words: &Words, la
     admin.c.close().await.unwrap();
 }
 
+/// Scenario: a supervisor finds cases with the queue's search, sorts the list, ticks two
+/// cases, sees only the people who may take both, and reassigns them; the queue says how many
+/// moved and the team board counts them under their new holder.
+async fn supervisor_searches_and_reassigns(
+    app: &TestApp,
+    driver: &Driver,
+    words: &Words,
+    label: &str,
+) {
+    let cases = app.cases_in_initial_review(2).await;
+    let helper = format!("helper_{}", words.lang.replace('-', "_"));
+    let helper_id = app.add_user(
+        &helper,
+        &[claimflow::domain::roles::Role::Reviewer],
+        "330300",
+    );
+    let clerk_id = app
+        .text_column("SELECT CAST(id AS TEXT) AS text FROM users WHERE username = 'clerk'")[0]
+        .clone();
+    let s = Session::open(app, driver, label, words.lang).await;
+    s.sign_in("supervisor").await;
+    // Both cases by the resident's name, then one by its case number.
+    s.fill("q", "张伟").await;
+    s.click("form.filters button[type=submit]").await;
+    for id in &cases {
+        assert!(
+            s.has(&format!("input[name=case_ids][value='{id}']")).await,
+            "{}",
+            s.text().await
+        );
+    }
+    s.click("#sort-amount").await;
+    assert!(
+        s.has("th[aria-sort=ascending] #sort-amount").await,
+        "{}",
+        s.text().await
+    );
+    s.look("queue-search").await;
+    s.fill("q", &format!("#{}", cases[0])).await;
+    s.click("form.filters button[type=submit]").await;
+    assert!(
+        s.has(&format!("input[name=case_ids][value='{}']", cases[0]))
+            .await
+    );
+    assert!(
+        !s.has(&format!("input[name=case_ids][value='{}']", cases[1]))
+            .await
+    );
+    s.fill("q", "张伟").await;
+    s.click("form.filters button[type=submit]").await;
+    for id in &cases {
+        s.tick(&format!("input[name=case_ids][value='{id}']")).await;
+    }
+    s.click("#reassign").await;
+    s.says(
+        "confirm-reassign",
+        words.lang,
+        "Reassign these 2 cases",
+        "改派这 2 件案件",
+    )
+    .await;
+    let offered = s.text_of("to").await;
+    assert!(offered.contains(&helper), "{offered}");
+    assert!(
+        !s.has(&format!("#to option[value='{clerk_id}']")).await,
+        "the clerk may not review: {offered}"
+    );
+    s.look("reassign-confirm").await;
+    s.c.find(Locator::Css(&format!("#to option[value='{}']", helper_id)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.fill("reason", "均衡工作量").await;
+    s.click("#confirm-reassign").await;
+    assert_eq!(s.path().await, "/queue");
+    s.says("moved", words.lang, "2 cases reassigned", "已改派 2 件案件")
+        .await;
+    s.look("queue-moved").await;
+    s.goto("/team").await;
+    let by_stage = s.text_of("by-stage").await;
+    assert!(by_stage.contains(&format!("{helper} 2")), "{by_stage}");
+    s.look("team-by-stage").await;
+    s.c.close().await.unwrap();
+}
+
+/// Scenario: every page each role reaches from the header, looked at on a 390-pixel phone:
+/// `look` fails when the page scrolls sideways, a table cell is narrower than three
+/// characters, or a chart label is under 11 px.
+async fn every_page_on_a_phone(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let s = Session::open(app, driver, label, words.lang).await;
+    let mut seen = std::collections::HashSet::new();
+    for user in [
+        "resident",
+        "clerk",
+        "reviewer",
+        "senior_reviewer",
+        "supervisor",
+        "inspector",
+        "auditor",
+        "admin",
+    ] {
+        s.sign_in(user).await;
+        let mut hrefs = Vec::new();
+        for a in s.c.find_all(Locator::Css("header nav a")).await.unwrap() {
+            if let Some(href) = a.attr("href").await.unwrap() {
+                hrefs.push(href);
+            }
+        }
+        assert!(!hrefs.is_empty(), "{user} has no navigation");
+        for href in hrefs {
+            if !href.starts_with('/') || !seen.insert((user, href.clone())) {
+                continue;
+            }
+            s.goto(&href).await;
+            s.look(&format!("phone-{user}{}", href.replace('/', "-")))
+                .await;
+        }
+        s.sign_out().await;
+    }
+    s.c.close().await.unwrap();
+}
+
 /// Scenario: the resident's inbox after their claims were decided: the header's count, an
 /// item that opens its claim, and mark-all-as-read.
 async fn inbox_in_the_header(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
@@ -980,6 +1143,9 @@ async fn scenarios(backend: Backend) {
     report_triaged_to_reward(&app, &driver, &ZH, &format!("{name}-zh-report")).await;
     report_triaged_to_reward(&app, &driver, &EN, &format!("{name}-en-report")).await;
     a_stale_page_is_explained(&app, &driver, &format!("{name}-stale")).await;
+    every_page_on_a_phone(&app, &driver, &ZH, &format!("{name}-zh-phone")).await;
+    supervisor_searches_and_reassigns(&app, &driver, &ZH, &format!("{name}-zh-desk")).await;
+    supervisor_searches_and_reassigns(&app, &driver, &EN, &format!("{name}-en-desk")).await;
     admin_disables_a_user(&app, &driver, &ZH, &format!("{name}-zh-disable")).await;
     admin_disables_a_user(&app, &driver, &EN, &format!("{name}-en-disable")).await;
 }

@@ -11,7 +11,8 @@ crate::trials!(queue {
         claim_next_leases_releases_and_expires,
         claim_next_never_offers_a_four_eyes_conflict,
         thirty_two_callers_on_two_instances_get_distinct_cases,
-        the_sla_clock_pauses_while_waiting_for_documents
+        the_sla_clock_pauses_while_waiting_for_documents,
+        the_supervisors_desk_searches_sorts_and_reassigns_to_eligible_people_only
     ],
 });
 
@@ -365,4 +366,252 @@ async fn the_sla_clock_pauses_while_waiting_for_documents(app: TestApp) {
         left > kept - 120_000 && left <= kept,
         "resumed with {left} ms of the {kept} kept"
     );
+}
+
+fn case_ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["case_id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The supervisor's desk: the whole team's open cases (not only the supervisor's stages),
+/// search by invoice, case number, ID number and name, sorting with keyset pages, the
+/// counts by stage and holder, and a reassignment that offers only people who may take every
+/// selected case, refuses anyone else however the form is posted, and says how many moved.
+async fn the_supervisors_desk_searches_sorts_and_reassigns_to_eligible_people_only(app: TestApp) {
+    let cases = app.cases_in_initial_review(3).await;
+    let supervisor = app.login("supervisor").await;
+    let reviewer = app.login("reviewer").await;
+
+    // The team view holds the reviewers' cases; the supervisor's own stages do not.
+    let (status, team) = app.get(&supervisor, "/api/queue?team=true&limit=200").await;
+    assert_eq!(status, 200, "{team}");
+    assert!(cases.iter().all(|c| case_ids(&team).contains(c)));
+    let (_, own) = app.get(&supervisor, "/api/queue?limit=200").await;
+    assert!(cases.iter().all(|c| !case_ids(&own).contains(c)), "{own}");
+    let (status, err) = app.get(&reviewer, "/api/queue?team=true").await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (403, Some("team_view_supervisors_only")),
+        "{err}"
+    );
+    assert_eq!(app.get(&reviewer, "/api/queue?holder=1").await.0, 403);
+
+    // Search: an invoice number, a case number, the ID number, part of the name.
+    let invoice = app.text_column(&format!(
+        "SELECT invoice_number AS text FROM claim_invoices ci JOIN cases c ON c.subject_id = ci.claim_id AND c.subject_kind = 'claim' WHERE c.id = {}",
+        cases[1]
+    ))[0]
+        .clone();
+    let (_, found) = app
+        .get(&supervisor, &format!("/api/queue?team=true&q={invoice}"))
+        .await;
+    assert_eq!(case_ids(&found), [cases[1]], "{found}");
+    let (_, found) = app
+        .get(
+            &supervisor,
+            &format!("/api/queue?team=true&q=%23{}", cases[2]),
+        )
+        .await;
+    assert_eq!(case_ids(&found), [cases[2]]);
+    let id_number = app.text_column(&format!(
+        "SELECT p.id_number AS text FROM persons p JOIN claims cl ON cl.person_id = p.id JOIN cases c ON c.subject_id = cl.id AND c.subject_kind = 'claim' WHERE c.id = {}",
+        cases[0]
+    ))[0]
+        .to_lowercase();
+    for q in [id_number.as_str(), "%E5%BC%A0"] {
+        let (_, found) = app
+            .get(
+                &supervisor,
+                &format!("/api/queue?team=true&limit=200&q={q}"),
+            )
+            .await;
+        assert!(
+            cases.iter().all(|c| case_ids(&found).contains(c)),
+            "{q}: {found}"
+        );
+    }
+    let (_, none) = app.get(&supervisor, "/api/queue?team=true&q=%25").await;
+    assert_eq!(
+        case_ids(&none),
+        Vec::<i64>::new(),
+        "a % is a character, not a wildcard"
+    );
+
+    // Sorting, and keyset pages that follow it without gaps or repeats.
+    let (_, by_amount) = app
+        .get(&supervisor, "/api/queue?team=true&limit=200&sort=-amount")
+        .await;
+    let amounts: Vec<i64> = by_amount["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["total_fen"].as_i64().unwrap())
+        .collect();
+    assert!(amounts.windows(2).all(|w| w[0] >= w[1]), "{amounts:?}");
+    let (_, all) = app
+        .get(&supervisor, "/api/queue?team=true&limit=200&sort=-case")
+        .await;
+    let all = case_ids(&all);
+    assert!(all.windows(2).all(|w| w[0] > w[1]), "{all:?}");
+    let (mut paged, mut after) = (Vec::new(), String::new());
+    loop {
+        let (_, page) = app
+            .get(
+                &supervisor,
+                &format!("/api/queue?team=true&limit=2&sort=-case{after}"),
+            )
+            .await;
+        paged.extend(case_ids(&page));
+        match page["next"].as_str() {
+            Some(next) => after = format!("&after={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged, all,
+        "pages in the chosen order, none missed or repeated"
+    );
+    let (status, err) = app.get(&supervisor, "/api/queue?sort=colour").await;
+    assert_eq!(
+        (status, err["fields"][0]["field"].as_str()),
+        (422, Some("sort")),
+        "{err}"
+    );
+    let (status, _, html) = app.fetch(&supervisor, "/queue?sort=colour", "en").await;
+    assert_eq!(status, 422);
+    assert!(html.contains("cannot sort by &#x60;colour&#x60;"), "{html}");
+
+    // The page: search box, holder column, sortable headers, the team's cases.
+    let (status, html) = app.page(&supervisor, &format!("/queue?q={invoice}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("href=\"/cases/{}\"", cases[1])),
+        "{html}"
+    );
+    assert!(!html.contains(&format!("href=\"/cases/{}\"", cases[0])));
+    assert!(html.contains("经办人") && html.contains("aria-sort=\"ascending\""));
+    let (_, html) = app.page(&supervisor, "/queue?sort=-amount").await;
+    assert!(html.contains("aria-sort=\"descending\""), "{html}");
+
+    // Who may take the selection: region, role, present, enabled.
+    let near = app.add_user("reviewer_near", &[Role::Reviewer], "330300");
+    let far = app.add_user("reviewer_far", &[Role::Reviewer], "330327");
+    let away = app.add_user("reviewer_away", &[Role::Reviewer], "330300");
+    let gone = app.add_user("reviewer_gone", &[Role::Reviewer], "330300");
+    let clerk = app
+        .text_column("SELECT CAST(id AS TEXT) AS text FROM users WHERE username = 'clerk'")[0]
+        .clone();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .date_naive()
+        .to_string();
+    let (status, _) = app
+        .post(
+            &supervisor,
+            &format!("/api/users/{away}/absences"),
+            json!({"from": today, "to": today, "reason": "年假"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    app.raw_sql(&format!(
+        "UPDATE users SET disabled_at = 1 WHERE id = {gone}"
+    ))
+    .unwrap();
+    let (_, queue_html) = app.page(&supervisor, "/queue").await;
+    let csrf = crate::common::csrf_of(&queue_html);
+    let picked = [cases[0].to_string(), cases[1].to_string()];
+    let selection = [
+        ("case_ids", picked[0].as_str()),
+        ("case_ids", picked[1].as_str()),
+        ("back", "/queue"),
+    ];
+    let (status, review) = app
+        .post_form(&supervisor, "/team/reassign/review", &csrf, &selection)
+        .await;
+    assert_eq!(status, 200, "{review}");
+    let offered = |html: &str, id: i64| html.contains(&format!("<option value=\"{id}\""));
+    assert!(offered(&review, near), "{review}");
+    for (who, id) in [
+        ("far", far),
+        ("away", away),
+        ("gone", gone),
+        ("clerk", clerk.parse().unwrap()),
+    ] {
+        assert!(!offered(&review, id), "{who} is offered:\n{review}");
+    }
+    assert!(review.contains("改派这 2 件案件"), "{review}");
+    let (status, _) = app
+        .post_form(&reviewer, "/team/reassign/review", &csrf, &selection)
+        .await;
+    assert_eq!(status, 403, "only supervisors");
+
+    // Posting someone the form did not offer is refused on the confirmation page, in the
+    // page's language, and nothing moves.
+    for (id, says) in [
+        (clerk.clone(), "不具备"),
+        (far.to_string(), "不在"),
+        (away.to_string(), "不在岗"),
+        (gone.to_string(), "没有编号为"),
+    ] {
+        let mut form = selection.to_vec();
+        form.extend([("to", id.as_str()), ("reason", "均衡工作量")]);
+        let (status, page) = app
+            .post_form(&supervisor, "/team/reassign", &csrf, &form)
+            .await;
+        assert_eq!(status, 422, "{id}: {page}");
+        assert!(
+            page.contains("reassign-refusal") && page.contains(says),
+            "{id}: {page}"
+        );
+    }
+    let holders = app.text_column(&format!(
+        "SELECT COALESCE(CAST(assignee_id AS TEXT), '-') AS text FROM cases WHERE id IN ({}, {})",
+        cases[0], cases[1]
+    ));
+    assert_eq!(holders, ["-", "-"], "nothing moved");
+    let mut form = selection.to_vec();
+    let near_id = near.to_string();
+    form.extend([("to", near_id.as_str()), ("reason", "")]);
+    let (status, page) = app
+        .post_form(&supervisor, "/team/reassign", &csrf, &form)
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("改派须说明理由"), "{page}");
+
+    // The eligible reviewer: both move, and the queue says so.
+    let mut form = selection.to_vec();
+    form.extend([("to", near_id.as_str()), ("reason", "均衡工作量")]);
+    let res = app
+        .post_form(&supervisor, "/team/reassign", &csrf, &form)
+        .await;
+    assert_eq!(res.0, 303, "{}", res.1);
+    let holders = app.text_column(&format!(
+        "SELECT CAST(assignee_id AS TEXT) AS text FROM cases WHERE id IN ({}, {})",
+        cases[0], cases[1]
+    ));
+    assert_eq!(holders, [near_id.clone(), near_id.clone()]);
+    let (_, html) = app.page(&supervisor, "/queue?moved=2").await;
+    assert!(html.contains("已改派 2 件案件"), "{html}");
+    let (_, _, html) = app.fetch(&supervisor, "/queue?moved=1", "en").await;
+    assert!(html.contains("1 case reassigned"));
+    let (_, mine) = app
+        .get(
+            &supervisor,
+            &format!("/api/queue?team=true&holder={near}&limit=200"),
+        )
+        .await;
+    assert_eq!(case_ids(&mine).len(), 2, "{mine}");
+
+    // The board counts the open cases by stage and holder, each count linked to the queue.
+    let (_, board) = app.page(&supervisor, "/team").await;
+    assert!(board.contains("id=\"by-stage\""), "{board}");
+    assert!(
+        board.contains(&format!("stage&#x3D;initial_review&amp;holder&#x3D;{near}")),
+        "{board}"
+    );
+    assert!(board.contains("reviewer_near <b>2</b>"), "{board}");
 }

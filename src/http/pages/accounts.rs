@@ -83,7 +83,7 @@ async fn account_page(
         .iter()
         .map(|(e, by)| {
             json!({
-                "at": super::when(e.at_ms),
+                "at": ctx.when(e.at_ms),
                 "action": ctx.t(&format!("account.event_{}", e.action)),
                 "by": by,
                 "detail": if e.detail == "{}" { String::new() } else { e.detail.clone() },
@@ -99,8 +99,8 @@ async fn account_page(
             "org": view.org,
             "region": view.region_code,
             "roles": view.roles.iter().map(|r| role_title(r)).collect::<Vec<_>>().join("、"),
-            "disabled_at": view.disabled_at.map(super::when),
-            "reset_at": view.password_reset_at.map(super::when),
+            "disabled_at": view.disabled_at.map(|t| ctx.when(t)),
+            "reset_at": view.password_reset_at.map(|t| ctx.when(t)),
             "locked_minutes": (view.locked_for_ms > 0).then(|| (view.locked_for_ms + 59_999) / 60_000),
             "is_resident": view.roles.iter().any(|r| r == Role::Resident.as_str()),
         },

@@ -2,7 +2,7 @@
 //! the forms that act on the case and override a finding.
 use super::ctx::{see_other, Ctx, PageError};
 use super::listing::blank;
-use super::{when, yuan, yuan_to_fen};
+use super::{yuan, yuan_to_fen};
 use crate::domain::case::Subject;
 use crate::domain::claim::FamilyFacts;
 use crate::domain::roles::Role;
@@ -124,7 +124,7 @@ fn case_view(
                 "evidence": f.evidence,
                 // An error nobody overrode stops every paying action (the engine's gate).
                 "blocks": f.blocks(),
-                "overridden": f.overridden_at.map(when),
+                "overridden": f.overridden_at.map(|t| ctx.when(t)),
                 "override_reason": f.override_reason.as_deref().map(reason_label),
                 "override_comment": f.override_comment,
                 "can_override": supervisor && f.blocks() && case.stage.is_some(),
@@ -139,7 +139,7 @@ fn case_view(
         .map(|e| {
             json!({
                 "seq": e.seq,
-                "when": when(e.at_ms),
+                "when": ctx.when(e.at_ms),
                 "actor": e.actor_name,
                 "role": ctx.role_label(&e.role),
                 "action": ctx.action_label(&e.action),
@@ -167,7 +167,7 @@ fn case_view(
         "outcome_title": title(&case.outcome_title),
         "sla": case.sla,
         "sla_label": case.sla.as_ref().map(|s| ctx.t(&format!("queue.{s}"))),
-        "due": case.due_at.map(super::due),
+        "due": case.due_at.map(|d| ctx.due(d)),
         "encounter": ctx.t(&format!("new_claim.encounter_{}", c.claim.encounter_kind)),
         "decided": c.decided_fen.map(yuan),
         "family_facts": family_facts(ctx, &c.claim.facts),

@@ -99,6 +99,22 @@ impl Ctx {
         })
     }
 
+    /// A moment as people read it: the agency's local time (the working calendar's
+    /// `utc_offset_hours`; China Standard Time as shipped), to the minute.
+    pub fn when(&self, ms: i64) -> String {
+        self.state.defs.calendar().minute_text(ms)
+    }
+
+    /// A deadline as people read it: the date it was given as, else the local minute.
+    pub fn due(&self, ms: i64) -> String {
+        self.state.defs.calendar().deadline_text(ms)
+    }
+
+    /// How far east of UTC the agency's zone is, in ms.
+    pub fn utc_offset_ms(&self) -> i64 {
+        i64::from(self.state.defs.calendar().offset.local_minus_utc()) * 1000
+    }
+
     pub fn t(&self, key: &str) -> String {
         self.ui.text(self.lang, key)
     }
@@ -289,6 +305,7 @@ impl Ctx {
             title,
             path: self.here.clone(),
             csrf: self.csrf(),
+            session_csrf: self.csrf(),
             user: self.user.clone(),
             flash: None,
             unread: self.unread,

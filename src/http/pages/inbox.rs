@@ -2,7 +2,6 @@
 //! arrived on the cases they hold, newest first, with mark-as-read. The scheduled jobs and
 //! the workflow actions write it beside the mail outbox (`service::notify`).
 use super::ctx::{see_other, Ctx, PageError};
-use super::when;
 use crate::error::AppError;
 use crate::store::inbox;
 use actix_web::{get, post, web, HttpResponse};
@@ -30,7 +29,7 @@ pub async fn inbox_page(ctx: Ctx) -> Result<HttpResponse, PageError> {
                 "id": i.id,
                 "what": ctx.t_or(&format!("inbox.kind_{}", i.kind), &i.kind),
                 "case": i.case_id,
-                "when": when(i.created_at),
+                "when": ctx.when(i.created_at),
                 "unread": i.read_at.is_none(),
             })
         })

@@ -37,7 +37,8 @@ pub const PARTIALS: [&str; 3] = ["layout", "field", "audit_tabs"];
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 30] = [
+pub const PAGES: [&str; 31] = [
+    "reassign",
     "login",
     "payments",
     "payment_batch",
@@ -169,6 +170,7 @@ impl WebUi {
             "title": frame.title,
             "path": frame.path,
             "csrf": frame.csrf,
+            "session_csrf": frame.session_csrf,
             "user": frame.user.as_ref().map(|u| json!({"display_name": u.display_name, "username": u.username})),
             "nav": navigation(self, frame),
             "flash": frame.flash.as_ref().map(|(kind, text)| json!({"kind": kind, "text": text})),
@@ -187,6 +189,9 @@ pub struct Frame {
     pub title: String,
     pub path: String,
     pub csrf: String,
+    /// The signed-in session's token, for the header's sign-out form: a public page's own
+    /// forms carry another token.
+    pub session_csrf: String,
     pub user: Option<Principal>,
     pub flash: Option<(&'static str, String)>,
     pub unread: i64,
@@ -288,6 +293,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(team::board)
         .service(team::board_csv)
         .service(team::reassign)
+        .service(team::reassign_review)
         .service(audit::search_page)
         .service(audit::cases_csv)
         .service(audit::claims_page)
@@ -338,28 +344,6 @@ pub fn field_errors_for(mut errors: serde_json::Map<String, Value>, fields: &[&s
         errors.entry(f.to_string()).or_insert(Value::Null);
     }
     Value::Object(errors)
-}
-
-/// A deadline for people: a date when it was given as one (it ends with that day), else the
-/// moment as [`when`] shows it.
-pub fn due(ms: i64) -> String {
-    if crate::domain::dates::is_end_of_local_day(ms) {
-        crate::domain::dates::local_date(ms)
-    } else {
-        when(ms)
-    }
-}
-
-/// A moment for people: China Standard Time (UTC+8, no daylight saving), to the minute.
-pub fn when(ms: i64) -> String {
-    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&offset)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
 }
 
 /// An amount typed in yuan ("12,500.50", "0.5") as exact fen; the error is a locale key.
@@ -423,12 +407,6 @@ mod tests {
     }
 
     #[test]
-    fn times_are_shown_in_china_standard_time() {
-        // 2026-11-30T16:30:00Z is half past midnight on 1 December in Beijing.
-        assert_eq!(when(1_796_056_200_000), "2026-12-01 00:30");
-    }
-
-    #[test]
     fn shipped_templates_and_locales_load() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let ui = WebUi::load(
@@ -442,6 +420,7 @@ mod tests {
             title: "登录".into(),
             path: "/login".into(),
             csrf: "x".into(),
+            session_csrf: "x".into(),
             user: None,
             flash: None,
             unread: 0,

@@ -2,7 +2,7 @@
 //! tracking code shown once. The form's CSRF token is bound to a nonce cookie, as on the
 //! sign-in page, since there is no session (`Ctx::public_page`).
 use super::ctx::{Ctx, PageError};
-use super::{when, yuan};
+use super::yuan;
 use crate::error::AppError;
 use crate::service::reports::{self as svc, ReportInput};
 use actix_web::http::StatusCode;
@@ -152,7 +152,7 @@ async fn track_page(
                 "code": code,
                 "found": true,
                 "unknown": false,
-                "submitted": when(s.submitted_at),
+                "submitted": ctx.when(s.submitted_at),
                 "status": ctx.pick(&s.status_zh, &s.status_en),
                 "attachments": s.attachments,
                 "can_attach": s.status == "received" || s.status == "investigating",

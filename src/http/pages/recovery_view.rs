@@ -1,7 +1,7 @@
 //! The violation page's money section: each repayment and fine with what is still owed, the
 //! forms a supervisor may use now, and the proposals waiting for a second supervisor.
 use super::ctx::Ctx;
-use super::{when, yuan};
+use super::yuan;
 use crate::service::supervision::ViolationView;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -38,7 +38,7 @@ pub fn money_view(
                 "paid": yuan(r.paid_fen),
                 "written_off": (r.written_off_fen > 0).then(|| yuan(r.written_off_fen)),
                 "outstanding": yuan(r.outstanding_fen()),
-                "settled": r.settled_at.map(when),
+                "settled": r.settled_at.map(|t| ctx.when(t)),
                 "open": r.outstanding_fen() > 0,
                 "selected": kept_payment.is_some_and(|p| p.recovery_id == r.id),
             })
@@ -55,7 +55,7 @@ pub fn money_view(
                 "kind": ctx.t(&format!("recovery.approval_{}", a.kind)),
                 "reason": a.reason,
                 "by": by,
-                "when": when(a.proposed_at),
+                "when": ctx.when(a.proposed_at),
                 "mine": a.proposed_by == me,
                 "can_decide": supervisor && a.proposed_by != me,
             })

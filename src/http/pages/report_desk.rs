@@ -3,7 +3,7 @@
 //! led to, and the reward paid from what was recovered. Evidence files (a report's
 //! attachments, a violation's evidence) open inline for staff of the region.
 use super::ctx::{see_other, Ctx, PageError};
-use super::{due, when, yuan, yuan_to_fen};
+use super::{yuan, yuan_to_fen};
 use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::service::reports::{self as svc, REPORT_WORKFLOW};
@@ -58,13 +58,13 @@ pub async fn triage(ctx: Ctx, q: web::Query<ListQuery>) -> Result<HttpResponse, 
         .map(|r| {
             json!({
                 "id": r.id,
-                "received": when(r.created_at),
+                "received": ctx.when(r.created_at),
                 "facility": r.facility_code,
                 "excerpt": excerpt(&r.description),
                 "status": status_label(&ctx, r.stage.as_deref(), r.outcome.as_deref()),
                 "open": r.outcome.is_none(),
                 "triage": r.stage.as_deref() == Some("triage"),
-                "due": r.due_at.map(due),
+                "due": r.due_at.map(|t| ctx.due(t)),
             })
         })
         .collect();
@@ -136,7 +136,7 @@ pub async fn report_page(
         .attachments
         .iter()
         .map(|e| json!({"id": e.id, "name": e.filename, "kind": e.content_type, "image": e.content_type.starts_with("image/"),
-            "size_kb": (e.size_bytes + 1023) / 1024, "when": when(e.uploaded_at)}))
+            "size_kb": (e.size_bytes + 1023) / 1024, "when": ctx.when(e.uploaded_at)}))
         .collect();
     let actions =
         super::violations::action_buttons(ctx, actions.iter(), &["dismiss", "not_confirmed"]);
@@ -147,7 +147,7 @@ pub async fn report_page(
         "id": r.report.id,
         "case_id": r.case_id,
         "version": r.version,
-        "received": when(r.report.created_at),
+        "received": ctx.when(r.report.created_at),
         "status": status_label(ctx, r.stage.as_deref(), r.outcome.as_deref()),
         "open": r.outcome.is_none(),
         "description": r.report.description,
@@ -166,7 +166,7 @@ pub async fn report_page(
         "reward": yuan(reward),
         "reward_paid": yuan(r.report.reward_paid_fen),
         "reward_left": yuan(left),
-        "reward_settled": r.report.reward_paid_at.map(when),
+        "reward_settled": r.report.reward_paid_at.map(|t| ctx.when(t)),
         "can_pay": supervisor && confirmed && left > 0,
         "amount": amount,
         "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),

@@ -1,7 +1,7 @@
 //! The resident's pages, phone first: their claims in plain language, what is missing with
 //! the upload right there, the decision letter, and a new-claim form per family.
 use super::ctx::{see_other, Ctx, PageError};
-use super::{when, yuan, yuan_to_fen};
+use super::{yuan, yuan_to_fen};
 use crate::domain::case::Subject;
 use crate::domain::claim::{ClaimInput, Family, FamilyFacts};
 use crate::domain::documents::document_kind;
@@ -134,7 +134,7 @@ pub(super) fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
         .iter()
         .map(|t| {
             json!({
-                "when": when(t.at_ms),
+                "when": ctx.when(t.at_ms),
                 "text": ctx.pick(&t.zh, &t.en),
                 "amount": t.amount_fen.map(yuan),
                 "missing": t.missing.iter().map(|k| document_kind(k).map_or(k.as_str(), |m| ctx.pick(m.zh, m.en))).collect::<Vec<_>>(),
@@ -180,7 +180,7 @@ pub(super) fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
         "return_message": d.requests.first().map(|r| r.comment.as_str()).filter(|c| open && !c.is_empty()),
         "timeline": timeline,
         "steps": steps,
-        "printed": when(crate::store::now_ms()),
+        "printed": ctx.when(crate::store::now_ms()),
     });
     extend(&mut view, claim_fields(c));
     extend(&mut view, super::payment::bill_fields(ctx, d));
@@ -229,7 +229,7 @@ fn letter_fields(
     region: Option<crate::store::regions::Region>,
 ) -> Map<String, Value> {
     let decided_at = d.decided_at.unwrap_or_default();
-    let date = crate::domain::dates::local_date(decided_at);
+    let date = ctx.state.defs.calendar().local_date(decided_at).to_string();
     let rejected = d.decision.as_ref().is_some_and(|x| x.outcome == "rejected");
     let reimbursed = d.decision.as_ref().map_or(0, |x| x.reimbursed_fen());
     let (region_name, agency) = region.map_or_else(Default::default, |r| {

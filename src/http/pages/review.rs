@@ -40,18 +40,37 @@ pub struct QueueForm {
     mine: Option<String>,
     #[serde(default)]
     unassigned: Option<String>,
+    /// Supervisors: the cases one person holds.
+    #[serde(default)]
+    holder: String,
+    /// A claim or case number, an invoice number, an ID number or part of a name.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sort: String,
     #[serde(default)]
     after: String,
     #[serde(default)]
     empty: Option<String>,
+    /// How many cases a reassignment just moved.
+    #[serde(default)]
+    moved: Option<u32>,
 }
+
+/// The columns a user may sort the queue by, as (column, sort key).
+const SORTABLE: [(&str, &str); 4] = [
+    ("case", "case"),
+    ("amount", "amount"),
+    ("due", "due"),
+    ("opened", "opened"),
+];
 
 const SLAS: [&str; 3] = ["on_track", "at_risk", "breached"];
 
 impl QueueForm {
     /// The queue API's query for this form; amounts typed in yuan become fen, or the fields
     /// that could not be read.
-    fn query(&self) -> Result<QueueQuery, AppError> {
+    fn query(&self, offset_ms: i64) -> Result<QueueQuery, AppError> {
         let amount = |field: &str, text: &str| match blank(text) {
             None => Ok(None),
             Some(t) => yuan_to_fen(&t).map(Some).map_err(|_| {
@@ -66,9 +85,13 @@ impl QueueForm {
             min_fen: c.keep(amount("min", &self.min)),
             max_fen: c.keep(amount("max", &self.max)),
             sla: c.keep(listing::one_of("sla", &self.sla, &SLAS)),
-            due_before: c.keep(listing::day_end("due_before", &self.due_before)),
+            due_before: c.keep(listing::day_end("due_before", &self.due_before, offset_ms)),
             mine: self.mine.is_some(),
             unassigned: self.unassigned.is_some(),
+            holder: c.keep(listing::number("holder", &self.holder)),
+            team: false,
+            q: blank(&self.q),
+            sort: blank(&self.sort),
             after: blank(&self.after),
             limit: Some(50),
         };
@@ -77,6 +100,42 @@ impl QueueForm {
 
     /// The filters as a query string, to carry to the next page and to the export.
     fn query_string(&self) -> String {
+        let mut out = self.filters_string();
+        out.push_str(&listing::query_string(&[("sort", &self.sort)]));
+        out
+    }
+
+    /// The column headers: a link that sorts by the column (reversing it when it already
+    /// sorts the list), and the current direction for screen readers.
+    fn columns(&self) -> Value {
+        let filters = self.filters_string();
+        let mut out = serde_json::Map::new();
+        for (column, key) in SORTABLE {
+            let current = match self.sort.as_str() {
+                "" if key == "due" => Some(false),
+                s if s == key => Some(false),
+                s if s.strip_prefix('-') == Some(key) => Some(true),
+                _ => None,
+            };
+            let next = if current == Some(false) {
+                format!("-{key}")
+            } else {
+                key.to_string()
+            };
+            out.insert(
+                column.to_string(),
+                json!({
+                    "href": format!("/queue?sort={next}{filters}"),
+                    "aria": match current { Some(false) => "ascending", Some(true) => "descending", None => "none" },
+                    "arrow": match current { Some(false) => " ▲", Some(true) => " ▼", None => "" },
+                }),
+            );
+        }
+        Value::Object(out)
+    }
+
+    /// The filters without the order.
+    fn filters_string(&self) -> String {
         let mut out = listing::query_string(&[
             ("family", &self.family),
             ("stage", &self.stage),
@@ -85,6 +144,8 @@ impl QueueForm {
             ("max", &self.max),
             ("sla", &self.sla),
             ("due_before", &self.due_before),
+            ("holder", &self.holder),
+            ("q", &self.q),
         ]);
         for (k, on) in [
             ("mine", self.mine.is_some()),
@@ -98,7 +159,10 @@ impl QueueForm {
     }
 }
 
-const QUEUE_FIELDS: [&str; 8] = [
+const QUEUE_FIELDS: [&str; 11] = [
+    "holder",
+    "q",
+    "sort",
     "family",
     "stage",
     "facility",
@@ -119,13 +183,17 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
     let stage_ids = queue::my_stages_in(&ctx.state.defs, &user, |wf| {
         wf.pays_claims() || wf.subject == "appeal"
     });
+    // A supervisor's queue is the whole team's: every open claim case of the region.
     let filter = listing::filters(
         &ctx,
-        q.query()
-            .and_then(|query| query.filter(&ctx.state.defs, &user)),
+        q.query(ctx.utc_offset_ms()).and_then(|mut query| {
+            query.team = supervisor;
+            query.filter(&ctx.state.defs, &user)
+        }),
     )?;
     let region = user.region_path.clone();
-    let (page, reviewers, errors) = ctx
+    let now = crate::store::now_ms();
+    let (page, reviewers, holders, errors) = ctx
         .db(move |conn, _| {
             let (page, errors) = match filter {
                 Ok(filter) => (queue::list(conn, &filter)?, serde_json::Map::new()),
@@ -143,7 +211,14 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
             } else {
                 Vec::new()
             };
-            Ok((page, reviewers, errors))
+            // Who holds each listed case now (a lease that ran out holds nothing).
+            let held: Vec<i64> = page
+                .items
+                .iter()
+                .filter_map(|i| holder_now(i, now))
+                .collect();
+            let holders = crate::store::users::display_names(conn, &held)?;
+            Ok((page, reviewers, holders, errors))
         })
         .await?;
     let defs = &ctx.state.defs;
@@ -163,7 +238,9 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
                 "facility": i.facility_code,
                 "sla": i.sla,
                 "sla_label": ctx.t(&format!("queue.{}", i.sla)),
-                "due": i.due_at.map(super::due),
+                "due": i.due_at.map(|d| ctx.due(d)),
+                "opened": ctx.when(i.opened_at),
+                "holder": holder_now(i, now).map(|id| holders.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))),
                 "mine": i.assignee_id == Some(user.user_id),
                 "flags": i.flags,
             })
@@ -190,9 +267,9 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
         .iter()
         .map(|s| json!({"code": s, "label": ctx.t(&format!("queue.{s}")), "selected": *s == q.sla}))
         .collect();
-    let targets: Vec<Value> = reviewers
+    let holder_options: Vec<Value> = reviewers
         .iter()
-        .map(|s| json!({"id": s.id, "name": s.display_name}))
+        .map(|s| json!({"id": s.id, "name": s.display_name, "selected": s.id.to_string() == q.holder}))
         .collect();
     let view = json!({
         "items": items,
@@ -200,13 +277,16 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
         "families": families,
         "stages": stages,
         "slas": slas,
-        "form": {"facility": q.facility, "min": q.min, "max": q.max, "due_before": q.due_before},
+        "form": {"facility": q.facility, "min": q.min, "max": q.max, "due_before": q.due_before, "q": q.q},
+        "sort": q.sort,
+        "columns": q.columns(),
+        "moved": super::team::moved_notice(&ctx, q.moved),
         "mine": q.mine.is_some(),
         "unassigned": q.unassigned.is_some(),
         "query": q.query_string(),
         "nothing_next": q.empty.is_some(),
         "bulk": supervisor,
-        "targets": targets,
+        "holders": holder_options,
         "errors": super::field_errors_for(errors.clone(), &QUEUE_FIELDS),
     });
     let status = if errors.is_empty() {
@@ -215,6 +295,12 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
         StatusCode::UNPROCESSABLE_ENTITY
     };
     ctx.page_titled("queue", ctx.t("queue.title"), view, status)
+}
+
+/// The case's holder now: an unexpired lease or a standing assignment.
+fn holder_now(item: &queue::QueueItem, now: i64) -> Option<i64> {
+    item.assignee_id
+        .filter(|_| item.lease_expires_at.is_none_or(|until| until > now))
 }
 
 /// The most cases one queue export carries: a region's whole open workload.
@@ -227,8 +313,11 @@ pub async fn queue_csv(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespons
     let mut q = q.into_inner();
     q.after.clear();
     let mut filter = q
-        .query()
-        .and_then(|query| query.filter(&ctx.state.defs, &user))
+        .query(ctx.utc_offset_ms())
+        .and_then(|mut query| {
+            query.team = user.has(Role::Supervisor);
+            query.filter(&ctx.state.defs, &user)
+        })
         .map_err(|e| ctx.fail(e))?;
     filter.limit = QUEUE_CSV_MAX;
     let page = ctx.db(move |conn, _| queue::list(conn, &filter)).await?;
@@ -264,7 +353,7 @@ pub async fn queue_csv(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespons
                 i.total_fen.to_string(),
                 fen_cell(i.payable_fen),
                 i.age_hours.to_string(),
-                i.due_at.map(super::due).unwrap_or_default(),
+                i.due_at.map(|d| ctx.due(d)).unwrap_or_default(),
                 i.sla.clone(),
                 i.assignee_id.map(|a| a.to_string()).unwrap_or_default(),
                 i.escalated_to.clone().unwrap_or_default(),

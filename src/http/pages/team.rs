@@ -18,8 +18,6 @@ use std::collections::BTreeMap;
 
 const SUPERVISOR: &[Role] = &[Role::Supervisor];
 const DAY_MS: i64 = 86_400_000;
-/// China Standard Time: the days of the chart start at midnight in Beijing.
-const CST_MS: i64 = 8 * 3_600_000;
 const DAYS: i64 = 14;
 /// Turnaround buckets in working hours: under 4, 4-8 (a working day), 8-16, 16-24, 24 and more.
 const TURNAROUND_BOUNDS_MS: [i64; 4] =
@@ -27,13 +25,15 @@ const TURNAROUND_BOUNDS_MS: [i64; 4] =
 /// The national target for the policy-scope reimbursement ratio of resident inpatient care.
 pub const POLICY_SCOPE_TARGET: Decimal = Decimal::from_parts(75, 0, 0, false, 2);
 
-/// Cases opened and closed per day over the `days` days ending today (CST), oldest first.
+/// Cases opened and closed per day over the `days` days ending today, oldest first; the days
+/// start at local midnight, `offset_ms` east of UTC (the working calendar's zone).
 pub fn per_day(
     rows: &[(i64, Option<String>, i64)],
     now_ms: i64,
     days: i64,
+    offset_ms: i64,
 ) -> Vec<(String, u32, u32)> {
-    let today = (now_ms + CST_MS).div_euclid(DAY_MS);
+    let today = (now_ms + offset_ms).div_euclid(DAY_MS);
     let first = today - days + 1;
     let mut out: Vec<(String, u32, u32)> = (first..=today)
         .map(|d| {
@@ -44,7 +44,7 @@ pub fn per_day(
         })
         .collect();
     let slot = |ms: i64| {
-        let d = (ms + CST_MS).div_euclid(DAY_MS);
+        let d = (ms + offset_ms).div_euclid(DAY_MS);
         (first..=today).contains(&d).then(|| (d - first) as usize)
     };
     for (opened, outcome, updated) in rows {
@@ -78,6 +78,46 @@ fn percent(ratio: Decimal) -> String {
     )
 }
 
+/// The open cases by stage, each with its holders and their counts linked to the queue.
+fn by_stage_view(ctx: &Ctx, loads: &[crate::service::views::team::StageLoad]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for l in loads {
+        let holder_filter = match &l.holder {
+            Some((id, _)) => format!("&holder={id}"),
+            None => "&unassigned=on".to_string(),
+        };
+        let holder = json!({
+            "name": l.holder.as_ref().map_or_else(|| ctx.t("team.pool"), |(_, n)| n.clone()),
+            "cases": l.cases,
+            "href": format!("/queue?family={}&stage={}{holder_filter}", l.workflow, l.stage),
+        });
+        let same = out
+            .last_mut()
+            .filter(|s| s["workflow"] == l.workflow.as_str() && s["stage_id"] == l.stage.as_str());
+        match same {
+            Some(s) => {
+                s["total"] = json!(s["total"].as_i64().unwrap_or(0) + l.cases);
+                if let Some(hs) = s["holders"].as_array_mut() {
+                    hs.push(holder);
+                }
+            }
+            None => {
+                let family = ctx.state.defs.latest(&l.workflow);
+                out.push(json!({
+                    "workflow": l.workflow,
+                    "stage_id": l.stage,
+                    "family": family.as_ref().map(|wf| ctx.pick(&wf.title.zh, &wf.title.en).to_string()),
+                    "stage": ctx.stage_title_in(&l.workflow, &l.stage),
+                    "total": l.cases,
+                    "href": format!("/queue?family={}&stage={}", l.workflow, l.stage),
+                    "holders": [holder],
+                }));
+            }
+        }
+    }
+    out
+}
+
 /// The board's data and the days it covers, read in one blocking call.
 async fn load_board(ctx: &Ctx, now: i64, attention_limit: i64) -> Result<TeamBoard, PageError> {
     let user = ctx.require(SUPERVISOR)?;
@@ -95,8 +135,13 @@ fn sla_state(due_at: Option<i64>, now: i64) -> &'static str {
     }
 }
 
+#[derive(serde::Deserialize)]
+pub struct BoardQuery {
+    moved: Option<u32>,
+}
+
 #[get("/team")]
-pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
+pub async fn board(ctx: Ctx, q: web::Query<BoardQuery>) -> Result<HttpResponse, PageError> {
     let now = crate::store::now_ms();
     let b = load_board(&ctx, now, 50).await?;
     let defs = &ctx.state.defs;
@@ -112,12 +157,13 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
                 "stage": wf.as_ref().and_then(|wf| wf.stage(c.stage.as_deref()?).map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())),
                 "sla": sla,
                 "sla_label": ctx.t(&format!("queue.{sla}")),
-                "due": c.due_at.map(super::due),
+                "due": c.due_at.map(|d| ctx.due(d)),
                 "escalated": c.escalated_at.is_some(),
             })
         })
         .collect();
-    let days = per_day(&b.opened_closed, now, DAYS);
+    let offset_ms = i64::from(ctx.state.defs.calendar().offset.local_minus_utc()) * 1000;
+    let days = per_day(&b.opened_closed, now, DAYS, offset_ms);
     let labels: Vec<String> = days.iter().map(|d| d.0.clone()).collect();
     let opened_closed = svg::bar_chart(
         &ctx.t("team.chart_days"),
@@ -212,16 +258,12 @@ pub async fn board(ctx: Ctx) -> Result<HttpResponse, PageError> {
         .iter()
         .map(|(name, n)| json!({"name": name, "open": n}))
         .collect();
-    let targets: Vec<Value> = b
-        .reviewers
-        .iter()
-        .map(|s| json!({"id": s.id, "name": s.display_name}))
-        .collect();
     let view = json!({
+        "moved": moved_notice(&ctx, q.moved),
+        "by_stage": by_stage_view(&ctx, &b.by_stage),
         "workload": workload,
         "reviewers": reviewers,
         "attention": attention,
-        "targets": targets,
         "chart_days": opened_closed,
         "chart_stages": turnaround,
         "has_stages": !spread.is_empty(),
@@ -294,7 +336,7 @@ pub async fn board_csv(ctx: Ctx, list: web::Path<String>) -> Result<HttpResponse
                     c.workflow.clone(),
                     c.stage.clone().unwrap_or_default(),
                     sla_state(c.due_at, now).to_string(),
-                    c.due_at.map(super::due).unwrap_or_default(),
+                    c.due_at.map(|d| ctx.due(d)).unwrap_or_default(),
                     c.assignee_id.map(|a| a.to_string()).unwrap_or_default(),
                     c.escalated_to.clone().unwrap_or_default(),
                 ]
@@ -334,39 +376,130 @@ impl ReassignForm {
     }
 }
 
-/// Reassigns the selected cases, all or none, as the API does.
+/// Where a reassignment returns: the queue or the team board, never another site.
+fn back_of(form: &ReassignForm) -> String {
+    match super::ctx::local_path(&form.back) {
+        "/" => "/team".to_string(),
+        path => path.to_string(),
+    }
+}
+
+/// The confirmation page: the selected cases with their stage and holder, only the people who
+/// may take every one of them, the reason, and a button that says how many will move.
+async fn review_page(
+    ctx: &Ctx,
+    form: ReassignForm,
+    refusal: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(SUPERVISOR)?;
+    let ids = form.case_ids.clone();
+    let found = crate::http::db(&ctx.state, move |conn, env| {
+        let (cases, targets) =
+            assignment::eligible_for(conn, env, &user, &ids, crate::store::now_ms())?;
+        let holders: Vec<i64> = cases.iter().filter_map(|c| c.assignee_id).collect();
+        let names = crate::store::users::display_names(conn, &holders)?;
+        Ok((cases, targets, names))
+    })
+    .await;
+    let back = back_of(&form);
+    let (cases, targets, names, refusal) = match found {
+        Ok((cases, targets, names)) => (cases, targets, names, refusal),
+        Err(e @ AppError::Rule(_)) => (
+            Vec::new(),
+            Vec::new(),
+            Default::default(),
+            Some(e.text(ctx.lang)),
+        ),
+        Err(e) => return Err(ctx.fail(e)),
+    };
+    let rows: Vec<Value> = cases
+        .iter()
+        .map(|c| {
+            json!({
+                "case_id": c.id,
+                "stage": c.stage.as_deref().map(|s| ctx.stage_title_in(&c.workflow, s)),
+                "holder": c.assignee_id.map(|id| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))),
+            })
+        })
+        .collect();
+    let n = cases.len();
+    let move_label = if n == 1 {
+        ctx.t("team.move_one")
+    } else {
+        ctx.t("team.move_n").replace("{n}", &n.to_string())
+    };
+    let view = json!({
+        "cases": rows,
+        "targets": targets.iter().map(|s| json!({"id": s.id, "name": s.display_name, "selected": form.to == s.id.to_string()})).collect::<Vec<_>>(),
+        "no_targets": targets.is_empty(),
+        "reason": form.reason,
+        "back": back,
+        "move_label": move_label,
+        "refusal": refusal,
+    });
+    let status = if view["refusal"].is_null() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    ctx.page_titled("reassign", ctx.t("team.confirm_title"), view, status)
+}
+
+/// Step one of a reassignment: the cases ticked on the queue or the board, to confirm.
+#[post("/team/reassign/review")]
+pub async fn reassign_review(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageError> {
+    ctx.require(SUPERVISOR)?;
+    let form = ReassignForm::parse(&body).map_err(|e| ctx.fail(e))?;
+    ctx.check_csrf(&form.csrf)?;
+    review_page(&ctx, form, None).await
+}
+
+/// Step two: reassigns the confirmed cases, all or none, as the API does. A refusal comes
+/// back on the confirmation page; success returns to where the user came from and says how
+/// many cases moved.
 #[post("/team/reassign")]
 pub async fn reassign(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageError> {
     let user = ctx.require(SUPERVISOR)?;
     let form = ReassignForm::parse(&body).map_err(|e| ctx.fail(e))?;
     ctx.check_csrf(&form.csrf)?;
-    if form.case_ids.is_empty() {
-        return Err(ctx.fail(AppError::field("case_ids", ctx.t("team.none_selected"))));
-    }
     let to = match form.to.as_str() {
         "" | "pool" => None,
-        id => Some(
-            id.parse::<i64>()
-                .map_err(|_| ctx.fail(AppError::field("to", "expected a user id")))?,
-        ),
+        id => match id.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                let text = ctx.t("team.pick_target");
+                return review_page(&ctx, form, Some(text)).await;
+            }
+        },
     };
-    let back = match super::ctx::local_path(&form.back) {
-        "/" => "/team".to_string(),
-        path => path.to_string(),
-    };
-    ctx.db(move |conn, env| {
-        assignment::reassign(
-            conn,
-            env,
-            &user,
-            &form.case_ids,
-            to,
-            &form.reason,
-            crate::store::now_ms(),
-        )
+    let (ids, reason) = (form.case_ids.clone(), form.reason.clone());
+    let moved = crate::http::db(&ctx.state, move |conn, env| {
+        assignment::reassign(conn, env, &user, &ids, to, &reason, crate::store::now_ms())
     })
-    .await?;
-    Ok(see_other(&back))
+    .await;
+    match moved {
+        Ok(done) => {
+            let back = back_of(&form);
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Ok(see_other(&format!("{back}{sep}moved={}", done.len())))
+        }
+        Err(e @ AppError::Rule(_)) => {
+            let text = e.text(ctx.lang);
+            review_page(&ctx, form, Some(text)).await
+        }
+        Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+/// The notice after a reassignment: how many cases moved, in the page's language.
+pub fn moved_notice(ctx: &Ctx, moved: Option<u32>) -> Option<String> {
+    moved.map(|n| {
+        if n == 1 {
+            ctx.t("team.moved_one")
+        } else {
+            ctx.t("team.moved_n").replace("{n}", &n.to_string())
+        }
+    })
 }
 
 #[cfg(test)]
@@ -401,7 +534,7 @@ mod tests {
                 now - 20 * DAY_MS,
             ),
         ];
-        let days = per_day(&rows, now, 3);
+        let days = per_day(&rows, now, 3, 8 * 3_600_000);
         assert_eq!(
             days.iter().map(|d| d.0.as_str()).collect::<Vec<_>>(),
             ["11-29", "11-30", "12-01"]

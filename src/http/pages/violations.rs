@@ -1,7 +1,7 @@
 //! The inspector's facility page and forms: inspections, violations with evidence, and the
 //! supervisor's sanction, offered within the range the article allows.
 use super::ctx::{see_other, Ctx, PageError};
-use super::{when, yuan, yuan_to_fen};
+use super::{yuan, yuan_to_fen};
 use crate::domain::facility::status_on;
 use crate::domain::roles::Role;
 use crate::error::AppError;
@@ -68,7 +68,7 @@ pub async fn facility_page(ctx: Ctx, code: web::Path<String>) -> Result<HttpResp
                 "sanctioned": v.sanctioned_at.is_some(),
                 "open": stage.is_some(),
                 "rectifying": matches!(stage.as_deref(), Some("rectification" | "follow_up")),
-                "due": due.map(super::due),
+                "due": due.map(|d| ctx.due(d)),
             })
         })
         .collect();
@@ -391,7 +391,7 @@ pub async fn violation_page(
     let evidence: Vec<Value> = v
         .evidence
         .iter()
-        .map(|e| json!({"id": e.id, "name": e.filename, "kind": e.content_type, "size_kb": (e.size_bytes + 1023) / 1024, "when": when(e.uploaded_at)}))
+        .map(|e| json!({"id": e.id, "name": e.filename, "kind": e.content_type, "size_kb": (e.size_bytes + 1023) / 1024, "when": ctx.when(e.uploaded_at)}))
         .collect();
     // The sanction is decided at the workflow's decision stage, after the facility was heard.
     let can_sanction = v.violation.sanctioned_at.is_none()
@@ -419,7 +419,7 @@ pub async fn violation_page(
         .iter()
         .map(|e| {
             json!({
-                "when": when(e.at_ms),
+                "when": ctx.when(e.at_ms),
                 "actor": e.actor_name,
                 "role": ctx.role_label(&e.role),
                 "action": ctx.action_label(&e.action),
@@ -447,7 +447,7 @@ pub async fn violation_page(
         "amount": yuan(v.violation.amount_fen),
         "description": v.violation.description,
         "department": v.violation.department,
-        "recorded": when(v.violation.created_at),
+        "recorded": ctx.when(v.violation.created_at),
         "repay": yuan(a.repay_fen),
         "fine_range": format!("{} – {}", yuan(a.fine_min_fen), yuan(a.fine_max_fen)),
         "suspension": suspension,

@@ -24,6 +24,53 @@ pub struct TeamBoard {
     /// (policy-scope cost, amount granted) of the claims approved in the last 90 days.
     pub approved: Vec<(i64, Option<i64>)>,
     pub reviewers: Vec<Staff>,
+    /// The open claim cases by stage and holder.
+    pub by_stage: Vec<StageLoad>,
+}
+
+/// How many open cases of one workflow stage one holder (or nobody) has.
+pub struct StageLoad {
+    pub workflow: String,
+    pub stage: String,
+    pub holder: Option<(i64, String)>,
+    pub cases: i64,
+}
+
+/// The region's open claim cases by workflow, stage and holder (the pool last), each stage's
+/// holders most loaded first.
+pub fn by_stage_and_holder(conn: &mut DbConn, region: &str) -> AppResult<Vec<StageLoad>> {
+    let rows = team::open_by_stage_and_holder(conn, region)?;
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
+    let names = users::display_names(conn, &ids)?;
+    let mut out: Vec<StageLoad> = rows
+        .into_iter()
+        .filter_map(|(workflow, stage, holder, cases)| {
+            Some(StageLoad {
+                workflow,
+                stage: stage?,
+                holder: holder.map(|id| {
+                    let name = names.get(&id).cloned().unwrap_or_else(|| format!("#{id}"));
+                    (id, name)
+                }),
+                cases,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (
+            &a.workflow,
+            &a.stage,
+            a.holder.is_none(),
+            std::cmp::Reverse(a.cases),
+        )
+            .cmp(&(
+                &b.workflow,
+                &b.stage,
+                b.holder.is_none(),
+                std::cmp::Reverse(b.cases),
+            ))
+    });
+    Ok(out)
 }
 
 /// Everything the board shows; `attention_limit` caps the cases listed as breached, at risk
@@ -51,6 +98,7 @@ pub fn team_board(
         opened_closed: team::opened_and_closed(conn, region, now - days * DAY_MS)?,
         approved: team::approved_amounts(conn, region, now - 90 * DAY_MS)?,
         reviewers: reviewers_near(conn, region)?,
+        by_stage: by_stage_and_holder(conn, region)?,
     })
 }
 
