@@ -2,7 +2,7 @@
 //! binds; `run` serves until stopped. Tests build the same application on port 0.
 use crate::auth::JwtKeys;
 use crate::core::Core;
-use crate::error::AppError;
+use crate::error::{AppError, Msg};
 use crate::http::{self, metrics::Metrics, AppState};
 use actix_web::dev::{Server, Service};
 use actix_web::{error::JsonPayloadError, web, App, HttpServer};
@@ -65,18 +65,16 @@ fn query_error(e: &actix_web::error::QueryPayloadError) -> String {
 
 fn json_error(err: JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
     match err {
-        JsonPayloadError::ContentType => {
-            AppError::UnsupportedMedia("send the body as application/json".into())
-        }
-        JsonPayloadError::Deserialize(e) => AppError::Validation(vec![crate::error::FieldError {
-            field: "body".into(),
-            message: plain_serde_message(&e.to_string()),
-        }]),
+        JsonPayloadError::ContentType => AppError::UnsupportedMedia(Msg::new("media-json")),
+        JsonPayloadError::Deserialize(e) => AppError::field(
+            "body",
+            Msg::new("field-body-json").text("detail", plain_serde_message(&e.to_string())),
+        ),
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            AppError::PayloadTooLarge(format!("JSON bodies are limited to {limit} bytes"))
+            AppError::PayloadTooLarge(Msg::new("too-large-json").count("limit", limit as i64))
         }
-        other => AppError::BadRequest(format!("malformed JSON body: {other}")),
+        other => AppError::BadRequest(Msg::new("bad-json").text("detail", other.to_string())),
     }
     .into()
 }
@@ -127,10 +125,10 @@ impl Application {
                     web::PathConfig::default()
                         .error_handler(|_, _| AppError::NotFound("no such resource".into()).into()),
                 )
-                .app_data(
-                    web::QueryConfig::default()
-                        .error_handler(|e, _| AppError::BadRequest(query_error(&e)).into()),
-                )
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    AppError::BadRequest(Msg::new("bad-query").text("detail", query_error(&e)))
+                        .into()
+                }))
                 .wrap(security_headers())
                 .wrap_fn(move |req, srv| {
                     let started = Instant::now();
@@ -139,9 +137,10 @@ impl Application {
                     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
                     let method = req.method().to_string();
                     let metrics = metrics.clone();
+                    let lang = crate::http::errors::caller_lang(req.request());
                     let fut = srv.call(req);
                     async move {
-                        let mut res = fut.await?;
+                        let mut res = crate::http::errors::localise(fut.await?, lang);
                         if tls {
                             res.headers_mut().insert(
                                 actix_web::http::header::STRICT_TRANSPORT_SECURITY,

@@ -2,6 +2,7 @@
 //! which callers pass in as `now`.
 use crate::domain::roles::Role;
 use crate::error::AppError;
+use crate::error::Msg;
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -56,7 +57,7 @@ impl Principal {
             .find(|r| self.has(*r))
             .ok_or_else(|| {
                 let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-                AppError::Forbidden(format!("this needs one of the roles: {}", names.join(", ")))
+                AppError::Forbidden(Msg::new("forbidden-roles").text("roles", names.join(", ")))
             })
     }
 
@@ -155,12 +156,14 @@ impl JwtKeys {
     /// token claims is then checked against its session (`service::auth::current`).
     pub fn verify(&self, token: &str) -> Result<Principal, AppError> {
         let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &self.validation)
-            .map_err(|e| AppError::Unauthorized(format!("invalid token: {e}")))?;
+            .map_err(|e| {
+                AppError::Unauthorized(Msg::new("auth-token-invalid").text("detail", e.to_string()))
+            })?;
         let c = data.claims;
         let user_id = c
             .sub
             .parse()
-            .map_err(|_| AppError::Unauthorized("invalid token subject".into()))?;
+            .map_err(|_| AppError::Unauthorized(Msg::new("auth-token-subject")))?;
         Ok(Principal {
             user_id,
             username: c.name,

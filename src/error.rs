@@ -6,27 +6,28 @@ use crate::domain::workflow::Refusal;
 use std::panic::Location;
 
 pub use crate::domain::field_error::FieldError;
+pub use crate::domain::message::Msg;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{0}")]
-    Unauthorized(String),
+    Unauthorized(Msg),
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Msg),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
-    Conflict(String),
-    #[error("{}", .0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))]
+    Conflict(Msg),
+    #[error("{}", fields_text(.0, "en"))]
     Validation(Vec<FieldError>),
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Msg),
     #[error("{0}")]
-    PayloadTooLarge(String),
+    PayloadTooLarge(Msg),
     #[error("{0}")]
-    UnsupportedMedia(String),
+    UnsupportedMedia(Msg),
     #[error("{0}")]
-    TooManyRequests(String),
+    TooManyRequests(Msg),
     /// Sign-in attempts throttled: the client may try again after this many seconds.
     #[error("too many sign-in attempts: try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },
@@ -96,11 +97,40 @@ impl AppError {
 
     /// The text for a reader of `lang`: the rule's own translation, else the message.
     pub fn text(&self, lang: &str) -> String {
+        if let Some(m) = self.msg() {
+            return crate::messages::render(m, lang);
+        }
         match self {
             AppError::Rule(r) if !lang.starts_with("en") => r.zh.clone(),
+            AppError::Validation(fields) => fields_text(fields, lang),
+            AppError::Refused(r) if !lang.starts_with("en") => r.zh(),
             other => other.to_string(),
         }
     }
+
+    /// The catalogue message of the kinds that carry one.
+    pub fn msg(&self) -> Option<&Msg> {
+        match self {
+            AppError::Unauthorized(m)
+            | AppError::Forbidden(m)
+            | AppError::Conflict(m)
+            | AppError::BadRequest(m)
+            | AppError::PayloadTooLarge(m)
+            | AppError::UnsupportedMedia(m)
+            | AppError::TooManyRequests(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// Field problems as one line in `lang`: `field: message; …`.
+pub fn fields_text(fields: &[FieldError], lang: &str) -> String {
+    let sep = if lang.starts_with("en") { "; " } else { "；" };
+    fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, crate::messages::render(&f.msg, lang)))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// An internal failure and the place in our code it was turned into an [`AppError`].
@@ -139,11 +169,8 @@ impl AppError {
         })
     }
 
-    pub fn field(field: &str, message: impl Into<String>) -> AppError {
-        AppError::Validation(vec![FieldError {
-            field: field.into(),
-            message: message.into(),
-        }])
+    pub fn field(field: &str, msg: Msg) -> AppError {
+        AppError::Validation(vec![FieldError::new(field, msg)])
     }
 
     pub fn code(&self) -> &'static str {
@@ -183,7 +210,7 @@ impl From<diesel::result::Error> for AppError {
             // Two writers met on one case (PostgreSQL's serialization check, or the audit
             // chain's head moved): the loser reloads and tries again.
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
-                AppError::Conflict(format!("{}; reload and try again", info.message()))
+                AppError::Conflict(Msg::new("conflict-concurrent").text("detail", info.message()))
             }
             other => AppError::internal(other),
         }

@@ -13,5 +13,6 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod messages;
 pub mod service;
 pub mod store;

@@ -6,6 +6,7 @@ pub use crate::domain::checklist::{
     checklist, ChecklistItem, DocumentRequest, NoDocument, Uploaded, NO_DOCUMENTS,
 };
 use crate::domain::field_error::FieldError;
+use crate::domain::message::Msg;
 use crate::domain::money::Fen;
 use crate::domain::person::IdNumber;
 use crate::domain::workflow::{CaseFacts, Workflow};
@@ -222,17 +223,14 @@ fn is_icd10(code: &str) -> bool {
 struct Problems(Vec<FieldError>);
 
 impl Problems {
-    fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.into(),
-            message: message.into(),
-        });
+    fn add(&mut self, field: &str, msg: Msg) {
+        self.0.push(FieldError::new(field, msg));
     }
 
     fn date(&mut self, field: &str, value: &str) -> Option<NaiveDate> {
         let date = crate::domain::dates::parse_iso_date(value);
         if date.is_none() {
-            self.add(field, format!("expected a date YYYY-MM-DD, got `{value}`"));
+            self.add(field, Msg::new("field-date").text("value", value));
         }
         date
     }
@@ -246,7 +244,12 @@ impl Problems {
     ) -> Option<T> {
         let parsed = parse(value);
         if parsed.is_none() {
-            self.add(field, format!("expected one of {codes:?}, got `{value}`"));
+            self.add(
+                field,
+                Msg::new("field-one-of")
+                    .text("allowed", codes.join(", "))
+                    .text("value", value),
+            );
         }
         parsed
     }
@@ -265,7 +268,7 @@ impl Claim {
             EncounterKind::CODES,
         );
         if input.facility_code.trim().is_empty() {
-            bad.add("facility_code", "must not be empty");
+            bad.add("facility_code", Msg::new("field-required"));
         }
         let admission = bad.date("admission_date", &input.admission_date);
         let discharge = bad.date("discharge_date", &input.discharge_date);
@@ -273,27 +276,26 @@ impl Claim {
             if d < a {
                 bad.add(
                     "discharge_date",
-                    format!("discharge {d} is before admission {a}"),
+                    Msg::new("field-discharge-before-admission")
+                        .text("discharge", d.to_string())
+                        .text("admission", a.to_string()),
                 );
             }
         }
         if !is_icd10(&input.diagnosis_code) {
             bad.add(
                 "diagnosis_code",
-                format!(
-                    "expected an ICD-10 code such as S72.001, got `{}`",
-                    input.diagnosis_code
-                ),
+                Msg::new("field-icd10").text("value", input.diagnosis_code.as_str()),
             );
         }
         if input.invoice_numbers.is_empty() {
-            bad.add("invoice_numbers", "at least one invoice number is required");
+            bad.add("invoice_numbers", Msg::new("field-invoice-required"));
         }
         for (i, n) in input.invoice_numbers.iter().enumerate() {
             if !is_invoice_number(n) {
                 bad.add(
                     &format!("invoice_numbers[{i}]"),
-                    format!("must be 1 to {MAX_INVOICE_LEN} ASCII letters and digits, with - _ / . between them (发票号只能由字母、数字及 - _ / . 组成)"),
+                    Msg::new("field-invoice-number").count("max", MAX_INVOICE_LEN as i64),
                 );
             }
         }
@@ -303,19 +305,16 @@ impl Claim {
             ("self_paid_fen", input.self_paid_fen),
         ] {
             if value < 0 {
-                bad.add(field, "must not be negative");
+                bad.add(field, Msg::new("field-negative"));
             } else if value > max_fen {
-                bad.add(
-                    field,
-                    format!("must be at most {} yuan", Fen(max_fen).yuan_text()),
-                );
+                bad.add(field, Msg::new("field-amount-at-most").fen("max", max_fen));
             }
         }
         if input.policy_scope_fen > input.total_fen {
-            bad.add("policy_scope_fen", "cannot exceed total_fen");
+            bad.add("policy_scope_fen", Msg::new("field-exceeds-total"));
         }
         if input.self_paid_fen > input.total_fen {
-            bad.add("self_paid_fen", "cannot exceed total_fen");
+            bad.add("self_paid_fen", Msg::new("field-exceeds-total"));
         }
         if let Some(id) = &input.id_number {
             if let Err(e) = IdNumber::parse(id) {
@@ -326,7 +325,7 @@ impl Claim {
             if !(0..=max_fen).contains(&line.total_fen) {
                 bad.add(
                     &format!("itemised_lines[{i}].total_fen"),
-                    format!("must be 0 to {} yuan", Fen(max_fen).yuan_text()),
+                    Msg::new("field-amount-range").fen("max", max_fen),
                 );
             }
         }
@@ -342,11 +341,9 @@ impl Claim {
             if total_in_range && sum != i128::from(input.total_fen) {
                 bad.add(
                     "itemised_lines",
-                    format!(
-                        "the lines add up to {} yuan but the total is {} yuan",
-                        Fen::saturating(sum).yuan_text(),
-                        Fen(input.total_fen).yuan_text()
-                    ),
+                    Msg::new("field-lines-sum")
+                        .fen("sum", Fen::saturating(sum).0)
+                        .fen("total", input.total_fen),
                 );
             }
         }
@@ -361,7 +358,7 @@ impl Claim {
                 if v.trim().is_empty() {
                     bad.add(
                         &format!("facts.emergency.{field}"),
-                        "the emergency explanation needs time, place, cause, witness and contact",
+                        Msg::new("field-emergency-parts"),
                     );
                 }
             }

@@ -16,6 +16,7 @@ pub mod escalation;
 pub mod export;
 pub mod facility;
 pub mod field_error;
+pub mod message;
 pub mod money;
 pub mod payment;
 pub mod person;

@@ -1,5 +1,6 @@
 //! Money is integer fen. Arithmetic that needs ratios goes through `Decimal` and is rounded
 //! half-up to the fen explicitly (handbook §6: 四舍五入).
+use crate::domain::message::Msg;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -24,14 +25,11 @@ pub fn sum_fen(amounts: impl IntoIterator<Item = i64>) -> i64 {
 }
 
 /// An amount a user typed: 0 to the ceiling, or a message saying which way it is wrong.
-pub fn check_amount(fen: i64) -> Result<Fen, String> {
+pub fn check_amount(fen: i64) -> Result<Fen, Msg> {
     if fen < 0 {
-        Err("must not be negative".into())
+        Err(Msg::new("field-negative"))
     } else if fen > CEILING_FEN {
-        Err(format!(
-            "must be at most {} yuan",
-            Fen(CEILING_FEN).yuan_text()
-        ))
+        Err(Msg::new("field-amount-at-most").fen("max", CEILING_FEN))
     } else {
         Ok(Fen(fen))
     }

@@ -1,4 +1,5 @@
 //! Insured persons: the resident identity number (GB 11643-1999) validated on construction.
+use crate::domain::message::Msg;
 use chrono::NaiveDate;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,14 +10,14 @@ const CHECK: &[u8; 11] = b"10X98765432";
 
 impl IdNumber {
     /// 18 characters: 6-digit region, 8-digit birth date, 3-digit sequence, check digit.
-    pub fn parse(raw: &str) -> Result<IdNumber, String> {
+    pub fn parse(raw: &str) -> Result<IdNumber, Msg> {
         let s = raw.trim().to_ascii_uppercase();
         let b = s.as_bytes();
         if b.len() != 18 {
-            return Err(format!("expected 18 characters, got {}", b.len()));
+            return Err(Msg::new("id-length").count("got", b.len() as i64));
         }
         if !b[..17].iter().all(u8::is_ascii_digit) {
-            return Err("the first 17 characters must be digits".into());
+            return Err(Msg::new("id-digits"));
         }
         let sum: u32 = b[..17]
             .iter()
@@ -25,13 +26,12 @@ impl IdNumber {
             .sum();
         let expected = CHECK[(sum % 11) as usize];
         if b[17] != expected {
-            return Err(format!(
-                "check digit is `{}`, expected `{}` (GB 11643)",
-                b[17] as char, expected as char
-            ));
+            return Err(Msg::new("id-check-digit")
+                .text("got", (b[17] as char).to_string())
+                .text("expected", (expected as char).to_string()));
         }
         NaiveDate::parse_from_str(&s[6..14], "%Y%m%d")
-            .map_err(|_| format!("`{}` is not a valid birth date", &s[6..14]))?;
+            .map_err(|_| Msg::new("id-birth-date").text("value", &s[6..14]))?;
         Ok(IdNumber(s))
     }
 
@@ -80,9 +80,7 @@ mod tests {
             NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
         );
         assert_eq!(id.sex(), 'F');
-        assert!(IdNumber::parse("110105194912310021")
-            .unwrap_err()
-            .contains("check digit"));
+        assert!(IdNumber::parse("110105194912310021").is_err_and(|e| e.code == "id-check-digit"));
         assert!(IdNumber::parse("11010519491331002X").is_err(), "month 13");
         assert!(IdNumber::parse("1101051949").is_err());
         let made = IdNumber::with_check_digit("33032619850612001");

@@ -6,6 +6,7 @@
 use super::State;
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::error::Msg;
 use crate::service::auth::Access;
 use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
@@ -64,18 +65,16 @@ fn claimed(req: &HttpRequest) -> Result<Principal, AppError> {
         Some(value) => {
             let value = value
                 .to_str()
-                .map_err(|_| AppError::Unauthorized("malformed Authorization header".into()))?;
+                .map_err(|_| AppError::Unauthorized(Msg::new("auth-header-malformed")))?;
             value
                 .strip_prefix("Bearer ")
-                .ok_or_else(|| {
-                    AppError::Unauthorized("expected `Authorization: Bearer <token>`".into())
-                })?
+                .ok_or_else(|| AppError::Unauthorized(Msg::new("auth-bearer-expected")))?
                 .to_string()
         }
         None => req
             .cookie(SESSION_COOKIE)
             .map(|c| c.value().to_string())
-            .ok_or_else(|| AppError::Unauthorized("sign in first: no token was sent".into()))?,
+            .ok_or_else(|| AppError::Unauthorized(Msg::new("auth-no-token")))?,
     };
     state.keys.verify(&token)
 }

@@ -2,7 +2,7 @@
 //! `{ "error": code, "message": …, "fields": [...] }`. Internal errors are logged with where
 //! they happened and answered without detail.
 use crate::domain::workflow::Refusal;
-use crate::error::{AppError, FieldError, Rule, RuleKind};
+use crate::error::{AppError, Rule, RuleKind};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -25,7 +25,34 @@ pub struct ErrorBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_en: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<FieldError>,
+    pub fields: Vec<FieldBody>,
+}
+
+/// One field's problem: its stable code, and its message in the caller's language and in
+/// both.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FieldBody {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl FieldBody {
+    fn new(field: &str, code: &str, lang: &str, zh: String, en: String) -> FieldBody {
+        FieldBody {
+            field: field.into(),
+            code: code.into(),
+            message: if lang.starts_with("en") {
+                en.clone()
+            } else {
+                zh.clone()
+            },
+            message_zh: zh,
+            message_en: en,
+        }
+    }
 }
 
 /// What each kind of error means, in Chinese, for the errors whose English detail is
@@ -82,40 +109,60 @@ impl ResponseError for AppError {
         if let AppError::Internal(e) = self {
             tracing::error!(error = %e, "internal error");
         }
+        self.response_in("en")
+    }
+}
+
+impl AppError {
+    /// The answer with `message` in `lang` (the edge calls this again with the caller's
+    /// language); `message_zh` and `message_en` carry both whatever was asked.
+    pub fn response_in(&self, lang: &str) -> HttpResponse {
         let fields = match self {
-            AppError::Validation(f) => f.clone(),
-            AppError::Refused(Refusal::CommentRequired(_)) => {
-                vec![FieldError {
-                    field: "comment".into(),
-                    message: "a comment is required for this action".into(),
-                }]
-            }
-            AppError::Rule(Rule { fields, en, .. }) => fields
+            AppError::Validation(f) => f
                 .iter()
-                .map(|field| FieldError {
-                    field: (*field).into(),
-                    message: en.clone(),
+                .map(|f| {
+                    let (zh, en) = crate::messages::render_both(&f.msg);
+                    FieldBody::new(&f.field, f.msg.code, lang, zh, en)
                 })
+                .collect(),
+            AppError::Refused(r @ Refusal::CommentRequired(_)) => {
+                vec![FieldBody::new(
+                    "comment",
+                    "comment_required",
+                    lang,
+                    r.zh(),
+                    self.to_string(),
+                )]
+            }
+            AppError::Rule(Rule {
+                fields,
+                code,
+                zh,
+                en,
+                ..
+            }) => fields
+                .iter()
+                .map(|field| FieldBody::new(field, code, lang, zh.clone(), en.clone()))
                 .collect(),
             _ => Vec::new(),
         };
         let message_zh = match self {
-            AppError::Rule(r) => r.zh.clone(),
-            AppError::Refused(r) => r.zh(),
+            AppError::Rule(_) | AppError::Refused(_) => self.text("zh-CN"),
+            carrier if carrier.msg().is_some() => self.text("zh-CN"),
             AppError::Throttled { retry_after_secs } => {
                 format!("登录尝试过多，请 {retry_after_secs} 秒后再试")
             }
-            AppError::Validation(fields) => format!(
-                "填写有误，请检查：{}",
-                fields
-                    .iter()
-                    .map(|f| f.field.as_str())
-                    .collect::<Vec<_>>()
-                    .join("、")
-            ),
+            AppError::Validation(fields) => {
+                format!("填写有误：{}", crate::error::fields_text(fields, "zh-CN"))
+            }
             other => kind_zh(other).into(),
         };
-        let (message_zh, message_en) = (Some(message_zh), Some(self.to_string()));
+        let message_en = self.to_string();
+        let message = if lang.starts_with("en") {
+            message_en.clone()
+        } else {
+            message_zh.clone()
+        };
         let mut res = HttpResponse::build(self.status_code());
         if let AppError::Throttled { retry_after_secs } = self {
             res.insert_header((
@@ -125,10 +172,43 @@ impl ResponseError for AppError {
         }
         res.json(ErrorBody {
             error: self.code().into(),
-            message: self.to_string(),
-            message_zh,
-            message_en,
+            message,
+            message_zh: Some(message_zh),
+            message_en: Some(message_en),
             fields,
         })
+    }
+}
+
+/// The language an API caller reads: the first tag of `Accept-Language` (a browser sends
+/// its user's), English when it says nothing, since API clients are mostly programs that
+/// key on the codes.
+pub fn caller_lang(req: &actix_web::HttpRequest) -> &'static str {
+    let first = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split([',', ';']).next())
+        .unwrap_or("");
+    if first.trim().to_ascii_lowercase().starts_with("zh") {
+        "zh-CN"
+    } else {
+        "en"
+    }
+}
+
+/// Rewrites an API error's `message` in the caller's language (errors are first built
+/// without the request, in English).
+pub fn localise<B: actix_web::body::MessageBody + 'static>(
+    res: actix_web::dev::ServiceResponse<B>,
+    lang: &str,
+) -> actix_web::dev::ServiceResponse<actix_web::body::BoxBody> {
+    let localised = (lang != "en")
+        .then(|| res.response().error()?.as_error::<AppError>())
+        .flatten()
+        .map(|e| e.response_in(lang));
+    match localised {
+        Some(answer) => res.into_response(answer),
+        None => res.map_into_boxed_body(),
     }
 }

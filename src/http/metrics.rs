@@ -94,9 +94,9 @@ pub async fn metrics_endpoint(
         .and_then(|v| v.to_str().ok());
     let peer = req.peer_addr().map(|a| a.ip());
     if !may_scrape(&state.config.metrics_token, auth, peer) {
-        return Err(crate::error::AppError::Forbidden(
-            "/metrics needs `Authorization: Bearer <metrics_token>` (or, with no token set, a loopback client)".into(),
-        ));
+        return Err(crate::error::AppError::Forbidden(crate::error::Msg::new(
+            "forbidden-metrics",
+        )));
     }
     let counts = super::db(&state, |conn, _| {
         Ok(crate::store::cases::count_by_stage(conn)?)

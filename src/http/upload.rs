@@ -1,5 +1,6 @@
 //! Multipart uploads, shared by the API and the pages: the size limit enforced while the body
 //! streams in, and the fields a document or evidence upload may carry.
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use actix_multipart::Multipart;
 use actix_web::HttpRequest;
@@ -8,15 +9,28 @@ use futures_util::StreamExt;
 /// Reads a multipart body with a `kind` text field and a `file` field, enforcing the size
 /// limit while streaming.
 /// Refuses an oversized body before reading it; the streaming check covers chunked bodies.
+fn upload_limit(limit: usize) -> Msg {
+    Msg::new("too-large-upload").count("mib", (limit / (1024 * 1024)).max(1) as i64)
+}
+
+/// An upload read under `limit`: refused by its declared size before reading, and while
+/// streaming.
+pub(crate) async fn read_limited(
+    req: &HttpRequest,
+    form: actix_multipart::Multipart,
+    limit: usize,
+) -> AppResult<UploadForm> {
+    refuse_declared_oversize(req, limit)?;
+    read_upload(form, limit).await
+}
+
 pub(crate) fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> AppResult<()> {
     let declared = req
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit + 16 * 1024) {
-        return Err(AppError::PayloadTooLarge(format!(
-            "the upload is larger than the {limit}-byte limit"
-        )));
+        return Err(AppError::PayloadTooLarge(upload_limit(limit)));
     }
     Ok(())
 }
@@ -39,8 +53,9 @@ pub struct UploadForm {
 pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<UploadForm> {
     let (mut kind, mut csrf, mut request_id, mut code, mut file) = (None, None, None, None, None);
     while let Some(field) = form.next().await {
-        let mut field =
-            field.map_err(|e| AppError::BadRequest(format!("malformed multipart body: {e}")))?;
+        let mut field = field.map_err(|e| {
+            AppError::BadRequest(Msg::new("bad-multipart").text("detail", e.to_string()))
+        })?;
         let name = field.name().unwrap_or_default().to_string();
         let filename = field
             .content_disposition()
@@ -50,21 +65,20 @@ pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<
         let cap = if name == "file" { limit } else { 256 };
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
+            let chunk = chunk.map_err(|e| {
+                AppError::BadRequest(Msg::new("upload-interrupted").text("detail", e.to_string()))
+            })?;
             if bytes.len() + chunk.len() > cap {
                 return Err(if name == "file" {
-                    AppError::PayloadTooLarge(format!(
-                        "the file is larger than the {limit}-byte limit"
-                    ))
+                    AppError::PayloadTooLarge(upload_limit(limit))
                 } else {
-                    AppError::field(&name, "field too long")
+                    AppError::field(&name, Msg::new("field-too-long").count("max", 256))
                 });
             }
             bytes.extend_from_slice(&chunk);
         }
         let text = |bytes: Vec<u8>| {
-            String::from_utf8(bytes).map_err(|_| AppError::field(&name, "must be UTF-8 text"))
+            String::from_utf8(bytes).map_err(|_| AppError::field(&name, Msg::new("field-utf8")))
         };
         match name.as_str() {
             "kind" => kind = Some(text(bytes)?),
@@ -73,26 +87,21 @@ pub(crate) async fn read_upload(mut form: Multipart, limit: usize) -> AppResult<
                 let text = text(bytes)?;
                 let text = text.trim();
                 if !text.is_empty() {
-                    let id = text.parse::<i64>().map_err(|_| {
-                        AppError::field("request_id", "expected the number of a requested item")
-                    })?;
+                    let id = text
+                        .parse::<i64>()
+                        .map_err(|_| AppError::field("request_id", Msg::new("field-request-id")))?;
                     request_id = Some(id);
                 }
             }
             "code" => code = Some(text(bytes)?),
             "file" => file = Some((filename, bytes)),
-            other => {
-                return Err(AppError::field(
-                    other,
-                    "unexpected field; send `kind`, `file` and optionally `request_id`",
-                ))
-            }
+            other => return Err(AppError::field(other, Msg::new("field-upload-unexpected"))),
         }
     }
     let (filename, bytes) =
-        file.ok_or_else(|| AppError::field("file", "missing: attach the file"))?;
+        file.ok_or_else(|| AppError::field("file", Msg::new("field-file-missing")))?;
     if bytes.is_empty() {
-        return Err(AppError::field("file", "the file is empty"));
+        return Err(AppError::field("file", Msg::new("field-file-empty")));
     }
     Ok(UploadForm {
         kind,

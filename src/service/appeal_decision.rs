@@ -10,6 +10,7 @@ use crate::domain::claim::Decision;
 use crate::domain::money::Fen;
 use crate::domain::policy::YearToDate;
 use crate::domain::workflow::OutcomeKind;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult, RuleKind};
 use crate::service::lookups::Direct;
 use crate::service::pricing::{self, Totals};
@@ -67,9 +68,9 @@ pub fn decide(
         "upheld"
     };
     if store::decide(conn, id, outcome, new_total, now_ms)? != 1 {
-        return Err(AppError::Conflict(format!(
-            "appeal {id} was decided already"
-        )));
+        return Err(AppError::Conflict(
+            Msg::new("conflict-appeal-decided").count("id", id),
+        ));
     }
     if changed.is_some() {
         adjust_payable(conn, &record, new_total, now_ms)?;

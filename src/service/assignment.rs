@@ -6,6 +6,7 @@ use crate::auth::Principal;
 use crate::domain::audit::Event;
 use crate::domain::roles::Role;
 use crate::domain::workflow::Workflow;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::service::notify;
 use crate::service::notify::Letter;
@@ -208,8 +209,10 @@ pub fn reassign(
                     return Err(unknown());
                 }
                 let roles = users::roles_of(conn, id)?;
-                let region = crate::store::regions::get(conn, &user.region_code)?
-                    .ok_or_else(|| AppError::field("to_user_id", "the user's region is unknown"))?;
+                let region =
+                    crate::store::regions::get(conn, &user.region_code)?.ok_or_else(|| {
+                        AppError::field("to_user_id", Msg::new("field-user-region-unknown"))
+                    })?;
                 let today = env.defs.calendar().local_date(now_ms).to_string();
                 let absent = !users::absent_on(conn, &[id], &today)?.is_empty();
                 Some((

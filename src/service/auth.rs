@@ -4,6 +4,7 @@
 //! user or changing their roles, region or password takes effect at once on every instance.
 use crate::auth::{hash_password, verify_password, Principal};
 use crate::domain::roles::Role;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::store::users;
 use crate::store::{sessions, DbConn};
@@ -25,11 +26,7 @@ pub fn check_login(conn: &mut DbConn, username: &str, password: &str) -> AppResu
     let ok = verify_password(hash, password);
     let user = match (user, ok) {
         (Some(u), true) if u.disabled_at.is_none() => u,
-        _ => {
-            return Err(AppError::Unauthorized(
-                "invalid username or password".into(),
-            ))
-        }
+        _ => return Err(AppError::Unauthorized(Msg::new("auth-bad-login"))),
     };
     crate::service::principal(conn, user)
 }
@@ -48,7 +45,7 @@ pub fn open_session(
 }
 
 fn ended() -> AppError {
-    AppError::Unauthorized("your session has ended: sign in again".into())
+    AppError::Unauthorized(Msg::new("auth-session-ended"))
 }
 
 /// What a session opens: everything, or, after an administrator reset the password, only

@@ -13,6 +13,7 @@ use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::{self as rules, Clock, Subject};
 use crate::domain::roles::Role;
 use crate::domain::workflow::{Actor, CaseFacts, Next, OutcomeKind, Refusal, Workflow};
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::store::audit;
 use crate::store::cases::{self as case_store, CaseRow, CaseState, NewCase};
@@ -226,14 +227,21 @@ pub fn act(
             return Err(AppError::Refused(Refusal::RoleNotAllowed { action: req.action.into(), allowed }));
         }
         if case.version != req.expected_version {
-            return Err(AppError::Conflict(format!(
-                "case {} is at version {}, not {}: someone changed it; reload and try again",
-                case.id, case.version, req.expected_version
-            )));
+            return Err(AppError::Conflict(
+                Msg::new("conflict-case-version")
+                    .count("case", case.id)
+                    .count("version", case.version as i64)
+                    .count("expected", req.expected_version),
+            ));
         }
         if let (Some(holder), Some(until)) = (case.assignee_id, case.lease_expires_at) {
             if holder != p.user_id && until > req.now_ms {
-                return Err(AppError::Conflict(format!("case {} is leased by user {holder} until {until}; ask them to release it or a supervisor to reassign it", case.id)));
+                return Err(AppError::Conflict(
+                    Msg::new("conflict-case-leased")
+                        .count("case", case.id)
+                        .count("holder", holder)
+                        .text("until", until.to_string()),
+                ));
             }
         }
         let mut t = decided?;
@@ -257,7 +265,10 @@ pub fn act(
         subjects::before_action(conn, &case, &t.action)?;
         if let Some(judged) = req.judged_emergency {
             if !matches!(t.role, Role::Reviewer | Role::SeniorReviewer | Role::Supervisor) {
-                return Err(AppError::field("judged_emergency", "only reviewers judge whether a claim was an emergency"));
+                return Err(AppError::field(
+                    "judged_emergency",
+                    Msg::new("field-emergency-reviewers-only"),
+                ));
             }
             subjects::judge_emergency(conn, defs, &case, judged)?;
             details.insert("judged_emergency".into(), json!(judged));
@@ -314,7 +325,9 @@ pub fn act(
             next_escalation_at: None,
         };
         if !case_store::update_state(conn, case.id, case.version, &state)? {
-            return Err(AppError::Conflict(format!("case {} changed while you acted; reload and try again", case.id)));
+            return Err(AppError::Conflict(
+                Msg::new("conflict-case-changed").count("case", case.id),
+            ));
         }
         let old_value = json!({ "stage": case.stage, "outcome": case.outcome, "version": case.version, "assignee_id": case.assignee_id });
         let mut new_value = json!({ "stage": stage, "outcome": outcome, "version": case.version + 1, "returned_from": t.returned_from });

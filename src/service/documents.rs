@@ -7,6 +7,7 @@ use crate::domain::audit::Event;
 use crate::domain::case::Subject;
 use crate::domain::documents::document_kind;
 use crate::domain::roles::Role;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::store::audit;
 use crate::store::blobs;
@@ -41,11 +42,7 @@ pub fn sniff_content_type(bytes: &[u8]) -> Option<&'static str> {
 
 /// The checked content type of an upload, or 415.
 pub fn content_type_of(bytes: &[u8]) -> AppResult<&'static str> {
-    sniff_content_type(bytes).ok_or_else(|| {
-        AppError::UnsupportedMedia(
-            "the file is not a PDF, JPEG or PNG (checked by its content, not its name)".into(),
-        )
-    })
+    sniff_content_type(bytes).ok_or_else(|| AppError::UnsupportedMedia(Msg::new("media-document")))
 }
 
 /// Writes `bytes` under a temporary name, runs `record` in a write transaction, and gives the
@@ -102,7 +99,7 @@ pub fn add_document(
     if document_kind(up.kind).is_none() {
         return Err(AppError::field(
             "kind",
-            format!("unknown document kind `{}`", up.kind),
+            Msg::new("field-unknown-doc-kind").text("kind", up.kind),
         ));
     }
     let content_type = content_type_of(up.bytes)?;
@@ -114,9 +111,7 @@ pub fn add_document(
             || p.has(Role::Reviewer)
             || p.has(Role::SeniorReviewer))
         {
-            return Err(AppError::Forbidden(
-                "only the resident, a clerk or a reviewer may add documents".into(),
-            ));
+            return Err(AppError::Forbidden(Msg::new("forbidden-add-documents")));
         }
         // A decided claim takes documents again only for an appeal under way.
         let appealing = crate::store::appeals::of_claim(conn, up.claim_id)?
@@ -238,9 +233,7 @@ pub fn open(
     doc_id: i64,
 ) -> AppResult<(DocumentRow, Vec<u8>)> {
     if !p.roles.iter().any(|r| r.reads_documents()) {
-        return Err(AppError::Forbidden(
-            "admins manage accounts and do not open claim documents".into(),
-        ));
+        return Err(AppError::Forbidden(Msg::new("forbidden-admin-documents")));
     }
     scope::case_of(conn, p, Subject::Claim(claim_id))?;
     let doc = claim_store::document(conn, claim_id, doc_id)?
@@ -268,7 +261,10 @@ pub fn reject_document(
     ])?;
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > 500 {
-        return Err(AppError::field("reason", "give a reason of 1 to 500 bytes"));
+        return Err(AppError::field(
+            "reason",
+            Msg::new("field-reason-length").count("max", 500),
+        ));
     }
     conn.write_tx(|conn| {
         let case = scope::case_of(conn, p, Subject::Claim(claim_id))?;

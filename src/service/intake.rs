@@ -18,6 +18,7 @@ use crate::domain::policy::Breakdown;
 use crate::domain::roles::Role;
 use crate::domain::screening::{Hit, HitAction};
 use crate::domain::workflow::{CaseFacts, Workflow};
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::store::claims::{self as claim_store, NewClaimRecord, NewInvoice};
 use crate::store::findings::{self as findings_store, NewFinding};
@@ -87,7 +88,7 @@ pub fn submit(
         if key.is_empty() || key.len() > 200 {
             return Err(AppError::field(
                 "Idempotency-Key",
-                "must be 1 to 200 characters",
+                Msg::new("field-length").count("min", 1).count("max", 200),
             ));
         }
     }
@@ -95,7 +96,7 @@ pub fn submit(
     let workflow = env.defs.latest(claim.family.as_str()).ok_or_else(|| {
         AppError::field(
             "family",
-            format!("no published workflow for `{}`", claim.family),
+            Msg::new("field-no-workflow").text("family", claim.family.as_str()),
         )
     })?;
     let filing = Filing {
@@ -127,9 +128,7 @@ pub fn submit(
                     });
                 }
                 if seen_hash != hash {
-                    return Err(AppError::Conflict(
-                        "this Idempotency-Key was used with a different request body".into(),
-                    ));
+                    return Err(AppError::Conflict(Msg::new("conflict-idempotency")));
                 }
             }
         }
@@ -229,32 +228,22 @@ fn person_of(
     filing: &Filing<'_>,
 ) -> AppResult<(persons::Person, Region)> {
     let person = match filing.role {
-        Role::Resident => persons::by_user(conn, filing.p.user_id)?.ok_or_else(|| {
-            AppError::field(
-                "id_number",
-                "your account is not linked to an insured person; ask the service counter",
-            )
-        })?,
+        Role::Resident => persons::by_user(conn, filing.p.user_id)?
+            .ok_or_else(|| AppError::field("id_number", Msg::new("field-account-not-linked")))?,
         _ => {
-            let id = filing.id_number.ok_or_else(|| {
-                AppError::field(
-                    "id_number",
-                    "a clerk must give the insured person's ID number",
-                )
-            })?;
+            let id = filing
+                .id_number
+                .ok_or_else(|| AppError::field("id_number", Msg::new("field-clerk-needs-id")))?;
             let id = IdNumber::parse(id).map_err(|e| AppError::field("id_number", e))?;
-            reads.person(conn, id.as_str())?.ok_or_else(|| {
-                AppError::field("id_number", "no insured person has this ID number")
-            })?
+            reads
+                .person(conn, id.as_str())?
+                .ok_or_else(|| AppError::field("id_number", Msg::new("field-no-person")))?
         }
     };
     let region = reads.region(conn, &person.region_code)?;
     // A person registered outside the clerk's region reads like an unknown ID number.
     if filing.role == Role::Clerk && !filing.p.covers_region(&region.path) {
-        return Err(AppError::field(
-            "id_number",
-            "no insured person has this ID number",
-        ));
+        return Err(AppError::field("id_number", Msg::new("field-no-person")));
     }
     Ok((person, region))
 }

@@ -13,8 +13,9 @@ use crate::store::users::Staff;
 use crate::store::{claims as claim_store, persons, users, DbConn};
 use serde_json::{json, Value};
 
+/// Amounts in letters as on every screen: yuan, thousands separated, two decimals.
 pub fn yuan(fen: i64) -> String {
-    Fen(fen).to_yuan().to_string()
+    Fen(fen).yuan_text()
 }
 
 /// A local date and time for a letter: `2026-11-23 10:30`.

@@ -7,6 +7,7 @@ use crate::domain::claim::Claim;
 use crate::domain::eligibility::{self, Eligibility, Enrolment};
 use crate::domain::facility::{self, StatusChange};
 use crate::domain::policy::{calculate_decided, stay_terms, Breakdown, CalcRequest, YearToDate};
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::store::claims::{self as claim_store, ClaimRecord, DocumentRow};
 use crate::store::facilities::Facility;
@@ -34,7 +35,7 @@ pub fn context(
     let (facility, history) = reads.facility(conn, facility_code)?.ok_or_else(|| {
         AppError::field(
             "facility_code",
-            format!("unknown facility `{facility_code}`"),
+            Msg::new("field-unknown-facility").text("code", facility_code),
         )
     })?;
     let person_region_path = reads.region(conn, &person.region_code)?.path;

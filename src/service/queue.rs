@@ -4,6 +4,7 @@ use crate::auth::Principal;
 use crate::definitions::Definitions;
 use crate::domain::audit::Event;
 use crate::domain::person::IdNumber;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::store::audit;
 use crate::store::cases as case_store;
@@ -115,7 +116,7 @@ pub fn sla_of(due_at: Option<i64>, now_ms: i64) -> Sla {
 }
 
 pub fn parse_cursor(s: &str) -> AppResult<(i64, i64)> {
-    let bad = || AppError::field("after", "expected the `next` value of the previous page");
+    let bad = || AppError::field("after", Msg::new("field-cursor"));
     let (a, b) = s.rsplit_once('.').ok_or_else(bad)?;
     Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }
@@ -233,9 +234,7 @@ pub fn next(
 ) -> AppResult<Option<case_store::CaseRow>> {
     let stages = my_stages(defs, p);
     if stages.is_empty() {
-        return Err(AppError::Forbidden(
-            "none of your roles works a queue".into(),
-        ));
+        return Err(AppError::Forbidden(Msg::new("forbidden-no-queue")));
     }
     conn.write_tx(|conn| {
         if let Some(id) = queue::own_lease(conn, p.user_id, now_ms)? {
@@ -287,14 +286,14 @@ pub fn claim(
         let case = crate::service::scope::load(conn, case_id)?;
         crate::service::scope::ensure_can_see(p, &case)?;
         if !may_work(conn, defs, p, &case)? {
-            return Err(AppError::Forbidden(format!(
-                "you may not work case {case_id} in its current stage (role or four-eyes)"
-            )));
+            return Err(AppError::Forbidden(
+                Msg::new("forbidden-case-stage").count("case", case_id),
+            ));
         }
         if !queue::take_lease(conn, case_id, p.user_id, now_ms + ttl_ms, now_ms)? {
-            return Err(AppError::Conflict(format!(
-                "case {case_id} is leased by someone else"
-            )));
+            return Err(AppError::Conflict(
+                Msg::new("conflict-leased-by-other").count("case", case_id),
+            ));
         }
         lease_event(
             conn,
@@ -319,13 +318,11 @@ pub fn release(
     conn.write_tx(|conn| {
         let case = crate::service::scope::load(conn, case_id)?;
         crate::service::scope::ensure_can_see(p, &case)?;
-        let holder = case
-            .assignee_id
-            .ok_or_else(|| AppError::Conflict(format!("case {case_id} is not leased")))?;
+        let holder = case.assignee_id.ok_or_else(|| {
+            AppError::Conflict(Msg::new("conflict-not-leased").count("case", case_id))
+        })?;
         if holder != p.user_id && !p.has(crate::domain::roles::Role::Supervisor) {
-            return Err(AppError::Forbidden(
-                "only the holder or a supervisor may release a lease".into(),
-            ));
+            return Err(AppError::Forbidden(Msg::new("forbidden-release")));
         }
         queue::clear_lease(conn, case_id, now_ms)?;
         lease_event(
@@ -417,9 +414,7 @@ impl QueueQuery {
             my_stages(defs, p)
         };
         if stages.is_empty() {
-            return Err(AppError::Forbidden(
-                "none of your roles works a queue".into(),
-            ));
+            return Err(AppError::Forbidden(Msg::new("forbidden-no-queue")));
         }
         let sla = match self.sla.as_deref() {
             None => None,
@@ -429,13 +424,18 @@ impl QueueQuery {
             Some(other) => {
                 return Err(AppError::field(
                     "sla",
-                    format!("expected on_track, at_risk or breached, got `{other}`"),
+                    Msg::new("field-one-of")
+                        .text("allowed", "on_track, at_risk, breached")
+                        .text("value", other),
                 ))
             }
         };
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(AppError::field("limit", "between 1 and 200"));
+            return Err(AppError::field(
+                "limit",
+                Msg::new("field-between").count("min", 1).count("max", 200),
+            ));
         }
         let after = self.after.as_deref().map(parse_cursor).transpose()?;
         let sort = match self.sort.as_deref() {

@@ -4,7 +4,7 @@ use crate::auth::Principal;
 use crate::domain::eligibility::{Channel, SPECIAL_GROUPS};
 use crate::domain::person::IdNumber;
 use crate::domain::roles::Role;
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldError, Msg};
 use crate::store::facilities::{self, Facility, LEVELS, STATUSES};
 use crate::store::persons::{self, NewEnrolment, NewPerson};
 use crate::store::{regions, DbConn};
@@ -14,10 +14,10 @@ use serde::Deserialize;
 fn date(errors: &mut Vec<FieldError>, field: &str, s: &str) -> Option<NaiveDate> {
     let d = crate::domain::dates::parse_iso_date(s.trim());
     if d.is_none() {
-        errors.push(FieldError {
-            field: field.into(),
-            message: format!("expected a date YYYY-MM-DD, got `{s}`"),
-        });
+        errors.push(FieldError::new(
+            field,
+            Msg::new("field-date").text("value", s),
+        ));
     }
     d
 }
@@ -52,32 +52,24 @@ pub struct PersonInput {
 pub fn validate_person(input: &PersonInput) -> Result<NewPerson, Vec<FieldError>> {
     let mut errors = Vec::new();
     let id = IdNumber::parse(&input.id_number)
-        .map_err(|e| {
-            errors.push(FieldError {
-                field: "id_number".into(),
-                message: e,
-            })
-        })
+        .map_err(|e| errors.push(FieldError::new("id_number", e)))
         .ok();
     if input.name.trim().is_empty() {
-        errors.push(FieldError {
-            field: "name".into(),
-            message: "must not be empty".into(),
-        });
+        errors.push(FieldError::new("name", Msg::new("field-required")));
     }
     let birth = date(&mut errors, "birth_date", &input.birth_date);
     if let (Some(id), Some(birth)) = (&id, birth) {
         if id.birth_date() != birth {
-            errors.push(FieldError {
-                field: "birth_date".into(),
-                message: format!("the ID number says {}", id.birth_date()),
-            });
+            errors.push(FieldError::new(
+                "birth_date",
+                Msg::new("field-id-says").text("value", id.birth_date().to_string()),
+            ));
         }
         if input.sex != id.sex().to_string() {
-            errors.push(FieldError {
-                field: "sex".into(),
-                message: format!("the ID number says {}", id.sex()),
-            });
+            errors.push(FieldError::new(
+                "sex",
+                Msg::new("field-id-says").text("value", id.sex().to_string()),
+            ));
         }
     }
     let death = blank_to_none(&input.death_date);
@@ -86,10 +78,7 @@ pub fn validate_person(input: &PersonInput) -> Result<NewPerson, Vec<FieldError>
     }
     let email = blank_to_none(&input.email);
     if email.as_ref().is_some_and(|e| !e.contains('@')) {
-        errors.push(FieldError {
-            field: "email".into(),
-            message: "not an email address".into(),
-        });
+        errors.push(FieldError::new("email", Msg::new("field-email")));
     }
     match id {
         Some(id) if errors.is_empty() => Ok(NewPerson {
@@ -144,26 +133,27 @@ pub fn validate_enrolment(
     date(&mut errors, "enrolled_on", &input.enrolled_on);
     if let (Some(s), Some(e)) = (start, end) {
         if e < s {
-            errors.push(FieldError {
-                field: "period_end".into(),
-                message: "before period_start".into(),
-            });
+            errors.push(FieldError::new(
+                "period_end",
+                Msg::new("field-end-before-start"),
+            ));
         }
     }
     if !matches!(input.tier, 1 | 2) {
-        errors.push(FieldError {
-            field: "tier".into(),
-            message: format!("expected 1 or 2, got {}", input.tier),
-        });
+        errors.push(FieldError::new(
+            "tier",
+            Msg::new("field-one-of")
+                .text("allowed", "1, 2")
+                .text("value", input.tier.to_string()),
+        ));
     }
     if Channel::parse(&input.channel).is_none() {
-        errors.push(FieldError {
-            field: "channel".into(),
-            message: format!(
-                "expected central, mid_year, newborn or from_employee, got `{}`",
-                input.channel
-            ),
-        });
+        errors.push(FieldError::new(
+            "channel",
+            Msg::new("field-one-of")
+                .text("allowed", "central, mid_year, newborn, from_employee")
+                .text("value", input.channel.as_str()),
+        ));
     }
     let groups: Vec<String> = input
         .special_groups
@@ -174,20 +164,19 @@ pub fn validate_enrolment(
         .collect();
     for g in &groups {
         if !SPECIAL_GROUPS.contains(&g.as_str()) {
-            errors.push(FieldError {
-                field: "special_groups".into(),
-                message: format!(
-                    "unknown group `{g}`; expected {}",
-                    SPECIAL_GROUPS.join(", ")
-                ),
-            });
+            errors.push(FieldError::new(
+                "special_groups",
+                Msg::new("field-one-of")
+                    .text("allowed", SPECIAL_GROUPS.join(", "))
+                    .text("value", g.as_str()),
+            ));
         }
     }
     if input.disabled_grade.is_some_and(|g| !(1..=4).contains(&g)) {
-        errors.push(FieldError {
-            field: "disabled_grade".into(),
-            message: "expected 1 to 4".into(),
-        });
+        errors.push(FieldError::new(
+            "disabled_grade",
+            Msg::new("field-between").count("min", 1).count("max", 4),
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -223,28 +212,29 @@ pub struct FacilityInput {
 pub fn validate_facility(input: &FacilityInput) -> Result<Facility, Vec<FieldError>> {
     let mut errors = Vec::new();
     if input.code.trim().is_empty() || input.code.len() > 32 {
-        errors.push(FieldError {
-            field: "code".into(),
-            message: "1 to 32 characters".into(),
-        });
+        errors.push(FieldError::new(
+            "code",
+            Msg::new("field-length").count("min", 1).count("max", 32),
+        ));
     }
     if input.name.trim().is_empty() {
-        errors.push(FieldError {
-            field: "name".into(),
-            message: "must not be empty".into(),
-        });
+        errors.push(FieldError::new("name", Msg::new("field-required")));
     }
     if !LEVELS.contains(&input.level.as_str()) {
-        errors.push(FieldError {
-            field: "level".into(),
-            message: format!("expected one of {LEVELS:?}, got `{}`", input.level),
-        });
+        errors.push(FieldError::new(
+            "level",
+            Msg::new("field-one-of")
+                .text("allowed", LEVELS.join(", "))
+                .text("value", input.level.as_str()),
+        ));
     }
     if !matches!(input.ownership.as_str(), "public" | "private") {
-        errors.push(FieldError {
-            field: "ownership".into(),
-            message: format!("expected public or private, got `{}`", input.ownership),
-        });
+        errors.push(FieldError::new(
+            "ownership",
+            Msg::new("field-one-of")
+                .text("allowed", "public, private")
+                .text("value", input.ownership.as_str()),
+        ));
     }
     date(&mut errors, "designated_from", &input.designated_from);
     if !errors.is_empty() {
@@ -261,18 +251,21 @@ pub fn validate_facility(input: &FacilityInput) -> Result<Facility, Vec<FieldErr
 
 /// Checks that a region exists; `Err` names the field.
 pub fn require_region(conn: &mut DbConn, code: &str) -> AppResult<regions::Region> {
-    regions::get(conn, code)?
-        .ok_or_else(|| AppError::field("region_code", format!("unknown region `{code}`")))
+    regions::get(conn, code)?.ok_or_else(|| {
+        AppError::field(
+            "region_code",
+            Msg::new("field-unknown-region").text("code", code),
+        )
+    })
 }
 
 pub fn add_person(conn: &mut DbConn, input: &PersonInput) -> AppResult<i64> {
     let person = validate_person(input).map_err(AppError::Validation)?;
     require_region(conn, &person.region_code)?;
     if persons::by_id_number(conn, &person.id_number)?.is_some() {
-        return Err(AppError::Conflict(format!(
-            "a person with ID number {} exists",
-            person.id_number
-        )));
+        return Err(AppError::Conflict(
+            Msg::new("conflict-person-exists").text("id", person.id_number.as_str()),
+        ));
     }
     Ok(persons::insert(conn, &person)?)
 }
@@ -280,7 +273,7 @@ pub fn add_person(conn: &mut DbConn, input: &PersonInput) -> AppResult<i64> {
 pub fn add_enrolment(conn: &mut DbConn, input: &EnrolmentInput) -> AppResult<i64> {
     let id = IdNumber::parse(&input.id_number).map_err(|e| AppError::field("id_number", e))?;
     let person = persons::by_id_number(conn, id.as_str())?
-        .ok_or_else(|| AppError::field("id_number", "no insured person has this ID number"))?;
+        .ok_or_else(|| AppError::field("id_number", Msg::new("field-no-person")))?;
     let row = validate_enrolment(input, person.id).map_err(AppError::Validation)?;
     Ok(persons::insert_enrolment(conn, &row)?)
 }
@@ -289,10 +282,9 @@ pub fn add_facility(conn: &mut DbConn, input: &FacilityInput, now_ms: i64) -> Ap
     let facility = validate_facility(input).map_err(AppError::Validation)?;
     require_region(conn, &facility.region_code)?;
     if facilities::get(conn, &facility.code)?.is_some() {
-        return Err(AppError::Conflict(format!(
-            "facility {} exists",
-            facility.code
-        )));
+        return Err(AppError::Conflict(
+            Msg::new("conflict-facility-exists").text("code", facility.code.as_str()),
+        ));
     }
     conn.write_tx(|conn| {
         facilities::insert(conn, &facility)?;
@@ -327,16 +319,15 @@ pub fn change_status(
     if !STATUSES.contains(&input.status.as_str()) {
         return Err(AppError::field(
             "status",
-            format!("expected one of {STATUSES:?}"),
+            Msg::new("field-one-of")
+                .text("allowed", STATUSES.join(", "))
+                .text("value", input.status.as_str()),
         ));
     }
     let mut errors = Vec::new();
     date(&mut errors, "effective_from", &input.effective_from);
     if input.reason.trim().is_empty() {
-        errors.push(FieldError {
-            field: "reason".into(),
-            message: "a status change needs a reason".into(),
-        });
+        errors.push(FieldError::new("reason", Msg::new("field-status-reason")));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -384,36 +375,32 @@ pub struct UserInput<'a> {
 /// Creates an account with an argon2id hash of its password; every problem is a field error.
 pub fn add_user(conn: &mut DbConn, input: &UserInput<'_>, now_ms: i64) -> AppResult<i64> {
     let mut errors = Vec::new();
-    let mut bad = |field: &str, message: String| {
-        errors.push(FieldError {
-            field: field.into(),
-            message,
-        })
-    };
+    let mut bad = |field: &str, msg: Msg| errors.push(FieldError::new(field, msg));
     let username = input.username.trim();
     if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
-        bad("username", "1 to 64 characters without spaces".into());
+        bad("username", Msg::new("field-username"));
     }
     if input.password.chars().count() < crate::service::auth::MIN_PASSWORD_CHARS {
         bad(
             "password",
-            "the password must be at least 8 characters".into(),
+            Msg::new("field-password-short")
+                .count("min", crate::service::auth::MIN_PASSWORD_CHARS as i64),
         );
     }
     if input.roles.is_empty() {
-        bad("roles", "give the user at least one role".into());
+        bad("roles", Msg::new("field-roles-empty"));
     }
     if regions::get(conn, input.region_code.trim())?.is_none() {
         bad(
             "region_code",
-            format!(
-                "region `{}` does not exist; add it with `claimflow region add`",
-                input.region_code.trim()
-            ),
+            Msg::new("field-unknown-region").text("code", input.region_code.trim()),
         );
     }
     if !username.is_empty() && crate::store::users::find_by_username(conn, username)?.is_some() {
-        bad("username", format!("user `{username}` already exists"));
+        bad(
+            "username",
+            Msg::new("field-username-taken").text("name", username),
+        );
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -449,30 +436,70 @@ pub fn add_region(
 ) -> AppResult<regions::Region> {
     let mut errors = Vec::new();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        errors.push(FieldError {
-            field: "code".into(),
-            message: format!("expected a 6-digit administrative code, got `{code}`"),
-        });
+        errors.push(FieldError::new(
+            "code",
+            Msg::new("field-region-code").text("value", code),
+        ));
     }
     for (field, value) in [("name_zh", name_zh), ("name_en", name_en)] {
         if value.trim().is_empty() {
-            errors.push(FieldError {
-                field: field.into(),
-                message: "must not be empty".into(),
-            });
+            errors.push(FieldError::new(field, Msg::new("field-required")));
         }
     }
     if errors.is_empty() && regions::get(conn, code)?.is_some() {
-        errors.push(FieldError {
-            field: "code".into(),
-            message: format!("region `{code}` already exists"),
-        });
+        errors.push(FieldError::new(
+            "code",
+            Msg::new("field-region-exists").text("code", code),
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    regions::add(conn, code, name_zh.trim(), name_en.trim(), parent)
-        .map_err(|e| AppError::field("parent", e.to_string()))
+    if let Some(p) = parent {
+        match regions::get(conn, p)? {
+            None => {
+                return Err(AppError::field(
+                    "parent",
+                    Msg::new("field-unknown-region").text("code", p),
+                ))
+            }
+            Some(r) if r.level == "county" => {
+                return Err(AppError::field(
+                    "parent",
+                    Msg::new("field-region-county-leaf"),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(regions::add(
+        conn,
+        code,
+        name_zh.trim(),
+        name_en.trim(),
+        parent,
+    )?)
+}
+
+/// [`admin_in`] for a region typed into a form: an unknown region or one outside the
+/// admin's is a problem with that field.
+pub fn admin_in_as(
+    conn: &mut DbConn,
+    p: &Principal,
+    region_code: &str,
+    field: &str,
+) -> AppResult<()> {
+    admin_in(conn, p, region_code).map_err(|e| match e {
+        AppError::Validation(_) => AppError::field(
+            field,
+            Msg::new("field-unknown-region").text("code", region_code),
+        ),
+        AppError::Forbidden(_) if p.has(Role::Admin) => AppError::field(
+            field,
+            Msg::new("field-region-outside").text("code", region_code),
+        ),
+        other => other,
+    })
 }
 
 /// Admins act within their region subtree.
@@ -482,8 +509,8 @@ pub fn admin_in(conn: &mut DbConn, p: &Principal, region_code: &str) -> AppResul
     if p.covers_region(&region.path) {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!(
-            "region {region_code} is outside your region"
-        )))
+        Err(AppError::Forbidden(
+            Msg::new("field-region-outside").text("code", region_code),
+        ))
     }
 }

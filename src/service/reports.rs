@@ -12,6 +12,7 @@ use crate::domain::person::IdNumber;
 use crate::domain::roles::Role;
 use crate::domain::supervision::reward;
 use crate::domain::workflow::CaseFacts;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult, FieldError, RuleKind};
 use crate::store::cases::{self as case_store, CaseRow};
 use crate::store::regions::{self, Region};
@@ -154,32 +155,32 @@ pub fn submit(
     let description = input.description.trim();
     let chars = description.chars().count();
     if !(10..=5000).contains(&chars) {
-        errors.push(FieldError {
-            field: "description".into(),
-            message: format!("10 to 5,000 characters, got {chars}"),
-        });
+        errors.push(FieldError::new(
+            "description",
+            Msg::new("field-length-got")
+                .count("min", 10)
+                .count("max", 5000)
+                .count("got", chars as i64),
+        ));
     }
     let person = clean(&input.person_id_number);
     if let Some(id) = person {
         if let Err(e) = IdNumber::parse(id) {
-            errors.push(FieldError {
-                field: "person_id_number".into(),
-                message: e.to_string(),
-            });
+            errors.push(FieldError::new("person_id_number", e));
         }
     }
     if clean(&input.contact).is_some_and(|c| c.chars().count() > 200) {
-        errors.push(FieldError {
-            field: "contact".into(),
-            message: "at most 200 characters".into(),
-        });
+        errors.push(FieldError::new(
+            "contact",
+            Msg::new("field-at-most-chars").count("max", 200),
+        ));
     }
     let facility_code = clean(&input.facility_code);
     if facility_code.is_none() && person.is_none() && input.claim_id.is_none() {
-        errors.push(FieldError {
-            field: "facility_code".into(),
-            message: "name the facility, the person or the claim concerned".into(),
-        });
+        errors.push(FieldError::new(
+            "facility_code",
+            Msg::new("field-report-subject"),
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -191,9 +192,9 @@ pub fn submit(
     })?;
     conn.write_tx(|conn| {
         if store::submitted_since(conn, client_addr, now_ms - HOUR_MS)? >= per_hour {
-            return Err(AppError::TooManyRequests(format!(
-                "at most {per_hour} reports an hour from one address; please try again later"
-            )));
+            return Err(AppError::TooManyRequests(
+                Msg::new("too-many-reports").count("max", per_hour),
+            ));
         }
         // A claim number that names no claim is kept in the text, not refused: the public
         // form must not tell anyone which claim numbers exist.
@@ -259,11 +260,16 @@ fn report_region(
 ) -> AppResult<Region> {
     let code = if let Some(code) = facility {
         facilities::get(conn, code)?
-            .ok_or_else(|| AppError::field("facility_code", format!("unknown facility `{code}`")))?
+            .ok_or_else(|| {
+                AppError::field(
+                    "facility_code",
+                    Msg::new("field-unknown-facility").text("code", code),
+                )
+            })?
             .region_code
     } else if let Some(id) = claim_id {
         claim_store::get(conn, id)?
-            .ok_or_else(|| AppError::field("claim_id", format!("no claim {id}")))?
+            .ok_or_else(|| AppError::field("claim_id", Msg::new("field-no-claim").count("id", id)))?
             .region_code
     } else {
         regions::list(conn)?
@@ -321,14 +327,12 @@ pub fn attach(
 ) -> AppResult<EvidenceRow> {
     let (report, case) = by_code(conn, code)?;
     if case.stage.is_none() {
-        return Err(AppError::Conflict(
-            "the report is closed; it takes no more files".into(),
-        ));
+        return Err(AppError::Conflict(Msg::new("conflict-report-closed")));
     }
     if supervision_store::evidence_of(conn, "report", report.id)?.len() >= MAX_ATTACHMENTS {
         return Err(AppError::field(
             "file",
-            format!("at most {MAX_ATTACHMENTS} files per report"),
+            Msg::new("field-report-files").count("max", MAX_ATTACHMENTS as i64),
         ));
     }
     attach_file(

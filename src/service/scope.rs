@@ -58,7 +58,7 @@ pub fn staff_region(p: &Principal) -> AppResult<&str> {
         .region_path
         .is_some()
         .then_some(p.region_path.as_str())
-        .ok_or_else(|| AppError::Forbidden("staff only".into()))
+        .ok_or_else(|| AppError::Forbidden(crate::error::Msg::new("forbidden-staff-only")))
 }
 
 /// Read access to one case, as [`Scope::check`] decides it.

@@ -7,9 +7,9 @@ use super::pricing::{self, Totals};
 use crate::definitions::Definitions;
 use crate::domain::case::Subject;
 use crate::domain::claim::{self as claim_domain, ChecklistItem, Claim, Decision};
-use crate::domain::money::Fen;
 use crate::domain::policy::YearToDate;
 use crate::domain::workflow::{CaseFacts, OutcomeKind, Workflow};
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::store::cases::CaseRow;
 use crate::store::{claims as claim_store, findings, DbConn};
@@ -137,7 +137,7 @@ pub fn decide(
 
 fn rejection(code: Option<&str>) -> AppResult<Decision> {
     let code =
-        code.ok_or_else(|| AppError::field("reason_code", "a rejection needs a reason code"))?;
+        code.ok_or_else(|| AppError::field("reason_code", Msg::new("field-reject-reason")))?;
     let (_, zh, en) = REJECT_REASONS
         .iter()
         .find(|(c, _, _)| *c == code)
@@ -145,10 +145,9 @@ fn rejection(code: Option<&str>) -> AppResult<Decision> {
             let codes: Vec<&str> = REJECT_REASONS.iter().map(|r| r.0).collect();
             AppError::field(
                 "reason_code",
-                format!(
-                    "unknown reason `{code}`; expected one of {}",
-                    codes.join(", ")
-                ),
+                Msg::new("field-one-of")
+                    .text("allowed", codes.join(", "))
+                    .text("value", code),
             )
         })?;
     Ok(Decision {
@@ -173,27 +172,22 @@ fn granted(req: &DecisionRequest<'_>, computed: i64) -> AppResult<i64> {
     match (req.outcome, req.amount_fen) {
         (OutcomeKind::PartiallyApproved, None) => Err(AppError::field(
             "amount_fen",
-            "a partial approval needs the amount granted",
+            Msg::new("field-partial-needs-amount"),
         )),
         (OutcomeKind::PartiallyApproved, Some(a)) if a >= computed => Err(AppError::field(
             "amount_fen",
-            format!(
-                "a partial approval must grant less than the computed {} yuan",
-                Fen(computed).yuan_text()
-            ),
+            Msg::new("field-partial-below").fen("computed", computed),
         )),
-        (_, Some(a)) if a < 0 => Err(AppError::field("amount_fen", "must not be negative")),
+        (_, Some(a)) if a < 0 => Err(AppError::field("amount_fen", Msg::new("field-negative"))),
         (_, Some(a)) if a > computed => Err(AppError::field(
             "amount_fen",
-            format!(
-                "{} yuan exceeds what the policy allows now ({} yuan)",
-                Fen(a).yuan_text(),
-                Fen(computed).yuan_text()
-            ),
+            Msg::new("field-above-policy")
+                .fen("amount", a)
+                .fen("computed", computed),
         )),
         (_, Some(a)) if a != computed && req.comment.trim().is_empty() => Err(AppError::field(
             "comment",
-            "overriding the computed amount needs a reason",
+            Msg::new("field-override-reason"),
         )),
         (_, Some(a)) => Ok(a),
         (_, None) => Ok(computed),
@@ -389,7 +383,7 @@ pub fn judge_emergency(
         Subject::Claim(id) => pricing::judge_emergency(conn, defs, id, judged),
         _ => Err(AppError::field(
             "judged_emergency",
-            "only claims are judged an emergency",
+            Msg::new("field-emergency-claims-only"),
         )),
     }
 }
@@ -405,7 +399,7 @@ pub fn before_action(conn: &mut DbConn, case: &CaseRow, action: &str) -> AppResu
             if v.sanctioned_at.is_none() {
                 return Err(AppError::field(
                     "action",
-                    "record the sanction with POST /api/violations/{id}/sanction; it takes this action",
+                    Msg::new("field-sanction-via-form").count("id", id),
                 ));
             }
             Ok(())

@@ -82,10 +82,13 @@ pub fn timeline(events: &[StoredEvent], confidential: bool) -> Vec<TimelineItem>
                     .sum();
                 let mut it = if new["outcome"] == "changed" {
                     item(
-                        format!("申诉复核完成：决定变更，共支付 {} 元", Fen(total)),
+                        format!(
+                            "申诉复核完成：决定变更，共支付 {} 元",
+                            Fen(total).yuan_text()
+                        ),
                         format!(
                             "Appeal decided: changed, {} will be paid in all",
-                            Fen(total)
+                            Fen(total).yuan_text()
                         ),
                     )
                 } else {
@@ -126,12 +129,18 @@ pub fn timeline(events: &[StoredEvent], confidential: bool) -> Vec<TimelineItem>
                 let amount = d["decided_fen"].as_i64().unwrap_or(0);
                 let mut it = match d["outcome"].as_str() {
                     Some("approved") => item(
-                        format!("审核完成：核准支付 {} 元", Fen(amount)),
-                        format!("Decided: approved, {} will be paid", Fen(amount)),
+                        format!("审核完成：核准支付 {} 元", Fen(amount).yuan_text()),
+                        format!(
+                            "Decided: approved, {} will be paid",
+                            Fen(amount).yuan_text()
+                        ),
                     ),
                     Some("partially_approved") => item(
-                        format!("审核完成：部分核准，支付 {} 元", Fen(amount)),
-                        format!("Decided: partially approved, {} will be paid", Fen(amount)),
+                        format!("审核完成：部分核准，支付 {} 元", Fen(amount).yuan_text()),
+                        format!(
+                            "Decided: partially approved, {} will be paid",
+                            Fen(amount).yuan_text()
+                        ),
                     ),
                     _ => item(
                         format!(

@@ -93,6 +93,35 @@ pub fn by_id_number(conn: &mut DbConn, id_number: &str) -> QueryResult<Option<Pe
     db_run!(conn, c => persons::table.filter(persons::id_number.eq(id_number)).select(Person::as_select()).load(c).map(super::at_most_one))
 }
 
+/// Persons registered in a region subtree whose ID number is `q` or whose name contains it,
+/// by name: the service counter's search before it files a claim for someone.
+pub fn search_in_region(
+    conn: &mut DbConn,
+    region_path: &str,
+    q: &str,
+    limit: i64,
+) -> QueryResult<Vec<Person>> {
+    use super::schema::regions;
+    let subtree = format!("{region_path}/%");
+    let escaped: String = q
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    let name_like = format!("%{escaped}%");
+    let id_number = q.to_ascii_uppercase();
+    db_run!(conn, c => persons::table
+        .inner_join(regions::table.on(regions::code.eq(persons::region_code)))
+        .filter(regions::path.eq(region_path).or(regions::path.like(&subtree)))
+        .filter(persons::id_number.eq(&id_number).or(persons::name.like(&name_like).escape('\\')))
+        .select(Person::as_select())
+        .order((persons::name, persons::id))
+        .limit(limit)
+        .load(c))
+}
+
 pub fn by_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<Person>> {
     db_run!(conn, c => persons::table.filter(persons::user_id.eq(user_id)).select(Person::as_select()).load(c).map(super::at_most_one))
 }

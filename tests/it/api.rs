@@ -351,6 +351,51 @@ async fn bad_input_is_refused_precisely(app: TestApp) {
         body["message"].as_str().unwrap().contains("check digit"),
         "{body}"
     );
+    assert_eq!(body["fields"][0]["code"], "id-check-digit", "{body}");
+    assert!(
+        body["fields"][0]["message_zh"]
+            .as_str()
+            .unwrap()
+            .contains("校验位"),
+        "{body}"
+    );
+    // The same refusal for a caller who reads Chinese: the message in Chinese, with the
+    // digits it is about, and the code unchanged.
+    let mut claim = trauma_claim();
+    claim["id_number"] = json!("330326198005050010");
+    claim["total_fen"] = json!(-5);
+    let res = app
+        .client
+        .post(app.url("/api/claims"))
+        .bearer_auth(&clerk)
+        .header("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8")
+        .json(&claim)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let field = |name: &str| {
+        body["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["field"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {body}"))
+    };
+    assert_eq!(field("id_number")["code"], "id-check-digit");
+    let id_message = field("id_number")["message"].as_str().unwrap().to_string();
+    assert!(
+        id_message.contains("校验位") && id_message.contains("“0”"),
+        "{id_message}"
+    );
+    assert_eq!(field("total_fen")["message"], "不能为负数", "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("校验位") && !message.contains("check digit"),
+        "{message}"
+    );
     let mut claim = trauma_claim();
     claim["facility_code"] = json!("H999");
     let (status, body) = app.post(&resident, "/api/claims", claim).await;

@@ -6,7 +6,7 @@
 use crate::common::{spawn_without_cases, Backend, TestApp, PASSWORD};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -239,6 +239,41 @@ impl<'a> Session<'a> {
     }
 
     /// Checks the page as it stands and saves a desktop and a phone screenshot.
+    /// axe-core's WCAG rules on the page as it stands: no violations. The script is the
+    /// npm package `axe-core` that `.ci/run` installs (or `CLAIMFLOW_AXE_JS`), put into the
+    /// page through WebDriver, which the page's Content-Security-Policy does not govern.
+    async fn accessible(&self, name: &str) {
+        assert_eq!(
+            self.axe_violations().await,
+            json!([]),
+            "{name}: axe-core finds these accessibility violations"
+        );
+    }
+
+    async fn axe_violations(&self) -> serde_json::Value {
+        let loaded = self
+            .c
+            .execute("return typeof window.axe === 'object';", vec![])
+            .await
+            .unwrap();
+        if loaded != json!(true) {
+            let script = format!("{}\nreturn typeof window.axe;", axe_source());
+            let kind = self.c.execute(&script, vec![]).await.unwrap();
+            assert_eq!(kind, json!("object"), "axe-core did not load");
+        }
+        self.c
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ['violations'] })
+  .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' at '
+    + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))
+  .catch(e => done(['axe failed: ' + e]));"#,
+                vec![],
+            )
+            .await
+            .unwrap()
+    }
+
     async fn look(&self, name: &str) {
         let source = self.c.source().await.unwrap();
         assert!(
@@ -255,6 +290,7 @@ impl<'a> Session<'a> {
             self.c.screenshot().await.unwrap(),
         )
         .unwrap();
+        self.accessible(name).await;
         self.c.set_window_size(390, 844).await.unwrap();
         let overflow = self
             .c
@@ -313,6 +349,26 @@ return bad;"#,
             "{name}: at 390 px these are narrower than three characters or smaller than 11 px"
         );
     }
+}
+
+/// axe-core's browser script, read once.
+fn axe_source() -> &'static str {
+    static SOURCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let path = std::env::var("CLAIMFLOW_AXE_JS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("target/axe/node_modules/axe-core/axe.min.js")
+            });
+        std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; install it with `npm install --prefix target/axe axe-core@4` \
+                 (.ci/run does)",
+                path.display()
+            )
+        })
+    })
 }
 
 /// A small PDF on disk for the file inputs.
@@ -514,6 +570,16 @@ async fn claim_to_decision(app: &TestApp, driver: &Driver, words: &Words, label:
 /// Each role finds its pages in the navigation and is refused the pages of other roles.
 async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
     let s = Session::open(app, driver, label, words.lang).await;
+    // The accessibility check can fail: an image without a text alternative is caught.
+    s.c.execute(
+        "document.querySelector('main').appendChild(document.createElement('img')).src = '/static/app.css';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let caught = s.axe_violations().await.to_string();
+    assert!(caught.contains("image-alt"), "{caught}");
+    s.goto("/login").await;
     // Signed out: the whistleblower form, the tracking code shown once, and tracking.
     s.click("header nav a[href='/report']").await;
     s.look("report").await;
@@ -522,7 +588,7 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
     s.fill("description", "太短").await;
     s.click("form[action='/report'] button.primary").await;
     let (id_error, text_error) = if words.lang == "en" {
-        ("", "10 to 5,000 characters")
+        ("", "10 to 5000 characters")
     } else {
         ("身份证号格式不正确", "10 至 5000 字")
     };
@@ -1025,6 +1091,110 @@ async fn every_page_on_a_phone(app: &TestApp, driver: &Driver, words: &Words, la
     s.c.close().await.unwrap();
 }
 
+/// Uploads `file` from the checklist item `item` (a CSS selector) and waits for the page.
+async fn upload_into(s: &Session<'_>, item: &str, file: &Path) {
+    s.c.find(Locator::Css(&format!("{item} input[type=file]")))
+        .await
+        .unwrap()
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    s.click(&format!(
+        "{item} form[enctype='multipart/form-data'] button"
+    ))
+    .await;
+}
+
+/// Scenario: the service counter. A clerk finds the resident by part of the name, files the
+/// claim for them on the residents' form, and works its checklist on the case page: a
+/// document uploaded ticks its item, rejected with a reason it says so, replaced it ticks
+/// again.
+async fn clerk_intake_with_documents(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let s = Session::open(app, driver, label, words.lang).await;
+    s.sign_in("clerk").await;
+    s.click("header nav a[href='/intake']").await;
+    s.look("intake").await;
+    s.fill("q", "张").await;
+    s.click("form[action='/intake'] button.primary").await;
+    s.look("intake-found").await;
+    s.click("#people a.button").await;
+    assert!(
+        s.text_of("applicant").await.contains("张伟"),
+        "{}",
+        s.text().await
+    );
+    s.look("intake-new").await;
+    let (admission, discharge, invoice) = if words.lang == "en" {
+        ("2019-07-02", "2019-07-08", "PY2026-DESK-EN")
+    } else {
+        ("2019-06-02", "2019-06-08", "PY2026-DESK-ZH")
+    };
+    s.tick("input[name=family][value=trauma]").await;
+    s.fill("facility_code", "H330326001").await;
+    s.set_value("admission_date", admission).await;
+    s.set_value("discharge_date", discharge).await;
+    s.fill("diagnosis_code", "S52.501").await;
+    s.fill("invoice_numbers", invoice).await;
+    s.fill("total", "8000").await;
+    s.fill("policy_scope", "6000").await;
+    s.fill("self_paid", "500").await;
+    s.fill("third_party_declaration", "在家中跌倒，无第三方责任")
+        .await;
+    s.click("form[action='/intake/new'] button.primary").await;
+    let path = s.path().await;
+    assert!(path.starts_with("/cases/"), "{path}: {}", s.text().await);
+    s.look("intake-case").await;
+    let item = "#checklist li[data-kind='invoice']";
+    assert!(
+        s.has(&format!("{item} .badge-missing")).await,
+        "{}",
+        s.text().await
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = pdf_file(tmp.path());
+    upload_into(&s, item, &pdf).await;
+    assert!(
+        s.has(&format!("{item} .badge-present")).await,
+        "{}",
+        s.text().await
+    );
+    let reason = if words.lang == "en" {
+        "The scan is blurred"
+    } else {
+        "照片模糊，请重新拍摄"
+    };
+    s.c.find(Locator::Css(&format!("{item} input[name=reason]")))
+        .await
+        .unwrap()
+        .send_keys(reason)
+        .await
+        .unwrap();
+    s.click(&format!("{item} form.reject-doc button")).await;
+    assert!(
+        s.has(&format!("{item} .badge-rejected")).await,
+        "{}",
+        s.text().await
+    );
+    let shown =
+        s.c.find(Locator::Css(item))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    assert!(shown.contains(reason), "{shown}");
+    s.look("intake-rejected").await;
+    upload_into(&s, item, &pdf).await;
+    assert!(
+        s.has(&format!("{item} .badge-present")).await,
+        "{}",
+        s.text().await
+    );
+    s.look("intake-replaced").await;
+    s.sign_out().await;
+    s.c.close().await.unwrap();
+}
+
 /// Scenario: the resident's inbox after their claims were decided: the header's count, an
 /// item that opens its claim, and mark-all-as-read.
 async fn inbox_in_the_header(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
@@ -1148,6 +1318,8 @@ async fn scenarios(backend: Backend) {
     supervisor_searches_and_reassigns(&app, &driver, &EN, &format!("{name}-en-desk")).await;
     admin_disables_a_user(&app, &driver, &ZH, &format!("{name}-zh-disable")).await;
     admin_disables_a_user(&app, &driver, &EN, &format!("{name}-en-disable")).await;
+    clerk_intake_with_documents(&app, &driver, &ZH, &format!("{name}-zh-intake")).await;
+    clerk_intake_with_documents(&app, &driver, &EN, &format!("{name}-en-intake")).await;
 }
 
 fn scenarios_in_chromium(backend: Backend) {

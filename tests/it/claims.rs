@@ -1,6 +1,6 @@
 //! Claims over HTTP on both backends: intake checks, the benefit breakdown, decisions and
 //! year-to-date caps, idempotent submission, and the resident's view.
-use crate::common::{nth_stay, pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
+use crate::common::{csrf_of, nth_stay, pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
 use claimflow::domain::roles::Role;
 use serde_json::{json, Value};
 
@@ -14,7 +14,8 @@ crate::trials!(claims {
         concurrent_decisions_cannot_both_spend_one_cap,
         year_to_date_totals_are_locked_while_a_decision_runs,
         approval_above_the_authority_limit_goes_to_signoff,
-        an_honest_retry_without_a_key_files_one_claim
+        an_honest_retry_without_a_key_files_one_claim,
+        the_counter_files_for_a_resident_of_its_region_only
     ],
 });
 
@@ -132,7 +133,7 @@ async fn trauma_claim_is_decided_at_the_hand_calculated_amount(app: TestApp) {
     assert_eq!(texts.first(), Some(&"已收到您的报销申请"));
     assert_eq!(
         texts.last(),
-        Some(&"审核完成：核准支付 7520.00 元"),
+        Some(&"审核完成：核准支付 7,520.00 元"),
         "{texts:?}"
     );
     assert_eq!(
@@ -148,7 +149,7 @@ async fn trauma_claim_is_decided_at_the_hand_calculated_amount(app: TestApp) {
         .expect("a decision letter");
     assert_eq!(decided.to_addr, "resident@demo.claimflow.local");
     assert!(
-        decided.body_text.contains("核定支付金额：7520.00 元")
+        decided.body_text.contains("核定支付金额：7,520.00 元")
             && decided
                 .body_text
                 .contains(&format!("/my/claims/{claim_id}")),
@@ -167,7 +168,7 @@ async fn trauma_claim_is_decided_at_the_hand_calculated_amount(app: TestApp) {
         (row["decided_fen"].as_i64(), row["status_en"].as_str()),
         (
             Some(752_000),
-            Some("Decided: approved, 7520.00 will be paid")
+            Some("Decided: approved, 7,520.00 will be paid")
         )
     );
 }
@@ -405,7 +406,7 @@ async fn decisions_are_checked_and_explained_to_the_resident(app: TestApp) {
     let resident = app.login("resident").await;
     let (_, mine) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
     let text = mine["timeline"].to_string();
-    assert!(text.contains("部分核准，支付 6000.00 元"), "{text}");
+    assert!(text.contains("部分核准，支付 6,000.00 元"), "{text}");
     assert!(
         !text.contains("内部备注"),
         "internal comments never reach the resident"
@@ -699,5 +700,140 @@ async fn an_honest_retry_without_a_key_files_one_claim(app: TestApp) {
     assert!(
         detail["findings"].to_string().contains("duplicate_invoice"),
         "{detail}"
+    );
+}
+
+/// The person a counter search lists first, by the link it offers.
+fn first_person_linked(html: &str) -> Option<i64> {
+    let at = html.find("/intake/new?person=")? + "/intake/new?person=".len();
+    html[at..].split('"').next()?.parse().ok()
+}
+
+/// A clerk finds a resident of their region by name or ID number, files the claim for them
+/// on the form residents use, and handles its documents on the case page. Every way around
+/// the region is tried: a person of the next county is neither found, nor opened by id, nor
+/// filed for with a forged `person_id`; a resident cannot use the counter or reject a
+/// document.
+async fn the_counter_files_for_a_resident_of_its_region_only(app: TestApp) {
+    let clerk = app.login("clerk").await;
+    let (status, html) = app.page(&clerk, "/intake?q=张").await;
+    assert_eq!(status, 200, "{html}");
+    let own = first_person_linked(&html).expect("张伟 is found by part of the name");
+    assert!(html.contains("张伟"), "{html}");
+    let (_, by_number) = app.page(&clerk, "/intake?q=330326198005050019").await;
+    assert_eq!(first_person_linked(&by_number), Some(own), "{by_number}");
+    let (_, elsewhere) = app.page(&clerk, "/intake?q=李娜").await;
+    assert!(
+        first_person_linked(&elsewhere).is_none() && elsewhere.contains("id=\"no-people\""),
+        "a person of 330327 is not listed for a 330326 clerk: {elsewhere}"
+    );
+    let other = app.text_column("SELECT CAST(id AS TEXT) AS text FROM persons WHERE name = '李娜'")
+        [0]
+    .clone();
+    let (status, _) = app
+        .page(&clerk, &format!("/intake/new?person={other}"))
+        .await;
+    assert_eq!(status, 404, "another region's person by id");
+    let (status, form) = app.page(&clerk, &format!("/intake/new?person={own}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        form.contains("张伟") && form.contains("action=\"/intake/new\""),
+        "{form}"
+    );
+    let csrf = csrf_of(&form);
+    let claims = || app.text_column("SELECT CAST(COUNT(*) AS TEXT) AS text FROM claims")[0].clone();
+    let before = claims();
+    let fields = |person: &str, total: &'static str| {
+        vec![
+            ("person_id", person.to_string()),
+            ("family", "trauma".to_string()),
+            ("encounter_kind", "inpatient".to_string()),
+            ("facility_code", "H330326001".to_string()),
+            ("admission_date", "2019-05-02".to_string()),
+            ("discharge_date", "2019-05-10".to_string()),
+            ("diagnosis_code", "S52.501".to_string()),
+            ("invoice_numbers", "PY2026-COUNTER1".to_string()),
+            ("total", total.to_string()),
+            ("policy_scope", "10000".to_string()),
+            ("self_paid", "1500".to_string()),
+            (
+                "third_party_declaration",
+                "在家中跌倒，无第三方责任".to_string(),
+            ),
+        ]
+    };
+    let post = |person: String, total: &'static str| {
+        let csrf = csrf.clone();
+        let clerk = clerk.clone();
+        let app = &app;
+        async move {
+            let owned = fields(&person, total);
+            let borrowed: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form(&clerk, "/intake/new", &csrf, &borrowed).await
+        }
+    };
+    let (status, _) = post(other.clone(), "12500").await;
+    assert_eq!(status, 404, "a forged person_id of another region");
+    let (status, _) = post("999999".into(), "12500").await;
+    assert_eq!(status, 404, "an unknown person_id");
+    let (status, html) = post(own.to_string(), "12.345").await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("PY2026-COUNTER1") && html.contains("class=\"field-error\""),
+        "the form again, the input kept, the message beside the field: {html}"
+    );
+    assert_eq!(claims(), before, "nothing was filed by the refused forms");
+    let (status, _) = post(own.to_string(), "12500").await;
+    assert_eq!(status, 303);
+    let filed = app.text_column(
+        "SELECT CAST(c.id AS TEXT) || ':' || CAST(k.id AS TEXT) || ':' || CAST(c.person_id AS TEXT) AS text \
+         FROM claims c JOIN claim_invoices i ON i.claim_id = c.id \
+         JOIN cases k ON k.subject_kind = 'claim' AND k.subject_id = c.id \
+         WHERE i.invoice_number = 'PY2026-COUNTER1'",
+    );
+    let parts: Vec<i64> = filed[0].split(':').map(|p| p.parse().unwrap()).collect();
+    let (claim_id, case_id, person_id) = (parts[0], parts[1], parts[2]);
+    assert_eq!(
+        person_id, own,
+        "filed for the person chosen, not for the clerk"
+    );
+    // The counter adds a document, sees it ticked, and rejects it with a reason.
+    let (status, doc) = app
+        .upload(&clerk, claim_id, "invoice", "invoice.pdf", pdf())
+        .await;
+    assert_eq!(status, 201, "{doc}");
+    let doc_id = doc["id"].as_i64().unwrap();
+    let (_, page) = app.page(&clerk, &format!("/cases/{case_id}")).await;
+    assert!(
+        page.contains(&format!("/cases/{case_id}/documents/{doc_id}/reject")),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+    let resident = app.login("resident").await;
+    let (status, _) = app.page(&resident, "/intake").await;
+    assert_eq!(status, 403, "a resident has no counter");
+    let reject = format!("/cases/{case_id}/documents/{doc_id}/reject");
+    let (status, _) = app
+        .post_form(&resident, &reject, &csrf, &[("reason", "x")])
+        .await;
+    assert_eq!(status, 403, "a resident rejects no document");
+    let (status, html) = app
+        .post_form(&clerk, &reject, &csrf, &[("reason", "  ")])
+        .await;
+    assert_eq!(status, 422, "a rejection needs a reason: {html}");
+    assert!(html.contains("id=\"doc-error\""), "{html}");
+    let (status, _) = app
+        .post_form(
+            &clerk,
+            &reject,
+            &csrf,
+            &[("reason", "照片模糊，请重新拍摄")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = app.page(&clerk, &format!("/cases/{case_id}")).await;
+    assert!(
+        page.contains("照片模糊，请重新拍摄"),
+        "the reason shows beside the item: {page}"
     );
 }

@@ -200,7 +200,7 @@ fn user_add_reads_the_password_from_stdin() {
         Some("password1\n"),
     );
     assert!(
-        !out.status.success() && text(&out).contains("region `999999` does not exist"),
+        !out.status.success() && text(&out).contains("unknown region `999999`"),
         "{}",
         text(&out)
     );

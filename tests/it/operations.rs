@@ -365,7 +365,7 @@ async fn residents_are_told_what_is_missing_reminded_and_closed_out(app: TestApp
     assert_eq!(letters[0].template, "claim_received");
     assert_eq!(letters[0].to_addr, "resident@demo.claimflow.local");
     assert!(
-        letters[0].body_text.contains("12500.00 元"),
+        letters[0].body_text.contains("12,500.00 元"),
         "{}",
         letters[0].body_text
     );

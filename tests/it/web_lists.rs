@@ -275,7 +275,7 @@ async fn filters_and_exports_refuse_bad_input_by_field(app: TestApp) {
         let (status, _, html) = fetch(&app, &auditor, path).await;
         assert_eq!(status, 422, "{path}");
         assert!(
-            html.contains("role=\"alert\">") && unescape(&html).contains("got `x`"),
+            html.contains("role=\"alert\">") && unescape(&html).contains("收到的是“x”"),
             "{path}: {html}"
         );
     }

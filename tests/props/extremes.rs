@@ -63,7 +63,11 @@ proptest! {
                 // Each error names its field, and no message echoes a raw fen figure.
                 for e in &errors {
                     prop_assert!(!e.field.is_empty());
-                    prop_assert!(!e.message.contains(&i64::MAX.to_string()), "{}", e.message);
+                    for lang in ["zh-CN", "en"] {
+                        let text = claimflow::messages::render(&e.msg, lang);
+                        prop_assert!(!text.contains(&i64::MAX.to_string()), "{}", text);
+                        prop_assert!(!text.contains(e.msg.code), "no words for {}", e.msg.code);
+                    }
                 }
             }
         }

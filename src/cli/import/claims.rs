@@ -9,6 +9,7 @@ use crate::domain::eligibility::Enrolment;
 use crate::domain::facility::StatusChange;
 use crate::domain::roles::Role;
 use crate::domain::screening::OutlierScore;
+use crate::error::Msg;
 use crate::error::{AppResult, FieldError};
 use crate::service::intake::{self, Filing, IntakePlan};
 use crate::service::lookups::{self, InvoiceUse, RegistryReads};
@@ -89,19 +90,17 @@ pub const CLAIM_COLUMNS: [&str; 23] = [
 ];
 
 /// Yuan text to fen, exactly: at most two decimals, not negative.
-pub fn yuan_to_fen(text: &str) -> Result<i64, String> {
+pub fn yuan_to_fen(text: &str) -> Result<i64, Msg> {
     let d: Decimal = text
         .trim()
         .parse()
-        .map_err(|_| format!("`{text}` is not an amount in yuan"))?;
+        .map_err(|_| Msg::new("field-yuan").text("value", text))?;
     if d.scale() > 2 || d.is_sign_negative() {
-        return Err(format!(
-            "`{text}`: expected a non-negative amount with at most two decimals"
-        ));
+        return Err(Msg::new("field-yuan-cents").text("value", text));
     }
     crate::domain::money::Fen::from_yuan_half_up(d)
         .map(|f| f.0)
-        .ok_or_else(|| format!("`{text}` is too large"))
+        .ok_or_else(|| Msg::new("field-yuan-too-large").text("value", text))
 }
 
 impl ClaimRow {
@@ -110,10 +109,7 @@ impl ClaimRow {
         let mut money = |field: &str, text: &str| match yuan_to_fen(text) {
             Ok(v) => v,
             Err(message) => {
-                errors.push(FieldError {
-                    field: field.into(),
-                    message,
-                });
+                errors.push(FieldError::new(field, message));
                 0
             }
         };
@@ -219,10 +215,10 @@ impl BatchImport<ClaimRow> for ClaimImport<'_> {
         let input = row.into_input()?;
         let claim = Claim::parse(&input, self.max_claim_fen)?;
         let workflow = self.defs.latest(claim.family.as_str()).ok_or_else(|| {
-            vec![FieldError {
-                field: "family".into(),
-                message: "no published workflow".into(),
-            }]
+            vec![FieldError::new(
+                "family",
+                Msg::new("field-no-workflow").text("family", claim.family.as_str()),
+            )]
         })?;
         let filing = Filing {
             p: self.principal,

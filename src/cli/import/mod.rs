@@ -3,6 +3,7 @@
 //! batch, so an interruption never leaves half a record.
 use crate::definitions::Definitions;
 use crate::domain::roles::Role;
+use crate::error::Msg;
 use crate::error::{AppError, FieldError};
 use crate::service::registries::{self, EnrolmentInput, FacilityInput, PersonInput};
 use crate::store::{self, users, DbConn, Pool};
@@ -78,18 +79,18 @@ pub(super) fn rejected(e: AppError) -> RowError {
     RowError::Rejected(match e {
         AppError::Validation(f) => f,
         // A control's refusal, in both languages, on its field.
-        AppError::Rule(r) => vec![FieldError {
-            field: r.fields.first().map_or("-", |f| *f).into(),
-            message: format!("{} / {}", r.zh, r.en),
-        }],
-        AppError::Internal(e) => vec![FieldError {
-            field: "-".into(),
-            message: format!("{e:#}"),
-        }],
-        other => vec![FieldError {
-            field: "-".into(),
-            message: other.to_string(),
-        }],
+        AppError::Rule(r) => vec![FieldError::new(
+            r.fields.first().map_or("-", |f| *f),
+            Msg::new("detail").both("text", r.zh, r.en),
+        )],
+        AppError::Internal(e) => vec![FieldError::new(
+            "-",
+            Msg::new("detail").text("text", format!("{e:#}")),
+        )],
+        other => vec![FieldError::new(
+            "-",
+            Msg::new("detail").both("text", other.text("zh-CN"), other.text("en")),
+        )],
     })
 }
 
@@ -315,7 +316,8 @@ fn import_rows<R: DeserializeOwned, I: BatchImport<R>>(
                     Ok(RowResult::Skipped) => skipped += 1,
                     Err(RowError::Rejected(fields)) => {
                         for f in fields {
-                            rejected.push((line, f.field, f.message));
+                            let (zh, en) = crate::messages::render_both(&f.msg);
+                            rejected.push((line, f.field, format!("{zh} / {en}")));
                         }
                     }
                     Err(RowError::Fatal(e)) => return Err(e.context(format!("row at line {line}"))),

@@ -1,4 +1,5 @@
 use crate::domain::audit::StoredEvent;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
@@ -70,7 +71,10 @@ pub async fn take_action(
     let id = id.into_inner();
     let body = body.into_inner();
     if body.comment.len() > 4000 {
-        return Err(AppError::field("comment", "at most 4000 bytes"));
+        return Err(AppError::field(
+            "comment",
+            Msg::new("field-too-long").count("max", 4000),
+        ));
     }
     let view = db(&state, move |conn, env| {
         let req = ActionRequest {

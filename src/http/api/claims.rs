@@ -1,5 +1,6 @@
 use crate::domain::case::Subject;
 use crate::domain::claim::ClaimInput;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::upload::read_upload;
@@ -42,7 +43,9 @@ pub async fn submit(
     let key = match req.headers().get("Idempotency-Key") {
         Some(v) => Some(
             v.to_str()
-                .map_err(|_| AppError::field("Idempotency-Key", "must be visible ASCII"))?
+                .map_err(|_| {
+                    AppError::field("Idempotency-Key", Msg::new("field-idempotency-ascii"))
+                })?
                 .to_string(),
         ),
         None => None,
@@ -122,7 +125,7 @@ pub async fn upload_document(
         request_id,
         ..
     } = read_upload(form, limit).await?;
-    let kind = kind.ok_or_else(|| AppError::field("kind", "missing: name the document kind"))?;
+    let kind = kind.ok_or_else(|| AppError::field("kind", Msg::new("field-kind-missing")))?;
     let data_dir = state.config.data_dir.clone();
     let claim_id = id.into_inner();
     let doc = db(&state, move |conn, _| {

@@ -1,6 +1,7 @@
 //! Supervisor tools for the review desk: reassignment (one case or many), absences,
 //! reviewer metrics, and the mail outbox.
 use crate::domain::roles::Role;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
@@ -114,7 +115,7 @@ pub struct Absence {
 
 fn parse_day(field: &str, s: &str) -> AppResult<chrono::NaiveDate> {
     crate::domain::dates::parse_iso_date(s)
-        .ok_or_else(|| AppError::field(field, format!("expected YYYY-MM-DD, got `{s}`")))
+        .ok_or_else(|| AppError::field(field, Msg::new("field-date").text("value", s)))
 }
 
 /// Marks a user absent for dates: auto-assignment and reassignment skip them. A user may
@@ -132,10 +133,10 @@ pub async fn add_absence(
     let b = body.into_inner();
     let (from, to) = (parse_day("from", &b.from)?, parse_day("to", &b.to)?);
     if to < from {
-        return Err(AppError::field("to", "must not be before `from`"));
+        return Err(AppError::field("to", Msg::new("field-to-before-from")));
     }
     if b.reason.trim().is_empty() {
-        return Err(AppError::field("reason", "say why (leave, training, …)"));
+        return Err(AppError::field("reason", Msg::new("field-absence-reason")));
     }
     let created = db(&state, move |conn, _| {
         let (from, to) = (from.to_string(), to.to_string());
@@ -182,7 +183,7 @@ pub async fn reviewer_metrics(
         .require_any(&[Role::Supervisor, Role::Auditor, Role::Admin])?;
     let MetricsQuery { from, to } = q.into_inner();
     if to <= from {
-        return Err(AppError::field("to", "must be after `from`"));
+        return Err(AppError::field("to", Msg::new("field-to-after-from")));
     }
     let report = db(&state, move |conn, env| {
         reviewer_report(conn, env.defs, &user.0, from, to)
@@ -230,7 +231,10 @@ pub async fn list_outbox(
     user.0.require_any(&[Role::Admin, Role::Auditor])?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(AppError::field("limit", "between 1 and 500"));
+        return Err(AppError::field(
+            "limit",
+            Msg::new("field-between").count("min", 1).count("max", 500),
+        ));
     }
     let case_id = q.case_id;
     let rows = db(&state, move |conn, _| {

@@ -6,6 +6,7 @@ use super::ctx::{see_other, Ctx, PageError};
 use super::svg;
 use crate::domain::roles::Role;
 use crate::error::AppError;
+use crate::error::Msg;
 use crate::service::registries::admin_in;
 use crate::service::registries::{self, FacilityInput, StatusInput};
 use crate::store::facilities;
@@ -247,7 +248,10 @@ pub async fn change_status(
         )
         .map(drop)
         .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::field("facility", format!("no facility `{code}`")),
+            AppError::NotFound(_) => AppError::field(
+                "facility",
+                Msg::new("field-unknown-facility").text("code", code),
+            ),
             other => other,
         })
     })
@@ -304,7 +308,11 @@ pub async fn add_user(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageEr
     let admin = ctx.require(&[Role::Admin])?;
     let form = UserForm::parse(&body);
     ctx.check_csrf(&form.csrf)?;
-    let roles: Result<Vec<Role>, _> = form.roles.iter().map(|r| r.parse::<Role>()).collect();
+    let roles: Result<Vec<Role>, String> = form
+        .roles
+        .iter()
+        .map(|r| r.parse::<Role>().map_err(|_| r.clone()))
+        .collect();
     let lang = ctx.lang.to_string();
     let (username, display_name, password, region_code, org) = (
         form.username.clone(),
@@ -314,11 +322,10 @@ pub async fn add_user(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageEr
         form.org.clone(),
     );
     let done = crate::http::db(&ctx.state, move |conn, _| {
-        let roles = roles.map_err(|e| AppError::field("roles", e.to_string()))?;
-        admin_in(conn, &admin, region_code.trim()).map_err(|e| match e {
-            AppError::NotFound(m) | AppError::Forbidden(m) => AppError::field("region_code", m),
-            other => other,
+        let roles = roles.map_err(|r| {
+            AppError::field("roles", Msg::new("field-unknown-role").text("value", r))
         })?;
+        registries::admin_in_as(conn, &admin, region_code.trim(), "region_code")?;
         registries::add_user(
             conn,
             &registries::UserInput {
@@ -376,14 +383,12 @@ pub async fn add_region(ctx: Ctx, form: web::Form<RegionForm>) -> Result<HttpRes
     );
     let done = crate::http::db(&ctx.state, move |conn, _| {
         match parent.as_deref() {
-            Some(p) => {
-                admin_in(conn, &admin, p).map_err(|e| AppError::field("parent", e.to_string()))?
-            }
+            Some(p) => registries::admin_in_as(conn, &admin, p, "parent")?,
             None if !admin.region_path.contains('/') => {}
             None => {
                 return Err(AppError::field(
                     "parent",
-                    "only a province-level admin may add a province",
+                    Msg::new("field-province-admin-only"),
                 ))
             }
         }

@@ -7,11 +7,14 @@ use crate::domain::case::Subject;
 use crate::domain::claim::FamilyFacts;
 use crate::domain::roles::Role;
 use crate::error::AppError;
+use crate::error::Msg;
+use crate::http::upload::read_limited;
 use crate::service::cases::{self, ActionRequest};
 use crate::service::subjects::REJECT_REASONS;
 use crate::service::views::claim::{claim_detail, ClaimDetail};
+use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -99,6 +102,12 @@ fn case_view(
         .map(|(code, zh, en)| json!({"code": code, "label": ctx.pick(zh, en)}))
         .collect();
     let checklist = super::resident::checklist_rows(ctx, d, false);
+    let open = case.stage.is_some();
+    let holds = |roles: &[Role]| {
+        ctx.user
+            .as_ref()
+            .is_some_and(|u| roles.iter().any(|r| u.has(*r)))
+    };
     let controls = ctx.state.defs.controls();
     let supervisor = ctx.user.as_ref().is_some_and(|u| u.has(Role::Supervisor));
     let findings: Vec<Value> = d
@@ -180,9 +189,105 @@ fn case_view(
         "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
         "chain_ok": crate::domain::audit::verify_chain(&data.events).is_ok(),
         "comment_error": comment_error,
+        "upload_action": format!("/cases/{}/documents", case.id),
+        "can_add_documents": open && holds(&[Role::Clerk, Role::Reviewer, Role::SeniorReviewer]),
+        "can_reject_documents": open && holds(&DOCUMENT_REVIEWERS),
+        "doc_error": null,
     });
     super::resident::extend(&mut view, super::resident::claim_fields(c));
     view
+}
+
+/// Who may reject a document on a case's page (the service checks the same).
+const DOCUMENT_REVIEWERS: [Role; 4] = [
+    Role::Clerk,
+    Role::Reviewer,
+    Role::SeniorReviewer,
+    Role::Supervisor,
+];
+
+/// The case page again, with what went wrong with a document beside the checklist (a wrong
+/// file type or a missing reason is the user's to fix, so no error page).
+async fn refused_document(
+    ctx: &Ctx,
+    case_id: i64,
+    err: AppError,
+) -> Result<HttpResponse, PageError> {
+    match err {
+        e @ (AppError::Validation(_)
+        | AppError::Rule(_)
+        | AppError::UnsupportedMedia(_)
+        | AppError::PayloadTooLarge(_)) => {
+            let data = load_case(ctx, case_id).await?;
+            let mut view = case_view(ctx, &data, None, None);
+            view["doc_error"] = Value::String(e.text(ctx.lang));
+            let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
+            let status = e.status_code();
+            ctx.page_titled("case", title, view, status)
+        }
+        other => Err(ctx.fail(other)),
+    }
+}
+
+/// A document added at the counter or by a reviewer: a missing one, or a replacement
+/// (multipart: `_csrf`, `kind`, `file`, optionally `request_id`).
+#[post("/cases/{id}/documents")]
+pub async fn add_document(
+    ctx: Ctx,
+    id: web::Path<i64>,
+    req: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Clerk, Role::Reviewer, Role::SeniorReviewer])?;
+    let case_id = id.into_inner();
+    let limit = ctx.state.config.upload_max_bytes;
+    let up = match read_limited(&req, form, limit).await {
+        Ok(up) => up,
+        Err(e) => return refused_document(&ctx, case_id, e).await,
+    };
+    ctx.check_csrf(up.csrf.as_deref().unwrap_or_default())?;
+    let claim_id = load_case(&ctx, case_id).await?.detail.claim.id;
+    match super::resident::add_uploaded(&ctx, user, claim_id, up).await {
+        Ok(_) => Ok(see_other(&format!("/cases/{case_id}#docs-h"))),
+        Err(e) => refused_document(&ctx, case_id, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RejectDocumentForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// A document refused, with the reason the resident reads beside the item.
+#[post("/cases/{id}/documents/{doc_id}/reject")]
+pub async fn reject_document(
+    ctx: Ctx,
+    path: web::Path<(i64, i64)>,
+    form: web::Form<RejectDocumentForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&DOCUMENT_REVIEWERS)?;
+    ctx.check_csrf(&form.csrf)?;
+    let (case_id, doc_id) = path.into_inner();
+    let claim_id = load_case(&ctx, case_id).await?.detail.claim.id;
+    let reason = form.into_inner().reason;
+    let rejected = crate::http::db(&ctx.state, move |conn, _| {
+        crate::service::documents::reject_document(
+            conn,
+            &user,
+            claim_id,
+            doc_id,
+            &reason,
+            crate::store::now_ms(),
+        )
+    })
+    .await;
+    match rejected {
+        Ok(_) => Ok(see_other(&format!("/cases/{case_id}#docs-h"))),
+        Err(e) => refused_document(&ctx, case_id, e).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -235,9 +340,12 @@ pub async fn act(
     ctx.check_csrf(&form.csrf)?;
     let case_id = id.into_inner();
     let amount_fen = match blank(&form.amount) {
-        Some(text) => Some(
-            yuan_to_fen(&text).map_err(|key| ctx.fail(AppError::field("amount", ctx.t(key))))?,
-        ),
+        Some(text) => Some(yuan_to_fen(&text).map_err(|_| {
+            ctx.fail(AppError::field(
+                "amount",
+                Msg::new("field-yuan").text("value", text.as_str()),
+            ))
+        })?),
         None => None,
     };
     let done = crate::http::db(&ctx.state, move |conn, env| {
@@ -365,7 +473,7 @@ pub async fn override_finding(
         Ok(_) => return Ok(see_other(&format!("/cases/{case_id}?done=1#findings"))),
         Err(AppError::Rule(rule)) => ctx.pick(&rule.zh, &rule.en).to_string(),
         Err(e @ (AppError::Validation(_) | AppError::Forbidden(_) | AppError::Conflict(_))) => {
-            format!("{}{e}", ctx.t("errors.field_prefix"))
+            format!("{}{}", ctx.t("errors.field_prefix"), e.text(ctx.lang))
         }
         Err(e) => return Err(ctx.fail(e)),
     };

@@ -5,6 +5,7 @@ use super::session::{self, LANG_COOKIE, SESSION_COOKIE};
 use super::{i18n, Frame, WebUi};
 use crate::auth::Principal;
 use crate::domain::roles::Role;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::http::State;
 use crate::service::auth::Access;
@@ -234,7 +235,7 @@ impl Ctx {
         if roles.iter().any(|r| user.has(*r)) {
             Ok(user.clone())
         } else {
-            Err(self.fail(AppError::Forbidden("role".into())))
+            Err(self.fail(AppError::Forbidden(Msg::new("forbidden-page"))))
         }
     }
 
@@ -247,7 +248,7 @@ impl Ctx {
         if ok {
             Ok(())
         } else {
-            Err(self.fail(AppError::Forbidden("csrf".into())))
+            Err(self.fail(AppError::Forbidden(Msg::new("forbidden-csrf"))))
         }
     }
 
@@ -284,7 +285,7 @@ impl Ctx {
         {
             Ok(())
         } else {
-            Err(self.fail(AppError::Forbidden("csrf".into())))
+            Err(self.fail(AppError::Forbidden(Msg::new("forbidden-csrf"))))
         }
     }
 
@@ -376,8 +377,7 @@ impl Ctx {
         };
         let mut map = serde_json::Map::new();
         for f in fields {
-            let text = own(&f.field)
-                .unwrap_or_else(|| format!("{}{}", self.t("errors.field_prefix"), f.message));
+            let text = own(&f.field).unwrap_or_else(|| crate::messages::render(&f.msg, self.lang));
             map.entry(form_field(&f.field))
                 .or_insert(Value::String(text));
         }
@@ -409,7 +409,9 @@ impl Ctx {
         }
         let (title_key, text_key) = match status {
             StatusCode::FORBIDDEN => match &err {
-                AppError::Forbidden(m) if m == "csrf" => ("errors.forbidden_title", "errors.csrf"),
+                AppError::Forbidden(m) if m.code == "forbidden-csrf" => {
+                    ("errors.forbidden_title", "errors.csrf")
+                }
                 _ => ("errors.forbidden_title", "errors.forbidden"),
             },
             StatusCode::NOT_FOUND => ("errors.not_found_title", "errors.not_found"),
@@ -420,10 +422,11 @@ impl Ctx {
         let detail = match &err {
             AppError::Validation(_)
             | AppError::BadRequest(_)
+            | AppError::Conflict(_)
             | AppError::Refused(_)
             | AppError::PayloadTooLarge(_)
             | AppError::UnsupportedMedia(_)
-            | AppError::TooManyRequests(_) => Some(err.to_string()),
+            | AppError::TooManyRequests(_) => Some(err.text(self.lang)),
             AppError::Rule(r) => Some(self.pick(&r.zh, &r.en).to_string()),
             _ => None,
         };

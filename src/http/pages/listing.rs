@@ -3,6 +3,7 @@
 //! writing the CSV.
 use super::ctx::{encode_component, Ctx, PageError};
 use crate::error::AppError;
+use crate::error::Msg;
 use actix_web::http::header;
 use actix_web::HttpResponse;
 
@@ -19,7 +20,7 @@ pub fn number(field: &str, s: &str) -> Result<Option<i64>, AppError> {
     blank(s)
         .map(|v| {
             v.parse::<i64>()
-                .map_err(|_| AppError::field(field, format!("expected a number, got `{v}`")))
+                .map_err(|_| AppError::field(field, Msg::new("field-number").text("value", v)))
         })
         .transpose()
 }
@@ -35,9 +36,8 @@ fn day_start_ms(day: &str, offset_ms: i64) -> Option<i64> {
 pub fn day_start(field: &str, s: &str, offset_ms: i64) -> Result<Option<i64>, AppError> {
     blank(s)
         .map(|v| {
-            day_start_ms(&v, offset_ms).ok_or_else(|| {
-                AppError::field(field, format!("expected a date YYYY-MM-DD, got `{v}`"))
-            })
+            day_start_ms(&v, offset_ms)
+                .ok_or_else(|| AppError::field(field, Msg::new("field-date").text("value", v)))
         })
         .transpose()
 }
@@ -52,7 +52,9 @@ pub fn one_of(field: &str, s: &str, allowed: &[&str]) -> Result<Option<String>, 
     match blank(s) {
         Some(v) if !allowed.contains(&v.as_str()) => Err(AppError::field(
             field,
-            format!("expected one of {}, got `{v}`", allowed.join(", ")),
+            Msg::new("field-one-of")
+                .text("allowed", allowed.join(", "))
+                .text("value", v),
         )),
         v => Ok(v),
     }
@@ -73,10 +75,10 @@ impl Checked {
                 T::default()
             }
             Err(other) => {
-                self.0.push(crate::error::FieldError {
-                    field: String::new(),
-                    message: other.to_string(),
-                });
+                self.0.push(crate::error::FieldError::new(
+                    "",
+                    Msg::new("detail").both("text", other.text("zh-CN"), other.text("en")),
+                ));
                 T::default()
             }
         }

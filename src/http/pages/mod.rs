@@ -10,6 +10,7 @@ pub mod ctx;
 pub mod i18n;
 mod inbox;
 pub mod inspect;
+pub mod intake;
 pub mod listing;
 mod payment;
 mod payments;
@@ -33,12 +34,13 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// Shared pieces: the frame around every page, and a labelled form field with its error.
-pub const PARTIALS: [&str; 3] = ["layout", "field", "audit_tabs"];
+pub const PARTIALS: [&str; 4] = ["layout", "field", "audit_tabs", "doc_upload"];
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 31] = [
+pub const PAGES: [&str; 32] = [
     "reassign",
+    "intake",
     "login",
     "payments",
     "payment_batch",
@@ -224,9 +226,10 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
             })
             .collect();
     };
-    let links: [(&'static str, &str, &[Role]); 11] = [
+    let links: [(&'static str, &str, &[Role]); 12] = [
         ("/my/claims", "nav.my_claims", &[Role::Resident]),
         ("/my/claims/new", "nav.new_claim", &[Role::Resident]),
+        ("/intake", "nav.intake", intake::INTAKE_ROLES),
         ("/queue", "nav.queue", review::QUEUE_ROLES),
         ("/team", "nav.team", &[Role::Supervisor]),
         (
@@ -270,6 +273,9 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(resident::my_claims)
         .service(resident::new_claim_form)
         .service(resident::submit_claim)
+        .service(intake::search)
+        .service(intake::new_claim)
+        .service(intake::submit)
         .service(resident::claim_page)
         .service(resident::letter)
         .service(resident::upload)
@@ -287,6 +293,8 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(case_page::case_page)
         .service(case_page::act)
         .service(case_page::override_finding)
+        .service(case_page::add_document)
+        .service(case_page::reject_document)
         .service(admin::workflows)
         .service(inspect::facilities_page)
         .service(inspect::facilities_csv)
@@ -370,17 +378,7 @@ pub fn yuan_to_fen(text: &str) -> Result<i64, &'static str> {
 
 /// Money for people: fen as yuan with two decimals and thousands separators.
 pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let fen = fen.unsigned_abs();
-    let whole = (fen / 100).to_string();
-    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}.{:02}", fen % 100)
+    crate::domain::money::Fen(fen).yuan_text()
 }
 
 #[cfg(test)]

@@ -5,13 +5,16 @@ use super::{yuan, yuan_to_fen};
 use crate::domain::case::Subject;
 use crate::domain::claim::{ClaimInput, Family, FamilyFacts};
 use crate::domain::documents::document_kind;
+use crate::domain::person::IdNumber;
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::http::upload::{read_upload, refuse_declared_oversize};
+use crate::error::Msg;
+use crate::http::upload::{read_limited, UploadForm};
 use crate::service::documents::{self, Upload};
 use crate::service::intake;
 use crate::service::views::claim::{claim_detail, my_claim_list, ClaimDetail};
 use crate::store::claims::ClaimRecord;
+use crate::store::persons::Person;
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
@@ -82,6 +85,8 @@ pub(super) fn checklist_rows(ctx: &Ctx, d: &ClaimDetail, uploads: bool) -> Vec<V
                 "href": item.document_id.map(|id| format!("/api/claims/{}/documents/{id}", d.claim.id)),
                 "upload": uploads && item.status != "present",
                 "request_id": item.request_id,
+                "document_id": item.document_id,
+                "rejected": item.status == "rejected",
             })
         })
         .collect()
@@ -165,6 +170,7 @@ pub(super) fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
         .map(|t| ctx.pick(&t.zh, &t.en).to_string());
     let mut view = json!({
         "claim_id": c.id,
+        "upload_action": format!("/my/claims/{}/documents", c.id),
         "family": ctx.pick(&d.case.workflow_title.zh, &d.case.workflow_title.en),
         "state": state_of(d.case.stage.as_deref(), d.case.outcome.as_deref()),
         "status": d.timeline.last().map(|t| ctx.pick(&t.zh, &t.en)),
@@ -270,15 +276,29 @@ pub async fn upload(
 ) -> Result<HttpResponse, PageError> {
     let user = ctx.require(RESIDENT)?;
     let limit = ctx.state.config.upload_max_bytes;
-    refuse_declared_oversize(&req, limit).map_err(|e| ctx.fail(e))?;
-    let up = read_upload(form, limit).await.map_err(|e| ctx.fail(e))?;
+    let up = read_limited(&req, form, limit)
+        .await
+        .map_err(|e| ctx.fail(e))?;
     ctx.check_csrf(up.csrf.as_deref().unwrap_or_default())?;
-    let kind = up
-        .kind
-        .ok_or_else(|| ctx.fail(AppError::field("kind", "missing")))?;
     let claim_id = id.into_inner();
+    add_uploaded(&ctx, user, claim_id, up)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(see_other(&format!("/my/claims/{claim_id}#documents")))
+}
+
+/// Stores a page's upload on the claim, as the document kind the form named.
+pub(super) async fn add_uploaded(
+    ctx: &Ctx,
+    user: crate::auth::Principal,
+    claim_id: i64,
+    up: UploadForm,
+) -> Result<(), AppError> {
     let data_dir = ctx.state.config.data_dir.clone();
-    ctx.db(move |conn, _| {
+    crate::http::db(&ctx.state, move |conn, _| {
+        let kind = up
+            .kind
+            .ok_or_else(|| AppError::field("kind", Msg::new("field-kind-missing")))?;
         documents::add_document(
             conn,
             &data_dir,
@@ -293,8 +313,8 @@ pub async fn upload(
             },
         )
     })
-    .await?;
-    Ok(see_other(&format!("/my/claims/{claim_id}#documents")))
+    .await
+    .map(|_| ())
 }
 
 #[derive(Deserialize)]
@@ -375,9 +395,11 @@ const NEW_CLAIM_FIELDS: [&str; 13] = [
 
 const ENCOUNTERS: [&str; 4] = ["inpatient", "outpatient", "special_outpatient", "maternity"];
 
-fn new_claim_page(
+/// The new-claim form: the resident's own, or, at the counter, one filed for `applicant`.
+pub(super) fn new_claim_page(
     ctx: &Ctx,
     form: &NewClaimForm,
+    applicant: Option<&Person>,
     errors: Map<String, Value>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
@@ -386,6 +408,12 @@ fn new_claim_page(
         .map(|e| json!({"code": e, "label": ctx.t(&format!("new_claim.encounter_{e}")), "selected": form.encounter_kind == *e}))
         .collect();
     let view = json!({
+        "action": if applicant.is_some() { "/intake/new" } else { "/my/claims/new" },
+        "applicant": applicant.map(|p| json!({
+            "id": p.id,
+            "name": p.name,
+            "id_number": IdNumber::parse(&p.id_number).map(|n| n.masked()).unwrap_or_default(),
+        })),
         "families": families(ctx, &form.family),
         "encounters": encounters,
         "form": form,
@@ -397,6 +425,9 @@ fn new_claim_page(
 
 #[derive(Deserialize, serde::Serialize, Default)]
 pub struct NewClaimForm {
+    /// At the counter: the insured person the clerk files for (a resident's is their own).
+    #[serde(default, skip_serializing)]
+    person_id: Option<i64>,
     #[serde(default)]
     family: String,
     #[serde(default)]
@@ -427,15 +458,23 @@ pub struct NewClaimForm {
     csrf: String,
 }
 
+impl NewClaimForm {
+    /// An empty form, on the most common family and encounter.
+    pub(super) fn blank(person_id: Option<i64>) -> NewClaimForm {
+        NewClaimForm {
+            person_id,
+            family: "trauma".into(),
+            encounter_kind: "inpatient".into(),
+            ..Default::default()
+        }
+    }
+}
+
 #[get("/my/claims/new")]
 pub async fn new_claim_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
     ctx.require(RESIDENT)?;
-    let form = NewClaimForm {
-        family: "trauma".into(),
-        encounter_kind: "inpatient".into(),
-        ..Default::default()
-    };
-    new_claim_page(&ctx, &form, Map::new(), StatusCode::OK)
+    let form = NewClaimForm::blank(None);
+    new_claim_page(&ctx, &form, None, Map::new(), StatusCode::OK)
 }
 
 /// The form as the API's claim input; amounts in yuan become fen exactly, or field errors.
@@ -505,16 +544,40 @@ pub async fn submit_claim(
     let user = ctx.require(RESIDENT)?;
     let form = form.into_inner();
     ctx.check_csrf(&form.csrf)?;
-    let input = match to_input(&form) {
+    file_claim(&ctx, user, form, None).await
+}
+
+impl NewClaimForm {
+    pub(super) fn person_id(&self) -> Option<i64> {
+        self.person_id
+    }
+
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Files the form's claim, for the signed-in resident or, at the counter, for `applicant`
+/// (whose ID number the service checks again against the clerk's region). A refused field
+/// re-renders the form with the message beside it and the input kept.
+pub(super) async fn file_claim(
+    ctx: &Ctx,
+    user: crate::auth::Principal,
+    form: NewClaimForm,
+    applicant: Option<Person>,
+) -> Result<HttpResponse, PageError> {
+    let mut input = match to_input(&form) {
         Ok(input) => input,
         Err(errors) => {
             let map = errors
                 .into_iter()
                 .map(|(f, key)| (f.to_string(), Value::String(ctx.t(key))))
                 .collect();
-            return new_claim_page(&ctx, &form, map, StatusCode::UNPROCESSABLE_ENTITY);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return new_claim_page(ctx, &form, applicant.as_ref(), map, status);
         }
     };
+    input.id_number = applicant.as_ref().map(|p| p.id_number.clone());
     let window_ms = ctx.state.config.honest_retry_minutes * 60_000;
     let submitted = crate::http::db(&ctx.state, move |conn, env| {
         // A form sent twice files one claim.
@@ -526,10 +589,20 @@ pub async fn submit_claim(
     })
     .await;
     match submitted {
+        // The counter goes on to the case, where it adds the documents.
+        Ok(done) if applicant.is_some() => {
+            Ok(see_other(&format!("/cases/{}#docs-h", done.case_id)))
+        }
         Ok(done) => Ok(see_other(&format!("/my/claims/{}", done.claim_id))),
         Err(AppError::Validation(fields)) => {
             let map = ctx.field_messages(fields, |f| form_field(f).to_string());
-            new_claim_page(&ctx, &form, map, StatusCode::UNPROCESSABLE_ENTITY)
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            new_claim_page(ctx, &form, applicant.as_ref(), map, status)
+        }
+        Err(AppError::Rule(rule)) if !rule.fields.is_empty() => {
+            let map = ctx.rule_errors(&rule, |f| form_field(f).to_string());
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            new_claim_page(ctx, &form, applicant.as_ref(), map, status)
         }
         Err(e) => Err(ctx.fail(e)),
     }

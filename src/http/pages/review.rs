@@ -5,6 +5,7 @@ use super::{yuan, yuan_to_fen};
 use crate::domain::claim::Family;
 use crate::domain::roles::Role;
 use crate::error::AppError;
+use crate::error::Msg;
 use crate::service::queue;
 use crate::service::queue::QueueQuery;
 use actix_web::http::StatusCode;
@@ -73,9 +74,9 @@ impl QueueForm {
     fn query(&self, offset_ms: i64) -> Result<QueueQuery, AppError> {
         let amount = |field: &str, text: &str| match blank(text) {
             None => Ok(None),
-            Some(t) => yuan_to_fen(&t).map(Some).map_err(|_| {
-                AppError::field(field, format!("expected an amount in yuan, got `{t}`"))
-            }),
+            Some(t) => yuan_to_fen(&t)
+                .map(Some)
+                .map_err(|_| AppError::field(field, Msg::new("field-yuan").text("value", t))),
         };
         let mut c = listing::Checked::default();
         let query = QueueQuery {

@@ -7,6 +7,7 @@ use super::listing::{self, csv_download};
 use super::svg;
 use crate::domain::roles::Role;
 use crate::error::AppError;
+use crate::error::Msg;
 use crate::service::views::team::{team_board, TeamBoard};
 use crate::service::{assignment, queue};
 use crate::store::queue::Sla;
@@ -363,7 +364,10 @@ impl ReassignForm {
         for (key, value) in form_urlencoded::parse(body) {
             match key.as_ref() {
                 "case_ids" => form.case_ids.push(value.parse().map_err(|_| {
-                    AppError::field("case_ids", format!("expected a case number, got `{value}`"))
+                    AppError::field(
+                        "case_ids",
+                        Msg::new("field-case-number").text("value", value.as_ref()),
+                    )
                 })?),
                 "to" => form.to = value.into_owned(),
                 "reason" => form.reason = value.into_owned(),

@@ -1,6 +1,7 @@
 //! Payment batches: made from the payable claims of a region, and the bank file, written
 //! once and locked, then the same bytes on every later export.
 use super::*;
+use crate::error::Msg;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,9 +78,7 @@ pub fn create_batch(
         let ids: Vec<i64> = ready.iter().map(|x| x.id).collect();
         let moved = store::move_payments(conn, &ids, "payable", "batched", Some(id), now_ms)?;
         if moved != ids.len() {
-            return Err(AppError::Conflict(
-                "payable claims changed while the batch was made; try again".into(),
-            ));
+            return Err(AppError::Conflict(Msg::new("conflict-batch-claims")));
         }
         for pay in &ready {
             record(
@@ -157,9 +156,7 @@ pub fn export_batch(
             let ids: Vec<i64> = pays.iter().map(|x| x.id).collect();
             let moved = store::move_payments(conn, &ids, "batched", "sent", Some(batch_id), now_ms)?;
             if moved != ids.len() {
-                return Err(AppError::Conflict(
-                    "the batch's payments changed while it was exported; try again".into(),
-                ));
+                return Err(AppError::Conflict(Msg::new("conflict-batch-changed")));
             }
             items
         } else {
@@ -169,9 +166,9 @@ pub fn export_batch(
         let sha = hex::encode(Sha256::digest(&csv));
         if first {
             if store::lock_batch(conn, batch_id, actor.user_id, now_ms, &sha)? != 1 {
-                return Err(AppError::Conflict(format!(
-                    "payment batch {batch_id} was exported meanwhile"
-                )));
+                return Err(AppError::Conflict(
+                    Msg::new("conflict-batch-exported").count("id", batch_id),
+                ));
             }
             for item in &items {
                 record(

@@ -1,6 +1,7 @@
 //! The bank's result file: checked whole, applied whole or not at all, a repeat changing
 //! nothing; the resident's letters.
 use super::*;
+use crate::error::Msg;
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ResultSummary {
@@ -104,10 +105,9 @@ pub fn import_results(
             };
             store::set_item_result(conn, &item.reference, status, on.as_deref(), reason.as_deref())?;
             if store::settle_payment(conn, item.payment_id, status, on.as_deref(), &item.account_last4, reason.as_deref(), now_ms)? != 1 {
-                return Err(AppError::Conflict(format!(
-                    "payment of reference {} is no longer waiting for the bank",
-                    item.reference
-                )));
+                return Err(AppError::Conflict(
+                    Msg::new("conflict-payment-not-waiting").text("reference", item.reference.as_str()),
+                ));
             }
             record(
                 conn,

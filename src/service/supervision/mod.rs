@@ -25,6 +25,7 @@ use crate::domain::money::Fen;
 use crate::domain::roles::Role;
 use crate::domain::supervision::{self, SanctionChoice, SanctionRange};
 use crate::domain::workflow::CaseFacts;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::service::cases::{self, ActionRequest, OpenCase};
 use crate::service::Env;
@@ -48,19 +49,16 @@ pub(super) const INSPECTION_KINDS: [&str; 4] =
 
 pub(super) fn required(errors: &mut Vec<FieldError>, field: &str, value: &str) {
     if value.trim().is_empty() {
-        errors.push(FieldError {
-            field: field.into(),
-            message: "required".into(),
-        });
+        errors.push(FieldError::new(field, Msg::new("field-required")));
     }
 }
 
 pub(super) fn date_field(errors: &mut Vec<FieldError>, field: &str, value: &str) {
     if parse_iso_date(value.trim()).is_none() {
-        errors.push(FieldError {
-            field: field.into(),
-            message: format!("expected a date YYYY-MM-DD, got `{value}`"),
-        });
+        errors.push(FieldError::new(
+            field,
+            Msg::new("field-date").text("value", value),
+        ));
     }
 }
 
@@ -78,15 +76,18 @@ pub(super) fn facility_in_reach(
     p: &Principal,
     code: &str,
 ) -> AppResult<(Facility, Region)> {
-    let facility = facilities::get(conn, code.trim())?
-        .ok_or_else(|| AppError::field("facility_code", format!("unknown facility `{code}`")))?;
+    let facility = facilities::get(conn, code.trim())?.ok_or_else(|| {
+        AppError::field(
+            "facility_code",
+            Msg::new("field-unknown-facility").text("code", code),
+        )
+    })?;
     let region = regions::get(conn, &facility.region_code)?
         .ok_or_else(|| AppError::NotFound(format!("region {}", facility.region_code)))?;
     if !p.covers_region(&region.path) {
-        return Err(AppError::Forbidden(format!(
-            "facility {} is outside your region",
-            facility.code
-        )));
+        return Err(AppError::Forbidden(
+            Msg::new("forbidden-facility-region").text("code", facility.code.as_str()),
+        ));
     }
     Ok((facility, region))
 }

@@ -10,6 +10,7 @@
 use super::violations::violation_case;
 use super::*;
 use crate::domain::supervision::{Breach, Verdict};
+use crate::error::Msg;
 use crate::error::{Rule, RuleKind};
 use crate::store::supervision::{DualApproval, NewDualApproval};
 
@@ -95,10 +96,10 @@ fn checked_dates(
     let needs_from = input.suspension_months > 0 || input.terminate;
     match from {
         Some(f) => date_field(&mut errors, "suspended_from", f),
-        None if needs_from => errors.push(FieldError {
-            field: "suspended_from".into(),
-            message: "a suspension or termination needs its first day".into(),
-        }),
+        None if needs_from => errors.push(FieldError::new(
+            "suspended_from",
+            Msg::new("field-suspension-from"),
+        )),
         None => {}
     }
     fail_if_any(errors)?;
@@ -576,7 +577,7 @@ pub fn record_payment(
             other => other,
         })?;
         if amount_fen <= 0 {
-            return Err(AppError::field("amount_fen", "must be more than 0"));
+            return Err(AppError::field("amount_fen", Msg::new("field-positive")));
         }
         if !store::add_payment(conn, recovery_id, amount_fen, now_ms)? {
             return Err(AppError::rule_on(

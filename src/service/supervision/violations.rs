@@ -1,5 +1,6 @@
 //! Inspections, violations and their evidence.
 use super::*;
+use crate::error::Msg;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -23,10 +24,12 @@ pub fn record_inspection(
     p.require_any(&[Role::Inspector])?;
     let mut errors = Vec::new();
     if !INSPECTION_KINDS.contains(&input.kind.as_str()) {
-        errors.push(FieldError {
-            field: "kind".into(),
-            message: format!("expected one of {INSPECTION_KINDS:?}"),
-        });
+        errors.push(FieldError::new(
+            "kind",
+            Msg::new("field-one-of")
+                .text("allowed", INSPECTION_KINDS.join(", "))
+                .text("value", input.kind.as_str()),
+        ));
     }
     date_field(&mut errors, "inspected_on", &input.inspected_on);
     required(&mut errors, "team", &input.team);
@@ -155,24 +158,26 @@ pub fn add_violation(
             .iter()
             .map(|t| t.code.as_str())
             .collect();
-        errors.push(FieldError {
-            field: "type_code".into(),
-            message: format!(
-                "unknown violation type `{}`; expected one of {}",
-                input.type_code,
-                codes.join(", ")
-            ),
-        });
+        errors.push(FieldError::new(
+            "type_code",
+            Msg::new("field-one-of")
+                .text("allowed", codes.join(", "))
+                .text("value", input.type_code.as_str()),
+        ));
     }
     if let Err(message) = crate::domain::money::check_amount(input.amount_fen) {
-        errors.push(FieldError {
-            field: "amount_fen".into(),
-            message,
-        });
+        errors.push(FieldError::new("amount_fen", message));
     }
     required(&mut errors, "description", &input.description);
     fail_if_any(errors)?;
-    let vtype = vtype.ok_or_else(|| AppError::field("type_code", "unknown"))?;
+    let vtype = vtype.ok_or_else(|| {
+        AppError::field(
+            "type_code",
+            Msg::new("field-one-of")
+                .text("allowed", "")
+                .text("value", input.type_code.as_str()),
+        )
+    })?;
     let workflow = defs.latest(VIOLATION_WORKFLOW).ok_or_else(|| {
         AppError::internal(anyhow::anyhow!(
             "workflow {VIOLATION_WORKFLOW} is not published"
@@ -181,15 +186,19 @@ pub fn add_violation(
     conn.write_tx(|conn| {
         let (facility, region) = facility_in_reach(conn, p, &input.facility_code)?;
         if let Some(id) = input.inspection_id {
-            let inspection = store::inspection(conn, id)?
-                .ok_or_else(|| AppError::field("inspection_id", format!("no inspection {id}")))?;
+            let inspection = store::inspection(conn, id)?.ok_or_else(|| {
+                AppError::field(
+                    "inspection_id",
+                    Msg::new("field-no-inspection").count("id", id),
+                )
+            })?;
             if inspection.facility_code != facility.code {
                 return Err(AppError::field(
                     "inspection_id",
-                    format!(
-                        "inspection {id} was of facility {}, not {}",
-                        inspection.facility_code, facility.code
-                    ),
+                    Msg::new("field-inspection-facility")
+                        .count("id", id)
+                        .text("inspected", inspection.facility_code.as_str())
+                        .text("facility", facility.code.as_str()),
                 ));
             }
         }

@@ -3,6 +3,7 @@
 //! first find a record in the caller's region.
 use crate::auth::Principal;
 use crate::domain::roles::Role;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::service::registries::{self, admin_in, EnrolmentInput, StatusInput};
 use crate::store::facilities::{self, Facility, StatusRow};
@@ -40,7 +41,7 @@ pub fn enrol(conn: &mut DbConn, p: &Principal, input: &EnrolmentInput) -> AppRes
     p.require_any(&[Role::Admin])?;
     if let Some(person) = persons::by_id_number(conn, input.id_number.trim())? {
         admin_in(conn, p, &person.region_code)
-            .map_err(|_| AppError::field("id_number", "no insured person has this ID number"))?;
+            .map_err(|_| AppError::field("id_number", Msg::new("field-no-person")))?;
     }
     registries::add_enrolment(conn, input)
 }
@@ -86,7 +87,7 @@ fn staff_only(p: &Principal) -> AppResult<()> {
     if p.is_staff() {
         Ok(())
     } else {
-        Err(AppError::Forbidden("staff only".into()))
+        Err(AppError::Forbidden(Msg::new("forbidden-staff-only")))
     }
 }
 
