@@ -4,6 +4,10 @@
 # Amount arguments arrive written in yuan (thousands separators, two decimals).
 
 
+account-digits = an account number is digits only (spaces and dashes allowed)
+account-length = an account number has 10 to 30 digits, this one has { $got }
+account-luhn = the card number's check digit is wrong (Luhn): please check the number
+
 auth-bad-login = invalid username or password
 auth-bearer-expected = expected `Authorization: Bearer <token>`
 auth-header-malformed = malformed Authorization header
@@ -130,6 +134,110 @@ id-length = expected 18 characters, got { $got }
 
 media-document = the file is not a PDF, JPEG or PNG (checked by its content, not its name)
 media-json = send the body as application/json
+
+refusal-blocked-by-findings = action `{ $action }` would pay the claim, but { $count } { $count ->
+        [one] finding
+       *[other] findings
+    } of severity error stand; a supervisor must override each at sign-off with a reason first
+refusal-closed = the case is closed
+refusal-comment-required = action `{ $action }` requires a comment
+refusal-four-eyes = four-eyes rule: you acted in stage `{ $earlier }` of this case, so you may not act in `{ $stage }`
+refusal-guard = action `{ $action }` is not allowed now: its condition `{ $guard }` does not hold
+refusal-money-outstanding = action `{ $action }` would close the violation while { $outstanding } yuan is still owed; record the payments, or have two supervisors write it off
+refusal-no-return-stage = the case has no stage to return to
+refusal-role = action `{ $action }` needs one of the roles { $roles }
+refusal-unknown-action = action `{ $action }` is not available in stage `{ $stage }`
+refusal-unknown-stage = the case is in stage `{ $stage }`, which this workflow version does not define
+
+rule-account-field = { $field } must be given, at most { $max } characters
+rule-account-missing = claim { $claim_id }'s payee account is gone
+rule-amount-not-positive = the amount must be more than 0 yuan
+rule-appeal-amount = the changed basic amount must be between 0 and { $payable_fen } yuan
+rule-appeal-amount-2 = changing the decision needs the new basic-insurance amount
+rule-appeal-deadline-passed = the appeal period ({ $appeal_days } days after the decision, until { $day }) has passed
+rule-appeal-exists = this decision has been appealed already: follow that appeal
+rule-appeal-filer = an appeal is filed by the resident, or by a clerk for them
+rule-appeal-no-person = the claim names no insured person, so it cannot be priced again
+rule-appeal-no-policy = no policy applies to the claim (enrolment or policy year), so the amount cannot be changed on appeal
+rule-appeal-not-decided = the claim has no decision yet to appeal against
+rule-appeal-reason = give the reason for the appeal (at most 2,000 characters)
+rule-appeal-reduces-paid = more than the new { $new_total } yuan has gone to the bank: the difference is recovered from the resident, not taken off on appeal
+rule-appeal-unpriced = the earlier decision did not record its policy and year-to-date totals, so the amount cannot be changed on appeal
+rule-bad-date = `{ $s }` is not a date (YYYY-MM-DD)
+rule-bank-result-rejected = the bank result file was not applied, nothing was recorded: { $problems }
+rule-case-closed = the claim is decided and takes no more documents; file an appeal first
+rule-choose-violation = choose a violation
+rule-claim-not-citable = claim { $missing } cannot be cited: it does not exist or is outside your region
+rule-confirm-required = disabling ends all of the user's sessions at once: tick to confirm
+rule-disable-self = you cannot disable your own account
+rule-extra-document-needs-description = describe each other document asked for, in 1 to 500 bytes
+rule-facility-not-designated = { $facility } was { $status } on { $day }; care there in that period is not paid
+rule-finding-already-overridden = finding { $id } was already overridden
+rule-finding-not-blocking = only error findings block payment; this one needs no override
+rule-four-eyes = you acted in stage `{ $stage }` of this case; an override needs someone who took no part in the review
+rule-four-eyes-2 = a proposal is decided by a second supervisor, not its proposer
+rule-individual-needs-person = article 41 covers acts of individuals: give the insured person's ID number
+rule-link-not-resident = only a resident account can be linked to an insured person
+rule-no-such-violation = there is no violation { $violation_id } in your region
+rule-not-at-decision = violation { $violation_id } is at stage `{ $at }`, not decision
+rule-not-this-violations-recovery = the item chosen is not a repayment or fine of this violation
+rule-nothing-owed = nothing is owed on this violation
+rule-nothing-payable = { $region } has no payable claim with a payee account by the cut-off ({ $waiting } more lack an account)
+rule-nothing-recovered = nothing has been recovered yet, so no reward is due
+rule-override-comment-required = overriding an error finding needs a comment of 1 to 4000 bytes
+rule-override-needs-sign-off-role = an override is taken by the sign-off's `{ $role }`
+rule-override-only-at-sign-off = an error finding is overridden only at sign-off; case { $case } is at `{ $at }`
+rule-override-reason-not-applicable = reason `{ $reason }` does not apply to a `{ $finding }` finding
+rule-password-change-required = an administrator reset your password: choose a new one first
+rule-password-changed-meanwhile = the password was changed meanwhile; sign in again
+rule-password-too-short = the password must be at least { $MIN_PASSWORD_CHARS } characters
+rule-password-unchanged = the new password must differ from the current one
+rule-password-wrong = the current password is not right
+rule-payment-above-owed = { $amount_fen } yuan is more than the { $outstanding_fen } yuan still owed
+rule-payments-readers = payment batches and reconciliation are for supervisors, directors and auditors
+rule-payments-supervisor-only = only a supervisor creates and exports payment batches and imports bank results
+rule-period-empty = the period's end must be after its start
+rule-person-linked = this insured person is linked to another account
+rule-person-not-found = no insured person in your region has this ID number
+rule-person-only-for-individuals = only article 41 (acts of individuals) is against a person
+rule-person-unknown = no insured person with ID number { $id_number } in your region
+rule-proposal-decided = proposal { $id } was already decided
+rule-proposal-outdated = the proposal is no longer below the minimum; decide it afresh
+rule-queue-sort-unknown = cannot sort by `{ $s }`: expected due, amount, opened or case (a leading - sorts descending)
+rule-reassign-absent = { $who } is marked absent today
+rule-reassign-changed = case #{ $id } changed meanwhile; reload and try again
+rule-reassign-closed = case #{ $case } is closed
+rule-reassign-four-eyes = four eyes: { $who } already acted on case #{ $case } in an earlier stage
+rule-reassign-reason = a reassignment needs a reason
+rule-reassign-region = case #{ $case } is outside { $who }'s region
+rule-reassign-role = { $who } does not hold the role `{ $role }` that case #{ $case }'s stage ({ $stage }) needs
+rule-reassign-selection = select between 1 and 500 cases ({ $len } selected)
+rule-reassign-unknown-user = no active staff member { $id }
+rule-reassign-waiting = case #{ $case } is waiting for the resident's documents
+rule-recovery-changed = a payment was recorded meanwhile; propose the write-off again
+rule-region-outside = `{ $region_code }` is not a region within yours
+rule-report-not-confirmed = only a confirmed report earns a reward
+rule-request-answered = item { $id } has been answered already
+rule-request-kind-mismatch = item { $id } asks for { $asked }, the upload is { $given }
+rule-request-not-open = item { $id } is not one the latest return of this claim asked for
+rule-return-needs-items = a return for documents must name at least one document to send
+rule-reward-above-due = the reward is { $due } yuan and { $paid } yuan is paid; { $left } yuan is left
+rule-role-unknown = unknown role `{ $r }`
+rule-roles-empty = give the user at least one role
+rule-team-view-supervisors-only = Only a supervisor may see the whole team's cases
+rule-tracking-code-required = the tracking code is required
+rule-unknown-document-kind = unknown document kind `{ $bad }`; name other documents with a description
+rule-unknown-override-reason = unknown override reason `{ $code }`; expected one of { $allowed }
+rule-unknown-region = unknown region, or one outside your own
+rule-write-off-needs-reason = a write-off needs a reason of 1 to 4000 bytes
+
+sanction-fine-above = a fine of { $fine } yuan exceeds article { $article }: it allows { $min } to { $max } yuan
+sanction-fine-below = a fine of { $fine } yuan is below article { $article }'s minimum of { $min } yuan; a lighter sanction needs a mitigating circumstance ({ $circumstances }) and a second supervisor's approval
+sanction-fine-negative = a fine cannot be negative
+sanction-no-suspension = article { $article } provides no suspension
+sanction-no-termination = article { $article } does not provide termination
+sanction-suspension-above = a suspension of { $months } months exceeds article { $article }: it allows { $min } to { $max } months
+sanction-suspension-below = a suspension of { $months } months is below article { $article }'s minimum of { $min } months; a lighter sanction needs a mitigating circumstance ({ $circumstances }) and a second supervisor's approval
 
 too-large-json = JSON bodies are limited to { $limit } bytes
 too-large-upload = the file is larger than the limit of { $mib } MB

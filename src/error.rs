@@ -95,6 +95,19 @@ impl AppError {
         })
     }
 
+    /// A control's refusal whose words are the catalogue's message `msg`; `code` is what the
+    /// API answers (several messages may share one code).
+    pub fn rule_msg(kind: RuleKind, code: &'static str, msg: Msg) -> AppError {
+        let (zh, en) = crate::messages::render_both(&msg);
+        AppError::rule(kind, code, zh, en)
+    }
+
+    /// [`AppError::rule_msg`] about one field of the request.
+    pub fn rule_on_msg(field: &'static str, code: &'static str, msg: Msg) -> AppError {
+        let (zh, en) = crate::messages::render_both(&msg);
+        AppError::rule_on(field, code, zh, en)
+    }
+
     /// The text for a reader of `lang`: the rule's own translation, else the message.
     pub fn text(&self, lang: &str) -> String {
         if let Some(m) = self.msg() {
@@ -103,7 +116,7 @@ impl AppError {
         match self {
             AppError::Rule(r) if !lang.starts_with("en") => r.zh.clone(),
             AppError::Validation(fields) => fields_text(fields, lang),
-            AppError::Refused(r) if !lang.starts_with("en") => r.zh(),
+            AppError::Refused(r) => crate::messages::render(&r.msg(), lang),
             other => other.to_string(),
         }
     }

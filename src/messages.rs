@@ -157,26 +157,30 @@ mod tests {
                 let mut chain = rest.trim_start().strip_prefix(')').unwrap_or(rest);
                 loop {
                     let trimmed = chain.trim_start();
-                    let Some(call) = [".text(\"", ".count(\"", ".fen(\"", ".both(\""]
+                    let Some(call) = [".text(", ".count(", ".fen(", ".both("]
                         .iter()
                         .find(|c| trimmed.starts_with(**c))
                     else {
                         break;
                     };
-                    let after = &trimmed[call.len()..];
-                    let name: String = after.chars().take_while(|c| *c != '"').collect();
+                    let inside = trimmed[call.len()..].trim_start();
+                    assert!(
+                        inside.starts_with('"'),
+                        "{place}: `{code}`: an argument name must be a string literal"
+                    );
+                    let name: String = inside[1..].chars().take_while(|c| *c != '"').collect();
                     args.insert(name);
                     // Skip to the call's closing parenthesis.
-                    let mut depth = 1;
-                    let mut end = 0;
-                    for (i, ch) in trimmed[call.len() - 2..].char_indices().skip(1) {
+                    let open = call.len() - 1;
+                    let (mut depth, mut end) = (0, trimmed.len());
+                    for (i, ch) in trimmed[open..].char_indices() {
                         match ch {
                             '(' => depth += 1,
                             ')' => depth -= 1,
                             _ => {}
                         }
                         if depth == 0 {
-                            end = call.len() - 2 + i + 1;
+                            end = open + i + 1;
                             break;
                         }
                     }

@@ -141,7 +141,7 @@ pub fn run(
             "",
             "",
             "",
-            &Fen(amount).to_string(),
+            &Fen(amount).to_yuan().to_string(),
             &format!(
                 "机构次均住院费用 z={}，住院率 z={}",
                 score.cost_z, score.admission_z
@@ -382,7 +382,7 @@ fn write_hit(
         &claim.admission_date,
         &claim.discharge_date,
         &claim.invoice_numbers,
-        &Fen(claim.total_fen).to_string(),
+        &Fen(claim.total_fen).to_yuan().to_string(),
         &hit.zh,
         &hit.en,
         &hit.evidence.to_string(),

@@ -79,9 +79,11 @@ impl Fen {
     }
 }
 
+/// For people: as [`Fen::yuan_text`], so that every text built with `{}` groups the
+/// thousands. Files for machines (the bank file, CSV cells) write [`Fen::to_yuan`] instead.
 impl fmt::Display for Fen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.to_yuan())
+        f.write_str(&self.yuan_text())
     }
 }
 
@@ -96,6 +98,8 @@ mod tests {
         assert_eq!(Fen::from_yuan_half_up(dec!(1.004)), Some(Fen(100)));
         assert_eq!(Fen(333).times_ratio(dec!(0.5)), Fen(167));
         assert_eq!(Fen(12345).to_string(), "123.45");
+        assert_eq!(Fen(1_234_500).to_string(), "12,345.00");
+        assert_eq!(Fen(1_234_500).to_yuan().to_string(), "12345.00");
         assert_eq!(Fen(123_456_789).yuan_text(), "1,234,567.89");
         assert_eq!(Fen(5).yuan_text(), "0.05");
         assert_eq!(Fen(-100_000).yuan_text(), "-1,000.00");

@@ -1,5 +1,6 @@
 //! Paying the resident (handbook §8.2): payee account numbers, the bank file (代发) and the
 //! bank's result file, and reconciliation. Pure: no I/O, no keys.
+use crate::domain::message::Msg;
 use crate::domain::money::Fen;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -56,28 +57,16 @@ const ACCOUNT_LENGTHS: std::ops::RangeInclusive<usize> = 10..=30;
 
 /// The account number as the bank wants it (digits only; spaces and dashes dropped), or why
 /// it cannot be one.
-pub fn normalise_account(raw: &str) -> Result<String, (String, String)> {
+pub fn normalise_account(raw: &str) -> Result<String, Msg> {
     let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err((
-            "账号只能由数字组成（可含空格或短横线）".into(),
-            "an account number is digits only (spaces and dashes allowed)".into(),
-        ));
+        return Err(Msg::new("account-digits"));
     }
     if !ACCOUNT_LENGTHS.contains(&digits.len()) {
-        return Err((
-            format!("账号应为 10 至 30 位数字，现为 {} 位", digits.len()),
-            format!(
-                "an account number has 10 to 30 digits, this one has {}",
-                digits.len()
-            ),
-        ));
+        return Err(Msg::new("account-length").count("got", digits.len() as i64));
     }
     if CARD_LENGTHS.contains(&digits.len()) && !luhn_ok(&digits) {
-        return Err((
-            "银行卡号校验位不符，请核对卡号".into(),
-            "the card number's check digit is wrong (Luhn): please check the number".into(),
-        ));
+        return Err(Msg::new("account-luhn"));
     }
     Ok(digits)
 }

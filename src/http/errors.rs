@@ -130,8 +130,8 @@ impl AppError {
                     "comment",
                     "comment_required",
                     lang,
-                    r.zh(),
-                    self.to_string(),
+                    crate::messages::render(&r.msg(), "zh-CN"),
+                    self.text("en"),
                 )]
             }
             AppError::Rule(Rule {
@@ -157,7 +157,7 @@ impl AppError {
             }
             other => kind_zh(other).into(),
         };
-        let message_en = self.to_string();
+        let message_en = self.text("en");
         let message = if lang.starts_with("en") {
             message_en.clone()
         } else {

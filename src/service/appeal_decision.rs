@@ -117,28 +117,25 @@ fn reprice(
     comment: &str,
 ) -> AppResult<Decision> {
     let ctx = pricing::context_of(conn, record)?.ok_or_else(|| {
-        AppError::rule(
+        AppError::rule_msg(
             RuleKind::Conflict,
             "appeal_no_person",
-            "该申请没有参保人记录，无法重新计算",
-            "the claim names no insured person, so it cannot be priced again",
+            Msg::new("rule-appeal-no-person"),
         )
     })?;
     let docs = claim_store::documents(conn, appeal.claim_id)?;
     let unpriced = || {
-        AppError::rule(
+        AppError::rule_msg(
             RuleKind::Conflict,
             "appeal_unpriced",
-            "原决定未记录所依据的政策和年度累计额，无法按申诉变更金额",
-            "the earlier decision did not record its policy and year-to-date totals, so the amount cannot be changed on appeal",
+            Msg::new("rule-appeal-unpriced"),
         )
     };
     let no_policy = || {
-        AppError::rule(
+        AppError::rule_msg(
             RuleKind::Conflict,
             "appeal_no_policy",
-            "该申请不适用任何报销政策（参保或政策年度不符），无法按申诉变更金额",
-            "no policy applies to the claim (enrolment or policy year), so the amount cannot be changed on appeal",
+            Msg::new("rule-appeal-no-policy"),
         )
     };
     let price_on = |conn: &mut DbConn, totals| {
@@ -173,17 +170,10 @@ fn reprice(
         pricing.policy.clone(),
     );
     if amount < 0 || amount > computed.payable_fen {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "amount_fen",
             "appeal_amount",
-            format!(
-                "变更后的基本医保金额应在 0 至 {} 元之间",
-                Fen(computed.payable_fen).yuan_text()
-            ),
-            format!(
-                "the changed basic amount must be between 0 and {} yuan",
-                Fen(computed.payable_fen).yuan_text()
-            ),
+            Msg::new("rule-appeal-amount").fen("payable_fen", computed.payable_fen),
         ));
     }
     let (_, b) = pricing::price_decided(defs, &record.claim, &ctx, &docs, pricing, base, amount)?;
@@ -265,17 +255,10 @@ fn adjust_payable(
             )?;
             Ok(())
         }
-        Some(_) => Err(AppError::rule(
+        Some(_) => Err(AppError::rule_msg(
             RuleKind::Conflict,
             "appeal_reduces_paid",
-            format!(
-                "已付款项多于变更后的 {} 元：减少部分须按追回程序处理，不能在申诉中直接扣减",
-                Fen(new_total).yuan_text()
-            ),
-            format!(
-                "more than the new {} yuan has gone to the bank: the difference is recovered from the resident, not taken off on appeal",
-                Fen(new_total).yuan_text()
-            ),
+            Msg::new("rule-appeal-reduces-paid").fen("new_total", new_total),
         )),
     }
 }

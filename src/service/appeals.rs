@@ -9,6 +9,7 @@ use crate::domain::case::Subject;
 use crate::domain::claim::Decision;
 use crate::domain::roles::Role;
 use crate::domain::workflow::CaseFacts;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult, RuleKind};
 use crate::store::appeals::{self as store, AppealRow, NewAppeal};
 use crate::store::{audit, cases as case_store, claims as claim_store, regions, DbConn};
@@ -78,11 +79,10 @@ pub fn file(
 ) -> AppResult<AppealView> {
     let reason = input.reason.trim();
     if reason.is_empty() || reason.chars().count() > 2000 {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "reason",
             "appeal_reason",
-            "请写明申诉理由（不超过 2000 字）",
-            "give the reason for the appeal (at most 2,000 characters)",
+            Msg::new("rule-appeal-reason"),
         ));
     }
     conn.write_tx(|conn| {
@@ -92,43 +92,38 @@ pub fn file(
         } else if p.has(Role::Clerk) {
             Role::Clerk
         } else {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Forbidden,
                 "appeal_filer",
-                "申诉由申请人本人或窗口人员代为提交",
-                "an appeal is filed by the resident, or by a clerk for them",
+                Msg::new("rule-appeal-filer"),
             ));
         };
         if !matches!(
             claim_case.outcome.as_deref(),
             Some("approved" | "partially_approved" | "rejected")
         ) {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Conflict,
                 "appeal_not_decided",
-                "该申请尚未作出审核决定，暂不能申诉",
-                "the claim has no decision yet to appeal against",
+                Msg::new("rule-appeal-not-decided"),
             ));
         }
         let due = deadline(claim_case.stage_entered_at, env.appeal_days);
         if now_ms > due {
             let day = env.defs.calendar().local_date(due);
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Invalid,
                 "appeal_deadline_passed",
-                format!("申诉期限（决定后 {} 日，至 {day}）已过", env.appeal_days),
-                format!(
-                    "the appeal period ({} days after the decision, until {day}) has passed",
-                    env.appeal_days
-                ),
+                Msg::new("rule-appeal-deadline-passed")
+                    .text("appeal_days", env.appeal_days.to_string())
+                    .text("day", day.to_string()),
             ));
         }
         if store::of_claim(conn, claim_id)?.is_some() {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Conflict,
                 "appeal_exists",
-                "该决定已提出申诉，请查看申诉进度",
-                "this decision has been appealed already: follow that appeal",
+                Msg::new("rule-appeal-exists"),
             ));
         }
         let record = claim_store::get(conn, claim_id)?

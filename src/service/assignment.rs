@@ -28,57 +28,51 @@ fn ineligible(
     roles: &[Role],
     absent: bool,
 ) -> Option<AppError> {
-    let refuse = |code: &'static str, zh: String, en: String| {
-        Some(AppError::rule_on("case_ids", code, zh, en))
-    };
+    let refuse = |code: &'static str, msg: Msg| Some(AppError::rule_on_msg("case_ids", code, msg));
     let (id, who) = (case.id, user.display_name.as_str());
     let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
         return refuse(
             "reassign_closed",
-            format!("案件 #{id} 已办结"),
-            format!("case #{id} is closed"),
+            Msg::new("rule-reassign-closed").count("case", id),
         );
     };
     if stage.waiting {
         return refuse(
             "reassign_waiting",
-            format!("案件 #{id} 正在等待申请人补充材料"),
-            format!("case #{id} is waiting for the resident's documents"),
+            Msg::new("rule-reassign-waiting").count("case", id),
         );
     }
     let escalated: Option<Role> = case.escalated_to.as_deref().and_then(|r| r.parse().ok());
     if !roles.contains(&stage.role) && !escalated.is_some_and(|r| roles.contains(&r)) {
         return refuse(
             "reassign_role",
-            format!(
-                "{who} 不具备案件 #{id} 当前环节（{}）所需的角色 `{}`",
-                stage.title.zh, stage.role
-            ),
-            format!(
-                "{who} does not hold the role `{}` that case #{id}'s stage ({}) needs",
-                stage.role, stage.title.en
-            ),
+            Msg::new("rule-reassign-role")
+                .text("who", who)
+                .count("case", id)
+                .both("stage", stage.title.zh.as_str(), stage.title.en.as_str())
+                .both("role", stage.role.title_zh(), stage.role.to_string()),
         );
     }
     if !crate::store::regions::path_within(&case.region_path, &user.region_path) {
         return refuse(
             "reassign_region",
-            format!("案件 #{id} 不在 {who} 的辖区内"),
-            format!("case #{id} is outside {who}'s region"),
+            Msg::new("rule-reassign-region")
+                .count("case", id)
+                .text("who", who),
         );
     }
     if wf.excludes(&stage.id, user.id, history) {
         return refuse(
             "reassign_four_eyes",
-            format!("双人复核：{who} 已在前一环节办理过案件 #{id}"),
-            format!("four eyes: {who} already acted on case #{id} in an earlier stage"),
+            Msg::new("rule-reassign-four-eyes")
+                .count("case", id)
+                .text("who", who),
         );
     }
     if absent {
         return refuse(
             "reassign_absent",
-            format!("{who} 今天登记为不在岗"),
-            format!("{who} is marked absent today"),
+            Msg::new("rule-reassign-absent").text("who", who),
         );
     }
     None
@@ -126,14 +120,10 @@ pub fn eligible_for(
 
 fn check_selection(case_ids: &[i64]) -> AppResult<()> {
     if case_ids.is_empty() || case_ids.len() > 500 {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "case_ids",
             "reassign_selection",
-            format!("请选择 1 至 500 件案件（已选 {} 件）", case_ids.len()),
-            format!(
-                "select between 1 and 500 cases ({} selected)",
-                case_ids.len()
-            ),
+            Msg::new("rule-reassign-selection").text("len", (case_ids.len()).to_string()),
         ));
     }
     Ok(())
@@ -185,11 +175,10 @@ pub fn reassign(
 ) -> AppResult<Vec<CaseRow>> {
     p.require_any(&[Role::Supervisor])?;
     if reason.trim().is_empty() {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "reason",
             "reassign_reason",
-            "改派须说明理由",
-            "a reassignment needs a reason",
+            Msg::new("rule-reassign-reason"),
         ));
     }
     check_selection(case_ids)?;
@@ -197,11 +186,10 @@ pub fn reassign(
         let target = match to_user {
             Some(id) => {
                 let unknown = || {
-                    AppError::rule_on(
+                    AppError::rule_on_msg(
                         "to_user_id",
                         "reassign_unknown_user",
-                        format!("没有编号为 {id} 的在岗工作人员"),
-                        format!("no active staff member {id}"),
+                        Msg::new("rule-reassign-unknown-user").text("id", id.to_string()),
                     )
                 };
                 let user = users::get(conn, id)?.ok_or_else(unknown)?;
@@ -242,11 +230,10 @@ pub fn reassign(
                 }
             }
             if !case_store::set_assignee(conn, id, case.version, to_user, now_ms)? {
-                return Err(AppError::rule(
+                return Err(AppError::rule_msg(
                     crate::error::RuleKind::Conflict,
                     "reassign_changed",
-                    format!("案件 #{id} 刚被他人改动，请刷新后重试"),
-                    format!("case #{id} changed meanwhile; reload and try again"),
+                    Msg::new("rule-reassign-changed").text("id", id.to_string()),
                 ));
             }
             let staff = target.as_ref().map(|(s, _, _)| s);

@@ -58,11 +58,10 @@ pub enum Access {
 
 /// The refusal of a session whose password an administrator reset, until it is changed.
 pub fn change_required() -> AppError {
-    AppError::rule(
+    AppError::rule_msg(
         crate::error::RuleKind::Forbidden,
         "password_change_required",
-        "管理员已重置您的密码：请先设置新密码",
-        "an administrator reset your password: choose a new one first",
+        Msg::new("rule-password-change-required"),
     )
 }
 
@@ -91,11 +90,11 @@ pub fn current(
 }
 
 fn too_short() -> AppError {
-    AppError::rule_on(
+    AppError::rule_on_msg(
         "password",
         "password_too_short",
-        format!("密码至少 {MIN_PASSWORD_CHARS} 个字符"),
-        format!("the password must be at least {MIN_PASSWORD_CHARS} characters"),
+        Msg::new("rule-password-too-short")
+            .text("MIN_PASSWORD_CHARS", MIN_PASSWORD_CHARS.to_string()),
     )
 }
 
@@ -127,33 +126,30 @@ pub fn change_own_password(
             logins::set_failures(conn, &key, next)?;
             Ok(())
         })?;
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "current_password",
             "password_wrong",
-            "当前密码不正确",
-            "the current password is not right",
+            Msg::new("rule-password-wrong"),
         ));
     }
     if new_password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(too_short());
     }
     if new_password == current_password {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "password",
             "password_unchanged",
-            "新密码不能与当前密码相同",
-            "the new password must differ from the current one",
+            Msg::new("rule-password-unchanged"),
         ));
     }
     let hash = hash_password(new_password)?;
     conn.write_tx(|conn| {
         // Only over the hash that was checked: a concurrent change wins, this one retries.
         if users::set_password_over(conn, p.user_id, &user.password_hash, &hash)? != 1 {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 crate::error::RuleKind::Conflict,
                 "password_changed_meanwhile",
-                "密码已在别处被修改，请重新登录",
-                "the password was changed meanwhile; sign in again",
+                Msg::new("rule-password-changed-meanwhile"),
             ));
         }
         logins::clear(conn, &key)?;
@@ -189,21 +185,19 @@ pub fn parse_roles(names: &[String]) -> AppResult<Vec<Role>> {
         .iter()
         .map(|r| {
             r.parse::<Role>().map_err(|_| {
-                AppError::rule_on(
+                AppError::rule_on_msg(
                     "roles",
                     "role_unknown",
-                    format!("未知的角色“{r}”"),
-                    format!("unknown role `{r}`"),
+                    Msg::new("rule-role-unknown").text("r", r.to_string()),
                 )
             })
         })
         .collect::<AppResult<Vec<Role>>>()?;
     if roles.is_empty() {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "roles",
             "roles_empty",
-            "请至少选择一个角色",
-            "give the user at least one role",
+            Msg::new("rule-roles-empty"),
         ));
     }
     Ok(roles)
@@ -234,11 +228,10 @@ pub fn change_account(
         let (action, detail, end_sessions) = match change {
             AccountChange::Disable => {
                 if user_id == admin.user_id {
-                    return Err(AppError::rule(
+                    return Err(AppError::rule_msg(
                         crate::error::RuleKind::Conflict,
                         "disable_self",
-                        "不能停用自己的账号",
-                        "you cannot disable your own account",
+                        Msg::new("rule-disable-self"),
                     ));
                 }
                 users::disable(conn, user_id, now_ms)?;
@@ -250,11 +243,11 @@ pub fn change_account(
             }
             AccountChange::RolesAndRegion { roles, region_code } => {
                 if !within(conn, region_code)? {
-                    return Err(AppError::rule_on(
+                    return Err(AppError::rule_on_msg(
                         "region_code",
                         "region_outside",
-                        format!("“{region_code}”不在您管辖的地区内"),
-                        format!("`{region_code}` is not a region within yours"),
+                        Msg::new("rule-region-outside")
+                            .text("region_code", region_code.to_string()),
                     ));
                 }
                 users::set_roles_and_region(conn, user_id, roles, region_code)?;
@@ -306,20 +299,18 @@ fn link_person(
     id_number: &str,
 ) -> AppResult<i64> {
     if !users::roles_of(conn, user_id)?.contains(&Role::Resident) {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "id_number",
             "link_not_resident",
-            "只有参保居民账号可以关联参保人",
-            "only a resident account can be linked to an insured person",
+            Msg::new("rule-link-not-resident"),
         ));
     }
     let id_number = id_number.trim().to_uppercase();
     let unknown = || {
-        AppError::rule_on(
+        AppError::rule_on_msg(
             "id_number",
             "person_unknown",
-            format!("您管辖的地区内没有身份证号为 {id_number} 的参保人"),
-            format!("no insured person with ID number {id_number} in your region"),
+            Msg::new("rule-person-unknown").text("id_number", id_number.to_string()),
         )
     };
     let person = crate::store::persons::by_id_number(conn, &id_number)?.ok_or_else(unknown)?;
@@ -328,11 +319,10 @@ fn link_person(
         return Err(unknown());
     }
     if users::link_person(conn, user_id, person.id)? != 1 {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "id_number",
             "person_linked",
-            "该参保人已关联其他账号",
-            "this insured person is linked to another account",
+            Msg::new("rule-person-linked"),
         ));
     }
     users::unlink_others(conn, user_id, person.id)?;

@@ -276,7 +276,7 @@ pub fn act(
         if let (Next::Outcome(outcome @ (OutcomeKind::Approved | OutcomeKind::Rejected)), Subject::Appeal(_)) = (t.to.clone(), case.subject()) {
             // Approved: the appeal changes the amount (it needs the new one); rejected: upheld.
             let changed = match (outcome, req.amount_fen) {
-                (OutcomeKind::Approved, None) => return Err(AppError::rule_on("amount_fen", "appeal_amount", "变更决定须填写新的基本医保金额", "changing the decision needs the new basic-insurance amount")),
+                (OutcomeKind::Approved, None) => return Err(AppError::rule_on_msg("amount_fen", "appeal_amount", Msg::new("rule-appeal-amount-2"))),
                 (OutcomeKind::Approved, amount) => amount,
                 _ => None,
             };

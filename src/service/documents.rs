@@ -117,11 +117,10 @@ pub fn add_document(
         let appealing = crate::store::appeals::of_claim(conn, up.claim_id)?
             .is_some_and(|a| a.outcome.is_none());
         if case.stage.is_none() && !appealing {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 crate::error::RuleKind::Conflict,
                 "case_closed",
-                "该申请已办结，不能再上传材料；如有异议请先提出申诉",
-                "the claim is decided and takes no more documents; file an appeal first",
+                Msg::new("rule-case-closed"),
             ));
         }
         let answers = answered_request(conn, up)?;
@@ -178,36 +177,36 @@ fn answered_request(conn: &mut DbConn, up: &Upload<'_>) -> AppResult<Option<i64>
     match up.request_id {
         Some(id) => {
             let Some(request) = requests.iter().find(|r| r.id == id) else {
-                return Err(AppError::rule_on(
+                return Err(AppError::rule_on_msg(
                     "request_id",
                     "request_not_open",
-                    format!("第 {id} 项不是本申请最近一次退回所要的材料"),
-                    format!("item {id} is not one the latest return of this claim asked for"),
+                    Msg::new("rule-request-not-open").text("id", id.to_string()),
                 ));
             };
             if !open(&request) {
-                return Err(AppError::rule_on(
+                return Err(AppError::rule_on_msg(
                     "request_id",
                     "request_answered",
-                    format!("第 {id} 项已经补交过材料"),
-                    format!("item {id} has been answered already"),
+                    Msg::new("rule-request-answered").text("id", id.to_string()),
                 ));
             }
             if request.kind != up.kind {
                 let (asked, given) = (document_kind(&request.kind), document_kind(up.kind));
-                return Err(AppError::rule_on(
+                return Err(AppError::rule_on_msg(
                     "kind",
                     "request_kind_mismatch",
-                    format!(
-                        "第 {id} 项要的是{}，上传的是{}",
-                        asked.map_or(request.kind.as_str(), |k| k.zh),
-                        given.map_or(up.kind, |k| k.zh)
-                    ),
-                    format!(
-                        "item {id} asks for {}, the upload is {}",
-                        asked.map_or(request.kind.as_str(), |k| k.en),
-                        given.map_or(up.kind, |k| k.en)
-                    ),
+                    Msg::new("rule-request-kind-mismatch")
+                        .text("id", id.to_string())
+                        .both(
+                            "asked",
+                            asked.map_or(request.kind.as_str(), |k| k.zh),
+                            asked.map_or(request.kind.as_str(), |k| k.en),
+                        )
+                        .both(
+                            "given",
+                            given.map_or(up.kind, |k| k.zh),
+                            given.map_or(up.kind, |k| k.en),
+                        ),
                 ));
             }
             Ok(Some(id))

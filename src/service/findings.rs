@@ -9,6 +9,7 @@ use crate::auth::Principal;
 use crate::definitions::Definitions;
 use crate::domain::audit::Event;
 use crate::domain::controls::OverrideReason;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult, RuleKind};
 use crate::store::findings::{self as findings_store, Finding};
 use crate::store::{audit, cases as case_store, DbConn};
@@ -30,25 +31,25 @@ fn reason<'d>(
     let reasons = &defs.controls().override_reasons;
     let Some(reason) = defs.controls().override_reason(code) else {
         let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "reason_code",
             "unknown_override_reason",
-            format!("未知的否决理由代码“{code}”，可选：{}", codes.join("、")),
-            format!(
-                "unknown override reason `{code}`; expected one of {}",
-                codes.join(", ")
-            ),
+            Msg::new("rule-unknown-override-reason")
+                .text("code", code.to_string())
+                .both("allowed", codes.join("、"), codes.join(", ")),
         ));
     };
     if !reason.applies_to(&finding.code) {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "reason_code",
             "override_reason_not_applicable",
-            format!("理由“{}”不适用于“{}”类发现", reason.zh, finding.message_zh),
-            format!(
-                "reason `{}` does not apply to a `{}` finding",
-                reason.code, finding.code
-            ),
+            Msg::new("rule-override-reason-not-applicable")
+                .both("reason", reason.zh.to_string(), reason.code.to_string())
+                .both(
+                    "finding",
+                    finding.message_zh.to_string(),
+                    finding.code.to_string(),
+                ),
         ));
     }
     Ok(reason)
@@ -64,11 +65,10 @@ pub fn override_finding(
 ) -> AppResult<Finding> {
     let comment = req.comment.trim();
     if comment.is_empty() || comment.len() > 4000 {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "comment",
             "override_comment_required",
-            "否决一项错误级发现须说明理由（1 至 4000 字节）",
-            "overriding an error finding needs a comment of 1 to 4000 bytes",
+            Msg::new("rule-override-comment-required"),
         ));
     }
     conn.write_tx(|conn| {
@@ -77,20 +77,24 @@ pub fn override_finding(
         let sign_off = wf.authority_stage.map(|i| &wf.stages[i]);
         let Some(stage) = sign_off.filter(|s| case.stage.as_deref() == Some(s.id.as_str())) else {
             let at = case.stage.as_deref().unwrap_or("closed");
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Conflict,
                 "override_only_at_sign_off",
-                format!("只有在审批签发环节才能否决错误级发现；本案当前在“{at}”"),
-                format!("an error finding is overridden only at sign-off; case {} is at `{at}`", case.id),
+                Msg::new("rule-override-only-at-sign-off")
+                    .text("case", case.id.to_string())
+                    .text("at", at.to_string()),
             ));
         };
         let acting = p.has(stage.role) || scope::stand_in(p, &case).is_some();
         if !acting {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Forbidden,
                 "override_needs_sign_off_role",
-                format!("否决须由签发环节的“{}”进行", stage.role.title_zh()),
-                format!("an override is taken by the sign-off's `{}`", stage.role),
+                Msg::new("rule-override-needs-sign-off-role").both(
+                    "role",
+                    stage.role.title_zh().to_string(),
+                    stage.role.to_string(),
+                ),
             ));
         }
         let history = case_store::stage_actors(conn, case.id)?;
@@ -98,30 +102,35 @@ pub fn override_finding(
             .iter()
             .find(|h| h.actor_id == p.user_id && h.stage != stage.id)
         {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Forbidden,
                 "four_eyes",
-                format!("您曾在本案“{}”环节办理，否决须由未参与审核的负责人进行", earlier.stage),
-                format!("you acted in stage `{}` of this case; an override needs someone who took no part in the review", earlier.stage),
+                Msg::new("rule-four-eyes").text("stage", earlier.stage.to_string()),
             ));
         }
-        let finding = findings_store::get(conn, case.id, req.finding_id)?
-            .ok_or_else(|| AppError::NotFound(format!("finding {} of case {}", req.finding_id, case.id)))?;
+        let finding = findings_store::get(conn, case.id, req.finding_id)?.ok_or_else(|| {
+            AppError::NotFound(format!("finding {} of case {}", req.finding_id, case.id))
+        })?;
         if finding.severity != "error" {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Invalid,
                 "finding_not_blocking",
-                "只有错误级发现会阻止支付，无需否决",
-                "only error findings block payment; this one needs no override",
+                Msg::new("rule-finding-not-blocking"),
             ));
         }
         let reason = reason(defs, req.reason_code, &finding)?;
-        if !findings_store::mark_overridden(conn, finding.id, p.user_id, &reason.code, comment, req.now_ms)? {
-            return Err(AppError::rule(
+        if !findings_store::mark_overridden(
+            conn,
+            finding.id,
+            p.user_id,
+            &reason.code,
+            comment,
+            req.now_ms,
+        )? {
+            return Err(AppError::rule_msg(
                 RuleKind::Conflict,
                 "finding_already_overridden",
-                "该发现已被否决",
-                format!("finding {} was already overridden", finding.id),
+                Msg::new("rule-finding-already-overridden").text("id", finding.id.to_string()),
             ));
         }
         let value = json!({
@@ -131,11 +140,20 @@ pub fn override_finding(
         audit::append(
             conn,
             case.id,
-            Event::new(Some(p.user_id), &p.username, stage.role.as_str(), "finding_overridden", req.now_ms)
-                .stages(Some(&stage.id), None)
-                .values(json!({ "finding_id": finding.id, "overridden": false }), value)
-                .comment(comment)
-                .internal(),
+            Event::new(
+                Some(p.user_id),
+                &p.username,
+                stage.role.as_str(),
+                "finding_overridden",
+                req.now_ms,
+            )
+            .stages(Some(&stage.id), None)
+            .values(
+                json!({ "finding_id": finding.id, "overridden": false }),
+                value,
+            )
+            .comment(comment)
+            .internal(),
         )?;
         findings_store::get(conn, case.id, finding.id)?
             .ok_or_else(|| AppError::NotFound(format!("finding {}", finding.id)))

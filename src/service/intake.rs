@@ -266,17 +266,13 @@ fn refuse_undesignated(claim: &Claim, ctx: &ClaimContext) -> AppResult<()> {
         ),
         _ => ("不是医保定点机构", "not a designated facility"),
     };
-    Err(AppError::rule_on(
+    Err(AppError::rule_on_msg(
         "facility_code",
         "facility_not_designated",
-        format!(
-            "就诊机构“{}”在 {day} {zh}，该期间发生的医疗费用不予报销",
-            ctx.facility.name
-        ),
-        format!(
-            "{} was {en} on {day}; care there in that period is not paid",
-            ctx.facility.name
-        ),
+        Msg::new("rule-facility-not-designated")
+            .text("facility", ctx.facility.name.as_str())
+            .text("day", day.to_string())
+            .both("status", zh, en),
     ))
 }
 

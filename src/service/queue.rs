@@ -401,11 +401,10 @@ impl QueueQuery {
     pub fn filter(self, defs: &Definitions, p: &Principal) -> AppResult<QueueFilter> {
         let supervisor = p.has(crate::domain::roles::Role::Supervisor);
         if (self.team || self.holder.is_some()) && !supervisor {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 crate::error::RuleKind::Forbidden,
                 "team_view_supervisors_only",
-                "只有负责人可以查看整个团队的案件",
-                "Only a supervisor may see the whole team's cases",
+                Msg::new("rule-team-view-supervisors-only"),
             ));
         }
         let stages = if self.team {
@@ -441,13 +440,10 @@ impl QueueQuery {
         let sort = match self.sort.as_deref() {
             None | Some("") => QueueSort::default(),
             Some(s) => QueueSort::parse(s).ok_or_else(|| {
-                AppError::rule_on(
+                AppError::rule_on_msg(
                     "sort",
                     "queue_sort_unknown",
-                    format!("无法按“{s}”排序：可选 due、amount、opened 或 case（前加 - 为倒序）"),
-                    format!(
-                        "cannot sort by `{s}`: expected due, amount, opened or case (a leading - sorts descending)"
-                    ),
+                    Msg::new("rule-queue-sort-unknown").text("s", s.to_string()),
                 )
             })?,
         };

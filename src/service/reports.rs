@@ -421,11 +421,10 @@ pub fn link_violation(
     let v_case = case_store::for_subject(conn, Subject::Violation(violation_id))?
         .filter(|c| p.covers_region(&c.region_path))
         .ok_or_else(|| {
-            AppError::rule_on(
+            AppError::rule_on_msg(
                 "violation_id",
                 "no_such_violation",
-                format!("本辖区没有编号为 {violation_id} 的违规案件"),
-                format!("there is no violation {violation_id} in your region"),
+                Msg::new("rule-no-such-violation").text("violation_id", violation_id.to_string()),
             )
         })?;
     conn.write_tx(|conn| store::link(conn, id, v_case.subject_id))?;
@@ -444,51 +443,40 @@ pub fn pay_reward(
 ) -> AppResult<ReportView> {
     p.require_any(&[Role::Supervisor])?;
     if amount_fen <= 0 {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "amount_fen",
             "amount_not_positive",
-            "金额须大于 0 元",
-            "the amount must be more than 0 yuan",
+            Msg::new("rule-amount-not-positive"),
         ));
     }
     conn.write_tx(|conn| {
         let current = view(conn, defs, p, id)?;
         if current.outcome.as_deref() != Some("closed") {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Conflict,
                 "report_not_confirmed",
-                "举报查实结案后才发放奖励",
-                "only a confirmed report earns a reward",
+                Msg::new("rule-report-not-confirmed"),
             ));
         }
         let due = current.report.reward_fen.unwrap_or(current.reward_due_fen);
         if due == 0 {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Conflict,
                 "nothing_recovered",
-                "尚未追回基金，暂无应发奖励",
-                "nothing has been recovered yet, so no reward is due",
+                Msg::new("rule-nothing-recovered"),
             ));
         }
         // Compared before adding, so that no amount can overflow the sum.
         if amount_fen > due - current.report.reward_paid_fen {
             let (due, paid) = (Fen(due), Fen(current.report.reward_paid_fen));
             let left = Fen(due.0 - paid.0);
-            return Err(AppError::rule_on(
+            return Err(AppError::rule_on_msg(
                 "amount_fen",
                 "reward_above_due",
-                format!(
-                    "奖励为 {} 元，已发 {} 元，尚余 {} 元",
-                    due.yuan_text(),
-                    paid.yuan_text(),
-                    left.yuan_text()
-                ),
-                format!(
-                    "the reward is {} yuan and {} yuan is paid; {} yuan is left",
-                    due.yuan_text(),
-                    paid.yuan_text(),
-                    left.yuan_text()
-                ),
+                Msg::new("rule-reward-above-due")
+                    .fen("due", due.0)
+                    .fen("paid", paid.0)
+                    .fen("left", left.0),
             ));
         }
         let paid = current.report.reward_paid_fen + amount_fen;

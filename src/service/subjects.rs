@@ -304,11 +304,10 @@ pub fn requests_for_return(
         .iter()
         .find(|k| crate::domain::documents::document_kind(k).is_none() || k.as_str() == "other")
     {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "missing_documents",
             "unknown_document_kind",
-            format!("未知的材料类型“{bad}”；其他材料请写明名称和说明"),
-            format!("unknown document kind `{bad}`; name other documents with a description"),
+            Msg::new("rule-unknown-document-kind").text("bad", bad.to_string()),
         ));
     }
     if let Some(bad) = asks
@@ -317,11 +316,10 @@ pub fn requests_for_return(
         .find(|d| d.trim().is_empty() || d.len() > 500)
     {
         let _ = bad;
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "extra_documents",
             "extra_document_needs_description",
-            "请说明需要补充的其他材料（1 至 500 字节）",
-            "describe each other document asked for, in 1 to 500 bytes",
+            Msg::new("rule-extra-document-needs-description"),
         ));
     }
     let mut asked: Vec<(String, String)> = asks
@@ -344,11 +342,10 @@ pub fn requests_for_return(
         }
     }
     if asked.is_empty() {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "missing_documents",
             "return_needs_items",
-            "退回补充材料须写明至少一项需要补充的材料",
-            "a return for documents must name at least one document to send",
+            Msg::new("rule-return-needs-items"),
         ));
     }
     Ok(asked)

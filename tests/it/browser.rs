@@ -1143,6 +1143,11 @@ async fn clerk_intake_with_documents(app: &TestApp, driver: &Driver, words: &Wor
     s.click("form[action='/intake/new'] button.primary").await;
     let path = s.path().await;
     assert!(path.starts_with("/cases/"), "{path}: {}", s.text().await);
+    assert!(
+        s.text_of("claimant").await.contains("张伟"),
+        "{}",
+        s.text().await
+    );
     s.look("intake-case").await;
     let item = "#checklist li[data-kind='invoice']";
     assert!(

@@ -808,6 +808,10 @@ async fn the_counter_files_for_a_resident_of_its_region_only(app: TestApp) {
         page.contains(&format!("/cases/{case_id}/documents/{doc_id}/reject")),
         "{page}"
     );
+    assert!(
+        page.contains("id=\"claimant\"") && page.contains("张伟"),
+        "the claimant is named: {page}"
+    );
     let csrf = csrf_of(&page);
     let resident = app.login("resident").await;
     let (status, _) = app.page(&resident, "/intake").await;

@@ -378,7 +378,13 @@ async fn money_path(app: TestApp) {
         .await;
     assert_eq!(
         pay["zh"].as_str(),
-        Some(format!("已于 2026-12-01 支付 {} 元至账户 ****7894", refs[0].1).as_str()),
+        Some(
+            format!(
+                "已于 2026-12-01 支付 {} 元至账户 ****7894",
+                grouped(&refs[0].1)
+            )
+            .as_str()
+        ),
         "{pay}"
     );
     assert!(
@@ -977,4 +983,12 @@ fn trail_verifies(app: &TestApp) {
         report.breaks,
         report.problems
     );
+}
+
+/// The bank file's plain amount (`7520.00`) as people read it (`7,520.00`).
+fn grouped(plain: &str) -> String {
+    let yuan: rust_decimal::Decimal = plain.parse().unwrap();
+    claimflow::domain::money::Fen::from_yuan_half_up(yuan)
+        .unwrap()
+        .yuan_text()
 }

@@ -2,6 +2,7 @@
 //! case's facts, it either names the next stage or outcome, or says precisely why not.
 use super::guard::CaseFacts;
 use super::model::{Action, OutcomeKind, Stage, Target, Workflow};
+use crate::domain::message::Msg;
 use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, Copy)]
@@ -65,31 +66,43 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The refusal in Chinese; the English is its `Display`.
-    pub fn zh(&self) -> String {
+    /// What the person is told, as a catalogue message (`locales/messages.*.ftl`); the
+    /// `Display` above is the same in English for logs.
+    pub fn msg(&self) -> Msg {
         match self {
-            Refusal::Closed => "案件已办结，不能再办理".into(),
-            Refusal::UnknownStage(stage) => format!("案件所处环节 `{stage}` 不在该流程版本中"),
-            Refusal::UnknownAction { stage, action } => format!("环节 `{stage}` 没有操作 `{action}`"),
-            Refusal::RoleNotAllowed { action, allowed } => format!(
-                "操作 `{action}` 须由以下岗位办理：{}",
-                allowed.iter().map(|r| r.title_zh()).collect::<Vec<_>>().join("、")
-            ),
-            Refusal::FourEyes { stage, earlier } => {
-                format!("四眼原则：您已办理本案的 `{earlier}` 环节，不能再办理 `{stage}` 环节")
+            Refusal::Closed => Msg::new("refusal-closed"),
+            Refusal::UnknownStage(stage) => {
+                Msg::new("refusal-unknown-stage").text("stage", stage.as_str())
             }
-            Refusal::GuardFailed { action, guard } => {
-                format!("当前不能执行操作 `{action}`：条件 `{guard}` 尚不满足")
+            Refusal::UnknownAction { stage, action } => Msg::new("refusal-unknown-action")
+                .text("stage", stage.as_str())
+                .text("action", action.as_str()),
+            Refusal::RoleNotAllowed { action, allowed } => {
+                let zh: Vec<&str> = allowed.iter().map(|r| r.title_zh()).collect();
+                let en: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+                Msg::new("refusal-role")
+                    .text("action", action.as_str())
+                    .both("roles", zh.join("、"), en.join(", "))
             }
-            Refusal::CommentRequired(action) => format!("操作 `{action}` 须填写意见"),
-            Refusal::NoReturnStage => "案件没有可退回的环节".into(),
-            Refusal::BlockedByFindings { action, count } => format!(
-                "操作 `{action}` 将支付该申请，但仍有 {count} 条阻止支付的疑点；须由审批负责人在签发环节逐条说明理由解除后方可支付"
-            ),
-            Refusal::MoneyOutstanding { action, outstanding_fen } => format!(
-                "操作 `{action}` 将结案，但仍有 {} 元未缴清；请登记缴款，或由两名审批负责人批准核销",
-                crate::domain::money::Fen(*outstanding_fen).yuan_text()
-            ),
+            Refusal::FourEyes { stage, earlier } => Msg::new("refusal-four-eyes")
+                .text("stage", stage.as_str())
+                .text("earlier", earlier.as_str()),
+            Refusal::GuardFailed { action, guard } => Msg::new("refusal-guard")
+                .text("action", action.as_str())
+                .text("guard", guard.as_str()),
+            Refusal::CommentRequired(action) => {
+                Msg::new("refusal-comment-required").text("action", action.as_str())
+            }
+            Refusal::NoReturnStage => Msg::new("refusal-no-return-stage"),
+            Refusal::BlockedByFindings { action, count } => Msg::new("refusal-blocked-by-findings")
+                .text("action", action.as_str())
+                .count("count", *count),
+            Refusal::MoneyOutstanding {
+                action,
+                outstanding_fen,
+            } => Msg::new("refusal-money-outstanding")
+                .text("action", action.as_str())
+                .fen("outstanding", *outstanding_fen),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the bank's results and reconciliation.
 use crate::domain::case::Subject;
 use crate::domain::payment::{Reconciliation, RowError};
+use crate::error::Msg;
 use crate::error::{AppError, AppResult, RuleKind};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
@@ -157,14 +158,10 @@ pub fn rejected(errors: &[RowError]) -> AppError {
         .iter()
         .map(|e| format!("line {}, {}: {}", e.line, e.field, e.en))
         .collect();
-    AppError::rule(
+    AppError::rule_msg(
         RuleKind::Invalid,
         "bank_result_rejected",
-        format!("银行结果文件未导入，任何结果均未记录：{}", zh.join("；")),
-        format!(
-            "the bank result file was not applied, nothing was recorded: {}",
-            en.join("; ")
-        ),
+        Msg::new("rule-bank-result-rejected").both("problems", zh.join("；"), en.join("; ")),
     )
 }
 
@@ -196,11 +193,10 @@ fn day_ms(field: &'static str, s: &str) -> AppResult<i64> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc().timestamp_millis())
         .ok_or_else(|| {
-            AppError::rule_on(
+            AppError::rule_on_msg(
                 field,
                 "bad_date",
-                format!("`{s}` 不是日期（YYYY-MM-DD）"),
-                format!("`{s}` is not a date (YYYY-MM-DD)"),
+                Msg::new("rule-bad-date").text("s", s.to_string()),
             )
         })
 }

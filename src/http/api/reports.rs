@@ -1,6 +1,7 @@
 //! Whistleblower reports over HTTP: the public form and tracking (no login), and the staff
 //! view, links to violations and reward payments.
 use super::supervision::PaymentBody;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult};
 use crate::http::auth::AuthUser;
 use crate::http::upload::{read_upload, refuse_declared_oversize};
@@ -67,11 +68,10 @@ pub async fn attach(state: State, req: HttpRequest, form: Multipart) -> AppResul
         ..
     } = read_upload(form, limit).await?;
     let code = code.ok_or_else(|| {
-        AppError::rule_on(
+        AppError::rule_on_msg(
             "code",
             "tracking_code_required",
-            "请填写举报查询码",
-            "the tracking code is required",
+            Msg::new("rule-tracking-code-required"),
         )
     })?;
     let data_dir = state.config.data_dir.clone();

@@ -5,6 +5,7 @@
 use super::ctx::{see_other, Ctx, PageError, PASSWORD_PAGE};
 use crate::domain::roles::Role;
 use crate::error::AppError;
+use crate::error::Msg;
 use crate::service::auth::{account_view, change_account, parse_roles, AccountChange, AccountView};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
@@ -157,11 +158,10 @@ pub async fn account_post(
     let form = AccountForm::parse(&body);
     ctx.check_csrf(&form.csrf)?;
     let change = match action.as_str() {
-        "disable" if !form.confirm => Err(AppError::rule_on(
+        "disable" if !form.confirm => Err(AppError::rule_on_msg(
             "confirm",
             "confirm_required",
-            "停用会立即结束该用户的所有会话：请勾选确认",
-            "disabling ends all of the user's sessions at once: tick to confirm",
+            Msg::new("rule-confirm-required"),
         )),
         "disable" => Ok(Some(AccountChange::Disable)),
         "enable" => Ok(Some(AccountChange::Enable)),

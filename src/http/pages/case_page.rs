@@ -22,6 +22,8 @@ use serde_json::{json, Value};
 struct CaseData {
     detail: ClaimDetail,
     events: Vec<crate::domain::audit::StoredEvent>,
+    /// The insured person the claim is for.
+    claimant: Option<crate::store::persons::Person>,
 }
 
 async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
@@ -30,19 +32,27 @@ async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
         let case = crate::service::scope::case(conn, &user, case_id)?;
         let events = crate::service::views::case::events(conn, &user, case_id)?;
         // An appeal's page is the claim appealed against, with the appeal's own actions.
-        if let Subject::Appeal(appeal_id) = case.subject() {
+        let detail = if let Subject::Appeal(appeal_id) = case.subject() {
             let appeal = crate::store::appeals::get(conn, appeal_id)?
                 .ok_or_else(|| AppError::NotFound(format!("appeal {appeal_id}")))?;
             let claim_case = crate::service::scope::load(conn, appeal.claim_case_id)?;
             let mut detail = claim_detail(conn, env.defs, &user, claim_case)?;
             detail.case = crate::service::views::case::case_view(conn, env.defs, &user, case)?;
-            return Ok(CaseData { detail, events });
-        }
-        if case.subject().claim().is_none() {
+            detail
+        } else if case.subject().claim().is_some() {
+            claim_detail(conn, env.defs, &user, case)?
+        } else {
             return Err(AppError::NotFound(format!("claim case {case_id}")));
-        }
-        let detail = claim_detail(conn, env.defs, &user, case)?;
-        Ok(CaseData { detail, events })
+        };
+        let claimant = match detail.claim.person_id {
+            Some(id) => crate::store::persons::get(conn, id)?,
+            None => None,
+        };
+        Ok(CaseData {
+            detail,
+            events,
+            claimant,
+        })
     })
     .await
 }
@@ -190,6 +200,10 @@ fn case_view(
         "chain_ok": crate::domain::audit::verify_chain(&data.events).is_ok(),
         "comment_error": comment_error,
         "upload_action": format!("/cases/{}/documents", case.id),
+        "claimant": data.claimant.as_ref().map(|p| json!({
+            "name": p.name,
+            "id_number": crate::domain::person::IdNumber::parse(&p.id_number).map(|n| n.masked()).unwrap_or_default(),
+        })),
         "can_add_documents": open && holds(&[Role::Clerk, Role::Reviewer, Role::SeniorReviewer]),
         "can_reject_documents": open && holds(&DOCUMENT_REVIEWERS),
         "doc_error": null,
@@ -388,7 +402,7 @@ pub async fn act(
         Err(AppError::Refused(refusal)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             ("error", ctx.t("case.refused")),
-            Some(ctx.pick(&refusal.zh(), &refusal.to_string()).to_string()),
+            Some(crate::messages::render(&refusal.msg(), ctx.lang)),
         ),
         Err(e @ AppError::Validation(_)) => {
             let text = format!("{}{e}", ctx.t("errors.field_prefix"));

@@ -5,6 +5,7 @@ use super::recovery_view::PaymentForm;
 use super::violations::{violation_page, Kept};
 use super::yuan_to_fen;
 use crate::domain::roles::Role;
+use crate::error::Msg;
 use crate::service::supervision::{self as svc, ApprovalDecision};
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpResponse};
@@ -63,11 +64,10 @@ pub async fn record_payment(
         let owned = crate::store::supervision::recovery(conn, recovery_id)?
             .is_some_and(|r| r.violation_id == violation_id);
         if !owned {
-            return Err(crate::error::AppError::rule_on(
+            return Err(crate::error::AppError::rule_on_msg(
                 "recovery_id",
                 "not_this_violations_recovery",
-                "所选项目不属于本违规案件",
-                "the item chosen is not a repayment or fine of this violation",
+                Msg::new("rule-not-this-violations-recovery"),
             ));
         }
         svc::record_payment(conn, &user, recovery_id, amount_fen, crate::store::now_ms())

@@ -6,6 +6,7 @@ use super::ctx::{see_other, Ctx, PageError};
 use super::{yuan, yuan_to_fen};
 use crate::domain::roles::Role;
 use crate::error::AppError;
+use crate::error::Msg;
 use crate::service::reports::{self as svc, REPORT_WORKFLOW};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
@@ -221,11 +222,10 @@ pub async fn link(
     ctx.check_csrf(&form.csrf)?;
     let id = id.into_inner();
     let Ok(violation_id) = form.violation_id.trim().parse::<i64>() else {
-        let err = AppError::rule_on(
+        let err = AppError::rule_on_msg(
             "violation_id",
             "choose_violation",
-            "请选择一个违规案件",
-            "choose a violation",
+            Msg::new("rule-choose-violation"),
         );
         return refused_in_place(&ctx, id, err, "").await;
     };
@@ -251,7 +251,10 @@ pub async fn pay_reward(
     let amount_fen = match yuan_to_fen(&form.amount) {
         Ok(fen) => fen,
         Err(key) => {
-            let err = AppError::rule_on("amount_fen", "amount", ctx.t(key), ctx.t(key));
+            // The form's own words for what is wrong with the amount, in both languages.
+            let (zh, en) = (ctx.ui.text("zh-CN", key), ctx.ui.text("en", key));
+            let msg = Msg::new("detail").both("text", zh, en);
+            let err = AppError::rule_on_msg("amount_fen", "amount", msg);
             return refused_in_place(&ctx, id, err, &form.amount).await;
         }
     };

@@ -22,14 +22,8 @@ pub fn create_batch(
     now_ms: i64,
 ) -> AppResult<(BatchRow, usize)> {
     supervisor(p)?;
-    let unknown = || {
-        AppError::rule_on(
-            "region",
-            "unknown_region",
-            "未知地区，或不在您的管辖范围内",
-            "unknown region, or one outside your own",
-        )
-    };
+    let unknown =
+        || AppError::rule_on_msg("region", "unknown_region", Msg::new("rule-unknown-region"));
     let region = regions::get(conn, &req.region)?.ok_or_else(unknown)?;
     if !regions::path_within(&region.path, &p.region_path) {
         return Err(unknown());
@@ -46,19 +40,12 @@ pub fn create_batch(
             .into_iter()
             .partition(|x| with_account.contains(&x.person_id));
         if ready.is_empty() {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Invalid,
                 "nothing_payable",
-                format!(
-                    "截至该时间 {} 没有可支付且已登记收款账户的理赔（另有 {} 笔缺少账户）",
-                    region.name_zh,
-                    waiting.len()
-                ),
-                format!(
-                    "{} has no payable claim with a payee account by the cut-off ({} more lack an account)",
-                    region.name_en,
-                    waiting.len()
-                ),
+                Msg::new("rule-nothing-payable")
+                    .both("region", region.name_zh.as_str(), region.name_en.as_str())
+                    .count("waiting", waiting.len() as i64),
             ));
         }
         let total = crate::domain::money::sum_fen(ready.iter().map(|x| x.amount_fen));
@@ -130,12 +117,7 @@ pub fn export_batch(
             let mut items = Vec::with_capacity(pays.len());
             for pay in &pays {
                 let account = accounts.iter().find(|a| a.person_id == pay.person_id).ok_or_else(|| {
-                    AppError::rule(
-                        RuleKind::Conflict,
-                        "account_missing",
-                        format!("理赔 {} 的收款账户已不存在", pay.claim_id),
-                        format!("claim {}'s payee account is gone", pay.claim_id),
-                    )
+                    AppError::rule_msg(RuleKind::Conflict, "account_missing", Msg::new("rule-account-missing").text("claim_id", pay.claim_id.to_string()))
                 })?;
                 items.push(ItemRow {
                     batch_id,
@@ -205,7 +187,7 @@ fn bank_file(env: Env<'_>, items: &[ItemRow]) -> AppResult<Vec<u8>> {
             &item.holder,
             &item.bank,
             &number,
-            &Fen(item.amount_fen).to_string(),
+            &Fen(item.amount_fen).to_yuan().to_string(),
         ]))
         .map_err(io)?;
     }
@@ -215,7 +197,7 @@ fn bank_file(env: Env<'_>, items: &[ItemRow]) -> AppResult<Vec<u8>> {
         "",
         "",
         "",
-        &Fen(total).to_string(),
+        &Fen(total).to_yuan().to_string(),
     ])
     .map_err(io)?;
     w.into_inner()

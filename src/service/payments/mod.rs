@@ -12,6 +12,7 @@ use crate::domain::payment::{
     RowError, BANK_FILE_COLUMNS,
 };
 use crate::domain::roles::Role;
+use crate::error::Msg;
 use crate::error::{AppError, AppResult, RuleKind};
 use crate::store::payments::{self as store, AccountRow, BatchRow, ItemRow, NewBatch, NewPayment};
 use crate::store::{audit, cases as case_store, persons, regions, DbConn};
@@ -124,11 +125,12 @@ pub fn account(conn: &mut DbConn, p: &Principal, person_id: i64) -> AppResult<Op
 fn text_field(field: &'static str, value: &str, max: usize, zh: &str) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             field,
             "account_field",
-            format!("{zh}不能为空，且不超过 {max} 个字"),
-            format!("{field} must be given, at most {max} characters"),
+            Msg::new("rule-account-field")
+                .both("field", zh, field)
+                .count("max", max as i64),
         ));
     }
     Ok(v.to_string())
@@ -147,7 +149,7 @@ pub fn set_account(
     let bank = text_field("bank", &input.bank, 100, "开户银行")?;
     let holder = text_field("holder", &input.holder, 50, "账户名")?;
     let number = normalise_account(&input.number)
-        .map_err(|(zh, en)| AppError::rule_on("number", "account_number", zh, en))?;
+        .map_err(|msg| AppError::rule_on_msg("number", "account_number", msg))?;
     conn.write_tx(|conn| {
         let person = account_holder(conn, p, person_id)?;
         let role = if person.user_id == Some(p.user_id) {
@@ -291,11 +293,10 @@ fn supervisor(p: &Principal) -> AppResult<()> {
     if p.has(Role::Supervisor) {
         Ok(())
     } else {
-        Err(AppError::rule(
+        Err(AppError::rule_msg(
             RuleKind::Forbidden,
             "payments_supervisor_only",
-            "只有主管可以创建、导出付款批次或导入银行结果",
-            "only a supervisor creates and exports payment batches and imports bank results",
+            Msg::new("rule-payments-supervisor-only"),
         ))
     }
 }
@@ -304,11 +305,10 @@ fn reader(p: &Principal) -> AppResult<()> {
     if p.has(Role::Supervisor) || p.has(Role::Auditor) || p.has(Role::Director) {
         Ok(())
     } else {
-        Err(AppError::rule(
+        Err(AppError::rule_msg(
             RuleKind::Forbidden,
             "payments_readers",
-            "付款批次与对账仅限主管、负责人和审计人员查看",
-            "payment batches and reconciliation are for supervisors, directors and auditors",
+            Msg::new("rule-payments-readers"),
         ))
     }
 }

@@ -1,6 +1,7 @@
 //! Reconciliation: a batch's items against its total, and a period's approved claims
 //! against their payments.
 use super::*;
+use crate::error::Msg;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BatchReport {
@@ -55,11 +56,10 @@ pub fn period_report(
 ) -> AppResult<Reconciliation> {
     reader(p)?;
     if to_ms <= from_ms {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "to",
             "period_empty",
-            "对账期间的结束须晚于开始",
-            "the period's end must be after its start",
+            Msg::new("rule-period-empty"),
         ));
     }
     let approved = store::approved_claims(conn, &p.region_path, from_ms, to_ms)?;

@@ -154,7 +154,7 @@ fn notify(
             template,
             dedupe: &item.reference,
             extra: json!({
-                "amount_yuan": Fen(item.amount_fen).to_string(),
+                "amount_yuan": Fen(item.amount_fen).yuan_text(),
                 "paid_on": on,
                 "reason": reason,
                 "account": masked(&item.account_last4),

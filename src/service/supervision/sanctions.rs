@@ -54,13 +54,19 @@ pub struct SanctionOutcome {
 
 fn refused(breaches: Vec<Breach>) -> AppError {
     let fields = breaches.iter().map(|b| b.field).collect();
-    let join = |f: fn(&Breach) -> &str, sep| breaches.iter().map(f).collect::<Vec<_>>().join(sep);
+    let join = |lang, sep| {
+        let texts: Vec<String> = breaches
+            .iter()
+            .map(|b| crate::messages::render(&b.msg, lang))
+            .collect();
+        texts.join(sep)
+    };
     AppError::Rule(Rule {
         kind: RuleKind::Invalid,
         code: breaches[0].code,
         fields,
-        zh: join(|b| &b.zh, "；"),
-        en: join(|b| &b.en, "; "),
+        zh: join("zh-CN", "；"),
+        en: join("en", "; "),
     })
 }
 
@@ -75,11 +81,12 @@ fn at_decision(
     let current = view(conn, defs, p, violation_id)?;
     if current.stage.as_deref() != Some("decision") {
         let at = current.stage.as_deref().unwrap_or("closed");
-        return Err(AppError::rule(
+        return Err(AppError::rule_msg(
             RuleKind::Conflict,
             "not_at_decision",
-            format!("违规案件 {violation_id} 当前在“{at}”环节，不在处理决定环节"),
-            format!("violation {violation_id} is at stage `{at}`, not decision"),
+            Msg::new("rule-not-at-decision")
+                .text("violation_id", violation_id.to_string())
+                .text("at", at.to_string()),
         ));
     }
     Ok(current)
@@ -385,18 +392,17 @@ pub fn propose_write_off(
     p.require_any(&[Role::Supervisor])?;
     let reason = reason.trim();
     if reason.is_empty() || reason.len() > 4000 {
-        return Err(AppError::rule_on(
+        return Err(AppError::rule_on_msg(
             "reason",
             "write_off_needs_reason",
-            "核销须说明理由（1 至 4000 字节）",
-            "a write-off needs a reason of 1 to 4000 bytes",
+            Msg::new("rule-write-off-needs-reason"),
         ));
     }
     conn.write_tx(|conn| {
         let case = violation_case(conn, p, violation_id)?;
         let owed: Vec<_> = store::recoveries_of(conn, violation_id)?.into_iter().filter(|r| r.outstanding_fen() > 0).collect();
         if owed.is_empty() {
-            return Err(AppError::rule(RuleKind::Conflict, "nothing_owed", "该违规案件没有待缴金额", "nothing is owed on this violation"));
+            return Err(AppError::rule_msg(RuleKind::Conflict, "nothing_owed", Msg::new("rule-nothing-owed")));
         }
         let proposal = json!(owed.iter().map(|r| json!({ "recovery_id": r.id, "kind": r.kind, "outstanding_fen": r.outstanding_fen() })).collect::<Vec<_>>());
         let row = store::insert_approval(conn, &NewDualApproval {
@@ -455,29 +461,26 @@ pub fn decide_approval(
             ))
         })?;
     if approval.decision.is_some() {
-        return Err(AppError::rule(
+        return Err(AppError::rule_msg(
             RuleKind::Conflict,
             "already_decided",
-            "该提议已处理",
-            format!("proposal {approval_id} was already decided"),
+            Msg::new("rule-proposal-decided").text("id", approval_id.to_string()),
         ));
     }
     if approval.proposed_by == p.user_id {
-        return Err(AppError::rule(
+        return Err(AppError::rule_msg(
             RuleKind::Forbidden,
             "four_eyes",
-            "提议须由另一位负责人批准",
-            "a proposal is decided by a second supervisor, not its proposer",
+            Msg::new("rule-four-eyes-2"),
         ));
     }
     let decision = if approve { "approved" } else { "refused" };
     let note = |conn: &mut DbConn, action: &'static str| -> AppResult<()> {
         if !store::decide_approval(conn, approval_id, p.user_id, decision, now_ms)? {
-            return Err(AppError::rule(
+            return Err(AppError::rule_msg(
                 RuleKind::Conflict,
                 "already_decided",
-                "该提议已处理",
-                format!("proposal {approval_id} was already decided"),
+                Msg::new("rule-proposal-decided").text("id", approval_id.to_string()),
             ));
         }
         audit::append(
@@ -517,11 +520,10 @@ pub fn decide_approval(
                 verdict(env.defs, &current, &input)?,
                 Verdict::Mitigated { .. }
             ) {
-                return Err(AppError::rule(
+                return Err(AppError::rule_msg(
                     RuleKind::Conflict,
                     "proposal_outdated",
-                    "提议已不再低于下限，请重新决定",
-                    "the proposal is no longer below the minimum; decide it afresh",
+                    Msg::new("rule-proposal-outdated"),
                 ));
             }
             let violation = conn.write_tx(|conn| {
@@ -541,11 +543,10 @@ pub fn decide_approval(
                     .filter(|r| r.outstanding_fen() > 0)
                 {
                     if !store::write_off(conn, r, now_ms)? {
-                        return Err(AppError::rule(
+                        return Err(AppError::rule_msg(
                             RuleKind::Conflict,
                             "recovery_changed",
-                            "待缴金额已变动，请重新提议",
-                            "a payment was recorded meanwhile; propose the write-off again",
+                            Msg::new("rule-recovery-changed"),
                         ));
                     }
                 }
@@ -580,20 +581,10 @@ pub fn record_payment(
             return Err(AppError::field("amount_fen", Msg::new("field-positive")));
         }
         if !store::add_payment(conn, recovery_id, amount_fen, now_ms)? {
-            return Err(AppError::rule_on(
-                "amount_fen",
-                "payment_above_owed",
-                format!(
-                    "{} 元超过尚欠的 {} 元",
-                    Fen(amount_fen).yuan_text(),
-                    Fen(r.outstanding_fen()).yuan_text()
-                ),
-                format!(
-                    "{} yuan is more than the {} yuan still owed",
-                    Fen(amount_fen).yuan_text(),
-                    Fen(r.outstanding_fen()).yuan_text()
-                ),
-            ));
+            let msg = Msg::new("rule-payment-above-owed")
+                .fen("amount_fen", amount_fen)
+                .fen("outstanding_fen", r.outstanding_fen());
+            return Err(AppError::rule_on_msg("amount_fen", "payment_above_owed", msg));
         }
         let after = store::recovery(conn, recovery_id)?.ok_or_else(missing)?;
         // The payment is part of the violation's trail: who recorded how much, and when.

@@ -104,17 +104,15 @@ fn person_of(
 ) -> AppResult<Option<i64>> {
     let id_number = id_number.map(str::trim).filter(|s| !s.is_empty());
     match (article == "41", id_number) {
-        (true, None) => Err(AppError::rule_on(
+        (true, None) => Err(AppError::rule_on_msg(
             "id_number",
             "individual_needs_person",
-            "第四十一条的违规行为针对参保人，须填写其身份证号",
-            "article 41 covers acts of individuals: give the insured person's ID number",
+            Msg::new("rule-individual-needs-person"),
         )),
-        (false, Some(_)) => Err(AppError::rule_on(
+        (false, Some(_)) => Err(AppError::rule_on_msg(
             "id_number",
             "person_only_for_individuals",
-            "只有第四十一条（个人违法行为）的案件才针对参保人",
-            "only article 41 (acts of individuals) is against a person",
+            Msg::new("rule-person-only-for-individuals"),
         )),
         (false, None) => Ok(None),
         (true, Some(id)) => {
@@ -129,11 +127,10 @@ fn person_of(
                 (Some(person), Some(region)) if p.covers_region(&region.path) => {
                     Ok(Some(person.id))
                 }
-                _ => Err(AppError::rule_on(
+                _ => Err(AppError::rule_on_msg(
                     "id_number",
                     "person_not_found",
-                    "辖区内没有该身份证号的参保人",
-                    "no insured person in your region has this ID number",
+                    Msg::new("rule-person-not-found"),
                 )),
             }
         }
@@ -206,13 +203,10 @@ pub fn add_violation(
         // exist: the answer reveals nothing of other regions.
         let found = store::claims_in_region(conn, &input.claim_ids, &p.region_path)?;
         if let Some(missing) = input.claim_ids.iter().find(|id| !found.contains(id)) {
-            return Err(AppError::rule_on(
+            return Err(AppError::rule_on_msg(
                 "claim_ids",
                 "claim_not_citable",
-                format!("不能引用申请 {missing}：不存在或不在您的辖区"),
-                format!(
-                    "claim {missing} cannot be cited: it does not exist or is outside your region"
-                ),
+                Msg::new("rule-claim-not-citable").text("missing", missing.to_string()),
             ));
         }
         let person_id = person_of(conn, p, &vtype.article, input.id_number.as_deref())?;
