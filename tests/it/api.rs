@@ -523,6 +523,14 @@ async fn ops_endpoints_answer(app: TestApp) {
         .await
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    // The error body is documented down to each field's code and both texts.
+    let field = &doc["components"]["schemas"]["FieldBody"]["properties"];
+    for key in ["field", "code", "message", "message_zh", "message_en"] {
+        assert!(
+            field.get(key).is_some(),
+            "FieldBody.{key} undocumented: {field}"
+        );
+    }
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in [
         ("post", "/api/auth/login"),
