@@ -253,7 +253,7 @@ pub fn act(
                 details.insert(
                     "pending_approval".into(),
                     json!({ "amount_fen": pending.amount_fen, "limit_fen": pending.limit_fen, "role": pending.role.as_str(), "requested": pending.requested.as_str(),
-                            "reason": format!("{} fen is above the {} authority limit of {} fen", pending.amount_fen, pending.role.as_str(), pending.limit_fen) }),
+                            "reason": format!("{} yuan is above the {} authority limit of {} yuan", crate::domain::money::Fen(pending.amount_fen), pending.role.as_str(), crate::domain::money::Fen(pending.limit_fen)) }),
                 );
                 t.to = Next::Stage(pending.stage);
             }

@@ -15,7 +15,8 @@ crate::trials!(claims {
         year_to_date_totals_are_locked_while_a_decision_runs,
         approval_above_the_authority_limit_goes_to_signoff,
         an_honest_retry_without_a_key_files_one_claim,
-        the_counter_files_for_a_resident_of_its_region_only
+        the_counter_files_for_a_resident_of_its_region_only,
+        a_reviewer_judges_a_declared_emergency_on_the_case_page
     ],
 });
 
@@ -659,7 +660,7 @@ async fn approval_above_the_authority_limit_goes_to_signoff(app: TestApp) {
     assert!(new["pending_approval"]["reason"]
         .as_str()
         .unwrap()
-        .contains("senior_reviewer authority limit"));
+        .contains("5,480.00 yuan is above the senior_reviewer authority limit of 5,000.00 yuan"));
     let (status, body) = app.act(&supervisor, outcomes[0].2, "approve", "").await;
     assert_eq!(
         (status, body["outcome"].as_str()),
@@ -839,5 +840,77 @@ async fn the_counter_files_for_a_resident_of_its_region_only(app: TestApp) {
     assert!(
         page.contains("照片模糊，请重新拍摄"),
         "the reason shows beside the item: {page}"
+    );
+}
+
+/// A transfer without referral, declared an emergency, keeps the normal ratio until a reviewer
+/// judges on the case page that it was not one: then the out-of-region penalty applies. A
+/// judgement that is neither is refused on the page; a clerk is offered no judgement.
+async fn a_reviewer_judges_a_declared_emergency_on_the_case_page(app: TestApp) {
+    let resident = app.login("resident").await;
+    let mut body = out_of_region(
+        json!({"emergency": {"time": "2019-03-02 21:00", "place": "上海", "cause": "胸痛", "witness": "王五", "witness_contact": "13900000000"}}),
+    );
+    body["family"] = json!("unreferred_transfer");
+    let (claim_id, case_id) = submit(&app, &resident, nth_stay(body, 3)).await;
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    assert!(step_codes(&detail["breakdown"]).contains(&"emergency_exemption"));
+    let kinds: Vec<String> = detail["case"]["checklist"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap().to_string())
+        .collect();
+    for kind in &kinds {
+        let (status, doc) = app
+            .upload(&resident, claim_id, kind, "scan.pdf", pdf())
+            .await;
+        assert_eq!(status, 201, "{kind}: {doc}");
+    }
+    let clerk = app.login("clerk").await;
+    let (_, page) = app.page(&clerk, &format!("/cases/{case_id}")).await;
+    assert!(
+        !page.contains("name=\"judged_emergency\""),
+        "a clerk does not judge"
+    );
+    let (status, res) = app.act(&clerk, case_id, "accept", "").await;
+    assert_eq!(status, 200, "{res}");
+    let reviewer = app.login("reviewer").await;
+    let (_, page) = app.page(&reviewer, &format!("/cases/{case_id}")).await;
+    assert!(page.contains("name=\"judged_emergency\""), "{page}");
+    let csrf = csrf_of(&page);
+    let (_, case) = app.get(&reviewer, &format!("/api/cases/{case_id}")).await;
+    let version = case["version"].as_i64().unwrap().to_string();
+    let path = format!("/cases/{case_id}/act");
+    let send = |judged: &'static str| {
+        let fields = [
+            ("action", "recommend_approve".to_string()),
+            ("expected_version", version.clone()),
+            ("judged_emergency", judged.to_string()),
+        ];
+        let (reviewer, csrf, path, app) = (reviewer.clone(), csrf.clone(), path.clone(), &app);
+        async move {
+            let borrowed: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form(&reviewer, &path, &csrf, &borrowed).await
+        }
+    };
+    let (status, html) = send("maybe").await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("maybe"),
+        "the refusal names what was sent: {html}"
+    );
+    let (status, html) = send("false").await;
+    assert_eq!(status, 303, "{html}");
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
+    let codes = step_codes(&detail["breakdown"]);
+    assert!(
+        codes.contains(&"unfiled_penalty") && !codes.contains(&"emergency_exemption"),
+        "{codes:?}"
+    );
+    assert_eq!(
+        detail["claim"]["payable_fen"], 1_004_500,
+        "(30000 - 1300) × 35 % once it is not an emergency"
     );
 }

@@ -206,6 +206,11 @@ fn case_view(
         })),
         "can_add_documents": open && holds(&[Role::Clerk, Role::Reviewer, Role::SeniorReviewer]),
         "can_reject_documents": open && holds(&DOCUMENT_REVIEWERS),
+        // A declared emergency is the reviewers' to judge (it decides the out-of-region ratio).
+        "judge_emergency": open
+            && holds(&[Role::Reviewer, Role::SeniorReviewer, Role::Supervisor])
+            && (c.claim.facts.emergency.is_some() || c.claim.facts.judged_emergency.is_some()),
+        "emergency_now": ctx.t(if c.claim.facts.is_emergency() { "case.emergency_yes" } else { "case.emergency_no" }),
         "doc_error": null,
     });
     super::resident::extend(&mut view, super::resident::claim_fields(c));
@@ -337,6 +342,9 @@ pub struct ActionForm {
     amount: String,
     #[serde(default)]
     reason_code: String,
+    /// A reviewer's judgement of a declared emergency: blank keeps it, `true` or `false`.
+    #[serde(default)]
+    judged_emergency: String,
     #[serde(default, rename = "_csrf")]
     csrf: String,
 }
@@ -353,32 +361,49 @@ pub async fn act(
     let form = form.into_inner();
     ctx.check_csrf(&form.csrf)?;
     let case_id = id.into_inner();
+    // A mistyped amount or judgement is the user's to fix: said on the page, not an error page.
     let amount_fen = match blank(&form.amount) {
-        Some(text) => Some(yuan_to_fen(&text).map_err(|_| {
-            ctx.fail(AppError::field(
+        Some(text) => yuan_to_fen(&text).map(Some).map_err(|_| {
+            AppError::field(
                 "amount",
                 Msg::new("field-yuan").text("value", text.as_str()),
-            ))
-        })?),
-        None => None,
+            )
+        }),
+        None => Ok(None),
     };
-    let done = crate::http::db(&ctx.state, move |conn, env| {
-        let reason_code = blank(&form.reason_code);
-        let req = ActionRequest {
-            case_id,
-            action: &form.action,
-            comment: form.comment.trim(),
-            expected_version: form.expected_version,
-            now_ms: crate::store::now_ms(),
-            amount_fen,
-            reason_code: reason_code.as_deref(),
-            missing_documents: &[],
-            extra_documents: &[],
-            judged_emergency: None,
-        };
-        cases::act(conn, env, &user, &req)
-    })
-    .await;
+    let judged_emergency = match form.judged_emergency.trim() {
+        "" => Ok(None),
+        "true" => Ok(Some(true)),
+        "false" => Ok(Some(false)),
+        other => Err(AppError::field(
+            "judged_emergency",
+            Msg::new("field-one-of")
+                .text("allowed", "true, false")
+                .text("value", other),
+        )),
+    };
+    let done = match (amount_fen, judged_emergency) {
+        (Ok(amount_fen), Ok(judged_emergency)) => {
+            crate::http::db(&ctx.state, move |conn, env| {
+                let reason_code = blank(&form.reason_code);
+                let req = ActionRequest {
+                    case_id,
+                    action: &form.action,
+                    comment: form.comment.trim(),
+                    expected_version: form.expected_version,
+                    now_ms: crate::store::now_ms(),
+                    amount_fen,
+                    reason_code: reason_code.as_deref(),
+                    missing_documents: &[],
+                    extra_documents: &[],
+                    judged_emergency,
+                };
+                cases::act(conn, env, &user, &req)
+            })
+            .await
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
     let (status, flash, comment_error) = match done {
         Ok(case) => {
             return Ok(see_other(&match case.subject() {
@@ -405,7 +430,7 @@ pub async fn act(
             Some(crate::messages::render(&refusal.msg(), ctx.lang)),
         ),
         Err(e @ AppError::Validation(_)) => {
-            let text = format!("{}{e}", ctx.t("errors.field_prefix"));
+            let text = format!("{}{}", ctx.t("errors.field_prefix"), e.text(ctx.lang));
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ("error", ctx.t("case.refused")),
