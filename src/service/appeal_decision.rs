@@ -173,7 +173,7 @@ fn reprice(
         return Err(AppError::rule_on_msg(
             "amount_fen",
             "appeal_amount",
-            Msg::new("rule-appeal-amount").fen("payable_fen", computed.payable_fen),
+            Msg::new("rule-appeal-amount").fen("payable", computed.payable_fen),
         ));
     }
     let (_, b) = pricing::price_decided(defs, &record.claim, &ctx, &docs, pricing, base, amount)?;

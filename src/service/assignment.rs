@@ -123,7 +123,7 @@ fn check_selection(case_ids: &[i64]) -> AppResult<()> {
         return Err(AppError::rule_on_msg(
             "case_ids",
             "reassign_selection",
-            Msg::new("rule-reassign-selection").text("len", (case_ids.len()).to_string()),
+            Msg::new("rule-reassign-selection").count("selected", case_ids.len() as i64),
         ));
     }
     Ok(())

@@ -188,7 +188,7 @@ pub fn parse_roles(names: &[String]) -> AppResult<Vec<Role>> {
                 AppError::rule_on_msg(
                     "roles",
                     "role_unknown",
-                    Msg::new("rule-role-unknown").text("r", r.to_string()),
+                    Msg::new("rule-role-unknown").text("value", r.to_string()),
                 )
             })
         })

@@ -443,7 +443,7 @@ impl QueueQuery {
                 AppError::rule_on_msg(
                     "sort",
                     "queue_sort_unknown",
-                    Msg::new("rule-queue-sort-unknown").text("s", s.to_string()),
+                    Msg::new("rule-queue-sort-unknown").text("value", s.to_string()),
                 )
             })?,
         };

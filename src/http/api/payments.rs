@@ -196,7 +196,7 @@ fn day_ms(field: &'static str, s: &str) -> AppResult<i64> {
             AppError::rule_on_msg(
                 field,
                 "bad_date",
-                Msg::new("rule-bad-date").text("s", s.to_string()),
+                Msg::new("rule-bad-date").text("value", s.to_string()),
             )
         })
 }

@@ -582,8 +582,8 @@ pub fn record_payment(
         }
         if !store::add_payment(conn, recovery_id, amount_fen, now_ms)? {
             let msg = Msg::new("rule-payment-above-owed")
-                .fen("amount_fen", amount_fen)
-                .fen("outstanding_fen", r.outstanding_fen());
+                .fen("amount", amount_fen)
+                .fen("outstanding", r.outstanding_fen());
             return Err(AppError::rule_on_msg("amount_fen", "payment_above_owed", msg));
         }
         let after = store::recovery(conn, recovery_id)?.ok_or_else(missing)?;
