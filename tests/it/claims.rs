@@ -873,6 +873,25 @@ async fn a_reviewer_judges_a_declared_emergency_on_the_case_page(app: TestApp) {
         !page.contains("name=\"judged_emergency\""),
         "a clerk does not judge"
     );
+    // A clerk who sends the judgement anyway, with the intake's own action, is refused by
+    // the service and the case does not move.
+    let (_, case) = app.get(&clerk, &format!("/api/cases/{case_id}")).await;
+    let clerk_version = case["version"].as_i64().unwrap().to_string();
+    let (status, html) = app
+        .post_form(
+            &clerk,
+            &format!("/cases/{case_id}/act"),
+            &csrf_of(&page),
+            &[
+                ("action", "accept"),
+                ("expected_version", &clerk_version),
+                ("judged_emergency", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "a clerk does not judge, even by hand: {html}");
+    let (_, case) = app.get(&clerk, &format!("/api/cases/{case_id}")).await;
+    assert_eq!(case["version"].as_i64().unwrap().to_string(), clerk_version);
     let (status, res) = app.act(&clerk, case_id, "accept", "").await;
     assert_eq!(status, 200, "{res}");
     let reviewer = app.login("reviewer").await;
