@@ -55,24 +55,14 @@ impl FieldBody {
     }
 }
 
-/// What each kind of error means, in Chinese, for the errors whose English detail is
-/// written by the code path that raised it.
+/// What each kind of error means, in Chinese, for the kinds that carry no catalogue
+/// message (every other kind is rendered from its own).
 fn kind_zh(e: &AppError) -> &'static str {
     match e {
-        AppError::Unauthorized(_) => "未登录或登录已失效，请重新登录",
-        AppError::Forbidden(_) => "您的岗位无权办理此事项",
         AppError::NotFound(_) => "未找到该记录，或它不在您的查看范围内",
-        AppError::Conflict(_) => "该记录已被他人修改或正由他人办理，请刷新后重试",
-        AppError::BadRequest(_) => "请求格式有误",
-        AppError::PayloadTooLarge(_) => "文件或请求内容过大",
-        AppError::UnsupportedMedia(_) => "内容类型不受支持（文件仅限 PDF、JPEG、PNG）",
-        AppError::TooManyRequests(_) => "请求过于频繁，请稍后再试",
         AppError::Unavailable(_) => "服务暂时不可用，请稍后再试",
         AppError::Internal(_) => "系统内部错误，请稍后再试",
-        AppError::Validation(_)
-        | AppError::Throttled { .. }
-        | AppError::Refused(_)
-        | AppError::Rule(_) => "请求未被受理",
+        _ => "请求未被受理",
     }
 }
 

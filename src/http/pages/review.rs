@@ -59,12 +59,8 @@ pub struct QueueForm {
 }
 
 /// The columns a user may sort the queue by, as (column, sort key).
-const SORTABLE: [(&str, &str); 4] = [
-    ("case", "case"),
-    ("amount", "amount"),
-    ("due", "due"),
-    ("opened", "opened"),
-];
+/// The queue's sortable columns, each named by its sort key.
+const SORTABLE: [&str; 4] = ["case", "amount", "due", "opened"];
 
 const SLAS: [&str; 3] = ["on_track", "at_risk", "breached"];
 
@@ -111,7 +107,7 @@ impl QueueForm {
     fn columns(&self) -> Value {
         let filters = self.filters_string();
         let mut out = serde_json::Map::new();
-        for (column, key) in SORTABLE {
+        for key in SORTABLE {
             let current = match self.sort.as_str() {
                 "" if key == "due" => Some(false),
                 s if s == key => Some(false),
@@ -124,7 +120,7 @@ impl QueueForm {
                 key.to_string()
             };
             out.insert(
-                column.to_string(),
+                key.to_string(),
                 json!({
                     "href": format!("/queue?sort={next}{filters}"),
                     "aria": match current { Some(false) => "ascending", Some(true) => "descending", None => "none" },
