@@ -817,6 +817,34 @@ async fn the_counter_files_for_a_resident_of_its_region_only(app: TestApp) {
     let resident = app.login("resident").await;
     let (status, _) = app.page(&resident, "/intake").await;
     assert_eq!(status, 403, "a resident has no counter");
+    // Neither a resident nor an auditor adds a document from the case page.
+    for (who, token) in [
+        ("resident", resident.clone()),
+        ("auditor", app.login("auditor").await),
+    ] {
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", csrf.clone())
+            .text("kind", "invoice")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(pdf()).file_name("x.pdf"),
+            );
+        let res = reqwest::Client::new()
+            .post(app.url(&format!("/cases/{case_id}/documents")))
+            .header(
+                "cookie",
+                format!("claimflow_session={token}; claimflow_lang=zh-CN"),
+            )
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status().as_u16(),
+            403,
+            "{who} adds no document to the case"
+        );
+    }
     let reject = format!("/cases/{case_id}/documents/{doc_id}/reject");
     let (status, _) = app
         .post_form(&resident, &reject, &csrf, &[("reason", "x")])
