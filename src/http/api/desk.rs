@@ -68,7 +68,9 @@ async fn reassign_cases(
 
 /// Bulk reassignment by a supervisor, with a reason; all or nothing.
 #[utoipa::path(post, path = "/api/cases/reassign", tag = "queue", security(("bearer" = [])), request_body = ReassignBody,
-    responses((status = 200, body = [Reassigned]), (status = 403, body = crate::http::errors::ErrorBody), (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+    responses((status = 200, body = [Reassigned]), (status = 403, body = crate::http::errors::ErrorBody),
+        (status = 404, description = "a selected case does not exist or is outside the caller's region", body = crate::http::errors::ErrorBody),
+        (status = 409, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/cases/reassign")]
 pub async fn reassign_many(
     state: State,
