@@ -50,6 +50,7 @@ field-at-most-chars = at most { $max } { $max ->
 field-between = between { $min } and { $max }
 field-body-json = the body does not match what this endpoint takes: { $detail }
 field-case-number = expected a case number, got `{ $value }`
+field-choose-action = choose the action to take
 field-clerk-needs-id = a clerk must give the insured person's ID number
 field-cursor = expected the `next` value of the previous page
 field-date = expected a date YYYY-MM-DD, got `{ $value }`
@@ -244,3 +245,20 @@ too-large-upload = the file is larger than the limit of { $mib } MB
 too-many-reports = at most { $max } reports an hour from one address; please try again later
 
 upload-interrupted = upload interrupted: { $detail }
+
+# The bank's result file, row by row.
+row-error = line { $line }, { $field }: { $problem }
+bank-row-amount = `{ $value }` is not an amount in yuan (positive, at most two decimals)
+bank-row-header-unreadable = the header cannot be read: { $detail }
+bank-row-header = the header must be { $expected }, found { $found }
+bank-row-unreadable = cannot be read: { $detail }
+bank-row-columns = expected { $expected } columns, found { $found }
+bank-row-reference-missing = the reference is missing
+bank-row-reference-twice = reference { $reference } appears twice in the file
+bank-row-paid-date = `{ $value }` is not a date (YYYY-MM-DD); a paid row needs its date
+bank-row-reason-missing = a failed or returned row needs its reason
+bank-row-status = unknown status `{ $value }`: expected paid, failed or returned
+bank-row-none = the file has no result rows
+bank-row-reference-unknown = reference { $reference } belongs to no exported payment batch
+bank-row-amount-differs = the amount { $amount } yuan differs from the { $sent } yuan sent in batch { $batch }
+bank-row-already = reference { $reference } is already recorded as { $recorded }, not { $status }

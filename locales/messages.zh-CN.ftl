@@ -46,6 +46,7 @@ field-at-most-chars = 最多 { $max } 个字符
 field-between = 应在 { $min } 到 { $max } 之间
 field-body-json = 请求内容与接口要求不符：{ $detail }
 field-case-number = 应为案件编号，收到的是“{ $value }”
+field-choose-action = 请选择要执行的操作
 field-clerk-needs-id = 经办人代为申请时须填写参保人身份证号
 field-cursor = 翻页参数无效，请使用上一页返回的 next 值
 field-date = 应为日期（年-月-日，如 2026-01-31），收到的是“{ $value }”
@@ -237,3 +238,20 @@ too-large-upload = 文件过大：每个文件最多 { $mib } MB
 too-many-reports = 同一地址每小时最多提交 { $max } 份举报，请稍后再试
 
 upload-interrupted = 上传中断，请重试：{ $detail }
+
+# The bank's result file, row by row.
+row-error = 第 { $line } 行 { $field }：{ $problem }
+bank-row-amount = “{ $value }”不是金额（元，最多两位小数，大于 0）
+bank-row-header-unreadable = 无法读取表头：{ $detail }
+bank-row-header = 表头应为 { $expected }，现为 { $found }
+bank-row-unreadable = 无法读取：{ $detail }
+bank-row-columns = 应有 { $expected } 列，现有 { $found } 列
+bank-row-reference-missing = 缺少付款参考号
+bank-row-reference-twice = 参考号 { $reference } 在文件中重复
+bank-row-paid-date = “{ $value }”不是日期（YYYY-MM-DD），已支付的行必须有日期
+bank-row-reason-missing = 失败或退回的行必须写明原因
+bank-row-status = 未知状态“{ $value }”，应为 paid、failed 或 returned
+bank-row-none = 文件中没有结果行
+bank-row-reference-unknown = 参考号 { $reference } 不属于任何已导出的付款批次
+bank-row-amount-differs = 金额 { $amount } 元与批次 { $batch } 中的 { $sent } 元不符
+bank-row-already = 参考号 { $reference } 已记录为 { $recorded }，不能改为 { $status }

@@ -75,6 +75,27 @@ impl std::fmt::Display for Msg {
     }
 }
 
+/// A file row's problem as a line of text in `lang`: where, which field, what is wrong.
+pub fn row_error_text(e: &crate::domain::payment::RowError, lang: &str) -> String {
+    let line = Msg::new("row-error")
+        .count("line", e.line as i64)
+        .text("field", e.field.as_str())
+        .text("problem", render(&e.msg, lang));
+    render(&line, lang)
+}
+
+/// For the terminal: English, then Chinese.
+impl std::fmt::Display for crate::domain::payment::RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} / {}",
+            row_error_text(self, "en"),
+            row_error_text(self, "zh-CN")
+        )
+    }
+}
+
 /// Both languages at once, for answers that carry both.
 pub fn render_both(msg: &Msg) -> (String, String) {
     (render(msg, "zh-CN"), render(msg, "en"))

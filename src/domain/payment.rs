@@ -6,31 +6,20 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-/// A problem with one field, in both languages; `line` for rows of a file (1 is the header).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+/// A problem with one field of a file's row (`line` 1 is the header), as a message code
+/// whose words the shell renders in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
     pub line: usize,
     pub field: String,
-    pub zh: String,
-    pub en: String,
+    pub msg: Msg,
 }
 
-impl std::fmt::Display for RowError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "line {}, {}: {} / {}",
-            self.line, self.field, self.en, self.zh
-        )
-    }
-}
-
-fn row_error(line: usize, field: &str, zh: String, en: String) -> RowError {
+pub fn row_error(line: usize, field: &str, msg: Msg) -> RowError {
     RowError {
         line,
         field: field.into(),
-        zh,
-        en,
+        msg,
     }
 }
 
@@ -137,8 +126,7 @@ fn yuan_cell(line: usize, cell: &str) -> Result<Fen, RowError> {
             row_error(
                 line,
                 "amount_yuan",
-                format!("`{cell}` 不是金额（元，最多两位小数，大于 0）"),
-                format!("`{cell}` is not an amount in yuan (positive, at most two decimals)"),
+                Msg::new("bank-row-amount").text("value", cell),
             )
         })
 }
@@ -156,8 +144,7 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
             return Err(vec![row_error(
                 1,
                 "header",
-                format!("无法读取表头：{e}"),
-                format!("the header cannot be read: {e}"),
+                Msg::new("bank-row-header-unreadable").text("detail", e.to_string()),
             )])
         }
     };
@@ -165,16 +152,9 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
         return Err(vec![row_error(
             1,
             "header",
-            format!(
-                "表头应为 {}，现为 {}",
-                RESULT_FILE_COLUMNS.join(","),
-                header.join(",")
-            ),
-            format!(
-                "the header must be {}, found {}",
-                RESULT_FILE_COLUMNS.join(","),
-                header.join(",")
-            ),
+            Msg::new("bank-row-header")
+                .text("expected", RESULT_FILE_COLUMNS.join(","))
+                .text("found", header.join(",")),
         )]);
     }
     let mut rows = Vec::new();
@@ -188,8 +168,7 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
                 errors.push(row_error(
                     line,
                     "row",
-                    format!("无法读取：{e}"),
-                    format!("cannot be read: {e}"),
+                    Msg::new("bank-row-unreadable").text("detail", e.to_string()),
                 ));
                 continue;
             }
@@ -198,8 +177,9 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
             errors.push(row_error(
                 line,
                 "row",
-                format!("应有 5 列，现有 {} 列", record.len()),
-                format!("expected 5 columns, found {}", record.len()),
+                Msg::new("bank-row-columns")
+                    .count("expected", RESULT_FILE_COLUMNS.len() as i64)
+                    .count("found", record.len() as i64),
             ));
             continue;
         }
@@ -208,8 +188,7 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
             errors.push(row_error(
                 line,
                 "reference",
-                "缺少付款参考号".into(),
-                "the reference is missing".into(),
+                Msg::new("bank-row-reference-missing"),
             ));
             continue;
         }
@@ -217,8 +196,7 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
             errors.push(row_error(
                 line,
                 "reference",
-                format!("参考号 {reference} 在文件中重复"),
-                format!("reference {reference} appears twice in the file"),
+                Msg::new("bank-row-reference-twice").text("reference", reference.as_str()),
             ));
         }
         let reason = record[4].to_string();
@@ -229,14 +207,7 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
                     errors.push(row_error(
                         line,
                         "date",
-                        format!(
-                            "`{}` 不是日期（YYYY-MM-DD），已支付的行必须有日期",
-                            &record[2]
-                        ),
-                        format!(
-                            "`{}` is not a date (YYYY-MM-DD); a paid row needs its date",
-                            &record[2]
-                        ),
+                        Msg::new("bank-row-paid-date").text("value", &record[2]),
                     ));
                     None
                 }
@@ -245,8 +216,7 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
                 errors.push(row_error(
                     line,
                     "reason",
-                    "失败或退回的行必须写明原因".into(),
-                    "a failed or returned row needs its reason".into(),
+                    Msg::new("bank-row-reason-missing"),
                 ));
                 None
             }
@@ -256,8 +226,7 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
                 errors.push(row_error(
                     line,
                     "status",
-                    format!("未知状态 `{other}`，应为 paid、failed 或 returned"),
-                    format!("unknown status `{other}`: expected paid, failed or returned"),
+                    Msg::new("bank-row-status").text("value", other),
                 ));
                 None
             }
@@ -273,12 +242,7 @@ pub fn parse_result_file(text: &str) -> Result<Vec<ResultRow>, Vec<RowError>> {
         }
     }
     if rows.is_empty() && errors.is_empty() {
-        errors.push(row_error(
-            2,
-            "row",
-            "文件中没有结果行".into(),
-            "the file has no result rows".into(),
-        ));
+        errors.push(row_error(2, "row", Msg::new("bank-row-none")));
     }
     if errors.is_empty() {
         Ok(rows)

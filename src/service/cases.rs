@@ -112,6 +112,8 @@ pub struct AvailableAction {
     pub title_zh: String,
     pub title_en: String,
     pub comment_required: bool,
+    /// What the decision form asks for when this action is chosen.
+    pub needs: crate::domain::workflow::FormNeeds,
 }
 
 /// What this user may do on the case now.
@@ -146,6 +148,7 @@ pub fn available_actions(
             title_zh: a.title.zh.clone(),
             title_en: a.title.en.clone(),
             comment_required: a.comment_required,
+            needs: wf.form_needs(stage, a),
         })
         .collect())
 }

@@ -524,13 +524,13 @@ async fn claim_to_decision(app: &TestApp, driver: &Driver, words: &Words, label:
             "{user}: next case led to {case_path}"
         );
         s.look(&format!("case-{user}")).await;
-        let buttons =
-            s.c.find_all(Locator::Css("form.action button[data-action]"))
+        let choices =
+            s.c.find_all(Locator::Css("#decision input[name=action]"))
                 .await
                 .unwrap();
         let mut offered = Vec::new();
-        for b in &buttons {
-            offered.push(b.attr("data-action").await.unwrap().unwrap_or_default());
+        for b in &choices {
+            offered.push(b.attr("value").await.unwrap().unwrap_or_default());
         }
         assert!(
             offered.contains(&action.to_string()),
@@ -744,20 +744,27 @@ async fn pages_by_role(app: &TestApp, driver: &Driver, words: &Words, label: &st
     s.c.close().await.unwrap();
 }
 
-/// Takes a workflow action from the page's action forms and checks it was done.
+/// Takes a workflow action from the page's decision form, confirming it when asked, and
+/// checks it was done.
 async fn act_on_page(s: &Session<'_>, action: &str, comment: &str) {
-    if !comment.is_empty() {
-        s.fill(&format!("comment-{action}"), comment).await;
+    choose_on_page(s, action, comment).await;
+    if s.has("#confirm-yes").await {
+        s.click("#confirm-yes").await;
     }
-    s.click(&format!(
-        "form.action:has(button[data-action='{action}']) button[type=submit]"
-    ))
-    .await;
     assert!(
         s.c.find(Locator::Css(".flash.ok")).await.is_ok(),
         "{action} was not done:\n{}",
         s.text().await
     );
+}
+
+/// Chooses an action in the decision form, writes the comment and submits.
+async fn choose_on_page(s: &Session<'_>, action: &str, comment: &str) {
+    s.tick(&format!("#act-{action}")).await;
+    if !comment.is_empty() {
+        s.fill("decision-comment", comment).await;
+    }
+    s.click("#decide").await;
 }
 
 /// Scenario 2: an inspector logs a violation with evidence at a facility and a supervisor
@@ -905,18 +912,16 @@ async fn a_stale_page_is_explained(app: &TestApp, driver: &Driver, label: &str) 
     assert_eq!(status, 200, "{body}");
     let events_before = app.event_actions(case_id).await.len();
     // The page still offers the old actions; acting from it is refused and explained.
-    s.fill("comment-reject", "重复提交").await;
-    s.click("form.action:has(button[data-action='reject']) button[type=submit]")
-        .await;
+    // The rejection chosen no longer exists at the case's stage, so no confirmation is
+    // asked: the page says at once that the case has moved.
+    choose_on_page(&s, "reject", "重复提交").await;
     let flash =
         s.c.find(Locator::Css(".flash.warn"))
             .await
             .expect("the stale-version notice");
     assert!(!flash.text().await.unwrap().is_empty());
     assert!(
-        s.c.find(Locator::Css("button[data-action='reject']"))
-            .await
-            .is_err(),
+        s.c.find(Locator::Css("#act-reject")).await.is_err(),
         "the page shows the current state"
     );
     assert_eq!(
@@ -1200,6 +1205,209 @@ async fn clerk_intake_with_documents(app: &TestApp, driver: &Driver, words: &Wor
     s.c.close().await.unwrap();
 }
 
+/// Whether the element with this id is shown (not hidden by the stylesheet).
+async fn shown(s: &Session<'_>, id: &str) -> bool {
+    s.c.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .is_displayed()
+        .await
+        .unwrap()
+}
+
+/// Scenario: the resident's round trip and the decision form. A reviewer opens a document
+/// in the viewer beside the case, then returns the claim for named documents from the one
+/// decision form (the document list shows only for that action); the resident sees exactly
+/// those, uploads them in place and resubmits; at sign-off the supervisor's form shows the
+/// amount for a partial approval and the reason for a rejection, keeps the input when a
+/// field is missing, asks to confirm the rejection, goes back from it, and approves.
+async fn decision_form_and_round_trip(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
+    let resident = app.login("resident").await;
+    let stay = if words.lang == "en" { 15 } else { 14 };
+    let (status, body) = app
+        .post(
+            &resident,
+            "/api/claims",
+            crate::common::nth_stay(crate::common::trauma_claim(), stay),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (claim_id, case_id) = (
+        body["claim_id"].as_i64().unwrap(),
+        body["case_id"].as_i64().unwrap(),
+    );
+    for kind in crate::common::TRAUMA_DOCUMENTS {
+        let (status, _) = app
+            .upload(&resident, claim_id, kind, "scan.pdf", crate::common::pdf())
+            .await;
+        assert_eq!(status, 201);
+    }
+    let clerk = app.login("clerk").await;
+    assert_eq!(app.act(&clerk, case_id, "accept", "").await.0, 200);
+
+    let s = Session::open(app, driver, label, words.lang).await;
+    s.sign_in("reviewer").await;
+    s.goto(&format!("/cases/{case_id}")).await;
+    // The viewer beside the case: the invoice framed, the others a click away.
+    s.click("#checklist li[data-kind='invoice'] a.view-doc")
+        .await;
+    assert!(
+        s.has("#viewer iframe#viewer-document").await,
+        "{}",
+        s.text().await
+    );
+    assert!(s.has("#viewer-next").await);
+    s.look("case-viewer").await;
+    s.click("#viewer-next").await;
+    assert!(s.has("#viewer-previous").await);
+    // The documents to ask for show only once a return is chosen.
+    assert!(
+        !shown(&s, "missing-invoice").await,
+        "hidden until a return is chosen"
+    );
+    s.tick("#act-return_for_documents").await;
+    assert!(shown(&s, "missing-invoice").await, "shown for a return");
+    s.tick("#missing-invoice").await;
+    s.fill(
+        "decision-extra",
+        if words.lang == "en" {
+            "Photo of the injury"
+        } else {
+            "外伤照片"
+        },
+    )
+    .await;
+    s.fill(
+        "decision-comment",
+        if words.lang == "en" {
+            "The invoice is unreadable"
+        } else {
+            "发票看不清"
+        },
+    )
+    .await;
+    s.look("case-decision-return").await;
+    s.click("#decide").await;
+    assert!(s.has(".flash.ok").await, "{}", s.text().await);
+    s.sign_out().await;
+
+    // The resident sees exactly what was asked for, uploads it in place and resubmits.
+    s.sign_in("resident").await;
+    s.goto(&format!("/my/claims/{claim_id}")).await;
+    let asked = s.text_of("documents").await;
+    let extra = if words.lang == "en" {
+        "Photo of the injury"
+    } else {
+        "外伤照片"
+    };
+    assert!(asked.contains(extra), "{asked}");
+    let forms =
+        s.c.find_all(Locator::Css("#documents form.upload"))
+            .await
+            .unwrap();
+    assert_eq!(
+        forms.len(),
+        2,
+        "the invoice and the photo, nothing else:\n{asked}"
+    );
+    s.look("claim-returned").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = pdf_file(tmp.path());
+    for _ in 0..2 {
+        let input =
+            s.c.find(Locator::Css("#documents form.upload input[type=file]"))
+                .await
+                .unwrap();
+        input.send_keys(&pdf.display().to_string()).await.unwrap();
+        s.click("#documents form.upload button[type=submit]").await;
+    }
+    s.click("form[action$='/resubmit'] button[type=submit]")
+        .await;
+    assert!(!s.has("#documents form.upload").await, "{}", s.text().await);
+    s.look("claim-resubmitted").await;
+    s.sign_out().await;
+
+    for (user, action) in [
+        ("reviewer", "recommend_approve"),
+        ("senior_reviewer", "approve"),
+    ] {
+        let token = app.login(user).await;
+        let (status, body) = app.act(&token, case_id, action, "").await;
+        assert_eq!(status, 200, "{user} {action}: {body}");
+    }
+
+    // Sign-off: each action's fields, a missing amount said in place, a confirmed rejection.
+    s.sign_in("supervisor").await;
+    s.goto(&format!("/cases/{case_id}")).await;
+    assert!(!shown(&s, "decision-amount").await && !shown(&s, "decision-reason").await);
+    s.tick("#act-approve_partially").await;
+    assert!(shown(&s, "decision-amount").await && !shown(&s, "decision-reason").await);
+    let why = if words.lang == "en" {
+        "Part of the bill is outside the policy"
+    } else {
+        "部分费用不在政策范围"
+    };
+    s.fill("decision-comment", why).await;
+    s.click("#decide").await;
+    assert!(s.has("#amount-error").await, "{}", s.text().await);
+    assert_eq!(
+        s.c.find(Locator::Id("decision-comment"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(why),
+        "the comment is kept"
+    );
+    s.look("case-decision-refused").await;
+    s.tick("#act-reject").await;
+    assert!(shown(&s, "decision-reason").await && !shown(&s, "decision-amount").await);
+    s.c.find(Locator::Css(
+        "#decision-reason option[value='outside_policy_scope']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    s.click("#decide").await;
+    s.says(
+        "confirm-action",
+        words.lang,
+        "Sign off: reject",
+        "签发：不予支付",
+    )
+    .await;
+    s.look("case-confirm").await;
+    s.click("#confirm-back").await;
+    assert!(
+        s.c.find(Locator::Id("act-reject"))
+            .await
+            .unwrap()
+            .is_selected()
+            .await
+            .unwrap(),
+        "back at the form with the rejection still chosen"
+    );
+    assert_eq!(
+        app.event_actions(case_id).await.last().map(String::as_str),
+        Some("approve"),
+        "nothing was taken"
+    );
+    act_on_page(&s, "approve", "").await;
+    s.sign_out().await;
+    s.sign_in("resident").await;
+    s.goto(&format!("/my/claims/{claim_id}")).await;
+    assert!(
+        s.text().await.contains(words.approved),
+        "{}",
+        s.text().await
+    );
+    s.c.close().await.unwrap();
+}
+
 /// Scenario: the resident's inbox after their claims were decided: the header's count, an
 /// item that opens its claim, and mark-all-as-read.
 async fn inbox_in_the_header(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
@@ -1325,6 +1533,8 @@ async fn scenarios(backend: Backend) {
     admin_disables_a_user(&app, &driver, &EN, &format!("{name}-en-disable")).await;
     clerk_intake_with_documents(&app, &driver, &ZH, &format!("{name}-zh-intake")).await;
     clerk_intake_with_documents(&app, &driver, &EN, &format!("{name}-en-intake")).await;
+    decision_form_and_round_trip(&app, &driver, &ZH, &format!("{name}-zh-decision")).await;
+    decision_form_and_round_trip(&app, &driver, &EN, &format!("{name}-en-decision")).await;
 }
 
 fn scenarios_in_chromium(backend: Backend) {

@@ -16,7 +16,9 @@ crate::trials!(claims {
         approval_above_the_authority_limit_goes_to_signoff,
         an_honest_retry_without_a_key_files_one_claim,
         the_counter_files_for_a_resident_of_its_region_only,
-        a_reviewer_judges_a_declared_emergency_on_the_case_page
+        a_reviewer_judges_a_declared_emergency_on_the_case_page,
+        one_decision_form_asks_what_each_action_needs,
+        the_document_viewer_frames_only_for_readers_of_the_case
     ],
 });
 
@@ -959,5 +961,301 @@ async fn a_reviewer_judges_a_declared_emergency_on_the_case_page(app: TestApp) {
     assert_eq!(
         detail["claim"]["payable_fen"], 1_004_500,
         "(30000 - 1300) × 35 % once it is not an emergency"
+    );
+}
+
+/// The value of `name="expected_version"` on a page.
+fn version_on(html: &str) -> String {
+    let marker = "name=\"expected_version\" value=\"";
+    let at = html.find(marker).expect("a decision form") + marker.len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// The case page has one decision form with one comment; each action names what it needs.
+/// A rejection is asked for confirmation first, and nothing moves until it is confirmed;
+/// "back" brings the form again with the input kept; what is missing is said beside its
+/// field with the input kept; a return asks the resident for exactly the ticked documents.
+async fn one_decision_form_asks_what_each_action_needs(app: TestApp) {
+    let (claim_id, case_id) = trauma_at_signoff(&app, nth_stay(trauma_claim(), 7)).await;
+    let supervisor = app.login("supervisor").await;
+    let path = format!("/cases/{case_id}");
+    let act = format!("/cases/{case_id}/act");
+    let (_, page) = app.page(&supervisor, &path).await;
+    assert_eq!(
+        page.matches(&format!("action=\"{act}\"")).count(),
+        1,
+        "one decision form: {page}"
+    );
+    assert_eq!(
+        page.matches("name=\"comment\"").count(),
+        1,
+        "one comment box"
+    );
+    assert!(
+        page.contains("id=\"act-reject\" class=\"needs-reason needs-confirm\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"act-approve_partially\" class=\"needs-amount\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("id=\"act-send_back\" class=\"needs-confirm\""),
+        "{page}"
+    );
+    assert!(page.contains("id=\"act-approve\" class=\"\""), "{page}");
+    let csrf = csrf_of(&page);
+    let version = version_on(&page);
+    let (_, before) = app.get(&supervisor, &format!("/api/cases/{case_id}")).await;
+
+    // A rejection without the second step is only shown back for confirmation.
+    let reject = [
+        ("action", "reject"),
+        ("comment", "外伤系交通事故所致"),
+        ("reason_code", "third_party_liable"),
+        ("expected_version", version.as_str()),
+    ];
+    let (status, confirm) = app.post_form(&supervisor, &act, &csrf, &reject).await;
+    assert_eq!(status, 200, "{confirm}");
+    assert!(
+        confirm.contains("id=\"confirm-yes\"") && confirm.contains("签发：不予支付"),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains("存在第三方责任") || confirm.contains("third"),
+        "the reason is named: {confirm}"
+    );
+    assert!(
+        confirm.contains("value=\"外伤系交通事故所致\""),
+        "the comment travels on: {confirm}"
+    );
+    let (_, after) = app.get(&supervisor, &format!("/api/cases/{case_id}")).await;
+    assert_eq!(
+        after["version"], before["version"],
+        "nothing moved before the confirmation"
+    );
+
+    // Back to the form: the choice, the reason and the comment are kept.
+    let mut back = reject.to_vec();
+    back.push(("back", "1"));
+    let (status, again) = app.post_form(&supervisor, &act, &csrf, &back).await;
+    assert_eq!(status, 200, "{again}");
+    assert!(
+        again.contains("id=\"act-reject\" class=\"needs-reason needs-confirm\" checked"),
+        "{again}"
+    );
+    assert!(again.contains(">外伤系交通事故所致</textarea>"), "{again}");
+    assert!(
+        again.contains("<option value=\"third_party_liable\" selected>"),
+        "{again}"
+    );
+
+    // No action chosen: said beside the choices.
+    let (status, html) = app
+        .post_form(
+            &supervisor,
+            &act,
+            &csrf,
+            &[("comment", "看看"), ("expected_version", &version)],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(
+        html.contains("id=\"action-error\"") && html.contains("请选择要执行的操作"),
+        "{html}"
+    );
+
+    // A partial approval without its amount: said beside the amount, the comment kept.
+    let (status, html) = app
+        .post_form(
+            &supervisor,
+            &act,
+            &csrf,
+            &[
+                ("action", "approve_partially"),
+                ("comment", "部分费用不合理"),
+                ("expected_version", &version),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("id=\"amount-error\""), "{html}");
+    assert!(html.contains(">部分费用不合理</textarea>"), "{html}");
+    assert!(
+        html.contains("id=\"act-approve_partially\" class=\"needs-amount\" checked"),
+        "{html}"
+    );
+
+    // Confirmed without a reason code: refused beside the reason, nothing moves.
+    let (status, html) = app
+        .post_form(
+            &supervisor,
+            &act,
+            &csrf,
+            &[
+                ("action", "reject"),
+                ("comment", "不予支付"),
+                ("expected_version", &version),
+                ("confirmed", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("id=\"reason_code-error\""), "{html}");
+    let (_, after) = app.get(&supervisor, &format!("/api/cases/{case_id}")).await;
+    assert_eq!(after["version"], before["version"]);
+
+    // Confirmed with everything: the case is rejected with the coded reason.
+    let mut confirmed = reject.to_vec();
+    confirmed.push(("confirmed", "1"));
+    let (status, html) = app.post_form(&supervisor, &act, &csrf, &confirmed).await;
+    assert_eq!(status, 303, "{html}");
+    let (_, detail) = app
+        .get(&supervisor, &format!("/api/claims/{claim_id}"))
+        .await;
+    assert_eq!(detail["case"]["outcome"], "rejected", "{detail}");
+    assert_eq!(
+        detail["decision"]["reason_code"], "third_party_liable",
+        "{detail}"
+    );
+
+    // A return asks for exactly the documents ticked, and one named in words.
+    let resident = app.login("resident").await;
+    let (claim2, case2) = submit(&app, &resident, nth_stay(trauma_claim(), 8)).await;
+    for kind in TRAUMA_DOCUMENTS {
+        assert_eq!(
+            app.upload(&resident, claim2, kind, "scan.pdf", pdf())
+                .await
+                .0,
+            201
+        );
+    }
+    let clerk = app.login("clerk").await;
+    let (_, page) = app.page(&clerk, &format!("/cases/{case2}")).await;
+    assert!(
+        page.contains("id=\"act-return_for_documents\" class=\"needs-documents\""),
+        "{page}"
+    );
+    let (status, html) = app
+        .post_form(
+            &clerk,
+            &format!("/cases/{case2}/act"),
+            &csrf_of(&page),
+            &[
+                ("action", "return_for_documents"),
+                ("comment", "发票与病历不清晰"),
+                ("expected_version", &version_on(&page)),
+                ("missing", "invoice"),
+                ("missing", "medical_record"),
+                ("extra", "外伤照片"),
+                // A field the chosen action does not take is not read.
+                ("amount", "not money"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{html}");
+    let (_, detail) = app.get(&resident, &format!("/api/claims/{claim2}")).await;
+    let mut asked: Vec<String> = detail["requests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{detail}"))
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_string())
+        .collect();
+    asked.sort();
+    assert_eq!(asked, ["invoice", "medical_record", "other"], "{detail}");
+}
+
+/// The viewer frames a claim's document on the case page; the file it frames is served only
+/// to readers of the case, may be framed by this site alone, and a PDF is never sniffed
+/// into a page. A document is rejected from the viewer with its reason.
+async fn the_document_viewer_frames_only_for_readers_of_the_case(app: TestApp) {
+    let resident = app.login("resident").await;
+    let (claim_id, case_id) = submit(&app, &resident, nth_stay(trauma_claim(), 9)).await;
+    let (_, doc) = app
+        .upload(&resident, claim_id, "invoice", "scan.pdf", pdf())
+        .await;
+    let doc_id = doc["id"].as_i64().unwrap_or_else(|| panic!("{doc}"));
+    let reviewer = app.login("reviewer").await;
+    let (status, page) = app
+        .page(&reviewer, &format!("/cases/{case_id}?doc={doc_id}"))
+        .await;
+    assert_eq!(status, 200);
+    let src = format!("/cases/{case_id}/documents/{doc_id}");
+    assert!(page.contains(&format!("<iframe src=\"{src}\"")), "{page}");
+    assert!(
+        page.contains(&format!(
+            "action=\"/cases/{case_id}/documents/{doc_id}/reject\""
+        )),
+        "{page}"
+    );
+    let get = |token: String, path: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url(&path))
+                .header("cookie", format!("claimflow_session={token}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = get(reviewer.clone(), src.clone()).await;
+    assert_eq!(res.status(), 200);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("content-type"), "application/pdf");
+    assert_eq!(header("x-frame-options"), "SAMEORIGIN");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(
+        header("content-security-policy").contains("frame-ancestors 'self'"),
+        "{}",
+        header("content-security-policy")
+    );
+    assert_eq!(res.bytes().await.unwrap().as_ref(), pdf().as_slice());
+    // The pages themselves may still be framed by nobody.
+    let res = get(reviewer.clone(), format!("/cases/{case_id}")).await;
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    // Readers only: another resident, an admin, and a reviewer of another province get
+    // nothing; the document through another case's address is unknown.
+    let resident2 = app.login("resident2").await;
+    assert_eq!(get(resident2, src.clone()).await.status(), 403);
+    let admin = app.login("admin").await;
+    assert_eq!(get(admin, src.clone()).await.status(), 403);
+    app.add_user("reviewer_sh", &[Role::Reviewer], "310000");
+    let outsider = app.login("reviewer_sh").await;
+    assert_eq!(get(outsider, src.clone()).await.status(), 404);
+    let (_, other_case) = submit(&app, &resident, nth_stay(trauma_claim(), 10)).await;
+    let crossed = format!("/cases/{other_case}/documents/{doc_id}");
+    assert_eq!(get(reviewer.clone(), crossed).await.status(), 404);
+    assert_eq!(
+        get(
+            reviewer.clone(),
+            format!("/cases/{case_id}/documents/999999")
+        )
+        .await
+        .status(),
+        404
+    );
+    // Rejected from the viewer: the viewer says so with the reason.
+    let (status, _) = app
+        .post_form(
+            &reviewer,
+            &format!("/cases/{case_id}/documents/{doc_id}/reject"),
+            &csrf_of(&page),
+            &[("reason", "发票金额看不清")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = app
+        .page(&reviewer, &format!("/cases/{case_id}?doc={doc_id}"))
+        .await;
+    assert!(page.contains("发票金额看不清"), "{page}");
+    assert!(
+        !page.contains("id=\"viewer-reject\""),
+        "a rejected document is not rejected twice"
     );
 }

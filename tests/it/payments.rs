@@ -288,14 +288,20 @@ async fn money_path(app: TestApp) {
     // Bad result files: each refused with its line and field, and nothing recorded.
     let header = "reference,status,date,amount_yuan,reason";
     let bad_files = [
-        ("reference;status\nx;y\n".to_string(), "line 1, header"),
+        (
+            "reference;status\nx;y\n".to_string(),
+            "line 1, header",
+            "第 1 行 header：表头应为",
+        ),
         (
             format!("{header}\nCF99999999-1,paid,2026-12-01,1.00,\n"),
             "line 2, reference",
+            "第 2 行 reference：参考号 CF99999999-1 不属于任何已导出的付款批次",
         ),
         (
             format!("{header}\n{},paid,2026-12-01,{}1,\n", refs[0].0, refs[0].1),
             "line 2, amount_yuan",
+            "第 2 行 amount_yuan：“",
         ),
         (
             format!(
@@ -303,9 +309,10 @@ async fn money_path(app: TestApp) {
                 refs[0].0, refs[0].1, refs[1].0, refs[1].1
             ),
             "line 3, reason",
+            "第 3 行 reason：失败或退回的行必须写明原因",
         ),
     ];
-    for (text, expected) in &bad_files {
+    for (text, expected, expected_zh) in &bad_files {
         let (status, _, body) = post_text(&app, &supervisor, "/api/payment-results", text).await;
         assert_eq!(
             (status, body["error"].as_str()),
@@ -316,12 +323,10 @@ async fn money_path(app: TestApp) {
             body["message_en"].as_str().unwrap().contains(expected),
             "{expected}: {body}"
         );
+        let zh = body["message_zh"].as_str().unwrap();
         assert!(
-            body["message_zh"]
-                .as_str()
-                .unwrap()
-                .contains("任何结果均未记录"),
-            "{body}"
+            zh.contains("任何结果均未记录") && zh.contains(expected_zh),
+            "{expected_zh}: {body}"
         );
         assert_eq!(
             state(&app),

@@ -9,6 +9,6 @@ pub use check::{load_workflow, load_workflow_with, CheckError, Safety};
 pub use engine::{Actor, Next, Refusal, StageActor, Transition};
 pub use guard::{CaseFacts, Guard};
 pub use model::{
-    Action, BreachPolicy, ConditionalDocuments, EscalationStep, OutcomeKind, Route, Stage, Target,
-    Title, Workflow,
+    Action, BreachPolicy, ConditionalDocuments, EscalationStep, FormNeeds, OutcomeKind, Route,
+    Stage, Target, Title, Workflow,
 };

@@ -98,6 +98,19 @@ pub struct EscalationStep {
     pub on_breach: BreachPolicy,
 }
 
+/// The fields an action needs beyond the one comment, and whether it is confirmed first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FormNeeds {
+    /// A coded reason for refusing a claim.
+    pub reason_code: bool,
+    /// A decided amount.
+    pub amount: bool,
+    /// The documents a return asks the resident for.
+    pub documents: bool,
+    /// A destructive action: the page asks for a confirmation before taking it.
+    pub confirm: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct Route {
     pub when_text: String,
@@ -215,6 +228,29 @@ impl Workflow {
     /// Whether an action can end the case in a paying outcome (by its target or a route).
     pub fn can_pay(action: &Action) -> bool {
         Workflow::action_targets(action).any(|t| matches!(t, Target::Outcome(k) if k.pays()))
+    }
+
+    /// What the decision form asks for when this action is chosen in `stage_id`, read off
+    /// the action's targets, so that a workflow file needs no form hints of its own.
+    pub fn form_needs(&self, stage_id: &str, action: &Action) -> FormNeeds {
+        let here = self.stage_index(stage_id).unwrap_or(0);
+        let reaches = |kind: OutcomeKind| {
+            Workflow::action_targets(action).any(|t| t == Target::Outcome(kind))
+        };
+        let backwards = Workflow::action_targets(action)
+            .any(|t| matches!(t, Target::Stage(i) if i < here && !self.stages[i].waiting));
+        FormNeeds {
+            // A claim refused for good carries a coded reason; an appeal upheld does not.
+            reason_code: self.pays_claims() && reaches(OutcomeKind::Rejected),
+            // A partial approval, and an appeal's change, name the new amount.
+            amount: reaches(OutcomeKind::PartiallyApproved)
+                || (self.subject == "appeal" && reaches(OutcomeKind::Approved)),
+            documents: action.returns,
+            // Ending a case without paying, or sending it back, is asked twice.
+            confirm: reaches(OutcomeKind::Rejected)
+                || reaches(OutcomeKind::Withdrawn)
+                || (backwards && !action.returns),
+        }
     }
 
     /// Every target an action can lead to, for graph checks and diagrams.

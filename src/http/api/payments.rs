@@ -152,11 +152,11 @@ pub async fn export_batch(
 pub fn rejected(errors: &[RowError]) -> AppError {
     let zh: Vec<String> = errors
         .iter()
-        .map(|e| format!("第 {} 行 {}：{}", e.line, e.field, e.zh))
+        .map(|e| crate::messages::row_error_text(e, "zh-CN"))
         .collect();
     let en: Vec<String> = errors
         .iter()
-        .map(|e| format!("line {}, {}: {}", e.line, e.field, e.en))
+        .map(|e| crate::messages::row_error_text(e, "en"))
         .collect();
     AppError::rule_msg(
         RuleKind::Invalid,

@@ -1,22 +1,23 @@
 //! The case page: everything a decision rests on and exactly the actions allowed now, and
 //! the forms that act on the case and override a finding.
 use super::ctx::{see_other, Ctx, PageError};
+use super::decision::{self, DecisionForm, DecisionView, ReturnItem};
 use super::listing::blank;
 use super::{yuan, yuan_to_fen};
 use crate::domain::case::Subject;
 use crate::domain::claim::FamilyFacts;
+use crate::domain::documents::document_kind;
 use crate::domain::roles::Role;
 use crate::error::AppError;
 use crate::error::Msg;
 use crate::http::upload::read_limited;
 use crate::service::cases::{self, ActionRequest};
-use crate::service::subjects::REJECT_REASONS;
 use crate::service::views::claim::{claim_detail, ClaimDetail};
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// Everything the case page shows, read in one blocking call.
 struct CaseData {
@@ -84,33 +85,20 @@ fn family_facts(ctx: &Ctx, facts: &FamilyFacts) -> Vec<Value> {
         .collect()
 }
 
-fn case_view(
-    ctx: &Ctx,
-    data: &CaseData,
-    flash: Option<(&str, String)>,
-    comment_error: Option<String>,
-) -> Value {
+/// What the case page shows besides the case: a notice, a decision form that came back
+/// (its input and what was wrong), and the document open in the viewer.
+#[derive(Default)]
+struct Shown<'a> {
+    flash: Option<(&'a str, String)>,
+    kept: Option<&'a DecisionForm>,
+    errors: Map<String, Value>,
+    doc: Option<i64>,
+}
+
+fn case_view(ctx: &Ctx, data: &CaseData, shown: Shown<'_>) -> Value {
     let d = &data.detail;
     let c = &d.claim;
     let case = &d.case;
-    let actions: Vec<Value> = case
-        .actions
-        .iter()
-        .map(|a| {
-            json!({
-                "name": a.name,
-                "title": ctx.pick(&a.title_zh, &a.title_en),
-                "comment_required": a.comment_required,
-                "rejects": a.name.contains("reject"),
-                "partial": a.name == "approve_partially" || a.name == "approve_change",
-                "danger": a.name.contains("reject") || a.name == "send_back",
-            })
-        })
-        .collect();
-    let reasons: Vec<Value> = REJECT_REASONS
-        .iter()
-        .map(|(code, zh, en)| json!({"code": code, "label": ctx.pick(zh, en)}))
-        .collect();
     let checklist = super::resident::checklist_rows(ctx, d, false);
     let open = case.stage.is_some();
     let holds = |roles: &[Role]| {
@@ -176,6 +164,49 @@ fn case_view(
         .as_ref()
         .filter(|_| d.case.subject_kind == crate::domain::case::SubjectKind::Appeal)
         .map(|a| a.reason.clone());
+    // A declared emergency is the reviewers' to judge (it decides the out-of-region ratio).
+    let judge_emergency = open
+        && holds(&[Role::Reviewer, Role::SeniorReviewer, Role::Supervisor])
+        && (c.claim.facts.emergency.is_some() || c.claim.facts.judged_emergency.is_some());
+    let decision = DecisionView {
+        actions: &case.actions,
+        version: case.version,
+        kept: shown.kept,
+        errors: shown.errors,
+        documents: d
+            .case
+            .checklist
+            .iter()
+            .filter(|i| i.request_id.is_none())
+            .map(|i| ReturnItem {
+                kind: i.kind.clone(),
+                title: ctx.pick(&i.title_zh, &i.title_en).to_string(),
+                lacking: !i.is_present(),
+            })
+            .collect(),
+        emergency_now: judge_emergency.then(|| {
+            ctx.t(if c.claim.facts.is_emergency() {
+                "case.emergency_yes"
+            } else {
+                "case.emergency_no"
+            })
+        }),
+    }
+    .render(ctx);
+    let can_reject_documents = open && holds(&DOCUMENT_REVIEWERS);
+    let viewer = shown
+        .doc
+        .and_then(|id| viewer(ctx, d, id, can_reject_documents));
+    let checklist: Vec<Value> = checklist
+        .into_iter()
+        .map(|mut row| {
+            if let Some(id) = row["document_id"].as_i64() {
+                row["view"] = json!(format!("/cases/{}?doc={id}#viewer", case.id));
+                row["viewing"] = json!(shown.doc == Some(id));
+            }
+            row
+        })
+        .collect();
     let mut view = json!({
         "appeal_reason": appeal_reason,
         "case_id": case.id,
@@ -194,27 +225,51 @@ fn case_view(
         "findings": findings,
         "steps": steps,
         "events": events,
-        "actions": actions,
-        "reasons": reasons,
-        "flash": flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
+        "decision": decision,
+        "viewer": viewer,
+        "flash": shown.flash.map(|(kind, text)| json!({"kind": kind, "text": text})),
         "chain_ok": crate::domain::audit::verify_chain(&data.events).is_ok(),
-        "comment_error": comment_error,
         "upload_action": format!("/cases/{}/documents", case.id),
         "claimant": data.claimant.as_ref().map(|p| json!({
             "name": p.name,
             "id_number": crate::domain::person::IdNumber::parse(&p.id_number).map(|n| n.masked()).unwrap_or_default(),
         })),
         "can_add_documents": open && holds(&[Role::Clerk, Role::Reviewer, Role::SeniorReviewer]),
-        "can_reject_documents": open && holds(&DOCUMENT_REVIEWERS),
-        // A declared emergency is the reviewers' to judge (it decides the out-of-region ratio).
-        "judge_emergency": open
-            && holds(&[Role::Reviewer, Role::SeniorReviewer, Role::Supervisor])
-            && (c.claim.facts.emergency.is_some() || c.claim.facts.judged_emergency.is_some()),
-        "emergency_now": ctx.t(if c.claim.facts.is_emergency() { "case.emergency_yes" } else { "case.emergency_no" }),
+        "can_reject_documents": can_reject_documents,
         "doc_error": null,
     });
     super::resident::extend(&mut view, super::resident::claim_fields(c));
     view
+}
+
+/// The document open beside the case: an image shown, a PDF framed, the other documents
+/// a click away, and its rejection with a reason while the case is open.
+fn viewer(ctx: &Ctx, d: &ClaimDetail, doc_id: i64, can_reject: bool) -> Option<Value> {
+    let at = d.documents.iter().position(|doc| doc.id == doc_id)?;
+    let doc = &d.documents[at];
+    let title = document_kind(&doc.kind)
+        .map(|k| ctx.pick(k.zh, k.en).to_string())
+        .unwrap_or_else(|| doc.kind.clone());
+    let href = |i: usize| {
+        d.documents
+            .get(i)
+            .map(|o| format!("/cases/{}?doc={}#viewer", d.case.id, o.id))
+    };
+    Some(json!({
+        "id": doc.id,
+        "title": title,
+        "filename": doc.filename,
+        "src": format!("/cases/{}/documents/{}", d.case.id, doc.id),
+        "image": doc.content_type.starts_with("image/"),
+        "status": ctx.t(&format!("documents.{}", if doc.status == "rejected" { "rejected" } else { "present" })),
+        "rejected": doc.status == "rejected",
+        "reason": doc.reject_reason,
+        "can_reject": can_reject && doc.status != "rejected",
+        "position": format!("{} / {}", at + 1, d.documents.len()),
+        "previous": at.checked_sub(1).and_then(href),
+        "next": href(at + 1),
+        "close": format!("/cases/{}#docs-h", d.case.id),
+    }))
 }
 
 /// Who may reject a document on a case's page (the service checks the same).
@@ -238,14 +293,23 @@ async fn refused_document(
         | AppError::UnsupportedMedia(_)
         | AppError::PayloadTooLarge(_)) => {
             let data = load_case(ctx, case_id).await?;
-            let mut view = case_view(ctx, &data, None, None);
+            let mut view = case_view(ctx, &data, Shown::default());
             view["doc_error"] = Value::String(e.text(ctx.lang));
-            let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
             let status = e.status_code();
-            ctx.page_titled("case", title, view, status)
+            render(ctx, &data, view, status)
         }
         other => Err(ctx.fail(other)),
     }
+}
+
+fn render(
+    ctx: &Ctx,
+    data: &CaseData,
+    view: Value,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
+    ctx.page_titled("case", title, view, status)
 }
 
 /// A document added at the counter or by a reviewer: a missing one, or a replacement
@@ -270,6 +334,50 @@ pub async fn add_document(
         Ok(_) => Ok(see_other(&format!("/cases/{case_id}#docs-h"))),
         Err(e) => refused_document(&ctx, case_id, e).await,
     }
+}
+
+/// A document of the case, for the viewer beside it: framed by this site's own pages only
+/// (a PDF needs the browser's viewer, so it is not sandboxed; an image is). The same readers
+/// as the API's download: staff of the case's region who read documents.
+#[get("/cases/{id}/documents/{doc_id}")]
+pub async fn document(ctx: Ctx, path: web::Path<(i64, i64)>) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&Role::STAFF)?;
+    let (case_id, doc_id) = path.into_inner();
+    let data_dir = ctx.state.config.data_dir.clone();
+    let (doc, bytes) = ctx
+        .db(move |conn, _| {
+            let case = crate::service::scope::case(conn, &user, case_id)?;
+            let claim_id = match case.subject() {
+                Subject::Claim(id) => id,
+                Subject::Appeal(appeal_id) => {
+                    let appeal = crate::store::appeals::get(conn, appeal_id)?
+                        .ok_or_else(|| AppError::NotFound(format!("appeal {appeal_id}")))?;
+                    crate::service::scope::load(conn, appeal.claim_case_id)?
+                        .subject()
+                        .claim()
+                        .ok_or_else(|| AppError::NotFound(format!("document {doc_id}")))?
+                }
+                _ => return Err(AppError::NotFound(format!("document {doc_id}"))),
+            };
+            crate::service::documents::open(conn, &user, &data_dir, claim_id, doc_id)
+        })
+        .await?;
+    let policy = if doc.content_type.starts_with("image/") {
+        "sandbox; default-src 'none'; img-src 'self'; frame-ancestors 'self'"
+    } else {
+        "default-src 'none'; frame-ancestors 'self'"
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(doc.content_type.as_str())
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"document-{}\"", doc.id),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("X-Frame-Options", "SAMEORIGIN"))
+        .insert_header(("Content-Security-Policy", policy))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(bytes))
 }
 
 #[derive(Deserialize)]
@@ -304,7 +412,7 @@ pub async fn reject_document(
     })
     .await;
     match rejected {
-        Ok(_) => Ok(see_other(&format!("/cases/{case_id}#docs-h"))),
+        Ok(_) => Ok(see_other(&format!("/cases/{case_id}?doc={doc_id}#viewer"))),
         Err(e) => refused_document(&ctx, case_id, e).await,
     }
 }
@@ -313,6 +421,9 @@ pub async fn reject_document(
 pub struct CaseQuery {
     #[serde(default)]
     done: String,
+    /// The document to open in the viewer.
+    #[serde(default)]
+    doc: Option<i64>,
 }
 
 #[get("/cases/{id}")]
@@ -322,50 +433,79 @@ pub async fn case_page(
     q: web::Query<CaseQuery>,
 ) -> Result<HttpResponse, PageError> {
     let data = load_case(&ctx, id.into_inner()).await?;
-    let flash = (!q.done.is_empty()).then(|| ("ok", ctx.t("case.done")));
-    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
-    ctx.page_titled(
-        "case",
-        title,
-        case_view(&ctx, &data, flash, None),
-        StatusCode::OK,
-    )
+    let shown = Shown {
+        flash: (!q.done.is_empty()).then(|| ("ok", ctx.t("case.done"))),
+        doc: q.doc,
+        ..Shown::default()
+    };
+    let view = case_view(&ctx, &data, shown);
+    render(&ctx, &data, view, StatusCode::OK)
 }
 
-#[derive(Deserialize)]
-pub struct ActionForm {
-    action: String,
-    #[serde(default)]
-    comment: String,
-    expected_version: i64,
-    #[serde(default)]
-    amount: String,
-    #[serde(default)]
-    reason_code: String,
-    /// A reviewer's judgement of a declared emergency: blank keeps it, `true` or `false`.
-    #[serde(default)]
-    judged_emergency: String,
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-}
-
-/// Takes an action. A stale version (someone acted first) reloads the page with the case as
-/// it is now and says so; a refused value is shown next to the comment box.
+/// The user's decision on a case (the claim case page, a violation, a report): one action
+/// from the one form. A destructive action is shown back for confirmation first; "back"
+/// from there returns to the form with the input kept. A stale version (someone acted first)
+/// reloads the page with the case as it is now and says so; what the user can fix is said
+/// beside its field, with the input kept.
 #[post("/cases/{id}/act")]
 pub async fn act(
     ctx: Ctx,
     id: web::Path<i64>,
-    form: web::Form<ActionForm>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let user = ctx.require(&Role::STAFF)?;
-    let form = form.into_inner();
+    let form = DecisionForm::parse(&body).map_err(|e| ctx.fail(e))?;
     ctx.check_csrf(&form.csrf)?;
     let case_id = id.into_inner();
+    if form.back {
+        return again(&ctx, case_id, &form, Map::new(), None, StatusCode::OK).await;
+    }
+    let chosen = {
+        let (user, name) = (user.clone(), form.action.clone());
+        ctx.db(move |conn, env| {
+            let case = crate::service::scope::case(conn, &user, case_id)?;
+            let actions = cases::available_actions(conn, env.defs, &user, &case)?;
+            Ok(actions.into_iter().find(|a| a.name == name))
+        })
+        .await?
+    };
+    if form.action.trim().is_empty() {
+        let mut errors = Map::new();
+        errors.insert(
+            "action".into(),
+            json!(crate::messages::render(
+                &Msg::new("field-choose-action"),
+                ctx.lang
+            )),
+        );
+        return again(
+            &ctx,
+            case_id,
+            &form,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    // An action the form does not offer goes on to the service, which says why not.
+    if let Some(action) = chosen
+        .as_ref()
+        .filter(|a| a.needs.confirm && !form.confirmed)
+    {
+        let view = json!({
+            "case_id": case_id,
+            "confirm": decision::confirmation(&ctx, action, &form),
+        });
+        let title = format!("{} #{case_id}", ctx.t("case.confirm_title"));
+        return ctx.page_titled("case_confirm", title, view, StatusCode::OK);
+    }
+    let needs = chosen.map(|a| a.needs).unwrap_or_default();
     // A mistyped amount or judgement is the user's to fix: said on the page, not an error page.
-    let amount_fen = match blank(&form.amount) {
+    let amount_fen = match blank(&form.amount).filter(|_| needs.amount) {
         Some(text) => yuan_to_fen(&text).map(Some).map_err(|_| {
             AppError::field(
-                "amount",
+                "amount_fen",
                 Msg::new("field-yuan").text("value", text.as_str()),
             )
         }),
@@ -384,8 +524,15 @@ pub async fn act(
     };
     let done = match (amount_fen, judged_emergency) {
         (Ok(amount_fen), Ok(judged_emergency)) => {
+            let form = form.clone();
             crate::http::db(&ctx.state, move |conn, env| {
-                let reason_code = blank(&form.reason_code);
+                // Only what the chosen action takes travels with it.
+                let reason_code = blank(&form.reason_code).filter(|_| needs.reason_code);
+                let (missing, extras) = if needs.documents {
+                    (form.missing.clone(), form.extras())
+                } else {
+                    (Vec::new(), Vec::new())
+                };
                 let req = ActionRequest {
                     case_id,
                     action: &form.action,
@@ -394,8 +541,8 @@ pub async fn act(
                     now_ms: crate::store::now_ms(),
                     amount_fen,
                     reason_code: reason_code.as_deref(),
-                    missing_documents: &[],
-                    extra_documents: &[],
+                    missing_documents: &missing,
+                    extra_documents: &extras,
                     judged_emergency,
                 };
                 cases::act(conn, env, &user, &req)
@@ -404,7 +551,8 @@ pub async fn act(
         }
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
-    let (status, flash, comment_error) = match done {
+    let mut errors = Map::new();
+    let (status, flash) = match done {
         Ok(case) => {
             return Ok(see_other(&match case.subject() {
                 Subject::Violation(id) => format!("/violations/{id}?done=true"),
@@ -417,61 +565,99 @@ pub async fn act(
             | AppError::Refused(crate::domain::workflow::Refusal::Closed)),
         ) => {
             tracing::info!(case_id, error = %e, "stale action from a case page");
-            (StatusCode::CONFLICT, ("warn", ctx.t("errors.stale")), None)
+            // The page as it is now: the input typed for the old version does not carry over.
+            let flash = ("warn", ctx.t("errors.stale"));
+            return again(
+                &ctx,
+                case_id,
+                &DecisionForm::default(),
+                errors,
+                Some(flash),
+                StatusCode::CONFLICT,
+            )
+            .await;
         }
-        Err(AppError::Rule(rule)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ("error", ctx.t("case.refused")),
-            Some(ctx.pick(&rule.zh, &rule.en).to_string()),
-        ),
-        Err(AppError::Refused(refusal)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            ("error", ctx.t("case.refused")),
-            Some(crate::messages::render(&refusal.msg(), ctx.lang)),
-        ),
-        Err(e @ AppError::Validation(_)) => {
-            let text = format!("{}{}", ctx.t("errors.field_prefix"), e.text(ctx.lang));
+        Err(AppError::Rule(rule)) if rule.fields.is_empty() => {
+            errors.insert("form".into(), json!(ctx.pick(&rule.zh, &rule.en)));
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ("error", ctx.t("case.refused")),
-                Some(text),
             )
         }
-        Err(e) => return Err(ctx.fail(e)),
+        Err(AppError::Refused(refusal)) => {
+            errors.insert(
+                "form".into(),
+                json!(crate::messages::render(&refusal.msg(), ctx.lang)),
+            );
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ("error", ctx.t("case.refused")),
+            )
+        }
+        Err(e) => {
+            errors = ctx.form_errors(e, decision::form_field)?;
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ("error", ctx.t("case.refused")),
+            )
+        }
     };
-    // Back to the page the action came from, as the case is now.
+    again(&ctx, case_id, &form, errors, Some(flash), status).await
+}
+
+/// Back to the page the decision came from, as the case is now, with the form's input and
+/// what was wrong with it.
+async fn again(
+    ctx: &Ctx,
+    case_id: i64,
+    form: &DecisionForm,
+    errors: Map<String, Value>,
+    flash: Option<(&str, String)>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
     let subject = ctx
         .db(move |conn, _| crate::service::scope::load(conn, case_id).map(|c| c.subject()))
         .await?;
-    let flash_or_refusal = |comment_error: Option<String>| match comment_error {
-        Some(text) => ("error", text),
-        None => flash.clone(),
-    };
-    if let Subject::Report(report_id) = subject {
-        let flash = Some(flash_or_refusal(comment_error));
-        let errors = serde_json::Map::new();
-        return super::report_desk::report_page(&ctx, report_id, errors, "", status, flash).await;
+    // The supervision pages show a refusal as their notice, the rest beside the fields.
+    let notice = errors
+        .get("form")
+        .and_then(Value::as_str)
+        .map(|text| ("error", text.to_string()))
+        .or(flash.clone());
+    match subject {
+        Subject::Report(report_id) => {
+            let decision = Some((form, errors));
+            super::report_desk::report_page(
+                ctx,
+                report_id,
+                Map::new(),
+                "",
+                decision,
+                status,
+                notice,
+            )
+            .await
+        }
+        Subject::Violation(violation_id) => {
+            let kept = super::violations::Kept {
+                decision: Some((form, errors)),
+                ..Default::default()
+            };
+            super::violations::violation_page(ctx, violation_id, kept, Map::new(), status, notice)
+                .await
+        }
+        _ => {
+            let data = load_case(ctx, case_id).await?;
+            let shown = Shown {
+                flash,
+                kept: Some(form),
+                errors,
+                doc: None,
+            };
+            let view = case_view(ctx, &data, shown);
+            render(ctx, &data, view, status)
+        }
     }
-    if let Subject::Violation(violation_id) = subject {
-        let flash = flash_or_refusal(comment_error);
-        return super::violations::violation_page(
-            &ctx,
-            violation_id,
-            super::violations::Kept::default(),
-            serde_json::Map::new(),
-            status,
-            Some(flash),
-        )
-        .await;
-    }
-    let data = load_case(&ctx, case_id).await?;
-    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
-    ctx.page_titled(
-        "case",
-        title,
-        case_view(&ctx, &data, Some(flash), comment_error),
-        status,
-    )
 }
 
 #[derive(Deserialize)]
@@ -517,11 +703,10 @@ pub async fn override_finding(
         Err(e) => return Err(ctx.fail(e)),
     };
     let data = load_case(&ctx, case_id).await?;
-    let title = format!("{} #{}", ctx.t("case.title"), data.detail.case.id);
-    ctx.page_titled(
-        "case",
-        title,
-        case_view(&ctx, &data, Some(("error", refusal)), None),
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
+    let shown = Shown {
+        flash: Some(("error", refusal)),
+        ..Shown::default()
+    };
+    let view = case_view(&ctx, &data, shown);
+    render(&ctx, &data, view, StatusCode::UNPROCESSABLE_ENTITY)
 }

@@ -7,6 +7,7 @@ pub mod audit;
 mod case_page;
 mod claim_forms;
 pub mod ctx;
+mod decision;
 pub mod i18n;
 mod inbox;
 pub mod inspect;
@@ -34,11 +35,12 @@ use serde_json::{json, Value};
 use std::path::Path;
 
 /// Shared pieces: the frame around every page, and a labelled form field with its error.
-pub const PARTIALS: [&str; 4] = ["layout", "field", "audit_tabs", "doc_upload"];
+pub const PARTIALS: [&str; 5] = ["layout", "field", "audit_tabs", "doc_upload", "decision"];
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 32] = [
+pub const PAGES: [&str; 33] = [
+    "case_confirm",
     "reassign",
     "intake",
     "login",
@@ -295,6 +297,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(case_page::override_finding)
         .service(case_page::add_document)
         .service(case_page::reject_document)
+        .service(case_page::document)
         .service(admin::workflows)
         .service(inspect::facilities_page)
         .service(inspect::facilities_csv)

@@ -264,10 +264,7 @@ pub async fn results(
         Err(errors) => {
             let lines: Vec<String> = errors
                 .iter()
-                .map(|e| {
-                    let line = ctx.t("payments.line").replace("{n}", &e.line.to_string());
-                    format!("{line} {}: {}", e.field, ctx.pick(&e.zh, &e.en))
-                })
+                .map(|e| crate::messages::row_error_text(e, ctx.lang))
                 .collect();
             desk(
                 &ctx,

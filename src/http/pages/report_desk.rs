@@ -99,6 +99,7 @@ pub async fn report_page(
     id: i64,
     errors: Map<String, Value>,
     amount: &str,
+    decision: Option<(&super::decision::DecisionForm, Map<String, Value>)>,
     status: StatusCode,
     flash: Option<(&str, String)>,
 ) -> Result<HttpResponse, PageError> {
@@ -139,8 +140,7 @@ pub async fn report_page(
         .map(|e| json!({"id": e.id, "name": e.filename, "kind": e.content_type, "image": e.content_type.starts_with("image/"),
             "size_kb": (e.size_bytes + 1023) / 1024, "when": ctx.when(e.uploaded_at)}))
         .collect();
-    let actions =
-        super::violations::action_buttons(ctx, actions.iter(), &["dismiss", "not_confirmed"]);
+    let decision = super::decision::decision_of(ctx, &actions, r.version, decision);
     let confirmed = r.outcome.as_deref() == Some("closed");
     let reward = r.report.reward_fen.unwrap_or(r.reward_due_fen);
     let left = reward - r.report.reward_paid_fen;
@@ -158,7 +158,7 @@ pub async fn report_page(
         "claim": r.report.claim_id,
         "contact": r.report.contact,
         "attachments": attachments,
-        "actions": actions,
+        "decision": decision,
         "linked": linked.iter().map(violation_line).collect::<Vec<_>>(),
         "candidates": candidates.iter().map(violation_line).collect::<Vec<_>>(),
         "can_link": (inspector || supervisor) && !candidates.is_empty(),
@@ -190,7 +190,16 @@ pub async fn report(
     q: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let flash = q.done.then(|| ("ok", ctx.t("case.done")));
-    report_page(&ctx, id.into_inner(), Map::new(), "", StatusCode::OK, flash).await
+    report_page(
+        &ctx,
+        id.into_inner(),
+        Map::new(),
+        "",
+        None,
+        StatusCode::OK,
+        flash,
+    )
+    .await
 }
 
 /// A refusal the user can fix, beside its field; anything else as an error page.
@@ -206,6 +215,7 @@ async fn refused_in_place(
         id,
         errors,
         amount,
+        None,
         StatusCode::UNPROCESSABLE_ENTITY,
         None,
     )
@@ -272,6 +282,7 @@ pub async fn pay_reward(
                 id,
                 Map::new(),
                 &form.amount,
+                None,
                 StatusCode::CONFLICT,
                 flash,
             )

@@ -168,6 +168,8 @@ pub(super) fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
         .stage_title
         .as_ref()
         .map(|t| ctx.pick(&t.zh, &t.en).to_string());
+    let missing_any = checklist.iter().any(|i| i["upload"] == true);
+    let can_resubmit = d.case.actions.iter().any(|a| a.name == "resubmit");
     let mut view = json!({
         "claim_id": c.id,
         "upload_action": format!("/my/claims/{}/documents", c.id),
@@ -180,8 +182,10 @@ pub(super) fn claim_view(ctx: &Ctx, d: &ClaimDetail) -> Value {
         "decided_amount": c.decided_fen.map(yuan),
         "reason": reason,
         "checklist": checklist,
-        "missing_any": checklist.iter().any(|i| i["upload"] == true),
-        "can_resubmit": d.case.actions.iter().any(|a| a.name == "resubmit"),
+        "missing_any": missing_any,
+        "can_resubmit": can_resubmit,
+        // Once the last document is in, the section stays for the resubmission it leads to.
+        "documents_section": missing_any || can_resubmit,
         "version": d.case.version,
         "return_message": d.requests.first().map(|r| r.comment.as_str()).filter(|c| open && !c.is_empty()),
         "timeline": timeline,

@@ -339,6 +339,8 @@ pub struct SanctionForm {
 #[derive(Default)]
 pub struct Kept<'a> {
     pub sanction: Option<&'a SanctionForm>,
+    /// The decision form that came back, and what was wrong with it.
+    pub decision: Option<(&'a super::decision::DecisionForm, Map<String, Value>)>,
     pub payment: Option<&'a super::recovery_view::PaymentForm>,
     pub write_off_reason: Option<&'a str>,
 }
@@ -372,11 +374,11 @@ pub async fn violation_page(
         .await?;
     let form = kept.sanction;
     // The sanction itself is recorded through its own form below, not as a bare action.
-    let actions = action_buttons(
-        ctx,
-        actions.iter().filter(|a| a.name != "impose_sanction"),
-        &["dismiss"],
-    );
+    let actions: Vec<_> = actions
+        .into_iter()
+        .filter(|a| a.name != "impose_sanction")
+        .collect();
+    let decision = super::decision::decision_of(ctx, &actions, v.version, kept.decision);
     let a = &v.allowed;
     let suspension = if a.suspension_max_months > 0 {
         Some(format!(
@@ -468,7 +470,7 @@ pub async fn violation_page(
         "form": form_view,
         "case_id": v.case_id,
         "version": v.version,
-        "actions": actions,
+        "decision": decision,
         "stage": v.stage.as_deref().and_then(|st| {
             let wf = ctx.state.defs.latest("facility_violation")?;
             wf.stage(st).map(|s| ctx.pick(&s.title.zh, &s.title.en).to_string())
@@ -478,25 +480,6 @@ pub async fn violation_page(
     });
     let title = format!("{} #{}", ctx.t("violation.title"), v.violation.id);
     ctx.page_titled("violation", title, view, status)
-}
-
-/// The workflow actions a supervision page offers (a violation, a report), one form each;
-/// those named in `dangerous` are marked so.
-pub fn action_buttons<'a>(
-    ctx: &Ctx,
-    actions: impl Iterator<Item = &'a crate::service::cases::AvailableAction>,
-    dangerous: &[&str],
-) -> Vec<Value> {
-    actions
-        .map(|a| {
-            json!({
-                "name": a.name,
-                "title": ctx.pick(&a.title_zh, &a.title_en),
-                "comment_required": a.comment_required,
-                "danger": dangerous.contains(&a.name.as_str()),
-            })
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]

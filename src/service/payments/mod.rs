@@ -8,8 +8,8 @@ use crate::domain::case::Subject;
 use crate::domain::export::safe_record;
 use crate::domain::money::Fen;
 use crate::domain::payment::{
-    self, masked, normalise_account, parse_result_file, reconcile, BankOutcome, Reconciliation,
-    RowError, BANK_FILE_COLUMNS,
+    self, masked, normalise_account, parse_result_file, reconcile, row_error, BankOutcome,
+    Reconciliation, RowError, BANK_FILE_COLUMNS,
 };
 use crate::domain::roles::Role;
 use crate::error::Msg;

@@ -35,17 +35,11 @@ pub fn import_results(
         let mut summary = ResultSummary::default();
         let mut apply = Vec::new();
         for row in &rows {
-            let err = |field: &str, zh: String, en: String| RowError {
-                line: row.line,
-                field: field.into(),
-                zh,
-                en,
-            };
+            let err = |field: &str, msg: Msg| row_error(row.line, field, msg);
             let Some(item) = items.iter().find(|i| i.reference == row.reference) else {
                 errors.push(err(
                     "reference",
-                    format!("参考号 {} 不属于任何已导出的付款批次", row.reference),
-                    format!("reference {} belongs to no exported payment batch", row.reference),
+                    Msg::new("bank-row-reference-unknown").text("reference", row.reference.as_str()),
                 ));
                 continue;
             };
@@ -62,16 +56,17 @@ pub fn import_results(
             if !in_scope {
                 errors.push(err(
                     "reference",
-                    format!("参考号 {} 不属于任何已导出的付款批次", row.reference),
-                    format!("reference {} belongs to no exported payment batch", row.reference),
+                    Msg::new("bank-row-reference-unknown").text("reference", row.reference.as_str()),
                 ));
                 continue;
             }
             if row.amount.0 != item.amount_fen {
                 errors.push(err(
                     "amount_yuan",
-                    format!("金额 {} 元与批次 {} 中的 {} 元不符", row.amount, item.batch_id, Fen(item.amount_fen)),
-                    format!("amount {} differs from the {} sent in batch {}", row.amount, Fen(item.amount_fen), item.batch_id),
+                    Msg::new("bank-row-amount-differs")
+                        .fen("amount", row.amount.0)
+                        .fen("sent", item.amount_fen)
+                        .count("batch", item.batch_id),
                 ));
                 continue;
             }
@@ -86,8 +81,10 @@ pub fn import_results(
                 } else {
                     errors.push(err(
                         "status",
-                        format!("参考号 {} 已记录为 {}，不能改为 {status}", row.reference, item.result),
-                        format!("reference {} is already recorded as {}, not {status}", row.reference, item.result),
+                        Msg::new("bank-row-already")
+                            .text("reference", row.reference.as_str())
+                            .text("recorded", item.result.as_str())
+                            .text("status", status),
                     ));
                 }
                 continue;

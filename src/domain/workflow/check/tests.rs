@@ -81,3 +81,86 @@ fn reports_graph_errors() {
         "{e:?}"
     );
 }
+
+/// The decision form's needs, read off the shipped files: a refusal asks for a coded reason
+/// and a confirmation, a partial approval for the amount, a return for the documents, and
+/// a step back for a confirmation; a step forward needs nothing more.
+#[test]
+fn the_decision_form_reads_its_needs_off_the_targets() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let load = |name: &str| {
+        let src = std::fs::read_to_string(dir.join(name)).unwrap();
+        load_workflow(name, &src).unwrap()
+    };
+    let trauma = load("trauma.toml");
+    let needs = |wf: &Workflow, stage: &str, action: &str| {
+        let a = wf
+            .stage(stage)
+            .and_then(|s| s.actions.iter().find(|a| a.name == action))
+            .unwrap_or_else(|| panic!("{stage}/{action}"));
+        wf.form_needs(stage, a)
+    };
+    let none = crate::domain::workflow::FormNeeds::default();
+    assert_eq!(needs(&trauma, "initial_review", "recommend_approve"), none);
+    assert_eq!(
+        needs(&trauma, "signoff", "reject"),
+        crate::domain::workflow::FormNeeds {
+            reason_code: true,
+            confirm: true,
+            ..none
+        }
+    );
+    // A rejection recommended at second review is decided at sign-off: nothing final yet.
+    assert_eq!(needs(&trauma, "second_review", "reject"), none);
+    assert_eq!(
+        needs(&trauma, "signoff", "approve_partially"),
+        crate::domain::workflow::FormNeeds {
+            amount: true,
+            ..none
+        }
+    );
+    assert_eq!(
+        needs(&trauma, "initial_review", "return_for_documents"),
+        crate::domain::workflow::FormNeeds {
+            documents: true,
+            ..none
+        }
+    );
+    assert_eq!(
+        needs(&trauma, "signoff", "send_back"),
+        crate::domain::workflow::FormNeeds {
+            confirm: true,
+            ..none
+        }
+    );
+    assert_eq!(
+        needs(&trauma, "awaiting_documents", "withdraw"),
+        crate::domain::workflow::FormNeeds {
+            confirm: true,
+            ..none
+        }
+    );
+    let appeal = load("appeal.toml");
+    assert_eq!(
+        needs(&appeal, "signoff", "approve_change"),
+        crate::domain::workflow::FormNeeds {
+            amount: true,
+            ..none
+        }
+    );
+    assert_eq!(
+        needs(&appeal, "re_review", "uphold"),
+        crate::domain::workflow::FormNeeds {
+            confirm: true,
+            ..none
+        }
+    );
+    let violation = load("facility_violation.toml");
+    assert_eq!(
+        needs(&violation, "review", "dismiss"),
+        crate::domain::workflow::FormNeeds {
+            confirm: true,
+            ..none
+        }
+    );
+}
