@@ -62,7 +62,7 @@ impl Driver {
             json!({
                 "binary": CHROMIUM,
                 "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                         "--window-size=1280,900", "--lang=zh-CN"]
+                         "--window-size=1366,900", "--lang=zh-CN"]
             }),
         );
         ClientBuilder::native()
@@ -338,7 +338,7 @@ return bad;"#,
             self.c.screenshot().await.unwrap(),
         )
         .unwrap();
-        self.c.set_window_size(1280, 900).await.unwrap();
+        self.c.set_window_size(1366, 900).await.unwrap();
         assert!(
             overflow.as_i64().is_some_and(|px| px <= 0),
             "{name}: the page is {overflow} px wider than a 390-pixel phone"

@@ -441,7 +441,7 @@ async fn a_report_is_triaged_linked_and_rewarded_on_the_desk(app: TestApp) {
         page.contains("病房.pdf") && page.contains(&format!("/evidence/{evidence_id}")),
         "{page}"
     );
-    assert!(page.contains("data-action=\"take_up\""), "{page}");
+    assert!(page.contains("id=\"act-take_up\""), "{page}");
     let (status, ctype, body) = app
         .fetch(&inspector, &format!("/evidence/{evidence_id}"), "zh-CN")
         .await;
@@ -498,7 +498,7 @@ async fn a_report_is_triaged_linked_and_rewarded_on_the_desk(app: TestApp) {
         .page(&inspector, &format!("/reports/{report_id}?done=true"))
         .await;
     assert!(
-        page.contains("核查") && page.contains("data-action=\"report_findings\""),
+        page.contains("核查") && page.contains("id=\"act-report_findings\""),
         "{page}"
     );
     // A comment the action needs: refused on the report page, in Chinese.
