@@ -262,3 +262,13 @@ bank-row-none = the file has no result rows
 bank-row-reference-unknown = reference { $reference } belongs to no exported payment batch
 bank-row-amount-differs = the amount { $amount } yuan differs from the { $sent } yuan sent in batch { $batch }
 bank-row-already = reference { $reference } is already recorded as { $recorded }, not { $status }
+
+# The facility side.
+field-facility-roles-alone = a facility account holds only the roles facility and facility_admin
+field-facility-codes = name the facility codes this account speaks for
+field-facility-codes-not-facility = only a facility account speaks for facilities
+field-correction-via-form = correct the invoice with its amounts (POST /api/facility/cases/{ $case }/invoice); it takes this action
+field-facility-files = at most { $max } files for one stage
+rule-facility-turn-over = case { $case } is not waiting for your facility now
+rule-facility-deadline-passed = the deadline for case { $case } has passed; the case goes on without your facility
+rule-facility-staff-limit = facility { $facility } already has the { $limit } accounts the agency allows

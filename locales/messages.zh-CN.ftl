@@ -255,3 +255,13 @@ bank-row-none = 文件中没有结果行
 bank-row-reference-unknown = 参考号 { $reference } 不属于任何已导出的付款批次
 bank-row-amount-differs = 金额 { $amount } 元与批次 { $batch } 中的 { $sent } 元不符
 bank-row-already = 参考号 { $reference } 已记录为 { $recorded }，不能改为 { $status }
+
+# The facility side.
+field-facility-roles-alone = 定点机构账号只能具有“定点机构经办人”“定点机构管理员”角色
+field-facility-codes = 请填写该账号所属定点机构编码
+field-facility-codes-not-facility = 只有定点机构账号才能关联定点机构
+field-correction-via-form = 请连同更正后的金额一起提交（POST /api/facility/cases/{ $case }/invoice），系统会同时办理此操作
+field-facility-files = 每个环节最多上传 { $max } 个文件
+rule-facility-turn-over = 案件 { $case } 当前不在等待贵机构办理的环节
+rule-facility-deadline-passed = 案件 { $case } 的办理期限已过，案件将在没有贵机构意见的情况下继续办理
+rule-facility-staff-limit = 定点机构 { $facility } 的账号已达经办机构允许的 { $limit } 个

@@ -39,6 +39,10 @@ pub struct Principal {
     pub region_path: String,
     pub org: String,
     pub lang: String,
+    /// A facility user's facility codes (one, or a hospital group's several), read from the
+    /// database on every request like the roles; empty for everyone else.
+    #[serde(default)]
+    pub facilities: Vec<String>,
     /// The server-side session this principal signed in with; every request checks it.
     #[serde(skip)]
     pub session_id: String,
@@ -63,6 +67,16 @@ impl Principal {
 
     pub fn is_staff(&self) -> bool {
         self.roles.iter().any(|r| r.is_staff())
+    }
+
+    /// A facility's own user: scoped to `facilities`, never to a region.
+    pub fn is_facility(&self) -> bool {
+        self.roles.iter().any(|r| r.is_facility())
+    }
+
+    /// Whether this facility user speaks for the facility with this code.
+    pub fn speaks_for(&self, facility_code: &str) -> bool {
+        self.is_facility() && self.facilities.iter().any(|c| c == facility_code)
     }
 
     pub fn covers_region(&self, path: &str) -> bool {
@@ -117,6 +131,7 @@ impl JwtKeys {
             region_path: String::new(),
             org: String::new(),
             lang: "zh-CN".into(),
+            facilities: Vec::new(),
             session_id: String::new(),
         };
         let now = chrono::Utc::now().timestamp();
@@ -173,6 +188,7 @@ impl JwtKeys {
             region_path: c.region_path,
             org: c.org,
             lang: c.lang,
+            facilities: Vec::new(),
             session_id: c.sid,
         })
     }
@@ -192,6 +208,7 @@ mod tests {
             region_path: "330000/330300".into(),
             org: "agency".into(),
             lang: "zh-CN".into(),
+            facilities: Vec::new(),
             session_id: "s1".into(),
         }
     }

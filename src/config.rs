@@ -61,6 +61,9 @@ pub struct Config {
     pub upload_max_bytes: usize,
     /// Whistleblower reports accepted per client address per hour.
     pub report_limit_per_hour: i64,
+    /// The most accounts that may speak for one facility (its own administrator adds staff
+    /// up to it).
+    pub facility_staff_limit: i64,
     /// `text` or `json` request and application logs.
     pub log_format: String,
     pub mail: MailConfig,
@@ -157,6 +160,7 @@ impl Default for JobsConfig {
                 ("mail_delivery", "*/15 * * * * *"),
                 ("blob_cleanup", "0 15 * * * *"),
                 ("audit_checkpoint", "0 45 * * * *"),
+                ("facility_reminders", "0 5 * * * *"),
             ]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -204,6 +208,7 @@ impl Default for Config {
             sqlite_bulk_wal_max_mb: 256,
             upload_max_bytes: 10 * 1024 * 1024,
             report_limit_per_hour: 5,
+            facility_staff_limit: 10,
             log_format: "text".into(),
             mail: MailConfig::default(),
             jobs: JobsConfig::default(),
@@ -229,10 +234,12 @@ pub enum Job {
     BlobCleanup,
     /// A keyed checkpoint of every audit chain's head.
     AuditCheckpoint,
+    /// "Deadline approaching" letters to facilities with a task due within a day.
+    FacilityReminders,
 }
 
 impl Job {
-    pub const ALL: [Job; 8] = [
+    pub const ALL: [Job; 9] = [
         Job::Escalation,
         Job::LeaseExpiry,
         Job::DailyDigest,
@@ -241,6 +248,7 @@ impl Job {
         Job::MailDelivery,
         Job::BlobCleanup,
         Job::AuditCheckpoint,
+        Job::FacilityReminders,
     ];
 
     pub fn name(self) -> &'static str {
@@ -253,6 +261,7 @@ impl Job {
             Job::MailDelivery => "mail_delivery",
             Job::BlobCleanup => "blob_cleanup",
             Job::AuditCheckpoint => "audit_checkpoint",
+            Job::FacilityReminders => "facility_reminders",
         }
     }
 
@@ -368,6 +377,11 @@ impl Config {
             "lease_ttl_minutes must be positive"
         );
         anyhow::ensure!(self.pool_size > 0, "pool_size must be at least 1");
+        anyhow::ensure!(
+            self.facility_staff_limit > 0,
+            "facility_staff_limit (CLAIMFLOW_FACILITY_STAFF_LIMIT) must be at least 1, got {}",
+            self.facility_staff_limit
+        );
         anyhow::ensure!(
             self.sqlite_bulk_wal_max_mb > 0,
             "sqlite_bulk_wal_max_mb must be at least 1"

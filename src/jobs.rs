@@ -95,6 +95,10 @@ impl JobRunner {
             Job::AuditCheckpoint => {
                 crate::service::jobs::audit_checkpoint(&mut conn, &self.config.audit_key, now_ms)
             }
+            Job::FacilityReminders => {
+                const DAY_MS: i64 = 86_400_000;
+                crate::service::facility::remind(&mut conn, env, now_ms, DAY_MS)
+            }
         }
     }
 

@@ -444,6 +444,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     email: email.as_deref(),
                     lang: &lang,
                     roles: &roles,
+                    facilities: &[],
                 },
                 store::now_ms(),
             )?;

@@ -219,6 +219,47 @@ fn is_icd10(code: &str) -> bool {
 }
 
 /// Collects field errors while a claim is parsed.
+/// An invoice's three amounts, as a claim carries them and a hospital's review corrects them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceAmounts {
+    pub total_fen: i64,
+    pub policy_scope_fen: i64,
+    pub self_paid_fen: i64,
+}
+
+/// What is wrong with an invoice's amounts: each within 0 to `max_fen`, and neither the
+/// policy-scope part nor the self-paid part above the total.
+pub fn amount_problems(a: InvoiceAmounts, max_fen: i64) -> Vec<FieldError> {
+    let mut bad = Vec::new();
+    for (field, value) in [
+        ("total_fen", a.total_fen),
+        ("policy_scope_fen", a.policy_scope_fen),
+        ("self_paid_fen", a.self_paid_fen),
+    ] {
+        if value < 0 {
+            bad.push(FieldError::new(field, Msg::new("field-negative")));
+        } else if value > max_fen {
+            bad.push(FieldError::new(
+                field,
+                Msg::new("field-amount-at-most").fen("max", max_fen),
+            ));
+        }
+    }
+    if a.policy_scope_fen > a.total_fen {
+        bad.push(FieldError::new(
+            "policy_scope_fen",
+            Msg::new("field-exceeds-total"),
+        ));
+    }
+    if a.self_paid_fen > a.total_fen {
+        bad.push(FieldError::new(
+            "self_paid_fen",
+            Msg::new("field-exceeds-total"),
+        ));
+    }
+    bad
+}
+
 #[derive(Default)]
 struct Problems(Vec<FieldError>);
 
@@ -299,23 +340,14 @@ impl Claim {
                 );
             }
         }
-        for (field, value) in [
-            ("total_fen", input.total_fen),
-            ("policy_scope_fen", input.policy_scope_fen),
-            ("self_paid_fen", input.self_paid_fen),
-        ] {
-            if value < 0 {
-                bad.add(field, Msg::new("field-negative"));
-            } else if value > max_fen {
-                bad.add(field, Msg::new("field-amount-at-most").fen("max", max_fen));
-            }
-        }
-        if input.policy_scope_fen > input.total_fen {
-            bad.add("policy_scope_fen", Msg::new("field-exceeds-total"));
-        }
-        if input.self_paid_fen > input.total_fen {
-            bad.add("self_paid_fen", Msg::new("field-exceeds-total"));
-        }
+        bad.0.extend(amount_problems(
+            InvoiceAmounts {
+                total_fen: input.total_fen,
+                policy_scope_fen: input.policy_scope_fen,
+                self_paid_fen: input.self_paid_fen,
+            },
+            max_fen,
+        ));
         if let Some(id) = &input.id_number {
             if let Err(e) = IdNumber::parse(id) {
                 bad.add("id_number", e);

@@ -28,10 +28,16 @@ pub enum Role {
     Inspector,
     Auditor,
     Admin,
+    /// A designated facility's own staff (定点机构经办人): scoped to its facility codes,
+    /// never to a region; acts only in the stages a workflow gives the facility.
+    Facility,
+    /// A facility's own administrator (定点机构管理员): also adds staff to the facility,
+    /// within the limit the agency sets.
+    FacilityAdmin,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 11] = [
         Role::Resident,
         Role::Clerk,
         Role::Reviewer,
@@ -41,7 +47,12 @@ impl Role {
         Role::Inspector,
         Role::Auditor,
         Role::Admin,
+        Role::Facility,
+        Role::FacilityAdmin,
     ];
+
+    /// The facility's people: they see and do only what their facility's cases give them.
+    pub const FACILITY: [Role; 2] = [Role::Facility, Role::FacilityAdmin];
 
     /// Every role but the resident's: the people who work cases.
     pub const STAFF: [Role; 8] = [
@@ -66,6 +77,8 @@ impl Role {
             Role::Inspector => "inspector",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Facility => "facility",
+            Role::FacilityAdmin => "facility_admin",
         }
     }
 
@@ -80,19 +93,28 @@ impl Role {
             Role::Inspector => "稽核员",
             Role::Auditor => "审计员",
             Role::Admin => "系统管理员",
+            Role::Facility => "定点机构经办人",
+            Role::FacilityAdmin => "定点机构管理员",
         }
     }
 
-    /// Staff work within a region subtree; a resident only ever sees their own claims.
+    /// Staff work within a region subtree; a resident only ever sees their own claims, and
+    /// a facility only its own cases.
     pub fn is_staff(self) -> bool {
-        self != Role::Resident
+        !matches!(self, Role::Resident | Role::Facility | Role::FacilityAdmin)
+    }
+
+    /// A facility's own people, scoped to facility codes rather than a region.
+    pub fn is_facility(self) -> bool {
+        matches!(self, Role::Facility | Role::FacilityAdmin)
     }
 
     /// Who may open a claim's documents (the resident only their own): the people who file,
     /// review, sign off, investigate and audit claims. Admins manage accounts and registries
-    /// and have no need to read medical records.
+    /// and have no need to read medical records; a facility reads only what its own cases
+    /// show it, on its own pages.
     pub fn reads_documents(self) -> bool {
-        self != Role::Admin
+        !matches!(self, Role::Admin | Role::Facility | Role::FacilityAdmin)
     }
 }
 
@@ -103,7 +125,7 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role `{0}` (expected one of resident, clerk, reviewer, senior_reviewer, supervisor, director, inspector, auditor, admin)")]
+#[error("unknown role `{0}` (expected one of resident, clerk, reviewer, senior_reviewer, supervisor, director, inspector, auditor, admin, facility, facility_admin)")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -121,8 +143,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staff_is_every_role_but_the_residents() {
+    fn staff_is_every_role_but_the_residents_and_the_facilities() {
         let staff: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
         assert_eq!(staff, Role::STAFF);
+        let facility: Vec<Role> = Role::ALL.into_iter().filter(|r| r.is_facility()).collect();
+        assert_eq!(facility, Role::FACILITY);
+        assert!(Role::FACILITY.iter().all(|r| !r.reads_documents()));
     }
 }

@@ -76,6 +76,18 @@ use utoipa::{Modify, OpenApi};
         super::api::admin::list_facilities,
         super::api::admin::get_facility,
         super::api::admin::change_status,
+        super::api::facility::list,
+        super::api::facility::get_case,
+        super::api::facility::act,
+        super::api::facility::upload,
+        super::api::facility::download,
+        super::api::facility::correct_invoice,
+        super::api::facility::dashboard,
+        super::api::facility::staff,
+        super::api::facility::add_staff,
+        super::api::facility::disclose,
+        super::api::facility::add_account,
+        super::api::facility::set_contact,
     ),
     modifiers(&BearerAuth, &SharedErrors)
 )]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Every notice the platform sends.
-pub const TEMPLATES: [&str; 11] = [
+pub const TEMPLATES: [&str; 15] = [
     "claim_received",
     "returned_for_documents",
     "claim_decided",
@@ -18,6 +18,10 @@ pub const TEMPLATES: [&str; 11] = [
     "payment_paid",
     "payment_failed",
     "appeal_decided",
+    "facility_notified",
+    "facility_received",
+    "facility_decision",
+    "facility_deadline",
 ];
 
 pub const LANGS: [&str; 2] = ["zh-CN", "en"];

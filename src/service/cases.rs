@@ -103,10 +103,13 @@ pub fn open_all(conn: &mut DbConn, opens: &[(i64, OpenCase<'_>)]) -> AppResult<(
         .collect();
     case_store::insert_all(conn, &rows)?;
     audit::insert_firsts(conn, &firsts)?;
+    for (id, o) in opens {
+        super::facility::opened(conn, *id, o.subject, o.workflow, o.now_ms)?;
+    }
     Ok(())
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AvailableAction {
     pub name: String,
     pub title_zh: String,
@@ -203,37 +206,71 @@ pub fn act(
     p: &Principal,
     req: &ActionRequest<'_>,
 ) -> AppResult<CaseRow> {
-    let defs = env.defs;
     conn.write_tx(|conn| {
         let case = scope::case(conn, p, req.case_id)?;
-        let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
-        let facts = subjects::facts(conn, defs, &case, &wf)?;
-        let history = case_store::stage_actors(conn, case.id)?;
         // A resident acts only on their own case and only as a resident.
         let roles: Vec<Role> = if case.owner_user_id == Some(p.user_id) {
             p.roles.clone()
         } else {
             p.roles.iter().copied().filter(|r| r.is_staff()).collect()
         };
-        let actor = Actor { id: p.user_id, roles: &roles, stand_in: scope::stand_in(p, &case) };
+        take(conn, env, p, &roles, case, req)
+    })
+}
+
+/// Takes the action on a case the caller may reach, acting only in `roles` (the facility
+/// side passes the facility's roles, `act` the staff's or the owner's), inside the caller's
+/// transaction.
+pub(crate) fn take(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    p: &Principal,
+    roles: &[Role],
+    case: CaseRow,
+    req: &ActionRequest<'_>,
+) -> AppResult<CaseRow> {
+    let defs = env.defs;
+    {
+        let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
+        let facts = subjects::facts(conn, defs, &case, &wf)?;
+        let history = case_store::stage_actors(conn, case.id)?;
+        let actor = Actor {
+            id: p.user_id,
+            roles,
+            stand_in: scope::stand_in(p, &case),
+        };
         // An appeal is re-reviewed by staff who took no part in the decision appealed against.
         if super::appeal_decision::earlier_chain(conn, &case)?.contains(&p.user_id) {
-            return Err(AppError::Refused(Refusal::FourEyes { stage: case.stage.clone().unwrap_or_default(), earlier: "the decision appealed against (原决定)".into() }));
+            return Err(AppError::Refused(Refusal::FourEyes {
+                stage: case.stage.clone().unwrap_or_default(),
+                earlier: "the decision appealed against (原决定)".into(),
+            }));
         }
-        let decided = wf.decide(case.stage.as_deref(), case.returned_from.as_deref(), req.action, actor, req.comment, &facts, &history);
+        let decided = wf.decide(
+            case.stage.as_deref(),
+            case.returned_from.as_deref(),
+            req.action,
+            actor,
+            req.comment,
+            &facts,
+            &history,
+        );
         // Who may act is answered before whether the caller's page is stale, so that a
         // version or a lease never tells someone without the role that the case moved.
         if let Err(r @ (Refusal::RoleNotAllowed { .. } | Refusal::FourEyes { .. })) = &decided {
             return Err(AppError::Refused(r.clone()));
         }
         if let Some(allowed) = case.stage.as_deref().and_then(|s| wf.outsider_of(s, actor)) {
-            return Err(AppError::Refused(Refusal::RoleNotAllowed { action: req.action.into(), allowed }));
+            return Err(AppError::Refused(Refusal::RoleNotAllowed {
+                action: req.action.into(),
+                allowed,
+            }));
         }
         if case.version != req.expected_version {
             return Err(AppError::Conflict(
                 Msg::new("conflict-case-version")
                     .count("case", case.id)
-                    .count("version", case.version as i64)
+                    .count("version", case.version)
                     .count("expected", req.expected_version),
             ));
         }
@@ -252,7 +289,9 @@ pub fn act(
         // Authority limits: a claim approved above the actor's limit waits for sign-off.
         if case.subject().claim().is_some() {
             let amount = req.amount_fen.unwrap_or(facts.payable_fen);
-            if let Some(pending) = rules::authority_redirect(&wf, &t, amount, defs.authority_limit(t.role)) {
+            if let Some(pending) =
+                rules::authority_redirect(&wf, &t, amount, defs.authority_limit(t.role))
+            {
                 details.insert(
                     "pending_approval".into(),
                     json!({ "amount_fen": pending.amount_fen, "limit_fen": pending.limit_fen, "role": pending.role.as_str(), "requested": pending.requested.as_str(),
@@ -261,13 +300,12 @@ pub fn act(
                 t.to = Next::Stage(pending.stage);
             }
         }
-        let (stage, outcome) = match &t.to {
-            Next::Stage(s) => (Some(s.as_str()), None),
-            Next::Outcome(o) => (None, Some(o.as_str())),
-        };
         subjects::before_action(conn, &case, &t.action)?;
         if let Some(judged) = req.judged_emergency {
-            if !matches!(t.role, Role::Reviewer | Role::SeniorReviewer | Role::Supervisor) {
+            if !matches!(
+                t.role,
+                Role::Reviewer | Role::SeniorReviewer | Role::Supervisor
+            ) {
                 return Err(AppError::field(
                     "judged_emergency",
                     Msg::new("field-emergency-reviewers-only"),
@@ -276,79 +314,226 @@ pub fn act(
             subjects::judge_emergency(conn, defs, &case, judged)?;
             details.insert("judged_emergency".into(), json!(judged));
         }
-        if let (Next::Outcome(outcome @ (OutcomeKind::Approved | OutcomeKind::Rejected)), Subject::Appeal(_)) = (t.to.clone(), case.subject()) {
+        if let (
+            Next::Outcome(outcome @ (OutcomeKind::Approved | OutcomeKind::Rejected)),
+            Subject::Appeal(_),
+        ) = (t.to.clone(), case.subject())
+        {
             // Approved: the appeal changes the amount (it needs the new one); rejected: upheld.
             let changed = match (outcome, req.amount_fen) {
-                (OutcomeKind::Approved, None) => return Err(AppError::rule_on_msg("amount_fen", "appeal_amount", Msg::new("rule-appeal-amount-2"))),
+                (OutcomeKind::Approved, None) => {
+                    return Err(AppError::rule_on_msg(
+                        "amount_fen",
+                        "appeal_amount",
+                        Msg::new("rule-appeal-amount-2"),
+                    ))
+                }
                 (OutcomeKind::Approved, amount) => amount,
                 _ => None,
             };
-            let d = super::appeal_decision::decide(conn, env, &case, changed, req.comment, req.now_ms)?;
-            details.insert("decision".into(), serde_json::to_value(d).map_err(anyhow::Error::from)?);
-        } else if let Next::Outcome(outcome @ (OutcomeKind::Approved | OutcomeKind::PartiallyApproved | OutcomeKind::Rejected)) = t.to {
-            let decision = DecisionRequest { outcome, amount_fen: req.amount_fen, reason_code: req.reason_code, comment: req.comment };
+            let d =
+                super::appeal_decision::decide(conn, env, &case, changed, req.comment, req.now_ms)?;
+            details.insert(
+                "decision".into(),
+                serde_json::to_value(d).map_err(anyhow::Error::from)?,
+            );
+        } else if let Next::Outcome(
+            outcome @ (OutcomeKind::Approved
+            | OutcomeKind::PartiallyApproved
+            | OutcomeKind::Rejected),
+        ) = t.to
+        {
+            let decision = DecisionRequest {
+                outcome,
+                amount_fen: req.amount_fen,
+                reason_code: req.reason_code,
+                comment: req.comment,
+            };
             if let Some(d) = subjects::decide(conn, defs, &case, &decision)? {
-                details.insert("decision".into(), serde_json::to_value(d).map_err(anyhow::Error::from)?);
+                details.insert(
+                    "decision".into(),
+                    serde_json::to_value(d).map_err(anyhow::Error::from)?,
+                );
             }
         }
         if rules::is_return(&t) {
-            let asks = subjects::ReturnAsks { kinds: req.missing_documents, extras: req.extra_documents };
+            let asks = subjects::ReturnAsks {
+                kinds: req.missing_documents,
+                extras: req.extra_documents,
+            };
             let asked = subjects::requests_for_return(conn, defs, &wf, &case, &facts, &asks)?;
             if let Some(claim_id) = case.subject().claim() {
                 let rows: Vec<NewRequest<'_>> = asked
                     .iter()
-                    .map(|(kind, description)| NewRequest { claim_id, case_id: case.id, kind, description, comment: req.comment, requested_by: p.user_id, requested_at: req.now_ms })
+                    .map(|(kind, description)| NewRequest {
+                        claim_id,
+                        case_id: case.id,
+                        kind,
+                        description,
+                        comment: req.comment,
+                        requested_by: p.user_id,
+                        requested_at: req.now_ms,
+                    })
                     .collect();
                 claim_store::insert_requests(conn, &rows)?;
             }
             // The comment of a return is written for the resident: it travels with it.
-            details.insert("missing".into(), json!(asked.iter().map(|(k, _)| k).collect::<Vec<_>>()));
-            details.insert("requested".into(), json!(asked.iter().map(|(kind, description)| json!({ "kind": kind, "description": description })).collect::<Vec<_>>()));
+            details.insert(
+                "missing".into(),
+                json!(asked.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+            );
+            details.insert(
+                "requested".into(),
+                json!(asked
+                    .iter()
+                    .map(|(kind, description)| json!({ "kind": kind, "description": description }))
+                    .collect::<Vec<_>>()),
+            );
             details.insert("message".into(), json!(req.comment));
         }
-        let calendar = defs.calendar_for(&case.region_path);
-        let before = Clock { due_at: case.due_at, remaining_ms: case.sla_remaining_ms };
-        let clock = rules::clock_after(calendar, &wf, &t, before, req.now_ms);
-        let facts_json = serde_json::to_string(&facts).map_err(anyhow::Error::from)?;
-        let state = CaseState {
-            stage,
-            outcome,
-            assignee_id: None,
-            returned_from: t.returned_from.as_deref(),
-            due_at: clock.due_at,
-            stage_entered_at: req.now_ms,
-            facts: &facts_json,
-            version: case.version + 1,
-            updated_at: req.now_ms,
-            lease_expires_at: None,
-            sla_remaining_ms: clock.remaining_ms,
-            escalated_to: None,
-            escalated_at: None,
-            escalation_step: 0,
-            next_escalation_at: None,
+        let by = By {
+            id: Some(p.user_id),
+            name: &p.username,
+            role: t.role.as_str(),
         };
-        if !case_store::update_state(conn, case.id, case.version, &state)? {
-            return Err(AppError::Conflict(
-                Msg::new("conflict-case-changed").count("case", case.id),
-            ));
-        }
-        let old_value = json!({ "stage": case.stage, "outcome": case.outcome, "version": case.version, "assignee_id": case.assignee_id });
-        let mut new_value = json!({ "stage": stage, "outcome": outcome, "version": case.version + 1, "returned_from": t.returned_from });
-        if let Some(map) = new_value.as_object_mut() {
-            map.extend(details);
-        }
-        let event = Event::new(Some(p.user_id), &p.username, t.role.as_str(), &t.action, req.now_ms)
-            .stages(Some(&t.from), stage)
-            .values(old_value, new_value.clone())
-            .comment(req.comment);
-        audit::append(conn, case.id, event)?;
-        let moved = scope::load(conn, case.id)?;
-        tell_resident(conn, env, &moved, &new_value, req.now_ms)?;
-        if stage.is_some() && crate::service::assignment::auto_assign(conn, env, case.id, req.now_ms)?.is_some() {
-            return scope::load(conn, case.id);
-        }
-        Ok(moved)
-    })
+        commit(
+            conn,
+            env,
+            &case,
+            &wf,
+            &t,
+            &facts,
+            details,
+            by,
+            req.comment,
+            req.now_ms,
+        )
+    }
+}
+
+/// Who a transition's audit event names: a user in the role they acted in, or the system.
+#[derive(Clone, Copy)]
+pub struct By<'a> {
+    pub id: Option<i64>,
+    pub name: &'a str,
+    pub role: &'a str,
+}
+
+impl By<'_> {
+    pub const SYSTEM: By<'static> = By {
+        id: None,
+        name: "system",
+        role: "system",
+    };
+}
+
+/// Writes a decided transition: the case's new state and SLA clock, its audit event with
+/// `details`, the resident's letters, the facility's tasks and letters, and an automatic
+/// assignment at the new stage.
+#[allow(clippy::too_many_arguments)]
+fn commit(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    case: &CaseRow,
+    wf: &Workflow,
+    t: &crate::domain::workflow::Transition,
+    facts: &CaseFacts,
+    details: serde_json::Map<String, serde_json::Value>,
+    by: By<'_>,
+    comment: &str,
+    now_ms: i64,
+) -> AppResult<CaseRow> {
+    let (stage, outcome) = match &t.to {
+        Next::Stage(s) => (Some(s.as_str()), None),
+        Next::Outcome(o) => (None, Some(o.as_str())),
+    };
+    let calendar = env.defs.calendar_for(&case.region_path);
+    let before = Clock {
+        due_at: case.due_at,
+        remaining_ms: case.sla_remaining_ms,
+    };
+    let clock = rules::clock_after(calendar, wf, t, before, now_ms);
+    let facts_json = serde_json::to_string(facts).map_err(anyhow::Error::from)?;
+    let state = CaseState {
+        stage,
+        outcome,
+        assignee_id: None,
+        returned_from: t.returned_from.as_deref(),
+        due_at: clock.due_at,
+        stage_entered_at: now_ms,
+        facts: &facts_json,
+        version: case.version + 1,
+        updated_at: now_ms,
+        lease_expires_at: None,
+        sla_remaining_ms: clock.remaining_ms,
+        escalated_to: None,
+        escalated_at: None,
+        escalation_step: 0,
+        next_escalation_at: None,
+    };
+    if !case_store::update_state(conn, case.id, case.version, &state)? {
+        return Err(AppError::Conflict(
+            Msg::new("conflict-case-changed").count("case", case.id),
+        ));
+    }
+    let old_value = json!({ "stage": case.stage, "outcome": case.outcome, "version": case.version, "assignee_id": case.assignee_id });
+    let mut new_value = json!({ "stage": stage, "outcome": outcome, "version": case.version + 1, "returned_from": t.returned_from });
+    if let Some(map) = new_value.as_object_mut() {
+        map.extend(details);
+    }
+    let event = Event::new(by.id, by.name, by.role, &t.action, now_ms)
+        .stages(Some(&t.from), stage)
+        .values(old_value, new_value.clone())
+        .comment(comment);
+    audit::append(conn, case.id, event)?;
+    let moved = scope::load(conn, case.id)?;
+    tell_resident(conn, env, &moved, &new_value, now_ms)?;
+    super::facility::after_move(conn, env, case, &moved, wf, &t.action, by, now_ms)?;
+    if stage.is_some()
+        && crate::service::assignment::auto_assign(conn, env, case.id, now_ms)?.is_some()
+    {
+        return scope::load(conn, case.id);
+    }
+    Ok(moved)
+}
+
+/// The system's move when a stage's deadline passed: the stage's `on_deadline` action,
+/// taken for nobody, with its guard and the engine's gates still applying. `None` when the
+/// stage has no deadline action or the case is not due yet.
+pub fn take_deadline(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    case: &CaseRow,
+    now_ms: i64,
+) -> AppResult<Option<CaseRow>> {
+    let wf = env.defs.get(conn, &case.workflow, case.workflow_version)?;
+    let Some(stage) = case.stage.as_deref().and_then(|s| wf.stage(s)) else {
+        return Ok(None);
+    };
+    if stage.deadline_action().is_none() || case.due_at.is_none_or(|due| due > now_ms) {
+        return Ok(None);
+    }
+    let facts = subjects::facts(conn, env.defs, case, &wf)?;
+    let t = wf
+        .on_deadline(&stage.id, case.returned_from.as_deref(), &facts)
+        .map_err(AppError::Refused)?;
+    subjects::before_action(conn, case, &t.action)?;
+    let mut details = serde_json::Map::new();
+    details.insert("deadline".into(), json!(case.due_at));
+    let comment = "期限届满，系统自动办理 / the deadline passed: taken by the system";
+    commit(
+        conn,
+        env,
+        case,
+        &wf,
+        &t,
+        &facts,
+        details,
+        By::SYSTEM,
+        comment,
+        now_ms,
+    )
+    .map(Some)
 }
 
 /// The letters a transition owes the resident: what is missing after a return, the amount

@@ -43,8 +43,9 @@ fn system_event(conn: &mut DbConn, case_id: i64, e: SystemEvent<'_>, now_ms: i64
     Ok(())
 }
 
-/// The escalation scan: each breached case takes the next step of its stage's chain, once
-/// per stage visit: handed to the step's role (`on_breach = "escalate"`) or flagged where
+/// The escalation scan. A breached case at a stage with a deadline action (the facility's
+/// statement or appeal, a hospital's review) moves on by that action, taken by the system.
+/// Every other breached case takes the next step of its stage's chain, once per stage visit: handed to the step's role (`on_breach = "escalate"`) or flagged where
 /// it is (`"flag"`), with an audit event and a letter to everyone holding the step's role
 /// over its region. Supervisor after 1 × the SLA, then director after 2 ×, say. Outside
 /// working hours breaches wait, unless `outside_hours` says otherwise.
@@ -55,7 +56,7 @@ pub fn escalate_breached(
     outside_hours: bool,
 ) -> AppResult<Value> {
     conn.write_tx(|conn| {
-        let (mut escalated, mut flagged, mut deferred, mut letters) = (0, 0, 0, 0);
+        let (mut escalated, mut flagged, mut deferred, mut letters, mut moved_on) = (0, 0, 0, 0, 0);
         for case in case_store::breached_unescalated(conn, now_ms, BATCH)? {
             let calendar = env.defs.calendar_for(&case.region_path);
             if !outside_hours && !calendar.is_working_time(now_ms) {
@@ -66,6 +67,18 @@ pub fn escalate_breached(
             let (Some(stage), Some(due_at)) = (case.stage.as_deref().and_then(|s| wf.stage(s)), case.due_at) else {
                 continue;
             };
+            // A stage that waits on another party moves on without it at its deadline.
+            if stage.deadline_action().is_some() {
+                match conn.write_tx(|conn| super::cases::take_deadline(conn, env, &case, now_ms)) {
+                    Ok(Some(_)) => {
+                        moved_on += 1;
+                        continue;
+                    }
+                    Ok(None) => continue,
+                    // Its guard or a gate holds it: it is escalated like any breach instead.
+                    Err(e) => tracing::warn!(case_id = case.id, error = %e, "a deadline action was refused"),
+                }
+            }
             let Some(due) = escalation::due_step(calendar, stage, due_at, case.escalation_step) else {
                 continue;
             };
@@ -120,7 +133,7 @@ pub fn escalate_breached(
                 }
             }
         }
-        Ok(json!({ "escalated": escalated, "flagged": flagged, "deferred_outside_working_hours": deferred, "letters": letters }))
+        Ok(json!({ "escalated": escalated, "flagged": flagged, "moved_on_at_deadline": moved_on, "deferred_outside_working_hours": deferred, "letters": letters }))
     })
 }
 
@@ -140,6 +153,7 @@ fn principal_of(conn: &mut DbConn, s: &crate::store::users::Staff) -> AppResult<
         region_path: s.region_path.clone(),
         org: String::new(),
         lang: s.lang.clone(),
+        facilities: Vec::new(),
         session_id: String::new(),
     })
 }

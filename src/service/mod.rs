@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cases;
 pub mod cipher;
 pub mod documents;
+pub mod facility;
 pub mod findings;
 pub mod intake;
 pub mod jobs;
@@ -33,6 +34,11 @@ use crate::store::{regions, users, DbConn};
 /// The principal a user acts as, read from the database (for logins, CLI work and jobs).
 pub fn principal(conn: &mut DbConn, user: users::User) -> AppResult<Principal> {
     let roles = users::roles_of(conn, user.id)?;
+    let facilities = if roles.iter().any(|r| r.is_facility()) {
+        crate::store::facility_side::codes_of(conn, user.id)?
+    } else {
+        Vec::new()
+    };
     let region = regions::get(conn, &user.region_code)?
         .ok_or_else(|| AppError::NotFound(format!("region {}", user.region_code)))?;
     Ok(Principal {
@@ -44,6 +50,7 @@ pub fn principal(conn: &mut DbConn, user: users::User) -> AppResult<Principal> {
         region_path: region.path,
         org: user.org,
         lang: user.lang,
+        facilities,
         session_id: String::new(),
     })
 }

@@ -138,7 +138,7 @@ pub fn requested_list(requested: &Value) -> Value {
 
 /// What every case letter says about the case. A letter to the resident about a claim on a
 /// confidential workflow (an investigation) names the claim's family and "under review".
-fn case_fields(
+pub(crate) fn case_fields(
     conn: &mut DbConn,
     defs: &Definitions,
     case: &CaseRow,

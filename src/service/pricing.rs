@@ -253,6 +253,14 @@ pub fn judge_emergency(
         .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
     record.claim.facts.judged_emergency = Some(emergency);
     claim_store::set_family_facts(conn, claim_id, &record.claim.facts)?;
+    reprice(conn, defs, claim_id)
+}
+
+/// Prices the claim again as it now stands (its facts or amounts changed before a decision),
+/// on the year's totals as they are, and records the new proposal.
+pub fn reprice(conn: &mut DbConn, defs: &Definitions, claim_id: i64) -> AppResult<()> {
+    let record = claim_store::get(conn, claim_id)?
+        .ok_or_else(|| AppError::NotFound(format!("claim {claim_id}")))?;
     if let Some(ctx) = context_of(conn, &record)? {
         let docs = claim_store::documents(conn, claim_id)?;
         let priced = price(

@@ -370,9 +370,14 @@ pub struct UserInput<'a> {
     pub email: Option<&'a str>,
     pub lang: &'a str,
     pub roles: &'a [crate::domain::roles::Role],
+    /// A facility user's facility codes (one, or a hospital group's several); none for
+    /// anyone else.
+    pub facilities: &'a [String],
 }
 
 /// Creates an account with an argon2id hash of its password; every problem is a field error.
+/// A facility account speaks for the facilities named, and holds no staff or resident role
+/// besides: its scope is the facility, never a region.
 pub fn add_user(conn: &mut DbConn, input: &UserInput<'_>, now_ms: i64) -> AppResult<i64> {
     let mut errors = Vec::new();
     let mut bad = |field: &str, msg: Msg| errors.push(FieldError::new(field, msg));
@@ -390,7 +395,32 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput<'_>, now_ms: i64) -> AppRes
     if input.roles.is_empty() {
         bad("roles", Msg::new("field-roles-empty"));
     }
-    if regions::get(conn, input.region_code.trim())?.is_none() {
+    let facility = input.roles.iter().any(|r| r.is_facility());
+    if facility && input.roles.iter().any(|r| !r.is_facility()) {
+        bad("roles", Msg::new("field-facility-roles-alone"));
+    }
+    if facility && input.facilities.is_empty() {
+        bad("facility_codes", Msg::new("field-facility-codes"));
+    }
+    if !facility && !input.facilities.is_empty() {
+        bad(
+            "facility_codes",
+            Msg::new("field-facility-codes-not-facility"),
+        );
+    }
+    // A facility account works in its (first) facility's region.
+    let mut region_code = input.region_code.trim().to_string();
+    for code in input.facilities {
+        match crate::store::facilities::get(conn, code)? {
+            None => bad(
+                "facility_codes",
+                Msg::new("field-unknown-facility").text("code", code.as_str()),
+            ),
+            Some(f) if code == &input.facilities[0] => region_code = f.region_code,
+            Some(_) => {}
+        }
+    }
+    if !facility && regions::get(conn, &region_code)?.is_none() {
         bad(
             "region_code",
             Msg::new("field-unknown-region").text("code", input.region_code.trim()),
@@ -410,20 +440,26 @@ pub fn add_user(conn: &mut DbConn, input: &UserInput<'_>, now_ms: i64) -> AppRes
         "" => username,
         name => name,
     };
-    Ok(crate::store::users::insert(
-        conn,
-        &crate::store::users::NewUser {
-            username,
-            password_hash: &hash,
-            display_name,
-            region_code: input.region_code.trim(),
-            org: input.org.trim(),
-            email: input.email,
-            lang: input.lang,
-            created_at: now_ms,
-        },
-        input.roles,
-    )?)
+    // argon2 ran above, outside the write: the account and its facilities are one write.
+    let id = conn.write_tx(|conn| {
+        let id = crate::store::users::insert(
+            conn,
+            &crate::store::users::NewUser {
+                username,
+                password_hash: &hash,
+                display_name,
+                region_code: &region_code,
+                org: input.org.trim(),
+                email: input.email,
+                lang: input.lang,
+                created_at: now_ms,
+            },
+            input.roles,
+        )?;
+        crate::store::facility_side::link(conn, id, input.facilities)?;
+        Ok::<i64, diesel::result::Error>(id)
+    })?;
+    Ok(id)
 }
 
 /// Adds a region under `parent` (none for a province), with field errors for the form.
@@ -513,4 +549,63 @@ pub fn admin_in(conn: &mut DbConn, p: &Principal, region_code: &str) -> AppResul
             Msg::new("field-region-outside").text("code", region_code),
         ))
     }
+}
+
+/// Where a facility's letters go: an administrator over the facility's region sets its
+/// contact address (empty clears it); another region's facility is 403, as for a status
+/// change, because the facility registry is public.
+pub fn set_facility_contact(
+    conn: &mut DbConn,
+    p: &Principal,
+    code: &str,
+    email: &str,
+) -> AppResult<()> {
+    p.require_any(&[Role::Admin])?;
+    let facility = crate::store::facilities::get(conn, code)?
+        .ok_or_else(|| AppError::NotFound(format!("facility {code}")))?;
+    // The registry is public, so another region's facility is refused, not hidden.
+    admin_in(conn, p, &facility.region_code)?;
+    let email = email.trim();
+    if !email.is_empty()
+        && (!email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace))
+    {
+        return Err(AppError::field("email", Msg::new("field-email")));
+    }
+    crate::store::facility_side::set_contact_email(
+        conn,
+        code,
+        (!email.is_empty()).then_some(email),
+    )?;
+    Ok(())
+}
+
+/// An administrator creates an account within their region; a facility account for
+/// facilities of their region only (its region is the first facility's).
+pub fn admin_add_user(
+    conn: &mut DbConn,
+    p: &Principal,
+    input: &UserInput<'_>,
+    now_ms: i64,
+) -> AppResult<i64> {
+    p.require_any(&[Role::Admin])?;
+    // A facility outside the admin's region reads like one that does not exist.
+    for code in input.facilities {
+        if let Some(f) = crate::store::facilities::get(conn, code)? {
+            admin_in(conn, p, &f.region_code).map_err(|_| {
+                AppError::field(
+                    "facility_codes",
+                    Msg::new("field-unknown-facility").text("code", code.as_str()),
+                )
+            })?;
+        }
+    }
+    // A facility account's region is its facility's, checked above.
+    if !input.roles.iter().any(|r| r.is_facility()) {
+        admin_in_as(conn, p, input.region_code.trim(), "region_code")?;
+    }
+    let id = add_user(conn, input, now_ms)?;
+    let detail =
+        serde_json::json!({ "roles": input.roles, "facilities": input.facilities }).to_string();
+    crate::store::users::record_event(conn, p.user_id, id, "created", &detail, now_ms)?;
+    Ok(id)
 }

@@ -133,6 +133,7 @@ fn public() -> Principal {
         region_path: String::new(),
         org: String::new(),
         lang: "zh-CN".into(),
+        facilities: Vec::new(),
         session_id: String::new(),
     }
 }
@@ -343,6 +344,7 @@ pub fn attach(
             user_id: None,
             name: "public",
             role: "public",
+            purpose: "evidence",
         },
         filename,
         bytes,

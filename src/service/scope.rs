@@ -108,6 +108,7 @@ mod tests {
             region_path: "330000/330300/330326".into(),
             org: String::new(),
             lang: "zh-CN".into(),
+            facilities: Vec::new(),
             session_id: String::new(),
         }
     }

@@ -401,6 +401,19 @@ pub fn before_action(conn: &mut DbConn, case: &CaseRow, action: &str) -> AppResu
             }
             Ok(())
         }
+        // A hospital's correction records the corrected amounts first, in the same
+        // transaction (`service::facility::correct_invoice`); the bare action would not.
+        Subject::Claim(_) if action == crate::service::facility::CORRECT_INVOICE => {
+            if crate::store::audit::last_action(conn, case.id)?.as_deref()
+                != Some("invoice_corrected")
+            {
+                return Err(AppError::field(
+                    "action",
+                    Msg::new("field-correction-via-form").count("case", case.id),
+                ));
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

@@ -160,6 +160,16 @@ pub fn for_case(conn: &mut DbConn, case_id: i64) -> QueryResult<Vec<StoredEvent>
         .load(c))?))
 }
 
+/// The action of a case's latest event.
+pub fn last_action(conn: &mut DbConn, case_id: i64) -> QueryResult<Option<String>> {
+    db_run!(conn, c => audit_events::table
+        .filter(audit_events::case_id.eq(case_id))
+        .order(audit_events::seq.desc())
+        .select(audit_events::action)
+        .first(c)
+        .optional())
+}
+
 /// How many `action` events a case has had since `since_ms` (reminders in one stage visit).
 pub fn count_since(
     conn: &mut DbConn,

@@ -585,6 +585,17 @@ pub fn reject_document(
         .execute(c))
 }
 
+/// The invoice amounts as a hospital's first review corrected them.
+pub fn set_amounts(
+    conn: &mut DbConn,
+    claim_id: i64,
+    a: crate::domain::claim::InvoiceAmounts,
+) -> QueryResult<usize> {
+    db_run!(conn, c => diesel::update(claims::table.find(claim_id))
+        .set((claims::total_fen.eq(a.total_fen), claims::policy_scope_fen.eq(a.policy_scope_fen), claims::self_paid_fen.eq(a.self_paid_fen)))
+        .execute(c))
+}
+
 pub fn set_family_facts(
     conn: &mut DbConn,
     claim_id: i64,

@@ -18,6 +18,7 @@ pub mod blobs;
 pub mod cases;
 pub mod claims;
 pub mod facilities;
+pub mod facility_side;
 pub mod findings;
 pub mod inbox;
 pub mod jobs;

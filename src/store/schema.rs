@@ -207,6 +207,8 @@ diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
+    user_facilities,
+    facility_tasks,
     inbox_items,
     appeals,
     payee_accounts,
@@ -253,6 +255,7 @@ diesel::table! {
         level -> Text,
         region_code -> Text,
         ownership -> Text,
+        contact_email -> Nullable<Text>,
     }
 }
 
@@ -446,6 +449,8 @@ diesel::table! {
         size_bytes -> BigInt,
         uploaded_by -> Nullable<BigInt>,
         uploaded_at -> BigInt,
+        disclosed -> Bool,
+        purpose -> Text,
     }
 }
 
@@ -638,3 +643,29 @@ diesel::table! {
         decided_at -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    user_facilities (user_id, facility_code) {
+        user_id -> BigInt,
+        facility_code -> Text,
+    }
+}
+
+diesel::table! {
+    facility_tasks (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        facility_code -> Text,
+        stage -> Text,
+        opened_at -> BigInt,
+        closed_at -> Nullable<BigInt>,
+        closed_action -> Nullable<Text>,
+        closed_by -> Nullable<BigInt>,
+    }
+}
+
+// The facility dashboard counts screening findings per facility and rule.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    claims::facility_code,
+    case_findings::code
+);

@@ -111,6 +111,10 @@ pub struct EvidenceRow {
     pub size_bytes: i64,
     pub uploaded_by: Option<i64>,
     pub uploaded_at: i64,
+    /// Shown to the facility (staff decide for their evidence; the facility's own files are).
+    pub disclosed: bool,
+    /// `evidence` (staff), or the facility's `statement`, `rectification` or `appeal` files.
+    pub purpose: String,
 }
 
 #[derive(Insertable)]
@@ -124,6 +128,8 @@ pub struct NewEvidence<'a> {
     pub size_bytes: i64,
     pub uploaded_by: Option<i64>,
     pub uploaded_at: i64,
+    pub disclosed: bool,
+    pub purpose: &'a str,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]

@@ -11,6 +11,7 @@ mod browser;
 mod claims;
 mod cli;
 mod controls;
+mod facility;
 mod import;
 mod inbox;
 mod instances;
@@ -25,7 +26,7 @@ mod web_lists;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 18] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 19] = [
         accounts::trials,
         api::trials,
         backup::trials,
@@ -33,6 +34,7 @@ fn main() {
         claims::trials,
         cli::trials,
         controls::trials,
+        facility::trials,
         import::trials,
         inbox::trials,
         instances::trials,

@@ -218,6 +218,19 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
     assert_eq!(status, 201, "{v}");
     let violation_id = v["violation"]["id"].as_i64().unwrap();
     let violation_case = v["case_id"].as_i64().unwrap();
+    let evidence = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(pdf()).file_name("night.pdf"),
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("/api/violations/{violation_id}/evidence")))
+        .bearer_auth(&inspector)
+        .multipart(evidence)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
     for (who, action, comment) in [
         (&inspector, "submit_for_review", ""),
         (&supervisor, "request_statement", ""),
@@ -547,6 +560,53 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
             Some(json!({"from": "2019-06-01", "to": "2019-06-02", "reason": "休假"})),
         ),
     ];
+    let mut cases = cases;
+    let file_id = first_id(
+        &mut app.conn(),
+        &format!("SELECT min(id) AS id FROM evidence_files WHERE subject_kind = 'violation' AND subject_id = {violation_id}"),
+    );
+    let fix = json!({"total_fen": 100, "policy_scope_fen": 100, "self_paid_fen": 0, "comment": "x", "expected_version": 1});
+    let facility_act = json!({"action": "submit_statement", "comment": "x", "expected_version": 1});
+    // The facility side: a member of staff holds no facility role, whatever the case.
+    cases.extend([
+        (
+            "GET /api/facility/cases/{id}",
+            format!("/api/facility/cases/{violation_case}"),
+            format!("/api/facility/cases/{u}"),
+            None,
+        ),
+        (
+            "POST /api/facility/cases/{id}/actions",
+            format!("/api/facility/cases/{violation_case}/actions"),
+            format!("/api/facility/cases/{u}/actions"),
+            Some(facility_act),
+        ),
+        (
+            "POST /api/facility/cases/{id}/files",
+            format!("/api/facility/cases/{violation_case}/files"),
+            format!("/api/facility/cases/{u}/files"),
+            None,
+        ),
+        (
+            "GET /api/facility/cases/{id}/files/{file_id}",
+            format!("/api/facility/cases/{violation_case}/files/{file_id}"),
+            format!("/api/facility/cases/{u}/files/{u}"),
+            None,
+        ),
+        (
+            "POST /api/facility/cases/{id}/invoice",
+            format!("/api/facility/cases/{case_id}/invoice"),
+            format!("/api/facility/cases/{u}/invoice"),
+            Some(fix),
+        ),
+        (
+            "POST /api/violations/{id}/evidence/{evidence_id}/disclosure",
+            format!("/api/violations/{violation_id}/evidence/{file_id}/disclosure"),
+            format!("/api/violations/{u}/evidence/{u}/disclosure"),
+            Some(json!({"disclosed": true})),
+        ),
+    ]);
+    let ids: Vec<String> = ids.into_iter().chain([file_id.to_string()]).collect();
     let ids_with_names: Vec<String> = ids
         .iter()
         .cloned()
@@ -611,6 +671,42 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
         let (status, res) = walk.send("POST", path, Some(body)).await;
         assert_eq!(status, 403, "{op}: {res}");
     }
+    // A facility account for a Zhejiang facility reads like one for a facility never
+    // registered; setting a Zhejiang facility's address is refused (the registry is public).
+    walk.covered.insert("POST /api/admin/users".to_string());
+    let account = |code: &str| json!({"username": "sh_facility", "password": "a-long-password-1", "roles": ["facility"], "facility_codes": [code]});
+    let (real, unknown) = (
+        walk.send("POST", "/api/admin/users", Some(account(FACILITY)))
+            .await,
+        walk.send("POST", "/api/admin/users", Some(account("H999999999")))
+            .await,
+    );
+    let codes = |v: &Value| {
+        v["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["field"].clone(), f["code"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        (real.0, codes(&real.1)),
+        (unknown.0, codes(&unknown.1)),
+        "{} / {}",
+        real.1,
+        unknown.1
+    );
+    assert_eq!(real.0, 422, "{}", real.1);
+    walk.covered
+        .insert("PUT /api/admin/facilities/{code}/contact".to_string());
+    let (status, res) = walk
+        .send(
+            "PUT",
+            &format!("/api/admin/facilities/{FACILITY}/contact"),
+            Some(json!({"email": "x@y.z"})),
+        )
+        .await;
+    assert_eq!(status, 403, "{res}");
     // Lists: nothing of Zhejiang.
     // Residents, staff, facilities and regions of Zhejiang, by name and by code.
     let secrets = [
@@ -627,6 +723,18 @@ async fn another_regions_user_finds_nothing_in_any_operation(app: TestApp) {
         ),
         ("POST /api/queue/next", "/api/queue/next", None),
         ("GET /api/me/claims", "/api/me/claims", None),
+        ("GET /api/facility/cases", "/api/facility/cases", None),
+        (
+            "GET /api/facility/dashboard",
+            "/api/facility/dashboard",
+            None,
+        ),
+        ("GET /api/facility/staff", "/api/facility/staff", None),
+        (
+            "POST /api/facility/staff",
+            "/api/facility/staff",
+            Some(json!({"username": "sh_staff", "password": "a-long-password-1"})),
+        ),
         ("GET /api/admin/outbox", "/api/admin/outbox", None),
         (
             "GET /api/reports/reviewers",

@@ -295,11 +295,76 @@ impl Workflow {
     }
 }
 
+impl Workflow {
+    /// The stage's deadline action, as the system takes it when the deadline passed: no
+    /// actor, so no role or four-eyes check and no comment, but the engine's gates and the
+    /// action's guard still hold. It is never a return, so the return stage carries over.
+    pub fn on_deadline(
+        &self,
+        stage_id: &str,
+        returned_from: Option<&str>,
+        facts: &CaseFacts,
+    ) -> Result<Transition, Refusal> {
+        let stage = self
+            .stage(stage_id)
+            .ok_or_else(|| Refusal::UnknownStage(stage_id.into()))?;
+        let action = stage
+            .deadline_action()
+            .ok_or_else(|| Refusal::UnknownAction {
+                stage: stage_id.into(),
+                action: "on_deadline".into(),
+            })?;
+        let target = self.target(action, facts);
+        if let Some(refusal) = self.gate(action, target, facts) {
+            return Err(refusal);
+        }
+        if let (Some(guard), Some(text)) = (&action.guard, &action.guard_text) {
+            if !guard.eval(facts) {
+                return Err(Refusal::GuardFailed {
+                    action: action.name.clone(),
+                    guard: text.clone(),
+                });
+            }
+        }
+        let to = match target {
+            Target::Stage(i) => Next::Stage(self.stages[i].id.clone()),
+            Target::Outcome(kind) => Next::Outcome(kind),
+            Target::Returner => Next::Stage(
+                returned_from
+                    .filter(|back| self.stage(back).is_some())
+                    .ok_or(Refusal::NoReturnStage)?
+                    .into(),
+            ),
+        };
+        Ok(Transition {
+            action: action.name.clone(),
+            // The checker makes sure a staff role may take it by hand too.
+            role: action
+                .roles
+                .iter()
+                .copied()
+                .find(|r| r.is_staff())
+                .unwrap_or(stage.role),
+            from: stage_id.into(),
+            to,
+            returned_from: match target {
+                Target::Returner => None,
+                _ => returned_from.map(str::to_string),
+            },
+        })
+    }
+}
+
+/// The role the actor takes this action in. Standing in for an escalated case covers the
+/// staff's actions only: a resident's or a facility's own action (its statement, its
+/// appeal) is theirs to take, and nobody speaks for them.
 fn acting_role(action: &Action, actor: Actor<'_>) -> Option<Role> {
     action
         .roles
         .iter()
         .copied()
         .find(|r| actor.roles.contains(r))
-        .or(actor.stand_in)
+        .or(actor
+            .stand_in
+            .filter(|_| action.roles.iter().any(|r| r.is_staff())))
 }

@@ -148,6 +148,22 @@ pub struct Stage {
     pub waiting: bool,
     pub auto_assign: bool,
     pub actions: Vec<Action>,
+    /// The action the system takes when the stage's deadline passes (an index into
+    /// `actions`): the case moves on without the party it waited for. Every stage the
+    /// facility acts in has one, so that a facility's silence never holds a case.
+    pub on_deadline: Option<usize>,
+}
+
+impl Stage {
+    /// A stage where the designated facility acts (its statement, an appeal, a review).
+    pub fn is_facility_stage(&self) -> bool {
+        self.role.is_facility()
+    }
+
+    /// What the system does here when the deadline passes.
+    pub fn deadline_action(&self) -> Option<&Action> {
+        self.on_deadline.map(|i| &self.actions[i])
+    }
 }
 
 /// Documents required only when a condition on the case's facts holds.

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cases;
 pub mod claims;
 pub mod desk;
+pub mod facility;
 pub mod health;
 pub mod payments;
 pub mod queue;

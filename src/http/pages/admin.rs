@@ -337,6 +337,7 @@ pub async fn add_user(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageEr
                 email: None,
                 lang: &lang,
                 roles: &roles,
+                facilities: &[],
             },
             crate::store::now_ms(),
         )

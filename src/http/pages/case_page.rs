@@ -25,6 +25,8 @@ struct CaseData {
     events: Vec<crate::domain::audit::StoredEvent>,
     /// The insured person the claim is for.
     claimant: Option<crate::store::persons::Person>,
+    /// What the facility filed on the claim (its appeal's documents, its review's).
+    facility_files: Vec<crate::store::supervision::EvidenceRow>,
 }
 
 async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
@@ -49,10 +51,13 @@ async fn load_case(ctx: &Ctx, case_id: i64) -> Result<CaseData, PageError> {
             Some(id) => crate::store::persons::get(conn, id)?,
             None => None,
         };
+        let facility_files =
+            crate::store::supervision::evidence_of(conn, "claim", detail.claim.id)?;
         Ok(CaseData {
             detail,
             events,
             claimant,
+            facility_files,
         })
     })
     .await
@@ -237,6 +242,12 @@ fn case_view(ctx: &Ctx, data: &CaseData, shown: Shown<'_>) -> Value {
         "can_add_documents": open && holds(&[Role::Clerk, Role::Reviewer, Role::SeniorReviewer]),
         "can_reject_documents": can_reject_documents,
         "doc_error": null,
+        "facility_files": data.facility_files.iter().map(|f| json!({
+            "id": f.id,
+            "name": f.filename,
+            "stage": ctx.stage_title_in(&d.case.workflow, &f.purpose),
+            "when": ctx.when(f.uploaded_at),
+        })).collect::<Vec<_>>(),
     });
     super::resident::extend(&mut view, super::resident::claim_fields(c));
     view

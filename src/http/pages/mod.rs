@@ -8,6 +8,8 @@ mod case_page;
 mod claim_forms;
 pub mod ctx;
 mod decision;
+mod evidence;
+pub mod facility_desk;
 pub mod i18n;
 mod inbox;
 pub mod inspect;
@@ -39,7 +41,10 @@ pub const PARTIALS: [&str; 5] = ["layout", "field", "audit_tabs", "doc_upload", 
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 33] = [
+pub const PAGES: [&str; 36] = [
+    "facility_home",
+    "facility_case",
+    "facility_staff",
     "case_confirm",
     "reassign",
     "intake",
@@ -228,7 +233,7 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
             })
             .collect();
     };
-    let links: [(&'static str, &str, &[Role]); 12] = [
+    let links: [(&'static str, &str, &[Role]); 14] = [
         ("/my/claims", "nav.my_claims", &[Role::Resident]),
         ("/my/claims/new", "nav.new_claim", &[Role::Resident]),
         ("/intake", "nav.intake", intake::INTAKE_ROLES),
@@ -245,6 +250,16 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
         ("/admin/workflows", "nav.workflows", admin::ADMIN_ROLES),
         ("/admin/registry", "nav.registry", &[Role::Admin]),
         ("/report", "nav.report", &[Role::Resident]),
+        (
+            "/facility",
+            "nav.facility_desk",
+            facility_desk::FACILITY_ROLES,
+        ),
+        (
+            "/facility/staff",
+            "nav.facility_staff",
+            &[Role::FacilityAdmin],
+        ),
     ];
     let path = frame.path.split('?').next().unwrap_or_default();
     // The most specific link that matches is the current one (`/my/claims/new` over `/my/claims`).
@@ -298,6 +313,13 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(case_page::add_document)
         .service(case_page::reject_document)
         .service(case_page::document)
+        .service(facility_desk::home)
+        .service(facility_desk::case)
+        .service(facility_desk::act)
+        .service(facility_desk::upload)
+        .service(facility_desk::correct_invoice)
+        .service(facility_desk::staff)
+        .service(facility_desk::add_staff)
         .service(admin::workflows)
         .service(inspect::facilities_page)
         .service(inspect::facilities_csv)
@@ -324,7 +346,8 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(violations::new_violation)
         .service(violations::log_violation)
         .service(violations::violation)
-        .service(violations::upload_evidence)
+        .service(evidence::upload_evidence)
+        .service(evidence::disclose)
         .service(violations::sanction)
         .service(recoveries::record_payment)
         .service(inbox::inbox_page)

@@ -14,6 +14,8 @@ use serde_json::{json, Map, Value};
 pub fn home_of(user: &Principal) -> &'static str {
     if user.has(Role::Resident) {
         "/my/claims"
+    } else if user.is_facility() {
+        "/facility"
     } else if user.has(Role::Inspector) {
         "/facilities"
     } else if user.has(Role::Auditor) {

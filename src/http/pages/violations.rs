@@ -5,18 +5,14 @@ use super::{yuan, yuan_to_fen};
 use crate::domain::facility::status_on;
 use crate::domain::roles::Role;
 use crate::error::AppError;
-use crate::http::upload::{read_upload, refuse_declared_oversize};
-use crate::service::supervision::{
-    self as svc, EvidenceUpload, InspectionInput, SanctionInput, ViolationInput,
-};
+use crate::service::supervision::{self as svc, InspectionInput, SanctionInput, ViolationInput};
 use crate::store::facilities;
-use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-const SUPERVISION_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
+pub const SUPERVISION_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
 const INSPECTION_KINDS: [&str; 4] = ["planned", "unannounced", "random_recheck", "follow_up"];
 
 /// The form field a service field belongs to: `lines[2].amount_fen` is the form's `lines`.
@@ -393,7 +389,7 @@ pub async fn violation_page(
     let evidence: Vec<Value> = v
         .evidence
         .iter()
-        .map(|e| json!({"id": e.id, "name": e.filename, "kind": e.content_type, "size_kb": (e.size_bytes + 1023) / 1024, "when": ctx.when(e.uploaded_at)}))
+        .map(|e| super::evidence::row(ctx, e))
         .collect();
     // The sanction is decided at the workflow's decision stage, after the facility was heard.
     let can_sanction = v.violation.sanctioned_at.is_none()
@@ -504,37 +500,6 @@ pub async fn violation(
         flash,
     )
     .await
-}
-
-#[post("/violations/{id}/evidence")]
-pub async fn upload_evidence(
-    ctx: Ctx,
-    id: web::Path<i64>,
-    req: HttpRequest,
-    form: Multipart,
-) -> Result<HttpResponse, PageError> {
-    let user = ctx.require(SUPERVISION_ROLES)?;
-    let limit = ctx.state.config.upload_max_bytes;
-    refuse_declared_oversize(&req, limit).map_err(|e| ctx.fail(e))?;
-    let up = read_upload(form, limit).await.map_err(|e| ctx.fail(e))?;
-    ctx.check_csrf(up.csrf.as_deref().unwrap_or_default())?;
-    let violation_id = id.into_inner();
-    let data_dir = ctx.state.config.data_dir.clone();
-    ctx.db(move |conn, _| {
-        svc::add_evidence(
-            conn,
-            &data_dir,
-            &user,
-            &EvidenceUpload {
-                violation_id,
-                filename: &up.filename,
-                bytes: &up.bytes,
-                now_ms: crate::store::now_ms(),
-            },
-        )
-    })
-    .await?;
-    Ok(see_other(&format!("/violations/{violation_id}#evidence")))
 }
 
 #[post("/violations/{id}/sanction")]

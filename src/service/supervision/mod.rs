@@ -12,8 +12,8 @@ pub use sanctions::{
 };
 pub use violations::{
     add_evidence, add_violation, attach_file, facility_file, inspections_at, open_evidence,
-    record_inspection, supervision_case, view, violations_in_region, Attacher, EvidenceUpload,
-    FacilityFile, InspectionInput, ViolationInput, ViolationView,
+    record_inspection, supervision_case, view, view_of, violations_in_region, Attacher,
+    EvidenceUpload, FacilityFile, InspectionInput, ViolationInput, ViolationView,
 };
 
 use crate::auth::Principal;

@@ -279,6 +279,17 @@ pub fn view(
     id: i64,
 ) -> AppResult<ViolationView> {
     let case = violation_case(conn, p, id)?;
+    view_of(conn, defs, case, id)
+}
+
+/// The violation of a case the caller was allowed to reach (staff by region, the facility
+/// by its task), whole: the facility side leaves out what is not for it.
+pub fn view_of(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    case: CaseRow,
+    id: i64,
+) -> AppResult<ViolationView> {
     let v =
         store::violation(conn, id)?.ok_or_else(|| AppError::NotFound(format!("violation {id}")))?;
     let sanctions = defs.sanctions();
@@ -321,12 +332,16 @@ pub fn open_evidence(
 ) -> AppResult<(EvidenceRow, Vec<u8>)> {
     let missing = || AppError::NotFound(format!("evidence {evidence_id}"));
     let file = store::evidence_file(conn, evidence_id)?.ok_or_else(missing)?;
-    let subject = match file.subject_kind.as_str() {
-        "violation" => Subject::Violation(file.subject_id),
-        "report" => Subject::Report(file.subject_id),
-        _ => return Err(missing()),
-    };
-    supervision_case(conn, p, subject).map_err(|_| missing())?;
+    match file.subject_kind.as_str() {
+        "violation" => supervision_case(conn, p, Subject::Violation(file.subject_id)),
+        "report" => supervision_case(conn, p, Subject::Report(file.subject_id)),
+        // A facility's appeal or review files on a claim: for those who read its documents.
+        "claim" if p.roles.iter().any(|r| r.is_staff() && r.reads_documents()) => {
+            crate::service::scope::case_of(conn, p, Subject::Claim(file.subject_id))
+        }
+        _ => Err(missing()),
+    }
+    .map_err(|_| missing())?;
     let path = crate::store::blobs::path(data_dir, &file.sha256).ok_or_else(missing)?;
     let bytes = std::fs::read(path)
         .map_err(|e| AppError::internal(anyhow::anyhow!("cannot read stored evidence: {e}")))?;
@@ -355,6 +370,7 @@ pub fn add_evidence(
             user_id: Some(p.user_id),
             name: &p.username,
             role: role.as_str(),
+            purpose: "evidence",
         },
         up.filename,
         up.bytes,
@@ -362,11 +378,14 @@ pub fn add_evidence(
     )
 }
 
-/// Who attaches a file: a user, or the public (no id).
+/// Who attaches a file (a user, or the public: no id), and what for.
 pub struct Attacher<'a> {
     pub user_id: Option<i64>,
     pub name: &'a str,
     pub role: &'a str,
+    /// `evidence` (staff's and the public's: internal until staff disclose it), or the
+    /// facility's own `statement`, `rectification` or `appeal` files, which it sees.
+    pub purpose: &'a str,
 }
 
 /// Stores a file for a case's subject (violation or report) after checking its content,
@@ -394,10 +413,12 @@ pub fn attach_file(
                 size_bytes: bytes.len() as i64,
                 uploaded_by: by.user_id,
                 uploaded_at: now_ms,
+                disclosed: by.purpose != "evidence",
+                purpose: by.purpose,
             },
         )?;
-        let value =
-            json!({ "evidence_id": row.id, "sha256": sha256, "filename": filename }).to_string();
+        let value = json!({ "evidence_id": row.id, "sha256": sha256, "filename": filename, "purpose": by.purpose })
+            .to_string();
         audit::append(
             conn,
             case.id,

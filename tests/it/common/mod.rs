@@ -125,7 +125,7 @@ pub async fn spawn_without_cases(backend: Backend) -> Option<TestApp> {
     Some(spawn_seeded(backend, config, dir, false).await)
 }
 
-async fn spawn_seeded(
+pub async fn spawn_seeded(
     backend: Backend,
     config: Config,
     dir: tempfile::TempDir,
@@ -864,4 +864,16 @@ pub async fn sanction_and_repay(app: &TestApp, violation_id: i64, paid_fen: i64)
         .await;
     assert_eq!(status, 200, "{res}");
     repay
+}
+
+/// One run of a scheduled job, now, as `claimflow jobs run` does it.
+pub async fn run_job(app: &TestApp, job: claimflow::config::Job) -> Value {
+    let config = app.config.clone();
+    actix_web::web::block(move || {
+        let core = Core::open(config).unwrap();
+        let runner = claimflow::jobs::JobRunner::new(&core).unwrap();
+        runner.run_now(job, store::now_ms()).unwrap()
+    })
+    .await
+    .unwrap()
 }

@@ -13,6 +13,7 @@ use std::collections::{BTreeSet, VecDeque};
 use toml::Spanned;
 
 mod escalation;
+mod facility;
 mod safety;
 pub use safety::Safety;
 
@@ -70,6 +71,8 @@ struct RawStage {
     waiting: bool,
     #[serde(default)]
     auto_assign: bool,
+    /// The action the system takes when the stage's deadline (`sla_hours`) passes.
+    on_deadline: Option<Spanned<String>>,
     #[serde(default)]
     actions: Vec<RawAction>,
 }
@@ -368,6 +371,7 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
                 "every stage needs a way out",
             );
         }
+        let on_deadline = facility::deadline(ck, s, role, &actions);
         stages.push(Stage {
             id: s.id.get_ref().clone(),
             title: s.title.clone(),
@@ -378,6 +382,7 @@ fn build(ck: &mut Checker<'_>, raw: &RawWorkflow) -> Option<Workflow> {
             waiting: s.waiting,
             auto_assign: s.auto_assign,
             actions,
+            on_deadline,
         });
     }
     let initial = stage_ids

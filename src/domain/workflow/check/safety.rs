@@ -1,7 +1,7 @@
 //! The safety rules `claimflow check` holds every claim workflow to, on top of its shape:
 //! a workflow that could pay a claim in a way the controls forbid does not load.
 //!
-//! 1. No action that pays or clears a claim is open to the resident or a clerk.
+//! 1. No action that pays or clears a claim is open to the resident, a clerk or the facility.
 //! 2. Every stage that decides (it pays, it is the sign-off, or it is a second review) is
 //!    four-eyes against every review stage before it.
 //! 3. Every paying action is gated by the findings: its guard requires
@@ -77,7 +77,12 @@ pub(super) fn check(ck: &mut Checker<'_>, raw: &RawWorkflow, wf: &Workflow, safe
                 continue;
             }
             let span = raw.stages[si].actions[ai].name.span();
-            for role in [Role::Resident, Role::Clerk] {
+            for role in [
+                Role::Resident,
+                Role::Clerk,
+                Role::Facility,
+                Role::FacilityAdmin,
+            ] {
                 if action.roles.contains(&role) {
                     ck.error(
                         span.clone(),

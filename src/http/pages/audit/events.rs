@@ -93,7 +93,7 @@ impl EventForm {
 
 /// What the services record besides workflow actions (leases, assignment, SLA jobs,
 /// documents and evidence); each has a name under `actions.` in the locales.
-pub const SYSTEM_ACTIONS: [&str; 18] = [
+pub const SYSTEM_ACTIONS: [&str; 21] = [
     "opened",
     "leased",
     "released",
@@ -112,6 +112,9 @@ pub const SYSTEM_ACTIONS: [&str; 18] = [
     "proposal_approved",
     "proposal_refused",
     "recovery_paid",
+    "invoice_corrected",
+    "evidence_disclosed",
+    "evidence_withheld",
 ];
 
 /// Every action the published workflows define and every system action, once each, named.
