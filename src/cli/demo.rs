@@ -12,7 +12,7 @@ use crate::store::{regions, users, DbConn};
 use rand::distr::{Alphanumeric, SampleString};
 use std::path::Path;
 
-pub const DEMO_USERS: [(&str, Role, &str, &str); 10] = [
+pub const DEMO_USERS: [(&str, Role, &str, &str); 11] = [
     ("resident", Role::Resident, "330326", "张伟"),
     ("resident2", Role::Resident, "330327", "李娜"),
     ("clerk", Role::Clerk, "330326", "王芳（平阳窗口）"),
@@ -28,7 +28,17 @@ pub const DEMO_USERS: [(&str, Role, &str, &str); 10] = [
     ("inspector", Role::Inspector, "330300", "孙磊（稽核）"),
     ("auditor", Role::Auditor, "330000", "周敏（审计）"),
     ("admin", Role::Admin, "330000", "系统管理员"),
+    // The medical-insurance office of the suspended demo facility (DEMO_FACILITY_USER).
+    ("facility", Role::FacilityAdmin, "330326", "康宁医院医保办"),
 ];
+
+/// The facility the demo's facility account speaks for: 平阳康宁民营医院, suspended in 2019,
+/// with a violation waiting for its statement in the full demo.
+pub const DEMO_FACILITY_USER: (&str, &str, &str) = (
+    "facility",
+    "H330326020",
+    "yibao@kangning.demo.claimflow.local",
+);
 
 /// A minimal valid PDF, standing in for a scanned document.
 pub const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/MediaBox[0 0 200 200]/Parent 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
@@ -110,6 +120,11 @@ pub fn seed_people(conn: &mut DbConn, password: Option<&str>) -> anyhow::Result<
         });
     }
     seed_registries(conn)?;
+    let (username, code, address) = DEMO_FACILITY_USER;
+    if let Some(user) = users::find_by_username(conn, username)? {
+        crate::store::facility_side::link(conn, user.id, &[code.to_string()])?;
+        crate::store::facility_side::set_contact_email(conn, code, Some(address))?;
+    }
     Ok(logins)
 }
 
@@ -411,7 +426,58 @@ fn seed_cases(conn: &mut DbConn, env: Env<'_>, data_dir: &Path) -> AppResult<()>
             }
         }
     }
-    seed_gated_claim(conn, env, data_dir, [&clerk, &reviewer, &senior])
+    seed_gated_claim(conn, env, data_dir, [&clerk, &reviewer, &senior])?;
+    seed_violation_awaiting_statement(conn, env, data_dir, &supervisor)
+}
+
+/// An inspector's finding at the suspended demo facility, its night-check record disclosed
+/// to the facility and an internal memo not, reviewed and sent to the facility for its
+/// statement: what the demo's facility account finds waiting.
+fn seed_violation_awaiting_statement(
+    conn: &mut DbConn,
+    env: Env<'_>,
+    data_dir: &Path,
+    supervisor: &Principal,
+) -> AppResult<()> {
+    use crate::service::supervision::{self as sup, EvidenceUpload, ViolationInput};
+    let inspector = who(conn, "inspector")?;
+    let now = crate::store::now_ms();
+    let input = ViolationInput {
+        inspection_id: None,
+        facility_code: DEMO_FACILITY_USER.1.into(),
+        type_code: "phantom_bed".into(),
+        amount_fen: 3_600_000,
+        claim_ids: Vec::new(),
+        department: "骨科".into(),
+        description: "夜间查房：骨科 12 张在院床位无人，仍按住院计费 / night check: 12 inpatient beds empty, still billed".into(),
+        id_number: None,
+    };
+    let v = sup::add_violation(conn, env.defs, &inspector, &input, now)?;
+    for (name, disclose) in [("night-check.pdf", true), ("internal-memo.pdf", false)] {
+        let upload = EvidenceUpload {
+            violation_id: v.violation.id,
+            filename: name,
+            bytes: DEMO_PDF,
+            now_ms: now,
+        };
+        let row = sup::add_evidence(conn, data_dir, &inspector, &upload)?;
+        if disclose {
+            crate::service::facility::set_disclosed(conn, &inspector, row.id, true, now)?;
+        }
+    }
+    for (actor, action) in [
+        (&inspector, "submit_for_review"),
+        (supervisor, "request_statement"),
+    ] {
+        let version = crate::store::cases::get(conn, v.case_id)?.map_or(1, |c| c.version);
+        act(
+            conn,
+            env,
+            actor,
+            &ActionRequest::simple(v.case_id, action, "", version, crate::store::now_ms()),
+        )?;
+    }
+    Ok(())
 }
 
 /// Uploads the demo scan as each of these document kinds of a claim.

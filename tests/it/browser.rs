@@ -1408,6 +1408,178 @@ async fn decision_form_and_round_trip(app: &TestApp, driver: &Driver, words: &Wo
     s.c.close().await.unwrap();
 }
 
+/// Scenario: the facility's own desk. The demo facility's account states its case on a
+/// violation with an attachment, then reports its rectification with evidence after the
+/// sanction, and appeals a screening finding on a claim filed at it with a document; each
+/// from its own pages, which show only what the agency disclosed.
+async fn facility_states_rectifies_and_appeals(
+    app: &TestApp,
+    driver: &Driver,
+    words: &Words,
+    label: &str,
+) {
+    let (username, code, _) = claimflow::cli::demo::DEMO_FACILITY_USER;
+    let (inspector, supervisor) = (app.login("inspector").await, app.login("supervisor").await);
+    let (status, v) = app
+        .post(&inspector, "/api/violations", json!({"facility_code": code, "type_code": "phantom_bed", "amount_fen": 1_500_000, "claim_ids": [], "department": "骨科", "description": "夜查：床位无人仍计费"}))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (violation_id, case_id) = (
+        v["violation"]["id"].as_i64().unwrap(),
+        v["case_id"].as_i64().unwrap(),
+    );
+    for (token, action) in [
+        (&inspector, "submit_for_review"),
+        (&supervisor, "request_statement"),
+    ] {
+        assert_eq!(app.act(token, case_id, action, "").await.0, 200, "{action}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = pdf_file(tmp.path());
+    let s = Session::open(app, driver, label, words.lang).await;
+    s.sign_in(username).await;
+    assert_eq!(s.path().await, "/facility");
+    s.look("facility-desk").await;
+    s.click(&format!("a.task-link[href='/facility/cases/{case_id}']"))
+        .await;
+    assert!(s.has("#your-turn").await, "{}", s.text().await);
+    s.look("facility-statement").await;
+    // The statement with an attachment; without words it is refused in place.
+    s.choose_file("facility-file", &pdf).await;
+    s.click("#add-file").await;
+    assert!(s.has("#own-files li").await, "{}", s.text().await);
+    s.click("#submit-submit_statement").await;
+    assert!(
+        s.has("#form-error").await || s.has("#comment-error").await,
+        "{}",
+        s.text().await
+    );
+    let statement = if words.lang == "en" {
+        "The night nurse's log shows the patients were in"
+    } else {
+        "夜班护理记录可证明患者在院"
+    };
+    s.fill("comment-submit_statement", statement).await;
+    s.click("#submit-submit_statement").await;
+    assert!(
+        s.has(".flash.ok").await && !s.has("#your-turn").await,
+        "{}",
+        s.text().await
+    );
+    assert!(s.text_of("steps").await.contains(statement));
+    s.look("facility-statement-done").await;
+    // The sanction: the facility reports its rectification with evidence.
+    let (_, current) = app
+        .get(&supervisor, &format!("/api/violations/{violation_id}"))
+        .await;
+    let (status, res) = app
+        .post(&supervisor, &format!("/api/violations/{violation_id}/sanction"), json!({"expected_version": current["version"], "fine_fen": 1_500_000, "rectification_due": "2031-03-31"}))
+        .await;
+    assert_eq!(status, 200, "{res}");
+    s.goto(&format!("/facility/cases/{case_id}")).await;
+    assert_eq!(s.text_of("rectification-due").await.trim(), "2031-03-31");
+    s.look("facility-rectification").await;
+    s.choose_file("facility-file", &pdf).await;
+    s.click("#add-file").await;
+    s.fill(
+        "comment-submit_rectification",
+        if words.lang == "en" {
+            "Idle beds removed; ward rounds logged"
+        } else {
+            "已撤除闲置床位，完善查房登记"
+        },
+    )
+    .await;
+    s.click("#submit-submit_rectification").await;
+    assert!(
+        s.has(".flash.ok").await && !s.has("#your-turn").await,
+        "{}",
+        s.text().await
+    );
+    // A screening appeal on a claim filed at the facility.
+    let resident = app.login("resident2").await;
+    let month = if words.lang == "en" { "04" } else { "02" };
+    let stay = |facility: &str, from: &str, to: &str, invoice: &str| {
+        let mut body = crate::common::trauma_claim();
+        body["facility_code"] = json!(facility);
+        body["admission_date"] = json!(format!("2019-{month}-{from}"));
+        body["discharge_date"] = json!(format!("2019-{month}-{to}"));
+        body["invoice_numbers"] = json!([format!("FAC-{month}-{invoice}")]);
+        body
+    };
+    assert_eq!(
+        app.post(
+            &resident,
+            "/api/claims",
+            stay("H330326001", "02", "10", "1")
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, body) = app
+        .post(&resident, "/api/claims", stay(code, "08", "12", "2"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (claim_id, appeal_case) = (
+        body["claim_id"].as_i64().unwrap(),
+        body["case_id"].as_i64().unwrap(),
+    );
+    for kind in crate::common::TRAUMA_DOCUMENTS {
+        assert_eq!(
+            app.upload(&resident, claim_id, kind, "scan.pdf", crate::common::pdf())
+                .await
+                .0,
+            201
+        );
+    }
+    let (reviewer, senior) = (
+        app.login("reviewer").await,
+        app.login("senior_reviewer").await,
+    );
+    assert_eq!(
+        app.act(&reviewer, appeal_case, "forward", "住院时间重叠")
+            .await
+            .0,
+        200
+    );
+    let (status, res) = app.act(&senior, appeal_case, "notify_facility", "").await;
+    assert_eq!(status, 200, "{res}");
+    s.goto("/facility").await;
+    s.click(&format!(
+        "a.task-link[href='/facility/cases/{appeal_case}']"
+    ))
+    .await;
+    s.says(
+        "rules",
+        words.lang,
+        "Two inpatient stays of one person overlap",
+        "同一参保人的两次住院时间重叠",
+    )
+    .await;
+    s.look("facility-appeal").await;
+    s.choose_file("facility-file", &pdf).await;
+    s.click("#add-file").await;
+    s.fill(
+        "comment-submit_appeal",
+        if words.lang == "en" {
+            "The patient was transferred to us on the 8th"
+        } else {
+            "患者于当日转入我院，两院记录可核对"
+        },
+    )
+    .await;
+    s.click("#submit-submit_appeal").await;
+    assert!(
+        s.has(".flash.ok").await && !s.has("#your-turn").await,
+        "{}",
+        s.text().await
+    );
+    s.look("facility-appeal-done").await;
+    s.sign_out().await;
+    s.c.close().await.unwrap();
+}
+
 /// Scenario: the resident's inbox after their claims were decided: the header's count, an
 /// item that opens its claim, and mark-all-as-read.
 async fn inbox_in_the_header(app: &TestApp, driver: &Driver, words: &Words, label: &str) {
@@ -1535,6 +1707,8 @@ async fn scenarios(backend: Backend) {
     clerk_intake_with_documents(&app, &driver, &EN, &format!("{name}-en-intake")).await;
     decision_form_and_round_trip(&app, &driver, &ZH, &format!("{name}-zh-decision")).await;
     decision_form_and_round_trip(&app, &driver, &EN, &format!("{name}-en-decision")).await;
+    facility_states_rectifies_and_appeals(&app, &driver, &ZH, &format!("{name}-zh-facility")).await;
+    facility_states_rectifies_and_appeals(&app, &driver, &EN, &format!("{name}-en-facility")).await;
 }
 
 fn scenarios_in_chromium(backend: Backend) {

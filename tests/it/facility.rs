@@ -11,7 +11,8 @@ crate::trials!(facility {
         a_violation_is_walked_with_the_facility_acting_in_its_own_stages,
         a_screening_appeal_before_and_after_its_deadline,
         a_facility_sees_nothing_of_other_facilities_and_acts_only_in_its_stages,
-        a_facility_admin_adds_staff_within_the_agencys_limit
+        a_facility_admin_adds_staff_within_the_agencys_limit,
+        the_demo_facility_finds_its_violation_waiting_for_its_statement
     ],
     backends: [the_hospital_reviews_a_claim_first_when_the_workflow_says_so],
 });
@@ -971,4 +972,45 @@ fn the_hospital_reviews_a_claim_first_when_the_workflow_says_so(backend: crate::
         let (_, case) = app.get(&clerk, &format!("/api/cases/{}", cases[2].1)).await;
         assert_eq!(case["stage"], "intake", "{case}");
     });
+}
+
+/// The demo: the suspended facility's own account signs in to its desk and finds the
+/// night-check violation waiting for its statement, with the disclosed record only.
+async fn the_demo_facility_finds_its_violation_waiting_for_its_statement(app: TestApp) {
+    let (username, code, _) = claimflow::cli::demo::DEMO_FACILITY_USER;
+    let facility = app.login(username).await;
+    let (_, me) = app.get(&facility, "/api/me").await;
+    assert_eq!(
+        (me["roles"].clone(), me["facilities"].clone()),
+        (json!(["facility_admin"]), json!([code])),
+        "{me}"
+    );
+    let (_, list) = app.get(&facility, "/api/facility/cases").await;
+    let open: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["closed_at"].is_null())
+        .collect();
+    assert_eq!(open.len(), 1, "{list}");
+    assert_eq!(open[0]["stage"], "facility_statement");
+    let (_, view) = app
+        .get(
+            &facility,
+            &format!("/api/facility/cases/{}", open[0]["case_id"]),
+        )
+        .await;
+    let names: Vec<&str> = view["violation"]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["night-check.pdf"], "{view}");
+    let (status, page) = app.page(&facility, "/facility").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("平阳康宁民营医院") && page.contains("机构陈述申辩"),
+        "{page}"
+    );
 }
