@@ -97,7 +97,7 @@ impl JobRunner {
             }
             Job::FacilityReminders => {
                 const DAY_MS: i64 = 86_400_000;
-                crate::service::facility::remind(&mut conn, env, now_ms, DAY_MS)
+                crate::service::facility_tasks::remind(&mut conn, env, now_ms, DAY_MS)
             }
         }
     }

@@ -104,7 +104,7 @@ pub fn open_all(conn: &mut DbConn, opens: &[(i64, OpenCase<'_>)]) -> AppResult<(
     case_store::insert_all(conn, &rows)?;
     audit::insert_firsts(conn, &firsts)?;
     for (id, o) in opens {
-        super::facility::opened(conn, *id, o.subject, o.workflow, o.now_ms)?;
+        super::facility_tasks::opened(conn, *id, o.subject, o.workflow, o.now_ms)?;
     }
     Ok(())
 }
@@ -488,7 +488,11 @@ fn commit(
     audit::append(conn, case.id, event)?;
     let moved = scope::load(conn, case.id)?;
     tell_resident(conn, env, &moved, &new_value, now_ms)?;
-    super::facility::after_move(conn, env, case, &moved, wf, &t.action, by, now_ms)?;
+    let mover = super::facility_tasks::Mover {
+        id: by.id,
+        role: by.role,
+    };
+    super::facility_tasks::after_move(conn, env, case, &moved, wf, &t.action, mover, now_ms)?;
     if stage.is_some()
         && crate::service::assignment::auto_assign(conn, env, case.id, now_ms)?.is_some()
     {

@@ -8,6 +8,7 @@ pub mod cases;
 pub mod cipher;
 pub mod documents;
 pub mod facility;
+pub mod facility_tasks;
 pub mod findings;
 pub mod intake;
 pub mod jobs;

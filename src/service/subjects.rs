@@ -403,7 +403,7 @@ pub fn before_action(conn: &mut DbConn, case: &CaseRow, action: &str) -> AppResu
         }
         // A hospital's correction records the corrected amounts first, in the same
         // transaction (`service::facility::correct_invoice`); the bare action would not.
-        Subject::Claim(_) if action == crate::service::facility::CORRECT_INVOICE => {
+        Subject::Claim(_) if action == crate::service::facility_tasks::CORRECT_INVOICE => {
             if crate::store::audit::last_action(conn, case.id)?.as_deref()
                 != Some("invoice_corrected")
             {

@@ -1074,6 +1074,7 @@ async fn every_page_on_a_phone(app: &TestApp, driver: &Driver, words: &Words, la
         "inspector",
         "auditor",
         "admin",
+        "facility",
     ] {
         s.sign_in(user).await;
         let mut hrefs = Vec::new();

@@ -12,7 +12,8 @@ crate::trials!(facility {
         a_screening_appeal_before_and_after_its_deadline,
         a_facility_sees_nothing_of_other_facilities_and_acts_only_in_its_stages,
         a_facility_admin_adds_staff_within_the_agencys_limit,
-        the_demo_facility_finds_its_violation_waiting_for_its_statement
+        the_demo_facility_finds_its_violation_waiting_for_its_statement,
+        the_pages_create_facility_accounts_and_their_letter_address
     ],
     backends: [the_hospital_reviews_a_claim_first_when_the_workflow_says_so],
 });
@@ -565,8 +566,37 @@ async fn a_screening_appeal_before_and_after_its_deadline(mut app: TestApp) {
         "the appeal's file beside the case"
     );
 
-    // The second claim: the deadline passes; the system moves it on without the facility.
+    // The second claim: a day before its deadline the facility is reminded, once.
     let (_, late_case) = appealed[1];
+    let admin = app.login("admin").await;
+    let (status, _) = app
+        .put(
+            &admin,
+            &format!("/api/admin/facilities/{PEOPLES}/contact"),
+            json!({"email": "yibao@renmin.example"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let soon = claimflow::store::now_ms() + 3_600_000;
+    app.raw_sql(&format!(
+        "UPDATE cases SET due_at = {soon} WHERE id = {late_case}"
+    ))
+    .unwrap();
+    for _ in 0..2 {
+        crate::common::run_job(&app, claimflow::config::Job::FacilityReminders).await;
+    }
+    let reminders: Vec<_> = letters(&app, late_case)
+        .into_iter()
+        .filter(|(t, _)| t == "facility_deadline")
+        .collect();
+    assert_eq!(
+        reminders,
+        [(
+            "facility_deadline".to_string(),
+            "yibao@renmin.example".to_string()
+        )]
+    );
+    // The deadline passes; the system moves it on without the facility.
     let ran = deadline_passes(&mut app, late_case).await;
     assert_eq!(ran["moved_on_at_deadline"], 1, "{ran}");
     let actions = trail(&app, late_case).await;
@@ -1012,5 +1042,103 @@ async fn the_demo_facility_finds_its_violation_waiting_for_its_statement(app: Te
     assert!(
         page.contains("平阳康宁民营医院") && page.contains("机构陈述申辩"),
         "{page}"
+    );
+}
+
+/// The same on the pages: an admin creates a facility administrator with its facility code
+/// and sets the facility's letter address (a wrong address said beside its field), and the
+/// facility's administrator adds staff from its own page, refused in place past the limit.
+async fn the_pages_create_facility_accounts_and_their_letter_address(app: TestApp) {
+    let admin = app.login("admin").await;
+    let (_, page) = app.page(&admin, "/admin/registry").await;
+    let csrf = crate::common::csrf_of(&page);
+    let (status, html) = app
+        .post_form(
+            &admin,
+            "/admin/users",
+            &csrf,
+            &[
+                ("username", "renmin_head"),
+                ("password", crate::common::PASSWORD),
+                ("roles", "facility_admin"),
+                ("facility_codes", "H330326010"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{html}");
+    let (status, html) = app
+        .post_form(
+            &admin,
+            "/admin/users",
+            &csrf,
+            &[
+                ("username", "renmin_two"),
+                ("password", crate::common::PASSWORD),
+                ("roles", "facility"),
+                ("facility_codes", "H999999999"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("id=\"new_facility_codes-error\"") && html.contains("H999999999"),
+        "{html}"
+    );
+    let (status, html) = app
+        .post_form(
+            &admin,
+            "/admin/facilities/contact",
+            &csrf,
+            &[("facility", PEOPLES), ("email", "not an address")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"contact-email-error\""), "{html}");
+    let (status, _) = app
+        .post_form(
+            &admin,
+            "/admin/facilities/contact",
+            &csrf,
+            &[("facility", PEOPLES), ("email", "yibao@renmin.example")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let head = app.login("renmin_head").await;
+    let (status, page) = app.page(&head, "/facility/staff").await;
+    assert_eq!(status, 200, "{page}");
+    let csrf = crate::common::csrf_of(&page);
+    for n in 1..app.config.facility_staff_limit {
+        let name = format!("renmin_{n}");
+        let (status, html) = app
+            .post_form(
+                &head,
+                "/facility/staff",
+                &csrf,
+                &[("username", &name), ("password", "a-long-password-1")],
+            )
+            .await;
+        assert_eq!(status, 303, "{n}: {html}");
+    }
+    let (status, html) = app
+        .post_form(
+            &head,
+            "/facility/staff",
+            &csrf,
+            &[
+                ("username", "one_too_many"),
+                ("password", "a-long-password-1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert!(
+        html.contains("id=\"form-error\"") && html.contains("value=\"one_too_many\""),
+        "kept and refused in place: {html}"
+    );
+    let staff = app.login_with("renmin_1", "a-long-password-1").await;
+    assert_eq!(
+        app.page(&staff, "/facility/staff").await.0,
+        403,
+        "staff do not add staff"
     );
 }

@@ -87,6 +87,16 @@ pub struct StatusForm {
     csrf: String,
 }
 
+#[derive(Deserialize, Serialize, Default)]
+pub struct ContactForm {
+    #[serde(default)]
+    facility: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default, rename = "_csrf", skip_serializing)]
+    csrf: String,
+}
+
 /// The admin's registry page: users and their roles, regions, and facilities with their
 /// designation today, a form to add a facility and one to change a designation.
 /// What the registry page's forms were sent with, to show them again next to their errors.
@@ -94,6 +104,7 @@ pub struct StatusForm {
 struct Sent {
     facility: FacilityForm,
     status: StatusForm,
+    contact: ContactForm,
     user: UserForm,
     region: RegionForm,
 }
@@ -167,14 +178,16 @@ async fn registry_page(
         "statuses": options(&facilities::STATUSES, "facilities.status_", &status_form.status),
         "facility_form": facility_form,
         "status_form": status_form,
-        "user_form": {"username": sent.user.username, "display_name": sent.user.display_name, "region_code": sent.user.region_code, "org": sent.user.org},
+        "contact_form": sent.contact,
+        "user_form": {"username": sent.user.username, "display_name": sent.user.display_name, "region_code": sent.user.region_code, "org": sent.user.org, "facility_codes": sent.user.facility_codes},
         "region_form": sent.region,
         "role_options": Role::ALL.iter().map(|r| json!({"code": r.as_str(), "label": ctx.t(&format!("roles.{}", r.as_str())), "checked": sent.user.roles.iter().any(|x| x == r.as_str())})).collect::<Vec<_>>(),
         "has_errors": !errors.is_empty(),
         "errors": super::field_errors_for(errors, &[
             "facility_code", "facility_name", "facility_level", "facility_region_code", "facility_ownership",
             "facility_designated_from", "status_facility", "status_status", "status_effective_from", "status_reason",
-            "user_username", "user_password", "user_roles", "user_region_code", "region_code", "region_name_zh",
+            "contact_email", "contact_facility",
+            "user_username", "user_password", "user_roles", "user_region_code", "user_facility_codes", "region_code", "region_name_zh",
             "region_name_en", "region_parent",
         ]),
     });
@@ -269,6 +282,39 @@ pub async fn change_status(
     }
 }
 
+/// Where a facility's letters go (the address its notices, decisions and reminders reach).
+#[post("/admin/facilities/contact")]
+pub async fn set_contact(
+    ctx: Ctx,
+    form: web::Form<ContactForm>,
+) -> Result<HttpResponse, PageError> {
+    let user = ctx.require(&[Role::Admin])?;
+    let form = form.into_inner();
+    ctx.check_csrf(&form.csrf)?;
+    let (code, email) = (form.facility.clone(), form.email.clone());
+    let done = crate::http::db(&ctx.state, move |conn, _| {
+        registries::set_facility_contact(conn, &user, &code, &email).map_err(|e| match e {
+            AppError::NotFound(_) => AppError::field(
+                "facility",
+                Msg::new("field-unknown-facility").text("code", code),
+            ),
+            other => other,
+        })
+    })
+    .await;
+    match done {
+        Ok(()) => Ok(see_other("/admin/registry#facilities")),
+        Err(e) => {
+            let errors = errors_of(&ctx, "contact_", e)?;
+            let sent = Sent {
+                contact: form,
+                ..Sent::default()
+            };
+            registry_page(&ctx, &sent, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
 /// The new-user form: `roles` repeats once per ticked role, so the body is read pair by pair.
 #[derive(Default)]
 pub struct UserForm {
@@ -278,6 +324,8 @@ pub struct UserForm {
     region_code: String,
     org: String,
     roles: Vec<String>,
+    /// A facility account's facility codes, separated by commas or spaces.
+    facility_codes: String,
     csrf: String,
 }
 
@@ -293,6 +341,7 @@ impl UserForm {
                 "region_code" => form.region_code = value,
                 "org" => form.org = value,
                 "roles" => form.roles.push(value),
+                "facility_codes" => form.facility_codes = value,
                 "_csrf" => form.csrf = value,
                 _ => {}
             }
@@ -321,13 +370,20 @@ pub async fn add_user(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageEr
         form.region_code.clone(),
         form.org.clone(),
     );
+    let facilities: Vec<String> = form
+        .facility_codes
+        .split([',', '，', ' ', '\n'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
     let done = crate::http::db(&ctx.state, move |conn, _| {
         let roles = roles.map_err(|r| {
             AppError::field("roles", Msg::new("field-unknown-role").text("value", r))
         })?;
-        registries::admin_in_as(conn, &admin, region_code.trim(), "region_code")?;
-        registries::add_user(
+        registries::admin_add_user(
             conn,
+            &admin,
             &registries::UserInput {
                 username: &username,
                 password: &password,
@@ -337,7 +393,7 @@ pub async fn add_user(ctx: Ctx, body: web::Bytes) -> Result<HttpResponse, PageEr
                 email: None,
                 lang: &lang,
                 roles: &roles,
-                facilities: &[],
+                facilities: &facilities,
             },
             crate::store::now_ms(),
         )

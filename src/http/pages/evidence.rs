@@ -2,7 +2,7 @@
 //! facility may see (disclosed) and which stay internal; the facility's own files (its
 //! statement's attachments, its rectification evidence) are marked as the facility's.
 use super::ctx::{see_other, Ctx, PageError};
-use super::violations::SUPERVISION_ROLES;
+use crate::domain::roles::Role;
 use crate::http::upload::{read_upload, refuse_declared_oversize};
 use crate::service::supervision::{self as svc, EvidenceUpload};
 use crate::store::supervision::EvidenceRow;
@@ -10,6 +10,9 @@ use actix_multipart::Multipart;
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// Who works a violation's evidence: its inspectors and supervisors.
+pub const SUPERVISION_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
 
 /// One evidence file as the violation page lists it.
 pub fn row(ctx: &Ctx, e: &EvidenceRow) -> Value {

@@ -363,6 +363,7 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(admin::registry_page_get)
         .service(admin::add_facility)
         .service(admin::change_status)
+        .service(admin::set_contact)
         .service(admin::add_user)
         .service(accounts::account_get)
         .service(accounts::account_post)

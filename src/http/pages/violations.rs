@@ -12,7 +12,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-pub const SUPERVISION_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
+use super::evidence::SUPERVISION_ROLES;
 const INSPECTION_KINDS: [&str; 4] = ["planned", "unannounced", "random_recheck", "follow_up"];
 
 /// The form field a service field belongs to: `lines[2].amount_fen` is the form's `lines`.

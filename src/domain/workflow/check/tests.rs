@@ -164,3 +164,133 @@ fn the_decision_form_reads_its_needs_off_the_targets() {
         }
     );
 }
+
+/// The facility's stages: each waits with a deadline and a deadline action the system may
+/// take (never the facility's own, never one that pays), and the facility acts nowhere else.
+#[test]
+fn a_facility_stage_needs_a_deadline_action_the_system_may_take() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let src = std::fs::read_to_string(dir.join("fraud_investigation.toml")).unwrap();
+    let wf = load_workflow("f.toml", &src).unwrap();
+    let stage = wf.stage("facility_appeal").unwrap();
+    assert!(stage.is_facility_stage());
+    assert_eq!(
+        stage.deadline_action().map(|a| a.name.as_str()),
+        Some("no_appeal")
+    );
+    let fails = |src: String, needle: &str| {
+        let e = load_workflow("f.toml", &src).expect_err(needle);
+        assert!(
+            e.iter().any(|e| e.message.contains(needle)),
+            "{needle}: {e:?}"
+        );
+    };
+    fails(
+        src.replace("on_deadline = \"no_appeal\"\n", ""),
+        "has no on_deadline action",
+    );
+    fails(
+        src.replace("on_deadline = \"no_appeal\"", "on_deadline = \"no_such\""),
+        "unknown action `no_such`",
+    );
+    fails(
+        src.replace(
+            "on_deadline = \"no_appeal\"",
+            "on_deadline = \"submit_appeal\"",
+        ),
+        "is the facility's own",
+    );
+    fails(
+        src.replacen("sla_hours = 40\non_deadline", "on_deadline", 1),
+        "has on_deadline but no deadline",
+    );
+    // The facility acts only in its own stages.
+    fails(
+        src.replacen("  name = \"report_findings\"\n  title = { zh = \"提交调查结论\", en = \"Report the findings\" }\n  roles = [\"inspector\"]", "  name = \"report_findings\"\n  title = { zh = \"提交调查结论\", en = \"Report the findings\" }\n  roles = [\"inspector\", \"facility\"]", 1),
+        "is open to the facility in stage `investigation`",
+    );
+    // A deadline never pays a claim.
+    let review = std::fs::read_to_string(dir.join("examples/trauma-facility-review.toml")).unwrap();
+    assert!(load_workflow("r.toml", &review).is_ok());
+    fails(
+        review.replacen(
+            "  roles = [\"clerk\"]\n  to = \"intake\"",
+            "  roles = [\"clerk\"]\n  to = \"approved\"",
+            1,
+        ),
+        "can pay the claim",
+    );
+}
+
+/// The system takes the deadline action without an actor; a supervisor standing in for an
+/// escalated case may take the staff's actions of a stage but never the facility's own.
+#[test]
+fn nobody_speaks_for_the_facility_and_the_deadline_moves_on_without_it() {
+    use crate::domain::workflow::{Actor, CaseFacts, Next, Refusal};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+    let src = std::fs::read_to_string(dir.join("facility_violation.toml")).unwrap();
+    let wf = load_workflow("v.toml", &src).unwrap();
+    let facts = CaseFacts::default();
+    let t = wf.on_deadline("facility_statement", None, &facts).unwrap();
+    assert_eq!(
+        (t.action.as_str(), t.to.clone()),
+        ("no_statement", Next::Stage("decision".into()))
+    );
+    let stand_in = Actor {
+        id: 7,
+        roles: &[Role::Auditor],
+        stand_in: Some(Role::Supervisor),
+    };
+    let own = wf.decide(
+        Some("facility_statement"),
+        None,
+        "submit_statement",
+        stand_in,
+        "替机构陈述",
+        &facts,
+        &[],
+    );
+    assert!(
+        matches!(own, Err(Refusal::RoleNotAllowed { .. })),
+        "{own:?}"
+    );
+    let staff = wf.decide(
+        Some("facility_statement"),
+        None,
+        "no_statement",
+        stand_in,
+        "",
+        &facts,
+        &[],
+    );
+    assert!(staff.is_ok(), "{staff:?}");
+    let facility = Actor {
+        id: 8,
+        roles: &[Role::Facility],
+        stand_in: None,
+    };
+    assert!(wf
+        .decide(
+            Some("facility_statement"),
+            None,
+            "submit_statement",
+            facility,
+            "陈述",
+            &facts,
+            &[]
+        )
+        .is_ok());
+    let elsewhere = wf.decide(
+        Some("decision"),
+        None,
+        "impose_sanction",
+        facility,
+        "",
+        &facts,
+        &[],
+    );
+    assert!(
+        matches!(elsewhere, Err(Refusal::RoleNotAllowed { .. })),
+        "{elsewhere:?}"
+    );
+}
