@@ -192,11 +192,14 @@ async fn a_violation_is_walked_with_the_facility_acting_in_its_own_stages(app: T
         (200, Some(true)),
         "{row}"
     );
-    // Not yet told: nothing to see.
+    // Not yet told: nothing to see (the demo's own violation there is another case).
     let (status, list) = app.get(&facility, "/api/facility/cases").await;
-    assert_eq!(
-        (status, list.as_array().map(Vec::len)),
-        (200, Some(0)),
+    assert_eq!(status, 200);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["case_id"] != case_id),
         "{list}"
     );
     assert_eq!(
@@ -220,8 +223,13 @@ async fn a_violation_is_walked_with_the_facility_acting_in_its_own_stages(app: T
     );
     let (status, list) = app.get(&facility, "/api/facility/cases").await;
     assert_eq!(status, 200);
-    assert_eq!(list[0]["case_id"], case_id, "{list}");
-    assert!(list[0]["due_at"].as_i64().is_some(), "{list}");
+    let task = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["case_id"] == case_id)
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(task["due_at"].as_i64().is_some(), "{list}");
     let (status, view) = app
         .get(&facility, &format!("/api/facility/cases/{case_id}"))
         .await;
@@ -428,7 +436,14 @@ async fn a_violation_is_walked_with_the_facility_acting_in_its_own_stages(app: T
         (Some(3_500_000), Some(500_000)),
         "{board}"
     );
-    assert!(board["open"].as_array().unwrap().is_empty(), "{board}");
+    assert!(
+        board["open"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["case_id"] != case_id),
+        "{board}"
+    );
     let report = claimflow::store::audit_verify::verify_all(
         &mut app.conn(),
         app.config.audit_key.as_bytes(),

@@ -165,6 +165,16 @@ fn claim_count(db: &str) -> i64 {
     claimflow::db_run!(conn, c => claims.count().get_result(c)).unwrap()
 }
 
+/// Cases of every kind (claims, and the demo's violation).
+fn case_count(db: &str) -> i64 {
+    let pool = pool_for(db);
+    let mut conn = pool.get().unwrap();
+    let conn: &mut claimflow::store::DbConn = &mut conn;
+    use claimflow::store::schema::cases::dsl::cases;
+    use diesel::prelude::*;
+    claimflow::db_run!(conn, c => cases.count().get_result(c)).unwrap()
+}
+
 /// A database URL for the backend: a file in `dir`, or a fresh PostgreSQL database. `None`
 /// when PostgreSQL is not configured here.
 fn database_for(backend: Backend, dir: &Path) -> Option<String> {
@@ -268,6 +278,7 @@ fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
     text.push('\n');
     std::fs::write(&csv, text).unwrap();
     let before = claim_count(&db);
+    let cases_before = case_count(&db);
     let (code, out) = run(
         data,
         &db,
@@ -364,7 +375,10 @@ fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
     // Every imported claim went through intake: a case, an audit chain and a breakdown.
     let (code, out) = run(data, &db, &["audit", "verify"], None);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains(&format!("{} case(s)", before + 301)), "{out}");
+    assert!(
+        out.contains(&format!("{} case(s)", cases_before + 301)),
+        "{out}"
+    );
 }
 
 fn text_line(file: &Path, n: usize) -> String {

@@ -522,6 +522,9 @@ fn auto_assign_workflows(dir: &std::path::Path) -> std::path::PathBuf {
     std::fs::create_dir_all(&out).unwrap();
     let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
     for entry in std::fs::read_dir(shipped).unwrap().flatten() {
+        if entry.path().extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
         let text = std::fs::read_to_string(entry.path()).unwrap();
         std::fs::write(
             out.join(entry.file_name()),

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+mod case_documents;
 mod case_page;
 mod claim_forms;
 pub mod ctx;
@@ -310,9 +311,9 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(case_page::case_page)
         .service(case_page::act)
         .service(case_page::override_finding)
-        .service(case_page::add_document)
-        .service(case_page::reject_document)
-        .service(case_page::document)
+        .service(case_documents::add_document)
+        .service(case_documents::reject_document)
+        .service(case_documents::document)
         .service(facility_desk::home)
         .service(facility_desk::case)
         .service(facility_desk::act)
