@@ -199,3 +199,81 @@ impl Modify for SharedErrors {
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    /// utoipa names a schema after its type alone: two types of one name would share one
+    /// schema, and the document would describe one response with the other's fields (the
+    /// facility's dashboard once replaced the supervisor's). Every type deriving `ToSchema`
+    /// has a name of its own, unless the two have the same fields.
+    #[test]
+    fn every_schema_name_is_one_type() {
+        fn walk(dir: &Path, found: &mut HashMap<String, Vec<(String, String)>>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, found);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let mut derives_schema = false;
+                let lines: Vec<&str> = text.lines().collect();
+                for (i, line) in lines.iter().enumerate() {
+                    let line = line.trim();
+                    if line.starts_with("#[derive(") {
+                        derives_schema = line.contains("ToSchema");
+                        continue;
+                    }
+                    let item = line
+                        .strip_prefix("pub struct ")
+                        .or_else(|| line.strip_prefix("pub enum "));
+                    if let (true, Some(rest)) = (derives_schema, item) {
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        // The body up to its closing brace, without comments: the shape.
+                        let shape: String = lines[i..]
+                            .iter()
+                            .take_while(|l| !l.starts_with('}'))
+                            .map(|l| l.trim())
+                            .filter(|l| !l.starts_with("//") && !l.starts_with("#["))
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        found
+                            .entry(name)
+                            .or_default()
+                            .push((path.display().to_string(), shape));
+                    }
+                    if !line.starts_with("#[") && !line.starts_with("///") {
+                        derives_schema = false;
+                    }
+                }
+            }
+        }
+        let mut found = HashMap::new();
+        walk(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(
+            found.len() > 50,
+            "the scan finds the schemas: {}",
+            found.len()
+        );
+        let clashes: Vec<_> = found
+            .iter()
+            .filter(|(_, types)| types.iter().any(|t| t.1 != types[0].1))
+            .collect();
+        assert!(
+            clashes.is_empty(),
+            "schema names used by different types: {clashes:#?}"
+        );
+    }
+}

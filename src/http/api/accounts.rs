@@ -95,14 +95,14 @@ pub async fn enable_user(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LinkBody {
+pub struct PersonLinkBody {
     /// The insured person's ID number, in the admin's region.
     pub id_number: String,
 }
 
 /// Links a resident account to the insured person with this ID number: the resident then
 /// files and sees that person's claims. A person belongs to one account.
-#[utoipa::path(put, path = "/api/admin/users/{id}/person", tag = "admin", security(("bearer" = [])), request_body = LinkBody,
+#[utoipa::path(put, path = "/api/admin/users/{id}/person", tag = "admin", security(("bearer" = [])), request_body = PersonLinkBody,
     params(("id" = i64, Path, description = "user id")),
     responses((status = 200, body = SessionsEnded), (status = 401, body = crate::http::errors::ErrorBody), (status = 403, body = crate::http::errors::ErrorBody),
         (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
@@ -111,7 +111,7 @@ pub async fn link_person(
     state: State,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<LinkBody>,
+    body: web::Json<PersonLinkBody>,
 ) -> AppResult<HttpResponse> {
     let id_number = body.into_inner().id_number;
     apply(state, user, id.into_inner(), move || {

@@ -3,12 +3,13 @@
 //! invoice amounts in the hospital's first review, read their dashboard, and (the facility's
 //! administrator) add staff. Staff disclose evidence to the facility, administrators create
 //! accounts and set a facility's letter address.
+use super::admin::Created;
 use crate::error::AppResult;
 use crate::http::auth::AuthUser;
 use crate::http::upload::{read_upload, refuse_declared_oversize};
 use crate::http::{db, State};
 use crate::service::cases::ActionRequest;
-use crate::service::facility::{self as svc, Dashboard, FacilityCaseView, TaskItem};
+use crate::service::facility::{self as svc, FacilityCaseView, FacilityDashboard, TaskItem};
 use crate::store::now_ms;
 use crate::store::supervision::EvidenceRow;
 use actix_multipart::Multipart;
@@ -190,7 +191,7 @@ pub async fn correct_invoice(
 /// The facility's dashboard: designation, open tasks with deadlines, screening hits per rule
 /// beside its peers' median, money owed.
 #[utoipa::path(get, path = "/api/facility/dashboard", tag = "facility", security(("bearer" = [])),
-    responses((status = 200, body = Dashboard), (status = 403, body = crate::http::errors::ErrorBody)))]
+    responses((status = 200, body = FacilityDashboard), (status = 403, body = crate::http::errors::ErrorBody)))]
 #[get("/api/facility/dashboard")]
 pub async fn dashboard(state: State, user: AuthUser) -> AppResult<HttpResponse> {
     let today = state.defs.calendar().local_date(now_ms());
@@ -239,11 +240,6 @@ pub struct NewStaffBody {
     pub password: String,
     #[serde(default)]
     pub email: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Created {
-    pub id: i64,
 }
 
 /// The facility's administrator adds a staff account for its facilities, within the number

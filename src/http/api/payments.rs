@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult, RuleKind};
 use crate::http::auth::AuthUser;
 use crate::http::{db, State};
 use crate::service::payments::{
-    self as svc, AccountInput, AccountView, BatchReport, NewBatchRequest, PaymentView,
+    self as svc, AccountInput, BatchReport, NewBatchRequest, PayeeAccountView, PaymentView,
     ResultSummary,
 };
 use crate::store::now_ms;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 /// in their region; anyone else gets 404.
 #[utoipa::path(get, path = "/api/persons/{id}/payee-account", tag = "payments", security(("bearer" = [])),
     params(("id" = i64, Path, description = "person id")),
-    responses((status = 200, body = Option<AccountView>), (status = 404, body = crate::http::errors::ErrorBody)))]
+    responses((status = 200, body = Option<PayeeAccountView>), (status = 404, body = crate::http::errors::ErrorBody)))]
 #[get("/api/persons/{id}/payee-account")]
 pub async fn get_account(
     state: State,
@@ -35,7 +35,7 @@ pub async fn get_account(
 /// Failed or returned payments of the person go back to payable.
 #[utoipa::path(put, path = "/api/persons/{id}/payee-account", tag = "payments", security(("bearer" = [])),
     params(("id" = i64, Path, description = "person id")), request_body = AccountInput,
-    responses((status = 200, body = AccountView), (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
+    responses((status = 200, body = PayeeAccountView), (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[put("/api/persons/{id}/payee-account")]
 pub async fn put_account(
     state: State,

@@ -102,20 +102,20 @@ pub async fn get_report(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LinkBody {
+pub struct ViolationLinkBody {
     pub violation_id: i64,
 }
 
 /// Links a violation the report led to.
 #[utoipa::path(post, path = "/api/whistleblower-reports/{id}/violations", tag = "reports", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "report id")), request_body = LinkBody,
+    params(("id" = i64, Path, description = "report id")), request_body = ViolationLinkBody,
     responses((status = 200, body = ReportView), (status = 404, body = crate::http::errors::ErrorBody), (status = 422, body = crate::http::errors::ErrorBody)))]
 #[post("/api/whistleblower-reports/{id}/violations")]
 pub async fn link_violation(
     state: State,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<LinkBody>,
+    body: web::Json<ViolationLinkBody>,
 ) -> AppResult<HttpResponse> {
     let (id, violation) = (id.into_inner(), body.violation_id);
     let v = db(&state, move |conn, env| {

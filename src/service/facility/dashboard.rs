@@ -27,7 +27,7 @@ pub struct FacilityBoard {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Dashboard {
+pub struct FacilityDashboard {
     pub facilities: Vec<FacilityBoard>,
     /// The tasks still open, soonest deadline first.
     pub open: Vec<super::TaskItem>,
@@ -41,7 +41,7 @@ pub fn dashboard(
     defs: &Definitions,
     p: &Principal,
     today: chrono::NaiveDate,
-) -> AppResult<Dashboard> {
+) -> AppResult<FacilityDashboard> {
     require_facility(p)?;
     let since = (today - chrono::Days::new(365)).to_string();
     let recoveries = store::recoveries_at(conn, &p.facilities)?;
@@ -82,7 +82,7 @@ pub fn dashboard(
         .filter(|t| t.closed_at.is_none())
         .collect();
     open.sort_by_key(|t| (t.due_at.is_none(), t.due_at));
-    Ok(Dashboard {
+    Ok(FacilityDashboard {
         facilities: boards,
         open,
         since,

@@ -13,7 +13,7 @@ mod views;
 
 pub use super::facility_tasks::{remind, CORRECT_INVOICE};
 pub use acts::{attach, correct_invoice, open_file, set_disclosed, Correction};
-pub use dashboard::{dashboard, Dashboard, RuleRate};
+pub use dashboard::{dashboard, FacilityDashboard, RuleRate};
 pub use staff::{add_staff, staff_of, NewStaff};
 pub use views::{case_view, list, FacilityCaseView, TaskItem};
 

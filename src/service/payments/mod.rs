@@ -80,7 +80,7 @@ pub struct AccountInput {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AccountView {
+pub struct PayeeAccountView {
     pub person_id: i64,
     pub bank: String,
     pub holder: String,
@@ -89,8 +89,8 @@ pub struct AccountView {
     pub updated_at: i64,
 }
 
-fn view(a: &AccountRow) -> AccountView {
-    AccountView {
+fn view(a: &AccountRow) -> PayeeAccountView {
+    PayeeAccountView {
         person_id: a.person_id,
         bank: a.bank.clone(),
         holder: a.holder.clone(),
@@ -117,7 +117,11 @@ fn account_holder(conn: &mut DbConn, p: &Principal, person_id: i64) -> AppResult
     Ok(person)
 }
 
-pub fn account(conn: &mut DbConn, p: &Principal, person_id: i64) -> AppResult<Option<AccountView>> {
+pub fn account(
+    conn: &mut DbConn,
+    p: &Principal,
+    person_id: i64,
+) -> AppResult<Option<PayeeAccountView>> {
     account_holder(conn, p, person_id)?;
     Ok(store::account(conn, person_id)?.as_ref().map(view))
 }
@@ -145,7 +149,7 @@ pub fn set_account(
     person_id: i64,
     input: &AccountInput,
     now_ms: i64,
-) -> AppResult<AccountView> {
+) -> AppResult<PayeeAccountView> {
     let bank = text_field("bank", &input.bank, 100, "开户银行")?;
     let holder = text_field("holder", &input.holder, 50, "账户名")?;
     let number = normalise_account(&input.number)
