@@ -55,6 +55,7 @@ field-clerk-needs-id = a clerk must give the insured person's ID number
 field-cursor = expected the `next` value of the previous page
 field-date = expected a date YYYY-MM-DD, got `{ $value }`
 field-discharge-before-admission = discharge { $discharge } is before admission { $admission }
+field-doctor-code = must be 1 to 32 ASCII letters, digits and dashes (the doctor's code, not the name)
 field-email = not an email address
 field-emergency-claims-only = only claims are judged an emergency
 field-emergency-parts = the emergency explanation needs time, place, cause, witness and contact

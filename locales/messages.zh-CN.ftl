@@ -51,6 +51,7 @@ field-clerk-needs-id = 经办人代为申请时须填写参保人身份证号
 field-cursor = 翻页参数无效，请使用上一页返回的 next 值
 field-date = 应为日期（年-月-日，如 2026-01-31），收到的是“{ $value }”
 field-discharge-before-admission = 出院日期 { $discharge } 早于入院日期 { $admission }
+field-doctor-code = 医师编码应为 1 到 32 位字母、数字或短横线（填编码，不填姓名）
 field-email = 不是有效的电子邮箱地址
 field-emergency-claims-only = 只有报销案件才需认定是否急诊
 field-emergency-parts = 急诊情况说明须写明时间、地点、原因、证明人及其联系方式

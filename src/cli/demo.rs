@@ -287,10 +287,11 @@ fn who(conn: &mut DbConn, username: &str) -> AppResult<Principal> {
 
 fn demo_claim(family: &str, n: i64) -> ClaimInput {
     let total = 800_000 + n * 137_050;
-    // One-night stays five days apart from 10 September to 20 December, rotating over the four designated
-    // facilities (each again after 20 days): the demo resident's own claims never overlap or
-    // look like a split stay to the screening rules, and stay clear of the dates the examples
-    // and tests use.
+    // Three-night stays five days apart from 10 September to 20 December, rotating over the
+    // four designated facilities (each again after 20 days) and over four diagnosis groups:
+    // the demo resident's own claims never overlap, and never look like a stay split across
+    // facilities, a readmission or frequent short stays to the screening rules; they stay
+    // clear of the dates the examples and tests use.
     let admission = chrono::NaiveDate::from_ymd_opt(2019, 9, 10).unwrap_or_default()
         + chrono::Days::new(5 * (n as u64).saturating_sub(1));
     ClaimInput {
@@ -300,13 +301,13 @@ fn demo_claim(family: &str, n: i64) -> ClaimInput {
         facility_code: ["H330326001", "H330326010", "H330300002", "H310000003"][(n % 4) as usize]
             .into(),
         admission_date: admission.to_string(),
-        discharge_date: (admission + chrono::Days::new(1)).to_string(),
+        discharge_date: (admission + chrono::Days::new(3)).to_string(),
         diagnosis_code: match family {
-            "trauma" => "S72.001",
-            "out_of_region" => "I21.9",
-            _ => "K35.8",
-        }
-        .into(),
+            "trauma" => ["S72.001", "S82.201", "S52.501", "S42.201"],
+            "out_of_region" => ["I21.9", "I63.9", "J18.9", "K80.2"],
+            _ => ["K35.8", "K80.1", "N20.0", "J44.1"],
+        }[((n - 1) % 4) as usize]
+            .into(),
         invoice_numbers: vec![format!("DEMO-{family}-{n:04}")],
         total_fen: total,
         policy_scope_fen: total * 4 / 5,
@@ -325,6 +326,7 @@ fn demo_claim(family: &str, n: i64) -> ClaimInput {
             ..FamilyFacts::default()
         },
         itemised_lines: vec![],
+        attending_doctor: None,
     }
 }
 

@@ -59,7 +59,12 @@ pub enum Command {
         request: PathBuf,
     },
     /// Create demo regions, users (one per role) and cases in every stage.
-    SeedDemo,
+    SeedDemo {
+        /// Regions, users and registries only: no claims or cases (a world for imported
+        /// history, such as a backtest's, that demo claims would mix with).
+        #[arg(long)]
+        without_cases: bool,
+    },
     /// Write a deterministic synthetic world (facilities, persons, enrolments, claims) as CSV.
     Gen {
         #[arg(long, default_value_t = 1)]
@@ -260,10 +265,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         let generated = crate::cli::gen::generate(out, *seed, &sizes)?;
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "wrote {} claims ({} planted: {} per screening rule, see planted.csv) to {} in {secs:.2} s ({:.0} claims/s)",
+            "wrote {} claims ({} planted fraud of {} rules, {} honest look-alikes; see planted.csv) to {} in {secs:.2} s ({:.0} claims/s)",
             generated.claims,
             generated.planted_claims,
-            generated.planted_per_rule,
+            generated.rules_planted,
+            generated.near_miss_claims,
             out.display(),
             generated.claims as f64 / secs.max(1e-9)
         );
@@ -357,8 +363,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             let secs = started.elapsed().as_secs_f64();
             println!(
-                "{} row(s): {} imported, {} already present, {} rejected (see {}) in {:.2} s, {:.0} rows/s",
-                report.rows, report.imported, report.skipped, report.rejected, errors.display(), secs, report.rows as f64 / secs.max(1e-9)
+                "{} row(s): {} imported ({} refused at intake), {} already present, {} rejected (see {}) in {:.2} s, {:.0} rows/s",
+                report.rows, report.imported, report.refused, report.skipped, report.rejected, errors.display(), secs, report.rows as f64 / secs.max(1e-9)
             );
             Ok(if report.rejected == 0 {
                 ExitCode::SUCCESS
@@ -415,9 +421,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&measured)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::SeedDemo => {
+        Command::SeedDemo { without_cases } => {
             let core = Core::open(config)?;
-            serve::seed_demo(&core)?;
+            serve::seed_demo(&core, !without_cases)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::Add {

@@ -1,35 +1,31 @@
 //! `claimflow screen`: every screening rule over history, as a report (hits.csv and
-//! summary.md), optionally scored against a ground truth (`planted.csv` from `gen`).
+//! summary.md), optionally scored against a ground truth (`planted.csv` from `gen`), with
+//! precision, recall and the false-positive rate per rule, and how many of the planted honest
+//! look-alikes (near misses) each rule let pass.
 //!
-//! It streams: history is read in pages of whole persons, ordered by person and date, so
-//! memory holds one page, the designation histories, the facility totals and the repeated
-//! invoices, never the history itself.
+//! Two streams, each with bounded memory: the claims in facility order (one pass computes
+//! the peer, doctor and weekend statistics, stored for intake, and the household groups),
+//! then history in pages of whole persons, ordered by person and date, each claim screened
+//! by every rule exactly as intake screens it.
 use crate::definitions::Definitions;
 use crate::domain::export::safe_record;
 use crate::domain::facility::StatusChange;
 use crate::domain::money::Fen;
-use crate::domain::screening::{self, Against, Hit, InvoiceUse, PersonFacts, RuleCode, Screened};
-use crate::service::screening::stay_of;
-use crate::store::screening::{self as store, InvoiceUseRow, StayRow};
+use crate::domain::screening::{
+    self, Against, DoctorScore, Hit, HitSubject, InvoiceUse, PeerKey, PersonFacts, RuleCode,
+    Screened, WeekendScore,
+};
+use crate::service::screening::{self as screening_service, claimant_label, stay_of, RuleFacts};
+use crate::store::screening::{self as store, RepeatedInvoice, StayRow};
 use crate::store::{facilities, DbConn, Pool};
 use chrono::{Days, NaiveDate};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 
 /// Rows per page of history.
 pub const PAGE: i64 = 20_000;
-
-/// The facts of `family_facts` the rules read; the rest is skipped unparsed.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct RuleFacts {
-    third_party_liable: bool,
-    discharge_medicine_days: Option<u32>,
-    chronic_condition: bool,
-}
 
 /// Hits and money per rule or facility.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +42,17 @@ impl Tally {
     }
 }
 
-/// Precision and recall of one rule against the ground truth.
+/// One rule against the ground truth.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Score {
     pub true_positives: u64,
     pub false_positives: u64,
     pub false_negatives: u64,
+    /// Subjects (claims, facilities or doctors) screened that are not planted for the rule.
+    pub negatives: u64,
+    /// Honest look-alikes planted for the rule, and how many of them it flagged.
+    pub near_misses: u64,
+    pub near_misses_flagged: u64,
 }
 
 impl Score {
@@ -59,19 +60,25 @@ impl Score {
         ratio(
             self.true_positives,
             self.true_positives + self.false_positives,
+            1.0,
         )
     }
     pub fn recall(&self) -> f64 {
         ratio(
             self.true_positives,
             self.true_positives + self.false_negatives,
+            1.0,
         )
+    }
+    /// False positives over the honest subjects screened.
+    pub fn false_positive_rate(&self) -> f64 {
+        ratio(self.false_positives, self.negatives, 0.0)
     }
 }
 
-fn ratio(a: u64, b: u64) -> f64 {
+fn ratio(a: u64, b: u64, empty: f64) -> f64 {
     if b == 0 {
-        1.0
+        empty
     } else {
         a as f64 / b as f64
     }
@@ -86,11 +93,31 @@ pub struct Summary {
     pub scores: Option<BTreeMap<RuleCode, Score>>,
 }
 
-/// What one hit is matched on: (rule, id number, first invoice, facility).
-type HitKey = (RuleCode, String, String, String);
+/// What one hit is matched on: the rule and its subject, a claim as (id number, first
+/// invoice) or a facility or doctor code (see [`RuleCode::keyed_by`]).
+type HitKey = (RuleCode, String, String);
+
+fn subject_key(code: RuleCode, claim: &StayRow, id_number: &str) -> HitKey {
+    match code.keyed_by() {
+        HitSubject::Claim => (code, id_number.to_string(), first_invoice(claim)),
+        HitSubject::Facility => (code, claim.facility_code.clone(), String::new()),
+        HitSubject::Doctor => (
+            code,
+            claim.attending_doctor.clone().unwrap_or_default(),
+            String::new(),
+        ),
+    }
+}
+
+/// The planted cases: fraud, and honest look-alikes.
+#[derive(Debug, Default)]
+pub struct Truth {
+    pub fraud: HashSet<HitKey>,
+    pub near_misses: HashSet<HitKey>,
+}
 
 /// Runs the backtest for claims admitted in `from..=to`, writing `hits.csv` and
-/// `summary.md` into `out`. The facility scores intake reads are refreshed on the way.
+/// `summary.md` into `out`. The statistics intake reads are refreshed on the way.
 pub fn run(
     pool: &Pool,
     defs: &Definitions,
@@ -123,12 +150,16 @@ pub fn run(
     let mut summary = Summary::default();
     let mut found: HashSet<HitKey> = HashSet::new();
 
+    // Pass 1, by facility: the statistics (stored for intake) and the household groups.
+    let bar = progress_bar(progress, "claims by facility");
+    let stats = screening_service::refresh(conn, defs, from, to, crate::store::now_ms(), |n| {
+        bar.set_position(n)
+    })?;
+    bar.finish_and_clear();
     // The facility rule: one row per outlier facility, its stays' cost as the amount.
-    let scores =
-        crate::service::screening::refresh_scores(conn, defs, from, to, crate::store::now_ms())?;
-    let stats = store::facility_stats(conn, &from.to_string(), &to.to_string())?;
-    for score in scores.iter().filter(|s| s.outlier) {
+    for score in stats.facilities.iter().filter(|s| s.outlier) {
         let amount = stats
+            .facility_stats
             .iter()
             .find(|s| s.facility == score.facility)
             .map_or(0, |s| s.stay_cost_fen);
@@ -164,39 +195,44 @@ pub fn run(
             .add(amount);
         found.insert((
             RuleCode::FacilityOutlier,
-            String::new(),
-            String::new(),
             score.facility.clone(),
+            String::new(),
         ));
     }
+    let levels: HashMap<String, String> = facilities::list(conn)?
+        .into_iter()
+        .map(|f| (f.code, f.level))
+        .collect();
+    let weekend: HashMap<&str, &WeekendScore> = stats
+        .weekend
+        .iter()
+        .map(|s| (s.facility.as_str(), s))
+        .collect();
+    let doctors: HashMap<&str, &DoctorScore> = stats
+        .doctors
+        .iter()
+        .map(|s| (s.doctor.as_str(), s))
+        .collect();
 
     let histories = designation_histories(conn)?;
-    // Earlier uses of each repeated invoice, by the claim that reuses it.
+    // Earlier uses of each repeated invoice (by its normal form), by the claim that reuses it.
     let repeated = store::repeated_invoices(conn)?;
-    let mut earlier_uses: HashMap<i64, Vec<InvoiceUseRow>> = HashMap::new();
-    for group in repeated.chunk_by(|a, b| a.0 == b.0) {
+    let mut earlier_uses: HashMap<i64, Vec<RepeatedInvoice>> = HashMap::new();
+    for group in repeated.chunk_by(|a, b| a.invoice_key == b.invoice_key) {
         for (i, row) in group.iter().enumerate().skip(1) {
             earlier_uses
-                .entry(row.1)
+                .entry(row.claim_id)
                 .or_default()
                 .extend(group[..i].iter().cloned());
         }
     }
 
-    let window = Days::new(u64::from(rules.readmission_days));
+    // Pass 2, by person.
+    let window = Days::new(u64::from(rules.person_window_days()));
     let (lo, hi) = ((from - window).to_string(), (to + window).to_string());
     let max_person = crate::store::persons::max_id(conn)?.max(1);
-    let bar = if progress {
-        ProgressBar::new(max_person as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} persons {pos}/{len} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(progress, "persons");
+    bar.set_length(max_person as u64);
     let mut after = 0i64;
     let mut hits: Vec<Hit> = Vec::new();
     loop {
@@ -209,10 +245,12 @@ pub fn run(
         else {
             break;
         };
-        let persons: HashMap<i64, (String, String, String, Option<String>)> =
+        let persons: HashMap<i64, (String, String, String, String, Option<String>)> =
             store::persons_between(conn, first, upto)?
                 .into_iter()
-                .map(|(id, number, sex, birth, death)| (id, (number, sex, birth, death)))
+                .map(|(id, number, name, sex, birth, death)| {
+                    (id, (number, name, sex, birth, death))
+                })
                 .collect();
         let mut coverage: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
         for (person, start, end) in store::enrolment_periods_between(conn, first, upto)? {
@@ -224,7 +262,7 @@ pub fn run(
             let person_id = person_claims[0].person_id.unwrap_or(0);
             let person = persons.get(&person_id);
             let cover = coverage.get(&person_id).map_or(&[][..], Vec::as_slice);
-            let facts = person.and_then(|(_, sex, birth, death)| {
+            let facts = person.and_then(|(_, _, sex, birth, death)| {
                 Some(PersonFacts {
                     sex,
                     birth: date(birth)?,
@@ -233,38 +271,77 @@ pub fn run(
                 })
             });
             let id_number = person.map_or("", |p| p.0.as_str());
-            for claim in person_claims {
-                let Some(stay) = stay_of(claim) else { continue };
+            let claimant = claimant_label(person.map(|p| p.1.as_str()), Some(id_number));
+            let all_facts: Vec<RuleFacts> = person_claims.iter().map(RuleFacts::of).collect();
+            for (claim, rf) in person_claims.iter().zip(&all_facts) {
+                let Some(stay) = stay_of(claim, rf) else {
+                    continue;
+                };
                 if stay.admission < from || stay.admission > to {
                     continue;
                 }
                 summary.claims_screened += 1;
+                // What intake saw: the person's claims that arrived before, near its dates.
                 let earlier: Vec<_> = person_claims
                     .iter()
-                    .filter(|o| o.id < claim.id)
-                    .filter_map(stay_of)
+                    .zip(&all_facts)
+                    .filter(|(o, _)| o.id < claim.id)
+                    .filter_map(|(o, f)| stay_of(o, f))
+                    .filter(|o| {
+                        o.admission <= stay.discharge + window
+                            && o.discharge + window >= stay.admission
+                    })
                     .collect();
-                let uses: Vec<InvoiceUse<'_>> = earlier_uses
+                let uses_rows = earlier_uses.get(&claim.id).map_or(&[][..], Vec::as_slice);
+                // The claim's own numbers, parsed only when another claim shares one.
+                let numbers: Vec<String> = match uses_rows.is_empty() {
+                    true => Vec::new(),
+                    false => serde_json::from_str(&claim.invoice_numbers).unwrap_or_default(),
+                };
+                let holders: Vec<String> = uses_rows
+                    .iter()
+                    .map(|r| claimant_label(r.person_name.as_deref(), r.id_number.as_deref()))
+                    .collect();
+                let uses: Vec<InvoiceUse<'_>> = uses_rows
+                    .iter()
+                    .zip(&holders)
+                    .map(|(r, holder)| InvoiceUse {
+                        invoice: numbers
+                            .iter()
+                            .find(|n| screening::invoice_key(n) == r.invoice_key)
+                            .map_or(r.invoice_key.as_str(), String::as_str),
+                        claim_id: r.claim_id,
+                        facility: &r.facility_code,
+                        person_id: r.person_id,
+                        holder,
+                    })
+                    .collect();
+                let household: Vec<_> = stats
+                    .household
                     .get(&claim.id)
                     .map(|rows| {
                         rows.iter()
-                            .map(|(invoice, claim_id, facility, person)| InvoiceUse {
-                                invoice,
-                                claim_id: *claim_id,
-                                facility,
-                                person_id: *person,
-                            })
+                            .filter_map(crate::service::screening::stay_of_row)
                             .collect()
                     })
                     .unwrap_or_default();
-                let rf: RuleFacts = serde_json::from_str(&claim.family_facts).unwrap_or_default();
+                let level = levels.get(&claim.facility_code).map_or("", String::as_str);
+                let peers = stay
+                    .inpatient
+                    .then(|| stats.peers.get(&PeerKey::of(&claim.diagnosis_code, level)))
+                    .flatten();
+                let doctor = claim.attending_doctor.as_deref();
                 let screened = Screened {
                     stay,
                     family: &claim.family,
-                    diagnosis: &claim.diagnosis_code,
+                    encounter: &claim.encounter_kind,
+                    facility_level: level,
                     third_party_liable: rf.third_party_liable,
                     discharge_medicine_days: rf.discharge_medicine_days,
                     chronic: rf.chronic_condition,
+                    special_disease: rf.special_disease.as_deref(),
+                    doctor,
+                    rest_day: screening_service::rest_day(defs, stay.admission),
                 };
                 let history = histories
                     .get(claim.facility_code.as_str())
@@ -275,12 +352,17 @@ pub fn run(
                     &screened,
                     &Against {
                         person_id: claim.person_id,
+                        claimant: &claimant,
                         person: facts,
                         earlier_stays: &earlier,
+                        household_stays: &household,
                         facility_history: history,
                         invoice_uses: &uses,
                         // Scored per facility above, not once per claim.
                         facility_outlier: None,
+                        weekend: weekend.get(claim.facility_code.as_str()).copied(),
+                        doctor: doctor.and_then(|d| doctors.get(d)).copied(),
+                        peers,
                     },
                     &mut hits,
                 );
@@ -296,12 +378,7 @@ pub fn run(
                         .entry(claim.facility_code.clone())
                         .or_default()
                         .add(claim.total_fen);
-                    found.insert((
-                        hit.code,
-                        id_number.to_string(),
-                        first_invoice(claim),
-                        String::new(),
-                    ));
+                    found.insert(subject_key(hit.code, claim, id_number));
                 }
             }
         }
@@ -314,11 +391,29 @@ pub fn run(
     bar.finish_and_clear();
     csv.flush()?;
     if let Some(truth) = truth {
-        summary.scores = Some(score(&truth, &found));
+        let population = Population {
+            claims: summary.claims_screened,
+            facilities: stats.facility_stats.len() as u64,
+            doctors: stats.doctors.len() as u64,
+        };
+        summary.scores = Some(score(&truth, &found, population));
     }
     let mut md = std::fs::File::create(out.join("summary.md"))?;
     md.write_all(render(&summary, from, to).as_bytes())?;
     Ok(summary)
+}
+
+fn progress_bar(progress: bool, what: &str) -> ProgressBar {
+    let bar = if progress {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    let template = format!("{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {what} {{pos}}/{{len}}");
+    bar.set_style(
+        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// One page of history: the claims of persons `first..=upto`, each person whole.
@@ -402,11 +497,13 @@ fn designation_histories(conn: &mut DbConn) -> anyhow::Result<HashMap<String, Ve
     Ok(out)
 }
 
-/// Reads `planted.csv`: rule, id_number, invoice_number, facility_code.
-fn read_truth(path: &Path) -> anyhow::Result<HashSet<HitKey>> {
+/// Reads `planted.csv`: rule, id_number, invoice_number, facility_code, doctor, kind
+/// (`fraud` or `near_miss`). A claim rule's subject is the claim (id number and invoice), a
+/// facility rule's the facility, a doctor rule's the doctor.
+pub fn read_truth(path: &Path) -> anyhow::Result<Truth> {
     let mut reader =
         csv::Reader::from_path(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut out = HashSet::new();
+    let mut out = Truth::default();
     for (i, row) in reader.records().enumerate() {
         let row = row.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let line = i + 2;
@@ -414,37 +511,71 @@ fn read_truth(path: &Path) -> anyhow::Result<HashSet<HitKey>> {
         let code = RuleCode::parse(&field(0)).ok_or_else(|| {
             anyhow::anyhow!("{}:{line}: unknown rule `{}`", path.display(), field(0))
         })?;
-        let key = if code == RuleCode::FacilityOutlier {
-            (code, String::new(), String::new(), field(3))
-        } else {
-            (code, field(1), field(2), String::new())
+        let key = match code.keyed_by() {
+            HitSubject::Claim => (code, field(1), field(2)),
+            HitSubject::Facility => (code, field(3), String::new()),
+            HitSubject::Doctor => (code, field(4), String::new()),
         };
-        out.insert(key);
+        match row.get(5).unwrap_or("fraud") {
+            "fraud" | "" => out.fraud.insert(key),
+            "near_miss" => out.near_misses.insert(key),
+            other => anyhow::bail!(
+                "{}:{line}: kind `{other}` is neither `fraud` nor `near_miss`",
+                path.display()
+            ),
+        };
     }
     Ok(out)
 }
 
-fn score(truth: &HashSet<HitKey>, found: &HashSet<HitKey>) -> BTreeMap<RuleCode, Score> {
+/// How many subjects of each kind the backtest screened.
+#[derive(Debug, Clone, Copy)]
+struct Population {
+    claims: u64,
+    facilities: u64,
+    doctors: u64,
+}
+
+fn score(
+    truth: &Truth,
+    found: &HashSet<HitKey>,
+    population: Population,
+) -> BTreeMap<RuleCode, Score> {
     let mut scores: BTreeMap<RuleCode, Score> = RuleCode::ALL
         .iter()
         .map(|c| (*c, Score::default()))
         .collect();
     for key in found {
         let s = scores.entry(key.0).or_default();
-        if truth.contains(key) {
+        if truth.fraud.contains(key) {
             s.true_positives += 1;
         } else {
             s.false_positives += 1;
         }
+        if truth.near_misses.contains(key) {
+            s.near_misses_flagged += 1;
+        }
     }
-    for key in truth.difference(found) {
+    for key in truth.fraud.difference(found) {
         scores.entry(key.0).or_default().false_negatives += 1;
+    }
+    for key in &truth.near_misses {
+        scores.entry(key.0).or_default().near_misses += 1;
+    }
+    for (code, s) in scores.iter_mut() {
+        let subjects = match code.keyed_by() {
+            HitSubject::Claim => population.claims,
+            HitSubject::Facility => population.facilities,
+            HitSubject::Doctor => population.doctors,
+        };
+        let planted = s.true_positives + s.false_negatives;
+        s.negatives = subjects.saturating_sub(planted);
     }
     scores
 }
 
-/// The summary as Markdown: hits and amounts per rule, the top facilities, and precision
-/// and recall when a ground truth was given.
+/// The summary as Markdown: hits and amounts per rule, the top facilities, and precision,
+/// recall, the false-positive rate and the near misses passed when a ground truth was given.
 pub fn render(summary: &Summary, from: NaiveDate, to: NaiveDate) -> String {
     let mut s = format!(
         "# Screening backtest {from} to {to}\n\n{} claims screened.\n\n| rule | hits | amount (yuan) |\n| --- | ---: | ---: |\n",
@@ -470,16 +601,19 @@ pub fn render(summary: &Summary, from: NaiveDate, to: NaiveDate) -> String {
         ));
     }
     if let Some(scores) = &summary.scores {
-        s.push_str("\n## Against the ground truth\n\n| rule | true positives | false positives | missed | precision | recall |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+        s.push_str("\n## Against the ground truth\n\n| rule | true positives | false positives | missed | precision | recall | false-positive rate | near misses flagged |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for (code, sc) in scores {
             s.push_str(&format!(
-                "| {} | {} | {} | {} | {:.3} | {:.3} |\n",
+                "| {} | {} | {} | {} | {:.3} | {:.3} | {:.5} | {}/{} |\n",
                 code.as_str(),
                 sc.true_positives,
                 sc.false_positives,
                 sc.false_negatives,
                 sc.precision(),
-                sc.recall()
+                sc.recall(),
+                sc.false_positive_rate(),
+                sc.near_misses_flagged,
+                sc.near_misses
             ));
         }
     }

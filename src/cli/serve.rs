@@ -6,14 +6,13 @@ use crate::core::Core;
 use crate::store::users;
 use std::process::ExitCode;
 
-pub fn seed_demo(core: &Core) -> anyhow::Result<()> {
+pub fn seed_demo(core: &Core, with_cases: bool) -> anyhow::Result<()> {
     let mut conn = core.pool.get()?;
-    let logins = crate::cli::demo::seed(
-        &mut conn,
-        core.env(),
-        &core.config.data_dir,
-        core.config.demo_password.as_deref(),
-    )?;
+    let password = core.config.demo_password.as_deref();
+    let logins = match with_cases {
+        true => crate::cli::demo::seed(&mut conn, core.env(), &core.config.data_dir, password)?,
+        false => crate::cli::demo::seed_people(&mut conn, password)?,
+    };
     println!("Demo data created. Sign in as:");
     for l in logins {
         println!(
@@ -32,7 +31,7 @@ pub fn serve(config: Config, demo: bool) -> anyhow::Result<ExitCode> {
         .build()?;
     let core = Core::open(config)?;
     if demo && users::count(&mut *core.pool.get()?)? == 0 {
-        seed_demo(&core)?;
+        seed_demo(&core, true)?;
     }
     for year in core.defs.calendar_missing_years(crate::store::now_ms()) {
         tracing::warn!(

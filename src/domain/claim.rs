@@ -178,6 +178,11 @@ pub struct ClaimInput {
     pub facts: FamilyFacts,
     #[serde(default)]
     pub itemised_lines: Vec<ItemLine>,
+    /// The attending doctor's code (医师编码), when the bill names one: 1 to 32 ASCII
+    /// letters, digits and dashes. Screening compares doctors with their peers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[A-Za-z0-9-]{1,32}$")]
+    pub attending_doctor: Option<String>,
 }
 
 /// A checked claim: what intake, pricing, screening and the guards work on.
@@ -200,6 +205,12 @@ pub struct Claim {
     pub self_paid_fen: Fen,
     pub facts: FamilyFacts,
     pub itemised_lines: Vec<ItemLine>,
+    pub attending_doctor: Option<String>,
+}
+
+/// A doctor's code: 1 to 32 ASCII letters, digits and dashes.
+pub fn is_doctor_code(code: &str) -> bool {
+    (1..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn is_icd10(code: &str) -> bool {
@@ -379,6 +390,14 @@ impl Claim {
                 );
             }
         }
+        let doctor = input
+            .attending_doctor
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty());
+        if doctor.is_some_and(|d| !is_doctor_code(d)) {
+            bad.add("attending_doctor", Msg::new("field-doctor-code"));
+        }
         if let Some(e) = &input.facts.emergency {
             for (field, v) in [
                 ("time", &e.time),
@@ -412,6 +431,7 @@ impl Claim {
                     self_paid_fen: Fen(input.self_paid_fen),
                     facts: input.facts.clone(),
                     itemised_lines: input.itemised_lines.clone(),
+                    attending_doctor: doctor.map(str::to_uppercase),
                 })
             }
             _ => Err(bad.0),
@@ -526,6 +546,7 @@ mod tests {
             self_paid_fen: 200_000,
             facts: FamilyFacts::default(),
             itemised_lines: vec![],
+            attending_doctor: None,
         }
     }
 
@@ -562,6 +583,27 @@ mod tests {
         for f in ["total_fen", "discharge_date", "diagnosis_code", "family"] {
             assert!(fields.contains(&f.to_string()), "{f} in {fields:?}");
         }
+    }
+
+    #[test]
+    fn the_attending_doctor_is_optional_and_checked() {
+        let named = ClaimInput {
+            attending_doctor: Some(" d330-017 ".into()),
+            ..input()
+        };
+        let claim = Claim::parse(&named, DEFAULT_MAX_CLAIM_FEN).unwrap();
+        assert_eq!(claim.attending_doctor.as_deref(), Some("D330-017"));
+        let blank = ClaimInput {
+            attending_doctor: Some("  ".into()),
+            ..input()
+        };
+        let claim = Claim::parse(&blank, DEFAULT_MAX_CLAIM_FEN).unwrap();
+        assert_eq!(claim.attending_doctor, None);
+        let bad = ClaimInput {
+            attending_doctor: Some("Dr. Wang".into()),
+            ..input()
+        };
+        assert_eq!(fields(&bad), vec!["attending_doctor"]);
     }
 
     #[test]

@@ -122,6 +122,18 @@ mod tests {
             .applies_to("anything"));
     }
 
+    /// An investigation may explain any screening hit: every rule's finding can be
+    /// overridden for that reason, so that no cleared claim stays blocked by a rule added
+    /// later.
+    #[test]
+    fn every_screening_rule_can_be_explained() {
+        let c = Controls::parse("controls.toml", SHIPPED).unwrap();
+        let hit = c.override_reason("hit_explained").unwrap();
+        for code in crate::domain::screening::RuleCode::ALL {
+            assert!(hit.applies_to(code.as_str()), "{}", code.as_str());
+        }
+    }
+
     #[test]
     fn bad_files_are_located() {
         let e = Controls::parse(

@@ -57,6 +57,14 @@ impl IdNumber {
         format!("{}************{}", &self.0[..4], &self.0[16..])
     }
 
+    /// A person as a reviewer's finding names them: the name and the masked number.
+    pub fn label(name: &str, id_number: &str) -> String {
+        match IdNumber::parse(id_number) {
+            Ok(id) => format!("{name}（{}）", id.masked()),
+            Err(_) => name.to_string(),
+        }
+    }
+
     /// Appends the right check digit to 17 digits (for generators and tests).
     pub fn with_check_digit(first17: &str) -> String {
         let sum: u32 = first17

@@ -158,6 +158,7 @@ pub fn file(
                 actor: p,
                 actor_role: role,
                 now_ms,
+                risk_score: 0,
             },
         )?;
         audit::append(

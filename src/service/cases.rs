@@ -35,6 +35,8 @@ pub struct OpenCase<'a> {
     pub actor: &'a Principal,
     pub actor_role: Role,
     pub now_ms: i64,
+    /// The claim's screening risk score (0 for other subjects).
+    pub risk_score: i64,
 }
 
 /// Opens a case at the workflow's initial stage with its first audit event. Call inside the
@@ -98,6 +100,7 @@ pub fn open_all(conn: &mut DbConn, opens: &[(i64, OpenCase<'_>)]) -> AppResult<(
                 updated_at: o.now_ms,
                 last_seq: head.seq,
                 last_hash: &head.hash,
+                risk_score: o.risk_score,
             }
         })
         .collect();
@@ -396,18 +399,17 @@ pub(crate) fn take(
             name: &p.username,
             role: t.role.as_str(),
         };
-        commit(
-            conn,
-            env,
-            &case,
-            &wf,
-            &t,
-            &facts,
+        let m = Move {
+            case: &case,
+            wf: &wf,
+            t: &t,
+            facts: &facts,
             details,
             by,
-            req.comment,
-            req.now_ms,
-        )
+            comment: req.comment,
+            now_ms: req.now_ms,
+        };
+        commit(conn, env, m)
     }
 }
 
@@ -427,27 +429,60 @@ impl By<'_> {
     };
 }
 
-/// Writes a decided transition: the case's new state and SLA clock, its audit event with
-/// `details`, the resident's letters, the facility's tasks and letters, and an automatic
-/// assignment at the new stage.
-#[allow(clippy::too_many_arguments)]
-fn commit(
-    conn: &mut DbConn,
-    env: Env<'_>,
-    case: &CaseRow,
-    wf: &Workflow,
-    t: &crate::domain::workflow::Transition,
-    facts: &CaseFacts,
+/// A decided transition, and what its audit event says.
+struct Move<'a> {
+    case: &'a CaseRow,
+    wf: &'a Workflow,
+    t: &'a crate::domain::workflow::Transition,
+    facts: &'a CaseFacts,
     details: serde_json::Map<String, serde_json::Value>,
-    by: By<'_>,
-    comment: &str,
+    by: By<'a>,
+    comment: &'a str,
     now_ms: i64,
-) -> AppResult<CaseRow> {
+}
+
+/// Writes a decided transition: the case's new state and SLA clock, its audit event with
+/// its details, the resident's letters, the facility's tasks and letters, and an automatic
+/// assignment at the new stage.
+fn commit(conn: &mut DbConn, env: Env<'_>, m: Move<'_>) -> AppResult<CaseRow> {
+    let (case, wf, action, by, now_ms) = (m.case, m.wf, m.t.action.as_str(), m.by, m.now_ms);
+    let (moved, new_value) = write_move(conn, env.defs, m)?;
+    tell_resident(conn, env, &moved, &new_value, now_ms)?;
+    let mover = super::facility_tasks::Mover {
+        id: by.id,
+        role: by.role,
+    };
+    super::facility_tasks::after_move(conn, env, case, &moved, wf, action, mover, now_ms)?;
+    if moved.stage.is_some()
+        && crate::service::assignment::auto_assign(conn, env, case.id, now_ms)?.is_some()
+    {
+        return scope::load(conn, case.id);
+    }
+    Ok(moved)
+}
+
+/// The state and the audit event of a decided transition, and nothing else: returns the
+/// moved case and the event's new value (what the letters read).
+fn write_move(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    m: Move<'_>,
+) -> AppResult<(CaseRow, serde_json::Value)> {
+    let Move {
+        case,
+        wf,
+        t,
+        facts,
+        details,
+        by,
+        comment,
+        now_ms,
+    } = m;
     let (stage, outcome) = match &t.to {
         Next::Stage(s) => (Some(s.as_str()), None),
         Next::Outcome(o) => (None, Some(o.as_str())),
     };
-    let calendar = env.defs.calendar_for(&case.region_path);
+    let calendar = defs.calendar_for(&case.region_path);
     let before = Clock {
         due_at: case.due_at,
         remaining_ms: case.sla_remaining_ms,
@@ -486,19 +521,59 @@ fn commit(
         .values(old_value, new_value.clone())
         .comment(comment);
     audit::append(conn, case.id, event)?;
-    let moved = scope::load(conn, case.id)?;
-    tell_resident(conn, env, &moved, &new_value, now_ms)?;
-    let mover = super::facility_tasks::Mover {
-        id: by.id,
-        role: by.role,
+    Ok((scope::load(conn, case.id)?, new_value))
+}
+
+/// The audit action of a claim refused at intake.
+pub const REFUSED_AT_INTAKE: &str = "refused_at_intake";
+
+/// A claim the screening rules refuse outright (an invoice another person was already paid
+/// on): its case, just opened, is closed as rejected by the system, for the reason
+/// `duplicate_claim`, the findings saying why. The claim stays on record, with its case and
+/// audit trail, so that the attempt and who made it are never lost. Returns the closed case
+/// and the event's value, which the resident's letter reads.
+pub fn refuse_at_intake(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    case_id: i64,
+    comment: &str,
+    now_ms: i64,
+) -> AppResult<(CaseRow, serde_json::Value)> {
+    let case = scope::load(conn, case_id)?;
+    let wf = defs.get(conn, &case.workflow, case.workflow_version)?;
+    let facts = subjects::facts(conn, defs, &case, &wf)?;
+    let t = crate::domain::workflow::Transition {
+        action: REFUSED_AT_INTAKE.into(),
+        // Not persisted: the event names the system (By::SYSTEM) as the actor.
+        role: Role::Reviewer,
+        from: case.stage.clone().unwrap_or_default(),
+        to: Next::Outcome(OutcomeKind::Rejected),
+        returned_from: None,
     };
-    super::facility_tasks::after_move(conn, env, case, &moved, wf, &t.action, mover, now_ms)?;
-    if stage.is_some()
-        && crate::service::assignment::auto_assign(conn, env, case.id, now_ms)?.is_some()
-    {
-        return scope::load(conn, case.id);
+    let decision = DecisionRequest {
+        outcome: OutcomeKind::Rejected,
+        amount_fen: None,
+        reason_code: Some("duplicate_claim"),
+        comment,
+    };
+    let mut details = serde_json::Map::new();
+    if let Some(d) = subjects::decide(conn, defs, &case, &decision)? {
+        details.insert(
+            "decision".into(),
+            serde_json::to_value(d).map_err(anyhow::Error::from)?,
+        );
     }
-    Ok(moved)
+    let m = Move {
+        case: &case,
+        wf: &wf,
+        t: &t,
+        facts: &facts,
+        details,
+        by: By::SYSTEM,
+        comment,
+        now_ms,
+    };
+    write_move(conn, defs, m)
 }
 
 /// The system's move when a stage's deadline passed: the stage's `on_deadline` action,
@@ -525,24 +600,22 @@ pub fn take_deadline(
     let mut details = serde_json::Map::new();
     details.insert("deadline".into(), json!(case.due_at));
     let comment = "期限届满，系统自动办理 / the deadline passed: taken by the system";
-    commit(
-        conn,
-        env,
+    let m = Move {
         case,
-        &wf,
-        &t,
-        &facts,
+        wf: &wf,
+        t: &t,
+        facts: &facts,
         details,
-        By::SYSTEM,
+        by: By::SYSTEM,
         comment,
         now_ms,
-    )
-    .map(Some)
+    };
+    commit(conn, env, m).map(Some)
 }
 
 /// The letters a transition owes the resident: what is missing after a return, the amount
 /// after a decision. `details` is the transition's audit value.
-fn tell_resident(
+pub fn tell_resident(
     conn: &mut DbConn,
     env: Env<'_>,
     case: &CaseRow,

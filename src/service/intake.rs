@@ -16,7 +16,7 @@ use crate::domain::eligibility::Eligibility;
 use crate::domain::person::IdNumber;
 use crate::domain::policy::Breakdown;
 use crate::domain::roles::Role;
-use crate::domain::screening::{Hit, HitAction};
+use crate::domain::screening::{invoice_key, risk_score, Hit, HitAction};
 use crate::domain::workflow::{CaseFacts, Workflow};
 use crate::error::Msg;
 use crate::error::{AppError, AppResult};
@@ -34,6 +34,9 @@ pub struct Submitted {
     pub case_id: i64,
     /// True when an earlier request with the same Idempotency-Key created it.
     pub replayed: bool,
+    /// The claim was recorded and refused at once (`action = "reject"` in the screening
+    /// rules), its case closed with the findings saying why.
+    pub refused: bool,
 }
 
 fn request_hash(input: &ClaimInput) -> AppResult<String> {
@@ -121,10 +124,12 @@ pub fn submit(
             {
                 let fresh = window_ms.is_none_or(|w| now_ms - at_ms <= w);
                 if seen_hash == hash && fresh {
+                    let refused = super::scope::load(conn, case_id)?.outcome.is_some();
                     return Ok(Submitted {
                         claim_id,
                         case_id,
                         replayed: true,
+                        refused,
                     });
                 }
                 if seen_hash != hash {
@@ -142,7 +147,14 @@ pub fn submit(
             extra: json!({}),
         };
         super::notify::to_resident(conn, env, &case, letter, now_ms)?;
-        super::assignment::auto_assign(conn, env, done.case_id, now_ms)?;
+        if done.refused {
+            // The refusal's letter: the decision and its reason, as any rejection.
+            let decision = claim_store::get(conn, done.claim_id)?.and_then(|c| c.decision);
+            let details = json!({ "decision": decision });
+            cases::tell_resident(conn, env, &case, &details, now_ms)?;
+        } else {
+            super::assignment::auto_assign(conn, env, done.case_id, now_ms)?;
+        }
         if let Some(key) = key {
             claim_store::remember_idempotent(
                 conn,
@@ -173,15 +185,45 @@ pub struct IntakePlan {
     pub breakdown: Option<Breakdown>,
     /// Earlier claims carrying each invoice number.
     pub duplicates: Vec<InvoiceUses>,
+    /// Who the claim is for, as later plans of a batch are checked against it.
+    pub claimant: Claimant,
     region: Region,
     submitted_by: i64,
     role: Role,
     workflow: Arc<Workflow>,
     screening_hits: i64,
+    /// The weights of the rules hit (0-100): the investigation queue's order.
+    risk_score: i64,
+    /// A hit refuses the claim outright: recorded, and its case closed as rejected.
+    pub refused: bool,
     findings: Vec<NewFinding>,
 }
 
+/// The insured person a plan is for, as the duplicate and household checks of the plans
+/// after it in a batch read them.
+#[derive(Debug, Clone)]
+pub struct Claimant {
+    pub name: String,
+    pub id_number: String,
+    pub household: String,
+}
+
 impl IntakePlan {
+    /// Why the claim is refused at once, in zh and en (the refusing hits' findings), or
+    /// `None` when it goes to review.
+    pub fn refusal(&self) -> Option<(String, String)> {
+        if !self.refused {
+            return None;
+        }
+        let (zh, en): (Vec<&str>, Vec<&str>) = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == "error" && f.code != "not_eligible")
+            .map(|f| (f.zh.as_str(), f.en.as_str()))
+            .unzip();
+        Some((zh.join("；"), en.join("; ")))
+    }
+
     /// Gives the claim and its case the ids they will be written under (reserved with
     /// [`crate::store::reserve_ids`]).
     pub fn assign_ids(&mut self, claim_id: i64, case_id: i64) {
@@ -212,11 +254,13 @@ pub fn intake(
     let claim_id = store::reserve_ids(conn, IdTable::Claims, 1)?[0];
     let case_id = store::reserve_ids(conn, IdTable::Cases, 1)?[0];
     plan.assign_ids(claim_id, case_id);
+    let refused = plan.refused;
     write_intakes(conn, defs, filing.p, &[plan], filing.now_ms)?;
     Ok(Submitted {
         claim_id,
         case_id,
         replayed: false,
+        refused,
     })
 }
 
@@ -312,13 +356,18 @@ pub fn plan_intake(
         Some((pricing, breakdown)) => (Some(pricing.policy), Some(breakdown)),
         None => (None, None),
     };
+    // Earlier uses of each invoice, compared on its normal form (case, punctuation and
+    // leading zeros retyped are the same invoice).
     let mut duplicates = Vec::with_capacity(claim.invoice_numbers.len());
     for invoice in &claim.invoice_numbers {
-        let mut uses = claim_store::claims_with_invoice(conn, invoice, 0)?;
-        uses.extend_from_slice(reads.pending_invoice_uses(invoice));
+        let key = invoice_key(invoice);
+        let mut uses = claim_store::claims_with_invoice_key(conn, &key, 0)?;
+        uses.extend_from_slice(reads.pending_invoice_uses(&key));
         duplicates.push((invoice.clone(), uses));
     }
     let hits = super::screening::at_intake(conn, defs, reads, claim, &ctx, &duplicates)?;
+    let rules = defs.screening();
+    let refused = rules.rejects(&hits);
     let mut findings = intake_findings(
         defs,
         claim,
@@ -328,8 +377,9 @@ pub fn plan_intake(
         &hits,
     );
     findings.extend(person_suspended(conn, claim, &ctx)?);
-    // A hit that calls for investigation routes the claim there instead of the normal review.
-    let workflow = match defs.screening().investigates(&hits) {
+    // A hit that calls for investigation routes the claim there instead of the normal review;
+    // a refused claim stays on its family's workflow, where it is closed at once.
+    let workflow = match !refused && rules.investigates(&hits) {
         true => defs
             .latest(super::screening::INVESTIGATION)
             .unwrap_or_else(|| {
@@ -347,6 +397,11 @@ pub fn plan_intake(
         claim: claim.clone(),
         person_id: ctx.person.id,
         owner_user_id: ctx.person.user_id,
+        claimant: Claimant {
+            name: ctx.person.name.clone(),
+            id_number: ctx.person.id_number.clone(),
+            household: ctx.person.household.clone(),
+        },
         policy_name,
         breakdown,
         duplicates,
@@ -355,6 +410,8 @@ pub fn plan_intake(
         role: filing.role,
         workflow,
         screening_hits: hits.len() as i64,
+        risk_score: i64::from(risk_score(rules, &hits)),
+        refused,
         findings,
     })
 }
@@ -377,7 +434,7 @@ pub fn intake_findings(
         let investigate = defs
             .screening()
             .info(hit.code)
-            .is_some_and(|r| r.action == HitAction::Investigate);
+            .is_some_and(|r| r.action != HitAction::Flag);
         findings.push(NewFinding {
             code: hit.code.as_str(),
             severity: if investigate { "error" } else { "warning" },
@@ -471,6 +528,7 @@ pub fn write_intakes(
         .flat_map(|plan| {
             plan.claim.invoice_numbers.iter().map(|number| NewInvoice {
                 invoice_number: number,
+                invoice_key: invoice_key(number),
                 facility_code: &plan.claim.facility_code,
                 claim_id: plan.claim_id,
                 person_id: Some(plan.person_id),
@@ -494,6 +552,7 @@ pub fn write_intakes(
                 actor: p,
                 actor_role: plan.role,
                 now_ms,
+                risk_score: plan.risk_score,
             };
             (plan.case_id, open)
         })
@@ -506,5 +565,17 @@ pub fn write_intakes(
             .flat_map(|plan| plan.findings.iter().map(|f| (plan.case_id, f))),
         now_ms,
     )?;
+    for plan in plans.iter().filter(|plan| plan.refused) {
+        let why = "同一发票已由另一参保人报销，系统受理时拒付 / the invoice was already claimed by another insured person: refused at intake";
+        cases::refuse_at_intake(conn, defs, plan.case_id, why, now_ms)?;
+        // A hospital-first workflow opened the facility's task with the case: it is over.
+        crate::store::facility_side::close_tasks(
+            conn,
+            plan.case_id,
+            cases::REFUSED_AT_INTAKE,
+            None,
+            now_ms,
+        )?;
+    }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! The registry reads intake makes: the insured person and their enrolments, the facility
-//! with its designation history, regions, and the facility's outlier score. A request reads
+//! with its designation history, regions, and the statistics screening compares with (the
+//! facility's standing, the peers of a diagnosis group, a doctor's score). A request reads
 //! them straight from the database ([`Direct`]); a bulk import memoises them across its file
 //! and also answers for the claims it has planned but not yet written (`cli::import`).
 use crate::domain::eligibility::Enrolment;
 use crate::domain::facility::StatusChange;
-use crate::domain::screening::OutlierScore;
+use crate::domain::screening::{DoctorScore, OutlierScore, PeerKey, PeerStats, WeekendScore};
 use crate::error::{AppError, AppResult};
 use crate::store::facilities::{self, Facility};
 use crate::store::persons::{self, Person};
@@ -12,10 +13,11 @@ use crate::store::regions::{self, Region};
 use crate::store::screening::StayRow;
 use crate::store::DbConn;
 
-/// Another claim that carries an invoice number: (claim, facility, person).
-pub type InvoiceUse = (i64, String, Option<i64>);
+/// Another claim that carries an invoice of the same normal form, with its claimant.
+pub use crate::store::claims::InvoiceUseRow as InvoiceUse;
+use crate::store::screening::StatKind;
 
-/// An invoice number and the other claims that carry it.
+/// An invoice number and the other claims that carry it (by its normal form).
 pub type InvoiceUses = (String, Vec<InvoiceUse>);
 
 pub trait RegistryReads {
@@ -27,13 +29,23 @@ pub trait RegistryReads {
         code: &str,
     ) -> AppResult<Option<(Facility, Vec<StatusChange>)>>;
     fn region(&mut self, conn: &mut DbConn, code: &str) -> AppResult<Region>;
-    fn score(&mut self, conn: &mut DbConn, facility: &str) -> AppResult<Option<OutlierScore>>;
-    /// Claims planned alongside this one and not yet written that carry the invoice.
-    fn pending_invoice_uses(&self, _invoice: &str) -> &[InvoiceUse] {
+    /// The facility's outlier and weekend scores.
+    fn standing(&mut self, conn: &mut DbConn, facility: &str) -> AppResult<Standing>;
+    /// The cost and length of stay of a diagnosis group at a level.
+    fn peers(&mut self, conn: &mut DbConn, key: &PeerKey) -> AppResult<Option<PeerStats>>;
+    /// A doctor's score among peers.
+    fn doctor(&mut self, conn: &mut DbConn, code: &str) -> AppResult<Option<DoctorScore>>;
+    /// Claims planned alongside this one and not yet written that carry an invoice of this
+    /// normal form.
+    fn pending_invoice_uses(&self, _key: &str) -> &[InvoiceUse] {
         &[]
     }
     /// Stays of this person's claims planned alongside this one and not yet written.
     fn pending_stays(&self, _person_id: i64) -> &[StayRow] {
+        &[]
+    }
+    /// Stays of the household's claims at the facility planned alongside this one.
+    fn pending_household(&self, _household: &str, _facility: &str) -> &[StayRow] {
         &[]
     }
 }
@@ -83,7 +95,46 @@ impl RegistryReads for Direct {
         region_of(conn, code)
     }
 
-    fn score(&mut self, conn: &mut DbConn, facility: &str) -> AppResult<Option<OutlierScore>> {
-        Ok(crate::store::screening::score_for(conn, facility)?)
+    fn standing(&mut self, conn: &mut DbConn, facility: &str) -> AppResult<Standing> {
+        standing_of(conn, facility)
     }
+
+    fn peers(&mut self, conn: &mut DbConn, key: &PeerKey) -> AppResult<Option<PeerStats>> {
+        let subject = peer_subject(key);
+        stat(conn, StatKind::Peer, &subject)
+    }
+
+    fn doctor(&mut self, conn: &mut DbConn, code: &str) -> AppResult<Option<DoctorScore>> {
+        stat(conn, StatKind::Doctor, code)
+    }
+}
+
+/// A facility's standing as intake reads it: its outlier and weekend scores.
+#[derive(Debug, Clone, Default)]
+pub struct Standing {
+    pub outlier: Option<OutlierScore>,
+    pub weekend: Option<WeekendScore>,
+}
+
+/// Reads a facility's standing from the stored scores.
+pub fn standing_of(conn: &mut DbConn, facility: &str) -> AppResult<Standing> {
+    Ok(Standing {
+        outlier: crate::store::screening::score_for(conn, facility)?,
+        weekend: stat(conn, StatKind::Weekend, facility)?,
+    })
+}
+
+/// A stored statistic of one subject; one that no longer parses is as good as none.
+pub fn stat<T: serde::de::DeserializeOwned>(
+    conn: &mut DbConn,
+    kind: StatKind,
+    subject: &str,
+) -> AppResult<Option<T>> {
+    Ok(crate::store::screening::stat_for(conn, kind, subject)?
+        .and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+/// The subject a peer group is stored under.
+pub fn peer_subject(key: &PeerKey) -> String {
+    format!("{}|{}", key.group, key.level)
 }

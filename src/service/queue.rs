@@ -97,6 +97,8 @@ pub struct QueueItem {
     /// Codes of open error findings (duplicate invoice, not eligible, …), and
     /// `sla_escalated` once a breach was escalated or flagged.
     pub flags: Vec<String>,
+    /// The screening risk score: the weights of the rules the claim hit (0-100).
+    pub risk_score: i64,
 }
 
 pub struct QueuePage {
@@ -169,6 +171,7 @@ pub fn list(conn: &mut DbConn, filter: &QueueFilter) -> AppResult<QueuePage> {
             version: r.version,
             escalated_to: r.escalated_to,
             flags,
+            risk_score: r.risk_score,
         });
     }
     Ok(QueuePage { items, next })
@@ -387,7 +390,7 @@ pub struct QueueQuery {
     pub team: bool,
     /// A claim or case number, an invoice number, an ID number or part of a resident's name.
     pub q: Option<String>,
-    /// due (default), amount, opened or case; a leading `-` sorts descending.
+    /// due (default), amount, opened, case or risk; a leading `-` sorts descending.
     pub sort: Option<String>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,

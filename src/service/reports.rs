@@ -243,6 +243,7 @@ pub fn submit(
                 actor: &actor,
                 actor_role: Role::Resident,
                 now_ms,
+                risk_score: 0,
             },
         )?;
         Ok(Submitted {

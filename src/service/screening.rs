@@ -1,38 +1,88 @@
-//! The screening rules at work: per claim at intake (indexed lookups, no scans), the facility
-//! outlier scores, and the backtest over history (`claimflow screen`).
-use super::lookups::{InvoiceUses, RegistryReads};
+//! The screening rules at work: per claim at intake (indexed lookups, no scans), and the
+//! statistics the peer rules compare with, computed in one pass over a period's claims in
+//! facility order (`claimflow screen` refreshes them; intake reads them).
+use super::lookups::{peer_subject, InvoiceUses, RegistryReads};
 use super::pricing::ClaimContext;
 use crate::definitions::Definitions;
 use crate::domain::claim::{Claim, EncounterKind};
+use crate::domain::person::IdNumber;
 use crate::domain::screening::{
-    self, Against, FacilityStats, Hit, InvoiceUse, OutlierScore, PersonFacts, Screened, Stay,
+    self, doctor_scores, Against, DoctorScore, DoctorTally, FacilityStats, Hit, InvoiceUse,
+    OutlierScore, PeerKey, PeerStats, PeerTally, PersonFacts, Screened, Stay, WeekendScore,
+    WeekendStats,
 };
 use crate::error::AppResult;
-use crate::store::screening::{self as store, StayRow};
+use crate::store::screening::{self as store, NewStat, StatKind, StayRow};
 use crate::store::DbConn;
 use chrono::{Days, NaiveDate};
+use serde::Deserialize;
+use std::collections::{HashMap, VecDeque};
 
 /// The workflow a claim with an `investigate` hit opens in.
 pub const INVESTIGATION: &str = "fraud_investigation";
 
+/// The family of claims filed as a transfer without referral: a declared transfer.
+const UNREFERRED_TRANSFER: &str = "unreferred_transfer";
+
+/// The facts of a stored claim's `family_facts` the rules read; the rest is skipped.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct RuleFacts {
+    pub third_party_liable: bool,
+    pub discharge_medicine_days: Option<u32>,
+    pub chronic_condition: bool,
+    pub referral: bool,
+    pub special_disease: Option<String>,
+    emergency: Option<serde::de::IgnoredAny>,
+}
+
+impl RuleFacts {
+    /// The facts of a stored claim; a claim whose facts do not parse has none.
+    pub fn of(row: &StayRow) -> RuleFacts {
+        serde_json::from_str(&row.family_facts).unwrap_or_default()
+    }
+}
+
 /// A stored claim as the pair rules see it; `None` if its dates do not parse.
-pub fn stay_of(row: &StayRow) -> Option<Stay<'_>> {
+pub fn stay_of<'a>(row: &'a StayRow, facts: &RuleFacts) -> Option<Stay<'a>> {
     Some(Stay {
         claim_id: row.id,
+        person_id: row.person_id,
         facility: &row.facility_code,
         inpatient: row.encounter_kind == "inpatient",
         admission: date(&row.admission_date)?,
         discharge: date(&row.discharge_date)?,
+        diagnosis: &row.diagnosis_code,
+        referral: facts.referral || row.family == UNREFERRED_TRANSFER,
+        emergency: facts.emergency.is_some(),
+        total_fen: row.total_fen,
     })
+}
+
+/// [`stay_of`] reading the row's own facts.
+pub fn stay_of_row(row: &StayRow) -> Option<Stay<'_>> {
+    stay_of(row, &RuleFacts::of(row))
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
     crate::domain::dates::parse_iso_date(s)
 }
 
+/// A claimant as findings name them: name and masked ID number.
+pub fn claimant_label(name: Option<&str>, id_number: Option<&str>) -> String {
+    IdNumber::label(name.unwrap_or("?"), id_number.unwrap_or(""))
+}
+
+/// Admitted on a day off by the national calendar (weekends and public holidays).
+pub fn rest_day(defs: &Definitions, day: NaiveDate) -> bool {
+    !defs.calendar().is_working_day(day)
+}
+
 /// Runs every rule on a claim being planned: the person's stays near its dates come from the
-/// `(person_id, admission_date)` index (plus the batch's pending ones), the invoice uses from
-/// the invoice index, the facility's score from `facility_scores`.
+/// `(person_id, admission_date)` index, the household's from `(facility_code,
+/// admission_date)` (each plus the batch's pending ones), the invoice uses from the
+/// invoice-key index, the peer, doctor and facility statistics from what `claimflow screen`
+/// stored.
 pub fn at_intake(
     conn: &mut DbConn,
     defs: &Definitions,
@@ -42,20 +92,49 @@ pub fn at_intake(
     duplicates: &[InvoiceUses],
 ) -> AppResult<Vec<Hit>> {
     let rules = defs.screening();
-    let window = Days::new(u64::from(rules.readmission_days));
+    let person_id = ctx.person.id;
+    let window = Days::new(u64::from(rules.person_window_days()));
     let from = (claim.admission_date - window).to_string();
     let to = (claim.discharge_date + window).to_string();
-    let mut near = store::stays_near(conn, ctx.person.id, &from, &to)?;
+    let mut near = store::stays_near(conn, person_id, &from, &to)?;
     near.extend(
         reads
-            .pending_stays(ctx.person.id)
+            .pending_stays(person_id)
             .iter()
             .filter(|s| s.admission_date <= to && s.discharge_date >= from)
             .cloned(),
     );
-    let earlier: Vec<Stay<'_>> = near.iter().filter_map(stay_of).collect();
+    let near_facts: Vec<RuleFacts> = near.iter().map(RuleFacts::of).collect();
+    let earlier: Vec<Stay<'_>> = near
+        .iter()
+        .zip(&near_facts)
+        .filter_map(|(row, facts)| stay_of(row, facts))
+        .collect();
+    let household_window = Days::new(u64::from(rules.household.within_days));
+    let (h_from, h_to) = (
+        (claim.admission_date - household_window).to_string(),
+        (claim.admission_date + household_window).to_string(),
+    );
+    let household = &ctx.person.household;
+    let mut members = store::household_stays(
+        conn,
+        household,
+        person_id,
+        &claim.facility_code,
+        &h_from,
+        &h_to,
+    )?;
+    members.extend(
+        reads
+            .pending_household(household, &claim.facility_code)
+            .iter()
+            .filter(|s| s.person_id != Some(person_id))
+            .filter(|s| s.admission_date >= h_from && s.admission_date <= h_to)
+            .cloned(),
+    );
+    let household_stays: Vec<Stay<'_>> = members.iter().filter_map(stay_of_row).collect();
     let coverage: Vec<(NaiveDate, NaiveDate)> = reads
-        .enrolments(conn, ctx.person.id)?
+        .enrolments(conn, person_id)?
         .iter()
         .map(|e| (e.period_start, e.period_end))
         .collect();
@@ -65,65 +144,304 @@ pub fn at_intake(
         death: ctx.person.death_date.as_deref().and_then(date),
         coverage: &coverage,
     });
-    let uses: Vec<InvoiceUse<'_>> = duplicates
+    let holders: Vec<Vec<String>> = duplicates
         .iter()
-        .flat_map(|(invoice, others)| {
+        .map(|(_, others)| {
             others
                 .iter()
-                .map(move |(claim_id, facility, person_id)| InvoiceUse {
+                .map(|u| claimant_label(u.person_name.as_deref(), u.id_number.as_deref()))
+                .collect()
+        })
+        .collect();
+    let uses: Vec<InvoiceUse<'_>> = duplicates
+        .iter()
+        .zip(&holders)
+        .flat_map(|((invoice, others), holders)| {
+            others
+                .iter()
+                .zip(holders)
+                .map(move |(u, holder)| InvoiceUse {
                     invoice,
-                    claim_id: *claim_id,
-                    facility,
-                    person_id: *person_id,
+                    claim_id: u.claim_id,
+                    facility: &u.facility_code,
+                    person_id: u.person_id,
+                    holder,
                 })
         })
         .collect();
-    let score = reads.score(conn, &claim.facility_code)?;
+    let standing = reads.standing(conn, &claim.facility_code)?;
+    let inpatient = claim.encounter_kind == EncounterKind::Inpatient;
+    let peers = match inpatient {
+        true => reads.peers(
+            conn,
+            &PeerKey::of(&claim.diagnosis_code, &ctx.facility.level),
+        )?,
+        false => None,
+    };
+    let doctor = match claim.attending_doctor.as_deref() {
+        Some(code) => reads.doctor(conn, code)?,
+        None => None,
+    };
+    let claimant = claimant_label(Some(&ctx.person.name), Some(&ctx.person.id_number));
+    let facts = &claim.facts;
     let screened = Screened {
         stay: Stay {
             // Not written yet: no id, and no earlier stay is this one.
             claim_id: 0,
+            person_id: Some(person_id),
             facility: &claim.facility_code,
-            inpatient: claim.encounter_kind == EncounterKind::Inpatient,
+            inpatient,
             admission: claim.admission_date,
             discharge: claim.discharge_date,
+            diagnosis: &claim.diagnosis_code,
+            referral: facts.referral || claim.family.as_str() == UNREFERRED_TRANSFER,
+            emergency: facts.emergency.is_some(),
+            total_fen: claim.total_fen.0,
         },
         family: claim.family.as_str(),
-        diagnosis: &claim.diagnosis_code,
-        third_party_liable: claim.facts.third_party_liable,
-        discharge_medicine_days: claim.facts.discharge_medicine_days,
-        chronic: claim.facts.chronic_condition,
+        encounter: claim.encounter_kind.as_str(),
+        facility_level: &ctx.facility.level,
+        third_party_liable: facts.third_party_liable,
+        discharge_medicine_days: facts.discharge_medicine_days,
+        chronic: facts.chronic_condition,
+        special_disease: facts.special_disease.as_deref(),
+        doctor: claim.attending_doctor.as_deref(),
+        rest_day: rest_day(defs, claim.admission_date),
     };
     let mut hits = Vec::new();
     screening::screen(
         rules,
         &screened,
         &Against {
-            person_id: Some(ctx.person.id),
+            person_id: Some(person_id),
+            claimant: &claimant,
             person,
             earlier_stays: &earlier,
+            household_stays: &household_stays,
             facility_history: &ctx.history,
             invoice_uses: &uses,
-            facility_outlier: score.as_ref(),
+            facility_outlier: standing.outlier.as_ref(),
+            weekend: standing.weekend.as_ref(),
+            doctor: doctor.as_ref(),
+            peers: peers.as_ref(),
         },
         &mut hits,
     );
     Ok(hits)
 }
 
-/// Scores every facility on the claims admitted in `from..=to` and stores the scores that
-/// intake reads, in one transaction. Returns them.
-pub fn refresh_scores(
+/// Rows per page of the facility-ordered pass.
+const FACILITY_PAGE: i64 = 20_000;
+
+/// What one pass over a period's claims, in facility order, yields.
+#[derive(Debug, Default)]
+pub struct Statistics {
+    pub facilities: Vec<OutlierScore>,
+    pub weekend: Vec<WeekendScore>,
+    pub doctors: Vec<DoctorScore>,
+    pub peers: HashMap<PeerKey, PeerStats>,
+    /// Per claim, the stays of other household members admitted at the same facility
+    /// within the household rule's window whose claims arrived before it (only claims that
+    /// have any).
+    pub household: HashMap<i64, Vec<StayRow>>,
+    /// The facility totals the facility scores rest on.
+    pub facility_stats: Vec<FacilityStats>,
+}
+
+/// A stay in the household window of its facility.
+struct Recent {
+    admission: NaiveDate,
+    household: String,
+    row: StayRow,
+}
+
+/// One pass over the claims admitted in `from..=to` in (facility, date) order: the peer
+/// histograms per diagnosis group and level, each doctor's costs against them, each
+/// facility's rest-day admissions, and the household groups, with memory bounded by the
+/// number of groups, doctors and facilities and by one facility's household window, never
+/// by the number of claims.
+pub fn statistics(
+    conn: &mut DbConn,
+    defs: &Definitions,
+    from: NaiveDate,
+    to: NaiveDate,
+    mut progress: impl FnMut(u64),
+) -> AppResult<Statistics> {
+    let rules = defs.screening();
+    let levels: HashMap<String, (String, String)> = crate::store::facilities::list(conn)?
+        .into_iter()
+        .map(|f| (f.code, (f.level, f.region_code)))
+        .collect();
+    let mut peers: HashMap<PeerKey, PeerTally> = HashMap::new();
+    let mut doctors: HashMap<String, (String, String, DoctorTally)> = HashMap::new();
+    // Every stay of each facility, named doctor or not: what a doctor is compared with.
+    let mut colleagues: HashMap<String, DoctorTally> = HashMap::new();
+    let mut weekend: HashMap<String, WeekendStats> = HashMap::new();
+    let mut household: HashMap<i64, Vec<StayRow>> = HashMap::new();
+    let mut window: VecDeque<Recent> = VecDeque::new();
+    let within = i64::from(rules.household.within_days);
+    let (lo, hi) = (from.to_string(), to.to_string());
+    let mut after: Option<(String, String, i64)> = None;
+    let mut seen = 0u64;
+    loop {
+        let cursor = after
+            .as_ref()
+            .map(|(f, d, id)| (f.as_str(), d.as_str(), *id));
+        let page = store::facility_page(conn, cursor, &lo, &hi, FACILITY_PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = Some((
+            last.stay.facility_code.clone(),
+            last.stay.admission_date.clone(),
+            last.stay.id,
+        ));
+        let full = page.len() as i64 == FACILITY_PAGE;
+        for item in page {
+            seen += 1;
+            let row = item.stay;
+            let Some(stay) = stay_of_row(&row) else {
+                continue;
+            };
+            if !stay.inpatient {
+                continue;
+            }
+            let (level, region) = levels.get(&row.facility_code).cloned().unwrap_or_default();
+            let key = PeerKey::of(&row.diagnosis_code, &level);
+            peers
+                .entry(key.clone())
+                .or_default()
+                .add(row.total_fen, stay.length_days());
+            colleagues
+                .entry(row.facility_code.clone())
+                .or_default()
+                .add(key.clone(), row.total_fen);
+            if let Some(doctor) = &row.attending_doctor {
+                doctors
+                    .entry(doctor.clone())
+                    .or_insert_with(|| {
+                        (
+                            row.facility_code.clone(),
+                            level.clone(),
+                            DoctorTally::default(),
+                        )
+                    })
+                    .2
+                    .add(key, row.total_fen);
+            }
+            let w = weekend
+                .entry(row.facility_code.clone())
+                .or_insert_with(|| WeekendStats {
+                    facility: row.facility_code.clone(),
+                    level,
+                    region_code: region,
+                    admissions: 0,
+                    rest_day_admissions: 0,
+                });
+            w.admissions += 1;
+            w.rest_day_admissions += u64::from(rest_day(defs, stay.admission));
+            // The household window: stays of this facility admitted within `within` days.
+            while window.front().is_some_and(|r| {
+                r.row.facility_code != row.facility_code
+                    || (stay.admission - r.admission).num_days() > within
+            }) {
+                window.pop_front();
+            }
+            if let Some(home) = item.household {
+                for r in window
+                    .iter()
+                    .filter(|r| r.household == home && r.row.person_id != row.person_id)
+                {
+                    // Each is charged to the one that arrived second.
+                    let (first, second) = match r.row.id < row.id {
+                        true => (&r.row, &row),
+                        false => (&row, &r.row),
+                    };
+                    household.entry(second.id).or_default().push(first.clone());
+                }
+                window.push_back(Recent {
+                    admission: stay.admission,
+                    household: home,
+                    row,
+                });
+            }
+        }
+        progress(seen);
+        if !full {
+            break;
+        }
+    }
+    let peers: HashMap<PeerKey, PeerStats> = peers
+        .into_iter()
+        .map(|(key, tally)| (key.clone(), tally.stats(key)))
+        .collect();
+    let doctor_rows: Vec<(String, String, String, u64, f64)> = doctors
+        .into_iter()
+        .map(|(doctor, (facility, level, tally))| {
+            let mates = colleagues.get(&facility).cloned().unwrap_or_default();
+            let (n, excess) = tally.excess_over(&mates, &peers);
+            (doctor, facility, level, n, excess)
+        })
+        .collect();
+    let weekend: Vec<WeekendStats> = weekend.into_values().collect();
+    let facility_stats = store::facility_stats(conn, &lo, &hi)?;
+    Ok(Statistics {
+        facilities: screening::outliers(&rules.outlier, &facility_stats),
+        weekend: screening::weekend_spikes(&rules.weekend, &weekend),
+        doctors: doctor_scores(&rules.doctor_outlier, &doctor_rows),
+        peers,
+        household,
+        facility_stats,
+    })
+}
+
+/// Computes the statistics of `from..=to` and stores what intake reads (facility, weekend,
+/// doctor and peer statistics) in one transaction.
+pub fn refresh(
     conn: &mut DbConn,
     defs: &Definitions,
     from: NaiveDate,
     to: NaiveDate,
     now_ms: i64,
-) -> AppResult<Vec<OutlierScore>> {
-    let rules = defs.screening();
-    let stats: Vec<FacilityStats> =
-        store::facility_stats(conn, &from.to_string(), &to.to_string())?;
-    let scores = screening::outliers(&rules.outlier, &stats);
-    conn.write_tx(|conn| store::replace_scores(conn, &scores, now_ms))?;
-    Ok(scores)
+    progress: impl FnMut(u64),
+) -> AppResult<Statistics> {
+    let stats = statistics(conn, defs, from, to, progress)?;
+    let weekend = stored(
+        stats
+            .weekend
+            .iter()
+            .map(|s| (s.facility.clone(), s.outlier, s)),
+    );
+    let doctors = stored(
+        stats
+            .doctors
+            .iter()
+            .map(|s| (s.doctor.clone(), s.outlier, s)),
+    );
+    let peers = stored(
+        stats
+            .peers
+            .iter()
+            .map(|(key, s)| (peer_subject(key), false, s)),
+    );
+    conn.write_tx(|conn| -> AppResult<()> {
+        store::replace_scores(conn, &stats.facilities, now_ms)?;
+        store::replace_stats(conn, StatKind::Weekend, &weekend, now_ms)?;
+        store::replace_stats(conn, StatKind::Doctor, &doctors, now_ms)?;
+        store::replace_stats(conn, StatKind::Peer, &peers, now_ms)?;
+        Ok(())
+    })?;
+    Ok(stats)
+}
+
+/// Statistics as stored: (subject, whether it stands out, the statistic) each. They are
+/// plain data of numbers and strings, which always serialise.
+fn stored<'a, T: serde::Serialize + 'a>(
+    stats: impl Iterator<Item = (String, bool, &'a T)>,
+) -> Vec<NewStat> {
+    stats
+        .map(|(subject, outlier, s)| NewStat {
+            subject,
+            outlier,
+            body: serde_json::to_string(s).unwrap_or_default(),
+        })
+        .collect()
 }

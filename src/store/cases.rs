@@ -41,6 +41,8 @@ pub struct CaseRow {
     pub escalation_step: i32,
     /// When the next step falls due; `None` before the first breach and after the last step.
     pub next_escalation_at: Option<i64>,
+    /// The weights of the screening rules the claim hit (0-100).
+    pub risk_score: i64,
 }
 
 /// `None` is NULL, not DEFAULT, so that SQLite takes many rows in one statement.
@@ -67,6 +69,7 @@ pub struct NewCase<'a> {
     /// The head of the case's audit chain: its first event, written with it.
     pub last_seq: i64,
     pub last_hash: &'a str,
+    pub risk_score: i64,
 }
 
 /// The state a transition writes. Applied only if the row still has `expected_version`.

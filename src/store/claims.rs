@@ -1,5 +1,6 @@
 use super::schema::{
-    claim_documents, claim_invoices, claims, document_requests, idempotency_keys, ytd_totals,
+    claim_documents, claim_invoices, claims, document_requests, idempotency_keys, persons,
+    ytd_totals,
 };
 use super::DbConn;
 use crate::db_run;
@@ -41,6 +42,7 @@ struct ClaimRow {
     breakdown: Option<String>,
     decision: Option<String>,
     itemised_lines: String,
+    attending_doctor: Option<String>,
 }
 
 /// A stored claim: who filed it for whom, the claim itself, and where its assessment and
@@ -112,6 +114,7 @@ impl TryFrom<ClaimRow> for ClaimRecord {
             self_paid_fen: Fen(r.self_paid_fen),
             facts: from_json(id, "family facts", &r.family_facts)?,
             itemised_lines: from_json(id, "itemised lines", &r.itemised_lines)?,
+            attending_doctor: r.attending_doctor,
         };
         Ok(ClaimRecord {
             id,
@@ -182,6 +185,7 @@ struct NewClaim<'a> {
     payable_fen: Option<i64>,
     breakdown: Option<String>,
     itemised_lines: String,
+    attending_doctor: Option<&'a str>,
 }
 
 impl<'a> From<&NewClaimRecord<'a>> for NewClaim<'a> {
@@ -209,6 +213,7 @@ impl<'a> From<&NewClaimRecord<'a>> for NewClaim<'a> {
             payable_fen: r.payable_fen,
             breakdown: r.breakdown.map(json_text),
             itemised_lines: json_text(&c.itemised_lines),
+            attending_doctor: c.attending_doctor.as_deref(),
         }
     }
 }
@@ -366,29 +371,71 @@ pub fn document(conn: &mut DbConn, claim_id: i64, doc_id: i64) -> QueryResult<Op
 }
 
 /// Claims (other than `except`) that carry this invoice number, at any facility or person.
-pub fn claims_with_invoice(
+/// Another claim carrying an invoice of the same normal form, with its claimant.
+#[derive(Debug, Clone, Queryable)]
+pub struct InvoiceUseRow {
+    pub claim_id: i64,
+    pub facility_code: String,
+    pub person_id: Option<i64>,
+    /// The number as that claim carries it.
+    pub invoice_number: String,
+    pub person_name: Option<String>,
+    pub id_number: Option<String>,
+}
+
+/// The claims (other than `except`) carrying an invoice whose normal form is `key`: an
+/// index range on `claim_invoices (invoice_key)`.
+pub fn claims_with_invoice_key(
     conn: &mut DbConn,
-    invoice: &str,
+    key: &str,
     except: i64,
-) -> QueryResult<Vec<(i64, String, Option<i64>)>> {
+) -> QueryResult<Vec<InvoiceUseRow>> {
     db_run!(conn, c => claim_invoices::table
-        .filter(claim_invoices::invoice_number.eq(invoice).and(claim_invoices::claim_id.ne(except)))
-        .select((claim_invoices::claim_id, claim_invoices::facility_code, claim_invoices::person_id))
+        .left_join(persons::table.on(persons::id.nullable().eq(claim_invoices::person_id)))
+        .filter(claim_invoices::invoice_key.eq(key).and(claim_invoices::claim_id.ne(except)))
+        .order(claim_invoices::claim_id)
+        .select((
+            claim_invoices::claim_id,
+            claim_invoices::facility_code,
+            claim_invoices::person_id,
+            claim_invoices::invoice_number,
+            persons::name.nullable(),
+            persons::id_number.nullable(),
+        ))
         .load(c))
 }
 
-pub fn invoice_exists(conn: &mut DbConn, invoice: &str, facility: &str) -> QueryResult<bool> {
-    let n: i64 = db_run!(conn, c => claim_invoices::table
-        .filter(claim_invoices::invoice_number.eq(invoice).and(claim_invoices::facility_code.eq(facility)))
-        .count()
-        .get_result(c))?;
-    Ok(n > 0)
+/// Fills the normal form of invoice rows written before it was kept (the migration adds
+/// the column empty). Returns how many rows it filled.
+pub fn fill_invoice_keys(conn: &mut DbConn) -> QueryResult<usize> {
+    let mut filled = 0;
+    loop {
+        let numbers: Vec<String> = db_run!(conn, c => claim_invoices::table
+            .filter(claim_invoices::invoice_key.eq(""))
+            .select(claim_invoices::invoice_number)
+            .distinct()
+            .limit(5_000)
+            .load(c))?;
+        if numbers.is_empty() {
+            return Ok(filled);
+        }
+        for number in &numbers {
+            let key = crate::domain::screening::invoice_key(number);
+            filled += db_run!(conn, c => diesel::update(claim_invoices::table
+                .filter(claim_invoices::invoice_number.eq(number))
+                .filter(claim_invoices::invoice_key.eq("")))
+                .set(claim_invoices::invoice_key.eq(&key))
+                .execute(c))?;
+        }
+    }
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = claim_invoices, treat_none_as_default_value = false)]
 pub struct NewInvoice<'a> {
     pub invoice_number: &'a str,
+    /// Its normal form ([`crate::domain::screening::invoice_key`]).
+    pub invoice_key: String,
     pub facility_code: &'a str,
     pub claim_id: i64,
     pub person_id: Option<i64>,

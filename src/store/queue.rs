@@ -71,6 +71,8 @@ pub enum SortKey {
     Opened,
     /// The case number.
     Case,
+    /// The screening risk score (the weights of the rules the claim hit).
+    Risk,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -80,14 +82,15 @@ pub struct QueueSort {
 }
 
 impl QueueSort {
-    pub const KEYS: [(&'static str, SortKey); 4] = [
+    pub const KEYS: [(&'static str, SortKey); 5] = [
         ("due", SortKey::Due),
         ("amount", SortKey::Amount),
         ("opened", SortKey::Opened),
         ("case", SortKey::Case),
+        ("risk", SortKey::Risk),
     ];
 
-    /// `due`, `amount`, `opened` or `case`, with a leading `-` for descending order.
+    /// `due`, `amount`, `opened`, `case` or `risk`, with a leading `-` for descending order.
     pub fn parse(s: &str) -> Option<QueueSort> {
         let (descending, name) = match s.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -104,6 +107,7 @@ impl QueueSort {
             SortKey::Amount => r.total_fen,
             SortKey::Opened => r.created_at,
             SortKey::Case => r.case_id,
+            SortKey::Risk => r.risk_score,
         }
     }
 }
@@ -127,6 +131,7 @@ pub struct QueueRow {
     pub id_number: Option<String>,
     pub escalated_to: Option<String>,
     pub escalated_at: Option<i64>,
+    pub risk_score: i64,
 }
 
 /// One index range of the queue: the cases in a stage, or the cases escalated to a role.
@@ -264,6 +269,7 @@ fn queue_lane(
             SortKey::Amount => keyset!(claims::total_fen),
             SortKey::Opened => keyset!(cases::created_at),
             SortKey::Case => keyset!(cases::id),
+            SortKey::Risk => keyset!(cases::risk_score),
         }
         q.limit(f.limit)
             .select((
@@ -284,6 +290,7 @@ fn queue_lane(
                 persons::id_number.nullable(),
                 cases::escalated_to,
                 cases::escalated_at,
+                cases::risk_score,
             ))
             .load(c)
     })
@@ -300,7 +307,8 @@ pub fn own_lease(conn: &mut DbConn, user_id: i64, now_ms: i64) -> QueryResult<Op
         .optional())
 }
 
-/// Free cases in the caller's stages and region, most urgent first (not locked).
+/// Free cases in the caller's stages and region, the riskiest first (the screening risk
+/// score: only claims that hit a rule have one), then the most urgent (not locked).
 pub fn lease_candidates(
     conn: &mut DbConn,
     stages: &[String],
@@ -310,7 +318,7 @@ pub fn lease_candidates(
     limit: i64,
 ) -> QueryResult<Vec<i64>> {
     let pattern = format!("{region_path}/%");
-    let mut found: Vec<(Option<i64>, i64)> = Vec::new();
+    let mut found: Vec<(i64, Option<i64>, i64)> = Vec::new();
     for lane in lanes(stages, escalated_roles) {
         let free = cases::assignee_id
             .is_null()
@@ -321,10 +329,14 @@ pub fn lease_candidates(
         let q = cases::table
             .filter(region)
             .filter(free)
-            .order((cases::due_at.asc(), cases::id.asc()))
+            .order((
+                cases::risk_score.desc(),
+                cases::due_at.asc(),
+                cases::id.asc(),
+            ))
             .limit(limit)
-            .select((cases::due_at, cases::id));
-        let rows: Vec<(Option<i64>, i64)> = match lane {
+            .select((cases::risk_score, cases::due_at, cases::id));
+        let rows: Vec<(i64, Option<i64>, i64)> = match lane {
             Lane::Stage(stage) => db_run!(conn, c => q.filter(cases::stage.eq(stage)).load(c)),
             Lane::EscalatedTo(role) => {
                 db_run!(conn, c => q.filter(cases::escalated_to.eq(role)).load(c))
@@ -332,12 +344,15 @@ pub fn lease_candidates(
         }?;
         found.extend(rows);
     }
-    Ok(
-        merge(found, |r| (r.0.unwrap_or(i64::MIN), r.1), false, limit)
-            .into_iter()
-            .map(|(_, id)| id)
-            .collect(),
-    )
+    found.sort_by_key(|(risk, due, id)| (std::cmp::Reverse(*risk), due.unwrap_or(i64::MIN), *id));
+    let mut ids: Vec<i64> = Vec::with_capacity(found.len());
+    for (_, _, id) in found {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids.truncate(limit.max(0) as usize);
+    Ok(ids)
 }
 
 /// Locks one candidate for this transaction if it is still free. On PostgreSQL a row that

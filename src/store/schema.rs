@@ -127,6 +127,7 @@ diesel::table! {
         itemised_lines -> Text,
         catastrophic_fen -> Nullable<BigInt>,
         assistance_fen -> Nullable<BigInt>,
+        attending_doctor -> Nullable<Text>,
     }
 }
 
@@ -176,6 +177,7 @@ diesel::table! {
         last_hash -> Text,
         escalation_step -> Integer,
         next_escalation_at -> Nullable<BigInt>,
+        risk_score -> BigInt,
     }
 }
 
@@ -306,6 +308,7 @@ diesel::table! {
         facility_code -> Text,
         claim_id -> BigInt,
         person_id -> Nullable<BigInt>,
+        invoice_key -> Text,
     }
 }
 
@@ -464,6 +467,16 @@ diesel::table! {
         created_at -> BigInt,
         settled_at -> Nullable<BigInt>,
         written_off_fen -> BigInt,
+    }
+}
+
+diesel::table! {
+    screening_stats (kind, subject) {
+        kind -> Text,
+        subject -> Text,
+        outlier -> Bool,
+        body -> Text,
+        computed_at -> BigInt,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reads for the screening rules: a person's stays near a date (intake), pages of history
 //! ordered by person and date (backtest), duplicate invoice groups, facility totals and the
 //! stored outlier scores.
-use super::schema::{claims, enrolments, facility_scores, persons};
+use super::schema::{claims, enrolments, facility_scores, persons, screening_stats};
 use super::DbConn;
 use crate::db_run;
 use crate::domain::screening::{FacilityStats, OutlierScore};
@@ -22,6 +22,7 @@ pub struct StayRow {
     pub family_facts: String,
     pub total_fen: i64,
     pub invoice_numbers: String,
+    pub attending_doctor: Option<String>,
 }
 
 /// The person's claims whose stay touches `from..=to` (ISO dates): an index range on
@@ -38,6 +39,60 @@ pub fn stays_near(
         .filter(claims::discharge_date.ge(from))
         .order(claims::id)
         .select(StayRow::as_select())
+        .load(c))
+}
+
+/// Claims of other members of `household` admitted at `facility` in `from..=to`: an index
+/// range on `claims (facility_code, admission_date)`, each row checked against its person.
+pub fn household_stays(
+    conn: &mut DbConn,
+    household: &str,
+    person_id: i64,
+    facility: &str,
+    from: &str,
+    to: &str,
+) -> QueryResult<Vec<StayRow>> {
+    db_run!(conn, c => claims::table
+        .inner_join(persons::table.on(persons::id.nullable().eq(claims::person_id)))
+        .filter(claims::facility_code.eq(facility))
+        .filter(claims::admission_date.between(from, to))
+        .filter(persons::household.eq(household))
+        .filter(persons::id.ne(person_id))
+        .order(claims::id)
+        .select(StayRow::as_select())
+        .load(c))
+}
+
+/// One claim in the facility-ordered pass of the backtest: a [`StayRow`] with the
+/// claimant's household.
+#[derive(Debug, Clone, Queryable)]
+pub struct FacilityStayRow {
+    pub stay: StayRow,
+    pub household: Option<String>,
+}
+
+/// A page of claims admitted in `from..=to`, in (facility, admission date, id) order after
+/// `after` (keyset paging on `claims (facility_code, admission_date)`).
+pub fn facility_page(
+    conn: &mut DbConn,
+    after: Option<(&str, &str, i64)>,
+    from: &str,
+    to: &str,
+    limit: i64,
+) -> QueryResult<Vec<FacilityStayRow>> {
+    let (f, d, id) = after.unwrap_or(("", "", 0));
+    db_run!(conn, c => claims::table
+        .left_join(persons::table.on(persons::id.nullable().eq(claims::person_id)))
+        .filter(claims::facility_code.ge(f))
+        .filter(
+            claims::facility_code.gt(f)
+                .or(claims::admission_date.gt(d))
+                .or(claims::admission_date.eq(d).and(claims::id.gt(id))),
+        )
+        .filter(claims::admission_date.between(from, to))
+        .order((claims::facility_code, claims::admission_date, claims::id))
+        .limit(limit)
+        .select((StayRow::as_select(), persons::household.nullable()))
         .load(c))
 }
 
@@ -60,14 +115,14 @@ pub fn history_page(
         .load(c))
 }
 
-/// (id, id_number, sex, birth_date, death_date) of persons with ids in `lo..=hi`.
-pub type PersonRow = (i64, String, String, String, Option<String>);
+/// (id, id_number, name, sex, birth_date, death_date) of persons with ids in `lo..=hi`.
+pub type PersonRow = (i64, String, String, String, String, Option<String>);
 
 pub fn persons_between(conn: &mut DbConn, lo: i64, hi: i64) -> QueryResult<Vec<PersonRow>> {
     db_run!(conn, c => persons::table
         .filter(persons::id.between(lo, hi))
         .order(persons::id)
-        .select((persons::id, persons::id_number, persons::sex, persons::birth_date, persons::death_date))
+        .select((persons::id, persons::id_number, persons::name, persons::sex, persons::birth_date, persons::death_date))
         .load(c))
 }
 
@@ -84,33 +139,36 @@ pub fn enrolment_periods_between(
         .load(c))
 }
 
-/// One use of an invoice number that is used more than once: (invoice, claim, facility,
-/// person), ordered by invoice and claim.
-pub type InvoiceUseRow = (String, i64, String, Option<i64>);
-
-#[derive(QueryableByName)]
-struct InvoiceUseSql {
+/// One use of an invoice whose normal form is used more than once: (key, number as the
+/// claim carries it, claim, facility, person, the person's name and ID number), ordered by
+/// key and claim.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RepeatedInvoice {
     #[diesel(sql_type = diesel::sql_types::Text)]
-    invoice_number: String,
+    pub invoice_key: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub invoice_number: String,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    claim_id: i64,
+    pub claim_id: i64,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    facility_code: String,
+    pub facility_code: String,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    person_id: Option<i64>,
+    pub person_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub person_name: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub id_number: Option<String>,
 }
 
-pub fn repeated_invoices(conn: &mut DbConn) -> QueryResult<Vec<InvoiceUseRow>> {
+pub fn repeated_invoices(conn: &mut DbConn) -> QueryResult<Vec<RepeatedInvoice>> {
     let query = diesel::sql_query(
-        "SELECT invoice_number, claim_id, facility_code, person_id FROM claim_invoices \
-         WHERE invoice_number IN (SELECT invoice_number FROM claim_invoices \
-         GROUP BY invoice_number HAVING COUNT(*) > 1) ORDER BY invoice_number, claim_id",
+        "SELECT i.invoice_key, i.invoice_number, i.claim_id, i.facility_code, i.person_id, \
+         p.name AS person_name, p.id_number FROM claim_invoices i \
+         LEFT JOIN persons p ON p.id = i.person_id \
+         WHERE i.invoice_key IN (SELECT invoice_key FROM claim_invoices \
+         GROUP BY invoice_key HAVING COUNT(*) > 1) ORDER BY i.invoice_key, i.claim_id",
     );
-    let rows: Vec<InvoiceUseSql> = db_run!(conn, c => query.load(c))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.invoice_number, r.claim_id, r.facility_code, r.person_id))
-        .collect())
+    db_run!(conn, c => query.load(c))
 }
 
 /// Stays for the given claim ids (the duplicate-invoice claims the backtest reports).
@@ -220,4 +278,82 @@ pub fn all_scores(conn: &mut DbConn) -> QueryResult<Vec<OutlierScore>> {
         .collect();
     scores.sort_by(|a, b| b.cost_z.total_cmp(&a.cost_z));
     Ok(scores)
+}
+
+/// The statistics `claimflow screen` keeps for intake, one kind at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatKind {
+    /// Cost and length of stay of a diagnosis group at a level (`PeerStats`).
+    Peer,
+    /// A doctor's standing among peers (`DoctorScore`).
+    Doctor,
+    /// A facility's share of admissions on rest days (`WeekendScore`).
+    Weekend,
+}
+
+impl StatKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatKind::Peer => "peer",
+            StatKind::Doctor => "doctor",
+            StatKind::Weekend => "weekend",
+        }
+    }
+}
+
+/// One statistic to store: its subject, whether it stands out, and its JSON.
+pub struct NewStat {
+    pub subject: String,
+    pub outlier: bool,
+    pub body: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = screening_stats)]
+struct StatRow<'a> {
+    kind: &'a str,
+    subject: &'a str,
+    outlier: bool,
+    body: &'a str,
+    computed_at: i64,
+}
+
+/// Replaces every stored statistic of `kind` with these. Call inside a transaction.
+pub fn replace_stats(
+    conn: &mut DbConn,
+    kind: StatKind,
+    stats: &[NewStat],
+    now_ms: i64,
+) -> QueryResult<()> {
+    db_run!(conn, c => diesel::delete(screening_stats::table.filter(screening_stats::kind.eq(kind.as_str()))).execute(c))?;
+    let rows: Vec<StatRow<'_>> = stats
+        .iter()
+        .map(|s| StatRow {
+            kind: kind.as_str(),
+            subject: &s.subject,
+            outlier: s.outlier,
+            body: &s.body,
+            computed_at: now_ms,
+        })
+        .collect();
+    crate::insert_chunked!(conn, screening_stats::table, rows);
+    Ok(())
+}
+
+/// The stored statistic of one subject, as JSON.
+pub fn stat_for(conn: &mut DbConn, kind: StatKind, subject: &str) -> QueryResult<Option<String>> {
+    db_run!(conn, c => screening_stats::table
+        .filter(screening_stats::kind.eq(kind.as_str()).and(screening_stats::subject.eq(subject)))
+        .select(screening_stats::body)
+        .first(c)
+        .optional())
+}
+
+/// Every stored statistic of `kind` that stands out, as JSON.
+pub fn outlier_stats(conn: &mut DbConn, kind: StatKind) -> QueryResult<Vec<String>> {
+    db_run!(conn, c => screening_stats::table
+        .filter(screening_stats::kind.eq(kind.as_str()).and(screening_stats::outlier.eq(true)))
+        .order(screening_stats::subject)
+        .select(screening_stats::body)
+        .load(c))
 }

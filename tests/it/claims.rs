@@ -315,22 +315,38 @@ async fn intake_records_findings(app: TestApp) {
         .iter()
         .map(|f| f["code"].as_str().unwrap())
         .collect();
-    assert!(codes.contains(&"duplicate_invoice"), "{codes:?}");
+    assert!(codes.contains(&"invoice_other_person"), "{codes:?}");
+    // Another person's claim on a paid invoice is recorded and refused at once, by the
+    // system, naming both persons: never dropped, never sent to review.
+    assert_eq!(
+        (claim["stage"].as_str(), claim["outcome"].as_str()),
+        (None, Some("rejected")),
+        "{claim}"
+    );
+    assert_eq!(
+        detail["decision"]["reason_code"], "duplicate_claim",
+        "{detail}"
+    );
     let dup = detail["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["code"] == "duplicate_invoice")
+        .find(|f| f["code"] == "invoice_other_person")
         .unwrap();
+    let en = dup["message_en"].as_str().unwrap();
     assert!(
-        dup["message_en"]
-            .as_str()
-            .unwrap()
-            .contains("another person"),
-        "{dup}"
+        en.contains("another insured person") && en.contains("张伟") && en.contains("3303"),
+        "both persons named: {dup}"
     );
     let evidence: Value = serde_json::from_str(dup["evidence"].as_str().unwrap()).unwrap();
     assert_eq!(evidence["invoice"], "PY2026-000123");
+    let (_, trail) = app
+        .get(&staff, &format!("/api/cases/{case_id}/events"))
+        .await;
+    assert!(
+        trail.to_string().contains("refused_at_intake"),
+        "the trail records the refusal: {trail}"
+    );
     // Outside any enrolment: 2020 is not covered for the demo residents.
     let mut late = trauma_claim();
     late["admission_date"] = json!("2020-03-01");

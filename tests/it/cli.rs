@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 crate::trials!(cli {
     plain: [
         check_passes_shipped_workflows_and_rejects_a_broken_file_with_its_line,
+        check_locates_each_error_of_a_screening_rules_file,
         audit_verify_passes_on_demo_data_and_names_a_tampered_event,
         user_add_reads_the_password_from_stdin,
         invalid_settings_refuse_to_start_with_a_clear_message,
@@ -87,6 +88,61 @@ fn check_passes_shipped_workflows_and_rejects_a_broken_file_with_its_line() {
     std::fs::write(&file, "name = \"x\"\nversion = \"one\"\n").unwrap();
     let out = claimflow(dir.path(), &["check", file.to_str().unwrap()], None);
     assert!(text(&out).contains("broken.toml:2:"), "{}", text(&out));
+}
+
+/// A screening rules file with an unknown rule, a parameter of the wrong type or a missing
+/// text is refused by `claimflow check`, each error at the rule's line.
+fn check_locates_each_error_of_a_screening_rules_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(manifest().join("policies/screening/rules.toml")).unwrap();
+    let line_of = |needle: &str| good.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let cases = [
+        (
+            good.replacen("code = \"round_total\"", "code = \"round_totals\"", 1),
+            "unknown rule `round_totals`",
+            line_of("code = \"round_total\""),
+        ),
+        (
+            good.replacen("min_members = 3", "min_members = \"three\"", 1),
+            "`household_cluster` params",
+            line_of("code = \"household_cluster\""),
+        ),
+        (
+            good.replacen("en = \"A round invoice total\"", "en = \"\"", 1),
+            "`round_total` needs a description",
+            line_of("code = \"round_total\""),
+        ),
+    ];
+    let file = dir.path().join("rules.toml");
+    for (text_of_file, expected, line) in cases {
+        assert_ne!(text_of_file, good, "{expected}: the mutation applied");
+        std::fs::write(&file, &text_of_file).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_claimflow"))
+            .arg("check")
+            .current_dir(manifest())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CLAIMFLOW_DATA_DIR", dir.path())
+            .env("CLAIMFLOW_SCREENING_FILE", &file)
+            .output()
+            .unwrap();
+        let msg = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{expected}: {msg}");
+        let error = msg
+            .lines()
+            .find(|l| l.contains(expected))
+            .unwrap_or_else(|| panic!("expected `{expected}` in {msg}"));
+        let located = error
+            .split("rules.toml:")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no line in `{error}`"));
+        assert!(
+            (line.saturating_sub(2)..=line + 8).contains(&located),
+            "`{expected}` at line {located}, the rule at {line}: {msg}"
+        );
+    }
 }
 
 /// Issue 21 item 8: each way of making the shipped trauma workflow unsafe, written to a file

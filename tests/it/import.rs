@@ -295,26 +295,38 @@ fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
     );
     assert_eq!(code, 3, "rejected rows give exit code 3: {out}");
     assert!(
-        out.contains("303 row(s): 299 imported, 0 already present, 4 rejected"),
+        out.contains(
+            "303 row(s): 299 imported (1 refused at intake), 0 already present, 4 rejected"
+        ),
         "{out}"
     );
     let report = std::fs::read_to_string(gen.join("claims.csv.errors.csv")).unwrap();
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines[0], "row,column,reason");
-    // The generator's claim for care before a facility's designation is refused at intake.
+    // The generator's claim for care before a facility's designation is refused at intake
+    // and not imported; its claim on another person's invoice is imported, refused, and
+    // reported naming both persons.
     assert!(
-        lines[1].contains(",facility_code,")
-            && lines[1].contains("不是医保定点机构")
-            && lines[1].contains("not a designated facility"),
+        lines.iter().any(|l| l.contains(",facility_code,")
+            && l.contains("不是医保定点机构")
+            && l.contains("not a designated facility")),
         "{report}"
     );
     assert!(
-        lines[2].starts_with("302,id_number,") && lines[2].contains("check digit"),
+        lines.iter().any(|l| l.contains(",invoice_number,")
+            && l.contains("另一参保人")
+            && l.contains("already claimed by another insured person")
+            && l.matches("3303").count() >= 2),
         "{report}"
     );
-    assert!(lines[3].starts_with("303,total_yuan,"), "{report}");
+    let tail = &lines[lines.len() - 3..];
     assert!(
-        lines[4].starts_with("304,facility_code,") && lines[4].contains("unknown facility"),
+        tail[0].starts_with("302,id_number,") && tail[0].contains("check digit"),
+        "{report}"
+    );
+    assert!(tail[1].starts_with("303,total_yuan,"), "{report}");
+    assert!(
+        tail[2].starts_with("304,facility_code,") && tail[2].contains("unknown facility"),
         "{report}"
     );
     assert_eq!(
@@ -330,7 +342,7 @@ fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
         None,
     );
     assert!(
-        out.contains("0 imported, 299 already present, 4 rejected"),
+        out.contains("0 imported (0 refused at intake), 299 already present, 4 rejected"),
         "{out}"
     );
     assert_eq!(claim_count(&db), before + 299);
@@ -358,7 +370,7 @@ fn csv_import_reports_bad_rows_and_never_imports_twice(backend: Backend) {
     );
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("3 row(s): 2 imported, 1 already present, 0 rejected"),
+        out.contains("3 row(s): 2 imported (0 refused at intake), 1 already present, 0 rejected"),
         "{out}"
     );
     let flagged = duplicate_findings(&db, "DUP-1");
@@ -435,8 +447,11 @@ fn duplicate_findings(db: &str, invoice: &str) -> Vec<(i64, i64)> {
         .collect()
 }
 
-/// Generated history with planted fraud of every rule type, imported through intake, then
-/// the backtest: every planted case is found, nothing else is, and the report says so.
+/// Generated history with fraud of every rule planted in several disguises, and honest
+/// look-alikes of every rule, imported through intake, then the backtest: every rule is
+/// scored against the truth, the rules that compare a claim with its own facts or the
+/// person's other claims find every planted case and nothing else, the statistical ones
+/// find most with few false alarms, and no rule flags a single look-alike.
 fn backtest_finds_every_planted_case(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let Some(db) = database_for(backend, dir.path()) else {
@@ -446,10 +461,18 @@ fn backtest_finds_every_planted_case(backend: Backend) {
     let gen = data.join("gen");
     let out = generate(data, &db, &gen, ("11", "6000", "40"));
     assert!(
-        out.contains("6000 claims (60 planted: 6 per screening rule"),
+        out.contains("wrote 6000 claims (") && out.contains("fraud of 25 rules"),
         "{out}"
     );
-    load_registries(data, &db, &gen);
+    load_registries_only(data, &db, &gen);
+    let truth = gen.join("planted.csv");
+    let planted = std::fs::read_to_string(&truth).unwrap();
+    let count = |rule: &str, kind: &str| {
+        planted
+            .lines()
+            .filter(|l| l.starts_with(&format!("{rule},")) && l.ends_with(&format!(",{kind}")))
+            .count()
+    };
     let file = gen.join("claims.csv");
     let (code, out) = run(
         data,
@@ -458,21 +481,25 @@ fn backtest_finds_every_planted_case(backend: Backend) {
         None,
     );
     assert_eq!(code, 3, "claims: {out}");
+    let not_designated = count("facility_not_designated", "fraud");
+    let other_person = count("invoice_other_person", "fraud");
     assert!(
-        out.contains("6000 row(s): 5994 imported, 0 already present, 6 rejected"),
+        out.contains(&format!(
+            "6000 row(s): {} imported ({other_person} refused at intake), 0 already present, {not_designated} rejected",
+            6000 - not_designated
+        )),
         "{out}"
     );
-    let refused = std::fs::read_to_string(gen.join("claims.csv.errors.csv")).unwrap();
+    let errors = std::fs::read_to_string(gen.join("claims.csv.errors.csv")).unwrap();
     assert_eq!(
-        refused
+        errors
             .lines()
             .filter(|l| l.contains(",facility_code,") && l.contains("not a designated facility"))
             .count(),
-        6,
-        "care before the facility's designation is refused at intake: {refused}"
+        not_designated,
+        "care before the facility's designation is refused at intake: {errors}"
     );
     let report = data.join("report");
-    let truth = gen.join("planted.csv");
     let (code, out) = run(
         data,
         &db,
@@ -496,48 +523,97 @@ fn backtest_finds_every_planted_case(backend: Backend) {
         .skip_while(|l| !l.starts_with("## Against the ground truth"))
         .filter(|l| l.starts_with("| ") && !l.starts_with("| rule") && !l.starts_with("| ---"))
         .collect();
-    assert_eq!(scored.len(), 9, "every rule is scored: {summary}");
+    assert_eq!(scored.len(), 25, "every rule is scored: {summary}");
+    // The rules that weigh a claim against peers, or a facility or doctor against theirs.
+    let statistical = [
+        "cost_outlier",
+        "los_outlier",
+        "facility_outlier",
+        "weekend_admission_spike",
+        "doctor_outlier",
+    ];
     for line in scored {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        // | rule | tp | fp | missed | precision | recall |
-        let (rule, tp, fp, missed) = (cells[1], cells[2], cells[3], cells[4]);
+        // | rule | tp | fp | missed | precision | recall | fp rate | near misses flagged |
+        let rule = cells[1];
+        let number = |i: usize| cells[i].parse::<f64>().unwrap();
+        let (tp, fp, missed) = (number(2), number(3), number(4));
+        let (flagged, near) = cells[8].split_once('/').unwrap();
+        assert!(
+            near.parse::<u32>().unwrap() > 0,
+            "{rule} has look-alikes: {summary}"
+        );
+        assert_eq!(flagged, "0", "{rule} lets every look-alike pass: {summary}");
+        assert!(tp + missed > 0.0, "{rule} is planted: {summary}");
         // Care at an undesignated facility was refused at intake: it never reached the
         // history the backtest reads.
         if rule == "facility_not_designated" {
-            assert_eq!((tp, fp, missed), ("0", "0", "6"), "{summary}");
+            assert_eq!((tp, fp), (0.0, 0.0), "{summary}");
             continue;
         }
-        let expected = if rule == "facility_outlier" { "1" } else { "6" };
-        assert_eq!((tp, fp, missed), (expected, "0", "0"), "{rule}: {summary}");
-        assert_eq!(
-            (cells[5], cells[6]),
-            ("1.000", "1.000"),
-            "{rule}: {summary}"
-        );
+        if statistical.contains(&rule) {
+            assert!(number(6) >= 0.8 && number(5) >= 0.5, "{rule}: {summary}");
+            assert!(number(7) < 0.001, "{rule}: {summary}");
+        } else {
+            assert_eq!((fp, missed), (0.0, 0.0), "{rule}: {summary}");
+        }
     }
     let hits = std::fs::read_to_string(report.join("hits.csv")).unwrap();
-    assert_eq!(
-        hits.lines().count(),
-        1 + 7 * 6 + 1,
-        "one row per planted case: {hits}"
-    );
     assert!(
         hits.lines()
             .any(|l| l.starts_with("overlapping_stay,") && l.contains("overlap_from")),
         "{hits}"
     );
-    // The claims routed at intake: every planted investigate-rule claim is in the fraud
-    // workflow (discharge medicine only flags).
+    assert!(
+        hits.lines().any(|l| l.starts_with("split_stay_elsewhere,")
+            && l.contains("no referral")
+            && l.contains("same diagnosis group")),
+        "{hits}"
+    );
+    assert!(
+        hits.lines()
+            .any(|l| l.starts_with("cost_outlier,") && l.contains("× the median of")),
+        "{hits}"
+    );
+    // Intake routed every planted claim of an investigate rule it can judge alone (the peer
+    // statistics come from the backtest) to the fraud workflow, and nothing else.
+    let rules = claimflow::domain::screening::ScreeningRules::parse(
+        "rules.toml",
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/screening/rules.toml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    use claimflow::domain::screening::{HitAction, RuleCode};
+    let expected: usize = RuleCode::ALL
+        .iter()
+        .filter(|c| {
+            rules
+                .info(**c)
+                .is_some_and(|r| r.action == HitAction::Investigate)
+        })
+        .filter(|c| **c != RuleCode::FacilityNotDesignated)
+        .map(|c| count(c.as_str(), "fraud"))
+        .sum();
     let pool = pool_for(&db);
     let mut conn = pool.get().unwrap();
     let conn: &mut claimflow::store::DbConn = &mut conn;
-    use claimflow::store::schema::cases::dsl::{cases, workflow};
+    use claimflow::store::schema::cases::dsl::{cases, outcome, risk_score, workflow};
     use diesel::prelude::*;
     let investigated: i64 = claimflow::db_run!(conn, c => cases.filter(workflow.eq("fraud_investigation")).count().get_result(c)).unwrap();
+    assert_eq!(investigated as usize, expected, "{planted}");
+    let ordered: Vec<i64> = claimflow::db_run!(conn, c => cases.filter(workflow.eq("fraud_investigation")).select(risk_score).load(c)).unwrap();
+    assert!(
+        ordered.iter().all(|r| *r >= 40),
+        "every investigated claim carries its risk: {ordered:?}"
+    );
+    let refused: i64 =
+        claimflow::db_run!(conn, c => cases.filter(outcome.eq("rejected")).count().get_result(c))
+            .unwrap();
     assert_eq!(
-        investigated,
-        6 * 6,
-        "six planted investigate rules, six planted cases each"
+        refused as usize, other_person,
+        "another person's invoice is refused at once"
     );
 }
 
@@ -565,8 +641,20 @@ fn generate(
 }
 
 /// Demo data, a `batch` clerk, and the generated facilities, persons and enrolments.
+/// The registries of a generated world on top of the demo's regions and users, but none of
+/// its claims (they would mix with the world's history).
+fn load_registries_only(data: &Path, db: &str, gen: &Path) {
+    assert_eq!(run(data, db, &["seed-demo", "--without-cases"], None).0, 0);
+    load_world(data, db, gen);
+}
+
 fn load_registries(data: &Path, db: &str, gen: &Path) {
     assert_eq!(run(data, db, &["seed-demo"], None).0, 0);
+    load_world(data, db, gen);
+}
+
+/// The batch clerk, and the world's facilities, persons and enrolments.
+fn load_world(data: &Path, db: &str, gen: &Path) {
     let add = [
         "user",
         "add",
@@ -680,7 +768,7 @@ fn a_bulk_import_keeps_the_sqlite_wal_bounded() {
 
 /// `kill -9` an import three times, each once the database has grown past a mark (the first
 /// commit, then two later points mid-load), then run it to the end: every distinct
-/// (invoice, facility) key of the file is in once, the refused rows are the ones a clean run
+/// (invoice, facility, person) key of the file is in once, the refused rows are the ones a clean run
 /// refuses, and the audit trail verifies.
 fn an_import_killed_three_times_loses_and_duplicates_nothing(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
@@ -746,21 +834,29 @@ fn an_import_killed_three_times_loses_and_duplicates_nothing(backend: Backend) {
     let mut reader = csv::Reader::from_path(&file).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (invoice, facility) = (col("invoice_number"), col("facility_code"));
-    let keys: std::collections::BTreeSet<(String, String)> = reader
+    let (invoice, facility, person) = (
+        col("invoice_number"),
+        col("facility_code"),
+        col("id_number"),
+    );
+    let keys: std::collections::BTreeSet<(String, String, String)> = reader
         .records()
         .map(|r| {
             let r = r.unwrap();
             (
                 r[invoice].trim().to_string(),
                 r[facility].trim().to_string(),
+                r[person].trim().to_string(),
             )
         })
         .collect();
+    // Rows refused at intake and not imported; a row imported and refused (another
+    // person's invoice) has a note on its invoice number instead.
     let refused = std::fs::read_to_string(gen.join("claims.csv.errors.csv"))
         .unwrap()
         .lines()
         .skip(1)
+        .filter(|l| l.split(',').nth(1) != Some("invoice_number"))
         .filter_map(|l| l.split(',').next().map(str::to_string))
         .collect::<std::collections::BTreeSet<_>>()
         .len() as i64;

@@ -4,7 +4,10 @@ use crate::common::{trauma_claim, TestApp};
 use serde_json::{json, Value};
 
 crate::trials!(screening {
-    scenarios: [suspect_claims_are_routed_to_investigation],
+    scenarios: [
+        suspect_claims_are_routed_to_investigation,
+        an_invoice_is_one_invoice_however_it_is_typed_and_the_riskiest_comes_first,
+    ],
 });
 
 async fn submit(app: &TestApp, token: &str, body: Value) -> (i64, i64) {
@@ -251,4 +254,111 @@ async fn suspect_claims_are_routed_to_investigation(app: TestApp) {
         "{}",
         detail["claim"]
     );
+}
+
+/// One invoice is paid once, however it is retyped: the same person filing it again is
+/// investigated, another person filing it is recorded and refused at once, naming both; the
+/// next number of the pad is another invoice. Claim-next hands out the riskiest claim first,
+/// and the resident never sees the risk.
+async fn an_invoice_is_one_invoice_however_it_is_typed_and_the_riskiest_comes_first(app: TestApp) {
+    let resident = app.login("resident").await;
+    let (paid, _) = submit(
+        &app,
+        &resident,
+        stay("H330326001", "2019-07-01", "2019-07-04", "PY2019-000777"),
+    )
+    .await;
+    // A readmission (investigated, weight 40) filed before the retyped invoice (weight 60).
+    let (readmitted, _) = submit(
+        &app,
+        &resident,
+        stay("H330326001", "2019-07-10", "2019-07-12", "PY2019-000900"),
+    )
+    .await;
+    let (retyped, _) = submit(
+        &app,
+        &resident,
+        stay("H330300002", "2019-08-20", "2019-08-23", "py2019/777"),
+    )
+    .await;
+    let (case, findings) = case_and_findings(&app, retyped).await;
+    assert_eq!(case["workflow"], "fraud_investigation", "{case}");
+    let dup = finding(&findings, "duplicate_invoice").expect("the retyped invoice is found");
+    let ev = evidence(dup);
+    assert_eq!(
+        (ev["key"].as_str(), ev["claims"][0]["claim_id"].as_i64()),
+        (Some("PY2019777"), Some(paid)),
+        "{ev}"
+    );
+    assert_eq!(case["risk_score"], 60, "{case}");
+    let (_, mine) = app
+        .get(&resident, &format!("/api/cases/{}", case["id"]))
+        .await;
+    assert!(
+        mine["risk_score"].is_null(),
+        "the resident never sees the risk: {mine}"
+    );
+
+    // Another person (王磊, filed by the counter) with the invoice's leading zeros changed.
+    let clerk = app.login("clerk").await;
+    let other = claimflow::domain::person::IdNumber::with_check_digit("33032619900101003");
+    let mut theirs = stay("H330326010", "2019-07-02", "2019-07-05", "PY2019-0000777");
+    theirs["id_number"] = json!(other);
+    let (status, res) = app.post(&clerk, "/api/claims", theirs).await;
+    assert_eq!(
+        (status, res["refused"].as_bool()),
+        (201, Some(true)),
+        "{res}"
+    );
+    let refused = res["claim_id"].as_i64().unwrap();
+    let (case, findings) = case_and_findings(&app, refused).await;
+    assert_eq!(
+        (case["stage"].as_str(), case["outcome"].as_str()),
+        (None, Some("rejected")),
+        "recorded and refused at once: {case}"
+    );
+    let hit = finding(&findings, "invoice_other_person").expect("the finding");
+    let zh = hit["message_zh"].as_str().unwrap();
+    assert!(
+        zh.contains("张伟") && zh.contains("王磊"),
+        "both persons named: {zh}"
+    );
+    assert_eq!(evidence(hit)["claims"][0]["claim_id"].as_i64(), Some(paid));
+    // The next invoice of the pad is someone else's honest claim (for another stay: the
+    // refused claim's stay is on record, and claiming it again would be a copy).
+    let mut next_number = stay("H330326010", "2019-09-02", "2019-09-05", "PY2019-000778");
+    next_number["id_number"] = json!(other);
+    let (status, res) = app.post(&clerk, "/api/claims", next_number).await;
+    assert_eq!(
+        (status, res["refused"].as_bool()),
+        (201, Some(false)),
+        "{res}"
+    );
+    let (_, findings) = case_and_findings(&app, res["claim_id"].as_i64().unwrap()).await;
+    assert!(
+        finding(&findings, "invoice_other_person").is_none()
+            && finding(&findings, "duplicate_invoice").is_none(),
+        "{findings:?}"
+    );
+
+    // Claim-next: the riskier retyped invoice before the readmission filed earlier.
+    let (readmission_case, _) = case_and_findings(&app, readmitted).await;
+    assert_eq!(readmission_case["risk_score"], 40, "{readmission_case}");
+    let reviewer = app.login("reviewer").await;
+    let (status, first) = app.post(&reviewer, "/api/queue/next", json!({})).await;
+    assert_eq!(status, 200, "{first}");
+    let (retyped_case, _) = case_and_findings(&app, retyped).await;
+    assert_eq!(
+        first["id"], retyped_case["id"],
+        "the riskiest first: {first}"
+    );
+    let (status, page) = app.get(&reviewer, "/api/queue?sort=-risk&limit=2").await;
+    assert_eq!(status, 200, "{page}");
+    let risks: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["risk_score"].as_i64().unwrap())
+        .collect();
+    assert_eq!(risks, vec![60, 40], "{page}");
 }

@@ -8,11 +8,11 @@ use crate::domain::claim::{Claim, ClaimInput, EmergencyExplanation, FamilyFacts}
 use crate::domain::eligibility::Enrolment;
 use crate::domain::facility::StatusChange;
 use crate::domain::roles::Role;
-use crate::domain::screening::OutlierScore;
+use crate::domain::screening::{invoice_key, DoctorScore, PeerKey, PeerStats};
 use crate::error::Msg;
 use crate::error::{AppResult, FieldError};
 use crate::service::intake::{self, Filing, IntakePlan};
-use crate::service::lookups::{self, InvoiceUse, RegistryReads};
+use crate::service::lookups::{self, InvoiceUse, RegistryReads, Standing};
 use crate::store::facilities::Facility;
 use crate::store::persons::{self, Person};
 use crate::store::regions::Region;
@@ -61,9 +61,12 @@ pub struct ClaimRow {
     pub discharge_medicine_days: Option<u32>,
     #[serde(default)]
     pub chronic: Option<bool>,
+    /// The attending doctor's code; optional.
+    #[serde(default)]
+    pub attending_doctor: Option<String>,
 }
 
-pub const CLAIM_COLUMNS: [&str; 23] = [
+pub const CLAIM_COLUMNS: [&str; 24] = [
     "id_number",
     "family",
     "encounter_kind",
@@ -87,6 +90,7 @@ pub const CLAIM_COLUMNS: [&str; 23] = [
     "emergency_witness_contact",
     "discharge_medicine_days",
     "chronic",
+    "attending_doctor",
 ];
 
 /// Yuan text to fen, exactly: at most two decimals, not negative.
@@ -163,6 +167,7 @@ impl ClaimRow {
                 ..FamilyFacts::default()
             },
             itemised_lines: vec![],
+            attending_doctor: text(self.attending_doctor),
         })
     }
 }
@@ -230,14 +235,17 @@ impl BatchImport<ClaimRow> for ClaimImport<'_> {
         };
         let mut plan =
             intake::plan_intake(conn, self.defs, &mut self.lookups, &filing).map_err(rejected)?;
-        // Natural key: invoice number + facility. A file imported twice imports nothing
-        // twice, and a row repeated within the file goes in once.
+        // Natural key: the invoice as written, the facility and the person. A file imported
+        // twice imports nothing twice, and a row repeated within the file goes in once.
+        // Anything else carrying the invoice (retyped, at another facility, by another
+        // person) goes in, and the screening rules judge it: never a silent skip.
         let facility = plan.claim.facility_code.as_str();
-        if plan
-            .duplicates
-            .iter()
-            .any(|(_, uses)| uses.iter().any(|(_, f, _)| f == facility))
-        {
+        let person = Some(plan.person_id);
+        if plan.duplicates.iter().any(|(number, uses)| {
+            uses.iter().any(|u| {
+                u.facility_code == facility && u.person_id == person && &u.invoice_number == number
+            })
+        }) {
             return Ok(RowResult::Skipped);
         }
         let (Some(claim_id), Some(case_id)) = (self.claim_ids.next(), self.case_ids.next()) else {
@@ -247,8 +255,12 @@ impl BatchImport<ClaimRow> for ClaimImport<'_> {
         };
         plan.assign_ids(claim_id, case_id);
         self.lookups.note_pending(&plan);
+        let result = match plan.refusal() {
+            Some((zh, en)) => RowResult::Refused("invoice_number", zh, en),
+            None => RowResult::Imported,
+        };
         self.planned.push(plan);
-        Ok(RowResult::Imported)
+        Ok(result)
     }
 
     fn finish(&mut self, conn: &mut DbConn) -> anyhow::Result<()> {
@@ -272,9 +284,14 @@ struct ImportLookups {
     enrolments: HashMap<i64, Vec<Enrolment>>,
     facilities: HashMap<String, Option<(Facility, Vec<StatusChange>)>>,
     regions: HashMap<String, Region>,
-    scores: HashMap<String, Option<OutlierScore>>,
+    standings: HashMap<String, Standing>,
+    peers: HashMap<PeerKey, Option<PeerStats>>,
+    doctors: HashMap<String, Option<DoctorScore>>,
+    /// By invoice key.
     pending_invoices: HashMap<String, Vec<InvoiceUse>>,
     pending_stays: HashMap<i64, Vec<StayRow>>,
+    /// By (household, facility).
+    pending_households: HashMap<(String, String), Vec<StayRow>>,
 }
 
 impl ImportLookups {
@@ -283,32 +300,46 @@ impl ImportLookups {
         let c = &plan.claim;
         for invoice in &c.invoice_numbers {
             self.pending_invoices
-                .entry(invoice.clone())
+                .entry(invoice_key(invoice))
                 .or_default()
-                .push((plan.claim_id, c.facility_code.clone(), Some(plan.person_id)));
+                .push(InvoiceUse {
+                    claim_id: plan.claim_id,
+                    facility_code: c.facility_code.clone(),
+                    person_id: Some(plan.person_id),
+                    invoice_number: invoice.clone(),
+                    person_name: Some(plan.claimant.name.clone()),
+                    id_number: Some(plan.claimant.id_number.clone()),
+                });
         }
+        let stay = StayRow {
+            id: plan.claim_id,
+            person_id: Some(plan.person_id),
+            facility_code: c.facility_code.clone(),
+            encounter_kind: c.encounter_kind.as_str().to_string(),
+            admission_date: c.admission_date.to_string(),
+            discharge_date: c.discharge_date.to_string(),
+            family: c.family.as_str().to_string(),
+            diagnosis_code: c.diagnosis_code.clone(),
+            family_facts: serde_json::to_string(&c.facts).unwrap_or_default(),
+            total_fen: c.total_fen.0,
+            invoice_numbers: String::new(),
+            attending_doctor: c.attending_doctor.clone(),
+        };
+        self.pending_households
+            .entry((plan.claimant.household.clone(), c.facility_code.clone()))
+            .or_default()
+            .push(stay.clone());
         self.pending_stays
             .entry(plan.person_id)
             .or_default()
-            .push(StayRow {
-                id: plan.claim_id,
-                person_id: Some(plan.person_id),
-                facility_code: c.facility_code.clone(),
-                encounter_kind: c.encounter_kind.as_str().to_string(),
-                admission_date: c.admission_date.to_string(),
-                discharge_date: c.discharge_date.to_string(),
-                family: c.family.as_str().to_string(),
-                diagnosis_code: c.diagnosis_code.clone(),
-                family_facts: String::new(),
-                total_fen: c.total_fen.0,
-                invoice_numbers: String::new(),
-            });
+            .push(stay);
     }
 
     /// The pending claims are written: the database answers for them from now on.
     fn clear_pending(&mut self) {
         self.pending_invoices.clear();
         self.pending_stays.clear();
+        self.pending_households.clear();
     }
 }
 
@@ -360,18 +391,44 @@ impl RegistryReads for ImportLookups {
         Ok(r)
     }
 
-    fn score(&mut self, conn: &mut DbConn, facility: &str) -> AppResult<Option<OutlierScore>> {
-        if let Some(s) = self.scores.get(facility) {
+    fn standing(&mut self, conn: &mut DbConn, facility: &str) -> AppResult<Standing> {
+        if let Some(s) = self.standings.get(facility) {
             return Ok(s.clone());
         }
-        let s = store::screening::score_for(conn, facility)?;
-        self.scores.insert(facility.to_string(), s.clone());
+        let s = lookups::standing_of(conn, facility)?;
+        self.standings.insert(facility.to_string(), s.clone());
         Ok(s)
     }
 
-    fn pending_invoice_uses(&self, invoice: &str) -> &[InvoiceUse] {
-        self.pending_invoices
-            .get(invoice)
+    fn peers(&mut self, conn: &mut DbConn, key: &PeerKey) -> AppResult<Option<PeerStats>> {
+        if let Some(p) = self.peers.get(key) {
+            return Ok(p.clone());
+        }
+        let p = lookups::Direct.peers(conn, key)?;
+        self.peers.insert(key.clone(), p.clone());
+        Ok(p)
+    }
+
+    fn doctor(&mut self, conn: &mut DbConn, code: &str) -> AppResult<Option<DoctorScore>> {
+        if let Some(d) = self.doctors.get(code) {
+            return Ok(d.clone());
+        }
+        // Doctors are many: past the cap the memo starts over (as for persons).
+        if self.doctors.len() >= PERSON_MEMO_CAP {
+            self.doctors.clear();
+        }
+        let d = lookups::Direct.doctor(conn, code)?;
+        self.doctors.insert(code.to_string(), d.clone());
+        Ok(d)
+    }
+
+    fn pending_invoice_uses(&self, key: &str) -> &[InvoiceUse] {
+        self.pending_invoices.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    fn pending_household(&self, household: &str, facility: &str) -> &[StayRow] {
+        self.pending_households
+            .get(&(household.to_string(), facility.to_string()))
             .map_or(&[], Vec::as_slice)
     }
 

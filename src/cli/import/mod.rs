@@ -44,6 +44,9 @@ pub struct Report {
     /// Already present (same natural key): re-running a file imports nothing twice.
     pub skipped: usize,
     pub rejected: usize,
+    /// Recorded and refused at once by a screening rule (an invoice another person was
+    /// already paid on): counted among `imported`, each with a line in the error report.
+    pub refused: usize,
 }
 
 mod claims;
@@ -52,6 +55,8 @@ pub use claims::{yuan_to_fen, ClaimRow, CLAIM_COLUMNS};
 /// What happened to one valid-looking row.
 pub(super) enum RowResult {
     Imported,
+    /// Imported, and refused at once: the column and the finding's reason (zh, en).
+    Refused(&'static str, String, String),
     Skipped,
 }
 
@@ -277,7 +282,9 @@ fn import_rows<R: DeserializeOwned, I: BatchImport<R>>(
     let mut line = 1;
     while records.peek().is_some() {
         let mut rejected: Vec<(usize, String, String)> = Vec::new();
-        let (mut imported, mut skipped) = (0, 0);
+        // Rows that went in but were refused: the error report says so, row by row.
+        let mut notes: Vec<(usize, String, String)> = Vec::new();
+        let (mut imported, mut skipped, mut refused) = (0, 0, 0);
         conn.write_tx(|conn| {
             import.begin(conn, batch)?;
             for record in records.by_ref().take(batch) {
@@ -313,6 +320,11 @@ fn import_rows<R: DeserializeOwned, I: BatchImport<R>>(
                 };
                 match outcome {
                     Ok(RowResult::Imported) => imported += 1,
+                    Ok(RowResult::Refused(column, zh, en)) => {
+                        imported += 1;
+                        refused += 1;
+                        notes.push((line, column.to_string(), format!("{zh} / {en}")));
+                    }
                     Ok(RowResult::Skipped) => skipped += 1,
                     Err(RowError::Rejected(fields)) => {
                         for f in fields {
@@ -329,9 +341,12 @@ fn import_rows<R: DeserializeOwned, I: BatchImport<R>>(
         // Counted only once the batch is committed.
         report.imported += imported;
         report.skipped += skipped;
+        report.refused += refused;
         let mut rows_rejected: Vec<usize> = rejected.iter().map(|r| r.0).collect();
         rows_rejected.dedup();
         report.rejected += rows_rejected.len();
+        rejected.extend(notes);
+        rejected.sort_by_key(|r| r.0);
         for (row, column, reason) in rejected {
             errors.write_record(crate::domain::export::safe_record([
                 row.to_string(),

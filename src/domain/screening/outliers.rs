@@ -134,6 +134,73 @@ pub fn outliers(params: &OutlierParams, stats: &[FacilityStats]) -> Vec<OutlierS
     out
 }
 
+/// A facility's admissions over a period: how many began on a day off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekendStats {
+    pub facility: String,
+    pub level: String,
+    pub region_code: String,
+    pub admissions: u64,
+    pub rest_day_admissions: u64,
+}
+
+/// A facility's share of admissions on days off, against the facilities of its peer group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WeekendScore {
+    pub facility: String,
+    pub peer_group: String,
+    pub peers: usize,
+    pub admissions: u64,
+    pub rest_day_share: f64,
+    pub median_share: f64,
+    pub z: f64,
+    pub outlier: bool,
+}
+
+/// Scores every facility with at least `min_claims` admissions against its peers (level
+/// and prefecture); a share well above theirs (admitting for the weekend's idle beds) is
+/// the signal, high values only.
+pub fn weekend_spikes(params: &OutlierParams, stats: &[WeekendStats]) -> Vec<WeekendScore> {
+    let threshold = params.threshold.to_f64().unwrap_or(f64::MAX);
+    let group_of = |s: &WeekendStats| {
+        format!(
+            "{}/{}",
+            s.level,
+            s.region_code.get(..4).unwrap_or(&s.region_code)
+        )
+    };
+    let mut eligible: Vec<&WeekendStats> = stats
+        .iter()
+        .filter(|s| s.admissions >= params.min_claims && s.admissions > 0)
+        .collect();
+    eligible.sort_by_key(|s| (group_of(s), s.facility.clone()));
+    let mut out = Vec::new();
+    for group in eligible.chunk_by(|a, b| group_of(a) == group_of(b)) {
+        if group.len() < params.min_peers {
+            continue;
+        }
+        let shares: Vec<f64> = group
+            .iter()
+            .map(|s| s.rest_day_admissions as f64 / s.admissions as f64)
+            .collect();
+        let (median, z) = robust_z(&shares);
+        for (i, s) in group.iter().enumerate() {
+            let round = |v: f64| (v * 10_000.0).round() / 10_000.0;
+            out.push(WeekendScore {
+                facility: s.facility.clone(),
+                peer_group: group_of(s),
+                peers: group.len(),
+                admissions: s.admissions,
+                rest_day_share: round(shares[i]),
+                median_share: round(median),
+                z: (z[i] * 100.0).round() / 100.0,
+                outlier: z[i] > threshold,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +285,67 @@ mod tests {
             .map(|s| s.facility)
             .collect();
         assert_eq!(flagged, vec!["S_HIGH".to_string()]);
+    }
+}
+
+#[cfg(test)]
+mod weekend_tests {
+    use super::*;
+    use crate::domain::screening::fixtures::*;
+
+    fn week(code: &str, admissions: u64, rest: u64) -> WeekendStats {
+        WeekendStats {
+            facility: code.into(),
+            level: "county".into(),
+            region_code: "330326".into(),
+            admissions,
+            rest_day_admissions: rest,
+        }
+    }
+
+    #[test]
+    fn a_facility_admitting_on_days_off_far_more_than_its_peers() {
+        let r = rules();
+        // About 2 in 7 days are days off; the peers admit 20-32 % then.
+        let mut all: Vec<WeekendStats> = (0..8)
+            .map(|i| week(&format!("W{i}"), 100, 20 + i * 2))
+            .collect();
+        all.push(week("W_SPIKE", 100, 70));
+        let scores = weekend_spikes(&r.weekend, &all);
+        let flagged: Vec<&str> = scores
+            .iter()
+            .filter(|s| s.outlier)
+            .map(|s| s.facility.as_str())
+            .collect();
+        assert_eq!(flagged, vec!["W_SPIKE"]);
+        let spike = scores.iter().find(|s| s.facility == "W_SPIKE").unwrap();
+        let h = designated();
+        let weekend = Screened {
+            rest_day: true,
+            ..claim(stay(2, "W_SPIKE", "2019-03-02", "2019-03-06"))
+        };
+        let with = Against {
+            weekend: Some(spike),
+            ..against(&h, &[], person("M", "1970-05-05"))
+        };
+        assert_eq!(
+            codes(&weekend, &with),
+            vec![RuleCode::WeekendAdmissionSpike]
+        );
+        // Near misses: a weekday admission at the same facility; a weekend at an ordinary one.
+        let weekday = Screened {
+            rest_day: false,
+            ..weekend
+        };
+        assert!(codes(&weekday, &with).is_empty());
+        let ordinary = scores.iter().find(|s| s.facility == "W3").unwrap();
+        assert!(codes(
+            &weekend,
+            &Against {
+                weekend: Some(ordinary),
+                ..with
+            }
+        )
+        .is_empty());
     }
 }

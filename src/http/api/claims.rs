@@ -22,6 +22,9 @@ use serde::Serialize;
 pub struct SubmittedClaim {
     pub claim_id: i64,
     pub case_id: i64,
+    /// Recorded and refused at once by a screening rule (an invoice another insured person
+    /// was already paid on): the case is closed as rejected, its findings say why.
+    pub refused: bool,
 }
 
 /// Submits a manual claim, by the resident or by a clerk on their behalf. Send an
@@ -62,6 +65,7 @@ pub async fn submit(
     let body = SubmittedClaim {
         claim_id: done.claim_id,
         case_id: done.case_id,
+        refused: done.refused,
     };
     Ok(if done.replayed {
         HttpResponse::Ok().json(body)

@@ -226,6 +226,7 @@ pub(super) fn case_view(ctx: &Ctx, data: &CaseData, shown: Shown<'_>) -> Value {
         "family_facts": family_facts(ctx, &c.claim.facts),
         "checklist": checklist,
         "findings": findings,
+        "risk_score": case.risk_score.filter(|r| *r > 0),
         "steps": steps,
         "events": events,
         "decision": decision,

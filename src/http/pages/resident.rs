@@ -111,6 +111,7 @@ pub(super) fn claim_fields(r: &ClaimRecord) -> Map<String, Value> {
         "admission_date": c.admission_date,
         "discharge_date": c.discharge_date,
         "diagnosis": c.diagnosis_code,
+        "doctor": c.attending_doctor,
         "invoices": c.invoice_numbers.join(", "),
         "total": yuan(c.total_fen.0),
         "policy_scope": yuan(c.policy_scope_fen.0),
@@ -381,13 +382,14 @@ fn families(ctx: &Ctx, chosen: &str) -> Vec<Value> {
         .collect()
 }
 
-const NEW_CLAIM_FIELDS: [&str; 13] = [
+const NEW_CLAIM_FIELDS: [&str; 14] = [
     "family",
     "encounter_kind",
     "facility_code",
     "admission_date",
     "discharge_date",
     "diagnosis_code",
+    "attending_doctor",
     "invoice_numbers",
     "total",
     "policy_scope",
@@ -444,6 +446,9 @@ pub struct NewClaimForm {
     discharge_date: String,
     #[serde(default)]
     diagnosis_code: String,
+    /// Optional: the attending doctor's code on the discharge record or the invoice.
+    #[serde(default)]
+    attending_doctor: String,
     #[serde(default)]
     invoice_numbers: String,
     #[serde(default)]
@@ -525,6 +530,7 @@ fn to_input(form: &NewClaimForm) -> Result<ClaimInput, Vec<(&'static str, &'stat
             ..Default::default()
         },
         itemised_lines: Vec::new(),
+        attending_doctor: text(&form.attending_doctor),
     })
 }
 
@@ -633,9 +639,11 @@ mod tests {
             total: "12,500.5".into(),
             policy_scope: "10000".into(),
             self_paid: "0.07".into(),
+            attending_doctor: " d330-017 ".into(),
             ..Default::default()
         };
         let input = to_input(&form).unwrap();
+        assert_eq!(input.attending_doctor.as_deref(), Some("d330-017"));
         assert_eq!(
             (input.total_fen, input.policy_scope_fen, input.self_paid_fen),
             (1_250_050, 1_000_000, 7)

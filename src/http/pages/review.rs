@@ -58,9 +58,8 @@ pub struct QueueForm {
     moved: Option<u32>,
 }
 
-/// The columns a user may sort the queue by, as (column, sort key).
 /// The queue's sortable columns, each named by its sort key.
-const SORTABLE: [&str; 4] = ["case", "amount", "due", "opened"];
+const SORTABLE: [&str; 5] = ["case", "amount", "due", "opened", "risk"];
 
 const SLAS: [&str; 3] = ["on_track", "at_risk", "breached"];
 
@@ -237,6 +236,7 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
                 "sla_label": ctx.t(&format!("queue.{}", i.sla)),
                 "due": i.due_at.map(|d| ctx.due(d)),
                 "opened": ctx.when(i.opened_at),
+                "risk": i.risk_score,
                 "holder": holder_now(i, now).map(|id| holders.get(&id).cloned().unwrap_or_else(|| format!("#{id}"))),
                 "mine": i.assignee_id == Some(user.user_id),
                 "flags": i.flags,

@@ -246,6 +246,7 @@ pub fn add_violation(
                 actor: p,
                 actor_role: Role::Inspector,
                 now_ms,
+                risk_score: 0,
             },
         )?;
         view(conn, defs, p, v.id)

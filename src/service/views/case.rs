@@ -43,6 +43,8 @@ pub struct CaseView {
     /// The actions you may take now.
     pub actions: Vec<AvailableAction>,
     pub checklist: Vec<ChecklistItem>,
+    /// The weights of the screening rules the claim hit (0-100): staff only.
+    pub risk_score: Option<i64>,
 }
 
 pub fn case_view(
@@ -68,6 +70,7 @@ pub fn case_view(
         .outcome
         .as_deref()
         .and_then(|o| wf.title_of_outcome(o).cloned());
+    let risk_score = p.is_staff().then_some(case.risk_score);
     let view = CaseView {
         id: case.id,
         subject_kind: case.subject_kind,
@@ -92,6 +95,7 @@ pub fn case_view(
         facts,
         actions,
         checklist,
+        risk_score,
     };
     // An investigation is never revealed to the resident.
     let family = defs.latest(&view.facts.family);

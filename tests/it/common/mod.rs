@@ -585,7 +585,7 @@ impl TestApp {
             };
             let (resident, clerk) = (who(&mut conn, "resident"), who(&mut conn, "clerk"));
             let mut ids = Vec::new();
-            // Each new claim gets its own one-night stay, five days after the resident's
+            // Each new claim gets its own three-night stay, five days after the resident's
             // previous one, rotating over four facilities, so that the screening rules see
             // neither overlapping stays nor a readmission.
             let filed: i64 = {
@@ -601,7 +601,10 @@ impl TestApp {
                 let mut body = trauma_claim();
                 body["facility_code"] = serde_json::json!(["H330326001", "H330326010", "H330300002", "H310000003"][(slot % 4) as usize]);
                 body["admission_date"] = serde_json::json!(admission.to_string());
-                body["discharge_date"] = serde_json::json!((admission + chrono::Days::new(1)).to_string());
+                body["discharge_date"] = serde_json::json!((admission + chrono::Days::new(3)).to_string());
+                // Four diagnosis groups in turn, as four facilities: a stay and the next ones
+                // are neither readmissions nor a stay split across facilities.
+                body["diagnosis_code"] = serde_json::json!(["S72.001", "S82.201", "S52.501", "S42.201"][(slot % 4) as usize]);
                 body["invoice_numbers"] = serde_json::json!([format!("Q-{i}-{}", store::now_ms())]);
                 let input: claimflow::domain::claim::ClaimInput =
                     serde_json::from_value(body).unwrap();
