@@ -12,7 +12,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export CLAIMFLOW_DATA_DIR="$WORK/data" CLAIMFLOW_DEMO_PASSWORD=bench-password RUST_LOG=warn
 $BIN gen --seed 7 --claims "$N" --out "$WORK/gen"
-$BIN seed-demo >/dev/null
+$BIN seed-demo --without-cases >/dev/null
 echo "batch-clerk-password" | $BIN user add --username batch_clerk --role clerk --region 330300 >/dev/null
 for kind in facilities persons enrolments; do
     $BIN import "$kind" "$WORK/gen/$kind.csv" --as admin >/dev/null

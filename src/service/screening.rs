@@ -79,8 +79,8 @@ pub fn rest_day(defs: &Definitions, day: NaiveDate) -> bool {
 }
 
 /// Runs every rule on a claim being planned: the person's stays near its dates come from the
-/// `(person_id, admission_date)` index, the household's from `(facility_code,
-/// admission_date)` (each plus the batch's pending ones), the invoice uses from the
+/// `(person_id, admission_date)` index, the household's from `persons (household)` and the
+/// same index (each plus the batch's pending ones), the invoice uses from the
 /// invoice-key index, the peer, doctor and facility statistics from what `claimflow screen`
 /// stored.
 pub fn at_intake(

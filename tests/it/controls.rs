@@ -1,6 +1,6 @@
 //! The bypass suite (issue 21): each control is tried the way a user would walk around it,
 //! and the refusal is asserted with its status and error code; then the legitimate path.
-use crate::common::{csrf_of, pdf, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
+use crate::common::{csrf_of, pdf, register_person, trauma_claim, TestApp, TRAUMA_DOCUMENTS};
 use serde_json::{json, Value};
 
 crate::trials!(controls {
@@ -651,34 +651,6 @@ async fn a_sign_off_breach_is_flagged_then_climbs_to_the_director_once(mut app: 
         verify(&app).is_clean(),
         "the trail still says what the rows hold"
     );
-}
-
-/// A person the agency's admin registers, enrolled for 2019 on `enrolled_on` through
-/// `channel`, and dead since `death` if given. Returns the ID number.
-async fn register_person(
-    app: &TestApp,
-    first17: &str,
-    enrolled_on: &str,
-    channel: &str,
-    death: Option<&str>,
-) -> String {
-    use claimflow::domain::person::IdNumber;
-    let admin = app.login("admin").await;
-    let id = IdNumber::with_check_digit(first17);
-    let parsed = IdNumber::parse(&id).unwrap();
-    let person = json!({
-        "id_number": id, "name": "测试参保人", "sex": parsed.sex().to_string(), "birth_date": parsed.birth_date().to_string(),
-        "household": format!("330326-户{}", &first17[14..17]), "region_code": "330326", "death_date": death,
-    });
-    let (status, body) = app.post(&admin, "/api/admin/persons", person).await;
-    assert_eq!(status, 201, "{body}");
-    let enrolment = json!({
-        "id_number": id, "coverage_year": 2019, "period_start": "2019-01-01", "period_end": "2019-12-31",
-        "tier": 1, "enrolled_on": enrolled_on, "channel": channel,
-    });
-    let (status, body) = app.post(&admin, "/api/admin/enrolments", enrolment).await;
-    assert_eq!(status, 201, "{body}");
-    id
 }
 
 /// A trauma claim the clerk files for `id_number`, with these of its checklist documents.

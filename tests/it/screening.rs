@@ -1,12 +1,13 @@
 //! Screening at intake: hits become findings with their evidence, and a hit that calls for
 //! investigation routes the claim into `fraud_investigation`, whose every step is timed.
-use crate::common::{trauma_claim, TestApp};
+use crate::common::{register_person, trauma_claim, TestApp};
 use serde_json::{json, Value};
 
 crate::trials!(screening {
     scenarios: [
         suspect_claims_are_routed_to_investigation,
         an_invoice_is_one_invoice_however_it_is_typed_and_the_riskiest_comes_first,
+        a_household_admitted_together_is_investigated_and_a_neighbour_is_not,
     ],
 });
 
@@ -361,4 +362,100 @@ async fn an_invoice_is_one_invoice_however_it_is_typed_and_the_riskiest_comes_fi
         .map(|i| i["risk_score"].as_i64().unwrap())
         .collect();
     assert_eq!(risks, vec![60, 40], "{page}");
+}
+
+/// Three members of one household admitted to one hospital within a week: the third claim is
+/// investigated, naming the other two. A fourth person admitted there the same week from
+/// another household, and a member admitted to another hospital, are not.
+async fn a_household_admitted_together_is_investigated_and_a_neighbour_is_not(app: TestApp) {
+    let clerk = app.login("clerk").await;
+    let mut members = Vec::new();
+    for first17 in [
+        "33032619700101777",
+        "33032619720202777",
+        "33032620080303777",
+    ] {
+        members.push(register_person(&app, first17, "2018-12-01", "central", None).await);
+    }
+    let neighbour = register_person(&app, "33032619750505778", "2018-12-01", "central", None).await;
+    let file = |id: &str, facility: &str, (from, to): (&str, &str), invoice: &str| {
+        let mut body = stay(facility, from, to, invoice);
+        body["id_number"] = json!(id);
+        body
+    };
+    let mut claim_ids = Vec::new();
+    for (id, facility, stay_dates, invoice) in [
+        (
+            &members[0],
+            "H330326001",
+            ("2019-06-02", "2019-06-04"),
+            "HH-1",
+        ),
+        (
+            &neighbour,
+            "H330326001",
+            ("2019-06-03", "2019-06-05"),
+            "HH-2",
+        ),
+        (
+            &members[1],
+            "H330326010",
+            ("2019-06-01", "2019-06-02"),
+            "HH-3",
+        ),
+        (
+            &members[1],
+            "H330326001",
+            ("2019-06-04", "2019-06-06"),
+            "HH-4",
+        ),
+    ] {
+        let (status, res) = app
+            .post(
+                &clerk,
+                "/api/claims",
+                file(id, facility, stay_dates, invoice),
+            )
+            .await;
+        assert_eq!(status, 201, "{res}");
+        claim_ids.push(res["claim_id"].as_i64().unwrap());
+    }
+    for id in &claim_ids {
+        let (_, findings) = case_and_findings(&app, *id).await;
+        assert!(
+            finding(&findings, "household_cluster").is_none(),
+            "two members are not yet a cluster: {findings:?}"
+        );
+    }
+    let (third, _) = submit(
+        &app,
+        &clerk,
+        file(
+            &members[2],
+            "H330326001",
+            ("2019-06-06", "2019-06-08"),
+            "HH-5",
+        ),
+    )
+    .await;
+    let (case, findings) = case_and_findings(&app, third).await;
+    assert_eq!(case["workflow"], "fraud_investigation", "{case}");
+    let hit = finding(&findings, "household_cluster").expect("the household's third stay");
+    let ev = evidence(hit);
+    assert_eq!(ev["members"], 3, "{ev}");
+    let named: Vec<i64> = ev["other_claim_ids"]
+        .as_array()
+        .expect("the members' claims")
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert!(
+        named.contains(&claim_ids[0]) && named.contains(&claim_ids[3]),
+        "both earlier members' stays there: {named:?}"
+    );
+    assert!(
+        !named.contains(&claim_ids[1]) && !named.contains(&claim_ids[2]),
+        "not the neighbour, not the other hospital: {named:?}"
+    );
+    assert!(hit["message_zh"].as_str().unwrap().contains('户'), "{hit}");
 }

@@ -880,3 +880,32 @@ pub async fn run_job(app: &TestApp, job: claimflow::config::Job) -> Value {
     .await
     .unwrap()
 }
+
+/// A person the agency's admin registers, enrolled for 2019 on `enrolled_on` through
+/// `channel`, and dead since `death` if given; its household is `330326-户` and the 3 digits
+/// of its sequence (`first17[14..17]`). Returns the ID number.
+pub async fn register_person(
+    app: &TestApp,
+    first17: &str,
+    enrolled_on: &str,
+    channel: &str,
+    death: Option<&str>,
+) -> String {
+    use claimflow::domain::person::IdNumber;
+    let admin = app.login("admin").await;
+    let id = IdNumber::with_check_digit(first17);
+    let parsed = IdNumber::parse(&id).unwrap();
+    let person = json!({
+        "id_number": id, "name": "测试参保人", "sex": parsed.sex().to_string(), "birth_date": parsed.birth_date().to_string(),
+        "household": format!("330326-户{}", &first17[14..17]), "region_code": "330326", "death_date": death,
+    });
+    let (status, body) = app.post(&admin, "/api/admin/persons", person).await;
+    assert_eq!(status, 201, "{body}");
+    let enrolment = json!({
+        "id_number": id, "coverage_year": 2019, "period_start": "2019-01-01", "period_end": "2019-12-31",
+        "tier": 1, "enrolled_on": enrolled_on, "channel": channel,
+    });
+    let (status, body) = app.post(&admin, "/api/admin/enrolments", enrolment).await;
+    assert_eq!(status, 201, "{body}");
+    id
+}

@@ -1,0 +1,2 @@
+DROP INDEX persons_household;
+CREATE INDEX claims_doctor ON claims (attending_doctor);
