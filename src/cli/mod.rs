@@ -10,6 +10,7 @@ pub mod import;
 mod payments;
 pub mod screen;
 mod serve;
+pub mod whatif;
 
 use crate::config::Config;
 use crate::core::Core;
@@ -93,6 +94,31 @@ pub enum Command {
         /// Ground truth to score against (planted.csv from `gen`): adds precision and recall.
         #[arg(long)]
         truth: Option<PathBuf>,
+    },
+    /// Replay a draft policy over past claims against a baseline: writes summary.md,
+    /// by_group.csv and claims.csv (and sweep.csv, sweep.svg for --sweep). Writes nothing to
+    /// claims, cases or the audit trail.
+    Whatif {
+        /// The draft policy file (checked as `claimflow check` checks it).
+        #[arg(long)]
+        policy: PathBuf,
+        /// Price every claim under this policy file instead of the one it was priced with.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// First admission date, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last admission date, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// Only residents of this region (default: the draft's region).
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long, default_value = "whatif-report")]
+        out: PathBuf,
+        /// KEY=FROM..TO/STEP: replay once per value of one policy key.
+        #[arg(long)]
+        sweep: Option<String>,
     },
     /// Measure a database baseline for BENCHMARKS.md (see bench/run.py); prints one JSON line.
     Baseline {
@@ -371,6 +397,40 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(3)
             })
+        }
+        Command::Whatif {
+            policy,
+            baseline,
+            from,
+            to,
+            region,
+            out,
+            sweep,
+        } => {
+            let core = Core::open(config)?;
+            let args = whatif::Args {
+                policy,
+                baseline,
+                from,
+                to,
+                region,
+                out,
+                sweep,
+            };
+            let started = std::time::Instant::now();
+            whatif::run(
+                &core.pool,
+                &core.defs,
+                &core.config.policies_dir,
+                &args,
+                std::io::stderr().is_terminal(),
+            )?;
+            println!(
+                "report in {} ({:.2} s)",
+                args.out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Screen {
             from,

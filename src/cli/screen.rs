@@ -403,7 +403,7 @@ pub fn run(
     Ok(summary)
 }
 
-fn progress_bar(progress: bool, what: &str) -> ProgressBar {
+pub(crate) fn progress_bar(progress: bool, what: &str) -> ProgressBar {
     let bar = if progress {
         ProgressBar::new(0)
     } else {

@@ -27,4 +27,5 @@ pub mod screening;
 pub mod supervision;
 pub mod throttle;
 pub mod trail;
+pub mod whatif;
 pub mod workflow;

@@ -25,6 +25,7 @@ pub mod subjects;
 pub mod supervision;
 pub mod timeline;
 pub mod views;
+pub mod whatif;
 
 use crate::auth::Principal;
 use crate::definitions::Definitions;

@@ -72,16 +72,41 @@ pub fn calc_request(
     ytd: YearToDate,
     groups: Vec<String>,
 ) -> CalcRequest {
+    let category = facility::category(
+        &ctx.facility.level,
+        &ctx.facility_region_path,
+        &ctx.person_region_path,
+    );
+    let approval = docs
+        .iter()
+        .any(|d| d.kind == "accident_injury_approval" && d.status == "present");
+    let mut req = request_of(
+        claim,
+        category,
+        &ctx.person.birth_date,
+        approval,
+        tier,
+        groups,
+    );
+    req.ytd = ytd;
+    req
+}
+
+/// The calculator's request for a claim from its parts (the what-if replay builds it from
+/// pages of claims, without a context per claim), with zero year-to-date totals.
+pub fn request_of(
+    claim: &Claim,
+    facility_category: &str,
+    birth_date: &str,
+    trauma_approval_form: bool,
+    tier: u8,
+    groups: Vec<String>,
+) -> CalcRequest {
     let facts = &claim.facts;
     CalcRequest {
         family: Some(claim.family.as_str().to_string()),
         encounter_kind: claim.encounter_kind.as_str().to_string(),
-        facility_category: facility::category(
-            &ctx.facility.level,
-            &ctx.facility_region_path,
-            &ctx.person_region_path,
-        )
-        .into(),
+        facility_category: facility_category.into(),
         facility_code: Some(claim.facility_code.clone()),
         tier,
         total_fen: claim.total_fen.0,
@@ -93,13 +118,11 @@ pub fn calc_request(
         maternity_high_risk: facts.maternity_high_risk,
         settled_in_real_time: facts.settled_in_real_time,
         primary_referral: facts.primary_referral,
-        trauma_approval_form: docs
-            .iter()
-            .any(|d| d.kind == "accident_injury_approval" && d.status == "present"),
+        trauma_approval_form,
         item: None,
         units: 1,
-        age: date(&ctx.person.birth_date).and_then(|b| claim.admission_date.years_since(b)),
-        ytd,
+        age: date(birth_date).and_then(|b| claim.admission_date.years_since(b)),
+        ytd: YearToDate::default(),
         groups,
     }
 }

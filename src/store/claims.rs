@@ -482,6 +482,39 @@ pub fn for_resident(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<ClaimRec
     )
 }
 
+/// A page of priced claims for the what-if replay: persons after `after_person`, admitted
+/// in `from..=to`, ordered by person, admission and id (the `claims (person_id,
+/// admission_date)` index), at most `limit` rows. The caller drops the page's last person
+/// when the page is full, so that a person is never split across pages.
+pub fn priced_page(
+    conn: &mut DbConn,
+    after_person: i64,
+    from: &str,
+    to: &str,
+    limit: i64,
+) -> QueryResult<Vec<ClaimRecord>> {
+    records(db_run!(conn, c => claims::table
+        .filter(claims::person_id.gt(after_person))
+        .filter(claims::admission_date.between(from, to))
+        .filter(claims::policy_name.is_not_null())
+        .order((claims::person_id, claims::admission_date, claims::id))
+        .limit(limit)
+        .select(ClaimRow::as_select())
+        .load(c))?)
+}
+
+/// Claims in `lo..=hi` with an accident-injury approval form on file (the trauma cap
+/// depends on it).
+pub fn with_trauma_approval(conn: &mut DbConn, lo: i64, hi: i64) -> QueryResult<Vec<i64>> {
+    db_run!(conn, c => claim_documents::table
+        .filter(claim_documents::claim_id.between(lo, hi))
+        .filter(claim_documents::kind.eq("accident_injury_approval"))
+        .filter(claim_documents::status.eq("present"))
+        .select(claim_documents::claim_id)
+        .distinct()
+        .load(c))
+}
+
 /// The year-to-date columns of a row, read into the calculator's totals.
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = ytd_totals)]

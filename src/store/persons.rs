@@ -138,6 +138,23 @@ pub fn enrolments_of(conn: &mut DbConn, person_id: i64) -> QueryResult<Vec<Enrol
         .load(c))
 }
 
+/// The enrolments of persons with ids in `lo..=hi`, by person and period.
+pub fn enrolments_between(conn: &mut DbConn, lo: i64, hi: i64) -> QueryResult<Vec<EnrolmentRow>> {
+    db_run!(conn, c => enrolments::table
+        .filter(enrolments::person_id.between(lo, hi))
+        .order((enrolments::person_id, enrolments::period_start))
+        .select(EnrolmentRow::as_select())
+        .load(c))
+}
+
+/// (id, birth date) of persons with ids in `lo..=hi`.
+pub fn birth_dates_between(conn: &mut DbConn, lo: i64, hi: i64) -> QueryResult<Vec<(i64, String)>> {
+    db_run!(conn, c => persons::table
+        .filter(persons::id.between(lo, hi))
+        .select((persons::id, persons::birth_date))
+        .load(c))
+}
+
 /// The highest person id (0 when there are none): the backtest's progress scale.
 pub fn max_id(conn: &mut DbConn) -> QueryResult<i64> {
     let max: Option<i64> =

@@ -23,10 +23,11 @@ mod scope;
 mod screening;
 mod supervision;
 mod web_lists;
+mod whatif;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 19] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 20] = [
         accounts::trials,
         api::trials,
         backup::trials,
@@ -46,6 +47,7 @@ fn main() {
         screening::trials,
         supervision::trials,
         web_lists::trials,
+        whatif::trials,
     ];
     let trials: Vec<_> = modules.iter().flat_map(|m| m()).collect();
     let conclusion = libtest_mimic::run(&args, trials);

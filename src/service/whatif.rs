@@ -1,0 +1,335 @@
+//! The what-if replay's shell: one thread reads pages of priced claims (whole persons, in
+//! service order) and turns them into replay items; the other prices them with the pure
+//! replayer ([`crate::domain::whatif::Replayer`]). Nothing is written to claims, cases or
+//! the audit trail. Memory is a page or two of claims plus one number per resident.
+use crate::definitions::Definitions;
+use crate::domain::eligibility::enrolment_on;
+use crate::domain::facility;
+use crate::domain::policy::Policy;
+use crate::domain::whatif::{Changed, Outcome, ReplayItem, Replayer};
+use crate::service::pricing::request_of;
+use crate::store::claims::{self as claim_store, ClaimRecord};
+use crate::store::facilities::{self, Facility};
+use crate::store::persons;
+use crate::store::regions::{self, Region};
+use crate::store::{DbConn, Pool};
+use chrono::{Datelike, NaiveDate};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::sync_channel;
+
+/// Rows per page.
+pub const PAGE: i64 = 20_000;
+
+/// What to replay.
+pub struct ReplayPlan {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Only residents of this region (a county, or a prefecture and its counties).
+    pub region: Option<String>,
+    /// Every claim under this policy; `None`: under the policy it was priced with.
+    pub baseline: Option<Policy>,
+    /// The draft, or a sweep's drafts: each replayed against the same baseline.
+    pub drafts: Vec<Policy>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WhatifError {
+    #[error(
+        "期间为空：起始日 {from} 晚于截止日 {to} / empty period: --from {from} is after --to {to}"
+    )]
+    EmptyPeriod { from: NaiveDate, to: NaiveDate },
+    #[error("未知地区 `{0}` / unknown region `{0}`")]
+    UnknownRegion(String),
+    #[error("草案适用地区 {draft} 与所选地区 {chosen} 不相交 / the draft is for region {draft}, which does not include region {chosen}")]
+    RegionOutsideDraft { draft: String, chosen: String },
+    #[error("{from} 至 {to} 期间该地区没有已计算的案件，无可重放 / no priced claims of the region's residents between {from} and {to}: nothing to replay")]
+    NothingToReplay { from: NaiveDate, to: NaiveDate },
+    #[error("reading claims: {0}")]
+    Store(String),
+}
+
+impl From<diesel::result::Error> for WhatifError {
+    fn from(e: diesel::result::Error) -> Self {
+        WhatifError::Store(e.to_string())
+    }
+}
+
+/// What the replay found.
+pub struct ReplayReport {
+    /// One per draft, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Claims a calculator refused, by message (none, for claims priced before).
+    pub refused: BTreeMap<String, u64>,
+    /// Claims in the period that were replayed.
+    pub claims: u64,
+    /// Claims skipped because the policy they were priced with is no longer loaded.
+    pub unknown_baseline: BTreeMap<String, u64>,
+    /// The baseline policies the claims were priced with, and how many claims each.
+    pub baselines_used: BTreeMap<String, u64>,
+}
+
+/// The regions a resident must live in: the draft's, narrowed to `--region` when given.
+fn scope_region(
+    regions: &HashMap<String, Region>,
+    plan: &ReplayPlan,
+) -> Result<String, WhatifError> {
+    let draft_region = plan
+        .drafts
+        .first()
+        .map(|d| d.region.clone())
+        .unwrap_or_default();
+    let Some(chosen) = &plan.region else {
+        return Ok(draft_region);
+    };
+    let region = regions
+        .get(chosen)
+        .ok_or_else(|| WhatifError::UnknownRegion(chosen.clone()))?;
+    if !region.path.split('/').any(|c| c == draft_region) {
+        return Err(WhatifError::RegionOutsideDraft {
+            draft: draft_region,
+            chosen: chosen.clone(),
+        });
+    }
+    Ok(chosen.clone())
+}
+
+/// Replays the plan. `progress` is told how far through the persons the reader is (0-1000);
+/// `on_changed` gets each counted claim the first draft changes.
+pub fn replay(
+    pool: &Pool,
+    defs: &Definitions,
+    plan: &ReplayPlan,
+    progress: &(dyn Fn(u64) + Sync),
+    on_changed: &mut dyn FnMut(&Changed) -> std::io::Result<()>,
+) -> Result<ReplayReport, WhatifError> {
+    if plan.from > plan.to {
+        return Err(WhatifError::EmptyPeriod {
+            from: plan.from,
+            to: plan.to,
+        });
+    }
+    let mut conn = pool.get().map_err(|e| WhatifError::Store(e.to_string()))?;
+    let regions: HashMap<String, Region> = regions::list(&mut conn)?
+        .into_iter()
+        .map(|r| (r.code.clone(), r))
+        .collect();
+    let scope = scope_region(&regions, plan)?;
+    let baselines: Vec<Policy> = match &plan.baseline {
+        Some(p) => vec![p.clone()],
+        None => defs.policies().to_vec(),
+    };
+    let facilities: HashMap<String, Facility> = facilities::list(&mut conn)?
+        .into_iter()
+        .map(|f| (f.code.clone(), f))
+        .collect();
+    let max_person = persons::max_id(&mut conn)?.max(1);
+    let reader = Reader {
+        plan,
+        scope: &scope,
+        regions: &regions,
+        facilities: &facilities,
+        baselines: &baselines,
+        by_name: baselines
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.as_str(), i))
+            .collect(),
+    };
+    let mut replayer = Replayer::new(&baselines, &plan.drafts);
+    let mut claims = 0u64;
+    let mut unknown_baseline = BTreeMap::new();
+    let mut baselines_used = BTreeMap::new();
+    std::thread::scope(|s| -> Result<(), WhatifError> {
+        let (tx, rx) = sync_channel::<Result<Page, WhatifError>>(2);
+        let reader = &reader;
+        s.spawn(move || {
+            let sent = reader.pages(&mut conn, &|page| {
+                progress(page.last_person.unsigned_abs() * 1000 / max_person.unsigned_abs());
+                tx.send(Ok(page)).is_ok()
+            });
+            if let Err(e) = sent {
+                let _ = tx.send(Err(e));
+            }
+        });
+        for page in rx {
+            let page = page?;
+            for (name, n) in page.unknown_baseline {
+                *unknown_baseline.entry(name).or_insert(0) += n;
+            }
+            for item in &page.items {
+                if item.counted {
+                    claims += 1;
+                    *baselines_used
+                        .entry(baselines[item.baseline].name.clone())
+                        .or_insert(0u64) += 1;
+                }
+                if let Some(changed) = replayer.feed(item) {
+                    on_changed(&changed).map_err(|e| WhatifError::Store(e.to_string()))?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if claims == 0 {
+        return Err(WhatifError::NothingToReplay {
+            from: plan.from,
+            to: plan.to,
+        });
+    }
+    let (outcomes, refused) = replayer.finish();
+    Ok(ReplayReport {
+        outcomes,
+        refused,
+        claims,
+        unknown_baseline,
+        baselines_used,
+    })
+}
+
+struct Page {
+    items: Vec<ReplayItem>,
+    last_person: i64,
+    unknown_baseline: BTreeMap<String, u64>,
+}
+
+struct Reader<'a> {
+    plan: &'a ReplayPlan,
+    scope: &'a str,
+    regions: &'a HashMap<String, Region>,
+    facilities: &'a HashMap<String, Facility>,
+    baselines: &'a [Policy],
+    by_name: HashMap<&'a str, usize>,
+}
+
+impl Reader<'_> {
+    /// Reads pages of whole persons until the end or until `send` says stop.
+    fn pages(&self, conn: &mut DbConn, send: &dyn Fn(Page) -> bool) -> Result<(), WhatifError> {
+        // From the start of the first year: earlier claims of that year fill the year's
+        // totals as they were, and are not counted.
+        let warm_from =
+            NaiveDate::from_ymd_opt(self.plan.from.year(), 1, 1).unwrap_or(self.plan.from);
+        let (from, to) = (warm_from.to_string(), self.plan.to.to_string());
+        let mut after = 0i64;
+        loop {
+            let mut rows = claim_store::priced_page(conn, after, &from, &to, PAGE)?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let full = rows.len() as i64 == PAGE;
+            let last = rows.last().and_then(|r| r.person_id).unwrap_or(after);
+            if full {
+                let first = rows.first().and_then(|r| r.person_id).unwrap_or(after);
+                if first == last {
+                    // One person with more claims than a page: cannot happen with real
+                    // data (a page is 20,000 claims); refuse rather than split the year.
+                    return Err(WhatifError::Store(format!(
+                        "person {last} has more than {PAGE} claims in the period"
+                    )));
+                }
+                rows.retain(|r| r.person_id != Some(last));
+            }
+            let page_last = rows.last().and_then(|r| r.person_id).unwrap_or(last);
+            let page = self.page(conn, &rows, after + 1, page_last)?;
+            after = page_last;
+            if !send(page) {
+                return Ok(());
+            }
+        }
+    }
+
+    fn page(
+        &self,
+        conn: &mut DbConn,
+        rows: &[ClaimRecord],
+        lo: i64,
+        hi: i64,
+    ) -> Result<Page, WhatifError> {
+        let births: HashMap<i64, String> = persons::birth_dates_between(conn, lo, hi)?
+            .into_iter()
+            .collect();
+        let mut enrolments: HashMap<i64, Vec<crate::domain::eligibility::Enrolment>> =
+            HashMap::new();
+        for row in persons::enrolments_between(conn, lo, hi)? {
+            if let Some(e) = row.to_domain() {
+                enrolments.entry(row.person_id).or_default().push(e);
+            }
+        }
+        let (id_lo, id_hi) = rows
+            .iter()
+            .fold((i64::MAX, i64::MIN), |(a, b), r| (a.min(r.id), b.max(r.id)));
+        let approved: std::collections::HashSet<i64> =
+            claim_store::with_trauma_approval(conn, id_lo, id_hi)?
+                .into_iter()
+                .collect();
+        let mut items = Vec::with_capacity(rows.len());
+        let mut unknown_baseline = BTreeMap::new();
+        for r in rows {
+            let Some(person_id) = r.person_id else {
+                continue;
+            };
+            let Some(person_region) = self.regions.get(&r.region_code) else {
+                continue;
+            };
+            if !person_region.path.split('/').any(|c| c == self.scope) {
+                continue;
+            }
+            let baseline = match &self.plan.baseline {
+                Some(_) => 0,
+                None => {
+                    let name = r.policy_name.as_deref().unwrap_or_default();
+                    match self.by_name.get(name) {
+                        Some(i) => *i,
+                        None => {
+                            *unknown_baseline.entry(name.to_string()).or_insert(0) += 1;
+                            continue;
+                        }
+                    }
+                }
+            };
+            let claim = &r.claim;
+            let (level, category) = match self.facilities.get(&claim.facility_code) {
+                Some(f) => {
+                    let f_path = self
+                        .regions
+                        .get(&f.region_code)
+                        .map_or("", |g| g.path.as_str());
+                    (
+                        f.level.clone(),
+                        facility::category(&f.level, f_path, &person_region.path),
+                    )
+                }
+                None => continue,
+            };
+            let policy = &self.baselines[baseline];
+            let counted_on = policy.counting_date(claim.admission_date, claim.service_end());
+            let mine = enrolments.get(&person_id).map_or(&[][..], Vec::as_slice);
+            let enrolment =
+                enrolment_on(mine, counted_on).or_else(|| enrolment_on(mine, claim.admission_date));
+            let groups = enrolment.map(|e| e.benefit_groups()).unwrap_or_default();
+            let birth = births.get(&person_id).map_or("", String::as_str);
+            items.push(ReplayItem {
+                claim_id: r.id,
+                person_id,
+                counted: claim.admission_date >= self.plan.from,
+                year: enrolment.map_or(counted_on.year(), |e| e.coverage_year),
+                month: counted_on.format("%Y-%m").to_string(),
+                facility_level: level,
+                group: groups.first().cloned().unwrap_or_else(|| "-".into()),
+                baseline,
+                request: request_of(
+                    claim,
+                    category,
+                    birth,
+                    approved.contains(&r.id),
+                    enrolment.map_or(1, |e| e.tier),
+                    groups,
+                ),
+            });
+        }
+        Ok(Page {
+            items,
+            last_person: hi,
+            unknown_baseline,
+        })
+    }
+}

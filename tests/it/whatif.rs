@@ -1,0 +1,328 @@
+//! Policy what-if (`claimflow whatif`): a draft replayed over the claims on record, on both
+//! engines. Amounts below are computed by hand from policies/pingyang-2019.toml (county
+//! hospital: 900 yuan deductible, 70 %; annual policy-scope limit 120,000, above it 60 %).
+use crate::common::{register_person, trauma_claim, TestApp};
+use claimflow::cli::whatif::{run, Args};
+use claimflow::core::Core;
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+crate::trials!(whatif {
+    scenarios: [
+        a_draft_identical_to_the_baseline_changes_nothing,
+        a_raised_deductible_changes_exactly_the_claims_it_should,
+        a_lowered_annual_limit_accumulates_in_service_order,
+        the_sweeps_first_point_is_the_single_replay,
+        bad_input_is_refused_and_writes_nothing,
+    ],
+});
+
+const BASELINE: &str = "policies/pingyang-2019.toml";
+
+/// The 2019 schedule with these (key line, replacement) edits, written to `dir`.
+fn draft(dir: &Path, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(BASELINE).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join("draft.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn args(policy: PathBuf, out: PathBuf) -> Args {
+    Args {
+        policy,
+        baseline: None,
+        from: "2019-01-01".into(),
+        to: "2019-12-31".into(),
+        region: None,
+        out,
+        sweep: None,
+    }
+}
+
+fn replay(app: &TestApp, args: &Args) -> anyhow::Result<String> {
+    let core = Core::open(app.config.clone()).unwrap();
+    run(&app.pool, &core.defs, &app.config.policies_dir, args, false)
+}
+
+/// claims.csv as rows keyed by claim id.
+fn changed_claims(out: &Path) -> HashMap<i64, HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(out.join("claims.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let row: HashMap<String, String> = headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect();
+            (row["claim_id"].parse().unwrap(), row)
+        })
+        .collect()
+}
+
+/// The `total` row of by_group.csv.
+fn total(out: &Path) -> HashMap<String, String> {
+    let mut r = csv::Reader::from_path(out.join("by_group.csv")).unwrap();
+    let headers = r.headers().unwrap().clone();
+    let rec = r.records().next().unwrap().unwrap();
+    assert_eq!(&rec[0], "total");
+    headers
+        .iter()
+        .zip(rec.iter())
+        .map(|(h, v)| (h.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A county-hospital stay of a new resident, `scope` yuan of policy-scope cost.
+async fn stay(
+    app: &TestApp,
+    id_number: &str,
+    facility: &str,
+    from: &str,
+    to: &str,
+    scope_fen: i64,
+    invoice: &str,
+) -> i64 {
+    let clerk = app.login("clerk").await;
+    let mut body = trauma_claim();
+    body["id_number"] = json!(id_number);
+    body["facility_code"] = json!(facility);
+    body["admission_date"] = json!(from);
+    body["discharge_date"] = json!(to);
+    body["total_fen"] = json!(scope_fen + 50_000);
+    body["policy_scope_fen"] = json!(scope_fen);
+    body["invoice_numbers"] = json!([invoice]);
+    let (status, res) = app.post(&clerk, "/api/claims", body).await;
+    assert_eq!(status, 201, "{res}");
+    res["claim_id"].as_i64().unwrap()
+}
+
+async fn a_draft_identical_to_the_baseline_changes_nothing(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let summary = replay(&app, &args(draft(dir.path(), &[]), out.clone())).unwrap();
+    assert!(changed_claims(&out).is_empty(), "no claim changes");
+    let t = total(&out);
+    for layer in [
+        "basic",
+        "catastrophic",
+        "assistance",
+        "fund_cost",
+        "self_pay",
+    ] {
+        assert_eq!(
+            t[&format!("baseline_{layer}_yuan")],
+            t[&format!("draft_{layer}_yuan")],
+            "{layer}: {t:?}"
+        );
+    }
+    assert_ne!(
+        t["baseline_fund_cost_yuan"], "0.00",
+        "the demo's claims were replayed: {t:?}"
+    );
+    assert!(summary.contains("No key differs"), "{summary}");
+}
+
+async fn a_raised_deductible_changes_exactly_the_claims_it_should(app: TestApp) {
+    let person = register_person(&app, "33032619800606101", "2018-12-01", "central", None).await;
+    let county = stay(
+        &app,
+        &person,
+        "H330326010",
+        "2019-06-01",
+        "2019-06-05",
+        1_000_000,
+        "WI-1",
+    )
+    .await;
+    let township = stay(
+        &app,
+        &person,
+        "H330326001",
+        "2019-08-01",
+        "2019-08-05",
+        1_000_000,
+        "WI-2",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let policy = draft(
+        dir.path(),
+        &[(
+            r#"{ id = "county", deductible = "900.00""#,
+            r#"{ id = "county", deductible = "1000.00""#,
+        )],
+    );
+    let summary = replay(&app, &args(policy, out.clone())).unwrap();
+    let changed = changed_claims(&out);
+    // 10,000 at the county hospital: (10,000 − 900) × 70 % = 6,370 before, (10,000 − 1,000)
+    // × 70 % = 6,300 after; the resident pays 70 more.
+    let row = &changed[&county];
+    assert_eq!(
+        (
+            row["baseline_basic_yuan"].as_str(),
+            row["draft_basic_yuan"].as_str(),
+            row["self_pay_change_yuan"].as_str()
+        ),
+        ("6370.00", "6300.00", "70.00"),
+        "{row:?}"
+    );
+    assert_eq!(row["policy_key"], "inpatient.categories.county.deductible");
+    assert!(
+        !changed.contains_key(&township),
+        "a township stay keeps its deductible"
+    );
+    // Every other change is a county stay's deductible, or a knock-on: the basic layer the
+    // same, the catastrophic layer moved by the out-of-pocket the person's earlier stays now
+    // carry towards its threshold.
+    for (id, row) in &changed {
+        let deductible = row["policy_key"] == "inpatient.categories.county.deductible";
+        let knock_on = row["baseline_basic_yuan"] == row["draft_basic_yuan"]
+            && row["policy_key"].starts_with("catastrophic.");
+        assert!(deductible || knock_on, "claim {id}: {row:?}");
+    }
+    assert!(
+        summary.contains("`inpatient.categories.county.deductible` | 900.00 | 1000.00"),
+        "the diff by key: {summary}"
+    );
+}
+
+async fn a_lowered_annual_limit_accumulates_in_service_order(app: TestApp) {
+    let person = register_person(&app, "33032619810707102", "2018-12-01", "central", None).await;
+    // Filed July first, then June: the replay goes by service date, not by filing.
+    let july = stay(
+        &app,
+        &person,
+        "H330326010",
+        "2019-07-01",
+        "2019-07-05",
+        800_000,
+        "WI-7",
+    )
+    .await;
+    let june = stay(
+        &app,
+        &person,
+        "H330326010",
+        "2019-06-01",
+        "2019-06-05",
+        800_000,
+        "WI-6",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let policy = draft(
+        dir.path(),
+        &[(
+            r#"annual_scope_limit = "120000.00""#,
+            r#"annual_scope_limit = "10000.00""#,
+        )],
+    );
+    replay(&app, &args(policy, out.clone())).unwrap();
+    let changed = changed_claims(&out);
+    assert!(
+        !changed.contains_key(&june),
+        "June's 8,000 is within the 10,000 limit"
+    );
+    // July: 2,000 left within the limit: (2,000 − 900) × 70 % = 770, and 6,000 above it at
+    // 60 % = 3,600: 4,370 against (8,000 − 900) × 70 % = 4,970.
+    let row = &changed[&july];
+    assert_eq!(
+        (
+            row["baseline_basic_yuan"].as_str(),
+            row["draft_basic_yuan"].as_str(),
+            row["self_pay_change_yuan"].as_str()
+        ),
+        ("4970.00", "4370.00", "600.00"),
+        "{row:?}"
+    );
+    assert_eq!(row["policy_key"], "inpatient.annual_scope_limit");
+}
+
+async fn the_sweeps_first_point_is_the_single_replay(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let single = dir.path().join("single");
+    let policy = draft(
+        dir.path(),
+        &[(
+            r#"{ id = "county", deductible = "900.00""#,
+            r#"{ id = "county", deductible = "1000.00""#,
+        )],
+    );
+    replay(&app, &args(policy.clone(), single.clone())).unwrap();
+    let swept = dir.path().join("swept");
+    let mut a = args(policy, swept.clone());
+    a.sweep = Some("inpatient.categories.county.deductible=1000..1200/100".into());
+    let summary = replay(&app, &a).unwrap();
+    let mut r = csv::Reader::from_path(swept.join("sweep.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[0][0], "1000");
+    let t = total(&single);
+    assert_eq!(
+        rows[0][1], t["draft_fund_cost_yuan"],
+        "first point = single replay"
+    );
+    assert_eq!(rows[0][6], t["draft_ratio_percent"]);
+    let cost = |i: usize| rows[i][1].parse::<rust_decimal::Decimal>().unwrap();
+    assert!(
+        cost(0) >= cost(1) && cost(1) >= cost(2),
+        "a higher deductible never costs the fund more"
+    );
+    let svg = std::fs::read_to_string(swept.join("sweep.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.matches("<polyline").count() == 2,
+        "{svg}"
+    );
+    assert!(summary.contains("![sweep](sweep.svg)"));
+}
+
+async fn bad_input_is_refused_and_writes_nothing(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let broken = draft(dir.path(), &[(r#"ratio = "0.70""#, r#"ratio = "seventy""#)]);
+    let e = replay(&app, &args(broken, out.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("draft.toml:") && e.contains("claimflow check"),
+        "{e}"
+    );
+    assert!(!out.exists(), "nothing written");
+
+    let good = draft(dir.path(), &[]);
+    let mut cases: Vec<(Args, &str)> = Vec::new();
+    let mut a = args(good.clone(), out.clone());
+    a.from = "2019-12-31".into();
+    a.to = "2019-01-01".into();
+    cases.push((a, "empty period"));
+    let mut a = args(good.clone(), out.clone());
+    a.from = "2018-01-01".into();
+    a.to = "2018-12-31".into();
+    cases.push((a, "no priced claims"));
+    let mut a = args(good.clone(), out.clone());
+    a.region = Some("999999".into());
+    cases.push((a, "unknown region `999999`"));
+    let mut a = args(good.clone(), out.clone());
+    a.sweep = Some("inpatient.categories.city.deductible=1..2/1".into());
+    cases.push((a, "has no `city`"));
+    let mut a = args(good.clone(), out.clone());
+    a.sweep = Some("name=1..2/1".into());
+    cases.push((a, "not a number"));
+    let mut a = args(good, out.clone());
+    a.from = "2019-13-01".into();
+    cases.push((a, "expected a date"));
+    for (a, says) in cases {
+        let e = replay(&app, &a).unwrap_err().to_string();
+        assert!(e.contains(says), "expected `{says}`: {e}");
+        assert!(!out.exists(), "nothing written for `{says}`");
+    }
+}
