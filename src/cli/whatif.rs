@@ -68,18 +68,6 @@ fn drafts(draft: &Policy, doc: &toml::Value, sweep: Option<&Sweep>) -> anyhow::R
     Ok(out)
 }
 
-/// The policy file a baseline policy was loaded from (for the diff by key).
-fn baseline_doc(policies_dir: &Path, name: &str) -> Option<toml::Value> {
-    let entries = std::fs::read_dir(policies_dir).ok()?;
-    entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|t| toml::from_str::<toml::Value>(&t).ok())
-        .find(|v| v.get("name").and_then(toml::Value::as_str) == Some(name))
-}
-
 /// Runs the command; returns the summary's text.
 pub fn run(
     pool: &Pool,
@@ -199,11 +187,9 @@ fn write_report(
     let outcome = report.outcomes.first().ok_or_else(|| anyhow!("no draft"))?;
     let baseline_doc = match baseline_doc_given {
         Some(d) => Some(d.clone()),
-        None => report
-            .baselines_used
-            .iter()
-            .max_by_key(|(_, n)| **n)
-            .and_then(|(name, _)| baseline_doc(policies_dir, name)),
+        None => {
+            service::main_baseline(&report).and_then(|name| service::policy_doc(policies_dir, name))
+        }
     };
     let changes = baseline_doc
         .as_ref()

@@ -32,21 +32,47 @@ pub struct ReplayPlan {
     pub drafts: Vec<Policy>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum WhatifError {
-    #[error(
-        "期间为空：起始日 {from} 晚于截止日 {to} / empty period: --from {from} is after --to {to}"
-    )]
     EmptyPeriod { from: NaiveDate, to: NaiveDate },
-    #[error("未知地区 `{0}` / unknown region `{0}`")]
     UnknownRegion(String),
-    #[error("草案适用地区 {draft} 与所选地区 {chosen} 不相交 / the draft is for region {draft}, which does not include region {chosen}")]
     RegionOutsideDraft { draft: String, chosen: String },
-    #[error("{from} 至 {to} 期间该地区没有已计算的案件，无可重放 / no priced claims of the region's residents between {from} and {to}: nothing to replay")]
     NothingToReplay { from: NaiveDate, to: NaiveDate },
-    #[error("reading claims: {0}")]
     Store(String),
 }
+
+impl WhatifError {
+    /// The message in Chinese and in English.
+    pub fn texts(&self) -> (String, String) {
+        match self {
+            WhatifError::EmptyPeriod { from, to } => (
+                format!("期间为空：起始日 {from} 晚于截止日 {to}"),
+                format!("empty period: the first day {from} is after the last day {to}"),
+            ),
+            WhatifError::UnknownRegion(code) => {
+                (format!("未知地区 `{code}`"), format!("unknown region `{code}`"))
+            }
+            WhatifError::RegionOutsideDraft { draft, chosen } => (
+                format!("草案适用地区 {draft} 不包含所选地区 {chosen}"),
+                format!("the draft is for region {draft}, which does not include region {chosen}"),
+            ),
+            WhatifError::NothingToReplay { from, to } => (
+                format!("{from} 至 {to} 期间该地区没有已计算的案件，无可重放"),
+                format!("no priced claims of the region's residents between {from} and {to}: nothing to replay"),
+            ),
+            WhatifError::Store(e) => (format!("读取案件出错：{e}"), format!("reading claims: {e}")),
+        }
+    }
+}
+
+impl std::fmt::Display for WhatifError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (zh, en) = self.texts();
+        write!(f, "{zh} / {en}")
+    }
+}
+
+impl std::error::Error for WhatifError {}
 
 impl From<diesel::result::Error> for WhatifError {
     fn from(e: diesel::result::Error) -> Self {
@@ -91,6 +117,21 @@ fn scope_region(
         });
     }
     Ok(chosen.clone())
+}
+
+/// The checks that need no replay: a non-empty period and a region the draft covers.
+pub fn check_plan(conn: &mut DbConn, plan: &ReplayPlan) -> Result<(), WhatifError> {
+    if plan.from > plan.to {
+        return Err(WhatifError::EmptyPeriod {
+            from: plan.from,
+            to: plan.to,
+        });
+    }
+    let regions: HashMap<String, Region> = regions::list(conn)?
+        .into_iter()
+        .map(|r| (r.code.clone(), r))
+        .collect();
+    scope_region(&regions, plan).map(|_| ())
 }
 
 /// Replays the plan. `progress` is told how far through the persons the reader is (0-1000);
@@ -332,4 +373,200 @@ impl Reader<'_> {
             unknown_baseline,
         })
     }
+}
+
+/// The policy file a loaded policy came from, as a TOML document (for the diff by key).
+pub fn policy_doc(policies_dir: &std::path::Path, name: &str) -> Option<toml::Value> {
+    let entries = std::fs::read_dir(policies_dir).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .filter_map(|t| toml::from_str::<toml::Value>(&t).ok())
+        .find(|v| v.get("name").and_then(toml::Value::as_str) == Some(name))
+}
+
+/// The baseline policy most claims were priced with.
+pub fn main_baseline(report: &ReplayReport) -> Option<&str> {
+    report
+        .baselines_used
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(name, _)| name.as_str())
+}
+
+/// One side's totals, in fen, as a stored run keeps them.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct LayerFen {
+    pub claims: u64,
+    pub basic: i64,
+    pub catastrophic: i64,
+    pub assistance: i64,
+    pub fund_cost: i64,
+    pub self_pay: i64,
+    /// Basis points (1/100 %).
+    pub ratio_bp: Option<i64>,
+}
+
+impl From<&crate::domain::whatif::Layers> for LayerFen {
+    fn from(l: &crate::domain::whatif::Layers) -> Self {
+        let fen = |x: i128| crate::domain::money::Fen::saturating(x).0;
+        LayerFen {
+            claims: l.claims,
+            basic: fen(l.basic),
+            catastrophic: fen(l.catastrophic),
+            assistance: fen(l.assistance),
+            fund_cost: fen(l.fund_cost()),
+            self_pay: fen(l.self_pay),
+            ratio_bp: l.ratio_bp().map(fen),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct GroupRow {
+    pub dimension: String,
+    pub value: String,
+    pub baseline: LayerFen,
+    pub draft: LayerFen,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TopRow {
+    pub claim_id: i64,
+    pub month: String,
+    pub baseline_self_pay: i64,
+    pub draft_self_pay: i64,
+    pub change: i64,
+    pub step: String,
+    pub key: String,
+}
+
+/// What a stored run shows: the first draft's outcome, in fen.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RunResult {
+    pub claims: u64,
+    pub changed: u64,
+    pub baseline: LayerFen,
+    pub draft: LayerFen,
+    pub groups: Vec<GroupRow>,
+    pub more: usize,
+    pub less: usize,
+    pub same: usize,
+    pub deciles: Vec<i64>,
+    pub top: Vec<TopRow>,
+    /// (key, baseline, draft).
+    pub changes: Vec<(String, Option<String>, Option<String>)>,
+    pub baselines_used: BTreeMap<String, u64>,
+}
+
+impl RunResult {
+    pub fn of(
+        report: &ReplayReport,
+        changes: &[crate::domain::whatif::KeyChange],
+    ) -> Option<RunResult> {
+        let o = report.outcomes.first()?;
+        let (more, less, same) = o.more_less_same();
+        Some(RunResult {
+            claims: report.claims,
+            changed: o.changed_claims,
+            baseline: (&o.total.baseline).into(),
+            draft: (&o.total.draft).into(),
+            groups: o
+                .by
+                .iter()
+                .map(|((d, v), p)| GroupRow {
+                    dimension: d.as_str().into(),
+                    value: v.clone(),
+                    baseline: (&p.baseline).into(),
+                    draft: (&p.draft).into(),
+                })
+                .collect(),
+            more,
+            less,
+            same,
+            deciles: o.deciles(),
+            top: o
+                .top
+                .iter()
+                .map(|c| TopRow {
+                    claim_id: c.claim_id,
+                    month: c.month.clone(),
+                    baseline_self_pay: c.baseline.self_pay_fen,
+                    draft_self_pay: c.draft.self_pay_fen,
+                    change: c.self_pay_change(),
+                    step: c.step_code.clone(),
+                    key: c.step_key.clone(),
+                })
+                .collect(),
+            changes: changes
+                .iter()
+                .map(|c| (c.key.clone(), c.before.clone(), c.after.clone()))
+                .collect(),
+            baselines_used: report.baselines_used.clone(),
+        })
+    }
+}
+
+/// Runs a stored run's replay on its own thread (a page started it): progress, then the
+/// outcome or the error, written to the run's row. The draft is replayed only; it prices no
+/// claim.
+pub fn launch(
+    pool: Pool,
+    defs: std::sync::Arc<Definitions>,
+    policies_dir: std::path::PathBuf,
+    run_id: i64,
+    plan: ReplayPlan,
+    draft_doc: toml::Value,
+) {
+    std::thread::spawn(move || {
+        let outcome = run_stored(&pool, &defs, &policies_dir, run_id, &plan, &draft_doc);
+        let now = crate::store::now_ms();
+        let Ok(mut conn) = pool.get() else {
+            tracing::error!(run_id, "what-if: no connection to record the outcome");
+            return;
+        };
+        let written = match outcome {
+            Ok(result) => {
+                let json = serde_json::to_string(&result).unwrap_or_default();
+                crate::store::whatif::finish(&mut conn, run_id, &json, now)
+            }
+            Err(e) => {
+                let (zh, en) = e.texts();
+                crate::store::whatif::fail(&mut conn, run_id, &zh, &en, now)
+            }
+        };
+        if let Err(e) = written {
+            tracing::error!(run_id, error = %e, "what-if: recording the outcome");
+        }
+    });
+}
+
+fn run_stored(
+    pool: &Pool,
+    defs: &Definitions,
+    policies_dir: &std::path::Path,
+    run_id: i64,
+    plan: &ReplayPlan,
+    draft_doc: &toml::Value,
+) -> Result<RunResult, WhatifError> {
+    let progress_conn =
+        std::sync::Mutex::new(pool.get().map_err(|e| WhatifError::Store(e.to_string()))?);
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let progress = |at: u64| {
+        // Every 2 % is enough for a progress bar, and spares the database.
+        if at >= last.load(std::sync::atomic::Ordering::Relaxed) + 20 {
+            last.store(at, std::sync::atomic::Ordering::Relaxed);
+            if let Ok(mut conn) = progress_conn.lock() {
+                let _ = crate::store::whatif::set_progress(&mut conn, run_id, at.min(1000) as i64);
+            }
+        }
+    };
+    let report = replay(pool, defs, plan, &progress, &mut |_| Ok(()))?;
+    let baseline = main_baseline(&report).and_then(|name| policy_doc(policies_dir, name));
+    let changes = baseline
+        .map(|b| crate::domain::whatif::diff_keys(&b, draft_doc))
+        .unwrap_or_default();
+    RunResult::of(&report, &changes).ok_or_else(|| WhatifError::Store("no outcome".into()))
 }

@@ -36,6 +36,7 @@ pub mod sessions;
 pub mod supervision;
 pub mod team;
 pub mod users;
+pub mod whatif;
 pub mod workflows;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

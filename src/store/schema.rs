@@ -207,7 +207,28 @@ diesel::joinable!(claim_documents -> claims (claim_id));
 diesel::joinable!(audit_events -> cases (case_id));
 diesel::joinable!(sessions -> users (user_id));
 
+diesel::table! {
+    whatif_runs (id) {
+        id -> BigInt,
+        created_by -> BigInt,
+        created_at -> BigInt,
+        draft_name -> Text,
+        draft_region -> Text,
+        draft_text -> Text,
+        from_date -> Nullable<Text>,
+        to_date -> Nullable<Text>,
+        region_code -> Nullable<Text>,
+        status -> Text,
+        progress -> BigInt,
+        result -> Nullable<Text>,
+        error_zh -> Nullable<Text>,
+        error_en -> Nullable<Text>,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    whatif_runs,
     regions,
     user_facilities,
     facility_tasks,

@@ -12,23 +12,12 @@ crate::trials!(accounts {
 
 /// A page without following redirects: status and where it leads.
 async fn page_leads(app: &TestApp, token: &str, path: &str) -> (u16, String) {
-    let res = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(app.url(path))
-        .header(
-            "cookie",
-            format!("claimflow_session={token}; claimflow_lang=zh-CN"),
-        )
+    let res = app
+        .as_browser(reqwest::Method::GET, path, token)
         .send()
         .await
         .unwrap();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
+    let location = crate::common::location(&res);
     (res.status().as_u16(), location)
 }
 

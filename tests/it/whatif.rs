@@ -1,7 +1,7 @@
 //! Policy what-if (`claimflow whatif`): a draft replayed over the claims on record, on both
 //! engines. Amounts below are computed by hand from policies/pingyang-2019.toml (county
 //! hospital: 900 yuan deductible, 70 %; annual policy-scope limit 120,000, above it 60 %).
-use crate::common::{register_person, trauma_claim, TestApp};
+use crate::common::{csrf_of, register_person, trauma_claim, TestApp};
 use claimflow::cli::whatif::{run, Args};
 use claimflow::core::Core;
 use serde_json::json;
@@ -15,6 +15,7 @@ crate::trials!(whatif {
         a_lowered_annual_limit_accumulates_in_service_order,
         the_sweeps_first_point_is_the_single_replay,
         bad_input_is_refused_and_writes_nothing,
+        a_supervisor_replays_a_draft_in_the_browser,
     ],
 });
 
@@ -325,4 +326,132 @@ async fn bad_input_is_refused_and_writes_nothing(app: TestApp) {
         assert!(e.contains(says), "expected `{says}`: {e}");
         assert!(!out.exists(), "nothing written for `{says}`");
     }
+}
+
+/// Posts a draft file to the upload form as the browser does; status, location and body.
+async fn upload_draft(
+    app: &TestApp,
+    session: &str,
+    csrf: &str,
+    name: &str,
+    text: &str,
+) -> (u16, String, String) {
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", csrf.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(text.as_bytes().to_vec()).file_name(name.to_string()),
+        );
+    let res = app
+        .as_browser(reqwest::Method::POST, "/whatif", session)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let location = crate::common::location(&res);
+    (res.status().as_u16(), location, res.text().await.unwrap())
+}
+
+async fn a_supervisor_replays_a_draft_in_the_browser(app: TestApp) {
+    let reviewer = app.login("reviewer").await;
+    assert_eq!(
+        app.page(&reviewer, "/whatif").await.0,
+        403,
+        "reviewers do not forecast"
+    );
+    let supervisor = app.login("supervisor").await;
+    let (status, page) = app.page(&supervisor, "/whatif").await;
+    assert_eq!(status, 200);
+    let csrf = csrf_of(&page);
+    let baseline = std::fs::read_to_string(BASELINE).unwrap();
+
+    // A draft that fails the check: its errors with file and line, nothing kept.
+    let broken = baseline.replace(
+        r#"{ id = "county", deductible = "900.00""#,
+        r#"{ id = "county", deductible = "nine hundred""#,
+    );
+    let (status, _, body) =
+        upload_draft(&app, &supervisor, &csrf, "draft-2020.toml", &broken).await;
+    assert_eq!(status, 422, "{body}");
+    let line = 1 + baseline
+        .lines()
+        .position(|l| l.contains(r#"id = "county""#))
+        .unwrap();
+    assert!(
+        body.contains(&format!("draft-2020.toml:{line}:")),
+        "the line of the error: {body}"
+    );
+    let (status, _, body) =
+        upload_draft(&app, &supervisor, "not-the-token", "draft.toml", &baseline).await;
+    assert_eq!(status, 403, "CSRF: {body}");
+
+    let draft = baseline.replace(
+        r#"{ id = "county", deductible = "900.00""#,
+        r#"{ id = "county", deductible = "1000.00""#,
+    );
+    let (status, location, body) =
+        upload_draft(&app, &supervisor, &csrf, "draft-2020.toml", &draft).await;
+    assert_eq!(status, 303, "{body}");
+    let (_, run_page) = app.page(&supervisor, &location).await;
+    assert!(run_page.contains(r#"data-status="checked""#), "{run_page}");
+    let start = format!("{location}/run");
+    let (status, body) = app
+        .post_form(
+            &supervisor,
+            &start,
+            &csrf_of(&run_page),
+            &[("from", "2019-12-31"), ("to", "2019-01-01"), ("region", "")],
+        )
+        .await;
+    assert!(
+        status == 422 && body.contains("期间为空"),
+        "{status}: {body}"
+    );
+    let (status, _) = app
+        .post_form(
+            &supervisor,
+            &start,
+            &csrf_of(&run_page),
+            &[("from", "2019-01-01"), ("to", "2019-12-31"), ("region", "")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    // The replay runs in the background; the page shows its progress until it is done.
+    let mut page = String::new();
+    for _ in 0..300 {
+        page = app.page(&supervisor, &location).await.1;
+        if !page.contains(r#"data-status="running""#) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(page.contains(r#"data-status="done""#), "{page}");
+    assert!(
+        page.contains("<svg") && page.contains(r#"id="run-result""#),
+        "charts and figures: {page}"
+    );
+    assert!(
+        page.contains("inpatient.categories.county.deductible"),
+        "the key that changed: {page}"
+    );
+    // The same figures as the command line's replay of the same draft.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("draft.toml");
+    std::fs::write(&file, &draft).unwrap();
+    replay(&app, &args(file, dir.path().join("out"))).unwrap();
+    let t = total(&dir.path().join("out"));
+    let cli_cost = claimflow::domain::money::Fen::from_yuan_half_up(
+        t["draft_fund_cost_yuan"].parse().unwrap(),
+    )
+    .unwrap();
+    assert!(
+        page.contains(&cli_cost.yuan_text()),
+        "draft fund cost {} on the page: {page}",
+        cli_cost.yuan_text()
+    );
+    let (_, desk) = app.page(&supervisor, "/whatif").await;
+    assert!(
+        desk.contains("已完成") && desk.contains(&location),
+        "kept to compare: {desk}"
+    );
 }

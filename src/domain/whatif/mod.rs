@@ -6,7 +6,7 @@ mod keys;
 mod svg;
 
 pub use keys::{diff_keys, set_key, KeyChange, Sweep};
-pub use svg::sweep_chart;
+pub use svg::{change_chart, sweep_chart};
 
 use crate::domain::policy::{
     calculate, Bill, Breakdown, CalcError, CalcRequest, Policy, YearToDate,

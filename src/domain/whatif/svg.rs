@@ -121,6 +121,46 @@ pub fn sweep_chart(key: &str, points: &[Point]) -> String {
     svg
 }
 
+/// Diverging bars of a change in fen (the residents' out-of-pocket deciles): above the line
+/// pays more, below pays less; each bar carries its amount in yuan as a tooltip (the page's
+/// table beside it has the figures). Narrow enough that its labels stay legible on a phone.
+pub fn change_chart(title: &str, labels: &[String], changes: &[i64]) -> String {
+    let (w, h, mid, half) = (300.0_f64, 180.0_f64, 84.0_f64, 62.0_f64);
+    let mut svg = format!(
+        r##"<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="{t}"><title>{t}</title><line x1="10" y1="{mid}" x2="{x2}" y2="{mid}" stroke="#999"/>"##,
+        t = escape(title),
+        x2 = w - 10.0
+    );
+    let largest = changes
+        .iter()
+        .map(|c| c.unsigned_abs())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let slot = (w - 20.0) / changes.len().max(1) as f64;
+    for (i, (c, label)) in changes.iter().zip(labels).enumerate() {
+        let x = 10.0 + slot * i as f64;
+        let len = (c.unsigned_abs() as f64 / largest) * half;
+        let (y, class) = if *c >= 0 {
+            (mid - len, "s4")
+        } else {
+            (mid, "s1")
+        };
+        let amount = crate::domain::money::Fen(*c).yuan_text();
+        let _ = write!(
+            svg,
+            r##"<rect x="{bx:.1}" y="{y:.1}" width="{bw:.1}" height="{len:.1}" class="{class}"><title>{l}: {amount}</title></rect><text class="axis" x="{tx:.1}" y="{ly}" text-anchor="middle">{l}</text>"##,
+            bx = x + slot * 0.15,
+            bw = slot * 0.7,
+            l = escape(label),
+            tx = x + slot * 0.5,
+            ly = h - 8.0,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// The range of the values, widened when flat so that a constant series draws mid-height.
 fn bounds(v: &[f64]) -> (f64, f64) {
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);

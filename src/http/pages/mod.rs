@@ -29,6 +29,7 @@ pub mod signin;
 pub mod svg;
 pub mod team;
 pub mod violations;
+pub mod whatif;
 
 use crate::auth::Principal;
 use crate::domain::roles::Role;
@@ -42,7 +43,9 @@ pub const PARTIALS: [&str; 5] = ["layout", "field", "audit_tabs", "doc_upload", 
 
 /// Every page template; each is checked at start, so a broken one stops the service
 /// instead of failing a user.
-pub const PAGES: [&str; 36] = [
+pub const PAGES: [&str; 38] = [
+    "whatif",
+    "whatif_run",
     "facility_home",
     "facility_case",
     "facility_staff",
@@ -234,7 +237,7 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
             })
             .collect();
     };
-    let links: [(&'static str, &str, &[Role]); 14] = [
+    let links: [(&'static str, &str, &[Role]); 15] = [
         ("/my/claims", "nav.my_claims", &[Role::Resident]),
         ("/my/claims/new", "nav.new_claim", &[Role::Resident]),
         ("/intake", "nav.intake", intake::INTAKE_ROLES),
@@ -248,6 +251,7 @@ fn navigation(ui: &WebUi, frame: &Frame) -> Vec<NavItem> {
         ("/facilities", "nav.facilities", inspect::INSPECT_ROLES),
         ("/reports", "nav.reports", report_desk::DESK_ROLES),
         ("/audit", "nav.audit", audit::AUDIT_ROLES),
+        ("/whatif", "nav.whatif", whatif::WHATIF_ROLES),
         ("/admin/workflows", "nav.workflows", admin::ADMIN_ROLES),
         ("/admin/registry", "nav.registry", &[Role::Admin]),
         ("/report", "nav.report", &[Role::Resident]),
@@ -300,6 +304,10 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(resident::resubmit)
         .service(claim_forms::set_account)
         .service(claim_forms::file_appeal)
+        .service(whatif::whatif_desk)
+        .service(whatif::upload_draft)
+        .service(whatif::run_page)
+        .service(whatif::start)
         .service(payments::payments_desk)
         .service(payments::create_batch)
         .service(payments::results)

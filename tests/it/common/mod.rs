@@ -387,6 +387,25 @@ impl TestApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// A request as the browser sends it with this session (cookie, Chinese), without
+    /// following a redirect.
+    pub fn as_browser(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        session: &str,
+    ) -> reqwest::RequestBuilder {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .request(method, self.url(path))
+            .header(
+                "cookie",
+                format!("claimflow_session={session}; claimflow_lang=zh-CN"),
+            )
+    }
+
     /// Takes an action at the case's current version.
     /// Posts a form from a page with the page's CSRF token, as the browser would (session
     /// cookie, Chinese), without following the redirect.
@@ -908,4 +927,12 @@ pub async fn register_person(
     let (status, body) = app.post(&admin, "/api/admin/enrolments", enrolment).await;
     assert_eq!(status, 201, "{body}");
     id
+}
+
+/// Where a response redirects to (empty when it does not).
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
 }

@@ -1,0 +1,1 @@
+DROP TABLE whatif_runs;
