@@ -281,6 +281,32 @@ def p4(backend: Backend, gen: Path, runs: int) -> dict:
     return {"times": times, "rss": rsss, "baseline": base, "screened": screened, "summary": summary}
 
 
+# --- W policy what-if -----------------------------------------------------------------------
+
+def draft_policy(work: Path) -> Path:
+    """pingyang-2019 with the county deductible raised from 900 to 1,000 yuan."""
+    text = (ROOT / "policies" / "pingyang-2019.toml").read_text()
+    text = text.replace('{ id = "county", deductible = "900.00"', '{ id = "county", deductible = "1000.00"')
+    path = work / "draft.toml"
+    path.write_text(text)
+    return path
+
+
+def pw(backend: Backend, runs: int) -> dict:
+    """`claimflow whatif` over 2019 on the backend's database; the baseline is P4's scan."""
+    draft = draft_policy(backend.work)
+    times, rsss, replayed = [], [], 0
+    for i in range(runs):
+        out_dir = backend.work / "whatif-report"
+        _, wall, rss = timed([BIN, "whatif", "--policy", str(draft), "--from", "2019-01-01", "--to",
+                              "2019-12-31", "--out", str(out_dir)], backend.env)
+        summary = (out_dir / "summary.md").read_text()
+        replayed = int(re.search(r"claims replayed (\d+)", summary).group(1))
+        times.append(wall), rsss.append(rss)
+        log(f"W {backend.name} run {i + 1}/{runs}: {replayed:,} claims replayed in {wall:.1f} s, {rss:.0f} MB")
+    return {"times": times, "rss": rsss, "replayed": replayed}
+
+
 # --- P5 footprint ---------------------------------------------------------------------------
 
 def p5(backend: Backend, runs: int, port: int, cold_build: bool) -> dict:
@@ -421,6 +447,20 @@ def report(args, results: dict) -> str:
                 f"{wall / 60:.1f} min, {rss:.0f} MB peak RSS (one run, not a P1 figure)."]
     out += ["", "Precision and recall of the last run (largest history):", "", "```",
             results["p4_summary"].strip(), "```"]
+    if results.get("pw"):
+        out += ["", "## W — policy what-if", "",
+                "`claimflow whatif` with pingyang-2019's county deductible raised to 1,000 yuan, over the "
+                "2019 claims priced under pingyang-2019 (the generator's other county has no policy, so "
+                "about half the history is replayed). Baseline: P4's bare scan of the same database.", "",
+                "| backend | claims replayed | time | claims/s | peak RSS | baseline time | ratio | target | verdict |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for (name, size), r in results["pw"].items():
+            t, rss = median(r["times"]), median(r["rss"])
+            base = median(results["p4"][(name, size)]["baseline"])
+            per_million = t / max(r["replayed"], 1) * 1e6
+            ok = rss <= 300 and per_million <= 15
+            out.append(f"| {name} | {r['replayed']:,} | {t:.1f} s ({spread(r['times'], 1)}) | {fmt(r['replayed'] / t)} | "
+                       f"{rss:.0f} MB ({spread(r['rss'])}) | {base:.1f} s | {t / base:.2f} | ≤ 15 s per 1M, ≤ 300 MB | {verdict(ok)} |")
     out += ["", "## P5 — footprint", "",
             "`claimflow serve` on an already migrated database: time from exec to the first 200 from "
             "`/readyz`, and resident memory after two idle seconds (scheduler running). "
@@ -447,7 +487,7 @@ RUN_ARGS = ("runs", "claims", "large", "seconds", "open_cases")
 def keep(work: Path, results: dict) -> None:
     """What has been measured so far, in case a later scenario fails (a full disk ended one run)."""
     (work / "results.partial.json").write_text(json.dumps(
-        {k: (v if k != "p4" else {f"{b} {n}": r for (b, n), r in v.items()}) for k, v in results.items()},
+        {k: (v if k not in ("p4", "pw") else {f"{b} {n}": r for (b, n), r in v.items()}) for k, v in results.items()},
         indent=1, default=str))
 
 
@@ -455,7 +495,7 @@ def save(args, work: Path, results: dict) -> None:
     """results.json beside the report (what --reuse reads), then the report."""
     (work / "results.json").write_text(json.dumps(
         {"args": {k: getattr(args, k) for k in RUN_ARGS},
-         **{k: (v if k != "p4" else {f"{b} {n}": r for (b, n), r in v.items()}) for k, v in results.items()}},
+         **{k: (v if k not in ("p4", "pw") else {f"{b} {n}": r for (b, n), r in v.items()}) for k, v in results.items()}},
         indent=1, default=str))
     Path(args.out).write_text(report(args, results))
     log(f"wrote {args.out}")
@@ -466,7 +506,9 @@ def reuse(args, work: Path) -> None:
     results = json.loads(Path(args.reuse).read_text())
     for k, v in results.pop("args", {}).items():
         setattr(args, k, v)
-    results["p4"] = {(key.split()[0], int(key.split()[1])): r for key, r in results["p4"].items()}
+    for part in ("p4", "pw"):
+        if part in results:
+            results[part] = {(key.split()[0], int(key.split()[1])): r for key, r in results[part].items()}
     if "ready" in results.get("p5", {}):  # a report from before P5 ran on every backend
         results["p5"] = {"SQLite": results["p5"]}
     results.setdefault("p5", {})
@@ -548,6 +590,7 @@ def main() -> None:
             r = p4(b, gen, args.runs)
             results["p4"][(b.name, args.claims)] = r
             results["p4_summary"] = r["summary"]
+            results.setdefault("pw", {})[(b.name, args.claims)] = pw(b, args.runs)
             keep(work, results)
             results["p2"][b.name] = p2_p3(b, args.runs, args.seconds, args.port, args.open_cases)
             keep(work, results)
@@ -569,6 +612,7 @@ def main() -> None:
             r = p4(b, large, args.runs)
             results["p4"][("SQLite", args.large)] = r
             results["p4_summary"] = r["summary"]
+            results.setdefault("pw", {})[("SQLite", args.large)] = pw(b, args.runs)
         save(args, work, results)
     finally:
         if not args.work:

@@ -17,7 +17,8 @@ echo "batch-clerk-password" | $BIN user add --username batch_clerk --role clerk 
 for kind in facilities persons enrolments; do
     $BIN import "$kind" "$WORK/gen/$kind.csv" --as admin >/dev/null
 done
-$BIN import claims "$WORK/gen/claims.csv" --batch 2000 --as batch_clerk
+# The import exits 3 when rows were rejected (the generator plants some): expected here.
+$BIN import claims "$WORK/gen/claims.csv" --batch 2000 --as batch_clerk || [ $? -eq 3 ]
 /usr/bin/time -v $BIN screen --from 2019-01-01 --to 2020-12-31 --out "$WORK/report" \
     --truth "$WORK/gen/planted.csv" > "$WORK/screen.txt" 2> "$WORK/time.txt"
 cat "$WORK/screen.txt"

@@ -18,7 +18,8 @@ echo "batch-clerk-password" | $BIN user add --username batch_clerk --role clerk 
 for kind in facilities persons enrolments; do
     $BIN import "$kind" "$WORK/gen/$kind.csv" --as admin >/dev/null
 done
-$BIN import claims "$WORK/gen/claims.csv" --batch 2000 --as batch_clerk | tail -1
+# The import exits 3 when rows were rejected (the generator plants some): expected here.
+$BIN import claims "$WORK/gen/claims.csv" --batch 2000 --as batch_clerk | tail -1 || [ $? -eq 3 ]
 sed -e 's/{ id = "county", deductible = "900.00"/{ id = "county", deductible = "1000.00"/' \
     -e 's/^name = "pingyang-2019"/name = "pingyang-2019-draft"/' policies/pingyang-2019.toml > "$WORK/draft.toml"
 timed() {
