@@ -341,18 +341,26 @@ pub(super) fn coverage(p: &mut Planter<'_>, k: usize) {
     p.near_miss("facility_not_designated", stay);
 
     // Care after death, or in a year without enrolment.
+    // Offsets wrap (`k % …`): at a million claims k runs to 1,000, and a death or a stay
+    // that drifted past the year would no longer be the case it is labelled as.
     if k % 2 == 0 {
+        let death = d(2019, 2, 1) + Days::new((k % 120) as u64);
         let want = Want {
-            death: Some(d(2019, 2, 1) + Days::new(k as u64)),
+            death: Some(death),
             ..Want::default()
         };
         let dead = p.person(&want);
-        let day = p.some_day();
+        let day = death + Days::new(p.rng.random_range(10..100));
         let stay = p.stay(dead, &facilities[i], g, day);
         p.fraud("outside_coverage", stay);
     } else {
         let c = p.anyone();
-        let stay = p.stay(c, &facilities[i], g, d(2020, 3, 2) + Days::new(k as u64));
+        let stay = p.stay(
+            c,
+            &facilities[i],
+            g,
+            d(2020, 3, 2) + Days::new((k % 90) as u64),
+        );
         p.fraud("outside_coverage", stay);
     }
     // Near misses: care late in December; care months before a later death.
@@ -369,7 +377,7 @@ pub(super) fn coverage(p: &mut Planter<'_>, k: usize) {
         later,
         &facilities[i],
         g,
-        d(2019, 5, 10) + Days::new(k as u64),
+        d(2019, 5, 10) + Days::new((k % 150) as u64),
     );
     p.near_miss("outside_coverage", stay);
 }
