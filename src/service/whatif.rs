@@ -570,3 +570,14 @@ fn run_stored(
         .unwrap_or_default();
     RunResult::of(&report, &changes).ok_or_else(|| WhatifError::Store("no outcome".into()))
 }
+
+/// Whether region `code` lies inside the staff member's region: a what-if reads every claim
+/// of its region, so a draft (and a run) outside one's own region is not one's to replay.
+pub fn region_in_scope(
+    conn: &mut DbConn,
+    p: &crate::auth::Principal,
+    code: &str,
+) -> crate::error::AppResult<bool> {
+    let scope = crate::service::scope::staff_region(p)?;
+    Ok(regions::get(conn, code)?.is_some_and(|r| regions::path_within(&r.path, scope)))
+}

@@ -454,4 +454,40 @@ async fn a_supervisor_replays_a_draft_in_the_browser(app: TestApp) {
         desk.contains("已完成") && desk.contains(&location),
         "kept to compare: {desk}"
     );
+
+    // Not a policy file: refused by its type, nothing kept.
+    let (status, _, body) = upload_draft(&app, &supervisor, &csrf, "draft.txt", &draft).await;
+    assert!(status == 422 && body.contains("TOML"), "{status}: {body}");
+    // A supervisor of another county can neither replay Pingyang's claims nor see its runs.
+    app.add_user(
+        "sup_cangnan",
+        &[claimflow::domain::roles::Role::Supervisor],
+        "330327",
+    );
+    let elsewhere = app.login("sup_cangnan").await;
+    let (status, page) = app.page(&elsewhere, "/whatif").await;
+    assert!(
+        status == 200 && !page.contains(&format!("href=\"{location}\"")),
+        "{page}"
+    );
+    let (status, _, body) =
+        upload_draft(&app, &elsewhere, &csrf_of(&page), "draft.toml", &draft).await;
+    assert!(
+        status == 422 && body.contains("不在您的管辖范围内"),
+        "{status}: {body}"
+    );
+    assert_eq!(
+        app.page(&elsewhere, &location).await.0,
+        404,
+        "another county's run"
+    );
+    let (status, _) = app
+        .post_form(
+            &elsewhere,
+            &start,
+            &csrf_of(&page),
+            &[("from", "2019-01-01"), ("to", "2019-12-31"), ("region", "")],
+        )
+        .await;
+    assert_eq!(status, 404, "nor can it be started again from there");
 }

@@ -55,9 +55,30 @@ fn run_row(ctx: &Ctx, r: &RunRow) -> Value {
     })
 }
 
+/// The latest runs of regions inside the user's own.
+fn runs_in_scope(
+    conn: &mut crate::store::DbConn,
+    user: &crate::auth::Principal,
+    limit: i64,
+) -> crate::error::AppResult<Vec<RunRow>> {
+    let mut runs = Vec::new();
+    for r in store::latest(conn, limit)? {
+        if svc::region_in_scope(conn, user, run_region(&r))? {
+            runs.push(r);
+        }
+    }
+    Ok(runs)
+}
+
+fn run_region(r: &RunRow) -> &str {
+    r.region_code.as_deref().unwrap_or(&r.draft_region)
+}
+
 async fn desk(ctx: &Ctx, errors: Vec<String>) -> Result<HttpResponse, PageError> {
-    ctx.require(WHATIF_ROLES)?;
-    let runs = ctx.db(|conn, _| Ok(store::latest(conn, 50)?)).await?;
+    let user = ctx.require(WHATIF_ROLES)?;
+    let runs = ctx
+        .db(move |conn, _| runs_in_scope(conn, &user, 50))
+        .await?;
     let rows: Vec<Value> = runs.iter().map(|r| run_row(ctx, r)).collect();
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -112,19 +133,34 @@ pub async fn upload_draft(
             return desk(&ctx, lines).await;
         }
     };
+    let region = policy.region.clone();
     let id = ctx
         .db(move |conn, _| {
-            Ok(store::insert_checked(
+            if !svc::region_in_scope(conn, &user, &policy.region)? {
+                return Ok(None);
+            }
+            Ok(Some(store::insert_checked(
                 conn,
                 user.user_id,
                 crate::store::now_ms(),
                 &policy.name,
                 &policy.region,
                 &text,
-            )?)
+            )?))
         })
         .await?;
-    Ok(see_other(&format!("/whatif/{id}")))
+    match id {
+        Some(id) => Ok(see_other(&format!("/whatif/{id}"))),
+        None => {
+            let msg = ctx
+                .pick(
+                    &format!("草案适用地区 {region} 不在您的管辖范围内"),
+                    &format!("the draft is for region {region}, outside your own region"),
+                )
+                .to_string();
+            desk(&ctx, vec![msg]).await
+        }
+    }
 }
 
 fn layer_table(ctx: &Ctx, b: &LayerFen, d: &LayerFen) -> Vec<Value> {
@@ -230,13 +266,30 @@ pub async fn run_page(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, Page
     show(&ctx, id.into_inner(), None).await
 }
 
+/// A run the user may see: one of a region inside their own; anything else is "not found",
+/// as for an id never issued.
+fn run_in_scope(
+    conn: &mut crate::store::DbConn,
+    user: &crate::auth::Principal,
+    id: i64,
+) -> crate::error::AppResult<RunRow> {
+    let not_found = || AppError::NotFound(format!("what-if run {id}"));
+    let run = store::get(conn, id)?.ok_or_else(not_found)?;
+    if svc::region_in_scope(conn, user, run_region(&run))? {
+        Ok(run)
+    } else {
+        Err(not_found())
+    }
+}
+
 async fn show(ctx: &Ctx, id: i64, error: Option<String>) -> Result<HttpResponse, PageError> {
-    ctx.require(WHATIF_ROLES)?;
+    let user = ctx.require(WHATIF_ROLES)?;
     let (run, others) = ctx
         .db(move |conn, _| {
-            let run = store::get(conn, id)?
-                .ok_or_else(|| AppError::NotFound(format!("what-if run {id}")))?;
-            Ok((run, store::latest(conn, 20)?))
+            Ok((
+                run_in_scope(conn, &user, id)?,
+                runs_in_scope(conn, &user, 20)?,
+            ))
         })
         .await?;
     let result: Option<RunResult> = run
@@ -291,7 +344,7 @@ pub async fn start(
     id: web::Path<i64>,
     form: web::Form<StartForm>,
 ) -> Result<HttpResponse, PageError> {
-    ctx.require(WHATIF_ROLES)?;
+    let user = ctx.require(WHATIF_ROLES)?;
     ctx.check_csrf(&form.csrf)?;
     let id = id.into_inner();
     let date = |field: &str, v: &str| {
@@ -304,11 +357,7 @@ pub async fn start(
     };
     let (from, to) = (date("from", &form.from)?, date("to", &form.to)?);
     let region = Some(form.region.trim().to_string()).filter(|r| !r.is_empty());
-    let run = ctx
-        .db(move |conn, _| {
-            store::get(conn, id)?.ok_or_else(|| AppError::NotFound(format!("what-if run {id}")))
-        })
-        .await?;
+    let run = ctx.db(move |conn, _| run_in_scope(conn, &user, id)).await?;
     // Checked at upload; checked again, since the file is parsed anew for the replay.
     let (Ok(draft), Ok(doc)) = (
         load_policy(&run.draft_name, &run.draft_text),
