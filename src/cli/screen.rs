@@ -11,11 +11,12 @@ use crate::definitions::Definitions;
 use crate::domain::export::safe_record;
 use crate::domain::facility::StatusChange;
 use crate::domain::money::Fen;
+use crate::domain::screening::RuleFacts;
 use crate::domain::screening::{
     self, Against, DoctorScore, Hit, HitSubject, InvoiceUse, PeerKey, PersonFacts, RuleCode,
     Screened, WeekendScore,
 };
-use crate::service::screening::{self as screening_service, claimant_label, stay_of, RuleFacts};
+use crate::service::screening::{self as screening_service, claimant_label, stay_of};
 use crate::store::screening::{self as store, RepeatedInvoice, StayRow};
 use crate::store::{facilities, DbConn, Pool};
 use chrono::{Days, NaiveDate};
@@ -272,7 +273,10 @@ pub fn run(
             });
             let id_number = person.map_or("", |p| p.0.as_str());
             let claimant = claimant_label(person.map(|p| p.1.as_str()), Some(id_number));
-            let all_facts: Vec<RuleFacts> = person_claims.iter().map(RuleFacts::of).collect();
+            let all_facts: Vec<RuleFacts> = person_claims
+                .iter()
+                .map(|c| RuleFacts::parse(&c.rule_facts))
+                .collect();
             for (claim, rf) in person_claims.iter().zip(&all_facts) {
                 let Some(stay) = stay_of(claim, rf) else {
                     continue;

@@ -8,14 +8,13 @@ use crate::domain::claim::{Claim, EncounterKind};
 use crate::domain::person::IdNumber;
 use crate::domain::screening::{
     self, doctor_scores, Against, DoctorScore, DoctorTally, FacilityStats, Hit, InvoiceUse,
-    OutlierScore, PeerKey, PeerStats, PeerTally, PersonFacts, Screened, Stay, WeekendScore,
-    WeekendStats,
+    OutlierScore, PeerKey, PeerStats, PeerTally, PersonFacts, RuleFacts, Screened, Stay,
+    WeekendScore, WeekendStats,
 };
 use crate::error::AppResult;
 use crate::store::screening::{self as store, NewStat, StatKind, StayRow};
 use crate::store::DbConn;
 use chrono::{Days, NaiveDate};
-use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
 
 /// The workflow a claim with an `investigate` hit opens in.
@@ -23,25 +22,6 @@ pub const INVESTIGATION: &str = "fraud_investigation";
 
 /// The family of claims filed as a transfer without referral: a declared transfer.
 const UNREFERRED_TRANSFER: &str = "unreferred_transfer";
-
-/// The facts of a stored claim's `family_facts` the rules read; the rest is skipped.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
-pub struct RuleFacts {
-    pub third_party_liable: bool,
-    pub discharge_medicine_days: Option<u32>,
-    pub chronic_condition: bool,
-    pub referral: bool,
-    pub special_disease: Option<String>,
-    emergency: Option<serde::de::IgnoredAny>,
-}
-
-impl RuleFacts {
-    /// The facts of a stored claim; a claim whose facts do not parse has none.
-    pub fn of(row: &StayRow) -> RuleFacts {
-        serde_json::from_str(&row.family_facts).unwrap_or_default()
-    }
-}
 
 /// A stored claim as the pair rules see it; `None` if its dates do not parse.
 pub fn stay_of<'a>(row: &'a StayRow, facts: &RuleFacts) -> Option<Stay<'a>> {
@@ -54,14 +34,14 @@ pub fn stay_of<'a>(row: &'a StayRow, facts: &RuleFacts) -> Option<Stay<'a>> {
         discharge: date(&row.discharge_date)?,
         diagnosis: &row.diagnosis_code,
         referral: facts.referral || row.family == UNREFERRED_TRANSFER,
-        emergency: facts.emergency.is_some(),
+        emergency: facts.emergency(),
         total_fen: row.total_fen,
     })
 }
 
 /// [`stay_of`] reading the row's own facts.
 pub fn stay_of_row(row: &StayRow) -> Option<Stay<'_>> {
-    stay_of(row, &RuleFacts::of(row))
+    stay_of(row, &RuleFacts::parse(&row.rule_facts))
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
@@ -104,7 +84,10 @@ pub fn at_intake(
             .filter(|s| s.admission_date <= to && s.discharge_date >= from)
             .cloned(),
     );
-    let near_facts: Vec<RuleFacts> = near.iter().map(RuleFacts::of).collect();
+    let near_facts: Vec<RuleFacts> = near
+        .iter()
+        .map(|r| RuleFacts::parse(&r.rule_facts))
+        .collect();
     let earlier: Vec<Stay<'_>> = near
         .iter()
         .zip(&near_facts)
@@ -279,6 +262,7 @@ pub fn statistics(
     let mut weekend: HashMap<String, WeekendStats> = HashMap::new();
     let mut household: HashMap<i64, Vec<StayRow>> = HashMap::new();
     let mut window: VecDeque<Recent> = VecDeque::new();
+    let mut facility_stats: Vec<FacilityStats> = Vec::new();
     let within = i64::from(rules.household.within_days);
     let (lo, hi) = (from.to_string(), to.to_string());
     let mut after: Option<(String, String, i64)> = None;
@@ -298,6 +282,27 @@ pub fn statistics(
         for item in page {
             seen += 1;
             let row = item.stay;
+            // The facility totals: every claim of a registered facility, in code order.
+            if let Some((level, region)) = levels.get(&row.facility_code) {
+                if facility_stats
+                    .last()
+                    .is_none_or(|f: &FacilityStats| f.facility != row.facility_code)
+                {
+                    facility_stats.push(FacilityStats {
+                        facility: row.facility_code.clone(),
+                        level: level.clone(),
+                        region_code: region.clone(),
+                        ..FacilityStats::default()
+                    });
+                }
+                if let Some(f) = facility_stats.last_mut() {
+                    f.claims += 1;
+                    if row.encounter_kind == "inpatient" {
+                        f.stays += 1;
+                        f.stay_cost_fen += row.total_fen;
+                    }
+                }
+            }
             let Some(stay) = stay_of_row(&row) else {
                 continue;
             };
@@ -382,7 +387,6 @@ pub fn statistics(
         })
         .collect();
     let weekend: Vec<WeekendStats> = weekend.into_values().collect();
-    let facility_stats = store::facility_stats(conn, &lo, &hi)?;
     Ok(Statistics {
         facilities: screening::outliers(&rules.outlier, &facility_stats),
         weekend: screening::weekend_spikes(&rules.weekend, &weekend),

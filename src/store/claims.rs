@@ -2,6 +2,7 @@ use super::schema::{
     claim_documents, claim_invoices, claims, document_requests, idempotency_keys, persons,
     ytd_totals,
 };
+use super::screening::NewStay;
 use super::DbConn;
 use crate::db_run;
 use crate::domain::claim::{
@@ -10,6 +11,7 @@ use crate::domain::claim::{
 use crate::domain::dates::parse_iso_date;
 use crate::domain::money::Fen;
 use crate::domain::policy::{Breakdown, YearToDate};
+use crate::domain::screening::RuleFacts;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -340,9 +342,34 @@ pub fn answer_request(
     Ok(n == 1)
 }
 
+/// Writes the claims and, for each with a person, its row of `claim_stays` (the screening
+/// rules' copy). Call inside a transaction.
 pub fn insert_all(conn: &mut DbConn, records: &[NewClaimRecord<'_>]) -> QueryResult<usize> {
     let rows: Vec<NewClaim<'_>> = records.iter().map(NewClaim::from).collect();
-    Ok(crate::insert_chunked!(conn, claims::table, rows))
+    let written = crate::insert_chunked!(conn, claims::table, rows);
+    let stays: Vec<NewStay<'_>> = records
+        .iter()
+        .zip(&rows)
+        .filter_map(|(r, row)| {
+            let c = r.claim;
+            Some(NewStay {
+                person_id: r.person_id?,
+                admission_date: row.admission_date.clone(),
+                claim_id: r.id,
+                discharge_date: row.discharge_date.clone(),
+                facility_code: &c.facility_code,
+                encounter_kind: c.encounter_kind.as_str(),
+                family: c.family.as_str(),
+                diagnosis_code: &c.diagnosis_code,
+                rule_facts: RuleFacts::stored(&c.facts),
+                total_fen: c.total_fen.0,
+                invoice_numbers: row.invoice_numbers.clone(),
+                attending_doctor: c.attending_doctor.as_deref(),
+            })
+        })
+        .collect();
+    super::screening::insert_stays(conn, &stays)?;
+    Ok(written)
 }
 
 pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<Option<ClaimRecord>> {
@@ -671,6 +698,7 @@ pub fn set_amounts(
     claim_id: i64,
     a: crate::domain::claim::InvoiceAmounts,
 ) -> QueryResult<usize> {
+    super::screening::set_stay_total(conn, claim_id, a.total_fen)?;
     db_run!(conn, c => diesel::update(claims::table.find(claim_id))
         .set((claims::total_fen.eq(a.total_fen), claims::policy_scope_fen.eq(a.policy_scope_fen), claims::self_paid_fen.eq(a.self_paid_fen)))
         .execute(c))
@@ -681,5 +709,6 @@ pub fn set_family_facts(
     claim_id: i64,
     facts: &FamilyFacts,
 ) -> QueryResult<usize> {
+    super::screening::set_stay_facts(conn, claim_id, &RuleFacts::stored(facts))?;
     db_run!(conn, c => diesel::update(claims::table.find(claim_id)).set(claims::family_facts.eq(json_text(facts))).execute(c))
 }

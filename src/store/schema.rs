@@ -132,6 +132,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    claim_stays (person_id, admission_date, claim_id) {
+        person_id -> BigInt,
+        admission_date -> Text,
+        claim_id -> BigInt,
+        discharge_date -> Text,
+        facility_code -> Text,
+        encounter_kind -> Text,
+        family -> Text,
+        diagnosis_code -> Text,
+        rule_facts -> Text,
+        total_fen -> BigInt,
+        invoice_numbers -> Text,
+        attending_doctor -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     claim_documents (id) {
         id -> BigInt,
         claim_id -> BigInt,
@@ -243,6 +260,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_roles,
     workflow_versions,
     claims,
+    claim_stays,
     claim_documents,
     cases,
     audit_events,

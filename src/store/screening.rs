@@ -1,17 +1,21 @@
 //! Reads for the screening rules: a person's stays near a date (intake), pages of history
 //! ordered by person and date (backtest), duplicate invoice groups, facility totals and the
 //! stored outlier scores.
-use super::schema::{claims, enrolments, facility_scores, persons, screening_stats};
+use super::schema::{claim_stays, claims, enrolments, facility_scores, persons, screening_stats};
 use super::DbConn;
 use crate::db_run;
-use crate::domain::screening::{FacilityStats, OutlierScore};
+use crate::domain::screening::OutlierScore;
 use diesel::prelude::*;
 
-/// One claim as the pair rules and the backtest see it.
+/// One claim as the pair rules and the backtest see it: a row of `claim_stays`, the rules'
+/// narrow copy of the claim.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = claims)]
+#[diesel(table_name = claim_stays)]
 pub struct StayRow {
+    #[diesel(column_name = claim_id)]
     pub id: i64,
+    #[diesel(select_expression = claim_stays::person_id.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<claim_stays::person_id>)]
     pub person_id: Option<i64>,
     pub facility_code: String,
     pub encounter_kind: String,
@@ -19,32 +23,98 @@ pub struct StayRow {
     pub discharge_date: String,
     pub family: String,
     pub diagnosis_code: String,
-    pub family_facts: String,
+    /// The facts the rules read, as JSON (`service::screening::RuleFacts`).
+    pub rule_facts: String,
     pub total_fen: i64,
     pub invoice_numbers: String,
     pub attending_doctor: Option<String>,
 }
 
-/// The person's claims whose stay touches `from..=to` (ISO dates): an index range on
-/// `claims (person_id, admission_date)`.
+/// A claim's row of `claim_stays`, written with the claim.
+#[derive(Insertable)]
+#[diesel(table_name = claim_stays, treat_none_as_default_value = false)]
+pub struct NewStay<'a> {
+    pub person_id: i64,
+    pub admission_date: String,
+    pub claim_id: i64,
+    pub discharge_date: String,
+    pub facility_code: &'a str,
+    pub encounter_kind: &'a str,
+    pub family: &'a str,
+    pub diagnosis_code: &'a str,
+    pub rule_facts: String,
+    pub total_fen: i64,
+    pub invoice_numbers: String,
+    pub attending_doctor: Option<&'a str>,
+}
+
+pub fn insert_stays(conn: &mut DbConn, rows: &[NewStay<'_>]) -> QueryResult<usize> {
+    Ok(crate::insert_chunked!(conn, claim_stays::table, rows))
+}
+
+/// The claim's row, found by its claim's person and admission (the table's key).
+fn stay_of_claim(
+    claim_id: i64,
+) -> diesel::dsl::Filter<claim_stays::table, diesel::dsl::Eq<claim_stays::claim_id, i64>> {
+    claim_stays::table.filter(claim_stays::claim_id.eq(claim_id))
+}
+
+/// A corrected total (the facility's first review) reaches the rules' copy.
+pub fn set_stay_total(conn: &mut DbConn, claim_id: i64, total_fen: i64) -> QueryResult<usize> {
+    let key = claim_key(conn, claim_id)?;
+    let Some((person, admission)) = key else {
+        return Ok(0);
+    };
+    db_run!(conn, c => diesel::update(stay_of_claim(claim_id)
+            .filter(claim_stays::person_id.eq(person))
+            .filter(claim_stays::admission_date.eq(&admission)))
+        .set(claim_stays::total_fen.eq(total_fen))
+        .execute(c))
+}
+
+/// Corrected facts reach the rules' copy.
+pub fn set_stay_facts(conn: &mut DbConn, claim_id: i64, rule_facts: &str) -> QueryResult<usize> {
+    let key = claim_key(conn, claim_id)?;
+    let Some((person, admission)) = key else {
+        return Ok(0);
+    };
+    db_run!(conn, c => diesel::update(stay_of_claim(claim_id)
+            .filter(claim_stays::person_id.eq(person))
+            .filter(claim_stays::admission_date.eq(&admission)))
+        .set(claim_stays::rule_facts.eq(rule_facts))
+        .execute(c))
+}
+
+/// (person, admission date) of a claim: the key of its `claim_stays` row.
+fn claim_key(conn: &mut DbConn, claim_id: i64) -> QueryResult<Option<(i64, String)>> {
+    let row: Option<(Option<i64>, String)> = db_run!(conn, c => claims::table
+        .find(claim_id)
+        .select((claims::person_id, claims::admission_date))
+        .first(c)
+        .optional())?;
+    Ok(row.and_then(|(person, admission)| Some((person?, admission))))
+}
+
+/// The person's claims whose stay touches `from..=to` (ISO dates): a key range of
+/// `claim_stays`.
 pub fn stays_near(
     conn: &mut DbConn,
     person_id: i64,
     from: &str,
     to: &str,
 ) -> QueryResult<Vec<StayRow>> {
-    db_run!(conn, c => claims::table
-        .filter(claims::person_id.eq(person_id))
-        .filter(claims::admission_date.le(to))
-        .filter(claims::discharge_date.ge(from))
-        .order(claims::id)
+    db_run!(conn, c => claim_stays::table
+        .filter(claim_stays::person_id.eq(person_id))
+        .filter(claim_stays::admission_date.le(to))
+        .filter(claim_stays::discharge_date.ge(from))
+        .order(claim_stays::claim_id)
         .select(StayRow::as_select())
         .load(c))
 }
 
 /// Claims of other members of `household` admitted at `facility` in `from..=to`: the
-/// members from `persons (household)` (a household is a few people), each one's stays from
-/// `claims (person_id, admission_date)`; short index reads, whatever the facility's size.
+/// members from `persons (household)` (a household is a few people), each one's stays a key
+/// range of `claim_stays`; short reads, whatever the facility's size.
 pub fn household_stays(
     conn: &mut DbConn,
     household: &str,
@@ -54,15 +124,15 @@ pub fn household_stays(
     to: &str,
 ) -> QueryResult<Vec<StayRow>> {
     // The facility is checked here, not in SQL: given it, SQLite's planner (no ANALYZE
-    // statistics) ranges over `claims (facility_code, admission_date)`, a whole hospital's
+    // statistics) ranges over `claim_stays (facility_code, admission_date)`, a whole hospital's
     // month, instead of the members' few stays. One join, not members then `IN (...)`:
     // diesel caches the prepared statement only for a fixed shape.
-    let mut stays: Vec<StayRow> = db_run!(conn, c => claims::table
-        .inner_join(persons::table.on(persons::id.nullable().eq(claims::person_id)))
+    let mut stays: Vec<StayRow> = db_run!(conn, c => claim_stays::table
+        .inner_join(persons::table.on(persons::id.eq(claim_stays::person_id)))
         .filter(persons::household.eq(household))
         .filter(persons::id.ne(person_id))
-        .filter(claims::admission_date.between(from, to))
-        .order(claims::id)
+        .filter(claim_stays::admission_date.between(from, to))
+        .order(claim_stays::claim_id)
         .select(StayRow::as_select())
         .load(c))?;
     stays.retain(|s| s.facility_code == facility);
@@ -78,7 +148,7 @@ pub struct FacilityStayRow {
 }
 
 /// A page of claims admitted in `from..=to`, in (facility, admission date, id) order after
-/// `after` (keyset paging on `claims (facility_code, admission_date)`).
+/// `after` (keyset paging on `claim_stays (facility_code, admission_date, claim_id)`).
 pub fn facility_page(
     conn: &mut DbConn,
     after: Option<(&str, &str, i64)>,
@@ -87,23 +157,24 @@ pub fn facility_page(
     limit: i64,
 ) -> QueryResult<Vec<FacilityStayRow>> {
     let (f, d, id) = after.unwrap_or(("", "", 0));
-    db_run!(conn, c => claims::table
-        .left_join(persons::table.on(persons::id.nullable().eq(claims::person_id)))
-        .filter(claims::facility_code.ge(f))
+    db_run!(conn, c => claim_stays::table
+        .left_join(persons::table.on(persons::id.eq(claim_stays::person_id)))
+        .filter(claim_stays::facility_code.ge(f))
         .filter(
-            claims::facility_code.gt(f)
-                .or(claims::admission_date.gt(d))
-                .or(claims::admission_date.eq(d).and(claims::id.gt(id))),
+            claim_stays::facility_code.gt(f)
+                .or(claim_stays::admission_date.gt(d))
+                .or(claim_stays::admission_date.eq(d).and(claim_stays::claim_id.gt(id))),
         )
-        .filter(claims::admission_date.between(from, to))
-        .order((claims::facility_code, claims::admission_date, claims::id))
+        .filter(claim_stays::admission_date.between(from, to))
+        .order((claim_stays::facility_code, claim_stays::admission_date, claim_stays::claim_id))
         .limit(limit)
         .select((StayRow::as_select(), persons::household.nullable()))
         .load(c))
 }
 
 /// A page of history for the backtest: claims of persons after `after_person` whose stay
-/// touches `from..=to`, ordered by person, date and id, at most `limit` rows.
+/// touches `from..=to`, ordered by person, date and id, at most `limit` rows: one sequential
+/// range of `claim_stays`.
 pub fn history_page(
     conn: &mut DbConn,
     after_person: i64,
@@ -111,11 +182,11 @@ pub fn history_page(
     to: &str,
     limit: i64,
 ) -> QueryResult<Vec<StayRow>> {
-    db_run!(conn, c => claims::table
-        .filter(claims::person_id.gt(after_person))
-        .filter(claims::admission_date.le(to))
-        .filter(claims::discharge_date.ge(from))
-        .order((claims::person_id, claims::admission_date, claims::id))
+    db_run!(conn, c => claim_stays::table
+        .filter(claim_stays::person_id.gt(after_person))
+        .filter(claim_stays::admission_date.le(to))
+        .filter(claim_stays::discharge_date.ge(from))
+        .order((claim_stays::person_id, claim_stays::admission_date, claim_stays::claim_id))
         .limit(limit)
         .select(StayRow::as_select())
         .load(c))
@@ -175,67 +246,6 @@ pub fn repeated_invoices(conn: &mut DbConn) -> QueryResult<Vec<RepeatedInvoice>>
          GROUP BY invoice_key HAVING COUNT(*) > 1) ORDER BY i.invoice_key, i.claim_id",
     );
     db_run!(conn, c => query.load(c))
-}
-
-/// Stays for the given claim ids (the duplicate-invoice claims the backtest reports).
-pub fn stays_by_id(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<StayRow>> {
-    db_run!(conn, c => claims::table
-        .filter(claims::id.eq_any(ids))
-        .order(claims::id)
-        .select(StayRow::as_select())
-        .load(c))
-}
-
-#[derive(QueryableByName)]
-struct StatsRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    facility_code: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    level: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    region_code: String,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    claims: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    stays: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    stay_cost_fen: i64,
-}
-
-/// Per facility, the claims admitted in `from..=to`: how many, how many inpatient stays, and
-/// what the stays cost. One aggregate over `claims (facility_code, admission_date)`, grouped by
-/// the facilities' primary key alone so that rows arrive grouped from the index and no sort
-/// (memory growing with history) is needed.
-pub fn facility_stats(conn: &mut DbConn, from: &str, to: &str) -> QueryResult<Vec<FacilityStats>> {
-    use diesel::sql_types::Text;
-    let sql = "SELECT f.code AS facility_code, f.level AS level, f.region_code AS region_code, \
-               CAST(COUNT(*) AS BIGINT) AS claims, \
-               CAST(SUM(CASE WHEN c.encounter_kind = 'inpatient' THEN 1 ELSE 0 END) AS BIGINT) AS stays, \
-               CAST(SUM(CASE WHEN c.encounter_kind = 'inpatient' THEN c.total_fen ELSE 0 END) AS BIGINT) AS stay_cost_fen \
-               FROM claims c JOIN facilities f ON f.code = c.facility_code \
-               WHERE c.admission_date >= $1 AND c.admission_date <= $2 \
-               GROUP BY f.code ORDER BY f.code";
-    let rows: Vec<StatsRow> = match conn {
-        DbConn::Sqlite(c, _) => diesel::sql_query(sql.replace("$1", "?").replace("$2", "?"))
-            .bind::<Text, _>(from)
-            .bind::<Text, _>(to)
-            .load(c)?,
-        DbConn::Pg(c) => diesel::sql_query(sql)
-            .bind::<Text, _>(from)
-            .bind::<Text, _>(to)
-            .load(c)?,
-    };
-    Ok(rows
-        .into_iter()
-        .map(|r| FacilityStats {
-            facility: r.facility_code,
-            level: r.level,
-            region_code: r.region_code,
-            stays: r.stays.max(0) as u64,
-            stay_cost_fen: r.stay_cost_fen,
-            claims: r.claims.max(0) as u64,
-        })
-        .collect())
 }
 
 #[derive(Insertable)]

@@ -991,6 +991,17 @@ fn the_hospital_reviews_a_claim_first_when_the_workflow_says_so(backend: crate::
             "{view}"
         );
         assert_eq!(view["claim"]["total_fen"], 1_100_000);
+        // The screening rules' copy of the claim (claim_stays) follows the correction.
+        let stays = claimflow::store::screening::history_page(
+            &mut app.conn(),
+            0,
+            "2000-01-01",
+            "2100-12-31",
+            100_000,
+        )
+        .unwrap();
+        let stay = stays.iter().find(|s| s.id == claim_id).expect("the claim's stay");
+        assert_eq!(stay.total_fen, 1_100_000);
         let (_, after) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
         assert_ne!(
             before["claim"]["payable_fen"], after["claim"]["payable_fen"],

@@ -2,7 +2,8 @@
 //! files are checked with line numbers, and payouts obey the caps in any order.
 use claimflow::domain::eligibility::{Channel, Enrolment, SPECIAL_GROUPS};
 use claimflow::domain::policy::{
-    calculate, load_policy, stay_terms, CalcRequest, GroupCap, Policy, YearToDate,
+    calculate, calculate_amounts, load_policy, stay_terms, CalcRequest, GroupCap, Policy,
+    YearToDate,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -382,6 +383,22 @@ proptest! {
             prop_assert!(bill.reimbursed_fen() <= req.policy_scope_fen, "{}: {:?}", p.name, bill);
             prop_assert_eq!(bill.fund_fen, b.payable_fen);
             prop_assert_eq!(b.steps.last().map(|s| s.code.as_str()), Some("bill"));
+        }
+    }
+
+    #[test]
+    fn the_replay_calculation_equals_the_explained_one_but_for_the_texts(req in request()) {
+        for p in both().into_iter().filter(|p| priceable(p, &req)) {
+            let explained = calculate(&p, &req).unwrap();
+            let amounts = calculate_amounts(&p, &req).unwrap();
+            prop_assert!(explained.steps.iter().all(|s| !s.zh.is_empty() && !s.en.is_empty()));
+            prop_assert!(amounts.steps.iter().all(|s| s.zh.is_empty() && s.en.is_empty()));
+            let mut without_texts = explained.clone();
+            for s in &mut without_texts.steps {
+                s.zh.clear();
+                s.en.clear();
+            }
+            prop_assert_eq!(amounts, without_texts);
         }
     }
 

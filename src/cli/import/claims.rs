@@ -320,7 +320,7 @@ impl ImportLookups {
             discharge_date: c.discharge_date.to_string(),
             family: c.family.as_str().to_string(),
             diagnosis_code: c.diagnosis_code.clone(),
-            family_facts: serde_json::to_string(&c.facts).unwrap_or_default(),
+            rule_facts: crate::domain::screening::RuleFacts::stored(&c.facts),
             total_fen: c.total_fen.0,
             invoice_numbers: String::new(),
             attending_doctor: c.attending_doctor.clone(),

@@ -28,6 +28,7 @@ impl Kind {
             Kind::Facilities => &["facilities", "facility_status"],
             Kind::Claims => &[
                 "claims",
+                "claim_stays",
                 "claim_invoices",
                 "cases",
                 "audit_events",

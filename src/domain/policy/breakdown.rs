@@ -109,7 +109,12 @@ pub(super) fn pct(r: Decimal) -> String {
     format!("{}%", (r * Decimal::ONE_HUNDRED).normalize())
 }
 
-pub(super) struct Steps(pub(super) Vec<Step>);
+/// The steps of one calculation. With `explain` off their texts are left empty and never
+/// formatted: a replay reads only codes, keys and amounts, and the texts were most of its time.
+pub(super) struct Steps {
+    pub(super) steps: Vec<Step>,
+    pub(super) explain: bool,
+}
 
 impl Steps {
     pub(super) fn add(
@@ -117,10 +122,13 @@ impl Steps {
         code: &str,
         key: impl Into<String>,
         amount: Fen,
-        zh: String,
-        en: String,
+        text: impl FnOnce() -> (String, String),
     ) {
-        self.0.push(Step {
+        let (zh, en) = match self.explain {
+            true => text(),
+            false => (String::new(), String::new()),
+        };
+        self.steps.push(Step {
             code: code.into(),
             key: key.into(),
             amount_fen: amount.0,

@@ -87,6 +87,12 @@ pub fn calculate(policy: &Policy, req: &CalcRequest) -> Result<Breakdown, CalcEr
     calculate_decided(policy, req, None)
 }
 
+/// [`calculate`] with the steps' texts left empty: the same amounts, codes and keys, for a
+/// replay of many claims that reads nothing else (formatting the texts was most of its time).
+pub fn calculate_amounts(policy: &Policy, req: &CalcRequest) -> Result<Breakdown, CalcError> {
+    priced(policy, req, None, false)
+}
+
 /// Prices a claim whose basic payout a reviewer decided (`decided`, when it differs from the
 /// computed one): the later layers work on the decided amount.
 pub fn calculate_decided(
@@ -94,22 +100,33 @@ pub fn calculate_decided(
     req: &CalcRequest,
     decided: Option<i64>,
 ) -> Result<Breakdown, CalcError> {
+    priced(policy, req, decided, true)
+}
+
+fn priced(
+    policy: &Policy,
+    req: &CalcRequest,
+    decided: Option<i64>,
+    explain: bool,
+) -> Result<Breakdown, CalcError> {
     validate(req)?;
     let scope = Fen(req.policy_scope_fen);
-    let mut steps = Steps(Vec::with_capacity(8));
-    steps.add(
-        "policy_scope",
-        "request.policy_scope_fen",
-        scope,
-        format!(
-            "政策范围内费用 {scope} 元（总费用 {} 元）",
-            Fen(req.total_fen)
-        ),
-        format!(
-            "Policy-scope cost {scope} (total cost {})",
-            Fen(req.total_fen)
-        ),
-    );
+    let mut steps = Steps {
+        steps: Vec::with_capacity(10),
+        explain,
+    };
+    steps.add("policy_scope", "request.policy_scope_fen", scope, || {
+        (
+            format!(
+                "政策范围内费用 {scope} 元（总费用 {} 元）",
+                Fen(req.total_fen)
+            ),
+            format!(
+                "Policy-scope cost {scope} (total cost {})",
+                Fen(req.total_fen)
+            ),
+        )
+    });
     let mut ytd = req.ytd;
     let special_as_inpatient = req.encounter_kind == "special_outpatient"
         && req
@@ -130,13 +147,12 @@ pub fn calculate_decided(
         && policy.maternity_fixed.is_some()
     {
         let fixed = policy.maternity_fixed.unwrap_or_default();
-        steps.add(
-            "maternity_fixed",
-            "maternity.fixed",
-            fixed,
-            format!("符合政策的分娩按定额 {fixed} 元包干"),
-            format!("Policy-compliant birth: fixed amount {fixed}"),
-        );
+        steps.add("maternity_fixed", "maternity.fixed", fixed, || {
+            (
+                format!("符合政策的分娩按定额 {fixed} 元包干"),
+                format!("Policy-compliant birth: fixed amount {fixed}"),
+            )
+        });
         fixed
     } else if req.encounter_kind == "outpatient"
         || (req.encounter_kind == "special_outpatient" && !special_as_inpatient)
@@ -148,16 +164,24 @@ pub fn calculate_decided(
                 "special_disease",
                 "inpatient.special_diseases",
                 scope,
-                "特殊门诊病种，视同住院".into(),
-                "Special outpatient disease: paid as inpatient".into(),
+                || {
+                    (
+                        "特殊门诊病种，视同住院".into(),
+                        "Special outpatient disease: paid as inpatient".into(),
+                    )
+                },
             );
         } else if req.encounter_kind == "maternity" {
             steps.add(
                 "maternity_high_risk",
                 "request.maternity_high_risk",
                 scope,
-                "高危孕产妇住院分娩，按住院政策报销".into(),
-                "High-risk birth: inpatient rules apply".into(),
+                || {
+                    (
+                        "高危孕产妇住院分娩，按住院政策报销".into(),
+                        "High-risk birth: inpatient rules apply".into(),
+                    )
+                },
             );
         }
         inpatient_payout(policy, req, &mut ytd, &mut steps)?
@@ -166,22 +190,15 @@ pub fn calculate_decided(
     if req.family.as_deref() == Some("trauma") {
         if let Some(cap) = policy.trauma_cap_without_approval {
             if req.trauma_approval_form {
-                steps.add(
-                    "trauma_approval",
-                    "trauma.cap_without_approval",
-                    paid,
-                    format!("已提交意外伤害病人补偿审批表，不受 {cap} 元限额"),
-                    format!("Accident-injury approval form present: the {cap} cap does not apply"),
-                );
+                steps.add("trauma_approval", "trauma.cap_without_approval", paid, || (format!("已提交意外伤害病人补偿审批表，不受 {cap} 元限额"), format!("Accident-injury approval form present: the {cap} cap does not apply")));
             } else if paid > cap {
                 paid = cap;
-                steps.add(
-                    "trauma_cap",
-                    "trauma.cap_without_approval",
-                    paid,
-                    format!("外伤补助未附审批表，最高 {cap} 元"),
-                    format!("Trauma benefit without the approval form is capped at {cap}"),
-                );
+                steps.add("trauma_cap", "trauma.cap_without_approval", paid, || {
+                    (
+                        format!("外伤补助未附审批表，最高 {cap} 元"),
+                        format!("Trauma benefit without the approval form is capped at {cap}"),
+                    )
+                });
             }
         }
     }
@@ -194,30 +211,28 @@ pub fn calculate_decided(
         let room = Fen((max.0 - ytd.paid_fen).max(0));
         if paid > room {
             paid = room;
-            steps.add(
-                "annual_payout_max",
-                key,
-                paid,
-                format!(
-                    "年度补助最高 {max} 元，本年已付 {} 元，本次最多 {room} 元",
-                    Fen(ytd.paid_fen)
-                ),
-                format!(
-                    "Annual maximum {max}; {} already paid this year, so at most {room} now",
-                    Fen(ytd.paid_fen)
-                ),
-            );
+            steps.add("annual_payout_max", key, paid, || {
+                (
+                    format!(
+                        "年度补助最高 {max} 元，本年已付 {} 元，本次最多 {room} 元",
+                        Fen(ytd.paid_fen)
+                    ),
+                    format!(
+                        "Annual maximum {max}; {} already paid this year, so at most {room} now",
+                        Fen(ytd.paid_fen)
+                    ),
+                )
+            });
         }
     }
     if paid > scope {
         paid = scope;
-        steps.add(
-            "scope_clip",
-            "request.policy_scope_fen",
-            paid,
-            "支付额不超过政策范围内费用".into(),
-            "The payout cannot exceed the policy-scope cost".into(),
-        );
+        steps.add("scope_clip", "request.policy_scope_fen", paid, || {
+            (
+                "支付额不超过政策范围内费用".into(),
+                "The payout cannot exceed the policy-scope cost".into(),
+            )
+        });
     }
     // Attribute any clipping after the layers to the over-limit layer first.
     ytd.over_limit_paid_fen = ytd
@@ -227,24 +242,22 @@ pub fn calculate_decided(
         .outpatient_paid_fen
         .min(req.ytd.outpatient_paid_fen + paid.0);
     ytd.paid_fen = req.ytd.paid_fen + paid.0;
-    steps.add(
-        "payable",
-        "result",
-        paid,
-        format!("本次基本医保基金支付 {paid} 元"),
-        format!("Basic insurance (the fund) pays {paid}"),
-    );
+    steps.add("payable", "result", paid, || {
+        (
+            format!("本次基本医保基金支付 {paid} 元"),
+            format!("Basic insurance (the fund) pays {paid}"),
+        )
+    });
     if let Some(d) = decided.filter(|d| *d != paid.0) {
         let computed = paid;
         paid = Fen(d.clamp(0, scope.0));
         ytd.paid_fen = req.ytd.paid_fen + paid.0;
-        steps.add(
-            "decided",
-            "decision.decided_fen",
-            paid,
-            format!("审核决定基本医保支付 {paid} 元（计算值 {computed} 元）"),
-            format!("The reviewers decided basic insurance pays {paid} (computed {computed})"),
-        );
+        steps.add("decided", "decision.decided_fen", paid, || {
+            (
+                format!("审核决定基本医保支付 {paid} 元（计算值 {computed} 元）"),
+                format!("The reviewers decided basic insurance pays {paid} (computed {computed})"),
+            )
+        });
     }
     let input = LayerInput {
         total: Fen(req.total_fen),
@@ -256,7 +269,7 @@ pub fn calculate_decided(
     Ok(Breakdown {
         policy: policy.name.clone(),
         payable_fen: paid.0,
-        steps: steps.0,
+        steps: steps.steps,
         ytd_after: ytd,
         bill,
     })
@@ -352,13 +365,7 @@ fn inpatient_payout(
         Some(limit) => {
             let room = (limit.0 - ytd.scope_fen).max(0);
             let within = scope.min(room);
-            steps.add(
-                "annual_scope_limit",
-                "inpatient.annual_scope_limit",
-                Fen(within),
-                format!("年度政策范围内费用限额 {limit} 元，本年已计 {} 元；本次 {} 元在限额内，{} 元超限", Fen(ytd.scope_fen), Fen(within), Fen(scope - within)),
-                format!("Annual policy-scope limit {limit}; {} counted already; {} of this claim is within it, {} above", Fen(ytd.scope_fen), Fen(within), Fen(scope - within)),
-            );
+            steps.add("annual_scope_limit", "inpatient.annual_scope_limit", Fen(within), || (format!("年度政策范围内费用限额 {limit} 元，本年已计 {} 元；本次 {} 元在限额内，{} 元超限", Fen(ytd.scope_fen), Fen(within), Fen(scope - within)), format!("Annual policy-scope limit {limit}; {} counted already; {} of this claim is within it, {} above", Fen(ytd.scope_fen), Fen(within), Fen(scope - within))));
             (within, scope - within)
         }
         None => (scope, 0),
@@ -369,12 +376,16 @@ fn inpatient_payout(
         "deductible",
         format!("inpatient.categories.{}.deductible", cat.id),
         base,
-        format!(
-            "扣除起付线 {}（{}），余 {base} 元",
-            Fen(deductible),
-            category_zh(&cat.id)
-        ),
-        format!("Deductible {} ({}) leaves {base}", Fen(deductible), cat.id),
+        || {
+            (
+                format!(
+                    "扣除起付线 {}（{}），余 {base} 元",
+                    Fen(deductible),
+                    category_zh(&cat.id)
+                ),
+                format!("Deductible {} ({}) leaves {base}", Fen(deductible), cat.id),
+            )
+        },
     );
 
     let mut ratio = cat.ratio;
@@ -394,20 +405,19 @@ fn inpatient_payout(
     let unfiled =
         cat.outside_county && !req.filed && !req.referral && ip.unfiled_penalty > Decimal::ZERO;
     if unfiled && req.emergency {
-        steps.add("emergency_exemption", "request.emergency", base, format!("县外就医未备案，但经审核属急诊，不降低比例（仍为 {}）", pct(ratio)), format!("Treated outside the county without filing, but judged an emergency: the ratio stays {}", pct(ratio)));
+        steps.add("emergency_exemption", "request.emergency", base, || (format!("县外就医未备案，但经审核属急诊，不降低比例（仍为 {}）", pct(ratio)), format!("Treated outside the county without filing, but judged an emergency: the ratio stays {}", pct(ratio))));
     } else if unfiled {
         ratio = (ratio - ip.unfiled_penalty).max(Decimal::ZERO);
-        steps.add("unfiled_penalty", "inpatient.unfiled_penalty", base, format!("县外就医前未办理转诊转院或异地安置手续，比例下降 {} 至 {}", pct(ip.unfiled_penalty), pct(ratio)), format!("Outside the county without transfer or relocation filing: ratio lowered by {} to {}", pct(ip.unfiled_penalty), pct(ratio)));
+        steps.add("unfiled_penalty", "inpatient.unfiled_penalty", base, || (format!("县外就医前未办理转诊转院或异地安置手续，比例下降 {} 至 {}", pct(ip.unfiled_penalty), pct(ratio)), format!("Outside the county without transfer or relocation filing: ratio lowered by {} to {}", pct(ip.unfiled_penalty), pct(ratio))));
         ratio_key = "inpatient.unfiled_penalty".into();
     }
     let basic = base.times_ratio(ratio);
-    steps.add(
-        "ratio",
-        ratio_key,
-        basic,
-        format!("{base} 元 × {} = {basic} 元", pct(ratio)),
-        format!("{base} × {} = {basic}", pct(ratio)),
-    );
+    steps.add("ratio", ratio_key, basic, || {
+        (
+            format!("{base} 元 × {} = {basic} 元", pct(ratio)),
+            format!("{base} × {} = {basic}", pct(ratio)),
+        )
+    });
     ytd.scope_fen += within;
 
     let mut total = basic;
@@ -417,13 +427,7 @@ fn inpatient_payout(
                 let raw = Fen(over).times_ratio(r);
                 let room = Fen((max.0 - ytd.over_limit_paid_fen).max(0));
                 let layer = raw.min(room);
-                steps.add(
-                    "over_limit",
-                    "inpatient.over_limit_ratio",
-                    layer,
-                    format!("超限部分 {} 元 × {} = {raw} 元；年度最高 {max} 元，本年已付 {} 元，本次 {layer} 元", Fen(over), pct(r), Fen(ytd.over_limit_paid_fen)),
-                    format!("Above the limit: {} × {} = {raw}; at most {max} a year, {} paid already, so {layer}", Fen(over), pct(r), Fen(ytd.over_limit_paid_fen)),
-                );
+                steps.add("over_limit", "inpatient.over_limit_ratio", layer, || (format!("超限部分 {} 元 × {} = {raw} 元；年度最高 {max} 元，本年已付 {} 元，本次 {layer} 元", Fen(over), pct(r), Fen(ytd.over_limit_paid_fen)), format!("Above the limit: {} × {} = {raw}; at most {max} a year, {} paid already, so {layer}", Fen(over), pct(r), Fen(ytd.over_limit_paid_fen))));
                 ytd.over_limit_paid_fen += layer.0;
                 total = Fen(total.0 + layer.0);
             }
@@ -431,8 +435,12 @@ fn inpatient_payout(
                 "over_limit_excluded",
                 "inpatient.annual_scope_limit",
                 Fen::ZERO,
-                format!("超出年度限额的 {} 元不予支付", Fen(over)),
-                format!("{} above the annual limit is not paid", Fen(over)),
+                || {
+                    (
+                        format!("超出年度限额的 {} 元不予支付", Fen(over)),
+                        format!("{} above the annual limit is not paid", Fen(over)),
+                    )
+                },
             ),
         }
     }
@@ -447,13 +455,12 @@ fn outpatient_payout(
 ) -> Result<Fen, CalcError> {
     category(policy, req)?;
     let Some(op) = &policy.outpatient else {
-        steps.add(
-            "no_outpatient_benefit",
-            "outpatient",
-            Fen::ZERO,
-            "本政策无普通门诊待遇".into(),
-            "This policy has no outpatient benefit".into(),
-        );
+        steps.add("no_outpatient_benefit", "outpatient", Fen::ZERO, || {
+            (
+                "本政策无普通门诊待遇".into(),
+                "This policy has no outpatient benefit".into(),
+            )
+        });
         return Ok(Fen::ZERO);
     };
     if op.real_time_only && !req.settled_in_real_time {
@@ -461,8 +468,12 @@ fn outpatient_payout(
             "not_real_time",
             "outpatient.real_time_only",
             Fen::ZERO,
-            "未实时刷卡结算的门诊费用原则上不予支付".into(),
-            "Outpatient costs not settled in real time are in principle not paid".into(),
+            || {
+                (
+                    "未实时刷卡结算的门诊费用原则上不予支付".into(),
+                    "Outpatient costs not settled in real time are in principle not paid".into(),
+                )
+            },
         );
         return Ok(Fen::ZERO);
     }
@@ -482,24 +493,27 @@ fn outpatient_payout(
                 "no_outpatient_benefit",
                 "outpatient.ratios",
                 Fen::ZERO,
-                format!("{}门诊不在报销范围", category_zh(&req.facility_category)),
-                format!(
-                    "Outpatient care at {} is not covered",
-                    req.facility_category
-                ),
+                || {
+                    (
+                        format!("{}门诊不在报销范围", category_zh(&req.facility_category)),
+                        format!(
+                            "Outpatient care at {} is not covered",
+                            req.facility_category
+                        ),
+                    )
+                },
             );
             return Ok(Fen::ZERO);
         }
     };
     let scope = Fen(req.policy_scope_fen);
     let raw = scope.times_ratio(ratio);
-    steps.add(
-        "outpatient_ratio",
-        key,
-        raw,
-        format!("门诊 {scope} 元 × {} = {raw} 元", pct(ratio)),
-        format!("Outpatient {scope} × {} = {raw}", pct(ratio)),
-    );
+    steps.add("outpatient_ratio", key, raw, || {
+        (
+            format!("门诊 {scope} 元 × {} = {raw} 元", pct(ratio)),
+            format!("Outpatient {scope} × {} = {raw}", pct(ratio)),
+        )
+    });
     let room = Fen((op.annual_max.0 - ytd.outpatient_paid_fen).max(0));
     let paid = raw.min(room);
     if paid < raw {
@@ -507,16 +521,20 @@ fn outpatient_payout(
             "outpatient_annual_max",
             "outpatient.annual_max",
             paid,
-            format!(
-                "普通门诊每年最高 {} 元，本年已付 {} 元，本次 {paid} 元",
-                op.annual_max,
-                Fen(ytd.outpatient_paid_fen)
-            ),
-            format!(
-                "Outpatient maximum {} a year, {} paid already, so {paid}",
-                op.annual_max,
-                Fen(ytd.outpatient_paid_fen)
-            ),
+            || {
+                (
+                    format!(
+                        "普通门诊每年最高 {} 元，本年已付 {} 元，本次 {paid} 元",
+                        op.annual_max,
+                        Fen(ytd.outpatient_paid_fen)
+                    ),
+                    format!(
+                        "Outpatient maximum {} a year, {} paid already, so {paid}",
+                        op.annual_max,
+                        Fen(ytd.outpatient_paid_fen)
+                    ),
+                )
+            },
         );
     }
     ytd.outpatient_paid_fen += paid.0;
@@ -532,25 +550,24 @@ fn item_payout(
     if let Some(fixed) = policy.fixed_items.iter().find(|i| i.code == item) {
         let standard = Fen(fixed.amount.0 * i64::from(req.units));
         let paid = standard.times_ratio(fixed.fund_ratio);
-        steps.add(
-            "fixed_item",
-            format!("fixed_items.{item}"),
-            paid,
-            format!(
-                "{}：{} 元 × {} 次 = {standard} 元，基金支付 {} = {paid} 元",
-                fixed.title.zh,
-                fixed.amount,
-                req.units,
-                pct(fixed.fund_ratio)
-            ),
-            format!(
-                "{}: {} × {} = {standard}, fund pays {} = {paid}",
-                fixed.title.en,
-                fixed.amount,
-                req.units,
-                pct(fixed.fund_ratio)
-            ),
-        );
+        steps.add("fixed_item", format!("fixed_items.{item}"), paid, || {
+            (
+                format!(
+                    "{}：{} 元 × {} 次 = {standard} 元，基金支付 {} = {paid} 元",
+                    fixed.title.zh,
+                    fixed.amount,
+                    req.units,
+                    pct(fixed.fund_ratio)
+                ),
+                format!(
+                    "{}: {} × {} = {standard}, fund pays {} = {paid}",
+                    fixed.title.en,
+                    fixed.amount,
+                    req.units,
+                    pct(fixed.fund_ratio)
+                ),
+            )
+        });
         return Ok(paid);
     }
     if let Some(ri) = policy.ratio_items.iter().find(|i| i.code == item) {
@@ -560,11 +577,15 @@ fn item_payout(
                     "item_age_excluded",
                     format!("ratio_items.{item}.max_age"),
                     Fen::ZERO,
-                    format!("{}限 {max} 周岁及以下，患者 {age} 周岁", ri.title.zh),
-                    format!(
-                        "{} is for ages up to {max}; the patient is {age}",
-                        ri.title.en
-                    ),
+                    || {
+                        (
+                            format!("{}限 {max} 周岁及以下，患者 {age} 周岁", ri.title.zh),
+                            format!(
+                                "{} is for ages up to {max}; the patient is {age}",
+                                ri.title.en
+                            ),
+                        )
+                    },
                 );
                 return Ok(Fen::ZERO);
             }
@@ -575,12 +596,16 @@ fn item_payout(
             "ratio_item",
             format!("ratio_items.{item}.ratio"),
             paid,
-            format!(
-                "{}：{scope} 元 × {} = {paid} 元",
-                ri.title.zh,
-                pct(ri.ratio)
-            ),
-            format!("{}: {scope} × {} = {paid}", ri.title.en, pct(ri.ratio)),
+            || {
+                (
+                    format!(
+                        "{}：{scope} 元 × {} = {paid} 元",
+                        ri.title.zh,
+                        pct(ri.ratio)
+                    ),
+                    format!("{}: {scope} × {} = {paid}", ri.title.en, pct(ri.ratio)),
+                )
+            },
         );
         return Ok(paid);
     }

@@ -68,19 +68,13 @@ pub(super) fn apply_layers(
         (Fen::ZERO, None)
     };
     let self_pay = Fen(input.total.0 - input.basic.0 - catastrophic.0 - assistance.0);
-    steps.add(
-        "bill",
-        "result.bill",
-        input.total,
-        format!(
+    steps.add("bill", "result.bill", input.total, || (format!(
             "总费用 {} 元 = 基本医保 {} 元 + 大病保险 {catastrophic} 元 + 医疗救助 {assistance} 元 + 个人自付 {self_pay} 元",
             input.total, input.basic
-        ),
-        format!(
+        ), format!(
             "Total cost {} = basic insurance {} + catastrophic insurance {catastrophic} + medical assistance {assistance} + paid by the resident {self_pay}",
             input.total, input.basic
-        ),
-    );
+        )));
     Bill {
         total_fen: input.total.0,
         policy_scope_fen: input.scope.0,
@@ -185,55 +179,37 @@ fn catastrophic_layer(
             .filter(|(i, _)| *i != best)
             .map(|(_, (c, p, _))| format!("{} {p}", group_en(c.group)))
             .collect();
-        steps.add(
-            "catastrophic_group",
-            chosen.key.clone(),
-            *paid,
-            format!(
+        steps.add("catastrophic_group", chosen.key.clone(), *paid, || (format!(
                 "就高原则：大病保险按{}待遇支付 {paid} 元（其他身份：{}）",
                 group_zh(chosen.group),
                 others_zh.join("，")
-            ),
-            format!(
+            ), format!(
                 "Most favourable status (就高): catastrophic insurance pays {paid} under the {} rule (others: {})",
                 group_en(chosen.group),
                 others_en.join(", ")
-            ),
-        );
+            )));
     }
     let threshold = chosen.threshold;
     if after <= threshold.0 {
-        steps.add(
-            "catastrophic_threshold",
-            format!("{}.threshold", chosen.key),
-            Fen::ZERO,
-            format!(
+        steps.add("catastrophic_threshold", format!("{}.threshold", chosen.key), Fen::ZERO, || (format!(
                 "大病保险：本年政策范围内自付累计 {} 元（本次 {oop} 元），未超过起付线 {threshold} 元，不支付",
                 Fen(after)
-            ),
-            format!(
+            ), format!(
                 "Catastrophic insurance: the year's policy-scope out-of-pocket is {} ({oop} from this claim), not above the threshold {threshold}: nothing is paid",
                 Fen(after)
-            ),
-        );
+            )));
     } else {
-        steps.add(
-            "catastrophic_threshold",
-            format!("{}.threshold", chosen.key),
-            Fen((after - before.max(threshold.0)).max(0)),
-            format!(
+        steps.add("catastrophic_threshold", format!("{}.threshold", chosen.key), Fen((after - before.max(threshold.0)).max(0)), || (format!(
                 "大病保险：本年政策范围内自付累计 {} 元（此前 {} 元，本次 {oop} 元），起付线 {threshold} 元以上本次 {} 元",
                 Fen(after),
                 Fen(before),
                 Fen(after - before.max(threshold.0))
-            ),
-            format!(
+            ), format!(
                 "Catastrophic insurance: the year's policy-scope out-of-pocket is {} ({} before, {oop} from this claim); {} of this claim is above the threshold {threshold}",
                 Fen(after),
                 Fen(before),
                 Fen(after - before.max(threshold.0))
-            ),
-        );
+            )));
         let raw: i64 = bands.iter().map(|(_, _, p)| p.0).sum();
         let segment_key = match chosen.group {
             Some(g) if chosen.bonus > Decimal::ZERO => {
@@ -246,16 +222,20 @@ fn catastrophic_layer(
                 "catastrophic_segment",
                 segment_key.clone(),
                 *band_paid,
-                format!(
-                    "大病保险分段 {}：{part} 元 × {} = {band_paid} 元",
-                    n + 1,
-                    pct(*ratio)
-                ),
-                format!(
-                    "Catastrophic segment {}: {part} × {} = {band_paid}",
-                    n + 1,
-                    pct(*ratio)
-                ),
+                || {
+                    (
+                        format!(
+                            "大病保险分段 {}：{part} 元 × {} = {band_paid} 元",
+                            n + 1,
+                            pct(*ratio)
+                        ),
+                        format!(
+                            "Catastrophic segment {}: {part} × {} = {band_paid}",
+                            n + 1,
+                            pct(*ratio)
+                        ),
+                    )
+                },
             );
         }
         if paid.0 < raw {
@@ -264,14 +244,18 @@ fn catastrophic_layer(
                 "catastrophic_cap",
                 format!("{}.annual_cap", chosen.key),
                 *paid,
-                format!(
-                    "大病保险年度最高 {cap} 元，本年已付 {} 元，本次 {paid} 元",
-                    Fen(ytd.catastrophic_paid_fen)
-                ),
-                format!(
+                || {
+                    (
+                        format!(
+                            "大病保险年度最高 {cap} 元，本年已付 {} 元，本次 {paid} 元",
+                            Fen(ytd.catastrophic_paid_fen)
+                        ),
+                        format!(
                     "Catastrophic insurance pays at most {cap} a year; {} paid already, so {paid}",
                     Fen(ytd.catastrophic_paid_fen)
                 ),
+                    )
+                },
             );
         }
     }
@@ -301,13 +285,12 @@ fn assistance_layer(
         .max_by_key(|(i, (_, _, paid))| (paid.0, std::cmp::Reverse(*i)))
         .map(|(i, _)| i)
     else {
-        steps.add(
-            "assistance_none",
-            "groups",
-            Fen::ZERO,
-            "不属于医疗救助对象，医疗救助不支付".into(),
-            "Not in a medical-assistance group: medical assistance pays nothing".into(),
-        );
+        steps.add("assistance_none", "groups", Fen::ZERO, || {
+            (
+                "不属于医疗救助对象，医疗救助不支付".into(),
+                "Not in a medical-assistance group: medical assistance pays nothing".into(),
+            )
+        });
         return (Fen::ZERO, None);
     };
     let (group, raw, paid) = offers[best];
@@ -328,52 +311,44 @@ fn assistance_layer(
             .filter(|(i, _)| *i != best)
             .map(|(_, (g, _, p))| format!("{} {p}", g.title.en))
             .collect();
-        steps.add(
-            "assistance_group",
-            format!("groups.{}.assistance", group.id),
-            paid,
-            format!(
+        steps.add("assistance_group", format!("groups.{}.assistance", group.id), paid, || (format!(
                 "就高原则：医疗救助按{}标准支付 {paid} 元（其他身份：{}）",
                 group.title.zh,
                 others_zh.join("，")
-            ),
-            format!(
+            ), format!(
                 "Most favourable status (就高): medical assistance pays {paid} under the {} rule (others: {})",
                 group.title.en,
                 others_en.join(", ")
-            ),
-        );
+            )));
     }
-    steps.add(
-        "assistance",
-        format!("groups.{}.assistance.ratio", group.id),
-        raw,
-        format!(
+    steps.add("assistance", format!("groups.{}.assistance.ratio", group.id), raw, || (format!(
             "医疗救助（{}）：两项保险后政策范围内自付 {remaining} 元 × {} = {raw} 元",
             group.title.zh,
             pct(rule.ratio)
-        ),
-        format!(
+        ), format!(
             "Medical assistance ({}): {remaining} left within the policy scope after both insurances × {} = {raw}",
             group.title.en,
             pct(rule.ratio)
-        ),
-    );
+        )));
     if paid < raw {
         steps.add(
             "assistance_cap",
             format!("groups.{}.assistance.annual_cap", group.id),
             paid,
-            format!(
-                "医疗救助年度最高 {} 元，本年已付 {} 元，本次 {paid} 元",
-                rule.annual_cap,
-                Fen(ytd.assistance_paid_fen)
-            ),
-            format!(
-                "Medical assistance pays at most {} a year; {} paid already, so {paid}",
-                rule.annual_cap,
-                Fen(ytd.assistance_paid_fen)
-            ),
+            || {
+                (
+                    format!(
+                        "医疗救助年度最高 {} 元，本年已付 {} 元，本次 {paid} 元",
+                        rule.annual_cap,
+                        Fen(ytd.assistance_paid_fen)
+                    ),
+                    format!(
+                        "Medical assistance pays at most {} a year; {} paid already, so {paid}",
+                        rule.annual_cap,
+                        Fen(ytd.assistance_paid_fen)
+                    ),
+                )
+            },
         );
     }
     ytd.assistance_paid_fen += paid.0;

@@ -6,7 +6,7 @@ mod layers;
 mod load;
 
 pub use breakdown::{Bill, Breakdown, Step, YearToDate};
-pub use calc::{calculate, calculate_decided, CalcError, CalcRequest};
+pub use calc::{calculate, calculate_amounts, calculate_decided, CalcError, CalcRequest};
 pub use load::load_policy;
 
 use crate::domain::money::Fen;

@@ -15,6 +15,7 @@ mod claim_checks;
 mod invoice;
 mod outliers;
 mod peers;
+mod rule_facts;
 mod rules;
 mod rules_file;
 mod stays;
@@ -27,6 +28,7 @@ pub use peers::{
     doctor_scores, DoctorScore, DoctorTally, LogHistogram, PeerKey, PeerStats, PeerTally,
     StayHistogram,
 };
+pub use rule_facts::RuleFacts;
 pub use rules::{age_on, screen, Against, PersonFacts, Screened, Stay};
 pub use rules_file::{OutlierParams, PeerParams, Restriction, ScreeningRules};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Policy what-if: past claims re-priced under a baseline and one or more drafts, in service
 //! order per person so that year-to-date caps and thresholds accumulate as they would have.
-//! Pure: requests in, tallies out. The calculator is [`crate::domain::policy::calculate`];
+//! Pure: requests in, tallies out. The calculator is [`crate::domain::policy::calculate_amounts`];
 //! nothing here forks it.
 mod keys;
 mod svg;
@@ -9,7 +9,7 @@ pub use keys::{diff_keys, set_key, KeyChange, Sweep};
 pub use svg::{change_chart, sweep_chart};
 
 use crate::domain::policy::{
-    calculate, Bill, Breakdown, CalcError, CalcRequest, Policy, YearToDate,
+    calculate_amounts, Bill, Breakdown, CalcError, CalcRequest, Policy, YearToDate,
 };
 use std::collections::BTreeMap;
 
@@ -265,7 +265,7 @@ impl<'p> Replayer<'p> {
         let base_policy = &baselines[item.baseline];
         let mut request = item.request.clone();
         request.ytd = *totals(&mut self.running.baseline, &base_policy.schedule, item.year);
-        let base = match calculate(base_policy, &request) {
+        let base = match calculate_amounts(base_policy, &request) {
             Ok(b) => b,
             Err(e) => {
                 self.refuse(&e);
@@ -278,7 +278,7 @@ impl<'p> Replayer<'p> {
         let drafts = self.drafts;
         for (d, draft) in drafts.iter().enumerate() {
             request.ytd = *totals(&mut self.running.drafts[d], &draft.schedule, item.year);
-            let priced = match calculate(draft, &request) {
+            let priced = match calculate_amounts(draft, &request) {
                 Ok(b) => b,
                 Err(e) => {
                     self.refuse(&e);
