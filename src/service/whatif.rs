@@ -20,6 +20,9 @@ use std::sync::mpsc::sync_channel;
 /// Rows per page.
 pub const PAGE: i64 = 20_000;
 
+/// Persons (by id) per block of the two readers' alternation.
+const READ_BLOCK: i64 = 4_000;
+
 /// What to replay.
 pub struct ReplayPlan {
     pub from: NaiveDate,
@@ -180,19 +183,43 @@ pub fn replay(
     let mut claims = 0u64;
     let mut unknown_baseline = BTreeMap::new();
     let mut baselines_used = BTreeMap::new();
+    let mut second = pool.get().map_err(|e| WhatifError::Store(e.to_string()))?;
     std::thread::scope(|s| -> Result<(), WhatifError> {
-        let (tx, rx) = sync_channel::<Result<Page, WhatifError>>(2);
-        let reader = &reader;
-        s.spawn(move || {
-            let sent = reader.pages(&mut conn, &|page| {
-                progress(page.last_person.unsigned_abs() * 1000 / max_person.unsigned_abs());
-                tx.send(Ok(page)).is_ok()
+        // Reading is most of the work: two readers, each with its own connection, take
+        // alternate blocks of persons; this thread prices the blocks in person order, taking
+        // them alternately from the two, so the outcome is exactly a single reader's.
+        let blocks = (max_person + READ_BLOCK - 1) / READ_BLOCK;
+        let mut inboxes = Vec::new();
+        for (first, conn) in [(0i64, &mut conn), (1, &mut second)] {
+            let (tx, rx) = sync_channel::<Result<Option<Page>, WhatifError>>(2);
+            inboxes.push(rx);
+            let reader = &reader;
+            s.spawn(move || {
+                for block in (first..blocks).step_by(2) {
+                    let (after, upto) = (block * READ_BLOCK, (block + 1) * READ_BLOCK);
+                    let read = reader.pages(conn, after, upto, &|page| {
+                        progress(
+                            page.last_person.unsigned_abs() * 1000 / max_person.unsigned_abs(),
+                        );
+                        tx.send(Ok(Some(page))).is_ok()
+                    });
+                    let end = match read {
+                        Ok(()) => Ok(None),
+                        Err(e) => Err(e),
+                    };
+                    let failed = end.is_err();
+                    if tx.send(end).is_err() || failed {
+                        return;
+                    }
+                }
             });
-            if let Err(e) = sent {
-                let _ = tx.send(Err(e));
-            }
+        }
+        let pages = (0..blocks).flat_map(|block| {
+            let inbox = &inboxes[(block % 2) as usize];
+            // A block's pages, up to its end mark (None); a closed inbox ends it too.
+            std::iter::from_fn(move || inbox.recv().ok().and_then(Result::transpose))
         });
-        for page in rx {
+        for page in pages {
             let page = page?;
             for (name, n) in page.unknown_baseline {
                 *unknown_baseline.entry(name).or_insert(0) += n;
@@ -243,16 +270,21 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Reads pages of whole persons until the end or until `send` says stop.
-    fn pages(&self, conn: &mut DbConn, send: &dyn Fn(Page) -> bool) -> Result<(), WhatifError> {
+    /// Reads pages of whole persons in `after..=upto` until the end or until `send` says stop.
+    fn pages(
+        &self,
+        conn: &mut DbConn,
+        mut after: i64,
+        upto: i64,
+        send: &dyn Fn(Page) -> bool,
+    ) -> Result<(), WhatifError> {
         // From the start of the first year: earlier claims of that year fill the year's
         // totals as they were, and are not counted.
         let warm_from =
             NaiveDate::from_ymd_opt(self.plan.from.year(), 1, 1).unwrap_or(self.plan.from);
         let (from, to) = (warm_from.to_string(), self.plan.to.to_string());
-        let mut after = 0i64;
         loop {
-            let mut rows = claim_store::priced_page(conn, after, &from, &to, PAGE)?;
+            let mut rows = claim_store::priced_page(conn, after, upto, &from, &to, PAGE)?;
             if rows.is_empty() {
                 return Ok(());
             }

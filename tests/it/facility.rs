@@ -1000,7 +1000,10 @@ fn the_hospital_reviews_a_claim_first_when_the_workflow_says_so(backend: crate::
             100_000,
         )
         .unwrap();
-        let stay = stays.iter().find(|s| s.id == claim_id).expect("the claim's stay");
+        let stay = stays
+            .iter()
+            .find(|s| s.id == claim_id)
+            .expect("the claim's stay");
         assert_eq!(stay.total_fen, 1_100_000);
         let (_, after) = app.get(&resident, &format!("/api/claims/{claim_id}")).await;
         assert_ne!(
