@@ -2,7 +2,8 @@
 # What-if benchmark: a generated world imported through intake, then the same claims read
 # bare (`claimflow baseline scan`, the ceiling) and replayed under a draft (`claimflow
 # whatif`), each timed with peak memory by /usr/bin/time -v.
-# Usage: bash bench/whatif.sh [GENERATED_CLAIMS]   (default 1000000)
+# Usage: bash bench/whatif.sh [GENERATED_CLAIMS]   (default 1000000); BENCH_WORK, COPIES,
+# LOAD_ONLY and PG_ADMIN below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -17,6 +18,15 @@ else
     trap 'rm -rf "$WORK"' EXIT
 fi
 export CLAIMFLOW_DATA_DIR="$WORK/data" CLAIMFLOW_DEMO_PASSWORD=bench-password RUST_LOG=warn
+# PG_ADMIN=postgres://…/db runs it on PostgreSQL instead, in a database cf_whatif_bench
+# created beside that one (dropped and created again when the world is loaded).
+if [ -n "${PG_ADMIN:-}" ]; then
+    export CLAIMFLOW_DATABASE_URL="${PG_ADMIN%/*}/cf_whatif_bench"
+    if [ ! -f "$WORK/imported" ]; then
+        psql "$PG_ADMIN" -qc 'DROP DATABASE IF EXISTS cf_whatif_bench'
+        psql "$PG_ADMIN" -qc 'CREATE DATABASE cf_whatif_bench'
+    fi
+fi
 if [ ! -f "$WORK/imported" ]; then
 $BIN gen --seed 7 --claims "$N" --out "$WORK/gen" >/dev/null
 # The generated residents live in two counties and the draft is pingyang-2019's (330326):
@@ -32,6 +42,30 @@ done
 grep -E "Elapsed" "$WORK/import-time.txt"
 rm -f "$WORK/gen/claims.csv"
 touch "$WORK/imported"
+fi
+# COPIES=K (K > 1) then copies the imported persons, enrolments and claims K-1 more times
+# under new ids, in SQL: a history K times as large for the replay to read (intake itself
+# runs at a few thousand claims/s with every claim priced, see README "Import benchmark").
+COPIES=${COPIES:-1}
+if [ "$COPIES" -gt 1 ] && [ -z "${PG_ADMIN:-}" ] && [ ! -f "$WORK/copied-$COPIES" ]; then
+    DB="$WORK/data/claimflow.db"
+    P=$(sqlite3 "$DB" "SELECT MAX(id) FROM persons")
+    C=$(sqlite3 "$DB" "SELECT MAX(id) FROM claims")
+    COLS="resident_user_id, submitted_by, family, encounter_kind, facility_code, admission_date, discharge_date, diagnosis_code, invoice_numbers, total_fen, policy_scope_fen, self_paid_fen, family_facts, region_code, payable_fen, decided_fen, created_at, policy_name, breakdown, decision, itemised_lines, catastrophic_fen, assistance_fen, attending_doctor"
+    for k in $(seq 1 $((COPIES - 1))); do
+        sqlite3 "$DB" "BEGIN;
+            INSERT INTO persons (id, id_number, name, sex, birth_date, household, region_code, death_date)
+              SELECT id + $k * $P, id_number || '-$k', name, sex, birth_date, household || '-$k', region_code, death_date
+              FROM persons WHERE id <= $P;
+            INSERT INTO enrolments (person_id, coverage_year, period_start, period_end, tier, enrolled_on, channel, special_groups, disabled_grade)
+              SELECT person_id + $k * $P, coverage_year, period_start, period_end, tier, enrolled_on, channel, special_groups, disabled_grade
+              FROM enrolments WHERE person_id <= $P;
+            INSERT INTO claims (id, person_id, $COLS)
+              SELECT id + $k * $C, person_id + $k * $P, $COLS FROM claims WHERE id <= $C;
+            COMMIT;"
+        echo "copy $k of $((COPIES - 1)) written"
+    done
+    touch "$WORK/copied-$COPIES"
 fi
 # LOAD_ONLY=1 stops after the import (load on a busy machine, measure on a quiet one).
 [ -n "${LOAD_ONLY:-}" ] && exit 0
