@@ -113,8 +113,8 @@ pub fn stays_near(
 }
 
 /// Claims of other members of `household` admitted at `facility` in `from..=to`: the
-/// members from `persons (household)` (a household is a few people), each one's stays a key
-/// range of `claim_stays`; short reads, whatever the facility's size.
+/// members from `persons (household)` (a household is a few people), then each one's key
+/// range of `claim_stays`; short reads, whatever the facility's or the table's size.
 pub fn household_stays(
     conn: &mut DbConn,
     household: &str,
@@ -123,19 +123,27 @@ pub fn household_stays(
     from: &str,
     to: &str,
 ) -> QueryResult<Vec<StayRow>> {
-    // The facility is checked here, not in SQL: given it, SQLite's planner (no ANALYZE
-    // statistics) ranges over `claim_stays (facility_code, admission_date)`, a whole hospital's
-    // month, instead of the members' few stays. One join, not members then `IN (...)`:
-    // diesel caches the prepared statement only for a fixed shape.
-    let mut stays: Vec<StayRow> = db_run!(conn, c => claim_stays::table
-        .inner_join(persons::table.on(persons::id.eq(claim_stays::person_id)))
+    // Members first, then a key range each, rather than one join: given the join,
+    // PostgreSQL's cached plan from a nearly empty table (early in an import) walked the
+    // whole `claim_stays` key for the date range per claim, which made a 200,000-claim
+    // import quadratic; SQLite's planner, without statistics, ranged over a hospital's month
+    // when the facility was in SQL. A key range per member has one plan on both engines.
+    let members: Vec<i64> = db_run!(conn, c => persons::table
         .filter(persons::household.eq(household))
         .filter(persons::id.ne(person_id))
-        .filter(claim_stays::admission_date.between(from, to))
-        .order(claim_stays::claim_id)
-        .select(StayRow::as_select())
+        .select(persons::id)
         .load(c))?;
-    stays.retain(|s| s.facility_code == facility);
+    let mut stays = Vec::new();
+    for member in members {
+        let mut theirs: Vec<StayRow> = db_run!(conn, c => claim_stays::table
+            .filter(claim_stays::person_id.eq(member))
+            .filter(claim_stays::admission_date.between(from, to))
+            .select(StayRow::as_select())
+            .load(c))?;
+        theirs.retain(|s| s.facility_code == facility);
+        stays.append(&mut theirs);
+    }
+    stays.sort_by_key(|s| s.id);
     Ok(stays)
 }
 
