@@ -52,6 +52,8 @@ if [ "$COPIES" -gt 1 ] && [ -z "${PG_ADMIN:-}" ] && [ ! -f "$WORK/copied-$COPIES
     P=$(sqlite3 "$DB" "SELECT MAX(id) FROM persons")
     C=$(sqlite3 "$DB" "SELECT MAX(id) FROM claims")
     COLS="resident_user_id, submitted_by, family, encounter_kind, facility_code, admission_date, discharge_date, diagnosis_code, invoice_numbers, total_fen, policy_scope_fen, self_paid_fen, family_facts, region_code, payable_fen, decided_fen, created_at, policy_name, breakdown, decision, itemised_lines, catastrophic_fen, assistance_fen, attending_doctor"
+    # The bare scan reads the screening table (claim_stays): its rows are copied with the claims.
+    STAY_COLS="admission_date, discharge_date, facility_code, encounter_kind, family, diagnosis_code, rule_facts, total_fen, invoice_numbers, attending_doctor"
     for k in $(seq 1 $((COPIES - 1))); do
         sqlite3 "$DB" "BEGIN;
             INSERT INTO persons (id, id_number, name, sex, birth_date, household, region_code, death_date)
@@ -62,6 +64,8 @@ if [ "$COPIES" -gt 1 ] && [ -z "${PG_ADMIN:-}" ] && [ ! -f "$WORK/copied-$COPIES
               FROM enrolments WHERE person_id <= $P;
             INSERT INTO claims (id, person_id, $COLS)
               SELECT id + $k * $C, person_id + $k * $P, $COLS FROM claims WHERE id <= $C;
+            INSERT INTO claim_stays (person_id, claim_id, $STAY_COLS)
+              SELECT person_id + $k * $P, claim_id + $k * $C, $STAY_COLS FROM claim_stays WHERE claim_id <= $C;
             COMMIT;"
         echo "copy $k of $((COPIES - 1)) written"
     done

@@ -41,6 +41,24 @@ impl Tally {
         self.hits += 1;
         self.amount_fen += i128::from(amount_fen);
     }
+
+    fn merge(&mut self, other: Tally) {
+        self.hits += other.hits;
+        self.amount_fen += other.amount_fen;
+    }
+}
+
+impl Summary {
+    /// Adds another range's claims and tallies (not its scores, which come after).
+    fn add(&mut self, other: Summary) {
+        self.claims_screened += other.claims_screened;
+        for (rule, t) in other.per_rule {
+            self.per_rule.entry(rule).or_default().merge(t);
+        }
+        for (facility, t) in other.per_facility {
+            self.per_facility.entry(facility).or_default().merge(t);
+        }
+    }
 }
 
 /// One rule against the ground truth.
@@ -153,9 +171,17 @@ pub fn run(
 
     // Pass 1, by facility: the statistics (stored for intake) and the household groups.
     let bar = progress_bar(progress, "claims by facility");
-    let stats = screening_service::refresh(conn, defs, from, to, crate::store::now_ms(), |n| {
-        bar.set_position(n)
-    })?;
+    // A second connection, when the pool has one, reads half the facilities on the other core.
+    let mut second = pool.try_get();
+    let stats = screening_service::refresh(
+        conn,
+        defs,
+        from,
+        to,
+        crate::store::now_ms(),
+        second.as_deref_mut(),
+        &|n| bar.inc(n),
+    )?;
     bar.finish_and_clear();
     // The facility rule: one row per outlier facility, its stays' cost as the amount.
     for score in stats.facilities.iter().filter(|s| s.outlier) {
@@ -228,170 +254,68 @@ pub fn run(
         }
     }
 
-    // Pass 2, by person.
+    // Pass 2, by person: with a second connection, the persons after the middle id on
+    // another thread, whose hits go to a part file appended after the first range's, so
+    // that hits.csv is in person order as one thread would write it.
     let window = Days::new(u64::from(rules.person_window_days()));
     let (lo, hi) = ((from - window).to_string(), (to + window).to_string());
+    let pass = PersonPass {
+        defs,
+        from,
+        to,
+        window,
+        lo: &lo,
+        hi: &hi,
+        stats: &stats,
+        levels: &levels,
+        weekend: &weekend,
+        doctors: &doctors,
+        histories: &histories,
+        earlier_uses: &earlier_uses,
+    };
     let max_person = crate::store::persons::max_id(conn)?.max(1);
     let bar = progress_bar(progress, "persons");
     bar.set_length(max_person as u64);
-    let mut after = 0i64;
-    let mut hits: Vec<Hit> = Vec::new();
-    loop {
-        let Some(Persons {
-            page,
-            first,
-            upto,
-            full,
-        }) = whole_persons(conn, after, &lo, &hi)?
-        else {
-            break;
-        };
-        let persons: HashMap<i64, (String, String, String, String, Option<String>)> =
-            store::persons_between(conn, first, upto)?
-                .into_iter()
-                .map(|(id, number, name, sex, birth, death)| {
-                    (id, (number, name, sex, birth, death))
-                })
-                .collect();
-        let mut coverage: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
-        for (person, start, end) in store::enrolment_periods_between(conn, first, upto)? {
-            if let (Some(s), Some(e)) = (date(&start), date(&end)) {
-                coverage.entry(person).or_default().push((s, e));
-            }
+    let mut mine = Findings {
+        csv,
+        summary,
+        found,
+    };
+    match second.as_deref_mut() {
+        Some(other) if max_person > 1 => {
+            let middle = max_person / 2;
+            let part_path = out.join("hits.part.csv");
+            let mut later = Findings {
+                csv: csv::Writer::from_path(&part_path)?,
+                summary: Summary::default(),
+                found: HashSet::new(),
+            };
+            std::thread::scope(|s| -> anyhow::Result<()> {
+                let reader = s.spawn(|| pass.run(other, middle, None, &mut later, &bar));
+                pass.run(conn, 0, Some(middle), &mut mine, &bar)?;
+                reader
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("the person reader panicked"))?
+            })?;
+            later.csv.flush()?;
+            drop(later.csv);
+            mine.csv.flush()?;
+            let mut part = std::fs::File::open(&part_path)?;
+            let mut hits_file = std::fs::OpenOptions::new()
+                .append(true)
+                .open(out.join("hits.csv"))?;
+            std::io::copy(&mut part, &mut hits_file)?;
+            std::fs::remove_file(&part_path)?;
+            mine.summary.add(later.summary);
+            mine.found.extend(later.found);
         }
-        for person_claims in page.chunk_by(|a, b| a.person_id == b.person_id) {
-            let person_id = person_claims[0].person_id.unwrap_or(0);
-            let person = persons.get(&person_id);
-            let cover = coverage.get(&person_id).map_or(&[][..], Vec::as_slice);
-            let facts = person.and_then(|(_, _, sex, birth, death)| {
-                Some(PersonFacts {
-                    sex,
-                    birth: date(birth)?,
-                    death: death.as_deref().and_then(date),
-                    coverage: cover,
-                })
-            });
-            let id_number = person.map_or("", |p| p.0.as_str());
-            let claimant = claimant_label(person.map(|p| p.1.as_str()), Some(id_number));
-            let all_facts: Vec<RuleFacts> = person_claims
-                .iter()
-                .map(|c| RuleFacts::parse(&c.rule_facts))
-                .collect();
-            for (claim, rf) in person_claims.iter().zip(&all_facts) {
-                let Some(stay) = stay_of(claim, rf) else {
-                    continue;
-                };
-                if stay.admission < from || stay.admission > to {
-                    continue;
-                }
-                summary.claims_screened += 1;
-                // What intake saw: the person's claims that arrived before, near its dates.
-                let earlier: Vec<_> = person_claims
-                    .iter()
-                    .zip(&all_facts)
-                    .filter(|(o, _)| o.id < claim.id)
-                    .filter_map(|(o, f)| stay_of(o, f))
-                    .filter(|o| {
-                        o.admission <= stay.discharge + window
-                            && o.discharge + window >= stay.admission
-                    })
-                    .collect();
-                let uses_rows = earlier_uses.get(&claim.id).map_or(&[][..], Vec::as_slice);
-                // The claim's own numbers, parsed only when another claim shares one.
-                let numbers: Vec<String> = match uses_rows.is_empty() {
-                    true => Vec::new(),
-                    false => serde_json::from_str(&claim.invoice_numbers).unwrap_or_default(),
-                };
-                let holders: Vec<String> = uses_rows
-                    .iter()
-                    .map(|r| claimant_label(r.person_name.as_deref(), r.id_number.as_deref()))
-                    .collect();
-                let uses: Vec<InvoiceUse<'_>> = uses_rows
-                    .iter()
-                    .zip(&holders)
-                    .map(|(r, holder)| InvoiceUse {
-                        invoice: numbers
-                            .iter()
-                            .find(|n| screening::invoice_key(n) == r.invoice_key)
-                            .map_or(r.invoice_key.as_str(), String::as_str),
-                        claim_id: r.claim_id,
-                        facility: &r.facility_code,
-                        person_id: r.person_id,
-                        holder,
-                    })
-                    .collect();
-                let household: Vec<_> = stats
-                    .household
-                    .get(&claim.id)
-                    .map(|rows| {
-                        rows.iter()
-                            .filter_map(crate::service::screening::stay_of_row)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let level = levels.get(&claim.facility_code).map_or("", String::as_str);
-                let peers = stay
-                    .inpatient
-                    .then(|| stats.peers.get(&PeerKey::of(&claim.diagnosis_code, level)))
-                    .flatten();
-                let doctor = claim.attending_doctor.as_deref();
-                let screened = Screened {
-                    stay,
-                    family: &claim.family,
-                    encounter: &claim.encounter_kind,
-                    facility_level: level,
-                    third_party_liable: rf.third_party_liable,
-                    discharge_medicine_days: rf.discharge_medicine_days,
-                    chronic: rf.chronic_condition,
-                    special_disease: rf.special_disease.as_deref(),
-                    doctor,
-                    rest_day: screening_service::rest_day(defs, stay.admission),
-                };
-                let history = histories
-                    .get(claim.facility_code.as_str())
-                    .map_or(&[][..], Vec::as_slice);
-                hits.clear();
-                screening::screen(
-                    rules,
-                    &screened,
-                    &Against {
-                        person_id: claim.person_id,
-                        claimant: &claimant,
-                        person: facts,
-                        earlier_stays: &earlier,
-                        household_stays: &household,
-                        facility_history: history,
-                        invoice_uses: &uses,
-                        // Scored per facility above, not once per claim.
-                        facility_outlier: None,
-                        weekend: weekend.get(claim.facility_code.as_str()).copied(),
-                        doctor: doctor.and_then(|d| doctors.get(d)).copied(),
-                        peers,
-                    },
-                    &mut hits,
-                );
-                for hit in &hits {
-                    write_hit(&mut csv, hit, claim, id_number)?;
-                    summary
-                        .per_rule
-                        .entry(hit.code)
-                        .or_default()
-                        .add(claim.total_fen);
-                    summary
-                        .per_facility
-                        .entry(claim.facility_code.clone())
-                        .or_default()
-                        .add(claim.total_fen);
-                    found.insert(subject_key(hit.code, claim, id_number));
-                }
-            }
-        }
-        after = upto;
-        bar.set_position(after.max(0) as u64);
-        if !full {
-            break;
-        }
+        _ => pass.run(conn, 0, None, &mut mine, &bar)?,
     }
+    let Findings {
+        mut csv,
+        mut summary,
+        found,
+    } = mine;
     bar.finish_and_clear();
     csv.flush()?;
     if let Some(truth) = truth {
@@ -405,6 +329,231 @@ pub fn run(
     let mut md = std::fs::File::create(out.join("summary.md"))?;
     md.write_all(render(&summary, from, to).as_bytes())?;
     Ok(summary)
+}
+
+/// What pass 2 reads beside the history, shared by both ranges of persons.
+#[derive(Clone, Copy)]
+struct PersonPass<'a> {
+    defs: &'a Definitions,
+    from: NaiveDate,
+    to: NaiveDate,
+    window: Days,
+    lo: &'a str,
+    hi: &'a str,
+    stats: &'a screening_service::Statistics,
+    levels: &'a HashMap<String, String>,
+    weekend: &'a HashMap<&'a str, &'a WeekendScore>,
+    doctors: &'a HashMap<&'a str, &'a DoctorScore>,
+    histories: &'a HashMap<String, Vec<StatusChange>>,
+    earlier_uses: &'a HashMap<i64, Vec<RepeatedInvoice>>,
+}
+
+/// What one range of persons found: its hits as written, and the tallies.
+struct Findings<W: Write> {
+    csv: csv::Writer<W>,
+    summary: Summary,
+    found: HashSet<HitKey>,
+}
+
+impl PersonPass<'_> {
+    /// Screens the claims of the persons after `after`, up to `last` if given.
+    fn run<W: Write>(
+        &self,
+        conn: &mut DbConn,
+        mut after: i64,
+        last: Option<i64>,
+        findings: &mut Findings<W>,
+        bar: &ProgressBar,
+    ) -> anyhow::Result<()> {
+        let PersonPass {
+            defs,
+            from,
+            to,
+            window,
+            lo,
+            hi,
+            stats,
+            levels,
+            weekend,
+            doctors,
+            histories,
+            earlier_uses,
+        } = *self;
+        let Findings {
+            csv,
+            summary,
+            found,
+        } = findings;
+        let rules = defs.screening();
+        let mut hits: Vec<Hit> = Vec::new();
+        loop {
+            let Some(Persons {
+                mut page,
+                first,
+                mut upto,
+                mut full,
+            }) = whole_persons(conn, after, lo, hi)?
+            else {
+                break;
+            };
+            if let Some(last) = last {
+                if first > last {
+                    break;
+                }
+                // The page reaches into the other range: this range ends here.
+                if upto > last {
+                    page.retain(|r| r.person_id.is_some_and(|p| p <= last));
+                    (upto, full) = (last, false);
+                }
+            }
+            let persons: HashMap<i64, (String, String, String, String, Option<String>)> =
+                store::persons_between(conn, first, upto)?
+                    .into_iter()
+                    .map(|(id, number, name, sex, birth, death)| {
+                        (id, (number, name, sex, birth, death))
+                    })
+                    .collect();
+            let mut coverage: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+            for (person, start, end) in store::enrolment_periods_between(conn, first, upto)? {
+                if let (Some(s), Some(e)) = (date(&start), date(&end)) {
+                    coverage.entry(person).or_default().push((s, e));
+                }
+            }
+            for person_claims in page.chunk_by(|a, b| a.person_id == b.person_id) {
+                let person_id = person_claims[0].person_id.unwrap_or(0);
+                let person = persons.get(&person_id);
+                let cover = coverage.get(&person_id).map_or(&[][..], Vec::as_slice);
+                let facts = person.and_then(|(_, _, sex, birth, death)| {
+                    Some(PersonFacts {
+                        sex,
+                        birth: date(birth)?,
+                        death: death.as_deref().and_then(date),
+                        coverage: cover,
+                    })
+                });
+                let id_number = person.map_or("", |p| p.0.as_str());
+                let claimant = claimant_label(person.map(|p| p.1.as_str()), Some(id_number));
+                let all_facts: Vec<RuleFacts> = person_claims
+                    .iter()
+                    .map(|c| RuleFacts::parse(&c.rule_facts))
+                    .collect();
+                for (claim, rf) in person_claims.iter().zip(&all_facts) {
+                    let Some(stay) = stay_of(claim, rf) else {
+                        continue;
+                    };
+                    if stay.admission < from || stay.admission > to {
+                        continue;
+                    }
+                    summary.claims_screened += 1;
+                    // What intake saw: the person's claims that arrived before, near its dates.
+                    let earlier: Vec<_> = person_claims
+                        .iter()
+                        .zip(&all_facts)
+                        .filter(|(o, _)| o.id < claim.id)
+                        .filter_map(|(o, f)| stay_of(o, f))
+                        .filter(|o| {
+                            o.admission <= stay.discharge + window
+                                && o.discharge + window >= stay.admission
+                        })
+                        .collect();
+                    let uses_rows = earlier_uses.get(&claim.id).map_or(&[][..], Vec::as_slice);
+                    // The claim's own numbers, parsed only when another claim shares one.
+                    let numbers: Vec<String> = match uses_rows.is_empty() {
+                        true => Vec::new(),
+                        false => serde_json::from_str(&claim.invoice_numbers).unwrap_or_default(),
+                    };
+                    let holders: Vec<String> = uses_rows
+                        .iter()
+                        .map(|r| claimant_label(r.person_name.as_deref(), r.id_number.as_deref()))
+                        .collect();
+                    let uses: Vec<InvoiceUse<'_>> = uses_rows
+                        .iter()
+                        .zip(&holders)
+                        .map(|(r, holder)| InvoiceUse {
+                            invoice: numbers
+                                .iter()
+                                .find(|n| screening::invoice_key(n) == r.invoice_key)
+                                .map_or(r.invoice_key.as_str(), String::as_str),
+                            claim_id: r.claim_id,
+                            facility: &r.facility_code,
+                            person_id: r.person_id,
+                            holder,
+                        })
+                        .collect();
+                    let household: Vec<_> = stats
+                        .household
+                        .get(&claim.id)
+                        .map(|rows| {
+                            rows.iter()
+                                .filter_map(crate::service::screening::stay_of_row)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let level = levels.get(&claim.facility_code).map_or("", String::as_str);
+                    let peers = stay
+                        .inpatient
+                        .then(|| stats.peers.get(&PeerKey::of(&claim.diagnosis_code, level)))
+                        .flatten();
+                    let doctor = claim.attending_doctor.as_deref();
+                    let screened = Screened {
+                        stay,
+                        family: &claim.family,
+                        encounter: &claim.encounter_kind,
+                        facility_level: level,
+                        third_party_liable: rf.third_party_liable,
+                        discharge_medicine_days: rf.discharge_medicine_days,
+                        chronic: rf.chronic_condition,
+                        special_disease: rf.special_disease.as_deref(),
+                        doctor,
+                        rest_day: screening_service::rest_day(defs, stay.admission),
+                    };
+                    let history = histories
+                        .get(claim.facility_code.as_str())
+                        .map_or(&[][..], Vec::as_slice);
+                    hits.clear();
+                    screening::screen(
+                        rules,
+                        &screened,
+                        &Against {
+                            person_id: claim.person_id,
+                            claimant: &claimant,
+                            person: facts,
+                            earlier_stays: &earlier,
+                            household_stays: &household,
+                            facility_history: history,
+                            invoice_uses: &uses,
+                            // Scored per facility above, not once per claim.
+                            facility_outlier: None,
+                            weekend: weekend.get(claim.facility_code.as_str()).copied(),
+                            doctor: doctor.and_then(|d| doctors.get(d)).copied(),
+                            peers,
+                        },
+                        &mut hits,
+                    );
+                    for hit in &hits {
+                        write_hit(csv, hit, claim, id_number)?;
+                        summary
+                            .per_rule
+                            .entry(hit.code)
+                            .or_default()
+                            .add(claim.total_fen);
+                        summary
+                            .per_facility
+                            .entry(claim.facility_code.clone())
+                            .or_default()
+                            .add(claim.total_fen);
+                        found.insert(subject_key(hit.code, claim, id_number));
+                    }
+                }
+            }
+            bar.inc(upto.saturating_sub(after).max(0) as u64);
+            after = upto;
+            if !full {
+                break;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(crate) fn progress_bar(progress: bool, what: &str) -> ProgressBar {
@@ -467,8 +616,8 @@ fn first_invoice(claim: &StayRow) -> String {
         .unwrap_or_default()
 }
 
-fn write_hit(
-    csv: &mut csv::Writer<std::fs::File>,
+fn write_hit<W: Write>(
+    csv: &mut csv::Writer<W>,
     hit: &Hit,
     claim: &StayRow,
     id_number: &str,

@@ -11,7 +11,7 @@ use crate::domain::screening::{
     OutlierScore, PeerKey, PeerStats, PeerTally, PersonFacts, RuleFacts, Screened, Stay,
     WeekendScore, WeekendStats,
 };
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::screening::{self as store, NewStat, StatKind, StayRow};
 use crate::store::DbConn;
 use chrono::{Days, NaiveDate};
@@ -238,163 +238,276 @@ struct Recent {
     row: StayRow,
 }
 
+/// What the claims of one range of facilities add up to in the facility-ordered pass. Two
+/// ranges' passes merge into the whole one's: every tally but the peers' and a doctor's is
+/// per facility, and those two are histograms of counts, whose merge is exact.
+struct FacilityPass<'a> {
+    defs: &'a Definitions,
+    levels: &'a HashMap<String, (String, String)>,
+    within: i64,
+    peers: HashMap<PeerKey, PeerTally>,
+    doctors: HashMap<String, (String, String, DoctorTally)>,
+    /// Every stay of each facility, named doctor or not: what a doctor is compared with.
+    colleagues: HashMap<String, DoctorTally>,
+    weekend: HashMap<String, WeekendStats>,
+    household: HashMap<i64, Vec<StayRow>>,
+    /// The stays of the current facility admitted within the household window.
+    window: VecDeque<Recent>,
+    facility_stats: Vec<FacilityStats>,
+}
+
+impl<'a> FacilityPass<'a> {
+    fn new(defs: &'a Definitions, levels: &'a HashMap<String, (String, String)>) -> Self {
+        FacilityPass {
+            defs,
+            levels,
+            within: i64::from(defs.screening().household.within_days),
+            peers: HashMap::new(),
+            doctors: HashMap::new(),
+            colleagues: HashMap::new(),
+            weekend: HashMap::new(),
+            household: HashMap::new(),
+            window: VecDeque::new(),
+            facility_stats: Vec::new(),
+        }
+    }
+
+    /// Reads the claims of facilities in `facilities` (from, before) admitted in `lo..=hi`
+    /// page by page, reporting each page's size to `progress`.
+    fn run(
+        &mut self,
+        conn: &mut DbConn,
+        facilities: (&str, Option<&str>),
+        (lo, hi): (&str, &str),
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> AppResult<()> {
+        let mut after: Option<(String, String, i64)> = None;
+        loop {
+            let cursor = match &after {
+                Some((f, d, id)) => (f.as_str(), d.as_str(), *id),
+                None => (facilities.0, "", 0),
+            };
+            let page = store::facility_page(conn, cursor, facilities.1, lo, hi, FACILITY_PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = Some((
+                last.stay.facility_code.clone(),
+                last.stay.admission_date.clone(),
+                last.stay.id,
+            ));
+            let full = page.len() as i64 == FACILITY_PAGE;
+            progress(page.len() as u64);
+            for item in page {
+                self.take(item);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, item: store::FacilityStayRow) {
+        let row = item.stay;
+        // The facility totals: every claim of a registered facility, in code order.
+        if let Some((level, region)) = self.levels.get(&row.facility_code) {
+            if self
+                .facility_stats
+                .last()
+                .is_none_or(|f: &FacilityStats| f.facility != row.facility_code)
+            {
+                self.facility_stats.push(FacilityStats {
+                    facility: row.facility_code.clone(),
+                    level: level.clone(),
+                    region_code: region.clone(),
+                    ..FacilityStats::default()
+                });
+            }
+            if let Some(f) = self.facility_stats.last_mut() {
+                f.claims += 1;
+                if row.encounter_kind == "inpatient" {
+                    f.stays += 1;
+                    f.stay_cost_fen += row.total_fen;
+                }
+            }
+        }
+        let Some(stay) = stay_of_row(&row) else {
+            return;
+        };
+        if !stay.inpatient {
+            return;
+        }
+        let (level, region) = self
+            .levels
+            .get(&row.facility_code)
+            .cloned()
+            .unwrap_or_default();
+        let key = PeerKey::of(&row.diagnosis_code, &level);
+        self.peers
+            .entry(key.clone())
+            .or_default()
+            .add(row.total_fen, stay.length_days());
+        self.colleagues
+            .entry(row.facility_code.clone())
+            .or_default()
+            .add(key.clone(), row.total_fen);
+        if let Some(doctor) = &row.attending_doctor {
+            self.doctors
+                .entry(doctor.clone())
+                .or_insert_with(|| {
+                    (
+                        row.facility_code.clone(),
+                        level.clone(),
+                        DoctorTally::default(),
+                    )
+                })
+                .2
+                .add(key, row.total_fen);
+        }
+        let w = self
+            .weekend
+            .entry(row.facility_code.clone())
+            .or_insert_with(|| WeekendStats {
+                facility: row.facility_code.clone(),
+                level,
+                region_code: region,
+                admissions: 0,
+                rest_day_admissions: 0,
+            });
+        w.admissions += 1;
+        w.rest_day_admissions += u64::from(rest_day(self.defs, stay.admission));
+        // The household window: stays of this facility admitted within `within` days.
+        while self.window.front().is_some_and(|r| {
+            r.row.facility_code != row.facility_code
+                || (stay.admission - r.admission).num_days() > self.within
+        }) {
+            self.window.pop_front();
+        }
+        if let Some(home) = item.household {
+            for r in self
+                .window
+                .iter()
+                .filter(|r| r.household == home && r.row.person_id != row.person_id)
+            {
+                // Each is charged to the one that arrived second.
+                let (first, second) = match r.row.id < row.id {
+                    true => (&r.row, &row),
+                    false => (&row, &r.row),
+                };
+                self.household
+                    .entry(second.id)
+                    .or_default()
+                    .push(first.clone());
+            }
+            self.window.push_back(Recent {
+                admission: stay.admission,
+                household: home,
+                row,
+            });
+        }
+    }
+
+    /// Adds the pass over the facilities after this one's. A doctor seen in both keeps the
+    /// facility this pass saw first, as one pass over both ranges would have.
+    fn merge(&mut self, later: FacilityPass) {
+        for (key, tally) in later.peers {
+            self.peers.entry(key).or_default().merge(&tally);
+        }
+        for (doctor, (facility, level, tally)) in later.doctors {
+            self.doctors
+                .entry(doctor)
+                .or_insert_with(|| (facility, level, DoctorTally::default()))
+                .2
+                .merge(&tally);
+        }
+        self.colleagues.extend(later.colleagues);
+        self.weekend.extend(later.weekend);
+        self.household.extend(later.household);
+        self.facility_stats.extend(later.facility_stats);
+    }
+
+    fn statistics(self) -> Statistics {
+        let rules = self.defs.screening();
+        let peers: HashMap<PeerKey, PeerStats> = self
+            .peers
+            .into_iter()
+            .map(|(key, tally)| (key.clone(), tally.stats(key)))
+            .collect();
+        let doctor_rows: Vec<(String, String, String, u64, f64)> = self
+            .doctors
+            .into_iter()
+            .map(|(doctor, (facility, level, tally))| {
+                let mates = self.colleagues.get(&facility).cloned().unwrap_or_default();
+                let (n, excess) = tally.excess_over(&mates, &peers);
+                (doctor, facility, level, n, excess)
+            })
+            .collect();
+        let weekend: Vec<WeekendStats> = self.weekend.into_values().collect();
+        Statistics {
+            facilities: screening::outliers(&rules.outlier, &self.facility_stats),
+            weekend: screening::weekend_spikes(&rules.weekend, &weekend),
+            doctors: doctor_scores(&rules.doctor_outlier, &doctor_rows),
+            peers,
+            household: self.household,
+            facility_stats: self.facility_stats,
+        }
+    }
+}
+
+/// The facility code that splits the claims admitted in `lo..=hi` into two halves of about
+/// equal size, at a facility boundary; `None` when there is no second facility.
+fn facility_split(conn: &mut DbConn, lo: &str, hi: &str) -> AppResult<Option<String>> {
+    let counts = store::stays_per_facility(conn, lo, hi)?;
+    let total: i64 = counts.iter().map(|(_, n)| n).sum();
+    let mut seen = 0;
+    for (code, n) in &counts {
+        if seen > 0 && seen * 2 >= total {
+            return Ok(Some(code.clone()));
+        }
+        seen += n;
+    }
+    Ok(None)
+}
+
 /// One pass over the claims admitted in `from..=to` in (facility, date) order: the peer
 /// histograms per diagnosis group and level, each doctor's costs against them, each
 /// facility's rest-day admissions, and the household groups, with memory bounded by the
 /// number of groups, doctors and facilities and by one facility's household window, never
-/// by the number of claims.
+/// by the number of claims. With a `second` connection the facilities are split in two
+/// ranges of about equal claims, read and tallied on two threads and merged.
 pub fn statistics(
     conn: &mut DbConn,
+    second: Option<&mut DbConn>,
     defs: &Definitions,
     from: NaiveDate,
     to: NaiveDate,
-    mut progress: impl FnMut(u64),
+    progress: &(dyn Fn(u64) + Sync),
 ) -> AppResult<Statistics> {
-    let rules = defs.screening();
     let levels: HashMap<String, (String, String)> = crate::store::facilities::list(conn)?
         .into_iter()
         .map(|f| (f.code, (f.level, f.region_code)))
         .collect();
-    let mut peers: HashMap<PeerKey, PeerTally> = HashMap::new();
-    let mut doctors: HashMap<String, (String, String, DoctorTally)> = HashMap::new();
-    // Every stay of each facility, named doctor or not: what a doctor is compared with.
-    let mut colleagues: HashMap<String, DoctorTally> = HashMap::new();
-    let mut weekend: HashMap<String, WeekendStats> = HashMap::new();
-    let mut household: HashMap<i64, Vec<StayRow>> = HashMap::new();
-    let mut window: VecDeque<Recent> = VecDeque::new();
-    let mut facility_stats: Vec<FacilityStats> = Vec::new();
-    let within = i64::from(rules.household.within_days);
     let (lo, hi) = (from.to_string(), to.to_string());
-    let mut after: Option<(String, String, i64)> = None;
-    let mut seen = 0u64;
-    loop {
-        let cursor = after
-            .as_ref()
-            .map(|(f, d, id)| (f.as_str(), d.as_str(), *id));
-        let page = store::facility_page(conn, cursor, &lo, &hi, FACILITY_PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = Some((
-            last.stay.facility_code.clone(),
-            last.stay.admission_date.clone(),
-            last.stay.id,
-        ));
-        let full = page.len() as i64 == FACILITY_PAGE;
-        for item in page {
-            seen += 1;
-            let row = item.stay;
-            // The facility totals: every claim of a registered facility, in code order.
-            if let Some((level, region)) = levels.get(&row.facility_code) {
-                if facility_stats
-                    .last()
-                    .is_none_or(|f: &FacilityStats| f.facility != row.facility_code)
-                {
-                    facility_stats.push(FacilityStats {
-                        facility: row.facility_code.clone(),
-                        level: level.clone(),
-                        region_code: region.clone(),
-                        ..FacilityStats::default()
-                    });
-                }
-                if let Some(f) = facility_stats.last_mut() {
-                    f.claims += 1;
-                    if row.encounter_kind == "inpatient" {
-                        f.stays += 1;
-                        f.stay_cost_fen += row.total_fen;
-                    }
-                }
-            }
-            let Some(stay) = stay_of_row(&row) else {
-                continue;
-            };
-            if !stay.inpatient {
-                continue;
-            }
-            let (level, region) = levels.get(&row.facility_code).cloned().unwrap_or_default();
-            let key = PeerKey::of(&row.diagnosis_code, &level);
-            peers
-                .entry(key.clone())
-                .or_default()
-                .add(row.total_fen, stay.length_days());
-            colleagues
-                .entry(row.facility_code.clone())
-                .or_default()
-                .add(key.clone(), row.total_fen);
-            if let Some(doctor) = &row.attending_doctor {
-                doctors
-                    .entry(doctor.clone())
-                    .or_insert_with(|| {
-                        (
-                            row.facility_code.clone(),
-                            level.clone(),
-                            DoctorTally::default(),
-                        )
-                    })
-                    .2
-                    .add(key, row.total_fen);
-            }
-            let w = weekend
-                .entry(row.facility_code.clone())
-                .or_insert_with(|| WeekendStats {
-                    facility: row.facility_code.clone(),
-                    level,
-                    region_code: region,
-                    admissions: 0,
-                    rest_day_admissions: 0,
-                });
-            w.admissions += 1;
-            w.rest_day_admissions += u64::from(rest_day(defs, stay.admission));
-            // The household window: stays of this facility admitted within `within` days.
-            while window.front().is_some_and(|r| {
-                r.row.facility_code != row.facility_code
-                    || (stay.admission - r.admission).num_days() > within
-            }) {
-                window.pop_front();
-            }
-            if let Some(home) = item.household {
-                for r in window
-                    .iter()
-                    .filter(|r| r.household == home && r.row.person_id != row.person_id)
-                {
-                    // Each is charged to the one that arrived second.
-                    let (first, second) = match r.row.id < row.id {
-                        true => (&r.row, &row),
-                        false => (&row, &r.row),
-                    };
-                    household.entry(second.id).or_default().push(first.clone());
-                }
-                window.push_back(Recent {
-                    admission: stay.admission,
-                    household: home,
-                    row,
-                });
-            }
+    let period = (lo.as_str(), hi.as_str());
+    let mut first = FacilityPass::new(defs, &levels);
+    let split = match second {
+        Some(_) => facility_split(conn, &lo, &hi)?,
+        None => None,
+    };
+    match (second, split) {
+        (Some(other), Some(split)) => {
+            let mut later = FacilityPass::new(defs, &levels);
+            std::thread::scope(|s| -> AppResult<()> {
+                let reader = s.spawn(|| later.run(other, (&split, None), period, progress));
+                first.run(conn, ("", Some(&split)), period, progress)?;
+                reader.join().map_err(|_| {
+                    AppError::internal(anyhow::anyhow!("the facility reader panicked"))
+                })?
+            })?;
+            first.merge(later);
         }
-        progress(seen);
-        if !full {
-            break;
-        }
+        _ => first.run(conn, ("", None), period, progress)?,
     }
-    let peers: HashMap<PeerKey, PeerStats> = peers
-        .into_iter()
-        .map(|(key, tally)| (key.clone(), tally.stats(key)))
-        .collect();
-    let doctor_rows: Vec<(String, String, String, u64, f64)> = doctors
-        .into_iter()
-        .map(|(doctor, (facility, level, tally))| {
-            let mates = colleagues.get(&facility).cloned().unwrap_or_default();
-            let (n, excess) = tally.excess_over(&mates, &peers);
-            (doctor, facility, level, n, excess)
-        })
-        .collect();
-    let weekend: Vec<WeekendStats> = weekend.into_values().collect();
-    Ok(Statistics {
-        facilities: screening::outliers(&rules.outlier, &facility_stats),
-        weekend: screening::weekend_spikes(&rules.weekend, &weekend),
-        doctors: doctor_scores(&rules.doctor_outlier, &doctor_rows),
-        peers,
-        household,
-        facility_stats,
-    })
+    Ok(first.statistics())
 }
 
 /// Computes the statistics of `from..=to` and stores what intake reads (facility, weekend,
@@ -405,9 +518,10 @@ pub fn refresh(
     from: NaiveDate,
     to: NaiveDate,
     now_ms: i64,
-    progress: impl FnMut(u64),
+    second: Option<&mut DbConn>,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> AppResult<Statistics> {
-    let stats = statistics(conn, defs, from, to, progress)?;
+    let stats = statistics(conn, second, defs, from, to, progress)?;
     let weekend = stored(
         stats
             .weekend

@@ -156,27 +156,49 @@ pub struct FacilityStayRow {
 }
 
 /// A page of claims admitted in `from..=to`, in (facility, admission date, id) order after
-/// `after` (keyset paging on `claim_stays (facility_code, admission_date, claim_id)`).
+/// `after` (keyset paging on `claim_stays (facility_code, admission_date, claim_id)`), of
+/// facilities before `before` if given.
 pub fn facility_page(
     conn: &mut DbConn,
-    after: Option<(&str, &str, i64)>,
+    (f, d, id): (&str, &str, i64),
+    before: Option<&str>,
     from: &str,
     to: &str,
     limit: i64,
 ) -> QueryResult<Vec<FacilityStayRow>> {
-    let (f, d, id) = after.unwrap_or(("", "", 0));
+    db_run!(conn, c => {
+        let mut query = claim_stays::table
+            .left_join(persons::table.on(persons::id.eq(claim_stays::person_id)))
+            .filter(claim_stays::facility_code.ge(f))
+            .filter(
+                claim_stays::facility_code.gt(f)
+                    .or(claim_stays::admission_date.gt(d))
+                    .or(claim_stays::admission_date.eq(d).and(claim_stays::claim_id.gt(id))),
+            )
+            .filter(claim_stays::admission_date.between(from, to))
+            .into_boxed();
+        if let Some(before) = before {
+            query = query.filter(claim_stays::facility_code.lt(before));
+        }
+        query
+            .order((claim_stays::facility_code, claim_stays::admission_date, claim_stays::claim_id))
+            .limit(limit)
+            .select((StayRow::as_select(), persons::household.nullable()))
+            .load(c)
+    })
+}
+
+/// (facility code, claims admitted in `from..=to`) in code order: the facility index only.
+pub fn stays_per_facility(
+    conn: &mut DbConn,
+    from: &str,
+    to: &str,
+) -> QueryResult<Vec<(String, i64)>> {
     db_run!(conn, c => claim_stays::table
-        .left_join(persons::table.on(persons::id.eq(claim_stays::person_id)))
-        .filter(claim_stays::facility_code.ge(f))
-        .filter(
-            claim_stays::facility_code.gt(f)
-                .or(claim_stays::admission_date.gt(d))
-                .or(claim_stays::admission_date.eq(d).and(claim_stays::claim_id.gt(id))),
-        )
         .filter(claim_stays::admission_date.between(from, to))
-        .order((claim_stays::facility_code, claim_stays::admission_date, claim_stays::claim_id))
-        .limit(limit)
-        .select((StayRow::as_select(), persons::household.nullable()))
+        .group_by(claim_stays::facility_code)
+        .order(claim_stays::facility_code)
+        .select((claim_stays::facility_code, diesel::dsl::count_star()))
         .load(c))
 }
 

@@ -127,9 +127,20 @@ async fn registries_are_validated_and_scoped(app: TestApp) {
 }
 
 fn run(data: &Path, db: &str, args: &[&str], stdin: Option<&str>) -> (i32, String) {
+    run_with(data, db, args, stdin, &[])
+}
+
+fn run_with(
+    data: &Path,
+    db: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (i32, String) {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_claimflow"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("CLAIMFLOW_DATA_DIR", data)
         .env("CLAIMFLOW_DATABASE_URL", db)
@@ -499,11 +510,9 @@ fn backtest_finds_every_planted_case(backend: Backend) {
         not_designated,
         "care before the facility's designation is refused at intake: {errors}"
     );
-    let report = data.join("report");
-    let (code, out) = run(
-        data,
-        &db,
-        &[
+    // The backtest of 2019-2020 into `report`, scored against the planted truth.
+    let screen = |report: &Path, env: &[(&str, &str)]| {
+        let args = [
             "screen",
             "--from",
             "2019-01-01",
@@ -513,10 +522,12 @@ fn backtest_finds_every_planted_case(backend: Backend) {
             report.to_str().unwrap(),
             "--truth",
             truth.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_eq!(code, 0, "{out}");
+        ];
+        let (code, out) = run_with(data, &db, &args, None, env);
+        assert_eq!(code, 0, "{out}");
+    };
+    let report = data.join("report");
+    screen(&report, &[]);
     let summary = std::fs::read_to_string(report.join("summary.md")).unwrap();
     let scored: Vec<&str> = summary
         .lines()
@@ -559,6 +570,17 @@ fn backtest_finds_every_planted_case(backend: Backend) {
         }
     }
     let hits = std::fs::read_to_string(report.join("hits.csv")).unwrap();
+    // Both passes run on two connections when the pool has them; with one connection the
+    // backtest runs on one thread. The reports are the same, byte for byte.
+    let alone = data.join("report-one-connection");
+    screen(&alone, &[("CLAIMFLOW_POOL_SIZE", "1")]);
+    for file in ["hits.csv", "summary.md"] {
+        assert!(
+            std::fs::read(report.join(file)).unwrap() == std::fs::read(alone.join(file)).unwrap(),
+            "{file} differs between one thread and two"
+        );
+    }
+    assert!(!report.join("hits.part.csv").exists());
     assert!(
         hits.lines()
             .any(|l| l.starts_with("overlapping_stay,") && l.contains("overlap_from")),
