@@ -234,8 +234,57 @@ pub struct Statistics {
 /// A stay in the household window of its facility.
 struct Recent {
     admission: NaiveDate,
-    household: String,
     row: StayRow,
+}
+
+/// The stays of one facility admitted within the household rule's window, by household, so
+/// that a stay meets only its own household's (a large hospital admits hundreds a week).
+#[derive(Default)]
+struct HouseholdWindow {
+    facility: String,
+    by_household: HashMap<String, VecDeque<Recent>>,
+    /// The households of the stays in arrival (admission) order: the oldest leave first.
+    arrivals: VecDeque<String>,
+}
+
+impl HouseholdWindow {
+    /// Forgets the stays of another facility or admitted more than `within` days before
+    /// `admission`.
+    fn advance(&mut self, facility: &str, admission: NaiveDate, within: i64) {
+        if self.facility != facility {
+            self.by_household.clear();
+            self.arrivals.clear();
+            facility.clone_into(&mut self.facility);
+        }
+        while let Some(home) = self.arrivals.front() {
+            let Some(stays) = self.by_household.get_mut(home) else {
+                break;
+            };
+            if stays
+                .front()
+                .is_some_and(|r| (admission - r.admission).num_days() <= within)
+            {
+                break;
+            }
+            stays.pop_front();
+            if stays.is_empty() {
+                self.by_household.remove(home);
+            }
+            self.arrivals.pop_front();
+        }
+    }
+
+    fn of(&self, household: &str) -> impl Iterator<Item = &Recent> {
+        self.by_household.get(household).into_iter().flatten()
+    }
+
+    fn push(&mut self, household: String, recent: Recent) {
+        self.by_household
+            .entry(household.clone())
+            .or_default()
+            .push_back(recent);
+        self.arrivals.push_back(household);
+    }
 }
 
 /// What the claims of one range of facilities add up to in the facility-ordered pass. Two
@@ -251,8 +300,7 @@ struct FacilityPass<'a> {
     colleagues: HashMap<String, DoctorTally>,
     weekend: HashMap<String, WeekendStats>,
     household: HashMap<i64, Vec<StayRow>>,
-    /// The stays of the current facility admitted within the household window.
-    window: VecDeque<Recent>,
+    window: HouseholdWindow,
     facility_stats: Vec<FacilityStats>,
 }
 
@@ -267,7 +315,7 @@ impl<'a> FacilityPass<'a> {
             colleagues: HashMap::new(),
             weekend: HashMap::new(),
             household: HashMap::new(),
-            window: VecDeque::new(),
+            window: HouseholdWindow::default(),
             facility_stats: Vec::new(),
         }
     }
@@ -376,17 +424,13 @@ impl<'a> FacilityPass<'a> {
         w.admissions += 1;
         w.rest_day_admissions += u64::from(rest_day(self.defs, stay.admission));
         // The household window: stays of this facility admitted within `within` days.
-        while self.window.front().is_some_and(|r| {
-            r.row.facility_code != row.facility_code
-                || (stay.admission - r.admission).num_days() > self.within
-        }) {
-            self.window.pop_front();
-        }
+        self.window
+            .advance(&row.facility_code, stay.admission, self.within);
         if let Some(home) = item.household {
             for r in self
                 .window
-                .iter()
-                .filter(|r| r.household == home && r.row.person_id != row.person_id)
+                .of(&home)
+                .filter(|r| r.row.person_id != row.person_id)
             {
                 // Each is charged to the one that arrived second.
                 let (first, second) = match r.row.id < row.id {
@@ -398,11 +442,13 @@ impl<'a> FacilityPass<'a> {
                     .or_default()
                     .push(first.clone());
             }
-            self.window.push_back(Recent {
-                admission: stay.admission,
-                household: home,
-                row,
-            });
+            self.window.push(
+                home,
+                Recent {
+                    admission: stay.admission,
+                    row,
+                },
+            );
         }
     }
 
