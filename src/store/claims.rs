@@ -2,7 +2,7 @@ use super::schema::{
     claim_documents, claim_invoices, claims, document_requests, idempotency_keys, persons,
     ytd_totals,
 };
-use super::screening::NewStay;
+use super::screening::{NewStay, StayCorrection};
 use super::DbConn;
 use crate::db_run;
 use crate::domain::claim::{
@@ -714,7 +714,7 @@ pub fn set_amounts(
     claim_id: i64,
     a: crate::domain::claim::InvoiceAmounts,
 ) -> QueryResult<usize> {
-    super::screening::set_stay_total(conn, claim_id, a.total_fen)?;
+    super::screening::correct_stay(conn, claim_id, StayCorrection::Total(a.total_fen))?;
     db_run!(conn, c => diesel::update(claims::table.find(claim_id))
         .set((claims::total_fen.eq(a.total_fen), claims::policy_scope_fen.eq(a.policy_scope_fen), claims::self_paid_fen.eq(a.self_paid_fen)))
         .execute(c))
@@ -725,6 +725,7 @@ pub fn set_family_facts(
     claim_id: i64,
     facts: &FamilyFacts,
 ) -> QueryResult<usize> {
-    super::screening::set_stay_facts(conn, claim_id, &RuleFacts::stored(facts))?;
+    let stored = RuleFacts::stored(facts);
+    super::screening::correct_stay(conn, claim_id, StayCorrection::Facts(&stored))?;
     db_run!(conn, c => diesel::update(claims::table.find(claim_id)).set(claims::family_facts.eq(json_text(facts))).execute(c))
 }

@@ -59,30 +59,32 @@ fn stay_of_claim(
     claim_stays::table.filter(claim_stays::claim_id.eq(claim_id))
 }
 
-/// A corrected total (the facility's first review) reaches the rules' copy.
-pub fn set_stay_total(conn: &mut DbConn, claim_id: i64, total_fen: i64) -> QueryResult<usize> {
-    let key = claim_key(conn, claim_id)?;
-    let Some((person, admission)) = key else {
-        return Ok(0);
-    };
-    db_run!(conn, c => diesel::update(stay_of_claim(claim_id)
-            .filter(claim_stays::person_id.eq(person))
-            .filter(claim_stays::admission_date.eq(&admission)))
-        .set(claim_stays::total_fen.eq(total_fen))
-        .execute(c))
+/// A correction of a claim that the rules' copy of it follows.
+pub enum StayCorrection<'a> {
+    /// A corrected total (the facility's first review).
+    Total(i64),
+    /// Corrected facts, in their stored form.
+    Facts(&'a str),
 }
 
-/// Corrected facts reach the rules' copy.
-pub fn set_stay_facts(conn: &mut DbConn, claim_id: i64, rule_facts: &str) -> QueryResult<usize> {
-    let key = claim_key(conn, claim_id)?;
-    let Some((person, admission)) = key else {
+/// Applies `correction` to the claim's `claim_stays` row, found by its key.
+pub fn correct_stay(
+    conn: &mut DbConn,
+    claim_id: i64,
+    correction: StayCorrection<'_>,
+) -> QueryResult<usize> {
+    let Some((person, admission)) = claim_key(conn, claim_id)? else {
         return Ok(0);
     };
-    db_run!(conn, c => diesel::update(stay_of_claim(claim_id)
+    db_run!(conn, c => {
+        let row = diesel::update(stay_of_claim(claim_id)
             .filter(claim_stays::person_id.eq(person))
-            .filter(claim_stays::admission_date.eq(&admission)))
-        .set(claim_stays::rule_facts.eq(rule_facts))
-        .execute(c))
+            .filter(claim_stays::admission_date.eq(&admission)));
+        match correction {
+            StayCorrection::Total(total) => row.set(claim_stays::total_fen.eq(total)).execute(c),
+            StayCorrection::Facts(facts) => row.set(claim_stays::rule_facts.eq(facts)).execute(c),
+        }
+    })
 }
 
 /// (person, admission date) of a claim: the key of its `claim_stays` row.
