@@ -87,6 +87,7 @@ impl Application {
         )?);
         let state = web::Data::new(AppState {
             pool: core.pool,
+            reads: core.reads,
             defs: core.defs,
             notifier: core.notifier,
             accounts: core.accounts,

@@ -14,6 +14,12 @@ pub const MAX_CLAIM_YUAN_CEILING: i64 = crate::domain::money::CEILING_FEN / 100;
 pub struct Config {
     /// `sqlite://PATH` (or a bare path) or `postgres://…`. Empty: `DATA_DIR/claimflow.db`.
     pub database_url: String,
+    /// A PostgreSQL streaming replica for reads that may lag a little: the queue listing,
+    /// reports, the audit search, the backtest and the what-if replay. Unset: the primary.
+    pub database_read_url: Option<String>,
+    /// The replica is read while it is at most this far behind the primary; beyond it (or
+    /// when it does not answer) those reads go to the primary until it has caught up.
+    pub read_max_lag_ms: i64,
     pub data_dir: PathBuf,
     pub bind: String,
     /// HS256 secret, at least 32 bytes. Empty: generated once and kept in `DATA_DIR/jwt_secret`.
@@ -177,6 +183,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             database_url: String::new(),
+            database_read_url: None,
+            read_max_lag_ms: 2000,
             data_dir: PathBuf::from("data"),
             bind: "127.0.0.1:8080".into(),
             jwt_secret: String::new(),
@@ -310,7 +318,7 @@ impl Config {
         let config: Config = figment
             .merge(
                 Env::prefixed("CLAIMFLOW_")
-                    .ignore(&["CONFIG", "TEST_POSTGRES_URL"])
+                    .ignore(&["CONFIG", "TEST_POSTGRES_URL", "TEST_POSTGRES_REPLICA_URL"])
                     .split("__"),
             )
             .extract()
@@ -377,6 +385,21 @@ impl Config {
             "lease_ttl_minutes must be positive"
         );
         anyhow::ensure!(self.pool_size > 0, "pool_size must be at least 1");
+        anyhow::ensure!(
+            self.read_max_lag_ms > 0,
+            "read_max_lag_ms (CLAIMFLOW_READ_MAX_LAG_MS) must be positive, got {}",
+            self.read_max_lag_ms
+        );
+        if let Some(read) = self.database_read_url.as_deref().filter(|u| !u.is_empty()) {
+            anyhow::ensure!(
+                read.starts_with("postgres://") || read.starts_with("postgresql://"),
+                "database_read_url (CLAIMFLOW_DATABASE_READ_URL) must be a postgres:// URL of a streaming replica"
+            );
+            anyhow::ensure!(
+                self.backend()? == Backend::Postgres,
+                "database_read_url (CLAIMFLOW_DATABASE_READ_URL) names a PostgreSQL replica, but database_url is SQLite; an embedded database has no replica"
+            );
+        }
         anyhow::ensure!(
             self.facility_staff_limit > 0,
             "facility_staff_limit (CLAIMFLOW_FACILITY_STAFF_LIMIT) must be at least 1, got {}",
@@ -506,6 +529,22 @@ mod tests {
         }
         .finish();
         assert!(mysql.unwrap_err().to_string().contains("unknown backend"));
+        let read_elsewhere = Config {
+            database_url: "postgres://db/claimflow".into(),
+            database_read_url: Some("mysql://replica/claimflow".into()),
+            ..config(dir.path())
+        }
+        .finish();
+        assert!(read_elsewhere
+            .unwrap_err()
+            .to_string()
+            .contains("database_read_url (CLAIMFLOW_DATABASE_READ_URL) must be a postgres://"));
+        let no_lag = Config {
+            read_max_lag_ms: 0,
+            ..config(dir.path())
+        }
+        .finish();
+        assert!(no_lag.unwrap_err().to_string().contains("read_max_lag_ms"));
         let file = dir.path().join("f");
         std::fs::write(&file, "").unwrap();
         let not_dir = config(&file.join("sub")).finish();

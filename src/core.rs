@@ -12,6 +12,8 @@ use std::sync::Arc;
 pub struct Core {
     pub config: Arc<Config>,
     pub pool: store::Pool,
+    /// Where reads that tolerate `read_max_lag_ms` go: the replica, or this pool.
+    pub reads: store::replica::ReadRoute,
     pub defs: Arc<Definitions>,
     pub notifier: Arc<Notifier>,
     pub accounts: Arc<AccountCipher>,
@@ -51,11 +53,13 @@ impl Core {
                 .to_string(),
         };
         drop(conn);
+        let reads = store::replica::ReadRoute::start(&config, pool.clone())?;
         let accounts = Arc::new(AccountCipher::from_secret(&config.account_key));
         Ok(Core {
             accounts,
             config: Arc::new(config),
             pool,
+            reads,
             defs: Arc::new(defs),
             notifier: Arc::new(notifier),
         })

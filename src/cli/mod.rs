@@ -418,8 +418,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 sweep,
             };
             let started = std::time::Instant::now();
+            tell_read_route(&core);
             whatif::run(
-                &core.pool,
+                core.reads.pool(),
                 &core.defs,
                 &core.config.policies_dir,
                 &args,
@@ -445,8 +446,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let (from, to) = (day("--from", &from)?, day("--to", &to)?);
             let core = Core::open(config)?;
             let started = std::time::Instant::now();
+            tell_read_route(&core);
             let summary = screen::run(
                 &core.pool,
+                core.reads.replica(),
                 &core.defs,
                 from,
                 to,
@@ -618,4 +621,22 @@ fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// With `database_read_url`, says on stderr which database a long read runs on; it stays
+/// there to the end, however the replica's lag changes meanwhile.
+fn tell_read_route(core: &Core) {
+    use crate::store::replica::ReplicaState;
+    if let Some(r) = core.reads.status() {
+        match r.state {
+            ReplicaState::InUse => eprintln!("reading from the read replica (lag {} ms)", r.lag_ms),
+            ReplicaState::Lagging => eprintln!(
+                "the read replica is {} ms behind (more than read_max_lag_ms = {}): reading from the primary",
+                r.lag_ms, r.max_lag_ms
+            ),
+            ReplicaState::Unreachable => {
+                eprintln!("the read replica does not answer: reading from the primary")
+            }
+        }
+    }
 }

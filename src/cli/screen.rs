@@ -137,8 +137,12 @@ pub struct Truth {
 
 /// Runs the backtest for claims admitted in `from..=to`, writing `hits.csv` and
 /// `summary.md` into `out`. The statistics intake reads are refreshed on the way.
+/// The backtest: reads `replica` when one is given (the read replica in use), else
+/// `primary`; the statistics intake uses are stored on the primary either way.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
-    pool: &Pool,
+    primary: &Pool,
+    replica: Option<&Pool>,
     defs: &Definitions,
     from: NaiveDate,
     to: NaiveDate,
@@ -149,6 +153,7 @@ pub fn run(
     anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
     let truth = truth.map(read_truth).transpose()?;
     std::fs::create_dir_all(out)?;
+    let pool = replica.unwrap_or(primary);
     let mut conn = pool.get()?;
     let conn: &mut DbConn = &mut conn;
     let rules = defs.screening();
@@ -173,15 +178,14 @@ pub fn run(
     let bar = progress_bar(progress, "claims by facility");
     // A second connection, when the pool has one, reads half the facilities on the other core.
     let mut second = pool.try_get();
-    let stats = screening_service::refresh(
-        conn,
-        defs,
-        from,
-        to,
-        crate::store::now_ms(),
-        second.as_deref_mut(),
-        &|n| bar.inc(n),
-    )?;
+    let stats = screening_service::statistics(conn, second.as_deref_mut(), defs, from, to, &|n| {
+        bar.inc(n)
+    })?;
+    let now = crate::store::now_ms();
+    match replica {
+        Some(_) => screening_service::keep_for_intake(&mut *primary.get()?, &stats, now)?,
+        None => screening_service::keep_for_intake(conn, &stats, now)?,
+    }
     bar.finish_and_clear();
     // The facility rule: one row per outlier facility, its stays' cost as the amount.
     for score in stats.facilities.iter().filter(|s| s.outlier) {

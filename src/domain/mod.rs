@@ -21,6 +21,7 @@ pub mod money;
 pub mod payment;
 pub mod person;
 pub mod policy;
+pub mod replica_lag;
 pub mod review_metrics;
 pub mod roles;
 pub mod screening;

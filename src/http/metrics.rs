@@ -4,7 +4,8 @@ use super::State;
 use crate::error::AppResult;
 use actix_web::{get, HttpResponse};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -12,6 +13,8 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub latency: HistogramVec,
     cases: IntGaugeVec,
+    replica_lag: IntGauge,
+    replica_in_use: IntGauge,
 }
 
 impl Metrics {
@@ -43,12 +46,24 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let replica_lag = IntGauge::new(
+            "claimflow_read_replica_lag_ms",
+            "The read replica's measured lag in ms (-1: unreachable or none configured)",
+        )?;
+        let replica_in_use = IntGauge::new(
+            "claimflow_read_replica_in_use",
+            "1 while listings, reports and the audit search read the replica",
+        )?;
         registry.register(Box::new(cases.clone()))?;
+        registry.register(Box::new(replica_lag.clone()))?;
+        registry.register(Box::new(replica_in_use.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             cases,
+            replica_lag,
+            replica_in_use,
         })
     }
 
@@ -110,6 +125,12 @@ pub async fn metrics_endpoint(
             .with_label_values(&[&workflow, stage.as_deref().unwrap_or("closed")])
             .set(n);
     }
+    let replica = state.reads.status();
+    let m = &state.metrics;
+    m.replica_lag.set(replica.map_or(-1, |r| r.lag_ms));
+    m.replica_in_use.set(i64::from(
+        replica.is_some_and(|r| r.state == crate::store::replica::ReplicaState::InUse),
+    ));
     let mut buf = Vec::new();
     TextEncoder::new()
         .encode(&state.metrics.registry.gather(), &mut buf)

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 pub struct AppState {
     pub pool: Pool,
+    pub reads: crate::store::replica::ReadRoute,
     pub defs: Arc<Definitions>,
     pub notifier: Arc<crate::mail::Notifier>,
     pub accounts: Arc<crate::service::cipher::AccountCipher>,
@@ -36,19 +37,51 @@ pub fn client_addr(req: &actix_web::HttpRequest) -> String {
         .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
 }
 
-/// Runs store or service code on the blocking pool with a pooled connection.
+/// Which database a handler's work runs on.
+#[derive(Clone, Copy)]
+enum Target {
+    /// Writes, and reads that must see the latest state (their own writes among it).
+    Primary,
+    /// Reads that tolerate `read_max_lag_ms`: the replica while it keeps up.
+    Replica,
+}
+
+/// Runs store or service code on the blocking pool with a connection to the primary.
 pub async fn db<T, F>(state: &State, f: F) -> AppResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConn, Env<'_>) -> AppResult<T> + Send + 'static,
 {
+    run(state, Target::Primary, f).await
+}
+
+/// Runs a read that may be up to `read_max_lag_ms` stale (listings, reports, the audit
+/// search) on the read replica while it keeps up, else on the primary. Nothing that writes,
+/// and nothing a user reads right after their own write to check it, goes here.
+pub async fn db_read<T, F>(state: &State, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, Env<'_>) -> AppResult<T> + Send + 'static,
+{
+    run(state, Target::Replica, f).await
+}
+
+async fn run<T, F>(state: &State, target: Target, f: F) -> AppResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConn, Env<'_>) -> AppResult<T> + Send + 'static,
+{
     let pool = state.pool.clone();
+    let reads = state.reads.clone();
     let defs = state.defs.clone();
     let notifier = state.notifier.clone();
     let accounts = state.accounts.clone();
     let config = state.config.clone();
     web::block(move || {
-        let mut conn = pool.get()?;
+        let mut conn = match target {
+            Target::Primary => pool.get()?,
+            Target::Replica => reads.get()?,
+        };
         let env = Env::new(&defs, &notifier, &accounts, &config);
         f(&mut conn, env)
     })

@@ -556,18 +556,10 @@ pub fn statistics(
     Ok(first.statistics())
 }
 
-/// Computes the statistics of `from..=to` and stores what intake reads (facility, weekend,
-/// doctor and peer statistics) in one transaction.
-pub fn refresh(
-    conn: &mut DbConn,
-    defs: &Definitions,
-    from: NaiveDate,
-    to: NaiveDate,
-    now_ms: i64,
-    second: Option<&mut DbConn>,
-    progress: &(dyn Fn(u64) + Sync),
-) -> AppResult<Statistics> {
-    let stats = statistics(conn, second, defs, from, to, progress)?;
+/// Stores what intake's screening reads of the statistics (facility, weekend, doctor and
+/// peer statistics) in one transaction, replacing the last run's: on the primary, when
+/// they were computed on the read replica.
+pub fn keep_for_intake(conn: &mut DbConn, stats: &Statistics, now_ms: i64) -> AppResult<()> {
     let weekend = stored(
         stats
             .weekend
@@ -592,8 +584,7 @@ pub fn refresh(
         store::replace_stats(conn, StatKind::Doctor, &doctors, now_ms)?;
         store::replace_stats(conn, StatKind::Peer, &peers, now_ms)?;
         Ok(())
-    })?;
-    Ok(stats)
+    })
 }
 
 /// Statistics as stored: (subject, whether it stands out, the statistic) each. They are

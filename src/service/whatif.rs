@@ -542,10 +542,12 @@ impl RunResult {
 }
 
 /// Runs a stored run's replay on its own thread (a page started it): progress, then the
-/// outcome or the error, written to the run's row. The draft is replayed only; it prices no
-/// claim.
+/// outcome or the error, written to the run's row (on the primary, `pool`). The replay reads
+/// through `reads` (the read replica while it keeps up). The draft is replayed only; it
+/// prices no claim.
 pub fn launch(
     pool: Pool,
+    reads: crate::store::replica::ReadRoute,
     defs: std::sync::Arc<Definitions>,
     policies_dir: std::path::PathBuf,
     run_id: i64,
@@ -553,7 +555,14 @@ pub fn launch(
     draft_doc: toml::Value,
 ) {
     std::thread::spawn(move || {
-        let outcome = run_stored(&pool, &defs, &policies_dir, run_id, &plan, &draft_doc);
+        let outcome = run_stored(
+            (&pool, reads.pool()),
+            &defs,
+            &policies_dir,
+            run_id,
+            &plan,
+            &draft_doc,
+        );
         let now = crate::store::now_ms();
         let Ok(mut conn) = pool.get() else {
             tracing::error!(run_id, "what-if: no connection to record the outcome");
@@ -575,8 +584,9 @@ pub fn launch(
     });
 }
 
+/// `pools`: the primary (the run's progress) and the pool the replay reads.
 fn run_stored(
-    pool: &Pool,
+    (pool, reads): (&Pool, &Pool),
     defs: &Definitions,
     policies_dir: &std::path::Path,
     run_id: i64,
@@ -595,7 +605,7 @@ fn run_stored(
             }
         }
     };
-    let report = replay(pool, defs, plan, &progress, &mut |_| Ok(()))?;
+    let report = replay(reads, defs, plan, &progress, &mut |_| Ok(()))?;
     let baseline = main_baseline(&report).and_then(|name| policy_doc(policies_dir, name));
     let changes = baseline
         .map(|b| crate::domain::whatif::diff_keys(&b, draft_doc))

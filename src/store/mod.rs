@@ -28,6 +28,7 @@ pub mod payments;
 pub mod persons;
 pub mod queue;
 pub mod regions;
+pub mod replica;
 pub mod reports;
 pub mod schema;
 pub mod screening;
@@ -203,13 +204,15 @@ pub struct DbManager {
 
 impl DbManager {
     pub fn new(config: &Config) -> anyhow::Result<DbManager> {
+        DbManager::with_url(config, &config.database_url)
+    }
+
+    /// A manager for `url` of the configured engine (the read replica's, for one).
+    pub fn with_url(config: &Config, url: &str) -> anyhow::Result<DbManager> {
         let backend = config.backend()?;
         let url = match backend {
-            Backend::Sqlite => config
-                .database_url
-                .trim_start_matches("sqlite://")
-                .to_string(),
-            Backend::Postgres => config.database_url.clone(),
+            Backend::Sqlite => url.trim_start_matches("sqlite://").to_string(),
+            Backend::Postgres => url.to_string(),
         };
         Ok(DbManager {
             url,

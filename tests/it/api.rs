@@ -674,6 +674,7 @@ async fn extreme_numbers_get_plain_4xx_and_the_largest_claim_screens(app: TestAp
     let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
     let summary = claimflow::cli::screen::run(
         &core.pool,
+        None,
         &core.defs,
         day("2019-01-01"),
         day("2019-12-31"),

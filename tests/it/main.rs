@@ -18,6 +18,7 @@ mod instances;
 mod operations;
 mod payments;
 mod queue;
+mod replica;
 mod reports;
 mod scope;
 mod screening;
@@ -27,7 +28,7 @@ mod whatif;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
-    let modules: [fn() -> Vec<libtest_mimic::Trial>; 20] = [
+    let modules: [fn() -> Vec<libtest_mimic::Trial>; 21] = [
         accounts::trials,
         api::trials,
         backup::trials,
@@ -42,6 +43,7 @@ fn main() {
         operations::trials,
         payments::trials,
         queue::trials,
+        replica::trials,
         reports::trials,
         scope::trials,
         screening::trials,

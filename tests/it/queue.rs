@@ -368,7 +368,7 @@ async fn the_sla_clock_pauses_while_waiting_for_documents(app: TestApp) {
     );
 }
 
-fn case_ids(page: &Value) -> Vec<i64> {
+pub(crate) fn case_ids(page: &Value) -> Vec<i64> {
     page["items"]
         .as_array()
         .unwrap()

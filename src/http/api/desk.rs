@@ -187,7 +187,7 @@ pub async fn reviewer_metrics(
     if to <= from {
         return Err(AppError::field("to", Msg::new("field-to-after-from")));
     }
-    let report = db(&state, move |conn, env| {
+    let report = crate::http::db_read(&state, move |conn, env| {
         reviewer_report(conn, env.defs, &user.0, from, to)
     })
     .await?;

@@ -10,6 +10,20 @@ pub struct Health {
     /// clocks still run, on plain working days.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calendar_missing_years: Vec<i32>,
+    /// With `database_read_url`: whether listings, reports and the audit search read the
+    /// replica now. A lagging or unreachable replica leaves the app ready (the primary
+    /// serves those reads), so it is reported, not failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_replica: Option<ReplicaHealth>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReplicaHealth {
+    /// `in_use`, `lagging` (reads go to the primary) or `unreachable` (likewise).
+    pub state: &'static str,
+    /// The last measured lag in ms; -1 when unreachable.
+    pub lag_ms: i64,
+    pub max_lag_ms: i64,
 }
 
 /// Liveness: the process answers.
@@ -19,6 +33,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok",
         calendar_missing_years: Vec::new(),
+        read_replica: None,
     })
 }
 
@@ -37,8 +52,14 @@ pub async fn readyz(state: State) -> AppResult<HttpResponse> {
         ));
     }
     let calendar_missing_years = state.defs.calendar_missing_years(crate::store::now_ms());
+    let read_replica = state.reads.status().map(|r| ReplicaHealth {
+        state: r.state.as_str(),
+        lag_ms: r.lag_ms,
+        max_lag_ms: r.max_lag_ms,
+    });
     Ok(HttpResponse::Ok().json(Health {
         status: "ready",
         calendar_missing_years,
+        read_replica,
     }))
 }

@@ -1,6 +1,6 @@
 use crate::error::AppResult;
 use crate::http::auth::AuthUser;
-use crate::http::{db, State};
+use crate::http::{db, db_read, State};
 use crate::service::queue::QueueQuery;
 use crate::service::queue::{self, QueueItem};
 use crate::service::views::case::{case_view, CaseView};
@@ -23,7 +23,7 @@ pub async fn list(
     q: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
     let filter = q.into_inner().filter(&state.defs, &user.0)?;
-    let page = db(&state, move |conn, _| queue::list(conn, &filter)).await?;
+    let page = db_read(&state, move |conn, _| queue::list(conn, &filter)).await?;
     Ok(HttpResponse::Ok().json(QueueResponse {
         items: page.items,
         next: page.next,

@@ -155,7 +155,7 @@ pub async fn dashboard(state: State, user: AuthUser) -> AppResult<HttpResponse> 
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("clock out of range")))?
         .date_naive()
         .to_string();
-    let d = db(&state, move |conn, _| {
+    let d = crate::http::db_read(&state, move |conn, _| {
         supervision::dashboard(conn, &user.0, &today, now)
     })
     .await?;

@@ -300,6 +300,17 @@ impl Ctx {
             .map_err(|e| self.fail(e))
     }
 
+    /// [`crate::http::db_read`]: a read that may lag a little (the read replica's).
+    pub async fn db_read<T, F>(&self, f: F) -> Result<T, PageError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, crate::service::Env<'_>) -> AppResult<T> + Send + 'static,
+    {
+        crate::http::db_read(&self.state, f)
+            .await
+            .map_err(|e| self.fail(e))
+    }
+
     pub fn frame(&self, title: String) -> Frame {
         Frame {
             lang: self.lang,

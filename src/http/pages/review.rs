@@ -190,7 +190,7 @@ pub async fn queue_page(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespon
     let region = user.region_path.clone();
     let now = crate::store::now_ms();
     let (page, reviewers, holders, errors) = ctx
-        .db(move |conn, _| {
+        .db_read(move |conn, _| {
             let (page, errors) = match filter {
                 Ok(filter) => (queue::list(conn, &filter)?, serde_json::Map::new()),
                 Err(errors) => (
@@ -317,7 +317,9 @@ pub async fn queue_csv(ctx: Ctx, q: web::Query<QueueForm>) -> Result<HttpRespons
         })
         .map_err(|e| ctx.fail(e))?;
     filter.limit = QUEUE_CSV_MAX;
-    let page = ctx.db(move |conn, _| queue::list(conn, &filter)).await?;
+    let page = ctx
+        .db_read(move |conn, _| queue::list(conn, &filter))
+        .await?;
     csv_download(
         &ctx,
         "queue.csv",

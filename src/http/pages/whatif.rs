@@ -410,6 +410,7 @@ pub async fn start(
     let state = &ctx.state;
     svc::launch(
         state.pool.clone(),
+        state.reads.clone(),
         state.defs.clone(),
         state.config.policies_dir.clone(),
         id,

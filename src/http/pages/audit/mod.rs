@@ -104,7 +104,7 @@ async fn page_rows<L: AuditList>(ctx: &Ctx, form: &L) -> Result<Listed<L::Row>, 
         ),
     )? {
         Ok(s) => {
-            let rows = ctx.db(move |conn, _| L::load(conn, &s)).await?;
+            let rows = ctx.db_read(move |conn, _| L::load(conn, &s)).await?;
             let next = (rows.len() as i64 == PAGE)
                 .then(|| rows.last().map(L::row_id))
                 .flatten();
@@ -126,7 +126,7 @@ async fn export_rows<L: AuditList>(ctx: &Ctx, mut form: L) -> Result<Vec<L::Row>
             ctx.utc_offset_ms(),
         )
         .map_err(|e| ctx.fail(e))?;
-    ctx.db(move |conn, _| L::load(conn, &s)).await
+    ctx.db_read(move |conn, _| L::load(conn, &s)).await
 }
 
 /// The workflows as select options, the chosen one marked.

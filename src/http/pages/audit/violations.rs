@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 async fn violations(ctx: &Ctx) -> Result<Vec<supervision::ViolationAndStage>, PageError> {
     let user = ctx.require(AUDIT_ROLES)?;
-    ctx.db(move |conn, _| crate::service::supervision::violations_in_region(conn, &user))
+    ctx.db_read(move |conn, _| crate::service::supervision::violations_in_region(conn, &user))
         .await
 }
 
