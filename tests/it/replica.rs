@@ -121,17 +121,37 @@ async fn against_the_replica(replica_server: &str) {
         "{metrics}"
     );
 
-    // The backtest, a command of its own, reads the replica when it answers, and the
-    // primary when it does not.
-    let out = dir_for_cli();
-    let (code, said) = backtest(&patient.config, Some(&read_url), out.path());
-    assert_eq!(code, 0, "{said}");
-    assert!(said.contains("reading from the read replica"), "{said}");
-    let (code, said) = backtest(
-        &patient.config,
-        Some(&read_url.replace(":5433/", &format!(":{}/", common::free_port()))),
-        out.path(),
-    );
+    // The backtest and the what-if replay, commands of their own, read the replica when it
+    // answers, and the primary when it does not.
+    let out = tempfile::tempdir().unwrap();
+    let out = out.path().to_str().unwrap();
+    let backtest = [
+        "screen",
+        "--from",
+        "2019-01-01",
+        "--to",
+        "2030-12-31",
+        "--out",
+        out,
+    ];
+    let whatif = [
+        "whatif",
+        "--policy",
+        "policies/pingyang-2019.toml",
+        "--from",
+        "2019-01-01",
+        "--to",
+        "2019-12-31",
+        "--out",
+        out,
+    ];
+    for args in [&backtest[..], &whatif[..]] {
+        let (code, said) = claimflow(&patient.config, &read_url, args);
+        assert_eq!(code, 0, "{said}");
+        assert!(said.contains("reading from the read replica"), "{said}");
+    }
+    let dead = read_url.replace(":5433/", &format!(":{}/", common::free_port()));
+    let (code, said) = claimflow(&patient.config, &dead, &backtest);
     assert_eq!(code, 0, "{said}");
     assert!(
         said.contains("does not answer: reading from the primary"),
@@ -263,31 +283,18 @@ async fn audit_case_ids(base: &str, token: &str) -> Vec<i64> {
         .collect()
 }
 
-fn dir_for_cli() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
-}
-
-/// `claimflow screen` over the demo period on the app's database, with `read_url` as the
-/// replica: exit code and everything it said.
-fn backtest(config: &Config, read_url: Option<&str>, out: &std::path::Path) -> (i32, String) {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claimflow"));
-    cmd.args([
-        "screen",
-        "--from",
-        "2019-01-01",
-        "--to",
-        "2030-12-31",
-        "--out",
-    ])
-    .arg(out)
-    .current_dir(env!("CARGO_MANIFEST_DIR"))
-    .env("CLAIMFLOW_DATA_DIR", &config.data_dir)
-    .env("CLAIMFLOW_DATABASE_URL", &config.database_url)
-    .env("CLAIMFLOW_JWT_SECRET", common::SECRET);
-    if let Some(url) = read_url {
-        cmd.env("CLAIMFLOW_DATABASE_READ_URL", url);
-    }
-    let done = cmd.output().unwrap();
+/// `claimflow ARGS` on the app's database with `read_url` as the replica: exit code and
+/// everything it said.
+fn claimflow(config: &Config, read_url: &str, args: &[&str]) -> (i32, String) {
+    let done = std::process::Command::new(env!("CARGO_BIN_EXE_claimflow"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CLAIMFLOW_DATA_DIR", &config.data_dir)
+        .env("CLAIMFLOW_DATABASE_URL", &config.database_url)
+        .env("CLAIMFLOW_DATABASE_READ_URL", read_url)
+        .env("CLAIMFLOW_JWT_SECRET", common::SECRET)
+        .output()
+        .unwrap();
     (
         done.status.code().unwrap_or(-1),
         format!(
