@@ -16,6 +16,8 @@ as_postgres() { runuser -u postgres -- "$@"; }
 if pg_isready -h 127.0.0.1 -p "$REPLICA_PORT" -q &&
     [ "$(psql -h 127.0.0.1 -p "$REPLICA_PORT" -U postgres -d postgres -Atc 'SELECT pg_is_in_recovery()')" = t ]; then
     echo "--- replica already running on port $REPLICA_PORT"
+    # A test run killed while it had the replay paused would leave it paused.
+    psql -h 127.0.0.1 -p "$REPLICA_PORT" -U postgres -d postgres -qAtc 'SELECT pg_wal_replay_resume()' >/dev/null
     exit 0
 fi
 
