@@ -40,6 +40,17 @@ impl Core {
         } else if conn.migrations_pending()? {
             anyhow::bail!("database migrations are pending and run_migrations is off; run `claimflow migrate`");
         }
+        // A history load that was killed left its indexes dropped: build them now.
+        let left = store::history_indexes::dropped(&mut conn)?;
+        if !left.is_empty() {
+            tracing::warn!(
+                count = left.len(),
+                "rebuilding the indexes an interrupted `import claims --history` dropped"
+            );
+            store::history_indexes::rebuild(&mut conn, &|name| {
+                tracing::info!(index = name, "index rebuilt")
+            })?;
+        }
         let sources = Sources::read(&config).map_err(|e| listed("definition files", &e))?;
         let defs = Definitions::publish(&mut conn, sources, &config.authority_limits_fen)?;
         let templates = MailTemplates::load(&config.mail.templates_dir)

@@ -20,6 +20,7 @@ pub mod claims;
 pub mod facilities;
 pub mod facility_side;
 pub mod findings;
+pub mod history_indexes;
 pub mod inbox;
 pub mod jobs;
 pub mod logins;

@@ -9,7 +9,8 @@ crate::trials!(import {
     backends: [
         csv_import_reports_bad_rows_and_never_imports_twice,
         backtest_finds_every_planted_case,
-        an_import_killed_three_times_loses_and_duplicates_nothing
+        an_import_killed_three_times_loses_and_duplicates_nothing,
+        a_history_load_rebuilds_its_indexes_after_success_failure_and_a_kill
     ],
     plain: [a_bulk_import_keeps_the_sqlite_wal_bounded],
 });
@@ -806,33 +807,7 @@ fn an_import_killed_three_times_loses_and_duplicates_nothing(backend: Backend) {
     let mut marks = Vec::new();
     for grow_by in [1, 600, 600] {
         let start = claim_count(&db);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_claimflow"))
-            .args([
-                "import",
-                "claims",
-                file.to_str().unwrap(),
-                "--as",
-                "batch",
-                "--batch",
-                "100",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("CLAIMFLOW_DATA_DIR", data)
-            .env("CLAIMFLOW_DATABASE_URL", &db)
-            .env("CLAIMFLOW_JWT_SECRET", crate::common::SECRET)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        while claim_count(&db) < start + grow_by {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "the import finished before the kill point"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        child.kill().unwrap(); // SIGKILL: no destructor, no rollback by the program.
-        child.wait().unwrap();
+        import_killed_at(data, &db, &[file.to_str().unwrap()], start + grow_by);
         marks.push(claim_count(&db) - base);
     }
     assert!(marks.windows(2).all(|w| w[0] < w[1]), "{marks:?}");
@@ -890,4 +865,113 @@ fn an_import_killed_three_times_loses_and_duplicates_nothing(backend: Backend) {
     );
     let (code, out) = run(data, &db, &["audit", "verify"], None);
     assert_eq!(code, 0, "audit verify after the crashes: {out}");
+}
+
+/// The droppable indexes as the catalogue has them, and the ones recorded as dropped.
+fn history_indexes(db: &str) -> (Vec<String>, usize) {
+    use claimflow::store::history_indexes as hi;
+    let pool = pool_for(db);
+    let mut conn = pool.get().unwrap();
+    let present = hi::definitions(&mut conn, &hi::DROPPED_FOR_HISTORY).unwrap();
+    let recorded = hi::dropped(&mut conn).unwrap().len();
+    (
+        present.into_iter().map(|i| i.definition).collect(),
+        recorded,
+    )
+}
+
+fn a_history_load_rebuilds_its_indexes_after_success_failure_and_a_kill(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = database_for(backend, dir.path()) else {
+        return;
+    };
+    let data = dir.path();
+    let gen = data.join("gen");
+    generate(data, &db, &gen, ("23", "3000", "20"));
+    load_registries_only(data, &db, &gen);
+    let file = gen.join("claims.csv");
+    let file = file.to_str().unwrap();
+    let (before, none) = history_indexes(&db);
+    assert_eq!((before.len(), none), (8, 0), "{before:?}");
+
+    // A load that fails after the drop (its error report cannot be written) builds them again.
+    let unwritable = data.join("no-such-dir").join("errors.csv");
+    let args = [
+        "import",
+        "claims",
+        file,
+        "--as",
+        "batch",
+        "--history",
+        "--errors",
+    ];
+    let (code, out) = run(
+        data,
+        &db,
+        &[&args[..], &[unwritable.to_str().unwrap()]].concat(),
+        None,
+    );
+    assert_ne!(code, 0, "{out}");
+    assert_eq!(history_indexes(&db), (before.clone(), 0), "{out}");
+
+    // A load killed part way leaves them dropped and recorded; the next start builds them.
+    import_killed_at(data, &db, &[file, "--history"], 200);
+    let (left, recorded) = history_indexes(&db);
+    assert_eq!(
+        (left.len(), recorded),
+        (0, 8),
+        "dropped and recorded: {left:?}"
+    );
+    // Any command that opens the database (here the same load, resumed, without --history).
+    let (code, out) = run(
+        data,
+        &db,
+        &["import", "claims", file, "--as", "batch"],
+        None,
+    );
+    assert!(
+        matches!(code, 0 | 3),
+        "3: rows rejected (the world plants some): {out}"
+    );
+    assert_eq!(history_indexes(&db), (before.clone(), 0), "{out}");
+    let loaded = claim_count(&db);
+
+    // A successful load says so and leaves the same indexes; nothing is imported twice.
+    let (code, out) = run(data, &db, &args[..6], None);
+    assert!(
+        matches!(code, 0 | 3),
+        "3: rows rejected (the world plants some): {out}"
+    );
+    assert!(
+        out.contains("8 index(es) dropped for the history load and built again"),
+        "{out}"
+    );
+    assert_eq!(history_indexes(&db), (before, 0));
+    assert_eq!(claim_count(&db), loaded);
+}
+
+/// Starts `claimflow import claims ARGS --as batch --batch 100` and kills it (SIGKILL: no
+/// destructor, no rollback by the program) once the database holds `claims` claims.
+fn import_killed_at(data: &Path, db: &str, args: &[&str], claims: i64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claimflow"))
+        .args(["import", "claims"])
+        .args(args)
+        .args(["--as", "batch", "--batch", "100"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CLAIMFLOW_DATA_DIR", data)
+        .env("CLAIMFLOW_DATABASE_URL", db)
+        .env("CLAIMFLOW_JWT_SECRET", crate::common::SECRET)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while claim_count(db) < claims {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import finished before the kill point"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

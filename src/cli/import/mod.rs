@@ -48,6 +48,8 @@ pub struct Report {
     /// Recorded and refused at once by a screening rule (an invoice another person was
     /// already paid on): counted among `imported`, each with a line in the error report.
     pub refused: usize,
+    /// With `--history`: the indexes dropped for the load and built again.
+    pub indexes_rebuilt: usize,
 }
 
 mod claims;
@@ -127,19 +129,19 @@ pub struct ImportJob<'a> {
     pub wal_max_bytes: u64,
     /// `max_claim_yuan` in fen.
     pub max_claim_fen: i64,
+    /// Loading history: the indexes intake never reads are dropped for the load and built
+    /// at its end ([`store::history_indexes`]).
+    pub history: bool,
 }
 
 /// Imports `job.file`; returns the counts.
 pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Result<Report> {
     let ImportJob {
         kind,
-        file,
-        errors_path,
-        batch,
         as_user,
         progress,
-        wal_max_bytes,
-        max_claim_fen,
+        history,
+        ..
     } = *job;
     let mut conn = pool.get()?;
     let user = users::find_by_username(&mut conn, as_user)?
@@ -155,11 +157,72 @@ pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Resu
         principal.has(needed),
         "`{as_user}` needs the {needed} role to import {kind:?}"
     );
+    anyhow::ensure!(
+        !history || kind == Kind::Claims,
+        "--history is for `import claims` (registries are small and read by intake)"
+    );
     let now = store::now_ms();
-    let bulk = store::BulkLoad::begin(pool, &mut conn, wal_max_bytes)?;
+    let dropped = if history {
+        store::history_indexes::drop_for_history(&mut conn, now)?
+    } else {
+        0
+    };
+    let loaded = load(&mut conn, pool, defs, &principal, job, now);
+    // Built again whether the load succeeded or not; a crash leaves them to the next start.
+    let rebuilt = if dropped > 0 {
+        rebuild_indexes(&mut conn, dropped, progress)?
+    } else {
+        0
+    };
+    let mut report = loaded?;
+    report.indexes_rebuilt = rebuilt;
+    if report.imported > 0 {
+        conn.refresh_statistics(kind.tables())?;
+    }
+    Ok(report)
+}
+
+fn rebuild_indexes(conn: &mut DbConn, dropped: usize, progress: bool) -> anyhow::Result<usize> {
+    let bar = if progress {
+        ProgressBar::new(dropped as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("rebuilding indexes {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let rebuilt = store::history_indexes::rebuild(conn, &|name| {
+        bar.set_message(name.to_string());
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+    Ok(rebuilt)
+}
+
+/// The load itself: every row of `job.file`, batch by batch.
+fn load(
+    conn: &mut DbConn,
+    pool: &Pool,
+    defs: &Definitions,
+    principal: &crate::auth::Principal,
+    job: &ImportJob<'_>,
+    now: i64,
+) -> anyhow::Result<Report> {
+    let ImportJob {
+        kind,
+        file,
+        errors_path,
+        batch,
+        progress,
+        wal_max_bytes,
+        max_claim_fen,
+        ..
+    } = *job;
+    let bulk = store::BulkLoad::begin(pool, conn, wal_max_bytes)?;
     let report = match kind {
         Kind::Persons => import_rows(
-            &mut conn,
+            conn,
             &bulk,
             file,
             errors_path,
@@ -176,7 +239,7 @@ pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Resu
             },
         ),
         Kind::Enrolments => import_rows(
-            &mut conn,
+            conn,
             &bulk,
             file,
             errors_path,
@@ -189,7 +252,7 @@ pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Resu
             },
         ),
         Kind::Facilities => import_rows(
-            &mut conn,
+            conn,
             &bulk,
             file,
             errors_path,
@@ -205,21 +268,17 @@ pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Resu
             },
         ),
         Kind::Claims => import_rows(
-            &mut conn,
+            conn,
             &bulk,
             file,
             errors_path,
             batch,
             progress,
-            &mut claims::ClaimImport::new(defs, &principal, batch, now, max_claim_fen),
+            &mut claims::ClaimImport::new(defs, principal, batch, now, max_claim_fen),
         ),
     };
-    bulk.end(&mut conn)?;
-    let report = report?;
-    if report.imported > 0 {
-        conn.refresh_statistics(kind.tables())?;
-    }
-    Ok(report)
+    bulk.end(conn)?;
+    report
 }
 
 /// How rows of one kind go in. A batch is one transaction: `begin`, its rows, `finish`.

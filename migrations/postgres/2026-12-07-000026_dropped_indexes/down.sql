@@ -1,0 +1,1 @@
+DROP TABLE dropped_indexes;
