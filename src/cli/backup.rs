@@ -7,7 +7,6 @@ use crate::domain::backup::{self as layout, FileEntry, Manifest};
 use crate::store::{self, backup as engine, Pool};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -28,19 +27,7 @@ pub struct Written {
     pub secrets_included: bool,
 }
 
-fn bar(progress: bool, len: usize, what: &'static str) -> ProgressBar {
-    let bar = if progress {
-        ProgressBar::new(len as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_message(what);
-    bar
-}
+use super::counted_bar as bar;
 
 fn sha256_of(path: &Path) -> anyhow::Result<(u64, String)> {
     let mut hasher = Sha256::new();

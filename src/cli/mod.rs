@@ -653,3 +653,23 @@ fn tell_read_route(core: &Core) {
         }
     }
 }
+
+/// A progress bar of `len` steps on stderr (hidden without a terminal), labelled `what`.
+pub(crate) fn counted_bar(
+    progress: bool,
+    len: usize,
+    what: &'static str,
+) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    let bar = if progress {
+        ProgressBar::new(len as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(what);
+    bar
+}

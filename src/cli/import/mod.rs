@@ -183,17 +183,9 @@ pub fn run(pool: &Pool, defs: &Definitions, job: &ImportJob<'_>) -> anyhow::Resu
 }
 
 fn rebuild_indexes(conn: &mut DbConn, dropped: usize, progress: bool) -> anyhow::Result<usize> {
-    let bar = if progress {
-        ProgressBar::new(dropped as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("rebuilding indexes {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = crate::cli::counted_bar(progress, dropped, "rebuilding indexes");
     let rebuilt = store::history_indexes::rebuild(conn, &|name| {
-        bar.set_message(name.to_string());
+        bar.set_message(format!("rebuilt {name}"));
         bar.inc(1);
     })?;
     bar.finish_and_clear();
